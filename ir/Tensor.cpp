@@ -1,0 +1,142 @@
+#include "ir/Tensor.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace cairn {
+
+Tensor::Tensor(TensorType type) : type_(std::move(type)) {
+  CAIRN_CHECK(type_.hasStaticShape(), "tensor type {} is not static", type_.toString());
+  bytes_.assign(static_cast<size_t>(type_.numElements() * dtypeSize(type_.dtype)), std::byte{0});
+}
+
+double Tensor::getDouble(int64_t i) const {
+  return dispatchDType(dtype(), [&](auto t) -> double {
+    using T = decltype(t);
+    if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>)
+      return static_cast<float>(data<T>()[i]);
+    else
+      return static_cast<double>(data<T>()[i]);
+  });
+}
+
+int64_t Tensor::getInt(int64_t i) const {
+  return dispatchDType(dtype(), [&](auto t) -> int64_t {
+    using T = decltype(t);
+    if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>)
+      return static_cast<int64_t>(static_cast<float>(data<T>()[i]));
+    else
+      return static_cast<int64_t>(data<T>()[i]);
+  });
+}
+
+void Tensor::setDouble(int64_t i, double v) {
+  dispatchDType(dtype(), [&](auto t) {
+    using T = decltype(t);
+    if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>)
+      data<T>()[i] = T(static_cast<float>(v));
+    else if constexpr (std::is_same_v<T, bool>)
+      data<T>()[i] = v != 0.0;
+    else if constexpr (std::is_integral_v<T>)
+      data<T>()[i] = std::isfinite(v) ? static_cast<T>(v) : T(0);
+    else
+      data<T>()[i] = static_cast<T>(v);
+  });
+}
+
+void Tensor::setInt(int64_t i, int64_t v) {
+  dispatchDType(dtype(), [&](auto t) {
+    using T = decltype(t);
+    if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>)
+      data<T>()[i] = T(static_cast<float>(v));
+    else if constexpr (std::is_same_v<T, bool>)
+      data<T>()[i] = v != 0;
+    else
+      data<T>()[i] = static_cast<T>(v);
+  });
+}
+
+std::vector<int64_t> Tensor::strides() const {
+  std::vector<int64_t> s(shape().size(), 1);
+  for (int64_t i = rank() - 2; i >= 0; --i) s[i] = s[i + 1] * shape()[i + 1];
+  return s;
+}
+
+Tensor Tensor::fromDoubles(TensorType type, const std::vector<double>& values) {
+  Tensor t(std::move(type));
+  CAIRN_CHECK(static_cast<int64_t>(values.size()) == t.numElements(), "{} values for {}",
+              values.size(), t.type().toString());
+  for (size_t i = 0; i < values.size(); ++i) t.setDouble(static_cast<int64_t>(i), values[i]);
+  return t;
+}
+
+Tensor Tensor::fromInts(TensorType type, const std::vector<int64_t>& values) {
+  Tensor t(std::move(type));
+  CAIRN_CHECK(static_cast<int64_t>(values.size()) == t.numElements(), "{} values for {}",
+              values.size(), t.type().toString());
+  for (size_t i = 0; i < values.size(); ++i) t.setInt(static_cast<int64_t>(i), values[i]);
+  return t;
+}
+
+Tensor Tensor::scalar(DType dtype, double v) {
+  Tensor t(TensorType(dtype, {}));
+  t.setDouble(0, v);
+  return t;
+}
+
+std::vector<double> Tensor::toDoubles() const {
+  std::vector<double> out(static_cast<size_t>(numElements()));
+  for (int64_t i = 0; i < numElements(); ++i) out[i] = getDouble(i);
+  return out;
+}
+
+std::vector<int64_t> Tensor::toInts() const {
+  std::vector<int64_t> out(static_cast<size_t>(numElements()));
+  for (int64_t i = 0; i < numElements(); ++i) out[i] = getInt(i);
+  return out;
+}
+
+bool Tensor::isSplat() const {
+  int64_t n = numElements();
+  if (n == 0) return false;
+  size_t es = static_cast<size_t>(dtypeSize(dtype()));
+  for (int64_t i = 1; i < n; ++i)
+    if (std::memcmp(rawData(), rawData() + i * es, es) != 0) return false;
+  return true;
+}
+
+static void appendElement(std::string& out, const Tensor& t, int64_t i) {
+  if (isFloat(t.dtype())) {
+    double v = t.getDouble(i);
+    if (t.dtype() == DType::F32 || t.dtype() == DType::F16 || t.dtype() == DType::BF16)
+      out += fmt::format("{}", static_cast<float>(v));
+    else
+      out += fmt::format("{}", v);
+  } else if (isBool(t.dtype())) {
+    out += t.getInt(i) ? "true" : "false";
+  } else {
+    out += std::to_string(t.getInt(i));
+  }
+}
+
+static void appendNested(std::string& out, const Tensor& t, int64_t dim, int64_t& index) {
+  if (dim == t.rank()) {
+    appendElement(out, t, index++);
+    return;
+  }
+  out += '[';
+  for (int64_t i = 0; i < t.shape()[dim]; ++i) {
+    if (i) out += ", ";
+    appendNested(out, t, dim + 1, index);
+  }
+  out += ']';
+}
+
+std::string Tensor::toString() const {
+  std::string out;
+  int64_t index = 0;
+  appendNested(out, *this, 0, index);
+  return out;
+}
+
+} // namespace cairn
