@@ -1,0 +1,29 @@
+// Internal to the reference interpreter: evaluation of one op without regions
+// (everything but while, if, call and the terminators), given its operand
+// values. It maps the op's attributes and dynamic size operands onto the
+// kernels of kernels/reference.
+#pragma once
+
+#include <vector>
+
+#include "ir/IR.h"
+#include "ir/Status.h"
+#include "ir/Tensor.h"
+
+namespace cairn::interp {
+
+/// The op's results. Errors carry only the "<what>" part; the caller adds
+/// "<loc>: error: '<op>' op ".
+StatusOr<std::vector<Tensor>> evalSimpleOp(const Op& op,
+                                           const std::vector<const Tensor*>& operands);
+
+/// `declared` with each `?` dim replaced by the next dynamic size operand,
+/// taken from operands[first...]; exactly one operand per `?` must remain.
+StatusOr<Shape> resolveDynamicShape(const TensorType& declared,
+                                    const std::vector<const Tensor*>& operands, size_t first);
+
+/// Whether a run-time tensor fits a declared type: same dtype and rank, and
+/// every static dim equal. Returns a message describing the mismatch, or "".
+std::string typeMismatch(const TensorType& declared, const TensorType& actual);
+
+} // namespace cairn::interp
