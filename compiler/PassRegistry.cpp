@@ -1,0 +1,48 @@
+// The built-in pass table and name lookup.
+#include "compiler/PassRegistry.h"
+
+#include "compiler/passes/CSE.h"
+#include "compiler/passes/Canonicalize.h"
+#include "compiler/passes/DCE.h"
+
+namespace cairn {
+
+PassRegistry& PassRegistry::global() {
+  static PassRegistry* registry = [] {
+    auto* r = new PassRegistry();
+    registerBuiltinPasses(*r);
+    return r;
+  }();
+  return *registry;
+}
+
+void PassRegistry::registerPass(std::string name, std::string description, PassFactory factory) {
+  CAIRN_CHECK(lookup(name) == nullptr, "pass '{}' registered twice", name);
+  passes_.push_back({std::move(name), std::move(description), std::move(factory)});
+}
+
+const PassInfo* PassRegistry::lookup(std::string_view name) const {
+  for (const PassInfo& info : passes_)
+    if (info.name == name) return &info;
+  return nullptr;
+}
+
+StatusOr<std::unique_ptr<Pass>> PassRegistry::create(std::string_view name) const {
+  if (const PassInfo* info = lookup(name)) return info->factory();
+  std::string known;
+  for (const PassInfo& info : passes_)
+    known += (known.empty() ? "" : ", ") + info.name;
+  return errorf("unknown pass '{}' (known passes: {})", name, known);
+}
+
+void registerBuiltinPasses(PassRegistry& registry) {
+  // One line per pass, in the order of the default pipeline.
+  registry.registerPass("canonicalize",
+                        "fold constants and simplify algebraic identities to a fixed point",
+                        createCanonicalizePass);
+  registry.registerPass("cse", "merge identical pure ops (scoped by region)", createCSEPass);
+  registry.registerPass("dce", "remove ops whose results are unused and dead loop-carried values",
+                        createDCEPass);
+}
+
+} // namespace cairn

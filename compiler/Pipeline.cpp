@@ -1,0 +1,78 @@
+// The pipeline runner and the default pipeline.
+#include "compiler/Pipeline.h"
+
+#include <chrono>
+#include <iostream>
+#include <memory>
+
+#include "compiler/PassRegistry.h"
+#include "ir/Printer.h"
+#include "ir/Verifier.h"
+
+namespace cairn {
+
+std::vector<std::string> defaultPipeline() {
+  return {
+      "canonicalize", // fold constants, simplify identities, inline constant branches
+      "cse",          // merge duplicate pure ops
+      "dce",          // drop dead ops and dead loop-carried values
+  };
+}
+
+StatusOr<std::vector<std::string>> lookupPipeline(std::string_view name) {
+  if (name == "default") return defaultPipeline();
+  return errorf("unknown pipeline '{}' (known pipelines: default)", name);
+}
+
+namespace {
+
+void printTimingReport(std::ostream& os, const std::vector<std::pair<std::string, double>>& times) {
+  double total = 0;
+  for (auto& [name, secs] : times)
+    total += secs;
+  auto percent = [&](double s) { return total > 0 ? 100.0 * s / total : 0.0; };
+  os << "===" << std::string(73, '-') << "===\n"
+     << "                         ... Pass execution timing report ...\n"
+     << "===" << std::string(73, '-') << "===\n"
+     << fmt::format("  Total Execution Time: {:.4f} seconds\n\n", total)
+     << "  ----Wall Time----  ----Name----\n";
+  for (auto& [name, secs] : times)
+    os << fmt::format("  {:8.4f} ({:5.1f}%)  {}\n", secs, percent(secs), name);
+  os << fmt::format("  {:8.4f} ({:5.1f}%)  Total\n", total, 100.0);
+}
+
+} // namespace
+
+Status runPipeline(Module& m, const std::vector<std::string>& passNames,
+                   const PipelineOptions& options) {
+  // Create every pass first so a typo fails before anything is rewritten.
+  std::vector<std::unique_ptr<Pass>> passes;
+  for (const std::string& name : passNames) {
+    CAIRN_ASSIGN_OR_RETURN(auto pass, PassRegistry::global().create(name));
+    passes.push_back(std::move(pass));
+  }
+  std::ostream& irStream = options.irStream ? *options.irStream : std::cerr;
+  std::vector<std::pair<std::string, double>> times;
+  for (auto& pass : passes) {
+    auto start = std::chrono::steady_clock::now();
+    StatusOr<bool> changed = pass->run(m);
+    std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+    times.emplace_back(std::string(pass->name()), elapsed.count());
+    if (!changed.isOk())
+      return errorf("pass '{}' failed: {}", pass->name(), changed.status().message());
+    if (options.printAfterAll)
+      irStream << "// -----// IR Dump After " << pass->name() << " //----- //\n"
+               << printModule(m) << "\n";
+    if (options.verifyEach) {
+      Status valid = verify(m);
+      if (!valid.isOk())
+        return errorf("internal error: pass '{}' produced invalid IR: {}", pass->name(),
+                      valid.message());
+    }
+  }
+  if (options.timePasses)
+    printTimingReport(options.timingStream ? *options.timingStream : std::cerr, times);
+  return Status::ok();
+}
+
+} // namespace cairn

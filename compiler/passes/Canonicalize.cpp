@@ -1,0 +1,387 @@
+// Canonicalize: the folding driver and the table of simplification patterns.
+//
+// A pattern looks at one op and either declines (std::nullopt), rewrites the
+// op in place (an empty replacement list), or names one replacement value
+// per result; the driver then redirects the uses and erases the op. Patterns
+// may insert new ops before the op through the Rewriter.
+#include "compiler/passes/Canonicalize.h"
+
+#include <cmath>
+#include <optional>
+
+#include "compiler/RewriteUtils.h"
+#include "runtime/reference/Interpreter.h"
+
+namespace cairn {
+namespace {
+
+/// Where a pattern may insert ops: before the op being rewritten.
+struct Rewriter {
+  Region& region;
+  size_t index; ///< current position of the op being rewritten
+  Op* insertBefore(std::unique_ptr<Op> op) { return region.insert(index++, std::move(op)); }
+};
+
+using Replacement = std::optional<std::vector<Value*>>;
+using PatternFn = Replacement (*)(Op&, Rewriter&);
+
+Replacement replaceWith(Value* v) {
+  return std::vector<Value*>{v};
+}
+
+template <typename Pred> bool allElements(const Tensor& t, Pred pred) {
+  for (int64_t i = 0; i < t.numElements(); ++i)
+    if (!pred(i)) return false;
+  return true;
+}
+
+/// `v` is a constant whose every element is the integer `k` (i32/i64 only).
+bool isIntSplat(const Value* v, int64_t k) {
+  const Tensor* t = constantValue(v);
+  return t && isInteger(t->dtype()) &&
+         allElements(*t, [&](int64_t i) { return t->getInt(i) == k; });
+}
+
+/// `v` is a float constant whose every element is `x`, sign of zero included.
+bool isFloatSplat(const Value* v, double x) {
+  const Tensor* t = constantValue(v);
+  return t && isFloat(t->dtype()) && allElements(*t, [&](int64_t i) {
+           double e = t->getDouble(i);
+           return e == x && std::signbit(e) == std::signbit(x);
+         });
+}
+
+bool isOne(const Value* v) {
+  return isIntSplat(v, 1) || isFloatSplat(v, 1.0);
+}
+
+/// A splat i1 constant: its value, or nullopt.
+std::optional<bool> constantBool(const Value* v) {
+  const Tensor* t = constantValue(v);
+  if (!t || t->dtype() != DType::I1 || t->numElements() == 0 || !t->isSplat()) return std::nullopt;
+  return t->getInt(0) != 0;
+}
+
+bool sameType(const Value* a, const Value* b) {
+  return a->type == b->type;
+}
+
+// x + 0 and 0 + x. For floats only -0.0 is an identity: -0.0 + +0.0 = +0.0.
+Replacement addZero(Op& op, Rewriter&) {
+  for (int side = 0; side < 2; ++side) {
+    Value* zero = op.operand(side);
+    if (isIntSplat(zero, 0) || isFloatSplat(zero, -0.0)) return replaceWith(op.operand(1 - side));
+  }
+  return std::nullopt;
+}
+
+// x - 0. For floats only +0.0 is an identity: -0.0 - -0.0 = +0.0.
+Replacement subZero(Op& op, Rewriter&) {
+  if (isIntSplat(op.operand(1), 0) || isFloatSplat(op.operand(1), 0.0))
+    return replaceWith(op.operand(0));
+  return std::nullopt;
+}
+
+// x * 1 and 1 * x (exact for every dtype).
+Replacement mulOne(Op& op, Rewriter&) {
+  for (int side = 0; side < 2; ++side)
+    if (isOne(op.operand(side))) return replaceWith(op.operand(1 - side));
+  return std::nullopt;
+}
+
+// x * 0 and 0 * x -> the zero constant, integers only (NaN * 0 is NaN).
+Replacement mulZero(Op& op, Rewriter&) {
+  for (int side = 0; side < 2; ++side)
+    if (isIntSplat(op.operand(side), 0)) return replaceWith(op.operand(side));
+  return std::nullopt;
+}
+
+// x / 1.
+Replacement divOne(Op& op, Rewriter&) {
+  if (isOne(op.operand(1))) return replaceWith(op.operand(0));
+  return std::nullopt;
+}
+
+// neg(neg x) and not(not x): involutions (also for INT_MIN, which wraps).
+Replacement involution(Op& op, Rewriter&) {
+  Op* inner = op.operand(0)->definingOp();
+  if (inner && inner->kind() == op.kind()) return replaceWith(inner->operand(0));
+  return std::nullopt;
+}
+
+// Ops that return their single operand unchanged when the result type equals
+// the operand type and no dynamic size operands are involved: cast to the
+// same dtype, reshape/broadcast to the same static type, concat of one value.
+Replacement sameTypeIdentity(Op& op, Rewriter&) {
+  if (op.numOperands() != 1 || !sameType(op.operand(0), op.result())) return std::nullopt;
+  // A dynamic reshape/broadcast result takes size operands, so one operand
+  // means a static result; cast and concat never change the shape.
+  if (!op.result()->type.hasStaticShape() && op.kind() != OpKind::Cast &&
+      op.kind() != OpKind::Concat)
+    return std::nullopt;
+  return replaceWith(op.operand(0));
+}
+
+// transpose with perm [0, 1, ..., n-1].
+Replacement transposeIdentity(Op& op, Rewriter&) {
+  std::vector<int64_t> perm = op.getIntsOr("perm", {});
+  for (size_t i = 0; i < perm.size(); ++i)
+    if (perm[i] != static_cast<int64_t>(i)) return std::nullopt;
+  if (!sameType(op.operand(0), op.result())) return std::nullopt;
+  return replaceWith(op.operand(0));
+}
+
+// reshape(reshape(x)) -> reshape(x), in place. Both reshapes are static, so
+// their element counts agree and the inner one's run-time check (when x is
+// dynamic) is the same as the rewritten op's.
+Replacement reshapeOfReshape(Op& op, Rewriter&) {
+  Op* inner = op.operand(0)->definingOp();
+  if (op.numOperands() != 1 || !inner || inner->kind() != OpKind::Reshape ||
+      inner->numOperands() != 1)
+    return std::nullopt;
+  const TensorType& mid = inner->result()->type;
+  if (!mid.hasStaticShape() || !op.result()->type.hasStaticShape() ||
+      mid.numElements() != op.result()->type.numElements())
+    return std::nullopt;
+  op.operands[0] = inner->operand(0);
+  return std::vector<Value*>{};
+}
+
+// slice with start 0, stride 1 and limit = the (static) operand shape.
+Replacement wholeSlice(Op& op, Rewriter&) {
+  const TensorType& t = op.operand(0)->type;
+  if (!t.hasStaticShape() || !sameType(op.operand(0), op.result())) return std::nullopt;
+  std::vector<int64_t> start = op.getIntsOr("start", std::vector<int64_t>(t.rank(), 0));
+  std::vector<int64_t> limit = op.getIntsOr("limit", t.shape);
+  std::vector<int64_t> stride = op.getIntsOr("stride", std::vector<int64_t>(t.rank(), 1));
+  for (int64_t i = 0; i < t.rank(); ++i)
+    if (start.at(i) != 0 || limit.at(i) != t.shape[i] || stride.at(i) != 1) return std::nullopt;
+  return replaceWith(op.operand(0));
+}
+
+// dim of a static dim -> a constant (the shape is known at compile time).
+Replacement staticDim(Op& op, Rewriter& rw) {
+  const TensorType& t = op.operand(0)->type;
+  int64_t axis = op.getIntOr("axis", -1);
+  if (axis < 0 || axis >= t.rank() || t.shape[axis] == kDynamic) return std::nullopt;
+  Tensor size(op.result()->type);
+  size.setInt(0, t.shape[axis]);
+  Op* c = rw.insertBefore(makeConstantOp(std::move(size), op.loc));
+  c->result()->name = op.result()->name;
+  return replaceWith(c->result());
+}
+
+// select(true, a, b) -> a; select(false, a, b) -> b; select(p, x, x) -> x.
+Replacement simplifySelect(Op& op, Rewriter&) {
+  if (op.operand(1) == op.operand(2)) return replaceWith(op.operand(1));
+  if (std::optional<bool> p = constantBool(op.operand(0)))
+    return replaceWith(op.operand(*p ? 1 : 2));
+  return std::nullopt;
+}
+
+// if with a constant predicate: the taken branch's ops move before the `if`
+// and its yielded values replace the results.
+Replacement inlineConstantIf(Op& op, Rewriter& rw) {
+  std::optional<bool> p = constantBool(op.operand(0));
+  if (!p) return std::nullopt;
+  Region& taken = op.region(*p ? 0 : 1);
+  Op* yield = taken.terminator();
+  if (!yield || yield->numOperands() != op.numResults()) return std::nullopt;
+  for (size_t i = 0; i < op.numResults(); ++i)
+    if (!sameType(yield->operand(i), op.result(i))) return std::nullopt;
+  std::vector<Value*> replacements = yield->operands;
+  while (taken.ops().front().get() != yield)
+    rw.insertBefore(taken.take(taken.ops().front().get()));
+  return replacements;
+}
+
+// while whose cond yields constant false: the body never runs (so max_trip
+// cannot be exceeded) and the results are the initial values.
+Replacement whileNeverRuns(Op& op, Rewriter&) {
+  Op* yield = op.region(0).terminator();
+  if (!yield || yield->numOperands() != 1 || constantBool(yield->operand(0)) != false)
+    return std::nullopt;
+  std::vector<Value*> inits(op.operands.begin(), op.operands.begin() + op.numResults());
+  for (size_t i = 0; i < op.numResults(); ++i)
+    if (!sameType(inits[i], op.result(i))) return std::nullopt;
+  return inits;
+}
+
+struct Pattern {
+  const char* name;
+  OpKind kind;
+  PatternFn fn;
+};
+
+// The simplification table. Each entry is exact: it preserves every result
+// bit for bit, for every input including NaN, infinities and -0.0.
+const Pattern kPatterns[] = {
+    {"add-zero", OpKind::Add, addZero},
+    {"sub-zero", OpKind::Sub, subZero},
+    {"mul-one", OpKind::Mul, mulOne},
+    {"mul-zero", OpKind::Mul, mulZero},
+    {"div-one", OpKind::Div, divOne},
+    {"neg-neg", OpKind::Neg, involution},
+    {"not-not", OpKind::Not, involution},
+    {"transpose-identity", OpKind::Transpose, transposeIdentity},
+    {"reshape-same-type", OpKind::Reshape, sameTypeIdentity},
+    {"reshape-reshape", OpKind::Reshape, reshapeOfReshape},
+    {"cast-same-type", OpKind::Cast, sameTypeIdentity},
+    {"broadcast-same-type", OpKind::Broadcast, sameTypeIdentity},
+    {"concat-single", OpKind::Concat, sameTypeIdentity},
+    {"slice-whole", OpKind::Slice, wholeSlice},
+    {"dim-static", OpKind::Dim, staticDim},
+    {"select", OpKind::Select, simplifySelect},
+    {"if-constant", OpKind::If, inlineConstantIf},
+    {"while-false", OpKind::While, whileNeverRuns},
+};
+
+/// Sweeps one function until no rewrite applies.
+class Canonicalizer {
+public:
+  Canonicalizer(const CanonicalizeOptions& options, CanonicalizeStats& stats)
+      : options_(options), stats_(stats) {}
+
+  bool runOnFunction(Function& f) {
+    bool everChanged = false;
+    // Each sweep strictly simplifies, so this bound is only a safety net.
+    for (int sweep = 0; sweep < 100; ++sweep) {
+      changed_ = false;
+      runOnRegion(f.body());
+      removeDeadConstants(f.body(), countUses(f.body()));
+      if (!changed_) break;
+      everChanged = true;
+    }
+    return everChanged;
+  }
+
+private:
+  void hit(const std::string& name) {
+    ++stats_.hits[name];
+    changed_ = true;
+  }
+
+  void runOnRegion(Region& region) {
+    size_t i = 0;
+    while (i < region.ops().size()) {
+      Op* op = region.ops()[i].get();
+      for (size_t r = 0; r < op->numRegions(); ++r)
+        runOnRegion(op->region(r));
+      Rewriter rw{region, i};
+      Replacement repl = rewrite(*op, rw);
+      i = rw.index;
+      if (repl && !repl->empty()) {
+        std::map<Value*, Value*> mapping;
+        for (size_t k = 0; k < op->numResults(); ++k)
+          mapping[op->result(k)] = (*repl)[k];
+        // SSA: the results are only used after the op, in its region.
+        replaceAllUsesWith(region, mapping);
+        region.erase(op);
+        continue;
+      }
+      ++i;
+    }
+  }
+
+  Replacement rewrite(Op& op, Rewriter& rw) {
+    if (isTerminator(op.kind())) return std::nullopt;
+    if (options_.fold)
+      if (Replacement r = fold(op, rw)) {
+        hit("fold");
+        return r;
+      }
+    if (!options_.simplify) return std::nullopt;
+    for (const Pattern& p : kPatterns) {
+      if (p.kind != op.kind()) continue;
+      if (Replacement r = p.fn(op, rw)) {
+        hit(p.name);
+        return r;
+      }
+    }
+    return std::nullopt;
+  }
+
+  Replacement fold(Op& op, Rewriter& rw) {
+    switch (op.kind()) {
+    case OpKind::Constant:
+    case OpKind::Call:         // a call may be arbitrarily expensive
+    case OpKind::StopGradient: // kept for autodiff
+      return std::nullopt;
+    default:
+      break;
+    }
+    if (op.numRegions() != 0 || op.numOperands() == 0) return std::nullopt;
+    std::vector<Tensor> operands;
+    for (Value* v : op.operands) {
+      const Tensor* t = constantValue(v);
+      if (!t) return std::nullopt;
+      operands.push_back(*t);
+    }
+    int64_t elements = 0;
+    for (Value* r : op.results()) {
+      if (!r->type.hasStaticShape()) return std::nullopt;
+      elements += r->type.numElements();
+    }
+    if (elements > options_.maxFoldElements) return std::nullopt;
+    StatusOr<std::vector<Tensor>> values = evaluateOp(op, operands);
+    if (!values.isOk() || values->size() != op.numResults()) return std::nullopt;
+    for (size_t k = 0; k < op.numResults(); ++k)
+      if ((*values)[k].type() != op.result(k)->type) return std::nullopt;
+    std::vector<Value*> replacements;
+    for (size_t k = 0; k < op.numResults(); ++k) {
+      Op* c = rw.insertBefore(makeConstantOp(std::move((*values)[k]), op.loc));
+      c->result()->name = op.result(k)->name; // keep the printed name readable
+      replacements.push_back(c->result());
+    }
+    return replacements;
+  }
+
+  void removeDeadConstants(Region& region, const std::map<const Value*, int>& uses) {
+    for (size_t i = 0; i < region.ops().size();) {
+      Op* op = region.ops()[i].get();
+      for (size_t r = 0; r < op->numRegions(); ++r)
+        removeDeadConstants(op->region(r), uses);
+      if (op->kind() == OpKind::Constant && !uses.count(op->result())) {
+        region.erase(op);
+        hit("dead-constant");
+        continue;
+      }
+      ++i;
+    }
+  }
+
+  const CanonicalizeOptions& options_;
+  CanonicalizeStats& stats_;
+  bool changed_ = false;
+};
+
+class CanonicalizePass : public Pass {
+public:
+  std::string_view name() const override { return "canonicalize"; }
+  StatusOr<bool> run(Module& m) override { return canonicalize(m); }
+};
+
+} // namespace
+
+StatusOr<bool> canonicalize(Module& m, const CanonicalizeOptions& options,
+                            CanonicalizeStats* stats) {
+  CanonicalizeStats local;
+  Canonicalizer c(options, stats ? *stats : local);
+  bool changed = false;
+  for (auto& f : m.functions())
+    changed |= c.runOnFunction(*f);
+  return changed;
+}
+
+std::vector<std::string> canonicalizePatternNames() {
+  std::vector<std::string> names;
+  for (const Pattern& p : kPatterns)
+    names.push_back(p.name);
+  return names;
+}
+
+std::unique_ptr<Pass> createCanonicalizePass() {
+  return std::make_unique<CanonicalizePass>();
+}
+
+} // namespace cairn

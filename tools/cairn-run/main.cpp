@@ -1,0 +1,210 @@
+// cairn-run: runs one function of a text-IR module with the reference
+// interpreter, on .npy inputs or deterministic random ones.
+//
+//   cairn-run model.cairn --input x.npy --input w.npy --print
+//   cairn-run model.cairn --function step --input-random 7 --dim 16 --output-dir out/
+//
+// It is the quickest way to see what a model computes, and what lit tests
+// use to check results end to end. Bad inputs (wrong count, dtype or shape,
+// unreadable files) are errors naming the offending argument, exit status 1.
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+
+#include <CLI/CLI.hpp>
+
+#include "RandomInputs.h"
+#include "ir/Parser.h"
+#include "ir/Verifier.h"
+#include "runtime/Npy.h"
+#include "runtime/reference/Interpreter.h"
+
+using namespace cairn;
+
+namespace {
+
+struct Options {
+  std::string model;
+  std::string function;
+  std::vector<std::string> inputs;
+  std::optional<uint64_t> randomSeed;
+  int64_t dynamicDim = 4;
+  std::string outputDir;
+  std::vector<std::string> save;
+  bool print = false;
+  bool printInputs = false;
+  int64_t printLimit = 64;
+  int64_t maxTrip = 0;
+};
+
+StatusOr<std::unique_ptr<Module>> loadModule(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return errorf("cairn-run: error: cannot open '{}': {}", path, std::strerror(errno));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CAIRN_ASSIGN_OR_RETURN(auto m, parseModule(text, path));
+  std::vector<Diagnostic> diags;
+  Status valid = verify(*m, &diags);
+  if (!valid.isOk()) {
+    std::string message;
+    for (const Diagnostic& d : diags)
+      message += (message.empty() ? "" : "\n") + d.toString();
+    return Status::error(message.empty() ? valid.message() : message);
+  }
+  return m;
+}
+
+StatusOr<const Function*> pickFunction(const Module& m, const std::string& name) {
+  if (!name.empty()) {
+    if (const Function* f = m.lookup(name)) return f;
+    std::string known;
+    for (auto& f : m.functions())
+      known += (known.empty() ? "@" : ", @") + f->name;
+    return errorf("cairn-run: error: --function: no function @{} in the module (it has: {})", name,
+                  known.empty() ? "none" : known);
+  }
+  if (m.functions().empty()) return errorf("cairn-run: error: the module has no function");
+  return m.functions().front().get();
+}
+
+std::string describeParam(const Function& f, size_t i) {
+  const std::string& n = f.body().argument(i)->name;
+  return n.empty() ? fmt::format("parameter #{}", i) : fmt::format("parameter %{}", n);
+}
+
+/// Reads the --input files and checks them against `f`'s signature.
+StatusOr<std::vector<Tensor>> loadInputs(const Function& f, const Options& o) {
+  const size_t want = f.body().numArguments();
+  if (o.inputs.size() != want)
+    return errorf("cairn-run: error: --input: @{} takes {} input(s), got {}", f.name, want,
+                  o.inputs.size());
+  std::vector<Tensor> inputs;
+  for (size_t i = 0; i < want; ++i) {
+    std::string what =
+        fmt::format("--input #{} ('{}', {} of @{})", i, o.inputs[i], describeParam(f, i), f.name);
+    StatusOr<Tensor> t = readNpy(o.inputs[i]);
+    if (!t.isOk()) return errorf("cairn-run: error: {}: {}", what, t.status().message());
+    const TensorType& expected = f.body().argument(i)->type;
+    bool shapeOk = expected.rank() == t->rank();
+    for (int64_t d = 0; shapeOk && d < expected.rank(); ++d)
+      shapeOk = dimsCompatible(expected.shape[d], t->shape()[d]);
+    if (expected.dtype != t->dtype() || !shapeOk)
+      return errorf("cairn-run: error: {}: expected {}, got {}", what, expected.toString(),
+                    t->type().toString());
+    inputs.push_back(std::move(*t));
+  }
+  return inputs;
+}
+
+/// Prints a tensor in full when small, else its first `limit` elements.
+std::string formatTensor(const Tensor& t, int64_t limit) {
+  if (t.numElements() <= limit) return t.toString();
+  std::string s = "[";
+  for (int64_t i = 0; i < limit; ++i) {
+    if (i) s += ", ";
+    if (t.dtype() == DType::F64)
+      s += fmt::format("{}", t.getDouble(i));
+    else if (isFloat(t.dtype())) // shortest form of the narrow value, not of its double
+      s += fmt::format("{}", static_cast<float>(t.getDouble(i)));
+    else
+      s += std::to_string(t.getInt(i));
+  }
+  return s + fmt::format(", ...] ({} elements, row-major, truncated)", t.numElements());
+}
+
+Status saveOutputs(const std::vector<Tensor>& outputs, const Options& o) {
+  std::vector<std::pair<std::string, const Tensor*>> files;
+  if (!o.save.empty()) {
+    if (o.save.size() != outputs.size())
+      return errorf("cairn-run: error: --save: the function returns {} value(s), got {} path(s)",
+                    outputs.size(), o.save.size());
+    for (size_t i = 0; i < outputs.size(); ++i)
+      files.emplace_back(o.save[i], &outputs[i]);
+  }
+  if (!o.outputDir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.outputDir, ec);
+    if (ec)
+      return errorf("cairn-run: error: --output-dir: cannot create '{}': {}", o.outputDir,
+                    ec.message());
+    for (size_t i = 0; i < outputs.size(); ++i)
+      files.emplace_back(
+          (std::filesystem::path(o.outputDir) / fmt::format("out{}.npy", i)).string(), &outputs[i]);
+  }
+  for (auto& [path, tensor] : files) {
+    Status s = writeNpy(path, *tensor);
+    if (!s.isOk()) return errorf("cairn-run: error: cannot save '{}': {}", path, s.message());
+  }
+  return Status::ok();
+}
+
+int run(const Options& o) {
+  auto fail = [](const Status& s) {
+    std::cerr << s.message() << "\n";
+    return 1;
+  };
+  if (!o.inputs.empty() && o.randomSeed)
+    return fail(errorf("cairn-run: error: give either --input or --input-random, not both"));
+  if (o.dynamicDim < 0) return fail(errorf("cairn-run: error: --dim must be >= 0"));
+  StatusOr<std::unique_ptr<Module>> m = loadModule(o.model);
+  if (!m.isOk()) return fail(m.status());
+  StatusOr<const Function*> f = pickFunction(**m, o.function);
+  if (!f.isOk()) return fail(f.status());
+  const Function& fn = **f;
+
+  std::vector<Tensor> inputs;
+  if (o.randomSeed) {
+    inputs = randomInputs(fn.argumentTypes(), *o.randomSeed, o.dynamicDim);
+  } else if (!o.inputs.empty() || fn.body().numArguments() > 0) {
+    StatusOr<std::vector<Tensor>> loaded = loadInputs(fn, o);
+    if (!loaded.isOk()) return fail(loaded.status());
+    inputs = std::move(*loaded);
+  }
+  if (o.printInputs)
+    for (size_t i = 0; i < inputs.size(); ++i)
+      std::cout << fmt::format("input {}: {}\n{}\n", i, inputs[i].type().toString(),
+                               formatTensor(inputs[i], o.printLimit));
+
+  InterpreterOptions interpOptions;
+  interpOptions.defaultMaxTrip = o.maxTrip;
+  StatusOr<std::vector<Tensor>> outputs = interpret(fn, inputs, interpOptions);
+  if (!outputs.isOk()) return fail(outputs.status());
+
+  bool saving = !o.save.empty() || !o.outputDir.empty();
+  if (o.print || !saving)
+    for (size_t i = 0; i < outputs->size(); ++i)
+      std::cout << fmt::format("output {}: {}\n{}\n", i, (*outputs)[i].type().toString(),
+                               formatTensor((*outputs)[i], o.printLimit));
+  if (saving) {
+    Status saved = saveOutputs(*outputs, o);
+    if (!saved.isOk()) return fail(saved);
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"cairn-run: run a function of a Cairn module with the reference interpreter"};
+  Options o;
+  app.add_option("model", o.model, "The .cairn module")->required();
+  app.add_option("--function", o.function, "Function to run (default: the first)");
+  app.add_option("--input", o.inputs, "One .npy file per parameter, in order")->delimiter(',');
+  app.add_option("--input-random", o.randomSeed,
+                 "Generate inputs deterministically from this seed");
+  app.add_option("--dim", o.dynamicDim, "Size of dynamic (?) dims of generated inputs")
+      ->capture_default_str();
+  app.add_option("--output-dir", o.outputDir, "Save outputs as <dir>/out<i>.npy");
+  app.add_option("--save", o.save, "Save outputs to these .npy files, in order")->delimiter(',');
+  app.add_flag("--print", o.print, "Print outputs (the default unless saving)");
+  app.add_flag("--print-inputs", o.printInputs, "Print the inputs too");
+  app.add_option("--print-limit", o.printLimit, "Print at most this many elements per tensor")
+      ->capture_default_str();
+  app.add_option("--max-trip", o.maxTrip,
+                 "Fail a while loop without max_trip after this many iterations (0: unbounded)")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  return run(o);
+}
