@@ -1,6 +1,6 @@
 // The text form's parser: `.cairn` text -> Module.
 //
-// Grammar (informal; docs/ir.md has the reference):
+// Grammar (informal; docs/ir.md has the full text form):
 //   module   := func*
 //   func     := 'func' '@'name '(' (%arg ':' type),* ')' '->' (type | '(' type,* ')') region
 //   region   := '{' op* '}'

@@ -149,13 +149,16 @@ TEST(Npy, TruncatedAndCorruptFilesAreErrors) {
 TEST(Npy, NeverCrashesOnSingleByteMutations) {
   std::string good =
       makeNpy("{'descr': '<i4', 'fortran_order': False, 'shape': (2, 1), }", std::string(8, '\1'));
-  for (size_t i = 0; i < good.size(); ++i)
+  for (size_t i = 0; i < good.size(); ++i) {
     for (char c : {'\0', '\x7f', '\xff', '(', ')', '\'', ',', '9', 'L', '}'}) {
       std::string bad = good;
       bad[i] = c;
       auto t = decodeNpy(bad); // ok or an error; either way no crash
-      if (t.isOk()) EXPECT_LE(t->byteSize(), bad.size());
+      if (t.isOk()) {
+        EXPECT_LE(t->byteSize(), bad.size());
+      }
     }
+  }
 }
 
 TEST(Npy, MalformedHeadersAreErrors) {

@@ -258,7 +258,8 @@ R"(func @f(%a.b: tensor<2xf64>) -> () {
   }
   return
 }
-)"));
+)"),
+    [](const testing::TestParamInfo<const char*>& info) { return "case" + std::to_string(info.index); });
 // clang-format on
 
 TEST(RoundTripTest, CanonicalizesOtherSpellings) {

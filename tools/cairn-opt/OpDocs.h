@@ -1,7 +1,7 @@
 // The op reference in Markdown, generated from the op table (ir/Ops.def).
 //
-// `cairn-opt --emit-op-docs` prints it; docs/ir.md's op reference is this
-// output, so the documentation cannot drift from the ops the code knows.
+// `cairn-opt --emit-op-docs` prints it; docs/ops.md is this output (a lit
+// test checks), so the documentation cannot drift from the ops the code knows.
 #pragma once
 
 #include <string>
