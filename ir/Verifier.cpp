@@ -102,7 +102,10 @@ private:
   /// The op's own rules first, then its regions' contents, so diagnostics
   /// come out in source order.
   void verifyOp(const Op& op) {
-    bool ok = checkArity(op) & checkOperandsVisible(op);
+    // Both checks run (each reports its own errors) before combining.
+    bool arityOk = checkArity(op);
+    bool visibleOk = checkOperandsVisible(op);
+    bool ok = arityOk && visibleOk;
     for (size_t i = 0; i < op.numRegions(); ++i)
       if (!op.region(i).terminator())
         error(op, fmt::format("{} region must end in 'yield'", regionName(op, i)));
