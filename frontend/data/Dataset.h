@@ -35,6 +35,9 @@ struct TreeExample {
 
 /// What to do with a malformed line: skip it (recording a warning with its
 /// line number) or reject the whole file with an error naming the line.
+/// Either way the message reads `path:LINE: what`. Blank lines are ignored.
+/// A file that cannot be read (missing, or gzip data that is corrupt or
+/// truncated) is an error in both modes: it is not one line's fault.
 struct ReadOptions {
   bool skipMalformed = false;
   std::vector<std::string>* warnings = nullptr;
@@ -50,22 +53,47 @@ StatusOr<std::vector<TreeExample>> readListOps(const std::string& path,
                                                const ReadOptions& opts = {});
 /// Parses a binary tree written with `(`, `)` and space-separated tokens.
 StatusOr<Sentence> parseBinaryTree(const std::string& text);
+/// The inverse of parseBinaryTree: `( ( a b ) c )`; a one-token sentence is
+/// the bare token. Fails on invalid transitions or unwritable tokens (empty,
+/// `(`, `)`, or containing a space).
+StatusOr<std::string> formatBinaryTree(const Sentence& sentence);
+/// Ok when `transitions` is a valid shift-reduce sequence over `tokens`: only
+/// SHIFT/REDUCE, one SHIFT per token, REDUCE only with two items on the stack,
+/// one item left at the end (hence 2 * tokens - 1 steps, tokens >= 1).
+Status validateTransitions(const Sentence& sentence);
 
 struct ListOpsConfig {
   int maxDepth = 4;      ///< nesting depth of lists
   int maxArgs = 5;       ///< arguments per list (>= 2)
   int maxLength = 60;    ///< tokens per example (longer draws are redrawn)
   int minLength = 3;
+  /// An argument of a list at depth d (the top list is depth 1) is itself a
+  /// list with probability nestProbability / d while d < maxDepth, else a digit.
+  double nestProbability = 0.5;
 };
-/// `count` ListOps examples (Nangia & Bowman 2018), deterministic in `seed`.
+/// `count` ListOps examples (Nangia & Bowman 2018), deterministic in `seed`
+/// (own PRNG, so identical on every platform). Every example is a list
+/// `[OP a1 .. an ]`, OP in MAX, MIN, MED, SM, 2 <= n <= maxArgs, each argument
+/// a digit or a nested list; its tree is left-branching:
+/// `[MAX 1 7 2 ]` is `( ( ( ( [MAX 1 ) 7 ) 2 ) ] )`. Draws whose token count
+/// is outside [minLength, maxLength] are redrawn. `line` is the 1-based index.
 std::vector<TreeExample> generateListOps(const ListOpsConfig& cfg, uint64_t seed, size_t count);
-/// The value of a ListOps token sequence (for checking labels).
+/// The value of a ListOps token sequence (for checking labels): MAX, MIN,
+/// MED (the median; for an even count the floor of the mean of the two middle
+/// values, i.e. Python's `int(numpy.median(...))` as in the original),
+/// SM (sum mod 10). A bare digit is its own value. Lists need >= 1 argument.
 StatusOr<int> evaluateListOps(const std::vector<std::string>& tokens);
+/// Writes `label<TAB>parse` lines readable by readListOps.
+Status writeListOps(const std::string& path, const std::vector<TreeExample>& examples);
 
 /// Token -> id: 0 <pad>, 1 <unk>, then by descending count, ties by bytes.
+/// Tokens seen fewer than `minCount` times are left out (they map to <unk>).
+/// The literal strings `<pad>` and `<unk>` are never vocabulary entries: in
+/// text they map to 1, so no data token ever gets the pad id.
 class Vocab {
 public:
   static Vocab build(const std::vector<const Sentence*>& sentences, int64_t minCount = 1);
+  /// 1 (<unk>) for a token not in the vocabulary.
   int32_t id(const std::string& token) const;
   int64_t size() const { return static_cast<int64_t>(tokens_.size()); }
   const std::string& token(int32_t id) const { return tokens_.at(static_cast<size_t>(id)); }
@@ -94,8 +122,9 @@ NliBatch makeNliBatch(const std::vector<NliExample>& examples, const std::vector
                       const Vocab& vocab);
 
 /// Groups example indices into batches of similar length: sorts by length
-/// with a seeded shuffle among equal lengths, cuts batches of `batchSize`,
-/// then shuffles the batch order with `seed`. Deterministic.
+/// with a seeded shuffle among equal lengths, cuts batches of `batchSize`
+/// (the last may be smaller), then shuffles the batch order with `seed`.
+/// Deterministic on every platform (own PRNG); every index appears once.
 std::vector<std::vector<size_t>> bucketByLength(const std::vector<int64_t>& lengths,
                                                 size_t batchSize, uint64_t seed);
 

@@ -1,0 +1,172 @@
+// The bidirectional RNN classifier and tagger as graphs (see BiRnn.h).
+#include "frontend/models/BiRnn.h"
+
+#include <vector>
+
+#include "frontend/layers/Layers.h"
+
+namespace cairn {
+namespace {
+
+/// The layers of the model, declared in the contract's order.
+struct BiRnnLayers {
+  BiRnnLayers(ParamStore& ps, const BiRnnConfig& cfg) : cfg(cfg) {
+    embed = Embedding(ps, "embed", cfg.vocab, cfg.embed);
+    for (int64_t k = 0; k < cfg.layers; ++k) {
+      int64_t in = k == 0 ? cfg.embed : 2 * cfg.hidden;
+      for (const char* dir : {"fwd", "bwd"}) {
+        std::string name = fmt::format("rnn.l{}.{}", k, dir);
+        if (cfg.cell == BiRnnConfig::Lstm)
+          lstms.emplace_back(ps, name, in, cfg.hidden);
+        else
+          grus.emplace_back(ps, name, in, cfg.hidden);
+      }
+    }
+    out = Linear(ps, "out", 2 * cfg.hidden, cfg.classes);
+  }
+  BiRnnConfig cfg;
+  Embedding embed;
+  std::vector<LSTMCell> lstms; ///< layer k: [2k] fwd, [2k + 1] bwd
+  std::vector<GRUCell> grus;
+  Linear out;
+};
+
+/// What one direction of one layer produces.
+struct DirectionResult {
+  Val outputs; ///< [N, B, H], zero at padded positions
+  Val final;   ///< [B, H], h after the example's last (fwd) / first (bwd) token
+};
+
+/// Sizes and zeros shared by every direction of every layer.
+struct Common {
+  Val lengths;      ///< [B] i32
+  Val steps, batch; ///< N and B as i32 scalars
+  Val zeros;        ///< [B, H]: initial states, and the output of a padded step
+  Val zeroOutputs;  ///< [N, B, H]: the initial output buffer
+};
+
+/// Runs cell `index` (2k or 2k + 1) over xs [N, B, in], forward or backward.
+DirectionResult runDirection(FunctionBuilder& fb, const BiRnnLayers& net, size_t index, Val xs,
+                             const Common& k, bool backward) {
+  const bool lstm = net.cfg.cell == BiRnnConfig::Lstm;
+  const int64_t H = net.cfg.hidden;
+  const std::string tag = backward ? "bwd" : "fwd";
+  Val one = fb.scalar(1, DType::I32);
+  Val t0 = backward ? (k.steps - one) : fb.scalar(0, DType::I32);
+  ValueList inits{t0.named(tag + "_t0"), k.zeros, k.zeroOutputs};
+  if (lstm) inits.push_back(k.zeros);
+  // Backward counts t down to -1, forward up to N; either way N iterations.
+  ValueList r = fb.whileLoop(
+      inits,
+      [&](const ValueList& c) {
+        Val go = backward ? ge(c[0], 0) : lt(c[0], k.steps);
+        return go.named(tag + "_go");
+      },
+      [&](const ValueList& c) {
+        Val t = c[0].named(tag + "_t"), h = c[1].named(tag + "_h");
+        Val buffer = c[2].named(tag + "_out");
+        Val x = sliceAt(xs, t).named(tag + "_x");
+        Val hNew, cNew;
+        if (lstm) {
+          LstmState s = net.lstms[index](x, {h, c[3].named(tag + "_c")});
+          hNew = s.h;
+          cNew = s.c;
+        } else {
+          hNew = net.grus[index](x, h);
+        }
+        // Rows past their length keep their state and emit zeros.
+        Val rowLive = lt(t, k.lengths);
+        Val live = broadcastInDim(rowLive, {k.batch, H}, {0}).named(tag + "_live");
+        Val h1 = select(live, hNew, h).named(tag + "_h_next");
+        Val emitted = select(live, hNew, k.zeros).named(tag + "_emit");
+        Val buffer1 = updateAt(buffer, t, emitted).named(tag + "_out_next");
+        Val t1 = backward ? t - one : t + one;
+        ValueList next{t1.named(tag + "_t_next"), h1, buffer1};
+        if (lstm) next.push_back(select(live, cNew, c[3]).named(tag + "_c_next"));
+        return next;
+      },
+      k.steps);
+  return {r[2].named(tag + "_outputs"), r[1].named(tag + "_final")};
+}
+
+struct Encoded {
+  Val outputs;  ///< last layer's [fwd h_t, bwd h_t], [N, B, 2H] time-major
+  Val fwd, bwd; ///< last layer's final states, [B, H]
+};
+
+Encoded encode(FunctionBuilder& fb, const BiRnnLayers& net, Val tokens, Val lengths) {
+  Val x = net.embed(tokens).named("embedded");  // [B, N, E]
+  Val xs = transpose(x, {1, 0, 2}).named("xs"); // [N, B, E]
+  Common common;
+  common.lengths = lengths;
+  common.steps = dim(tokens, 1, DType::I32).named("steps");
+  common.batch = dim(tokens, 0, DType::I32).named("batch");
+  Val zero = fb.scalar(0, DType::F32);
+  const int64_t H = net.cfg.hidden;
+  common.zeros = broadcastTo(zero, {common.batch, H}).named("zeros");
+  common.zeroOutputs = broadcastTo(zero, {common.steps, common.batch, H}).named("zero_outputs");
+  Encoded e;
+  for (int64_t k = 0; k < net.cfg.layers; ++k) {
+    DirectionResult f = runDirection(fb, net, 2 * k, xs, common, false);
+    DirectionResult b = runDirection(fb, net, 2 * k + 1, xs, common, true);
+    xs = concat({f.outputs, b.outputs}, -1).named(fmt::format("l{}_out", k));
+    e.fwd = f.final;
+    e.bwd = b.final;
+  }
+  e.outputs = xs;
+  return e;
+}
+
+void checkConfig(const BiRnnConfig& cfg, const ParamStore& ps, const std::string& name) {
+  if (cfg.vocab <= 0 || cfg.embed <= 0 || cfg.hidden <= 0 || cfg.layers <= 0 || cfg.classes <= 0)
+    throw BuildError(fmt::format("{}: sizes must be positive (vocab {}, embed {}, hidden {}, "
+                                 "layers {}, classes {})",
+                                 name, cfg.vocab, cfg.embed, cfg.hidden, cfg.layers, cfg.classes));
+  if (ps.size() != 0)
+    throw BuildError(fmt::format("{}: the parameter store must be empty (it has {} parameters)",
+                                 name, ps.size()));
+}
+
+/// The function with its data inputs and bound parameters.
+struct Signature {
+  std::vector<TensorType> types;
+  std::vector<std::string> names;
+};
+
+Signature signature(const ParamStore& ps) {
+  Signature s{{TensorType(DType::I32, {kDynamic, kDynamic}), TensorType(DType::I32, {kDynamic})},
+              {"tokens", "lengths"}};
+  for (const TensorType& t : ps.types())
+    s.types.push_back(t);
+  for (const std::string& n : ps.names())
+    s.names.push_back(n);
+  return s;
+}
+
+} // namespace
+
+Function* buildBiRnnClassifier(Module& m, ParamStore& ps, const BiRnnConfig& cfg,
+                               const std::string& name) {
+  checkConfig(cfg, ps, name);
+  BiRnnLayers net(ps, cfg);
+  Signature sig = signature(ps);
+  FunctionBuilder fb(m, name, sig.types, sig.names);
+  ps.bind(fb, 2);
+  Encoded e = encode(fb, net, fb.arg(0), fb.arg(1));
+  Val features = concat({e.fwd, e.bwd}, -1).named("features");
+  return fb.ret({net.out(features).named("logits")});
+}
+
+Function* buildBiRnnTagger(Module& m, ParamStore& ps, const BiRnnConfig& cfg,
+                           const std::string& name) {
+  checkConfig(cfg, ps, name);
+  BiRnnLayers net(ps, cfg);
+  Signature sig = signature(ps);
+  FunctionBuilder fb(m, name, sig.types, sig.names);
+  ps.bind(fb, 2);
+  Encoded e = encode(fb, net, fb.arg(0), fb.arg(1));
+  Val perRow = transpose(e.outputs, {1, 0, 2}).named("outputs"); // [B, N, 2H]
+  return fb.ret({net.out(perRow).named("logits")});
+}
+
+} // namespace cairn
