@@ -1,0 +1,365 @@
+// The golden cases (see GoldenCases.h).
+#include "tests/golden/GoldenCases.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+
+#include "frontend/data/Dataset.h"
+#include "frontend/models/BiRnn.h"
+#include "frontend/models/Spinn.h"
+#include "frontend/models/TreeLstmSentiment.h"
+#include "runtime/Npy.h"
+#include "runtime/reference/Interpreter.h"
+
+namespace cairn::golden {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr const char* kSnliDev = "snli/snli_1.0_dev.jsonl.gz";
+constexpr const char* kSstDev = "sst/dev.txt";
+constexpr size_t kBatch = 16;       // the first 16 examples of the file
+constexpr uint64_t kSeed = 20250101; // ParamStore::initialize
+// The layers' initial scale (U(-0.1, 0.1)) leaves every model near-linear:
+// the logits are mostly the last bias (they vary ~1% across examples) and
+// the untrained predictor shifts every word before reducing. Scaled by 5,
+// outputs vary ~30% across examples, so an error anywhere in the encoder
+// shows, and the predicted transitions form varied trees (29 of 32 rows are
+// not shift-all-then-reduce; the closest argmax still wins by > 1e-3).
+constexpr double kParamGain = 5.0;
+
+// The golden sizes: small, but every part of each model is exercised.
+constexpr int64_t kEmbed = 32, kHidden = 32, kTracker = 16, kMlpHidden = 64, kMlpLayers = 1;
+
+struct SnliData {
+  std::vector<data::NliExample> examples;
+  data::Vocab vocab;
+};
+struct SstData {
+  std::vector<data::TreeExample> examples;
+  data::Vocab vocab;
+};
+
+std::mutex cacheMutex;
+
+StatusOr<const SnliData*> snliDev(const std::string& dataDir) {
+  static std::map<std::string, std::unique_ptr<SnliData>> cache;
+  std::lock_guard<std::mutex> lock(cacheMutex);
+  auto& slot = cache[dataDir];
+  if (!slot) {
+    CAIRN_ASSIGN_OR_RETURN(auto examples, data::readSnli((fs::path(dataDir) / kSnliDev).string()));
+    std::vector<const data::Sentence*> sentences;
+    for (const auto& e : examples) {
+      sentences.push_back(&e.premise);
+      sentences.push_back(&e.hypothesis);
+    }
+    auto d = std::make_unique<SnliData>();
+    d->vocab = data::Vocab::build(sentences);
+    d->examples = std::move(examples);
+    slot = std::move(d);
+  }
+  return slot.get();
+}
+
+StatusOr<const SstData*> sstDev(const std::string& dataDir) {
+  static std::map<std::string, std::unique_ptr<SstData>> cache;
+  std::lock_guard<std::mutex> lock(cacheMutex);
+  auto& slot = cache[dataDir];
+  if (!slot) {
+    CAIRN_ASSIGN_OR_RETURN(auto examples, data::readSst((fs::path(dataDir) / kSstDev).string()));
+    std::vector<const data::Sentence*> sentences;
+    for (const auto& e : examples)
+      sentences.push_back(&e.sentence);
+    auto d = std::make_unique<SstData>();
+    d->vocab = data::Vocab::build(sentences);
+    d->examples = std::move(examples);
+    slot = std::move(d);
+  }
+  return slot.get();
+}
+
+std::vector<size_t> firstN(size_t available, size_t n) {
+  std::vector<size_t> idx;
+  for (size_t i = 0; i < std::min(available, n); ++i)
+    idx.push_back(i);
+  return idx;
+}
+
+json indicesJson(const std::vector<size_t>& idx) {
+  json a = json::array();
+  for (size_t i : idx)
+    a.push_back(i);
+  return a;
+}
+
+/// ParamStore::initialize(seed), every value times kParamGain.
+std::vector<Tensor> goldenParams(const ParamStore& ps, uint64_t seed) {
+  std::vector<Tensor> values = ps.initialize(seed);
+  for (Tensor& t : values)
+    for (int64_t i = 0; i < t.numElements(); ++i)
+      t.setDouble(i, t.getDouble(i) * kParamGain);
+  return values;
+}
+
+void finish(GoldenCase& c) { c.paramValues = goldenParams(c.params, c.seed); }
+
+StatusOr<GoldenCase> spinnCase(const std::string& name, const std::string& dataDir,
+                               int64_t tracker, bool predicted) {
+  CAIRN_ASSIGN_OR_RETURN(const SnliData* d, snliDev(dataDir));
+  std::vector<size_t> idx = firstN(d->examples.size(), kBatch);
+  data::NliBatch batch = data::makeNliBatch(d->examples, idx, d->vocab);
+
+  GoldenCase c;
+  c.name = name;
+  c.kind = "spinn_snli";
+  c.seed = kSeed;
+  SpinnConfig cfg;
+  cfg.vocab = d->vocab.size();
+  cfg.embed = kEmbed;
+  cfg.hidden = kHidden;
+  cfg.trackerSize = tracker;
+  cfg.predictTransitions = predicted;
+  cfg.training = false;
+  cfg.mlpHidden = kMlpHidden;
+  cfg.mlpLayers = kMlpLayers;
+  c.module = std::make_unique<Module>();
+  c.function = buildSpinnSnli(*c.module, c.params, cfg);
+  c.model = {{"vocab", cfg.vocab},         {"embed", cfg.embed},
+             {"hidden", cfg.hidden},       {"tracker", cfg.trackerSize},
+             {"mode", predicted ? "predicted" : "pi"},
+             {"mlp_hidden", cfg.mlpHidden}, {"mlp_layers", cfg.mlpLayers},
+             {"classes", 3}};
+  c.data = {{"file", kSnliDev}, {"examples", indicesJson(idx)}};
+  c.inputNames = {"tokens"};
+  c.inputs = {batch.tokens};
+  if (!predicted) {
+    c.inputNames.push_back("transitions");
+    c.inputs.push_back(batch.transitions);
+  }
+  c.inputNames.push_back("lengths");
+  c.inputs.push_back(batch.lengths);
+  c.outputNames = {"logits"};
+  if (predicted) c.outputNames.push_back("transitions");
+  finish(c);
+  return c;
+}
+
+StatusOr<GoldenCase> treeLstmCase(const std::string& name, const std::string& dataDir) {
+  CAIRN_ASSIGN_OR_RETURN(const SstData* d, sstDev(dataDir));
+  std::vector<size_t> idx = firstN(d->examples.size(), kBatch);
+  data::TreeBatch batch = data::makeTreeBatch(d->examples, idx, d->vocab);
+
+  GoldenCase c;
+  c.name = name;
+  c.kind = "treelstm_sst";
+  c.seed = kSeed;
+  TreeLstmConfig cfg;
+  cfg.vocab = d->vocab.size();
+  cfg.embed = kEmbed;
+  cfg.hidden = kHidden;
+  c.module = std::make_unique<Module>();
+  c.function = buildTreeLstmSentiment(*c.module, c.params, cfg);
+  c.model = {{"vocab", cfg.vocab}, {"embed", cfg.embed}, {"hidden", cfg.hidden}, {"classes", cfg.classes}};
+  c.data = {{"file", kSstDev}, {"examples", indicesJson(idx)}};
+  c.inputNames = {"tokens", "transitions", "lengths"};
+  c.inputs = {batch.tokens, batch.transitions, batch.lengths};
+  c.outputNames = {"logits"};
+  finish(c);
+  return c;
+}
+
+/// BiRNN on SST dev sentences (5 classes) or SNLI dev premises (3 classes).
+StatusOr<GoldenCase> biRnnCase(const std::string& name, const std::string& dataDir,
+                               BiRnnConfig::Cell cell, bool tag, bool snli) {
+  data::TreeBatch batch;
+  data::Vocab vocab;
+  std::vector<size_t> idx;
+  int64_t classes = 0;
+  if (snli) {
+    CAIRN_ASSIGN_OR_RETURN(const SnliData* d, snliDev(dataDir));
+    idx = firstN(d->examples.size(), kBatch);
+    std::vector<data::TreeExample> premises;
+    for (size_t i : idx)
+      premises.push_back({d->examples[i].premise, d->examples[i].label, d->examples[i].line});
+    batch = data::makeTreeBatch(premises, firstN(premises.size(), premises.size()), d->vocab);
+    vocab = d->vocab;
+    classes = 3;
+  } else {
+    CAIRN_ASSIGN_OR_RETURN(const SstData* d, sstDev(dataDir));
+    idx = firstN(d->examples.size(), kBatch);
+    batch = data::makeTreeBatch(d->examples, idx, d->vocab);
+    vocab = d->vocab;
+    classes = 5;
+  }
+
+  GoldenCase c;
+  c.name = name;
+  c.kind = tag ? "birnn_tag" : "birnn_classify";
+  c.seed = kSeed;
+  BiRnnConfig cfg;
+  cfg.cell = cell;
+  cfg.vocab = vocab.size();
+  cfg.embed = kEmbed;
+  cfg.hidden = kHidden;
+  cfg.layers = 2;
+  cfg.classes = classes;
+  c.module = std::make_unique<Module>();
+  c.function = tag ? buildBiRnnTagger(*c.module, c.params, cfg)
+                   : buildBiRnnClassifier(*c.module, c.params, cfg);
+  c.model = {{"cell", cell == BiRnnConfig::Lstm ? "lstm" : "gru"},
+             {"vocab", cfg.vocab},
+             {"embed", cfg.embed},
+             {"hidden", cfg.hidden},
+             {"layers", cfg.layers},
+             {"classes", cfg.classes}};
+  c.data = {{"file", snli ? kSnliDev : kSstDev},
+            {"examples", indicesJson(idx)},
+            {"sentences", snli ? "premises" : "trees"}};
+  c.inputNames = {"tokens", "lengths"};
+  c.inputs = {batch.tokens, batch.lengths};
+  c.outputNames = {"logits"};
+  finish(c);
+  return c;
+}
+
+} // namespace
+
+const std::vector<std::string>& caseNames() {
+  static const std::vector<std::string> names = {
+      "spinn_pi_tracker", "spinn_pi_notracker", "spinn_predicted_tracker", "treelstm_sst",
+      "bilstm_classify",  "bigru_classify",     "bilstm_tag",              "bigru_tag",
+  };
+  return names;
+}
+
+std::string defaultDataDir(const std::string& sourceDir) {
+  if (const char* env = std::getenv("CAIRN_DATA_DIR"); env && *env) return env;
+  return (fs::path(sourceDir) / ".." / "shared" / "data").lexically_normal().string();
+}
+
+bool haveData(const std::string& dataDir) {
+  return fs::is_regular_file(fs::path(dataDir) / kSnliDev) &&
+         fs::is_regular_file(fs::path(dataDir) / kSstDev);
+}
+
+StatusOr<GoldenCase> makeCase(const std::string& name, const std::string& dataDir) {
+  try {
+    if (name == "spinn_pi_tracker") return spinnCase(name, dataDir, kTracker, false);
+    if (name == "spinn_pi_notracker") return spinnCase(name, dataDir, 0, false);
+    if (name == "spinn_predicted_tracker") return spinnCase(name, dataDir, kTracker, true);
+    if (name == "treelstm_sst") return treeLstmCase(name, dataDir);
+    if (name == "bilstm_classify")
+      return biRnnCase(name, dataDir, BiRnnConfig::Lstm, false, /*snli=*/false);
+    if (name == "bigru_classify")
+      return biRnnCase(name, dataDir, BiRnnConfig::Gru, false, /*snli=*/true);
+    if (name == "bilstm_tag") return biRnnCase(name, dataDir, BiRnnConfig::Lstm, true, true);
+    if (name == "bigru_tag") return biRnnCase(name, dataDir, BiRnnConfig::Gru, true, false);
+  } catch (const std::exception& e) {
+    return errorf("golden case {}: building the model failed: {}", name, e.what());
+  }
+  return errorf("unknown golden case '{}'", name);
+}
+
+StatusOr<std::vector<Tensor>> runCase(const GoldenCase& c) {
+  std::vector<Tensor> args = c.inputs;
+  args.insert(args.end(), c.paramValues.begin(), c.paramValues.end());
+  auto r = interpret(*c.function, args);
+  if (!r.isOk()) return errorf("golden case {}: {}", c.name, r.status().message());
+  if (r->size() != c.outputNames.size())
+    return errorf("golden case {}: the model returned {} results, the case expects {}", c.name,
+                  r->size(), c.outputNames.size());
+  return r;
+}
+
+json configJson(const GoldenCase& c) {
+  return {{"case", c.name},          {"kind", c.kind},         {"model", c.model},
+          {"data", c.data},          {"seed", c.seed},         {"inputs", c.inputNames},
+          {"outputs", c.outputNames}, {"params", c.params.names()}};
+}
+
+Status exportCase(const GoldenCase& c, const std::vector<Tensor>& outputs, const std::string& dir) {
+  std::error_code ec;
+  for (const char* sub : {"inputs", "params", "outputs"}) {
+    fs::create_directories(fs::path(dir) / sub, ec);
+    if (ec) return errorf("cannot create '{}/{}': {}", dir, sub, ec.message());
+  }
+  {
+    std::ofstream f(fs::path(dir) / "config.json");
+    f << configJson(c).dump(2) << "\n";
+    if (!f) return errorf("cannot write '{}/config.json'", dir);
+  }
+  for (size_t i = 0; i < c.inputs.size(); ++i)
+    CAIRN_RETURN_IF_ERROR(
+        writeNpy((fs::path(dir) / "inputs" / (c.inputNames[i] + ".npy")).string(), c.inputs[i]));
+  CAIRN_RETURN_IF_ERROR(saveParams((fs::path(dir) / "params").string(), c.params, c.paramValues));
+  for (size_t i = 0; i < outputs.size(); ++i)
+    CAIRN_RETURN_IF_ERROR(writeNpy(
+        (fs::path(dir) / "outputs" / fmt::format("cairn_{}.npy", i)).string(), outputs[i]));
+  return Status::ok();
+}
+
+double relativeDifference(const Tensor& got, const Tensor& expected) {
+  if (got.shape() != expected.shape()) return INFINITY;
+  double maxDiff = 0, maxRef = 0;
+  for (int64_t i = 0; i < expected.numElements(); ++i) {
+    double a = got.getDouble(i), b = expected.getDouble(i);
+    double d = std::fabs(a - b);
+    if (std::isnan(d)) return INFINITY;
+    maxDiff = std::max(maxDiff, d);
+    maxRef = std::max(maxRef, std::fabs(b));
+  }
+  return maxDiff / std::max(maxRef, 1e-6);
+}
+
+StatusOr<std::vector<GoldenCase>> makeTimingCases(const std::string& dataDir, size_t batchSize,
+                                                  size_t count, int64_t hidden) {
+  CAIRN_ASSIGN_OR_RETURN(const SnliData* d, snliDev(dataDir));
+  std::vector<int64_t> lengths;
+  for (const auto& e : d->examples)
+    lengths.push_back(static_cast<int64_t>(
+        std::max(e.premise.tokens.size(), e.hypothesis.tokens.size())));
+  auto batches = data::bucketByLength(lengths, batchSize, /*seed=*/7);
+  std::vector<GoldenCase> out;
+  std::vector<Tensor> sharedParams;
+  for (size_t k = 0; k < batches.size() && out.size() < count; ++k) {
+    if (batches[k].size() != batchSize) continue; // the short last batch
+    GoldenCase c;
+    c.name = fmt::format("batch_{}", out.size());
+    c.kind = "spinn_snli";
+    c.seed = kSeed;
+    SpinnConfig cfg;
+    cfg.vocab = d->vocab.size();
+    cfg.embed = hidden > 0 ? hidden : kEmbed;
+    cfg.hidden = hidden > 0 ? hidden : kHidden;
+    cfg.trackerSize = hidden > 0 ? std::max<int64_t>(hidden / 2, 1) : kTracker;
+    cfg.mlpHidden = hidden > 0 ? 2 * hidden : kMlpHidden;
+    cfg.mlpLayers = kMlpLayers;
+    try {
+      c.module = std::make_unique<Module>();
+      c.function = buildSpinnSnli(*c.module, c.params, cfg);
+    } catch (const std::exception& e) {
+      return errorf("timing case: building the model failed: {}", e.what());
+    }
+    data::NliBatch batch = data::makeNliBatch(d->examples, batches[k], d->vocab);
+    c.model = {{"vocab", cfg.vocab},          {"embed", cfg.embed},
+               {"hidden", cfg.hidden},        {"tracker", cfg.trackerSize},
+               {"mode", "pi"},                {"mlp_hidden", cfg.mlpHidden},
+               {"mlp_layers", cfg.mlpLayers}, {"classes", 3}};
+    c.data = {{"file", kSnliDev}, {"examples", indicesJson(batches[k])}};
+    c.inputNames = {"tokens", "transitions", "lengths"};
+    c.inputs = {batch.tokens, batch.transitions, batch.lengths};
+    c.outputNames = {"logits"};
+    if (sharedParams.empty()) sharedParams = goldenParams(c.params, c.seed);
+    c.paramValues = sharedParams;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+} // namespace cairn::golden
