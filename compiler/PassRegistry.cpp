@@ -4,6 +4,10 @@
 #include "compiler/passes/CSE.h"
 #include "compiler/passes/Canonicalize.h"
 #include "compiler/passes/DCE.h"
+#include "compiler/passes/FuseElementwise.h"
+#include "compiler/passes/HoistInputProjection.h"
+#include "compiler/passes/Inline.h"
+#include "compiler/passes/LICM.h"
 
 namespace cairn {
 
@@ -36,13 +40,25 @@ StatusOr<std::unique_ptr<Pass>> PassRegistry::create(std::string_view name) cons
 }
 
 void registerBuiltinPasses(PassRegistry& registry) {
-  // One line per pass, in the order of the default pipeline.
+  // One line per pass: the default pipeline's in its order, then the
+  // "optimize" pipeline's additions in theirs.
   registry.registerPass("canonicalize",
                         "fold constants and simplify algebraic identities to a fixed point",
                         createCanonicalizePass);
   registry.registerPass("cse", "merge identical pure ops (scoped by region)", createCSEPass);
   registry.registerPass("dce", "remove ops whose results are unused and dead loop-carried values",
                         createDCEPass);
+  registry.registerPass("inline", "replace calls to non-recursive functions by their bodies",
+                        createInlinePass);
+  registry.registerPass("licm", "hoist loop-invariant ops out of while loops (outermost first)",
+                        createLICMPass);
+  registry.registerPass("hoist-input-projection",
+                        "compute a loop's per-step input projection dot(x[t], W) for all steps "
+                        "before the loop",
+                        createHoistInputProjectionPass);
+  registry.registerPass("fuse-elementwise",
+                        "group connected elementwise ops into 'fusion' ops (multi-output)",
+                        createFuseElementwisePass);
 }
 
 } // namespace cairn

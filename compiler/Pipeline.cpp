@@ -1,4 +1,4 @@
-// The pipeline runner and the default pipeline.
+// The pipeline runner and the named pipelines.
 #include "compiler/Pipeline.h"
 
 #include <chrono>
@@ -19,9 +19,24 @@ std::vector<std::string> defaultPipeline() {
   };
 }
 
+std::vector<std::string> optimizePipeline() {
+  return {
+      "canonicalize",           // fold and simplify what the frontend built
+      "cse",                    // merge duplicates, so calls and loops see one value
+      "inline",                 // open up non-recursive calls to everything below
+      "licm",                   // run weight-only work once, outside the loops
+      "hoist-input-projection", // x_t * W for all t as one GEMM before the loop
+      "canonicalize",           // clean up after the moves
+      "cse",                    // merge hoisted twins
+      "dce",                    // drop what the rewrites left unused
+      "fuse-elementwise",       // last: groups become codegen's kernels
+  };
+}
+
 StatusOr<std::vector<std::string>> lookupPipeline(std::string_view name) {
   if (name == "default") return defaultPipeline();
-  return errorf("unknown pipeline '{}' (known pipelines: default)", name);
+  if (name == "optimize") return optimizePipeline();
+  return errorf("unknown pipeline '{}' (known pipelines: default, optimize)", name);
 }
 
 namespace {

@@ -1,8 +1,9 @@
 // The pass pipeline: runs named passes in order, with the instrumentation a
 // compiler engineer expects (IR dumps, timings, verification after each).
 //
-// defaultPipeline() is the compiler's table of contents; read it top to
-// bottom to see what happens to a model between the frontend and codegen.
+// defaultPipeline() and optimizePipeline() are the compiler's table of
+// contents; read them top to bottom to see what happens to a model between
+// the frontend and codegen.
 //
 // Thread-safety: runPipeline works on one Module; different modules may be
 // compiled concurrently (the pass registry is only read).
@@ -34,13 +35,17 @@ struct PipelineOptions {
 /// The passes run by default, in order.
 std::vector<std::string> defaultPipeline();
 
+/// The default passes plus inlining, loop-invariant code motion, input
+/// projection hoisting and elementwise fusion: the IR codegen consumes.
+std::vector<std::string> optimizePipeline();
+
 /// Runs the passes called `passNames` (see PassRegistry) on `m` in order.
 /// Fails on an unknown pass name (before running any), on a pass's error,
 /// and, with verifyEach, on invalid IR after a pass.
 Status runPipeline(Module& m, const std::vector<std::string>& passNames,
                    const PipelineOptions& options = {});
 
-/// The names of a named pipeline ("default"), or an error.
+/// The names of a named pipeline ("default", "optimize"), or an error.
 StatusOr<std::vector<std::string>> lookupPipeline(std::string_view name);
 
 } // namespace cairn

@@ -1,7 +1,9 @@
-// Constant access and exact attribute comparison for the rewriting passes.
+// Constant access, exact attribute comparison and the movability facts
+// (external uses, run-time failure) for the rewriting passes.
 #include "compiler/RewriteUtils.h"
 
 #include <cstring>
+#include <set>
 
 namespace cairn {
 
@@ -46,6 +48,88 @@ bool opUses(const Op& op, const Value* v) {
   for (size_t i = 0; i < op.numRegions(); ++i)
     if (hasUses(op.region(i), v)) return true;
   return false;
+}
+
+bool definedWithin(const Value* v, const Op* op) {
+  const Region* r = v->isRegionArgument() ? v->ownerRegion()
+                    : v->definingOp()     ? v->definingOp()->parentRegion()
+                                          : nullptr;
+  for (; r && r->parentOp(); r = r->parentOp()->parentRegion())
+    if (r->parentOp() == op) return true;
+  return false;
+}
+
+std::vector<Value*> externalUses(const Op& op) {
+  std::vector<Value*> out;
+  std::set<const Value*> seen;
+  auto add = [&](Value* v) {
+    if (v && !definedWithin(v, &op) && seen.insert(v).second) out.push_back(v);
+  };
+  for (Value* v : op.operands)
+    add(v);
+  for (size_t r = 0; r < op.numRegions(); ++r)
+    walk(op.region(r), [&](Op& inner) {
+      for (Value* v : inner.operands)
+        add(v);
+    });
+  return out;
+}
+
+namespace {
+
+bool hasDynamicDims(const Op& op) {
+  for (const Value* v : op.operands)
+    if (v && !v->type.hasStaticShape()) return true;
+  for (const Value* v : op.results())
+    if (!v->type.hasStaticShape()) return true;
+  return false;
+}
+
+} // namespace
+
+bool mayFailAtRunTime(const Op& op) {
+  switch (op.kind()) {
+  case OpKind::DynamicSlice:
+  case OpKind::DynamicUpdateSlice:
+  case OpKind::Gather:
+  case OpKind::Scatter:
+  case OpKind::ScatterAdd:
+  case OpKind::RngCategorical:
+  case OpKind::Call:
+  case OpKind::While:
+    return true;
+  case OpKind::Div:
+    return isInteger(op.result()->type.dtype) || hasDynamicDims(op);
+  case OpKind::Argmax: {
+    const TensorType& t = op.operand(0)->type;
+    int64_t axis = op.getIntOr("axis", 0);
+    return axis < 0 || axis >= t.rank() || t.shape[axis] == kDynamic || t.shape[axis] == 0;
+  }
+  case OpKind::Constant:
+  case OpKind::Dim:
+    return false;
+  default:
+    break;
+  }
+  for (size_t r = 0; r < op.numRegions(); ++r) {
+    bool fails = false;
+    walk(op.region(r), [&](Op& inner) { fails = fails || mayFailAtRunTime(inner); });
+    if (fails) return true;
+  }
+  switch (op.info().family) {
+  // The result shape is the operand's (or a function of it): nothing to
+  // disagree at run time.
+  case OpFamily::UnaryNumeric:
+  case OpFamily::UnaryFloat:
+  case OpFamily::UnaryLogical:
+  case OpFamily::Cast:
+  case OpFamily::Transpose:
+  case OpFamily::Reduce:
+  case OpFamily::Identity:
+    return false;
+  default:
+    return hasDynamicDims(op);
+  }
 }
 
 } // namespace cairn

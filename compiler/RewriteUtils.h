@@ -1,5 +1,6 @@
 // Small helpers shared by the rewriting passes: reading and making
-// `constant` ops, and comparing attributes exactly.
+// `constant` ops, comparing attributes exactly, and the facts about an op
+// that decide whether it may move (what it reads, whether it can fail).
 //
 // They live apart from ir/ because only passes need them, and the exactness
 // rules (doubles and tensors compare by bits, so -0.0 and 0.0 differ and a
@@ -29,5 +30,25 @@ bool attributesEqual(const AttrMap& a, const AttrMap& b);
 
 /// Whether `op` or an op nested in its regions uses `v`.
 bool opUses(const Op& op, const Value* v);
+
+/// Whether `v` is defined inside `op`: a result or region argument of an op
+/// nested (at any depth) in `op`'s regions. `op`'s own results are not.
+bool definedWithin(const Value* v, const Op* op);
+
+/// The values `op` reads from outside itself: its operands and the values
+/// its nested ops capture from outside `op`, each once, in walk order.
+std::vector<Value*> externalUses(const Op& op);
+
+/// Whether running `op` may stop the program with a run-time error (or not
+/// terminate): integer `div`, the indexing ops that check their indices
+/// (`dynamic_slice`, `dynamic_update_slice`, `gather`, `scatter*`),
+/// `rng_categorical`, `argmax` over a dim that may be empty, `call` and
+/// `while` (which may fail or loop forever), an op whose shapes are
+/// only checked at run time (operands or results with `?` dims, except for
+/// ops whose result shape follows from one operand: unary, cast, transpose,
+/// reduce, dim, ...), and an op with regions holding any of these. Passes
+/// that execute an op where the program might not have (hoisting out of a
+/// loop that may run zero times, out of an `if`) leave these alone.
+bool mayFailAtRunTime(const Op& op);
 
 } // namespace cairn

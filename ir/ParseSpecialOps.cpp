@@ -1,6 +1,7 @@
-// The parser's special op forms: constant (with its literal), while, if and
-// call. Each has syntax the generic form cannot express: a literal tensor,
-// regions with named block arguments, a predicate and branches, a callee.
+// The parser's special op forms: constant (with its literal), while, if,
+// call and fusion. Each has syntax the generic form cannot express: a
+// literal tensor, regions with named block arguments, a predicate and
+// branches, a callee.
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -184,29 +185,34 @@ Status TextParser::storeElement(const Token& t, Tensor& tensor, int64_t index) {
 
 //===--- while -----------------------------------------------------------------===//
 
-Status TextParser::parseWhileOp(const Token& start, const ResultSpec& res,
-                                std::unique_ptr<Op>& out) {
-  CAIRN_RETURN_IF_ERROR(expect(Tok::LParen, "'(' to start the loop-carried values"));
-  std::vector<Token> names;
+Status TextParser::parseBindingList(std::vector<Token>& names, std::vector<Value*>& operands,
+                                    std::string_view what) {
+  CAIRN_RETURN_IF_ERROR(expect(Tok::LParen, fmt::format("'(' to start the {}s", what)));
   std::unordered_set<std::string_view> headerNames;
-  std::vector<Value*> operands;
   if (!tok_.is(Tok::RParen)) {
     do {
       Token nameTok = tok_;
       if (!tok_.is(Tok::PercentId) || tok_.text.find('#') != std::string_view::npos)
-        return errorHere("expected a loop-carried value name '%name'");
+        return errorHere(fmt::format("expected a {} name '%name'", what));
       std::string name(nameTok.text.substr(1));
       CAIRN_RETURN_IF_ERROR(checkNotDefined(nameTok, name));
       if (!headerNames.insert(nameTok.text).second)
         return errorAt(nameTok, fmt::format("redefinition of value '%{}'", name));
       names.push_back(nameTok);
       consume();
-      CAIRN_RETURN_IF_ERROR(expect(Tok::Equal, "'=' after the loop-carried value name"));
+      CAIRN_RETURN_IF_ERROR(expect(Tok::Equal, fmt::format("'=' after the {} name", what)));
       operands.push_back(nullptr);
       CAIRN_RETURN_IF_ERROR(parseValueUse(operands.back()));
     } while (consumeIf(Tok::Comma));
   }
-  CAIRN_RETURN_IF_ERROR(expect(Tok::RParen, "')' to end the loop-carried values"));
+  return expect(Tok::RParen, fmt::format("')' to end the {}s", what));
+}
+
+Status TextParser::parseWhileOp(const Token& start, const ResultSpec& res,
+                                std::unique_ptr<Op>& out) {
+  std::vector<Token> names;
+  std::vector<Value*> operands;
+  CAIRN_RETURN_IF_ERROR(parseBindingList(names, operands, "loop-carried value"));
   CAIRN_RETURN_IF_ERROR(expect(Tok::Colon, "':' and the loop-carried types"));
   Token typesTok = tok_;
   std::vector<TensorType> types;
@@ -280,6 +286,36 @@ Status TextParser::parseCallOp(const Token& start, const ResultSpec& res,
   }
   CAIRN_RETURN_IF_ERROR(checkResultCount(typesTok, res, types.size(), "result type"));
   out = Op::create(OpKind::Call, std::move(operands), types, std::move(attrs), 0, locOf(start));
+  return Status::ok();
+}
+
+//===--- fusion ------------------------------------------------------------------===//
+
+Status TextParser::parseFusionOp(const Token& start, const ResultSpec& res,
+                                 std::unique_ptr<Op>& out) {
+  std::vector<Token> names;
+  std::vector<Value*> operands;
+  CAIRN_RETURN_IF_ERROR(parseBindingList(names, operands, "fusion input"));
+  CAIRN_RETURN_IF_ERROR(expect(Tok::Colon, "':' and the fusion input types"));
+  Token argTypesTok = tok_;
+  std::vector<TensorType> argTypes;
+  CAIRN_RETURN_IF_ERROR(parseParenTypeList(argTypes));
+  if (argTypes.size() != names.size())
+    return errorAt(argTypesTok, fmt::format("{} fusion input types for {} fusion inputs",
+                                            argTypes.size(), names.size()));
+  CAIRN_RETURN_IF_ERROR(expect(Tok::Arrow, "'->' and the result types"));
+  Token typesTok = tok_;
+  std::vector<TensorType> types;
+  if (tok_.is(Tok::LParen)) {
+    CAIRN_RETURN_IF_ERROR(parseParenTypeList(types));
+  } else {
+    types.emplace_back();
+    CAIRN_RETURN_IF_ERROR(parseType(types.back()));
+  }
+  CAIRN_RETURN_IF_ERROR(checkResultCount(typesTok, res, types.size(), "result type"));
+  out = Op::create(OpKind::Fusion, std::move(operands), types, {}, 1, locOf(start));
+  CAIRN_RETURN_IF_ERROR(parseRegionWithArgs(out->region(0), names, argTypes));
+  if (tok_.is(Tok::LBrace)) CAIRN_RETURN_IF_ERROR(parseAttrDict(out->attrs));
   return Status::ok();
 }
 

@@ -1,6 +1,6 @@
 // The parser's core: module, functions, regions, the generic op form, types,
 // value names and attributes. The special op forms (constant, while, if,
-// call) live in ParseSpecialOps.cpp. See ir/Parser.h for the grammar.
+// call, fusion) live in ParseSpecialOps.cpp. See ir/Parser.h for the grammar.
 #include "ir/Parser.h"
 
 #include <charconv>
@@ -204,6 +204,9 @@ Status TextParser::parseOp(Region& region) {
     break;
   case OpKind::Call:
     CAIRN_RETURN_IF_ERROR(parseCallOp(start, res, op));
+    break;
+  case OpKind::Fusion:
+    CAIRN_RETURN_IF_ERROR(parseFusionOp(start, res, op));
     break;
   default:
     CAIRN_RETURN_IF_ERROR(parseGenericOp(*kind, start, res, op));

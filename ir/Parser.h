@@ -5,7 +5,7 @@
 //   func     := 'func' '@'name '(' (%arg ':' type),* ')' '->' (type | '(' type,* ')') region
 //   region   := '{' op* '}'
 //   op       := (results '=')? mnemonic operands? attrs? (':' type,*)?     (generic form)
-//             | constant / while / if / call special forms
+//             | constant / while / if / call / fusion special forms
 //   results  := %name | %name ':' N            (uses: %name, %name#i)
 //   type     := 'tensor<' (dim 'x')* dtype '>' with dim an integer or '?'
 //   attrs    := '{' name '=' attr, ... '}'

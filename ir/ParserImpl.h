@@ -1,6 +1,6 @@
 // Internal to the parser: the recursive-descent TextParser class shared by
 // Parser.cpp (module, functions, regions, generic ops, types, attributes) and
-// ParseSpecialOps.cpp (constant, while, if, call).
+// ParseSpecialOps.cpp (constant, while, if, call, fusion).
 //
 // Errors: the parser stops at the first one. Every parse function returns a
 // Status; `error*` records the Diagnostic and builds the Status from it, so
@@ -108,6 +108,10 @@ private:
   Status parseWhileOp(const Token& start, const ResultSpec& res, std::unique_ptr<Op>& out);
   Status parseIfOp(const Token& start, const ResultSpec& res, std::unique_ptr<Op>& out);
   Status parseCallOp(const Token& start, const ResultSpec& res, std::unique_ptr<Op>& out);
+  Status parseFusionOp(const Token& start, const ResultSpec& res, std::unique_ptr<Op>& out);
+  /// `(%a = %x, ...)`: names bound to the values used as operands (while, fusion).
+  Status parseBindingList(std::vector<Token>& names, std::vector<Value*>& operands,
+                          std::string_view what);
 
   Lexer lexer_;
   Token tok_;

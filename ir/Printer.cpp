@@ -117,6 +117,7 @@ private:
   void printWhile(const Op& op, int indent);
   void printIf(const Op& op, int indent);
   void printCall(const Op& op);
+  void printFusion(const Op& op, int indent);
 
   std::unordered_map<const Value*, std::string> names_; ///< without '%'
   std::unordered_set<std::string> used_;
@@ -221,6 +222,9 @@ void AsmPrinter::printOp(const Op& op, int indent) {
   case OpKind::Call:
     printCall(op);
     break;
+  case OpKind::Fusion:
+    printFusion(op, indent);
+    break;
   default:
     for (size_t i = 0; i < op.numOperands(); ++i)
       out += (i ? ", " : " ") + ref(op.operand(i));
@@ -291,6 +295,27 @@ void AsmPrinter::printCall(const Op& op) {
   out += ")";
   printAttrs(op.attrs, "callee");
   printResultTypes(op);
+}
+
+// `fusion (%a = %x, ...) : (T...) -> (R...) {...} {kind = ...}`: the header
+// binds the region arguments as `while` does; the result types are always
+// parenthesized, as `if`'s.
+void AsmPrinter::printFusion(const Op& op, int indent) {
+  static const Region empty;
+  const Region& body = op.numRegions() > 0 ? op.region(0) : empty;
+  out += " (";
+  std::vector<TensorType> argTypes;
+  for (size_t i = 0; i < body.numArguments(); ++i) {
+    out += (i ? ", " : "") + ref(body.argument(i)) + " = ";
+    out += i < op.numOperands() ? ref(op.operand(i)) : "%<missing>";
+    argTypes.push_back(body.argument(i)->type);
+  }
+  std::vector<TensorType> types;
+  for (size_t i = 0; i < op.numResults(); ++i)
+    types.push_back(op.result(i)->type);
+  out += ") : (" + formatTypes(argTypes) + ") -> (" + formatTypes(types) + ") ";
+  printRegion(body, indent);
+  printAttrs(op.attrs);
 }
 
 } // namespace

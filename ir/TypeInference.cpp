@@ -478,6 +478,15 @@ StatusOr<Types> call(const AttrMap& attrs, const Types& declared) {
   return declared;
 }
 
+// The region's signature and contents are the verifier's; here only `kind`.
+StatusOr<Types> fusion(const AttrMap& attrs, const Types& declared) {
+  CAIRN_RETURN_IF_ERROR(noAttrsBut(attrs, {"kind"}));
+  auto it = attrs.find("kind");
+  if (it == attrs.end() || !std::holds_alternative<std::string>(it->second))
+    return errorf("requires a string attribute 'kind'");
+  return declared;
+}
+
 StatusOr<Types> whileLoop(const Types& ops, const AttrMap& attrs, const Types& declared) {
   CAIRN_RETURN_IF_ERROR(noAttrsBut(attrs, {}));
   // Carried values are the declared results; an extra trailing operand is max_trip.
@@ -534,6 +543,7 @@ StatusOr<std::vector<TensorType>> inferResultTypes(OpKind kind, const std::vecto
   case OpFamily::RngCategorical: return rngCategorical(ops, attrs, declared);
   case OpFamily::Identity: return identity(ops, attrs);
   case OpFamily::Call: return call(attrs, declared);
+  case OpFamily::Fusion: return fusion(attrs, declared);
   case OpFamily::While: return whileLoop(ops, attrs, declared);
   case OpFamily::If: return ifElse(ops, attrs, declared);
   case OpFamily::Return:

@@ -17,9 +17,9 @@ namespace cairn {
 /// `operandTypes` and attributes `attrs`. `declared` holds the result types
 /// the op states (from the text form or the builder); ops whose results
 /// cannot be derived from their operands (constant, cast, broadcast, reshape,
-/// iota, dim, argmax, rng_*, call, if) take them from `declared` and check
-/// them. Region signatures (while/if bodies) and callee signatures are
-/// checked by the verifier, not here. The error message names what is wrong
+/// iota, dim, argmax, rng_*, call, while, if, fusion) take them from
+/// `declared` and check them. Region signatures (while/if/fusion bodies) and
+/// callee signatures are checked by the verifier, not here. The error message names what is wrong
 /// but not the op or location; callers add those.
 StatusOr<std::vector<TensorType>> inferResultTypes(OpKind kind,
                                                    const std::vector<TensorType>& operandTypes,

@@ -4,13 +4,15 @@
 // Type rules that depend on one op alone (operand types, attributes, result
 // types) live in ir/TypeInference.cpp and are shared with the builder; this
 // file adds what needs context: op-table arity, terminators, region
-// signatures of `while`/`if`, function and callee signatures, and SSA
-// visibility. It keeps going after an error wherever that cannot crash on the
-// broken op, so one run reports every independent problem.
+// signatures of `while`/`if`/`fusion` (a fusion's kind rules live in
+// ir/Fusion.cpp), function and callee signatures, and SSA visibility. It
+// keeps going after an error wherever that cannot crash on the broken op, so
+// one run reports every independent problem.
 #include "ir/Verifier.h"
 
 #include <unordered_set>
 
+#include "ir/Fusion.h"
 #include "ir/TypeInference.h"
 
 namespace cairn {
@@ -125,6 +127,9 @@ private:
       case OpKind::Call:
         ok = checkCall(op);
         break;
+      case OpKind::Fusion:
+        ok = checkFusion(op);
+        break;
       default:
         break;
       }
@@ -188,6 +193,7 @@ private:
   static std::string regionName(const Op& op, size_t i) {
     if (op.kind() == OpKind::While && i < 2) return i == 0 ? "cond" : "body";
     if (op.kind() == OpKind::If && i < 2) return i == 0 ? "then" : "else";
+    if (op.kind() == OpKind::Fusion && i == 0) return "fusion";
     return fmt::format("#{}", i);
   }
 
@@ -309,6 +315,17 @@ private:
       if (const Op* y = yieldOf(r))
         ok &= checkYields(op, regionName(op, i) + " region", y->operands, results);
     }
+    return ok;
+  }
+
+  bool checkFusion(const Op& op) {
+    bool ok =
+        checkFusionRegion(op, [&](const Op& at, std::string msg) { error(at, std::move(msg)); });
+    std::vector<TensorType> results;
+    for (Value* r : op.results())
+      results.push_back(r->type);
+    if (const Op* y = yieldOf(op.region(0)))
+      ok &= checkYields(op, "fusion region", y->operands, results);
     return ok;
   }
 

@@ -61,8 +61,12 @@ public:
       Op* op = region.ops()[i].get();
       if (op->numRegions() > 0) {
         // Each nested region opens its own scope, closed before the next.
+        // A fusion's region is isolated: it sees none of the outer scopes.
+        std::vector<std::unordered_multimap<size_t, Op*>> outer;
+        if (op->kind() == OpKind::Fusion) outer.swap(scopes_);
         for (size_t r = 0; r < op->numRegions(); ++r)
           runOnRegion(op->region(r));
+        if (op->kind() == OpKind::Fusion) outer.swap(scopes_);
         ++i;
         continue;
       }

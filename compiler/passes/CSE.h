@@ -7,7 +7,8 @@
 // op's, which must be visible from it: defined earlier in the same region or
 // in an enclosing one. Scopes never leak outward or sideways: a value made
 // inside a `while` body (or an `if` branch, or the cond region) is not
-// available after the loop, nor in the other region of the same op.
+// available after the loop, nor in the other region of the same op. A
+// `fusion` region is isolated: nothing from outside it is reused inside.
 // Every op but the terminators is pure in Cairn's IR; `rng_*` ops take and
 // return their generator state explicitly, so the same state in gives the
 // same numbers out and they merge like anything else. `call` merges too:

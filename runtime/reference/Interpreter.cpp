@@ -1,7 +1,7 @@
 // The reference interpreter's driver: walks a function's regions op by op,
 // keeps the value of every SSA value in an environment (one per region
 // execution, chained to the enclosing one so that regions see captured
-// values), and runs the structured control flow (while, if, call) itself.
+// values), and runs the ops with regions (while, if, fusion) and call itself.
 // Every other op goes to evalSimpleOp (OpEval.cpp) and the kernels.
 //
 // Run-time checks beyond the kernels' own: inputs against the signature,
@@ -75,6 +75,7 @@ private:
   StatusOr<std::vector<Tensor>> runIf(const Op& op, const std::vector<const Tensor*>& in,
                                       const Env& env);
   StatusOr<std::vector<Tensor>> runCall(const Op& op, const std::vector<const Tensor*>& in);
+  StatusOr<std::vector<Tensor>> runFusion(const Op& op, const std::vector<const Tensor*>& in);
   /// Checks `values` against `types`; `what` names them in the message.
   static Status checkValues(const Op& op, const std::string& what,
                             const std::vector<Tensor>& values,
@@ -168,10 +169,11 @@ StatusOr<std::vector<Tensor>> Interpreter::execOp(const Op& op, const Env& env) 
                                      i));
     in.push_back(t);
   }
-  StatusOr<std::vector<Tensor>> results = op.kind() == OpKind::While  ? runWhile(op, in, env)
-                                          : op.kind() == OpKind::If   ? runIf(op, in, env)
-                                          : op.kind() == OpKind::Call ? runCall(op, in)
-                                                                      : evalSimple(op, in);
+  StatusOr<std::vector<Tensor>> results = op.kind() == OpKind::While    ? runWhile(op, in, env)
+                                          : op.kind() == OpKind::If     ? runIf(op, in, env)
+                                          : op.kind() == OpKind::Call   ? runCall(op, in)
+                                          : op.kind() == OpKind::Fusion ? runFusion(op, in)
+                                                                        : evalSimple(op, in);
   if (!results.isOk()) return results;
   CAIRN_RETURN_IF_ERROR(checkValues(op, "result", *results, resultTypes(op)));
   return results;
@@ -241,6 +243,20 @@ StatusOr<std::vector<Tensor>> Interpreter::runCall(const Op& op,
   ++callDepth_;
   StatusOr<std::vector<Tensor>> out = runFunction(*callee, args);
   --callDepth_;
+  return out;
+}
+
+// A fusion is its region run inline. The region is isolated, so it runs in
+// an environment of its own: a stray capture is an error, not a silent read.
+StatusOr<std::vector<Tensor>> Interpreter::runFusion(const Op& op,
+                                                     const std::vector<const Tensor*>& in) {
+  if (op.numRegions() != 1) return opError(op, "needs one region");
+  std::vector<Tensor> args;
+  for (const Tensor* t : in)
+    args.push_back(*t);
+  Env isolated;
+  CAIRN_ASSIGN_OR_RETURN(std::vector<Tensor> out, runRegion(op.region(0), args, isolated));
+  CAIRN_RETURN_IF_ERROR(checkValues(op, "fusion yield", out, resultTypes(op)));
   return out;
 }
 

@@ -226,6 +226,7 @@ StatusOr<std::vector<Tensor>> evalSimpleOp(const Op& op, const std::vector<const
     CAIRN_RETURN_IF_ERROR(need(1));
     return one(Tensor(*in[0]));
   case OpFamily::Call:
+  case OpFamily::Fusion:
   case OpFamily::While:
   case OpFamily::If:
   case OpFamily::Return:

@@ -1,7 +1,11 @@
 // Differential tests of the passes: for each program, every function gives
 // bit-identical results (on inputs full of -0.0, NaN and inf) before and
-// after each pass, after the default pipeline, and after the passes in an
-// unusual order. The programs are written so that every pass has work to do.
+// after each pass, after the default and optimize pipelines, and after the
+// passes in an unusual order. The programs are written so that every default
+// pass has work to do (PassesOptimizeDifferentialTest.cpp has programs aimed
+// at the optimize pipeline's passes).
+#include <map>
+
 #include "PassesTestUtil.h"
 
 namespace cairn {
@@ -223,6 +227,11 @@ const std::vector<std::vector<std::string>> kPipelines = {
     {"dce"},
     {"canonicalize", "cse", "dce"},
     {"dce", "cse", "canonicalize", "cse", "dce"},
+    {"inline"},
+    {"licm"},
+    {"hoist-input-projection"},
+    {"fuse-elementwise"},
+    optimizePipeline(),
 };
 
 class PassesDifferential
@@ -236,8 +245,12 @@ TEST_P(PassesDifferential, PreservesResultsBitwise) {
 std::string paramName(const ::testing::TestParamInfo<PassesDifferential::ParamType>& info) {
   auto [program, pipeline] = info.param;
   std::string name = kPrograms[program].name;
+  static const std::map<std::string, std::string> kShort = {
+      {"canonicalize", "Canon"},   {"cse", "CSE"},   {"dce", "DCE"},
+      {"inline", "Inline"},        {"licm", "LICM"}, {"hoist-input-projection", "HoistProj"},
+      {"fuse-elementwise", "Fuse"}};
   for (const std::string& pass : kPipelines[pipeline])
-    name += "_" + std::string(pass == "canonicalize" ? "Canon" : pass == "cse" ? "CSE" : "DCE");
+    name += "_" + kShort.at(pass);
   return name;
 }
 

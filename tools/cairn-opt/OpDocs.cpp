@@ -69,6 +69,8 @@ std::string_view familyTitle(OpFamily f) {
     return "Identity";
   case OpFamily::Call:
     return "Call";
+  case OpFamily::Fusion:
+    return "Fusion";
   case OpFamily::While:
     return "While loop";
   case OpFamily::If:

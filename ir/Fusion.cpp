@@ -1,0 +1,104 @@
+// The fusion kinds' tables and the checks of a fusion's region.
+#include "ir/Fusion.h"
+
+#include <fmt/format.h>
+
+namespace cairn {
+namespace {
+
+bool elementwiseAllows(OpKind op) {
+  return isElementwise(op) || op == OpKind::Broadcast || op == OpKind::Reshape ||
+         op == OpKind::Constant;
+}
+
+struct FusionKindInfo {
+  std::string_view name;
+  bool (*allows)(OpKind);
+};
+
+const FusionKindInfo kFusionKinds[] = {
+    {kElementwiseFusion, elementwiseAllows},
+};
+
+const FusionKindInfo* lookupKind(std::string_view kind) {
+  for (const FusionKindInfo& k : kFusionKinds)
+    if (k.name == kind) return &k;
+  return nullptr;
+}
+
+} // namespace
+
+std::vector<std::string_view> fusionKinds() {
+  std::vector<std::string_view> out;
+  for (const FusionKindInfo& k : kFusionKinds)
+    out.push_back(k.name);
+  return out;
+}
+
+bool isFusionKind(std::string_view kind) {
+  return lookupKind(kind) != nullptr;
+}
+
+bool fusionKindAllows(std::string_view kind, OpKind op) {
+  const FusionKindInfo* k = lookupKind(kind);
+  return k && !isTerminator(op) && k->allows(op);
+}
+
+std::string fusionKind(const Op& fusion) {
+  auto it = fusion.attrs.find(kFusionKindAttr);
+  if (it == fusion.attrs.end()) return "";
+  const std::string* s = std::get_if<std::string>(&it->second);
+  return s ? *s : "";
+}
+
+bool checkFusionRegion(const Op& fusion,
+                       const std::function<void(const Op& at, std::string message)>& error) {
+  bool ok = true;
+  std::string kind = fusionKind(fusion);
+  if (!kind.empty() && !isFusionKind(kind)) {
+    error(fusion,
+          fmt::format("has unknown kind \"{}\" (known: {})", kind, fmt::join(fusionKinds(), ", ")));
+    ok = false;
+  }
+  const Region& body = fusion.region(0);
+  if (body.numArguments() != fusion.numOperands()) {
+    error(fusion, fmt::format("region has {} arguments but the op has {} operands",
+                              body.numArguments(), fusion.numOperands()));
+    return false;
+  }
+  for (size_t i = 0; i < body.numArguments(); ++i) {
+    const TensorType& arg = body.argument(i)->type;
+    if (fusion.operand(i) && arg != fusion.operand(i)->type) {
+      error(fusion, fmt::format("region argument #{} has type {} but operand #{} is {}", i,
+                                arg.toString(), i, fusion.operand(i)->type.toString()));
+      ok = false;
+    }
+  }
+  // Isolation: the region is a kernel whose inputs are exactly its arguments.
+  // (A use before its definition inside the region is the verifier's usual
+  // visibility error.)
+  auto definedInBody = [&](const Value* v) {
+    const Region* r = v->isRegionArgument() ? v->ownerRegion()
+                      : v->definingOp()     ? v->definingOp()->parentRegion()
+                                            : nullptr;
+    return r == &body;
+  };
+  for (const auto& op : body.ops()) {
+    if (!isTerminator(op->kind()) && isFusionKind(kind) && !fusionKindAllows(kind, op->kind())) {
+      error(*op, fmt::format("is not allowed in a fusion of kind \"{}\"", kind));
+      ok = false;
+    }
+    for (size_t i = 0; i < op->numOperands(); ++i) {
+      const Value* v = op->operand(i);
+      if (v && !definedInBody(v)) {
+        error(*op, fmt::format("operand #{} is defined outside its fusion (a fusion's region "
+                               "reads only its arguments)",
+                               i));
+        ok = false;
+      }
+    }
+  }
+  return ok;
+}
+
+} // namespace cairn
