@@ -91,7 +91,7 @@ std::optional<Projection> matchProjection(Op* dot, const Op& loop,
     p.reshape = p.slice;
     const TensorType& from = p.reshape->operand(0)->type;
     if (p.reshape->numOperands() != 1 || p.reshape->parentRegion() != body ||
-        !lhs->type.hasStaticShape() || !from.hasStaticShape() ||
+        !lhs->type.hasStaticShape() || !from.hasStaticShape() || from.rank() == 0 ||
         from.shape.back() != lhs->type.shape.back())
       return std::nullopt;
     p.slice = p.reshape->operand(0)->definingOp();
