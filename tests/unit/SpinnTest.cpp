@@ -165,7 +165,9 @@ TEST(SpinnGraphTest, LoopBodyIsFreeOfStaticBatchAndLength) {
     for (size_t r = 0; r < op.numRegions(); ++r)
       walk(op.region(r), [&](Op& inner) {
         for (Value* v : inner.results()) {
-          if (v->type.rank() >= 2) EXPECT_EQ(v->type.shape[0], kDynamic) << printOp(inner);
+          if (v->type.rank() >= 2) {
+            EXPECT_EQ(v->type.shape[0], kDynamic) << printOp(inner);
+          }
         }
       });
   });

@@ -1,0 +1,371 @@
+// KernelDesc and the JIT around it: index maps for broadcasts (bias rows,
+// columns, scalars, size-1 dims, reshapes between broadcasts, constant
+// tables), multi-output fusions, the errors for what codegen does not do,
+// structural dedupe in the JIT cache, split [begin, end) ranges, that the
+// loop is vectorized with no calls left, and the compile time of a 20-op
+// fusion.
+#include <chrono>
+#include <regex>
+
+#include "CodegenTestUtil.h"
+
+namespace cairn {
+namespace {
+
+using codegen::describeKernel;
+using codegen::KernelDesc;
+using codegentest::expectMatchesReference;
+using codegentest::firstFusion;
+using codegentest::fusionFunction;
+using codegentest::specialTensor;
+
+Tensor randomTensor(const TensorType& t, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(-3, 3);
+  Tensor x(t);
+  for (int64_t i = 0; i < x.numElements(); ++i)
+    x.setDouble(i, u(rng));
+  return x;
+}
+
+KernelDesc describeOk(const std::string& text) {
+  auto m = passtest::parseOk(text);
+  EXPECT_TRUE(m);
+  if (!m) return {};
+  auto k = describeKernel(*firstFusion(*m));
+  EXPECT_TRUE(k.isOk()) << k.status().message();
+  return k.isOk() ? *k : KernelDesc{};
+}
+
+std::string describeError(const std::string& text) {
+  auto m = passtest::parseOk(text);
+  EXPECT_TRUE(m);
+  if (!m) return "";
+  auto k = describeKernel(*firstFusion(*m));
+  EXPECT_FALSE(k.isOk());
+  return k.isOk() ? "" : k.status().message();
+}
+
+const char* kBiasRowColumn = R"(    %row = broadcast %a1 {dims = [1]} : tensor<5x33xf32>
+    %col = broadcast %a2 {dims = [0]} : tensor<5x33xf32>
+    %s = broadcast %a3 {dims = []} : tensor<5x33xf32>
+    %t = add %a0, %row : tensor<5x33xf32>
+    %u = mul %t, %col : tensor<5x33xf32>
+    %v = sub %u, %s : tensor<5x33xf32>
+    yield %v
+)";
+
+TEST(CodegenCpuKernelTest, BroadcastIndexMapsAreSimplified) {
+  KernelDesc k = describeOk(
+      fusionFunction({"tensor<5x33xf32>", "tensor<33xf32>", "tensor<5xf32>", "tensor<f32>"},
+                     {"tensor<5x33xf32>"}, kBiasRowColumn));
+  EXPECT_EQ(k.numElements, 165);
+  std::string listing = codegen::kernelToString(k);
+  EXPECT_NE(listing.find("load f32 in0 [i]"), std::string::npos) << listing;
+  EXPECT_NE(listing.find("load f32 in1 [(i%33)]"), std::string::npos) << listing;
+  EXPECT_NE(listing.find("load f32 in2 [i/33]"), std::string::npos) << listing;
+  EXPECT_NE(listing.find("load f32 in3 [0]"), std::string::npos) << listing;
+}
+
+TEST(CodegenCpuKernelTest, BroadcastRowColumnScalarMatchInterpreter) {
+  CAIRN_SKIP_WITHOUT_JIT();
+  expectMatchesReference(
+      fusionFunction({"tensor<5x33xf32>", "tensor<33xf32>", "tensor<5xf32>", "tensor<f32>"},
+                     {"tensor<5x33xf32>"}, kBiasRowColumn),
+      {randomTensor(TensorType(DType::F32, {5, 33}), 1),
+       randomTensor(TensorType(DType::F32, {33}), 2), randomTensor(TensorType(DType::F32, {5}), 3),
+       randomTensor(TensorType(DType::F32, {}), 4)});
+}
+
+TEST(CodegenCpuKernelTest, SizeOneDimsAndThreeDimensionalBroadcast) {
+  CAIRN_SKIP_WITHOUT_JIT();
+  std::string body = R"(    %b = broadcast %a1 {dims = [0, 1, 2]} : tensor<2x3x5xf64>
+    %c = broadcast %a2 {dims = [0, 1]} : tensor<2x3x5xf64>
+    %s = add %a0, %b : tensor<2x3x5xf64>
+    %t = max %s, %c : tensor<2x3x5xf64>
+    yield %t
+)";
+  std::string text = fusionFunction({"tensor<2x3x5xf64>", "tensor<2x1x5xf64>", "tensor<2x3xf64>"},
+                                    {"tensor<2x3x5xf64>"}, body);
+  std::string listing = codegen::kernelToString(describeOk(text));
+  EXPECT_NE(listing.find("[i/15*5 + (i%5)]"), std::string::npos) << listing;
+  EXPECT_NE(listing.find("[i/5]"), std::string::npos) << listing;
+  expectMatchesReference(text, {randomTensor(TensorType(DType::F64, {2, 3, 5}), 5),
+                                randomTensor(TensorType(DType::F64, {2, 1, 5}), 6),
+                                randomTensor(TensorType(DType::F64, {2, 3}), 7)});
+}
+
+TEST(CodegenCpuKernelTest, ReshapeBetweenBroadcastsComposesStages) {
+  CAIRN_SKIP_WITHOUT_JIT();
+  // x[3] -> [2,3] -> reshape [6] -> [6,4]: out[i] = x[((i/4) % 3)] as two stages.
+  std::string body = R"(    %b = broadcast %a1 {dims = [1]} : tensor<2x3xf32>
+    %r = reshape %b : tensor<6xf32>
+    %c = broadcast %r {dims = [0]} : tensor<6x4xf32>
+    %m = reshape %a0 : tensor<6x4xf32>
+    %y = mul %m, %c : tensor<6x4xf32>
+    yield %y
+)";
+  std::string text = fusionFunction({"tensor<24xf32>", "tensor<3xf32>"}, {"tensor<6x4xf32>"}, body);
+  KernelDesc k = describeOk(text);
+  std::string listing = codegen::kernelToString(k);
+  EXPECT_NE(listing.find("[((i/4)%3)]"), std::string::npos) << listing;
+  expectMatchesReference(text, {randomTensor(TensorType(DType::F32, {24}), 8),
+                                randomTensor(TensorType(DType::F32, {3}), 9)});
+}
+
+TEST(CodegenCpuKernelTest, ConstantTablesAndSplatsInTheRegion) {
+  CAIRN_SKIP_WITHOUT_JIT();
+  std::string body = R"(    %c = constant [1.5, -2.0, 0.25] : tensor<3xf32>
+    %cb = broadcast %c {dims = [1]} : tensor<4x3xf32>
+    %h = constant 0.5 : tensor<4x3xf32>
+    %x = mul %a0, %cb : tensor<4x3xf32>
+    %y = add %x, %h : tensor<4x3xf32>
+    yield %y
+)";
+  std::string text = fusionFunction({"tensor<4x3xf32>"}, {"tensor<4x3xf32>"}, body);
+  KernelDesc k = describeOk(text);
+  EXPECT_EQ(k.tables.size(), 1u);
+  expectMatchesReference(text, {randomTensor(TensorType(DType::F32, {4, 3}), 10)});
+}
+
+TEST(CodegenCpuKernelTest, MultiOutputFusionOfSeveralDTypesAndShapes) {
+  CAIRN_SKIP_WITHOUT_JIT();
+  std::string body = R"(    %s = add %a0, %a1 : tensor<4x8xf32>
+    %t = tanh %s : tensor<4x8xf32>
+    %p = gt %t, %a0 : tensor<4x8xi1>
+    %flat = reshape %t : tensor<32xf32>
+    %n = cast %p : tensor<4x8xi32>
+    yield %t, %p, %flat, %n, %a1
+)";
+  std::string text = fusionFunction(
+      {"tensor<4x8xf32>", "tensor<4x8xf32>"},
+      {"tensor<4x8xf32>", "tensor<4x8xi1>", "tensor<32xf32>", "tensor<4x8xi32>", "tensor<4x8xf32>"},
+      body);
+  KernelDesc k = describeOk(text);
+  EXPECT_EQ(k.outputs.size(), 5u);
+  EXPECT_EQ(k.outputs[0].value, k.outputs[2].value); // the reshape is the same element
+  expectMatchesReference(text,
+                         {randomTensor(TensorType(DType::F32, {4, 8}), 11),
+                          randomTensor(TensorType(DType::F32, {4, 8}), 12)},
+                         codegen::cpu::approximationMaxUlp(OpKind::Tanh, DType::F32) + 2);
+}
+
+TEST(CodegenCpuKernelTest, SingleElementwiseOpAndEmptyTensors) {
+  CAIRN_SKIP_WITHOUT_JIT();
+  auto m = passtest::parseOk(
+      R"(func @f(%x: tensor<7xf64>, %y: tensor<7xf64>, %e: tensor<0x3xf32>) -> (tensor<7xf64>, tensor<0x3xf32>) {
+  %z = sub %x, %y : tensor<7xf64>
+  %n = neg %e : tensor<0x3xf32>
+  return %z, %n
+})");
+  ASSERT_TRUE(m);
+  const Region& body = m->functions()[0]->body();
+  Tensor x = specialTensor(TensorType(DType::F64, {7}), 0);
+  Tensor y = specialTensor(TensorType(DType::F64, {7}), 1);
+  auto r = codegen::cpu::runFusionCompiled(*body.ops()[0], {x, y});
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  auto want = evaluateOp(*body.ops()[0], {x, y});
+  ASSERT_TRUE(want.isOk());
+  EXPECT_TRUE(codegentest::sameElements((*r)[0], (*want)[0]));
+  Tensor empty(TensorType(DType::F32, {0, 3}));
+  auto e = codegen::cpu::runFusionCompiled(*body.ops()[1], {empty});
+  ASSERT_TRUE(e.isOk()) << e.status().message();
+  EXPECT_EQ((*e)[0].type(), empty.type());
+}
+
+TEST(CodegenCpuKernelTest, ClearErrorsForWhatCodegenDoesNotDo) {
+  // Dynamic shapes.
+  EXPECT_TRUE(codegentest::contains(
+      describeError(fusionFunction({"tensor<?xf32>"}, {"tensor<?xf32>"},
+                                   "    %y = exp %a0 : tensor<?xf32>\n    yield %y\n")),
+      "codegen needs static shapes"));
+  // Not an elementwise op.
+  auto m = passtest::parseOk(R"(func @f(%a: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %d = dot %a, %a : tensor<2x2xf32>
+  return %d
+})");
+  ASSERT_TRUE(m);
+  auto k = describeKernel(*m->functions()[0]->body().ops()[0]);
+  ASSERT_FALSE(k.isOk());
+  EXPECT_TRUE(codegentest::contains(k.status().message(), "neither an elementwise fusion"));
+
+  CAIRN_SKIP_WITHOUT_JIT();
+  auto unsupported = [](const std::string& text, const std::vector<Tensor>& inputs) {
+    auto mod = passtest::parseOk(text);
+    EXPECT_TRUE(mod);
+    if (!mod) return std::string();
+    auto r = codegen::cpu::runFusionCompiled(*firstFusion(*mod), inputs);
+    EXPECT_FALSE(r.isOk());
+    return r.isOk() ? std::string() : r.status().message();
+  };
+  std::string f16 = unsupported(fusionFunction({"tensor<4xf16>"}, {"tensor<4xf16>"},
+                                               "    %y = neg %a0 : tensor<4xf16>\n    yield %y\n"),
+                                {Tensor(TensorType(DType::F16, {4}))});
+  EXPECT_TRUE(codegentest::contains(f16, "unsupported in codegen: input #0 has dtype f16"));
+  std::string pow64 =
+      unsupported(fusionFunction({"tensor<4xf64>", "tensor<4xf64>"}, {"tensor<4xf64>"},
+                                 "    %y = pow %a0, %a1 : tensor<4xf64>\n    yield %y\n"),
+                  {Tensor(TensorType(DType::F64, {4})), Tensor(TensorType(DType::F64, {4}))});
+  EXPECT_TRUE(codegentest::contains(pow64, "unsupported in codegen: 'pow' on f64"));
+  std::string idiv =
+      unsupported(fusionFunction({"tensor<4xi32>", "tensor<4xi32>"}, {"tensor<4xi32>"},
+                                 "    %y = div %a0, %a1 : tensor<4xi32>\n    yield %y\n"),
+                  {Tensor(TensorType(DType::I32, {4})), Tensor(TensorType(DType::I32, {4}))});
+  EXPECT_TRUE(codegentest::contains(idiv, "unsupported in codegen: integer 'div'"));
+  std::string mismatch =
+      unsupported(fusionFunction({"tensor<4xf32>"}, {"tensor<4xf32>"},
+                                 "    %y = exp %a0 : tensor<4xf32>\n    yield %y\n"),
+                  {Tensor(TensorType(DType::F32, {5}))});
+  EXPECT_TRUE(codegentest::contains(mismatch, "input #0 must be tensor<4xf32>"));
+}
+
+TEST(CodegenCpuKernelTest, StructurallyIdenticalKernelsCompileOnce) {
+  CAIRN_SKIP_WITHOUT_JIT();
+  // Same computation, different names and a different module: one kernel.
+  KernelDesc a = describeOk(fusionFunction({"tensor<64xf32>", "tensor<64xf32>"}, {"tensor<64xf32>"},
+                                           "    %s = add %a0, %a1 : tensor<64xf32>\n"
+                                           "    %t = tanh %s : tensor<64xf32>\n    yield %t\n"));
+  KernelDesc b =
+      describeOk(fusionFunction({"tensor<64xf32>", "tensor<64xf32>"}, {"tensor<64xf32>"},
+                                "    %sum = add %a0, %a1 : tensor<64xf32>\n"
+                                "    %act = tanh %sum : tensor<64xf32>\n    yield %act\n"));
+  KernelDesc c = describeOk(fusionFunction({"tensor<64xf32>", "tensor<64xf32>"}, {"tensor<64xf32>"},
+                                           "    %s = add %a0, %a1 : tensor<64xf32>\n"
+                                           "    %t = sigmoid %s : tensor<64xf32>\n    yield %t\n"));
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(codegen::hashKernel(a), codegen::hashKernel(b));
+  EXPECT_FALSE(a == c);
+  auto jit = codegen::cpu::CpuJit::create();
+  ASSERT_TRUE(jit.isOk()) << jit.status().message();
+  codegen::cpu::CompileStats stats;
+  auto fns = (*jit)->compile({a, b, c}, &stats);
+  ASSERT_TRUE(fns.isOk()) << fns.status().message();
+  EXPECT_EQ(stats.compiled, 2);
+  EXPECT_EQ(stats.cacheHits, 1);
+  EXPECT_EQ((*fns)[0], (*fns)[1]);
+  EXPECT_NE((*fns)[0], (*fns)[2]);
+  auto again = (*jit)->compile(b, &stats);
+  ASSERT_TRUE(again.isOk());
+  EXPECT_EQ(*again, (*fns)[0]);
+  EXPECT_EQ(stats.compiled, 0);
+  EXPECT_EQ(stats.cacheHits, 1);
+  EXPECT_EQ((*jit)->numKernels(), 2u);
+}
+
+TEST(CodegenCpuKernelTest, RangesSplitAcrossCallsGiveTheSameResult) {
+  CAIRN_SKIP_WITHOUT_JIT();
+  KernelDesc k =
+      describeOk(fusionFunction({"tensor<40x25xf32>", "tensor<25xf32>"}, {"tensor<40x25xf32>"},
+                                "    %b = broadcast %a1 {dims = [1]} : tensor<40x25xf32>\n"
+                                "    %s = add %a0, %b : tensor<40x25xf32>\n"
+                                "    %t = sigmoid %s : tensor<40x25xf32>\n    yield %t\n"));
+  auto jit = codegen::cpu::sharedCpuJit();
+  ASSERT_TRUE(jit.isOk());
+  auto fn = (*jit)->compile(k);
+  ASSERT_TRUE(fn.isOk()) << fn.status().message();
+  std::vector<Tensor> in = {randomTensor(TensorType(DType::F32, {40, 25}), 13),
+                            randomTensor(TensorType(DType::F32, {25}), 14)};
+  auto whole = codegen::cpu::runKernel(k, *fn, in);
+  ASSERT_TRUE(whole.isOk());
+  Tensor parts(TensorType(DType::F32, {40, 25}));
+  void* buffers[] = {in[0].rawData(), in[1].rawData(), parts.rawData()};
+  const int64_t cuts[] = {0, 7, 333, 334, 999, 1000};
+  for (size_t c = 0; c + 1 < std::size(cuts); ++c)
+    (*fn)(buffers, cuts[c], cuts[c + 1]);
+  EXPECT_TRUE(codegentest::sameElements(parts, (*whole)[0]));
+}
+
+TEST(CodegenCpuKernelTest, LoopIsVectorizedWithoutCalls) {
+  CAIRN_SKIP_WITHOUT_JIT();
+  KernelDesc k =
+      describeOk(fusionFunction({"tensor<256xf32>", "tensor<256xf32>", "tensor<256xf64>"},
+                                {"tensor<256xf32>", "tensor<256xf64>"},
+                                "    %s = add %a0, %a1 : tensor<256xf32>\n"
+                                "    %t = tanh %s : tensor<256xf32>\n"
+                                "    %e = exp %t : tensor<256xf32>\n"
+                                "    %l = log %a2 : tensor<256xf64>\n"
+                                "    %g = sigmoid %l : tensor<256xf64>\n    yield %e, %g\n"));
+  codegen::cpu::JitOptions options;
+  options.keepOptimizedIR = true;
+  auto jit = codegen::cpu::CpuJit::create(options);
+  ASSERT_TRUE(jit.isOk());
+  codegen::cpu::CompileStats stats;
+  ASSERT_TRUE((*jit)->compile(k, &stats).isOk());
+  const std::string& ir = stats.optimizedIR;
+  EXPECT_TRUE(std::regex_search(ir, std::regex("<[0-9]+ x float>"))) << ir;
+  EXPECT_TRUE(std::regex_search(ir, std::regex("<[0-9]+ x double>"))) << ir;
+  // No calls survive but intrinsics (fmuladd, fabs, copysign, ...).
+  std::istringstream lines(ir);
+  for (std::string line; std::getline(lines, line);)
+    if (line.find(" call ") != std::string::npos) {
+      EXPECT_NE(line.find("@llvm."), std::string::npos) << line;
+    }
+  std::printf("[ codegen  ] host CPU %s; the tanh/exp/log/sigmoid kernel's loop is vectorized\n",
+              (*jit)->cpuName().c_str());
+}
+
+TEST(CodegenCpuKernelTest, CompileTimeOfTwentyOpFusionIsReported) {
+  CAIRN_SKIP_WITHOUT_JIT();
+  // 20 ops: the gate math of an LSTM-like cell plus some extra arithmetic.
+  std::string t = "tensor<64x256xf32>";
+  std::string body;
+  auto line = [&](const std::string& s) { body += "    " + s + " : " + t + "\n"; };
+  line("%b = broadcast %a2 {dims = [1]}");
+  line("%g0 = add %a0, %a1");
+  line("%g1 = add %g0, %b");
+  line("%i = sigmoid %g1");
+  line("%f = sigmoid %g0");
+  line("%c = tanh %g1");
+  line("%o = sigmoid %a1");
+  line("%k = mul %f, %a3");
+  line("%w = mul %i, %c");
+  line("%cn = add %k, %w");
+  line("%tc = tanh %cn");
+  line("%h = mul %o, %tc");
+  line("%r = relu %h");
+  line("%e = exp %r");
+  line("%l = log %e");
+  line("%d = div %l, %cn");
+  line("%m = max %d, %h");
+  line("%n = neg %m");
+  line("%s = sqrt %e");
+  line("%z = sub %s, %n");
+  body += "    yield %z, %cn\n";
+  std::string text = fusionFunction({t, t, "tensor<256xf32>", t}, {t, t}, body);
+  KernelDesc k = describeOk(text);
+  auto jit = codegen::cpu::CpuJit::create();
+  ASSERT_TRUE(jit.isOk());
+  codegen::cpu::CompileStats stats;
+  ASSERT_TRUE((*jit)->compile(k, &stats).isOk());
+  std::printf("[ codegen  ] 20-op fusion (%zu scalar instructions): %.1f ms total = lower %.1f + "
+              "O3 %.1f + codegen %.1f\n",
+              k.body.size(), stats.totalMs, stats.lowerMs, stats.optimizeMs, stats.codegenMs);
+  ::testing::Test::RecordProperty("compile_ms_20_op_fusion", std::to_string(stats.totalMs));
+  EXPECT_LT(stats.totalMs, 10000); // generous: a loaded CI machine, not a benchmark
+  KernelDesc tiny =
+      describeOk(fusionFunction({"tensor<64xf32>", "tensor<64xf32>"}, {"tensor<64xf32>"},
+                                "    %s = mul %a0, %a1 : tensor<64xf32>\n    yield %s\n"));
+  ASSERT_TRUE((*jit)->compile(tiny, &stats).isOk());
+  std::printf("[ codegen  ] 1-op fusion: %.1f ms total\n", stats.totalMs);
+  // Still right after all that.
+  std::vector<Tensor> in = {randomTensor(TensorType(DType::F32, {64, 256}), 20),
+                            randomTensor(TensorType(DType::F32, {64, 256}), 21),
+                            randomTensor(TensorType(DType::F32, {256}), 22),
+                            randomTensor(TensorType(DType::F32, {64, 256}), 23)};
+  auto m = passtest::parseOk(text);
+  ASSERT_TRUE(m);
+  auto want = evaluateOp(*firstFusion(*m), in);
+  auto got = codegen::cpu::runFusionCompiled(*firstFusion(*m), in);
+  ASSERT_TRUE(want.isOk() && got.isOk());
+  for (size_t r = 0; r < 2; ++r) {
+    std::vector<double> a = (*got)[r].toDoubles(), b = (*want)[r].toDoubles();
+    double worst = 0;
+    for (size_t i = 0; i < a.size(); ++i)
+      if (!(std::isnan(a[i]) && std::isnan(b[i])))
+        worst = std::max(worst, std::fabs(a[i] - b[i]) / std::max(1.0, std::fabs(b[i])));
+    EXPECT_LT(worst, 1e-4) << "result " << r; // few-ulp errors, amplified by cancellation in %cn
+  }
+}
+
+} // namespace
+} // namespace cairn
