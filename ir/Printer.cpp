@@ -53,26 +53,10 @@ std::string formatElement(const Tensor& t, int64_t i) {
   return std::to_string(t.getInt(i));
 }
 
-void appendNested(std::string& out, const Tensor& t, size_t dim, int64_t& index) {
-  if (dim == t.shape().size()) {
-    out += formatElement(t, index++);
-    return;
-  }
-  out += '[';
-  for (int64_t i = 0; i < t.shape()[dim]; ++i) {
-    if (i) out += ", ";
-    appendNested(out, t, dim + 1, index);
-  }
-  out += ']';
-}
-
 /// A constant's literal: one element when it is a splat, else nested lists.
 std::string formatLiteral(const Tensor& t) {
   if (t.numElements() >= 1 && t.isSplat()) return formatElement(t, 0);
-  std::string out;
-  int64_t index = 0;
-  appendNested(out, t, 0, index);
-  return out;
+  return t.toNestedString([&](int64_t i) { return formatElement(t, i); });
 }
 
 std::string formatAttr(const Attribute& a) {

@@ -119,24 +119,33 @@ static void appendElement(std::string& out, const Tensor& t, int64_t i) {
   }
 }
 
-static void appendNested(std::string& out, const Tensor& t, int64_t dim, int64_t& index) {
+static void appendNested(std::string& out, const Tensor& t, int64_t dim, int64_t& index,
+                         const std::function<std::string(int64_t)>& element) {
   if (dim == t.rank()) {
-    appendElement(out, t, index++);
+    out += element(index++);
     return;
   }
   out += '[';
   for (int64_t i = 0; i < t.shape()[dim]; ++i) {
     if (i) out += ", ";
-    appendNested(out, t, dim + 1, index);
+    appendNested(out, t, dim + 1, index, element);
   }
   out += ']';
 }
 
-std::string Tensor::toString() const {
+std::string Tensor::toNestedString(const std::function<std::string(int64_t)>& element) const {
   std::string out;
   int64_t index = 0;
-  appendNested(out, *this, 0, index);
+  appendNested(out, *this, 0, index, element);
   return out;
+}
+
+std::string Tensor::toString() const {
+  return toNestedString([&](int64_t i) {
+    std::string s;
+    appendElement(s, *this, i);
+    return s;
+  });
 }
 
 } // namespace cairn

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,9 @@ public:
 
   /// Human-readable nested-list form, e.g. `[[1, 2], [3, 4]]`.
   std::string toString() const;
+  /// The nested-list form with each element spelled by `element(i)` (row-major
+  /// index); the text form's literals use it with their own float spelling.
+  std::string toNestedString(const std::function<std::string(int64_t)>& element) const;
 
 private:
   TensorType type_;
