@@ -18,6 +18,7 @@
 
 #include "compiler/testing/ProgramGenerator.h"
 #include "frontend/Builder.h"
+#include "ir/SplitMix64.h"
 
 namespace cairn::gen {
 
@@ -27,13 +28,8 @@ namespace cairn::gen {
 /// their order is unspecified in C++. Draw into locals first.
 class Rng {
 public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
+  explicit Rng(uint64_t seed) : stream_(seed) {}
+  uint64_t next() { return stream_.next(); }
   /// Uniform in [0, n); n > 0.
   int64_t below(int64_t n) { return static_cast<int64_t>(next() % static_cast<uint64_t>(n)); }
   /// Uniform in [lo, hi].
@@ -41,10 +37,10 @@ public:
   /// True with probability num/den.
   bool chance(int64_t num, int64_t den) { return below(den) < num; }
   /// Uniform in [0, 1).
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+  double uniform() { return stream_.uniform(); }
 
 private:
-  uint64_t state_;
+  SplitMix64 stream_;
 };
 
 /// Bound of an integer value nothing is known about (wrapped arithmetic).

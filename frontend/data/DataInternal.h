@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "frontend/data/Dataset.h"
+#include "ir/SplitMix64.h"
 
 namespace cairn::data {
 
@@ -30,13 +31,8 @@ Status parseBinaryTreeInto(std::string_view text, Sentence& out);
 class Rng {
 public:
   explicit Rng(uint64_t seed) {
-    for (uint64_t& word : s_) {
-      seed += 0x9e3779b97f4a7c15ull;
-      uint64_t z = seed;
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-      word = z ^ (z >> 31);
-    }
+    SplitMix64 seeder(seed);
+    for (uint64_t& word : s_) word = seeder.next();
   }
   uint64_t next() {
     uint64_t result = rotl(s_[1] * 5, 7) * 9;

@@ -1,26 +1,9 @@
 // splitmix64-based input generation.
 #include "RandomInputs.h"
 
+#include "ir/SplitMix64.h"
+
 namespace cairn {
-namespace {
-
-class SplitMix64 {
-public:
-  explicit SplitMix64(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  /// Uniform in [0, 1) with 53 random bits.
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-
-private:
-  uint64_t state_;
-};
-
-} // namespace
 
 std::vector<Tensor> randomInputs(const std::vector<TensorType>& types, uint64_t seed,
                                  int64_t dynamicDim) {
