@@ -56,6 +56,32 @@ FunctionBuilder::FunctionBuilder(Module& m, std::string name, std::vector<Tensor
   for (size_t i = 0; i < argTypes.size(); ++i)
     f_->body().addArgument(argTypes[i], i < argNames.size() ? argNames[i] : "");
   regions_.push_back(&f_->body());
+  before_.push_back(nullptr);
+}
+
+FunctionBuilder::FunctionBuilder(Module& m, Function& existing) : m_(m), f_(&existing) {
+  regions_.push_back(&f_->body());
+  before_.push_back(nullptr);
+}
+
+FunctionBuilder::InsertionGuard::InsertionGuard(FunctionBuilder& b, Region& region, Op* before)
+    : b_(b) {
+  CAIRN_CHECK(!before || before->parentRegion() == &region, "insertion point outside its region");
+  b_.regions_.push_back(&region);
+  b_.before_.push_back(before);
+}
+
+FunctionBuilder::InsertionGuard::~InsertionGuard() {
+  b_.regions_.pop_back();
+  b_.before_.pop_back();
+}
+
+Op* FunctionBuilder::insert(std::unique_ptr<Op> op) {
+  Region& region = current();
+  Op* before = before_.back();
+  if (!before)
+    return region.append(std::move(op));
+  return region.insert(region.indexOf(before), std::move(op));
 }
 
 size_t FunctionBuilder::numArgs() const {
@@ -100,8 +126,7 @@ ValueList FunctionBuilder::create(OpKind kind, const ValueList& operands, AttrMa
   if (!inferred.isOk())
     throw BuildError(fmt::format("'{}' op {} (operand types: {})", opName(kind),
                                  inferred.status().message(), typeListString(operands)));
-  Region& region = current();
-  Op* op = region.append(Op::create(kind, std::move(values), *inferred, std::move(attrs), 0, loc_));
+  Op* op = insert(Op::create(kind, std::move(values), *inferred, std::move(attrs), 0, loc_));
   return wrap(op->results());
 }
 
@@ -122,7 +147,7 @@ Function* FunctionBuilder::ret(const ValueList& results) {
     values.push_back(results[i].value());
     f_->resultTypes.push_back(results[i].type());
   }
-  current().append(Op::create(OpKind::Return, std::move(values), {}, {}, 0, loc_));
+  insert(Op::create(OpKind::Return, std::move(values), {}, {}, 0, loc_));
   finished_ = true;
   Status s = verify(*f_);
   if (!s.isOk())

@@ -135,6 +135,10 @@ public:
   /// when given) to `m`. The result types are set by ret().
   FunctionBuilder(Module& m, std::string name, std::vector<TensorType> argTypes,
                   std::vector<std::string> argNames = {});
+  /// Extends an existing function of `m` (compiler transforms such as
+  /// autodiff): insertion starts at the end of its body, whose `return`, if
+  /// any, the caller removes before calling ret().
+  FunctionBuilder(Module& m, Function& existing);
   FunctionBuilder(const FunctionBuilder&) = delete;
   FunctionBuilder& operator=(const FunctionBuilder&) = delete;
 
@@ -146,6 +150,20 @@ public:
   /// Ends the function with `return results`, sets its result types, and
   /// verifies it. Throws BuildError when the function does not verify.
   Function* ret(const ValueList& results);
+
+  /// Builds into `region` (appending, or before `before` when given) until
+  /// the guard dies, then returns to the previous insertion point. For
+  /// transforms that insert ops into existing regions.
+  class InsertionGuard {
+  public:
+    InsertionGuard(FunctionBuilder& b, Region& region, Op* before = nullptr);
+    ~InsertionGuard();
+    InsertionGuard(const InsertionGuard&) = delete;
+    InsertionGuard& operator=(const InsertionGuard&) = delete;
+
+  private:
+    FunctionBuilder& b_;
+  };
 
   /// The location attached to ops created from now on (default: unknown).
   void setLocation(Location loc) { loc_ = std::move(loc); }
@@ -197,6 +215,12 @@ public:
   /// A scalar i32/i64 Val for `v` (a constant of `dtype` when static).
   Val intValue(const IntOrVal& v, DType dtype = DType::I64);
 
+  /// Inserts a ready-made op (e.g. a clone) at the insertion point: the end
+  /// of the innermost region being built, or before the InsertionGuard's op.
+  Op* insert(std::unique_ptr<Op> op);
+  /// The region ops are being inserted into.
+  Region& insertionRegion() { return current(); }
+
 private:
   friend class RegionScope;
   Region& current();
@@ -207,6 +231,8 @@ private:
   /// Insertion regions, innermost last: the function body, then the regions
   /// of the `while`/`if` being built.
   std::vector<Region*> regions_;
+  /// Parallel to regions_: insert before this op (nullptr = append).
+  std::vector<Op*> before_;
   Location loc_;
   bool finished_ = false;
 };

@@ -12,8 +12,14 @@ namespace cairn {
 /// Moves the builder's insertion point into a region for its lifetime.
 class RegionScope {
 public:
-  RegionScope(FunctionBuilder& b, Region& r) : b_(b) { b_.regions_.push_back(&r); }
-  ~RegionScope() { b_.regions_.pop_back(); }
+  RegionScope(FunctionBuilder& b, Region& r) : b_(b) {
+    b_.regions_.push_back(&r);
+    b_.before_.push_back(nullptr);
+  }
+  ~RegionScope() {
+    b_.regions_.pop_back();
+    b_.before_.pop_back();
+  }
   RegionScope(const RegionScope&) = delete;
   RegionScope& operator=(const RegionScope&) = delete;
 
@@ -50,7 +56,7 @@ ValueList argumentsOf(FunctionBuilder& b, Region& r, const std::vector<TensorTyp
 
 ValueList FunctionBuilder::whileLoop(const ValueList& inits, const CondFn& cond, const BodyFn& body,
                                      std::optional<IntOrVal> maxTrip) {
-  Region& here = current();
+  (void)current(); // throws once the function is finished
   std::vector<TensorType> carried;
   std::vector<Value*> operands = yieldValues(*this, "while", inits, "the initial values");
   for (const Val& v : inits)
@@ -97,11 +103,11 @@ ValueList FunctionBuilder::whileLoop(const ValueList& inits, const CondFn& cond,
     if (c.empty()) c = b;
     if (b.empty()) b = c;
   }
-  return wrap(here.append(std::move(op))->results());
+  return wrap(insert(std::move(op))->results());
 }
 
 ValueList FunctionBuilder::ifElse(Val pred, const BranchFn& thenFn, const BranchFn& elseFn) {
-  Region& here = current();
+  (void)current(); // throws once the function is finished
   checkValid("if", pred, "the predicate");
   if (pred.type() != TensorType(DType::I1))
     throw BuildError(fmt::format("'if' op: predicate must be a tensor<i1> scalar, got {}",
@@ -139,7 +145,7 @@ ValueList FunctionBuilder::ifElse(Val pred, const BranchFn& thenFn, const Branch
     while (!from.empty())
       op->region(i).append(from.take(from.ops().front().get()));
   }
-  return wrap(here.append(std::move(op))->results());
+  return wrap(insert(std::move(op))->results());
 }
 
 } // namespace cairn

@@ -192,6 +192,26 @@ void Module::eraseFunction(Function* f) {
                    functions_.end());
 }
 
+std::unique_ptr<Function> Module::takeFunction(Function* f) {
+  for (auto it = functions_.begin(); it != functions_.end(); ++it) {
+    if (it->get() != f) continue;
+    std::unique_ptr<Function> out = std::move(*it);
+    functions_.erase(it);
+    out->module_ = nullptr;
+    return out;
+  }
+  return nullptr;
+}
+
+std::unique_ptr<Function> cloneFunction(const Function& f, std::string name) {
+  auto copy = std::make_unique<Function>(std::move(name));
+  copy->resultTypes = f.resultTypes;
+  copy->loc = f.loc;
+  std::map<const Value*, Value*> mapping;
+  cloneRegionInto(f.body(), copy->body(), mapping);
+  return copy;
+}
+
 void walk(const Region& region, const std::function<void(Op&)>& fn) {
   for (auto& op : region.ops()) {
     fn(*op);

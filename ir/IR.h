@@ -189,10 +189,15 @@ public:
   Function* lookup(std::string_view name) const;
   const std::vector<std::unique_ptr<Function>>& functions() const { return functions_; }
   void eraseFunction(Function* f);
+  /// Removes `f` from the module and hands it to the caller.
+  std::unique_ptr<Function> takeFunction(Function* f);
 
 private:
   std::vector<std::unique_ptr<Function>> functions_;
 };
+
+/// Deep copy of `f` named `name` (not in any module).
+std::unique_ptr<Function> cloneFunction(const Function& f, std::string name);
 
 /// Visits every op in `region` and nested regions, pre-order (an op before the
 /// ops of its regions). The callback must not erase ops.

@@ -151,4 +151,26 @@ Function* buildSpinnTreeClassifier(Module& m, ParamStore& ps, const SpinnConfig&
   return fb->ret(results);
 }
 
+Function* buildSpinnTreeClassifierLoss(Module& m, ParamStore& ps, const SpinnConfig& cfg,
+                                       int64_t classes, const std::string& name) {
+  if (classes <= 0)
+    throw BuildError(
+        fmt::format("spinn tree classifier: classes must be positive, got {}", classes));
+  SpinnEncoder encoder(ps, cfg);
+  Mlp mlp(ps, "mlp", cfg.hidden, cfg.mlpHidden, cfg.mlpLayers, classes);
+  DataInputs data(cfg, false, true, true);
+  auto fb = makeBuilder(m, ps, name, data);
+  Val given = data.get(*fb, data.transitions);
+  SpinnOutputs out = encoder(data.get(*fb, data.tokens), cfg.predictTransitions ? Val() : given,
+                             data.get(*fb, data.lengths), data.get(*fb, data.rng));
+  Val logits = mlp(out.h).named("class_logits");
+  Val labels = data.get(*fb, data.labels);
+  Val loss = crossEntropy(logits, labels).named("class_loss");
+  if (cfg.predictTransitions)
+    loss = (loss + transitionCrossEntropy(out.logits, given)).named("loss");
+  ValueList results{loss, accuracy(logits, labels).named("accuracy")};
+  if (out.rng.valid()) results.push_back(out.rng);
+  return fb->ret(results);
+}
+
 } // namespace cairn

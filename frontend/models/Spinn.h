@@ -110,4 +110,13 @@ Function* buildSpinnSnliLoss(Module& m, ParamStore& ps, const SpinnConfig& cfg,
 Function* buildSpinnTreeClassifier(Module& m, ParamStore& ps, const SpinnConfig& cfg,
                                    int64_t classes, const std::string& name = "spinn_classify");
 
+/// The tree classifier's training loss: `@<name>(%tokens, %transitions,
+/// %lengths, %labels: tensor<?xi32>, [%rng,] params...)` -> (mean
+/// cross-entropy of the class logits (+ the transition cross-entropy against
+/// %transitions in predicted mode, where they are only the target), accuracy
+/// of the batch [, final rng]).
+Function* buildSpinnTreeClassifierLoss(Module& m, ParamStore& ps, const SpinnConfig& cfg,
+                                       int64_t classes,
+                                       const std::string& name = "spinn_classify_loss");
+
 } // namespace cairn

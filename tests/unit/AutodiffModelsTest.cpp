@@ -1,0 +1,168 @@
+// Whole-model gradients: SPINN (given and predicted transitions, tree
+// classifier and SNLI losses), BiLSTM, BiGRU and TreeLSTM, each promoted to
+// f64 and checked against finite differences of the model itself.
+#include "frontend/layers/Layers.h"
+#include "frontend/models/BiRnn.h"
+#include "frontend/models/Spinn.h"
+#include "frontend/models/TreeLstmSentiment.h"
+#include "tests/unit/GradCheckUtil.h"
+#include "tests/unit/SpinnTestReference.h"
+
+namespace cairn {
+namespace {
+
+using namespace spinnref;
+using testing::expectGradientsMatchFiniteDifferences;
+using testing::GradCheckOptions;
+using testing::promoteToF64;
+using testing::widen;
+
+/// Parameters initialized and scaled so the units are out of their linear
+/// range (at +-0.1 a finite-difference check would be too easy).
+std::vector<Tensor> paramValues(const ParamStore& ps, double scale = 4.0) {
+  std::vector<Tensor> values = ps.initialize(11);
+  for (Tensor& t : values)
+    for (int64_t i = 0; i < t.numElements(); ++i)
+      t.setDouble(i, t.getDouble(i) * scale);
+  return widen(values);
+}
+
+std::vector<size_t> paramArgs(size_t firstParam, const ParamStore& ps) {
+  std::vector<size_t> out;
+  for (size_t i = 0; i < ps.size(); ++i)
+    if (ps.specs()[i].trainable) out.push_back(firstParam + i);
+  return out;
+}
+
+Tensor labels(std::vector<int64_t> ys) {
+  return Tensor::fromInts(TensorType(DType::I32, {static_cast<int64_t>(ys.size())}), ys);
+}
+
+std::vector<Example> trees() {
+  return {{{1, 2, 3, 4}, rightBranching(4)}, {{5, 6}, leftBranching(2)}, {{7}, {1}},
+          {{2, 8, 9}, leftBranching(3)}};
+}
+
+/// A loss `@loss(inputs..., labels)` = cross-entropy of result #0 of `logitsFn`.
+Function* crossEntropyOf(Module& m, const Function& logitsFn) {
+  std::vector<TensorType> types = logitsFn.argumentTypes();
+  types.push_back(TensorType(DType::I32, {kDynamic}));
+  FunctionBuilder fb(m, "loss", types);
+  ValueList args;
+  for (size_t i = 0; i + 1 < types.size(); ++i)
+    args.push_back(fb.arg(i));
+  Val logits = fb.call(logitsFn, args)[0];
+  return fb.ret({crossEntropy(logits, fb.arg(types.size() - 1))});
+}
+
+GradCheckOptions modelOptions() {
+  GradCheckOptions o;
+  o.maxElements = 6;
+  o.rtol = 1e-5;
+  o.atol = 1e-8;
+  return o;
+}
+
+void checkSpinnTree(bool tracker, bool predicted) {
+  SpinnConfig c;
+  c.vocab = 10;
+  c.embed = 4;
+  c.hidden = 3;
+  c.trackerSize = tracker ? 2 : 0;
+  c.predictTransitions = predicted;
+  c.mlpHidden = 5;
+  Module m;
+  ParamStore ps;
+  Function* f = buildSpinnTreeClassifierLoss(m, ps, c, 4);
+  promoteToF64(*f);
+  ASSERT_TRUE(verify(*f).isOk()) << verify(*f).message();
+  std::vector<Example> xs = trees();
+  // Predicted mode: the transitions are the target, padded to 2N - 1 steps.
+  Batch b = makeBatch(xs, 0, predicted ? 7 : 0);
+  std::vector<Tensor> in = {b.tokens, b.transitions, b.lengths, labels({0, 3, 1, 2})};
+  std::vector<Tensor> p = paramValues(ps);
+  in.insert(in.end(), p.begin(), p.end());
+  expectGradientsMatchFiniteDifferences(m, *f, in, paramArgs(4, ps), modelOptions());
+}
+
+TEST(AutodiffModels, SpinnGivenTransitionsWithTracker) { checkSpinnTree(true, false); }
+TEST(AutodiffModels, SpinnGivenTransitionsNoTracker) { checkSpinnTree(false, false); }
+TEST(AutodiffModels, SpinnPredictedTransitions) { checkSpinnTree(true, true); }
+
+TEST(AutodiffModels, SpinnSnliLoss) {
+  SpinnConfig c;
+  c.vocab = 10;
+  c.embed = 4;
+  c.hidden = 3;
+  c.trackerSize = 2;
+  c.mlpHidden = 5;
+  Module m;
+  ParamStore ps;
+  Function* f = buildSpinnSnliLoss(m, ps, c);
+  promoteToF64(*f);
+  std::vector<Example> xs = trees();
+  Batch b = makeBatch(xs);
+  // [2, B, ...]: premises are the first two trees, hypotheses the last two.
+  auto pairs = [](const Tensor& t) {
+    Shape s = t.shape();
+    s[0] /= 2;
+    s.insert(s.begin(), 2);
+    Tensor out(TensorType(t.dtype(), s));
+    for (int64_t i = 0; i < t.numElements(); ++i)
+      out.setInt(i, t.getInt(i));
+    return out;
+  };
+  std::vector<Tensor> in = {pairs(b.tokens), pairs(b.transitions), pairs(b.lengths),
+                            labels({2, 0})};
+  std::vector<Tensor> p = paramValues(ps);
+  in.insert(in.end(), p.begin(), p.end());
+  expectGradientsMatchFiniteDifferences(m, *f, in, paramArgs(4, ps), modelOptions());
+}
+
+void checkBiRnn(BiRnnConfig::Cell cell) {
+  BiRnnConfig c;
+  c.cell = cell;
+  c.vocab = 9;
+  c.embed = 3;
+  c.hidden = 4;
+  c.layers = 2;
+  c.classes = 3;
+  Module m;
+  ParamStore ps;
+  Function* logits = buildBiRnnClassifier(m, ps, c);
+  Function* f = crossEntropyOf(m, *logits);
+  promoteToF64(*logits);
+  promoteToF64(*f);
+  Tensor tokens = Tensor::fromInts(TensorType(DType::I32, {3, 4}), {1, 2, 3, 4, 5, 6, 0, 0, 7, 0, 0, 0});
+  Tensor lengths = Tensor::fromInts(TensorType(DType::I32, {3}), {4, 2, 1});
+  std::vector<Tensor> in = {tokens, lengths};
+  std::vector<Tensor> p = paramValues(ps, 3.0);
+  in.insert(in.end(), p.begin(), p.end());
+  in.push_back(labels({2, 0, 1}));
+  expectGradientsMatchFiniteDifferences(m, *f, in, paramArgs(2, ps), modelOptions());
+}
+
+TEST(AutodiffModels, BiLstmTwoLayers) { checkBiRnn(BiRnnConfig::Lstm); }
+TEST(AutodiffModels, BiGruTwoLayers) { checkBiRnn(BiRnnConfig::Gru); }
+
+TEST(AutodiffModels, TreeLstmSentiment) {
+  TreeLstmConfig c;
+  c.vocab = 10;
+  c.embed = 4;
+  c.hidden = 3;
+  Module m;
+  ParamStore ps;
+  Function* logits = buildTreeLstmSentiment(m, ps, c);
+  Function* f = crossEntropyOf(m, *logits);
+  promoteToF64(*logits);
+  promoteToF64(*f);
+  Batch b = makeBatch(trees());
+  std::vector<Tensor> in = {b.tokens, b.transitions, b.lengths};
+  std::vector<Tensor> p = paramValues(ps);
+  in.insert(in.end(), p.begin(), p.end());
+  in.push_back(labels({4, 0, 2, 1}));
+  expectGradientsMatchFiniteDifferences(m, *f, in, paramArgs(3, ps), modelOptions());
+}
+
+} // namespace
+} // namespace cairn
