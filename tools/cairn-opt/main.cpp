@@ -20,6 +20,7 @@
 #include "OpDocs.h"
 #include "compiler/PassRegistry.h"
 #include "compiler/Pipeline.h"
+#include "compiler/autodiff/Autodiff.h"
 #include "ir/DiagnosticVerifier.h"
 #include "ir/Parser.h"
 #include "ir/Printer.h"
@@ -36,8 +37,36 @@ struct Options {
   bool splitInputFile = false;
   bool verifyDiagnostics = false;
   bool noVerify = false;
+  /// --grad f:0,2 adds @f_grad, the gradient of @f w.r.t. arguments 0 and 2
+  /// (before any pass runs).
+  std::string grad;
   PipelineOptions pipeline;
 };
+
+/// Applies --grad to `m`.
+Status applyGrad(Module& m, const std::string& spec) {
+  if (spec.empty()) return Status::ok();
+  size_t colon = spec.find(':');
+  std::string fn = spec.substr(0, colon);
+  const Function* f = m.lookup(fn);
+  if (!f) return Status::error(fmt::format("--grad: no function @{} in the module", fn));
+  GradOptions go;
+  if (colon != std::string::npos) {
+    std::stringstream list(spec.substr(colon + 1));
+    std::string item;
+    while (std::getline(list, item, ',')) {
+      char* end = nullptr;
+      unsigned long v = std::strtoul(item.c_str(), &end, 10);
+      if (item.empty() || *end)
+        return Status::error(fmt::format("--grad: '{}' is not an argument index", item));
+      go.wrt.push_back(v);
+    }
+  } else {
+    for (size_t i = 0; i < f->body().numArguments(); ++i)
+      if (isFloat(f->body().argument(i)->type.dtype)) go.wrt.push_back(i);
+  }
+  return buildGradient(m, *f, go).status();
+}
 
 /// Reads `path` ("-" = stdin) whole.
 StatusOr<std::string> readInput(const std::string& path) {
@@ -82,6 +111,8 @@ private:
         return false;
       }
     }
+    Status graded = applyGrad(m, options_.grad);
+    if (!graded.isOk()) return fail(fmt::format("{}: error: {}", name_, graded.message()));
     Status ran = runPipeline(m, options_.passes, pipelineOptions());
     if (!ran.isOk()) return fail(fmt::format("{}: error: {}", name_, ran.message()));
     std::string text = printModule(m);
@@ -102,6 +133,10 @@ private:
     } else {
       Status valid = verify(**parsed, &diags);
       if (!valid.isOk() && diags.empty()) diags.push_back({{}, valid.message()});
+      if (diags.empty()) {
+        Status graded = applyGrad(**parsed, options_.grad);
+        if (!graded.isOk()) diags.push_back({{}, graded.message()});
+      }
       if (diags.empty()) {
         Status ran = runPipeline(**parsed, options_.passes, pipelineOptions());
         if (!ran.isOk()) diags.push_back({{}, ran.message()});
@@ -169,6 +204,9 @@ int main(int argc, char** argv) {
   app.add_option("input", options.input, "Input .cairn file, or - for stdin");
   app.add_option("-o", options.output, "Output file (default: stdout)");
   addPassOptions(app, options);
+  app.add_option("--grad", options.grad,
+                 "Add @f_grad, the gradient of @f's first result w.r.t. the listed arguments "
+                 "(f:0,2; all float arguments when no list is given)");
   app.add_flag("--print-after-all", options.pipeline.printAfterAll,
                "Print the IR to stderr after each pass");
   app.add_flag("--time-passes", options.pipeline.timePasses, "Report each pass's wall time");
