@@ -112,6 +112,16 @@ StatusOr<Entry> parseEntry(const std::string& name, const json& v) {
   if (e.begin > e.end)
     return errorf("safetensors header: tensor '{}' has data_offsets [{}, {}] with begin after end",
                   name, e.begin, e.end);
+  // Tensor sizes are int64 products, evaluated in dim order: a zero-size
+  // shape like [2^40, 2^40, 0] would overflow before reaching its 0.
+  int64_t nonZero = 1;
+  for (int64_t n : e.shape)
+    if (n != 0) {
+      if (nonZero > std::numeric_limits<int64_t>::max() / n)
+        return errorf("safetensors header: tensor '{}' has shape [{}], more than 2^63 elements",
+                      name, fmt::join(e.shape, ", "));
+      nonZero *= n;
+    }
   // Byte count of the shape; a product past 64 bits is "too many" (a
   // mismatch like any other), never an overflow.
   uint64_t span = e.end - e.begin, bytes = static_cast<uint64_t>(dtypeSize(e.dtype));
@@ -181,7 +191,8 @@ StatusOr<json> parseHeaderJson(std::string_view text) {
   }
   if (!duplicate.empty()) {
     if (duplicateDepth <= 1) return errorf("safetensors header: duplicate tensor name '{}'", duplicate);
-    return errorf("safetensors header: duplicate key '{}' in an entry", duplicate);
+    return errorf("safetensors header: duplicate key '{}' inside a tensor entry or __metadata__",
+                  duplicate);
   }
   return header;
 }

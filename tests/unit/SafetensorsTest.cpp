@@ -150,10 +150,18 @@ TEST(SafetensorsTest, ShapeByteCountMismatch) {
                    std::string(12, 'x')),
               {"tensor 'w'", "shape [2, 2]", "needs 16 bytes", "span 12"});
   // A product that would overflow 64 bits is a mismatch, not a crash.
-  expectError(file(R"({"w": {"dtype": "F64", "shape": [4294967296, 4294967296, 16],)"
+  expectError(file(R"({"w": {"dtype": "F64", "shape": [1152921504606846976, 2],)"
                    R"( "data_offsets": [0, 8]}})",
                    std::string(8, 'x')),
               {"tensor 'w'", "needs more than 2^64 bytes"});
+  expectError(file(R"({"w": {"dtype": "F64", "shape": [4294967296, 4294967296, 16],)"
+                   R"( "data_offsets": [0, 8]}})",
+                   std::string(8, 'x')),
+              {"tensor 'w'", "more than 2^63 elements"});
+  // So is a zero-size shape whose other dims overflow int64.
+  expectError(file(R"({"w": {"dtype": "F32", "shape": [4294967296, 4294967296, 0],)"
+                   R"( "data_offsets": [0, 0]}})"),
+              {"tensor 'w'", "more than 2^63 elements"});
 }
 
 TEST(SafetensorsTest, OffsetsOutOfBoundsOverlapHolesTrailing) {

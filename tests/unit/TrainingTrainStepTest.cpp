@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "frontend/Builder.h"
+#include "compiler/Pipeline.h"
 #include "frontend/training/TrainStep.h"
 #include "ir/Verifier.h"
 #include "runtime/reference/Interpreter.h"
@@ -167,6 +168,41 @@ TEST(TrainStepTest, LossFallsOverFiftyAdamSteps) {
       << "first " << losses.front() << ", last " << losses.back();
   for (size_t i = 10; i < losses.size(); ++i)
     EXPECT_LT(losses[i], losses[i - 10]) << "no progress over steps " << i - 10 << ".." << i;
+}
+
+TEST(TrainStepTest, OptimizePipelineKeepsResults) {
+  // The whole step (call inlined, elementwise update fused) computes what
+  // the unoptimized step computes.
+  auto build = [](Module& m, const ParamStore& ps) {
+    Function* grad = buildGrad(m);
+    TrainStepOptions opts;
+    opts.optimizer = makeAdamW(0.1);
+    opts.schedule = LrSchedule::exponential(0.05, 0.9, 2);
+    opts.clipNorm = 1.0;
+    StatusOr<TrainStep> ts = buildTrainStep(m, ps, *grad, shuffledMapping(), opts);
+    EXPECT_TRUE(ts.isOk()) << ts.status().message();
+    return *ts;
+  };
+  ParamStore ps = regressionParams();
+  Module plain, optimized;
+  TrainStep a = build(plain, ps), b = build(optimized, ps);
+  Status st = runPipeline(optimized, optimizePipeline());
+  ASSERT_TRUE(st.isOk()) << st.message();
+  const Function* fb = optimized.lookup("train_step");
+  ASSERT_NE(fb, nullptr);
+  std::vector<Tensor> params = ps.initialize(2), state = initialState(a.state), data = batch();
+  for (int step = 0; step < 3; ++step) {
+    auto ra = interpret(*a.function, inputs(params, state, data));
+    auto rb = interpret(*fb, inputs(params, state, data));
+    ASSERT_TRUE(ra.isOk()) << ra.status().message();
+    ASSERT_TRUE(rb.isOk()) << rb.status().message();
+    ASSERT_EQ(ra->size(), rb->size());
+    for (size_t i = 0; i < ra->size(); ++i)
+      testing::expectClose((*rb)[i], (*ra)[i].toDoubles(), 1e-6, 1e-7,
+                           "step " + std::to_string(step) + " result " + std::to_string(i));
+    params.assign(ra->begin(), ra->begin() + 3);
+    state.assign(ra->begin() + 3, ra->begin() + 3 + a.state.size());
+  }
 }
 
 TEST(TrainStepTest, DefaultMappingAndWrtIndices) {
