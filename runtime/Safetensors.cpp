@@ -37,7 +37,7 @@ struct DTypeName {
   const char* name;
   DType dtype;
 };
-constexpr DTypeName kDTypes[] = {{"F32", DType::F32}, {"F64", DType::F64}, {"F16", DType::F16},
+constexpr DTypeName kDTypes[] = {{"F32", DType::F32},   {"F64", DType::F64}, {"F16", DType::F16},
                                  {"BF16", DType::BF16}, {"I32", DType::I32}, {"I64", DType::I64},
                                  {"BOOL", DType::I1}};
 
@@ -151,8 +151,8 @@ StatusOr<std::map<std::string, std::string>> parseMetadata(const json& v) {
   std::map<std::string, std::string> out;
   for (const auto& [key, value] : v.items()) {
     if (!value.is_string())
-      return errorf("safetensors header: __metadata__ value of '{}' is {} instead of a string",
-                    key, value.type_name());
+      return errorf("safetensors header: __metadata__ value of '{}' is {} instead of a string", key,
+                    value.type_name());
     out.emplace(key, value.get<std::string>());
   }
   return out;
@@ -190,7 +190,8 @@ StatusOr<json> parseHeaderJson(std::string_view text) {
     return errorf("safetensors header is not valid JSON: {}", e.what());
   }
   if (!duplicate.empty()) {
-    if (duplicateDepth <= 1) return errorf("safetensors header: duplicate tensor name '{}'", duplicate);
+    if (duplicateDepth <= 1)
+      return errorf("safetensors header: duplicate tensor name '{}'", duplicate);
     return errorf("safetensors header: duplicate key '{}' inside a tensor entry or __metadata__",
                   duplicate);
   }
@@ -257,8 +258,8 @@ StatusOr<SafetensorsData> decodeSafetensors(std::string_view bytes) {
                     "section",
                     e.name, e.begin, e.end, data.size());
     if (e.begin < covered)
-      return errorf("safetensors: tensor '{}' at [{}, {}] overlaps tensor '{}' at [{}, {}]",
-                    e.name, e.begin, e.end, prev->name, prev->begin, prev->end);
+      return errorf("safetensors: tensor '{}' at [{}, {}] overlaps tensor '{}' at [{}, {}]", e.name,
+                    e.begin, e.end, prev->name, prev->begin, prev->end);
     if (e.begin > covered)
       return errorf("safetensors: hole in the data section: bytes [{}, {}) before tensor '{}' "
                     "belong to no tensor",

@@ -98,7 +98,8 @@ StatusOr<TrainingState> loadTrainingCheckpoint(const std::string& path, const Pa
     stateNames.push_back(kStatePrefix + s.name);
     stateTypes.push_back(s.type);
   }
-  StatusOr<std::vector<Tensor>> state = takeTensors(ckpt, stateNames, stateTypes, "optimizer state");
+  StatusOr<std::vector<Tensor>> state =
+      takeTensors(ckpt, stateNames, stateTypes, "optimizer state");
   if (!state.isOk()) return errorf("{}: {}", path, state.status().message());
   out.params = std::move(*params);
   out.state = std::move(*state);

@@ -34,10 +34,10 @@ struct LrSchedule {
   Kind kind = Kind::Constant;
   double base = 1e-3;
   int64_t warmupSteps = 0;
-  int64_t stepSize = 1;    ///< StepDecay
-  double gamma = 1.0;      ///< StepDecay, Exponential
-  int64_t totalSteps = 0;  ///< Cosine: warmup included
-  double minLr = 0.0;      ///< Cosine
+  int64_t stepSize = 1;   ///< StepDecay
+  double gamma = 1.0;     ///< StepDecay, Exponential
+  int64_t totalSteps = 0; ///< Cosine: warmup included
+  double minLr = 0.0;     ///< Cosine
 
   static LrSchedule constant(double lr, int64_t warmup = 0);
   static LrSchedule stepDecay(double lr, int64_t stepSize, double gamma, int64_t warmup = 0);

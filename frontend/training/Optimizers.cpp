@@ -162,8 +162,8 @@ std::vector<Tensor> initialState(const std::vector<StateSpec>& specs) {
 std::vector<StateSpec> Optimizer::stateSpecs(const std::vector<std::string>& names,
                                              const std::vector<TensorType>& types) const {
   if (names.size() != types.size())
-    throw BuildError(fmt::format("{}: {} parameter names for {} types", name(), names.size(),
-                                 types.size()));
+    throw BuildError(
+        fmt::format("{}: {} parameter names for {} types", name(), names.size(), types.size()));
   std::vector<StateSpec> out{{"step", TensorType(DType::I64, {}), 0.0}};
   std::vector<std::string> sl = slots();
   for (size_t i = 0; i < names.size(); ++i)
@@ -176,8 +176,8 @@ OptimizerUpdate Optimizer::apply(FunctionBuilder& fb, const ValueList& params,
                                  const ValueList& grads, const ValueList& state, Val lr) const {
   const size_t perParam = slots().size();
   if (grads.size() != params.size())
-    throw BuildError(fmt::format("{}: {} gradients for {} parameters", name(), grads.size(),
-                                 params.size()));
+    throw BuildError(
+        fmt::format("{}: {} gradients for {} parameters", name(), grads.size(), params.size()));
   if (state.size() != 1 + perParam * params.size())
     throw BuildError(fmt::format("{}: {} state values, expected 1 + {} x {} parameters", name(),
                                  state.size(), perParam, params.size()));
@@ -193,8 +193,8 @@ OptimizerUpdate Optimizer::apply(FunctionBuilder& fb, const ValueList& params,
   for (size_t i = 0; i < params.size(); ++i) {
     const TensorType& t = params[i].type();
     if (!isFloat(t.dtype))
-      throw BuildError(fmt::format("{}: parameter {} is {}, not a float tensor", name(), i,
-                                   t.toString()));
+      throw BuildError(
+          fmt::format("{}: parameter {} is {}, not a float tensor", name(), i, t.toString()));
     if (grads[i].type() != t)
       throw BuildError(fmt::format("{}: gradient {} is {} but its parameter is {}", name(), i,
                                    grads[i].type().toString(), t.toString()));

@@ -76,8 +76,8 @@ public:
 protected:
   /// Scalars of the current update, f64 rank-0 Vals.
   struct StepScalars {
-    Val t;   ///< 1-based number of this update (torch's `step` after increment)
-    Val lr;  ///< learning rate
+    Val t;     ///< 1-based number of this update (torch's `step` after increment)
+    Val lr;    ///< learning rate
     Val first; ///< i1: t == 1
   };
   /// Emits the update of one parameter: returns its new value followed by

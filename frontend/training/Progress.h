@@ -40,8 +40,8 @@ std::string formatDuration(double seconds);
 
 struct ProgressOptions {
   int64_t totalSteps = 0;
-  int64_t plainEvery = 50;        ///< plain mode: a line every N steps
-  double minRedrawSeconds = 0.1;  ///< terminal mode: redraw at most this often
+  int64_t plainEvery = 50;       ///< plain mode: a line every N steps
+  double minRedrawSeconds = 0.1; ///< terminal mode: redraw at most this often
   std::string label;
 };
 

@@ -50,8 +50,8 @@ StatusOr<size_t> checkMapping(const ParamStore& store, const Function& gradFn,
     const LossArg& la = mapping[a];
     if (la.kind == LossArg::Kind::Param) {
       if (la.index >= store.size())
-        return errorf("train_step: argument {} of @{} maps to parameter {} but the store has {}",
-                      a, gradFn.name, la.index, store.size());
+        return errorf("train_step: argument {} of @{} maps to parameter {} but the store has {}", a,
+                      gradFn.name, la.index, store.size());
       const ParamSpec& s = store.specs()[la.index];
       if (paramUses[la.index]++)
         return errorf("train_step: parameter '{}' is mapped to more than one argument of @{}",

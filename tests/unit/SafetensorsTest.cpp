@@ -5,8 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include "runtime/Safetensors.h"
 #include "TrainingTestUtil.h"
+#include "runtime/Safetensors.h"
 
 namespace cairn {
 namespace {
@@ -138,9 +138,9 @@ TEST(SafetensorsTest, BadEntries) {
               {"tensor 'w'", "data_offsets"});
   expectError(file(R"({"w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 0]}})", "xxxx"),
               {"tensor 'w'", "begin after end"});
-  expectError(file(R"({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4], "x": 1}})",
-                   "xxxx"),
-              {"tensor 'w'", "unexpected key 'x'"});
+  expectError(
+      file(R"({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4], "x": 1}})", "xxxx"),
+      {"tensor 'w'", "unexpected key 'x'"});
   expectError(file(R"({"": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})", "xxxx"),
               {"empty name"});
 }
@@ -175,9 +175,9 @@ TEST(SafetensorsTest, OffsetsOutOfBoundsOverlapHolesTrailing) {
                    R"( "b": {"dtype": "F32", "shape": [1], "data_offsets": [6, 10]}})",
                    std::string(10, 'x')),
               {"hole", "[4, 6)", "tensor 'b'"});
-  expectError(file(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})",
-                   std::string(7, 'x')),
-              {"3 trailing bytes"});
+  expectError(
+      file(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})", std::string(7, 'x')),
+      {"3 trailing bytes"});
   expectError(file(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},)"
                    R"( "b": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})",
                    std::string(4, 'x')),

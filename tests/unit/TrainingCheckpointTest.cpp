@@ -2,9 +2,9 @@
 // named errors for missing or mistyped tensors.
 #include <gtest/gtest.h>
 
+#include "TrainingTestUtil.h"
 #include "frontend/layers/Layers.h"
 #include "frontend/training/Checkpoint.h"
-#include "TrainingTestUtil.h"
 
 namespace cairn::training {
 namespace {

@@ -7,10 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include "TrainingTestUtil.h"
 #include "frontend/Builder.h"
 #include "frontend/training/Optimizers.h"
 #include "runtime/reference/Interpreter.h"
-#include "TrainingTestUtil.h"
 
 namespace cairn::training {
 namespace {
@@ -20,8 +20,8 @@ using testing::randomTensorOf;
 
 /// Reference update of one element: p, g, slots (in slots() order) updated in
 /// place; t is the 1-based step.
-using RefUpdate = std::function<void(double& p, double g, std::vector<double>& slots, int64_t t,
-                                     double lr)>;
+using RefUpdate =
+    std::function<void(double& p, double g, std::vector<double>& slots, int64_t t, double lr)>;
 
 /// Runs `opt` for three steps on two parameters through the interpreter and
 /// checks parameters and state against `ref` after every step.
@@ -173,8 +173,8 @@ TEST(OptimizerRmspropTest, Plain) {
 }
 
 TEST(OptimizerRmspropTest, MomentumCenteredWeightDecay) {
-  RmspropOptions o{.alpha = 0.9, .eps = 1e-6, .weightDecay = 0.01, .momentum = 0.7,
-                   .centered = true};
+  RmspropOptions o{
+      .alpha = 0.9, .eps = 1e-6, .weightDecay = 0.01, .momentum = 0.7, .centered = true};
   checkThreeSteps(*makeRmsprop(o), refRmsprop(o), 1e-2);
 }
 
@@ -189,9 +189,9 @@ TEST(OptimizerStateTest, LayoutIsStepThenSlotsPerParameter) {
   std::vector<std::string> names;
   for (const StateSpec& s : specs)
     names.push_back(s.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"step", "w.exp_avg", "w.exp_avg_sq",
-                                             "w.max_exp_avg_sq", "b.exp_avg", "b.exp_avg_sq",
-                                             "b.max_exp_avg_sq"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"step", "w.exp_avg", "w.exp_avg_sq", "w.max_exp_avg_sq",
+                                      "b.exp_avg", "b.exp_avg_sq", "b.max_exp_avg_sq"}));
   EXPECT_EQ(specs[0].type, TensorType(DType::I64, {}));
   EXPECT_EQ(specs[4].type, types[1]);
   EXPECT_TRUE(makeSgd()->slots().empty());
@@ -232,8 +232,9 @@ TEST(OptimizerOptionsTest, ApplyChecksCountsAndTypes) {
   Module m;
   TensorType t(DType::F32, {2});
   std::unique_ptr<Optimizer> opt = makeAdam();
-  FunctionBuilder fb(m, "u", {t, TensorType(DType::F32, {3}), TensorType(DType::I64, {}), t, t,
-                              TensorType(DType::F32, {})});
+  FunctionBuilder fb(m, "u",
+                     {t, TensorType(DType::F32, {3}), TensorType(DType::I64, {}), t, t,
+                      TensorType(DType::F32, {})});
   Val lr = fb.arg(5);
   ValueList state{fb.arg(2), fb.arg(3), fb.arg(4)};
   EXPECT_THROW(opt->apply(fb, {fb.arg(0)}, {}, state, lr), BuildError);

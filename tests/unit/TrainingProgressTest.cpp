@@ -59,10 +59,11 @@ TEST(ProgressTest, PlainModePrintsEveryNStepsWithIntervalMeans) {
 
 TEST(ProgressTest, TerminalModeRedrawsInPlaceAndThrottles) {
   std::ostringstream out;
-  Progress p(out, {.totalSteps = 100, .minRedrawSeconds = 1.0, .label = ""}, /*terminal=*/true, 0.0);
-  p.update(1, 0.5, 10.0, 1);   // first update draws
-  p.update(2, 0.9, 1.0, 1);    // 0.4 s later: throttled
-  p.update(3, 1.6, 1.0, 1);    // draws, shorter line padded over the old one
+  Progress p(out, {.totalSteps = 100, .minRedrawSeconds = 1.0, .label = ""}, /*terminal=*/true,
+             0.0);
+  p.update(1, 0.5, 10.0, 1); // first update draws
+  p.update(2, 0.9, 1.0, 1);  // 0.4 s later: throttled
+  p.update(3, 1.6, 1.0, 1);  // draws, shorter line padded over the old one
   std::string s = out.str();
   ASSERT_EQ(s.substr(0, 1), "\r");
   size_t second = s.find('\r', 1);

@@ -5,11 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include "TrainingTestUtil.h"
 #include "frontend/Builder.h"
 #include "frontend/training/GradClip.h"
 #include "frontend/training/LrSchedule.h"
 #include "runtime/reference/Interpreter.h"
-#include "TrainingTestUtil.h"
 
 namespace cairn::training {
 namespace {
@@ -68,8 +68,8 @@ TEST(LrScheduleTest, CosineWithWarmup) {
   LrSchedule s = LrSchedule::cosine(1.0, 110, 10, 0.1);
   auto cosAt = [&](double d) { return 0.1 + 0.9 * (1 + std::cos(pi * d / 100)) / 2; };
   std::vector<int64_t> steps{0, 4, 9, 10, 11, 35, 60, 85, 109, 110, 500};
-  std::vector<double> want{0.1, 0.5, 1.0, 1.0, cosAt(1), cosAt(25), cosAt(50), cosAt(75),
-                           cosAt(99), 0.1, 0.1};
+  std::vector<double> want{0.1,       0.5,       1.0,       1.0, cosAt(1), cosAt(25),
+                           cosAt(50), cosAt(75), cosAt(99), 0.1, 0.1};
   expectSchedule(s, steps, want);
   // Dense check of the polynomial cosine over the whole decay.
   std::vector<int64_t> all;

@@ -6,12 +6,12 @@
 
 #include <gtest/gtest.h>
 
-#include "frontend/Builder.h"
+#include "TrainingTestUtil.h"
 #include "compiler/Pipeline.h"
+#include "frontend/Builder.h"
 #include "frontend/training/TrainStep.h"
 #include "ir/Verifier.h"
 #include "runtime/reference/Interpreter.h"
-#include "TrainingTestUtil.h"
 
 namespace cairn::training {
 namespace {
@@ -34,8 +34,8 @@ ParamStore regressionParams() {
 /// @grad(w, x, frozen, b, t) -> (loss, mae, dw, db): a deliberately shuffled
 /// argument order. loss = mean((x w + b - t)^2), mae = mean(|x w + b - t|).
 Function* buildGrad(Module& m) {
-  FunctionBuilder fb(m, "grad", {f32({kIn, kOut}), f32({kN, kIn}), f32({kOut}), f32({kOut}),
-                                 f32({kN, kOut})},
+  FunctionBuilder fb(m, "grad",
+                     {f32({kIn, kOut}), f32({kN, kIn}), f32({kOut}), f32({kOut}), f32({kN, kOut})},
                      {"w", "x", "frozen", "b", "t"});
   Val w = fb.arg(0), x = fb.arg(1), b = fb.arg(3), t = fb.arg(4);
   Val err = matmul(x, w) + b - t;
@@ -249,8 +249,8 @@ TEST(TrainStepTest, MismatchesAreNamedErrors) {
   EXPECT_NE(trainStepError(m, ps, *grad, good, badLr).find("total steps"), std::string::npos);
 
   // A gradient of the wrong shape names the parameter.
-  FunctionBuilder fb(m, "badgrad", {f32({kIn, kOut}), f32({kN, kIn}), f32({kOut}), f32({kOut}),
-                                    f32({kN, kOut})});
+  FunctionBuilder fb(m, "badgrad",
+                     {f32({kIn, kOut}), f32({kN, kIn}), f32({kOut}), f32({kOut}), f32({kN, kOut})});
   Function* bad = fb.ret({fb.scalar(0.0), fb.arg(0), fb.arg(0)});
   EXPECT_NE(trainStepError(m, ps, *bad, good).find("gradient of 'b'"), std::string::npos)
       << trainStepError(m, ps, *bad, good);
