@@ -403,29 +403,31 @@ Status checkSignature(const Function& f, const GradOptions& opts) {
 
 /// Differentiates `g` (a call-free copy of f) in place.
 void differentiate(Module& scratch, Function& g, const GradOptions& opts) {
+  // Backward code goes before the return, which stays until the end: rules
+  // replace forward loops, and the return's operands follow the rewrites.
   Op* ret = g.body().terminator();
-  std::vector<Value*> results = ret->operands;
-  g.body().erase(ret);
-
   FunctionBuilder fb(scratch, g);
   autodiff::GradientContext ctx(fb, g);
   for (size_t a : opts.wrt)
     ctx.markActive(g.body().argument(a));
   ctx.analyzeActivity(g.body());
 
-  autodiff::AdjointMap adj;
-  Value* loss = results[opts.lossResult];
-  if (ctx.isActive(loss)) adj.emplace(loss, fb.constant(1.0, loss->type));
-  ctx.sweep(g.body(), adj);
-
   ValueList out;
-  for (Value* r : results)
-    out.emplace_back(fb, r);
-  for (size_t a : opts.wrt) {
-    Value* arg = g.body().argument(a);
-    auto it = adj.find(arg);
-    out.push_back(it != adj.end() ? it->second : ctx.zerosLike(arg));
+  {
+    FunctionBuilder::InsertionGuard beforeReturn(fb, g.body(), ret);
+    autodiff::AdjointMap adj;
+    Value* loss = ret->operand(opts.lossResult);
+    if (ctx.isActive(loss)) adj.emplace(loss, fb.constant(1.0, loss->type));
+    ctx.sweep(g.body(), adj);
+    for (Value* r : ret->operands)
+      out.emplace_back(fb, r);
+    for (size_t a : opts.wrt) {
+      Value* arg = g.body().argument(a);
+      auto it = adj.find(arg);
+      out.push_back(it != adj.end() ? it->second : ctx.zerosLike(arg));
+    }
   }
+  g.body().erase(ret);
   fb.ret(out);
 }
 

@@ -38,11 +38,21 @@ Val logSoftmax(Val x, int64_t axis) {
   return (shifted - log(s)).named("log_softmax");
 }
 
-Val crossEntropy(Val logits, Val labels) {
+Val crossEntropyPerRow(Val logits, Val labels) {
   checkLogitsLabels("crossEntropy", logits, labels);
   Val lp = logSoftmax(logits, -1);
-  Val picked = gather(lp, labels, /*axis=*/1, /*batchDims=*/1).named("label_log_prob");
-  return neg(meanOverRows(picked)).named("cross_entropy");
+  return neg(gather(lp, labels, /*axis=*/1, /*batchDims=*/1)).named("row_cross_entropy");
+}
+
+Val crossEntropy(Val logits, Val labels) {
+  return meanOverRows(crossEntropyPerRow(logits, labels)).named("cross_entropy");
+}
+
+Val reinforceSurrogate(Val logProb, Val reward, Val baseline) {
+  if (!logProb.valid() || logProb.rank() != 1 || !reward.valid() || reward.type() != logProb.type())
+    throw BuildError("reinforceSurrogate: logProb and reward must be [B] of one float type");
+  Val advantage = stopGradient(reward - baseline).named("advantage");
+  return neg(meanOverRows(advantage * logProb)).named("policy_surrogate");
 }
 
 Val accuracy(Val logits, Val labels) {

@@ -149,6 +149,14 @@ Val softmax(Val x, int64_t axis = -1);
 Val logSoftmax(Val x, int64_t axis = -1);
 /// Mean over rows of -log_softmax(logits)[label]; logits [B, C], labels [B] int.
 Val crossEntropy(Val logits, Val labels);
+/// Per row -log_softmax(logits)[label]: [B].
+Val crossEntropyPerRow(Val logits, Val labels);
+/// REINFORCE (score-function) surrogate: -mean(stop_gradient(reward -
+/// baseline) * logProb), for logProb [B] = sum of log pi(action) of the
+/// actions sampled in row b. Its gradient w.r.t. the policy's parameters is
+/// the unbiased estimate of -d E[reward]; the baseline (a scalar or [B])
+/// only lowers the variance.
+Val reinforceSurrogate(Val logProb, Val reward, Val baseline);
 /// Fraction of rows whose argmax equals the label (f32 scalar).
 Val accuracy(Val logits, Val labels);
 

@@ -18,7 +18,7 @@ TensorType ints(Shape shape) {
 struct DataInputs {
   std::vector<TensorType> types;
   std::vector<std::string> names;
-  int tokens = -1, transitions = -1, lengths = -1, labels = -1, rng = -1;
+  int tokens = -1, transitions = -1, lengths = -1, labels = -1, rng = -1, baseline = -1;
 
   DataInputs(const SpinnConfig& cfg, bool pairs, bool withTransitions, bool withLabels) {
     Shape rows = pairs ? Shape{2, kDynamic} : Shape{kDynamic};
@@ -29,6 +29,8 @@ struct DataInputs {
     lengths = add(ints(rows), "lengths");
     if (withLabels) labels = add(ints({kDynamic}), "labels");
     if (cfg.predictTransitions && cfg.training) rng = add(TensorType(DType::I64, {2}), "rng");
+    // Losses of sampled transitions carry REINFORCE's moving-average baseline.
+    if (withLabels && rng >= 0) baseline = add(TensorType(DType::F32, {}), "baseline");
   }
   int add(TensorType t, std::string n) {
     types.push_back(std::move(t));
@@ -82,6 +84,19 @@ SnliForward snliForward(const SpinnEncoder& encoder, const Mlp& mlp, Val tokens,
   return {mlp(features).named("class_logits"), enc};
 }
 
+/// Sampled transitions (REINFORCE): adds the policy-gradient surrogate for
+/// reward = -(per-example class loss) to `loss` and appends the updated
+/// moving-average baseline (0.9 b + 0.1 mean reward) to `results`.
+/// `logProb` is per example (premise + hypothesis rows summed for SNLI).
+Val addPolicyGradient(FunctionBuilder& fb, const DataInputs& data, Val loss, Val logits,
+                      Val labels, Val logProb, ValueList& results) {
+  Val reward = neg(crossEntropyPerRow(logits, labels)).named("reward");
+  Val baseline = data.get(fb, data.baseline);
+  Val meanReward = reduceSum(reward, {0}) / cast(dim(reward, 0), DType::F32);
+  results.push_back(stopGradient(baseline * 0.9 + meanReward * 0.1).named("baseline_next"));
+  return (loss + reinforceSurrogate(logProb, reward, baseline)).named("loss");
+}
+
 Mlp snliHead(ParamStore& ps, const SpinnConfig& cfg) {
   return Mlp(ps, "mlp", 4 * cfg.hidden, cfg.mlpHidden, cfg.mlpLayers, 3);
 }
@@ -126,11 +141,18 @@ Function* buildSpinnSnliLoss(Module& m, ParamStore& ps, const SpinnConfig& cfg,
   SnliForward f =
       snliForward(encoder, mlp, data.get(*fb, data.tokens), cfg.predictTransitions ? Val() : given,
                   data.get(*fb, data.lengths), data.get(*fb, data.rng));
-  Val loss = crossEntropy(f.logits, data.get(*fb, data.labels)).named("class_loss");
+  Val labels = data.get(*fb, data.labels);
+  Val loss = crossEntropy(f.logits, labels).named("class_loss");
   if (cfg.predictTransitions)
     loss = (loss + transitionCrossEntropy(f.enc.logits, mergePairs(given))).named("loss");
+  ValueList extra;
+  if (f.enc.rng.valid()) extra.push_back(f.enc.rng);
+  if (f.enc.logProb.valid()) {
+    Val perPair = reduceSum(reshape(f.enc.logProb, {2, kDynamic}), {0});
+    loss = addPolicyGradient(*fb, data, loss, f.logits, labels, perPair, extra);
+  }
   ValueList results{loss};
-  if (f.enc.rng.valid()) results.push_back(f.enc.rng);
+  results.insert(results.end(), extra.begin(), extra.end());
   return fb->ret(results);
 }
 
@@ -168,8 +190,12 @@ Function* buildSpinnTreeClassifierLoss(Module& m, ParamStore& ps, const SpinnCon
   Val loss = crossEntropy(logits, labels).named("class_loss");
   if (cfg.predictTransitions)
     loss = (loss + transitionCrossEntropy(out.logits, given)).named("loss");
+  ValueList extra;
+  if (out.rng.valid()) extra.push_back(out.rng);
+  if (out.logProb.valid())
+    loss = addPolicyGradient(*fb, data, loss, logits, labels, out.logProb, extra);
   ValueList results{loss, accuracy(logits, labels).named("accuracy")};
-  if (out.rng.valid()) results.push_back(out.rng);
+  results.insert(results.end(), extra.begin(), extra.end());
   return fb->ret(results);
 }
 

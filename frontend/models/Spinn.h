@@ -50,6 +50,7 @@ struct SpinnOutputs {
   Val transitions; ///< [B, T] i32: the moves taken (1 shift, 2 reduce, 0 no-op)
   Val logits;      ///< [B, T, 2] f32: the predictor's raw logits per step
   Val rng;         ///< tensor<2xi64>: the final generator state
+  Val logProb;     ///< [B] f32, sampled mode: sum of log pi(move) over the moves taken
 };
 
 /// The encoder as a layer: constructing it declares its parameters; calling
@@ -99,7 +100,11 @@ Function* buildSpinnSnli(Module& m, ParamStore& ps, const SpinnConfig& cfg,
 /// `@<name>(%tokens, %transitions, %lengths, %labels: tensor<?xi32>, [%rng,]
 /// params...)` -> mean cross-entropy of the SNLI logits (+ the transition
 /// cross-entropy against %transitions in predicted mode, where %transitions
-/// is only the target, not the encoder's input) [, final rng].
+/// is only the target, not the encoder's input) [, final rng]. In predicted
+/// training mode (sampled transitions) a scalar f32 %baseline follows %rng,
+/// the loss adds the REINFORCE surrogate (reward = -class loss per pair,
+/// advantage = reward - baseline) and the results end with the new
+/// moving-average baseline 0.9 b + 0.1 mean(reward).
 Function* buildSpinnSnliLoss(Module& m, ParamStore& ps, const SpinnConfig& cfg,
                              const std::string& name = "spinn_snli_loss");
 
@@ -114,7 +119,7 @@ Function* buildSpinnTreeClassifier(Module& m, ParamStore& ps, const SpinnConfig&
 /// %lengths, %labels: tensor<?xi32>, [%rng,] params...)` -> (mean
 /// cross-entropy of the class logits (+ the transition cross-entropy against
 /// %transitions in predicted mode, where they are only the target), accuracy
-/// of the batch [, final rng]).
+/// of the batch [, final rng, new baseline]); REINFORCE as in the SNLI loss.
 Function* buildSpinnTreeClassifierLoss(Module& m, ParamStore& ps, const SpinnConfig& cfg,
                                        int64_t classes,
                                        const std::string& name = "spinn_classify_loss");

@@ -57,6 +57,7 @@ struct Carried {
   size_t moves() const { return tracker ? 6 : 4; }
   size_t logits() const { return moves() + 1; }
   size_t rng() const { return logits() + 1; }
+  size_t logProb() const { return rng() + 1; } ///< sampled mode only
 };
 
 } // namespace
@@ -120,7 +121,10 @@ SpinnOutputs SpinnEncoder::operator()(Val tokens, Val transitions, Val lengths, 
     inits.push_back(broadcastTo(zero, {batch, steps}).named("moves0"));
     inits.push_back(broadcastTo(fb.scalar(0.0), {batch, steps, 2}).named("logits0"));
   }
-  if (sampled) inits.push_back(rng);
+  if (sampled) {
+    inits.push_back(rng);
+    inits.push_back(broadcastTo(fb.scalar(0.0), {batch}).named("log_prob0"));
+  }
 
   ValueList out = fb.whileLoop(
       inits, [&](const ValueList& c) { return lt(c[at.s], steps).named("go"); },
@@ -147,7 +151,7 @@ SpinnOutputs SpinnEncoder::operator()(Val tokens, Val transitions, Val lengths, 
         Val canShift = logicalAnd(hasBuf, lt(sp, width)).named("can_shift");
         Val canReduce = ge(sp, 2.0).named("can_reduce");
         Val live = lt(s, doneAt).named("live");
-        Val move, logits, nextRng;
+        Val move, logits, nextRng, chosenLogProb;
         if (!predicted) {
           move = sliceAt(given, s, 1).named("move");
         } else {
@@ -163,6 +167,9 @@ SpinnOutputs SpinnEncoder::operator()(Val tokens, Val transitions, Val lengths, 
             RngResult r = rngCategorical(c[at.rng()], safe, kI32);
             choice = r.value;
             nextRng = r.state;
+            // log pi(choice) under the masked policy actually sampled from
+            // (0 for forced moves), for the REINFORCE estimator.
+            chosenLogProb = reshape(gather(logSoftmax(safe, -1), choice, 1, 1), {batch});
           } else {
             choice = argmax(masked, 1, kI32); // ties: the first index, SHIFT
           }
@@ -196,7 +203,11 @@ SpinnOutputs SpinnEncoder::operator()(Val tokens, Val transitions, Val lengths, 
               updateAt(c[at.moves()], s, select(acts, move, 0.0), 1).named("moves_next");
           next[at.logits()] = updateAt(c[at.logits()], s, logits, 1).named("logits_next");
         }
-        if (sampled) next[at.rng()] = nextRng;
+        if (sampled) {
+          next[at.rng()] = nextRng;
+          next[at.logProb()] =
+              (c[at.logProb()] + select(acts, chosenLogProb, 0.0)).named("log_prob_next");
+        }
         return next;
       },
       steps);
@@ -210,7 +221,10 @@ SpinnOutputs SpinnEncoder::operator()(Val tokens, Val transitions, Val lengths, 
     result.transitions = out[at.moves()].named("moves");
     result.logits = out[at.logits()].named("move_logits");
   }
-  if (sampled) result.rng = out[at.rng()].named("rng_out");
+  if (sampled) {
+    result.rng = out[at.rng()].named("rng_out");
+    result.logProb = out[at.logProb()].named("log_prob");
+  }
   return result;
 }
 

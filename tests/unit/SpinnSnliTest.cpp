@@ -2,6 +2,7 @@
 // 2B rows, features [p, h, p - h, p * h], Mlp to 3 logits) and its loss, in
 // PI and predicted mode, and the tree classifier used for ListOps, against
 // the per-example oracle.
+#include "compiler/autodiff/Autodiff.h"
 #include <cmath>
 
 #include <gtest/gtest.h>
@@ -206,11 +207,34 @@ TEST(SpinnSnliTest, TrainingModeThreadsTheRngStateThroughTheLoss) {
   std::vector<Tensor> values = ps.initialize(9);
   std::vector<Tensor> data = snliBatch(pairs());
   data.push_back(Tensor::fromInts(TensorType(DType::I64, {2}), {5, 0}));
+  EXPECT_EQ(f->body().argument(5)->name, "baseline");
+  data.push_back(Tensor::scalar(DType::F32, 0.25));
   std::vector<Tensor> a = runModel(*f, data, values), b = runModel(*f, data, values);
-  ASSERT_EQ(a.size(), 2u);
+  ASSERT_EQ(a.size(), 3u);
   EXPECT_EQ(a[0], b[0]);
   EXPECT_EQ(a[1], b[1]);
   EXPECT_TRUE(std::isfinite(a[0].getDouble(0)));
+  // The moving-average baseline moves a tenth of the way to the mean reward,
+  // a negative loss: below 0.9 * 0.25.
+  EXPECT_LT(a[2].getDouble(0), 0.9 * 0.25);
+
+  // The REINFORCE loss differentiates: finite gradients for every parameter,
+  // the predictor's included (through the masked policy's log-probabilities).
+  GradOptions go;
+  for (size_t i = 0; i < ps.size(); ++i)
+    go.wrt.push_back(data.size() + i);
+  auto g = buildGradient(m, *f, go);
+  ASSERT_TRUE(g.isOk()) << g.status().message();
+  std::vector<Tensor> grads = runModel(**g, data, values);
+  ASSERT_EQ(grads.size(), 3 + ps.size());
+  double predictorNorm = 0;
+  for (size_t i = 0; i < ps.size(); ++i) {
+    for (double v : grads[3 + i].toDoubles()) {
+      ASSERT_TRUE(std::isfinite(v)) << ps.names()[i];
+      if (ps.names()[i].rfind("predictor", 0) == 0) predictorNorm += v * v;
+    }
+  }
+  EXPECT_GT(predictorNorm, 0);
 }
 
 TEST(SpinnTreeClassifierTest, ListOpsShapedClassifierMatchesTheOracle) {
