@@ -9,7 +9,7 @@
 // once and run on --batches batches; the interpreter runs the first batch.
 // BiLSTM/BiGRU classifiers: synthetic tokens (vocab 20000, length 25, random
 // lengths), batch 128 and 1. Capacity: one SPINN batch with its tokens padded
-// to width N and 2N (the stack is [2B, N, 2H]), same transitions; time per
+// to width N, 2N, 4N, 8N (the stack is [2B, N, 2H]), same transitions; time per
 // transition inside the loop (ExecStats::loopNanos / outer iterations), with
 // in-place updates on and off, and the executor's peak bytes.
 // Times are medians of --reps runs (after one warm-up run that compiles the
@@ -80,9 +80,9 @@ std::unique_ptr<exec::Executable> compile(const Module& m, bool inPlace = true) 
   auto t0 = std::chrono::steady_clock::now();
   auto exe = check(codegen::cpu::compileExecutable(m, o, &r));
   fmt::print("  compiled in {:.0f} ms (passes {:.0f}, lowering + static kernels {:.0f}): {} static "
-             "kernels, {} dynamic, {} GEMMs, {} indexed ({} in place), {} fallbacks\n",
+             "kernels, {} dynamic, {} GEMMs, {} row ops ({} in place), {} fallbacks\n",
              msSince(t0), r.passesMs, r.lowerMs, r.kernelsStatic, r.kernelsDynamic, r.gemms,
-             r.indexed, r.inPlace, r.fallbacks);
+             r.rows, r.inPlace, r.fallbacks);
   return exe;
 }
 
@@ -129,7 +129,7 @@ void benchCapacity(const Options& o) {
   int64_t n = c.inputs[0].shape()[2];
   for (bool inPlace : {true, false}) {
     auto exe = compile(*c.module, inPlace);
-    for (int64_t width : {n, 2 * n, 4 * n}) {
+    for (int64_t width : {n, 2 * n, 4 * n, 8 * n}) {
       std::vector<Tensor> inputs = c.inputs;
       inputs[0] = padTokens(c.inputs[0], width);
       auto args = argsOf(inputs, c.paramValues);
@@ -145,10 +145,11 @@ void benchCapacity(const Options& o) {
       }
       std::sort(perStep.begin(), perStep.end());
       const exec::ExecStats& s = ctx.stats();
-      fmt::print("  in place {:3}: width {:3} (stack {:.1f} MB): {:.1f} us/transition, peak {:.1f} "
-                 "MB, copies/run {}, copied {:.1f} MB/run, in-place updates/run {}\n",
+      fmt::print("  in place {:3}: width {:3} (stack {:.1f} MB): {:.1f} us/transition (min {:.1f}), "
+                 "peak {:.1f} MB, copies/run {}, copied {:.1f} MB/run, in-place updates/run {}\n",
                  inPlace ? "on" : "off", width,
                  2.0 * o.batch * width * 2 * o.hidden * 4 / 1e6, perStep[perStep.size() / 2],
+                 perStep.front(),
                  s.peakBytes / 1e6, s.copies / o.reps, s.copiedBytes / 1e6 / o.reps,
                  s.inPlaceUpdates / o.reps);
     }

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "kernels/cpu/Indexing.h"
+#include "kernels/cpu/Shape.h"
 #include "kernels/reference/Indexing.h"
 #include "runtime/exec/Gemm.h"
 #include "runtime/reference/Interpreter.h"
@@ -66,7 +67,7 @@ private:
   Status exec(const Instruction& in);
   Status execKernel(const Instruction& in);
   Status execGemm(const Instruction& in);
-  Status execIndexed(const Instruction& in);
+  Status execRows(const Instruction& in);
   Status execFallback(const Instruction& in);
   Status execAlias(const Instruction& in);
   Status execWhile(const Instruction& in);
@@ -200,7 +201,7 @@ Status Runner::exec(const Instruction& in) {
   switch (in.kind) {
   case InstKind::Kernel: return execKernel(in);
   case InstKind::Gemm: return execGemm(in);
-  case InstKind::Indexed: return execIndexed(in);
+  case InstKind::Rows: return execRows(in);
   case InstKind::Fallback: return execFallback(in);
   case InstKind::Alias: return execAlias(in);
   case InstKind::Constant:
@@ -274,7 +275,7 @@ static StatusOr<std::vector<int64_t>> readIndices(const std::vector<const Tensor
   return out;
 }
 
-Status Runner::execIndexed(const Instruction& in) {
+Status Runner::execRows(const Instruction& in) {
   const Op& op = *in.op;
   std::vector<const Tensor*> ins = operands(in);
   auto fail = [&](const Status& s) { return opError(op, s.message()); };
@@ -288,7 +289,7 @@ Status Runner::execIndexed(const Instruction& in) {
     Tensor out = allocate(TensorType(ins[0]->dtype(), *shape));
     Status s = kernels::cpu::dynamicSliceInto(*ins[0], *starts, out);
     if (!s.isOk()) return fail(s);
-    ++stats_.indexedCalls;
+    ++stats_.rowCalls;
     setOwned(in.results[0], std::move(out));
     return Status::ok();
   }
@@ -300,7 +301,7 @@ Status Runner::execIndexed(const Instruction& in) {
     Status s = kernels::cpu::gatherInto(*ins[0], *ins[1], op.getIntOr("axis", 0),
                                         op.getIntOr("batch_dims", 0), out);
     if (!s.isOk()) return fail(s);
-    ++stats_.indexedCalls;
+    ++stats_.rowCalls;
     CAIRN_RETURN_IF_ERROR(checkResult(in, 0, out));
     setOwned(in.results[0], std::move(out));
     return Status::ok();
@@ -328,8 +329,38 @@ Status Runner::execIndexed(const Instruction& in) {
                                                   op.getIntOr("batch_dims", 0),
                                                   op.kind() == OpKind::ScatterAdd);
     if (!s.isOk()) return fail(s);
-    ++stats_.indexedCalls;
+    ++stats_.rowCalls;
     setOwned(in.results[0], std::move(x));
+    return Status::ok();
+  }
+  case OpKind::Concat: {
+    Shape shape = ins.empty() ? Shape() : ins[0]->shape();
+    int64_t axis = op.getIntOr("axis", 0);
+    if (!ins.empty() && axis >= 0 && axis < ins[0]->rank()) {
+      shape[static_cast<size_t>(axis)] = 0;
+      for (const Tensor* t : ins)
+        shape[static_cast<size_t>(axis)] += t->rank() > axis ? t->shape()[axis] : 0;
+    }
+    TensorType type(op.result()->type.dtype, shape);
+    if (!kernels::cpu::isValidConcat(ins, axis, type) ||
+        !interp::typeMismatch(op.result()->type, type).empty())
+      return execFallback(in); // the reference names what is wrong
+    Tensor out = allocate(type);
+    kernels::cpu::concatInto(ins, axis, out);
+    ++stats_.rowCalls;
+    setOwned(in.results[0], std::move(out));
+    return Status::ok();
+  }
+  case OpKind::Broadcast: {
+    StatusOr<Shape> shape = interp::resolveDynamicShape(op.result()->type, ins, 1);
+    if (!shape.isOk() || !op.hasAttr("dims")) return execFallback(in);
+    TensorType type(op.result()->type.dtype, *shape);
+    const std::vector<int64_t>& dims = op.getInts("dims");
+    if (!kernels::cpu::isValidBroadcast(*ins[0], dims, type)) return execFallback(in);
+    Tensor out = allocate(type);
+    kernels::cpu::broadcastInto(*ins[0], dims, out);
+    ++stats_.rowCalls;
+    setOwned(in.results[0], std::move(out));
     return Status::ok();
   }
   default: return execFallback(in);

@@ -38,7 +38,7 @@ struct ExecOptions {
 struct ExecStats {
   int64_t kernelCalls = 0;   ///< compiled elementwise kernels
   int64_t gemmCalls = 0;     ///< BLAS calls (one per batch element)
-  int64_t indexedCalls = 0;  ///< row kernels of the indexed ops
+  int64_t rowCalls = 0;      ///< row kernels (indexed ops, concat, broadcast)
   int64_t fallbackCalls = 0; ///< ops run through the reference kernels
   int64_t inPlaceUpdates = 0; ///< update ops that wrote into their operand's buffer
   int64_t aliases = 0;        ///< reshapes that took their operand's buffer

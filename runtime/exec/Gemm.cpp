@@ -122,7 +122,7 @@ Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out
 
 std::string blasDescription() {
   const char* config = openblas_get_config();
-  return std::string("OpenBLAS ") + (config ? config : "");
+  return config ? config : "OpenBLAS";
 }
 
 } // namespace cairn::exec

@@ -17,7 +17,8 @@ StatusOr<Shape> gemmResultShape(const GemmShape& g, const Shape& a, const Shape&
 Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out,
                int64_t* calls);
 
-/// The BLAS library linked (e.g. "OpenBLAS 0.3.21 ... Haswell MAX_THREADS=64").
+/// The BLAS library linked, as it describes itself (e.g. "OpenBLAS 0.3.21
+/// NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64").
 std::string blasDescription();
 
 } // namespace cairn::exec

@@ -69,7 +69,8 @@ struct GemmShape {
 enum class InstKind : uint8_t {
   Kernel,   ///< a compiled elementwise kernel (fn, or `kernel` through the provider)
   Gemm,     ///< a `dot` as BLAS sgemm/dgemm
-  Indexed,  ///< dynamic_slice, dynamic_update_slice, gather, scatter(_add): row kernels
+  Rows,     ///< data movement by contiguous rows (kernels/cpu): dynamic_slice,
+            ///< dynamic_update_slice, gather, scatter(_add), concat, broadcast
   Fallback, ///< one op through the reference kernels
   Constant, ///< a constant materialized at compile time (Program::constants[constant])
   Alias,    ///< reshape / stop_gradient: the result takes the operand's buffer when it dies here

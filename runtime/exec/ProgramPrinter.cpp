@@ -25,7 +25,7 @@ const char* kindName(InstKind k) {
   switch (k) {
   case InstKind::Kernel: return "kernel";
   case InstKind::Gemm: return "gemm";
-  case InstKind::Indexed: return "indexed";
+  case InstKind::Rows: return "rows";
   case InstKind::Fallback: return "fallback";
   case InstKind::Constant: return "constant";
   case InstKind::Alias: return "alias";

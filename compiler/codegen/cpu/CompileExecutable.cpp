@@ -135,9 +135,11 @@ std::optional<exec::GemmShape> planGemm(const Op& op) {
   return g;
 }
 
-bool isIndexed(OpKind k) {
+/// Ops run by the row kernels of kernels/cpu.
+bool isRowOp(OpKind k) {
   return k == OpKind::DynamicSlice || k == OpKind::DynamicUpdateSlice || k == OpKind::Gather ||
-         k == OpKind::Scatter || k == OpKind::ScatterAdd;
+         k == OpKind::Scatter || k == OpKind::ScatterAdd || k == OpKind::Concat ||
+         k == OpKind::Broadcast;
 }
 
 class ProgramBuilder {
@@ -285,10 +287,11 @@ Status ProgramBuilder::lowerOp(const Op& op, Instruction& in,
       in.gemm = *g;
       ++report_.gemms;
     }
-  } else if (isIndexed(k)) {
-    in.kind = InstKind::Indexed;
-    ++report_.indexed;
-    if (k != OpKind::DynamicSlice && k != OpKind::Gather && o_.inPlace && diesHere(0)) {
+  } else if (isRowOp(k)) {
+    in.kind = InstKind::Rows;
+    ++report_.rows;
+    bool update = k == OpKind::DynamicUpdateSlice || k == OpKind::Scatter || k == OpKind::ScatterAdd;
+    if (update && o_.inPlace && diesHere(0)) {
       in.inPlace = true;
       ++report_.inPlace;
     }

@@ -13,9 +13,9 @@
 //     run with them and cached (SpecializeKernel.h);
 //   - `dot` to BLAS sgemm/dgemm when it is a (batched) matrix product,
 //     transposes included (runtime/exec/Gemm.h);
-//   - dynamic_slice, dynamic_update_slice, gather, scatter, scatter_add to
-//     row kernels (kernels/cpu/Indexing.h), the updates in place when their
-//     operand dies there;
+//   - dynamic_slice, dynamic_update_slice, gather, scatter, scatter_add,
+//     concat and broadcast to row kernels (kernels/cpu), the updates in place
+//     when their operand dies there;
 //   - constants to tensors materialized once; reshape to a buffer alias;
 //   - `while` and `if` to nested instruction blocks;
 //   - everything else (and whatever the above cannot take) to the reference
@@ -55,7 +55,7 @@ struct CompileReport {
   int kernelsStatic = 0;  ///< kernels compiled now
   int kernelsDynamic = 0; ///< kernels specialized at run time
   int gemms = 0;
-  int indexed = 0;
+  int rows = 0;    ///< ops run by row kernels (indexed ops, concat, broadcast)
   int inPlace = 0; ///< update ops planned in place
   int fallbacks = 0;
   double passesMs = 0;
