@@ -132,4 +132,20 @@ bool mayFailAtRunTime(const Op& op) {
   }
 }
 
+std::unique_ptr<Module> cloneModule(const Module& m) {
+  auto copy = std::make_unique<Module>();
+  for (const auto& f : m.functions()) {
+    auto g = std::make_unique<Function>(f->name);
+    g->resultTypes = f->resultTypes;
+    g->loc = f->loc;
+    std::map<const Value*, Value*> mapping;
+    for (Value* a : f->body().arguments())
+      mapping[a] = g->body().addArgument(a->type, a->name);
+    for (const auto& op : f->body().ops())
+      g->body().append(op->clone(mapping));
+    copy->addFunction(std::move(g));
+  }
+  return copy;
+}
+
 } // namespace cairn

@@ -51,4 +51,7 @@ std::vector<Value*> externalUses(const Op& op);
 /// loop that may run zero times, out of an `if`) leave these alone.
 bool mayFailAtRunTime(const Op& op);
 
+/// A deep copy of `m`: same functions, ops, attributes and value names.
+std::unique_ptr<Module> cloneModule(const Module& m);
+
 } // namespace cairn

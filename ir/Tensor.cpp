@@ -10,6 +10,16 @@ Tensor::Tensor(TensorType type) : type_(std::move(type)) {
   bytes_.assign(static_cast<size_t>(type_.numElements() * dtypeSize(type_.dtype)), std::byte{0});
 }
 
+Tensor Tensor::fromBytes(TensorType type, std::vector<std::byte> bytes) {
+  CAIRN_CHECK(type.hasStaticShape(), "tensor type {} is not static", type.toString());
+  CAIRN_CHECK(bytes.size() == static_cast<size_t>(type.numElements() * dtypeSize(type.dtype)),
+              "{} bytes for a tensor of type {}", bytes.size(), type.toString());
+  Tensor t;
+  t.type_ = std::move(type);
+  t.bytes_ = std::move(bytes);
+  return t;
+}
+
 double Tensor::getDouble(int64_t i) const {
   return dispatchDType(dtype(), [&](auto t) -> double {
     using T = decltype(t);

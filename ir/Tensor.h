@@ -42,6 +42,13 @@ public:
   void setDouble(int64_t i, double v);
   void setInt(int64_t i, int64_t v);
 
+  /// A tensor that takes `bytes` as its storage without copying (the
+  /// compiled executor recycles buffers this way); `bytes` must hold exactly
+  /// the type's byte size, and the type must be static.
+  static Tensor fromBytes(TensorType type, std::vector<std::byte> bytes);
+  /// Gives up the storage (leaving an empty tensor) so it can be reused.
+  std::vector<std::byte> takeBytes() && { return std::move(bytes_); }
+
   /// Row-major strides in elements.
   std::vector<int64_t> strides() const;
 

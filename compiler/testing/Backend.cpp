@@ -114,20 +114,4 @@ StatusOr<std::unique_ptr<Backend>> createBackend(std::string_view spec) {
   return it->second(colon == std::string_view::npos ? "" : spec.substr(colon + 1));
 }
 
-std::unique_ptr<Module> cloneModule(const Module& m) {
-  auto copy = std::make_unique<Module>();
-  for (const auto& f : m.functions()) {
-    auto g = std::make_unique<Function>(f->name);
-    g->resultTypes = f->resultTypes;
-    g->loc = f->loc;
-    std::map<const Value*, Value*> mapping;
-    for (Value* a : f->body().arguments())
-      mapping[a] = g->body().addArgument(a->type, a->name);
-    for (const auto& op : f->body().ops())
-      g->body().append(op->clone(mapping));
-    copy->addFunction(std::move(g));
-  }
-  return copy;
-}
-
 } // namespace cairn

@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "compiler/RewriteUtils.h" // cloneModule
 #include "ir/IR.h"
 #include "ir/Status.h"
 
@@ -63,8 +64,5 @@ Status registerBackend(std::string name, BackendFactory factory);
 /// The backend for `spec` (see the header comment), or an error naming the
 /// known executors.
 StatusOr<std::unique_ptr<Backend>> createBackend(std::string_view spec);
-
-/// A deep copy of `m`: same functions, ops, attributes and value names.
-std::unique_ptr<Module> cloneModule(const Module& m);
 
 } // namespace cairn

@@ -1,8 +1,8 @@
 // cairn-fuzz-diff: differential fuzzing of the compiler. Each seed names a
 // random well-typed program (compiler/testing/ProgramGenerator.h); the
 // program runs on the reference interpreter and on every backend under test
-// (a pipeline followed by the interpreter today, the LLVM JIT when it is
-// registered), and the results must agree.
+// (a pipeline followed by the interpreter, or the compiled executor,
+// `--backend exec`), and the results must agree.
 //
 //   cairn-fuzz-diff --seeds 0:10000 --pipeline default --pipeline optimize --jobs 2
 //   cairn-fuzz-diff --seeds 1234 --backend passes:canonicalize,cse+interpreter --minimize
@@ -29,6 +29,7 @@
 
 #include "Isolation.h"
 #include "compiler/testing/DifferentialCheck.h"
+#include "compiler/testing/ExecBackend.h"
 #include "compiler/testing/Reducer.h"
 #include "ir/Printer.h"
 #include "runtime/Npy.h"
@@ -289,6 +290,10 @@ int run(const Options& o) {
 } // namespace
 
 int main(int argc, char** argv) {
+  if (Status s = registerExecBackend(); !s.isOk()) {
+    std::cerr << s.message() << "\n";
+    return 2;
+  }
   CLI::App app{"cairn-fuzz-diff: compare backends with the reference interpreter on random "
                "programs"};
   Options o;

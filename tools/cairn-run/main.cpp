@@ -1,13 +1,16 @@
 // cairn-run: runs one function of a text-IR module with the reference
-// interpreter, on .npy inputs or deterministic random ones.
+// interpreter (or, with --compile, the compiled executor), on .npy inputs or
+// deterministic random ones.
 //
 //   cairn-run model.cairn --input x.npy --input w.npy --print
 //   cairn-run model.cairn --function step --input-random 7 --dim 16 --output-dir out/
+//   cairn-run model.cairn --input-random 7 --compile --time
 //
 // It is the quickest way to see what a model computes, and what lit tests
 // use to check results end to end. Bad inputs (wrong count, dtype or shape,
 // unreadable files) are errors naming the offending argument, exit status 1.
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +20,7 @@
 #include <CLI/CLI.hpp>
 
 #include "RandomInputs.h"
+#include "compiler/codegen/cpu/CompileExecutable.h"
 #include "ir/Parser.h"
 #include "ir/Verifier.h"
 #include "runtime/Npy.h"
@@ -38,6 +42,8 @@ struct Options {
   bool printInputs = false;
   int64_t printLimit = 64;
   int64_t maxTrip = 0;
+  bool compile = false;
+  bool time = false;
 };
 
 StatusOr<std::unique_ptr<Module>> loadModule(const std::string& path) {
@@ -167,10 +173,34 @@ int run(const Options& o) {
       std::cout << fmt::format("input {}: {}\n{}\n", i, inputs[i].type().toString(),
                                formatTensor(inputs[i], o.printLimit));
 
-  InterpreterOptions interpOptions;
-  interpOptions.defaultMaxTrip = o.maxTrip;
-  StatusOr<std::vector<Tensor>> outputs = interpret(fn, inputs, interpOptions);
+  auto start = std::chrono::steady_clock::now();
+  auto msSince = [](auto t0) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+        .count();
+  };
+  StatusOr<std::vector<Tensor>> outputs = Status::error("not run");
+  if (o.compile) {
+    codegen::cpu::CompileReport report;
+    auto exe = codegen::cpu::compileExecutable(*fn.parentModule(), {}, &report);
+    if (!exe.isOk()) return fail(exe.status());
+    if (o.time)
+      std::cerr << fmt::format("cairn-run: compiled in {:.1f} ms ({} static kernels, {} dynamic, "
+                               "{} GEMMs, {} fallbacks)\n",
+                               msSince(start), report.kernelsStatic, report.kernelsDynamic,
+                               report.gemms, report.fallbacks);
+    exec::ExecOptions execOptions;
+    execOptions.defaultMaxTrip = o.maxTrip;
+    start = std::chrono::steady_clock::now();
+    outputs = (*exe)->run(fn.name, inputs, execOptions);
+  } else {
+    InterpreterOptions interpOptions;
+    interpOptions.defaultMaxTrip = o.maxTrip;
+    outputs = interpret(fn, inputs, interpOptions);
+  }
   if (!outputs.isOk()) return fail(outputs.status());
+  if (o.time)
+    std::cerr << fmt::format("cairn-run: ran in {:.2f} ms ({})\n", msSince(start),
+                             o.compile ? "compiled executor" : "reference interpreter");
 
   bool saving = !o.save.empty() || !o.outputDir.empty();
   if (o.print || !saving)
@@ -187,7 +217,8 @@ int run(const Options& o) {
 } // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"cairn-run: run a function of a Cairn module with the reference interpreter"};
+  CLI::App app{"cairn-run: run a function of a Cairn module with the reference interpreter or "
+               "the compiled executor"};
   Options o;
   app.add_option("model", o.model, "The .cairn module")->required();
   app.add_option("--function", o.function, "Function to run (default: the first)");
@@ -205,6 +236,9 @@ int main(int argc, char** argv) {
   app.add_option("--max-trip", o.maxTrip,
                  "Fail a while loop without max_trip after this many iterations (0: unbounded)")
       ->capture_default_str();
+  app.add_flag("--compile", o.compile,
+               "Compile (optimize pipeline, JIT kernels, BLAS) and run with the executor");
+  app.add_flag("--time", o.time, "Report compile and run wall times on stderr");
   CLI11_PARSE(app, argc, argv);
   return run(o);
 }

@@ -1,0 +1,57 @@
+#include "compiler/testing/ExecBackend.h"
+
+#include "compiler/codegen/cpu/CompileExecutable.h"
+#include "compiler/testing/Backend.h"
+
+namespace cairn {
+namespace {
+
+/// A loop without max_trip that a broken rewrite made endless stops here,
+/// as in the interpreter backend.
+constexpr int64_t kDefaultMaxTrip = 100000;
+
+class ExecExecutable : public Executable {
+public:
+  explicit ExecExecutable(std::unique_ptr<exec::Executable> exe) : exe_(std::move(exe)) {}
+  StatusOr<std::vector<Tensor>> run(std::string_view entry,
+                                    const std::vector<Tensor>& inputs) override {
+    exec::ExecOptions o;
+    o.defaultMaxTrip = kDefaultMaxTrip;
+    return exe_->run(entry, inputs, ctx_, o);
+  }
+  std::string describe() const override { return exe_->describe(); }
+
+private:
+  std::unique_ptr<exec::Executable> exe_;
+  exec::ExecutionContext ctx_;
+};
+
+class ExecBackend : public Backend {
+public:
+  explicit ExecBackend(bool passes) : passes_(passes) {}
+  std::string name() const override { return passes_ ? "exec" : "exec:nopasses"; }
+  StatusOr<std::unique_ptr<Executable>> compile(const Module& m) override {
+    codegen::cpu::CompileOptions o;
+    if (!passes_) o.passes = std::vector<std::string>{};
+    CAIRN_ASSIGN_OR_RETURN(auto exe, codegen::cpu::compileExecutable(m, o));
+    return std::unique_ptr<Executable>(std::make_unique<ExecExecutable>(std::move(exe)));
+  }
+
+private:
+  bool passes_;
+};
+
+} // namespace
+
+Status registerExecBackend() {
+  static bool done = false;
+  if (done) return Status::ok();
+  done = true;
+  return registerBackend("exec", [](std::string_view arg) -> StatusOr<std::unique_ptr<Backend>> {
+    if (!arg.empty() && arg != "nopasses")
+      return errorf("exec backend: unknown argument '{}' (expected nothing or 'nopasses')", arg);
+    return std::unique_ptr<Backend>(std::make_unique<ExecBackend>(arg.empty()));
+  });
+}
+
+} // namespace cairn

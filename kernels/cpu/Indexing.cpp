@@ -1,0 +1,199 @@
+// Row-wise indexed kernels. Every op here is a walk over blocks of contiguous
+// elements (the innermost dim of a slice, the trailing dims after a gather
+// axis), so each block is one memcpy (or one add loop for scatter_add).
+#include "kernels/cpu/Indexing.h"
+
+#include <cstring>
+
+#include "kernels/reference/Indexing.h"
+#include "kernels/reference/KernelUtil.h"
+
+namespace cairn::kernels::cpu {
+namespace {
+
+int64_t product(const Shape& s, size_t from, size_t to) {
+  int64_t p = 1;
+  for (size_t d = from; d < to; ++d)
+    p *= s[d];
+  return p;
+}
+
+/// The reference kernel's checks of a block at `starts` (same messages).
+Status checkBlock(const Tensor& x, const std::vector<int64_t>& starts, const Shape& sizes) {
+  if (static_cast<int64_t>(starts.size()) != x.rank())
+    return errorf("needs {} start indices (one per dim), got {}", x.rank(), starts.size());
+  if (static_cast<int64_t>(sizes.size()) != x.rank())
+    return errorf("block rank {} differs from operand rank {}", sizes.size(), x.rank());
+  for (int64_t d = 0; d < x.rank(); ++d) {
+    if (sizes[d] < 0 || sizes[d] > x.shape()[d])
+      return errorf("block size {} of dim {} does not fit in the operand's size {}", sizes[d], d,
+                    x.shape()[d]);
+    int64_t maxStart = x.shape()[d] - sizes[d];
+    if (starts[d] < 0 || starts[d] > maxStart)
+      return errorf("start index {} (dim {}) is out of range [0, {}] for a block of size {} in "
+                    "a dim of size {}",
+                    starts[d], d, maxStart, sizes[d], x.shape()[d]);
+  }
+  return Status::ok();
+}
+
+/// Calls copy(xByteOffset, blockByteOffset, rowBytes) for each innermost row
+/// of the block of shape `sizes` at `starts` in x.
+template <typename F>
+void forEachBlockRow(const Tensor& x, const std::vector<int64_t>& starts, const Shape& sizes,
+                     F&& copy) {
+  size_t es = static_cast<size_t>(dtypeSize(x.dtype()));
+  if (numElements(sizes) == 0) return;
+  size_t rank = sizes.size();
+  if (rank == 0) return copy(size_t{0}, size_t{0}, es);
+  std::vector<int64_t> stride = x.strides();
+  size_t rowBytes = static_cast<size_t>(sizes[rank - 1]) * es;
+  int64_t rows = product(sizes, 0, rank - 1);
+  std::vector<int64_t> idx(rank - 1, 0);
+  int64_t base = 0;
+  for (size_t d = 0; d < rank; ++d)
+    base += starts[d] * stride[d];
+  int64_t offset = base;
+  for (int64_t r = 0; r < rows; ++r) {
+    copy(static_cast<size_t>(offset) * es, static_cast<size_t>(r) * rowBytes, rowBytes);
+    for (size_t d = rank - 1; d-- > 0;) { // odometer over the outer dims
+      offset += stride[d];
+      if (++idx[d] < sizes[d]) break;
+      offset -= sizes[d] * stride[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+/// The dims of a gather/scatter walk: result = [batch, mid, q, inner] with
+/// source row ((b * mid + m) * axisSize + index[b, q]) * inner.
+struct GatherWalk {
+  int64_t batch = 1, mid = 1, q = 1, inner = 1, axisSize = 0;
+};
+
+StatusOr<GatherWalk> checkGather(const Tensor& x, const Tensor& indices, int64_t axis,
+                                 int64_t batchDims, const Shape& resultShape) {
+  CAIRN_ASSIGN_OR_RETURN(Shape shape, gatherShape(x.shape(), indices.shape(), axis, batchDims));
+  if (shape != resultShape)
+    return errorf("result shape {} differs from the gathered shape {}", shapeStr(resultShape),
+                  shapeStr(shape));
+  if (!isInteger(indices.dtype()))
+    return errorf("indices must be i32 or i64, got {}", dtypeName(indices.dtype()));
+  GatherWalk w;
+  w.axisSize = x.shape()[axis];
+  for (int64_t i = 0; i < indices.numElements(); ++i) {
+    int64_t v = indices.getInt(i);
+    if (v < 0 || v >= w.axisSize)
+      return errorf("index {} at position {} of the indices is out of range [0, {}) for axis {}", v,
+                    shapeStr(unravel(i, indices.shape())), w.axisSize, axis);
+  }
+  size_t b = static_cast<size_t>(batchDims), a = static_cast<size_t>(axis);
+  w.batch = product(x.shape(), 0, b);
+  w.mid = product(x.shape(), b, a);
+  w.q = product(indices.shape(), b, indices.shape().size());
+  w.inner = product(x.shape(), a + 1, x.shape().size());
+  return w;
+}
+
+/// Calls fn(resultRow, sourceRow) for every row of `inner` elements, in the
+/// result's row-major order.
+template <typename F> void walkGather(const GatherWalk& w, const Tensor& indices, F&& fn) {
+  bool i64 = indices.dtype() == DType::I64;
+  const int64_t* i64s = indices.data<int64_t>();
+  const int32_t* i32s = indices.data<int32_t>();
+  int64_t row = 0;
+  for (int64_t b = 0; b < w.batch; ++b)
+    for (int64_t m = 0; m < w.mid; ++m)
+      for (int64_t q = 0; q < w.q; ++q, ++row) {
+        int64_t at = b * w.q + q;
+        int64_t index = i64 ? i64s[at] : i32s[at];
+        fn(row, (b * w.mid + m) * w.axisSize + index);
+      }
+}
+
+} // namespace
+
+Status dynamicSliceInto(const Tensor& x, const std::vector<int64_t>& starts, Tensor& out) {
+  CAIRN_RETURN_IF_ERROR(checkBlock(x, starts, out.shape()));
+  if (out.dtype() != x.dtype())
+    return errorf("result dtype {} differs from operand dtype {}", dtypeName(out.dtype()),
+                  dtypeName(x.dtype()));
+  const std::byte* src = x.rawData();
+  std::byte* dst = out.rawData();
+  forEachBlockRow(x, starts, out.shape(),
+                  [&](size_t xo, size_t bo, size_t n) { std::memcpy(dst + bo, src + xo, n); });
+  return Status::ok();
+}
+
+Status dynamicUpdateSliceInPlace(Tensor& x, const Tensor& update,
+                                 const std::vector<int64_t>& starts) {
+  if (update.dtype() != x.dtype())
+    return errorf("update dtype {} differs from operand dtype {}", dtypeName(update.dtype()),
+                  dtypeName(x.dtype()));
+  CAIRN_RETURN_IF_ERROR(checkBlock(x, starts, update.shape()));
+  const std::byte* src = update.rawData();
+  std::byte* dst = x.rawData();
+  forEachBlockRow(x, starts, update.shape(),
+                  [&](size_t xo, size_t bo, size_t n) { std::memcpy(dst + xo, src + bo, n); });
+  return Status::ok();
+}
+
+Status gatherInto(const Tensor& x, const Tensor& indices, int64_t axis, int64_t batchDims,
+                  Tensor& out) {
+  if (out.dtype() != x.dtype())
+    return errorf("result dtype {} differs from operand dtype {}", dtypeName(out.dtype()),
+                  dtypeName(x.dtype()));
+  CAIRN_ASSIGN_OR_RETURN(GatherWalk w, checkGather(x, indices, axis, batchDims, out.shape()));
+  size_t rowBytes = static_cast<size_t>(w.inner * dtypeSize(x.dtype()));
+  const std::byte* src = x.rawData();
+  std::byte* dst = out.rawData();
+  walkGather(w, indices, [&](int64_t o, int64_t s) {
+    std::memcpy(dst + o * rowBytes, src + s * rowBytes, rowBytes);
+  });
+  return Status::ok();
+}
+
+Status scatterInPlace(Tensor& x, const Tensor& indices, const Tensor& updates, int64_t axis,
+                      int64_t batchDims, bool accumulate) {
+  if (updates.dtype() != x.dtype())
+    return errorf("updates dtype {} differs from operand dtype {}", dtypeName(updates.dtype()),
+                  dtypeName(x.dtype()));
+  CAIRN_ASSIGN_OR_RETURN(Shape shape, gatherShape(x.shape(), indices.shape(), axis, batchDims));
+  if (updates.shape() != shape)
+    return errorf("updates have shape {}, expected {} (the shape gather would produce)",
+                  shapeStr(updates.shape()), shapeStr(shape));
+  CAIRN_ASSIGN_OR_RETURN(GatherWalk w, checkGather(x, indices, axis, batchDims, shape));
+  int64_t inner = w.inner;
+  if (!accumulate) {
+    size_t rowBytes = static_cast<size_t>(inner * dtypeSize(x.dtype()));
+    const std::byte* src = updates.rawData();
+    std::byte* dst = x.rawData();
+    walkGather(w, indices, [&](int64_t u, int64_t s) {
+      std::memcpy(dst + s * rowBytes, src + u * rowBytes, rowBytes);
+    });
+    return Status::ok();
+  }
+  dispatchDType(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    using C = ComputeType<T>;
+    T* o = x.data<T>();
+    const T* u = updates.data<T>();
+    walkGather(w, indices, [&](int64_t ur, int64_t sr) {
+      T* dst = o + sr * inner;
+      const T* src = u + ur * inner;
+      for (int64_t k = 0; k < inner; ++k) {
+        if constexpr (std::is_same_v<T, bool>) {
+          dst[k] = dst[k] || src[k];
+        } else if constexpr (std::is_integral_v<T>) {
+          using U = std::make_unsigned_t<T>;
+          dst[k] = static_cast<T>(static_cast<U>(dst[k]) + static_cast<U>(src[k]));
+        } else {
+          dst[k] = T(C(dst[k]) + C(src[k]));
+        }
+      }
+    });
+  });
+  return Status::ok();
+}
+
+} // namespace cairn::kernels::cpu

@@ -1,0 +1,35 @@
+// Fast kernels for the indexed ops (dynamic_slice, dynamic_update_slice,
+// gather, scatter, scatter_add) as the compiled executor runs them: they move
+// contiguous rows with memcpy instead of one element at a time, write into a
+// caller-provided result, and the update ops work in place on their operand.
+//
+// Semantics and error messages are those of kernels/reference/Indexing.h
+// (the executor's tests compare the two): indices are never clamped; an
+// out-of-range index is an error naming it, and nothing is written when an
+// index is out of range (every index is checked before the first write).
+#pragma once
+
+#include <vector>
+
+#include "ir/Status.h"
+#include "ir/Tensor.h"
+
+namespace cairn::kernels::cpu {
+
+/// Writes the block of x at `starts` into `out` (whose shape is the block's).
+Status dynamicSliceInto(const Tensor& x, const std::vector<int64_t>& starts, Tensor& out);
+
+/// Overwrites the block of x at `starts` with `update`, in place.
+Status dynamicUpdateSliceInPlace(Tensor& x, const Tensor& update,
+                                 const std::vector<int64_t>& starts);
+
+/// gather(x, indices, axis, batchDims) into `out`, which has gather's shape.
+Status gatherInto(const Tensor& x, const Tensor& indices, int64_t axis, int64_t batchDims,
+                  Tensor& out);
+
+/// scatter / scatter_add into x, in place (updates in row-major order, so
+/// the last repeat wins or all repeats add up in that order).
+Status scatterInPlace(Tensor& x, const Tensor& indices, const Tensor& updates, int64_t axis,
+                      int64_t batchDims, bool accumulate);
+
+} // namespace cairn::kernels::cpu

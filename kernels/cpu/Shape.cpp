@@ -1,0 +1,88 @@
+// concat: per outer index, one memcpy per operand of its whole slab.
+// broadcast: an odometer over the result's outer dims with the operand's
+// strides (0 on repeated dims); the innermost dim is one memcpy when the
+// operand is contiguous there, else a splat of one element.
+#include "kernels/cpu/Shape.h"
+
+#include <cstring>
+
+namespace cairn::kernels::cpu {
+
+bool isValidConcat(const std::vector<const Tensor*>& xs, int64_t axis, const TensorType& out) {
+  if (xs.empty() || axis < 0 || axis >= xs[0]->rank() || out.rank() != xs[0]->rank()) return false;
+  int64_t total = 0;
+  for (const Tensor* x : xs) {
+    if (x->dtype() != out.dtype || x->rank() != out.rank()) return false;
+    for (int64_t d = 0; d < out.rank(); ++d)
+      if (d != axis && x->shape()[d] != out.shape[d]) return false;
+    total += x->shape()[axis];
+  }
+  return total == out.shape[axis];
+}
+
+void concatInto(const std::vector<const Tensor*>& xs, int64_t axis, Tensor& out) {
+  size_t es = static_cast<size_t>(dtypeSize(out.dtype()));
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= out.shape()[d];
+  for (int64_t d = axis + 1; d < out.rank(); ++d)
+    inner *= out.shape()[d];
+  std::byte* dst = out.rawData();
+  for (int64_t o = 0; o < outer; ++o)
+    for (const Tensor* x : xs) {
+      size_t slab = static_cast<size_t>(x->shape()[axis] * inner) * es;
+      std::memcpy(dst, x->rawData() + o * slab, slab);
+      dst += slab;
+    }
+}
+
+bool isValidBroadcast(const Tensor& x, const std::vector<int64_t>& dims, const TensorType& out) {
+  if (x.dtype() != out.dtype || static_cast<int64_t>(dims.size()) != x.rank()) return false;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (dims[i] < 0 || dims[i] >= out.rank() || (i && dims[i] <= dims[i - 1])) return false;
+    int64_t s = x.shape()[i];
+    if (s != 1 && s != out.shape[static_cast<size_t>(dims[i])]) return false;
+  }
+  return true;
+}
+
+void broadcastInto(const Tensor& x, const std::vector<int64_t>& dims, Tensor& out) {
+  size_t es = static_cast<size_t>(dtypeSize(out.dtype()));
+  size_t rank = static_cast<size_t>(out.rank());
+  if (out.numElements() == 0) return;
+  if (rank == 0) {
+    std::memcpy(out.rawData(), x.rawData(), es);
+    return;
+  }
+  std::vector<int64_t> xStrides = x.strides(), stride(rank, 0);
+  for (size_t i = 0; i < dims.size(); ++i)
+    if (x.shape()[i] != 1) stride[static_cast<size_t>(dims[i])] = xStrides[i];
+  const Shape& shape = out.shape();
+  int64_t innerSize = shape[rank - 1];
+  int64_t rows = out.numElements() / innerSize;
+  std::vector<int64_t> idx(rank, 0);
+  int64_t src = 0;
+  std::byte* dst = out.rawData();
+  const std::byte* from = x.rawData();
+  size_t rowBytes = static_cast<size_t>(innerSize) * es;
+  for (int64_t r = 0; r < rows; ++r, dst += rowBytes) {
+    if (stride[rank - 1] == 1) {
+      std::memcpy(dst, from + src * static_cast<int64_t>(es), rowBytes);
+    } else if (stride[rank - 1] == 0) {
+      for (int64_t c = 0; c < innerSize; ++c)
+        std::memcpy(dst + c * static_cast<int64_t>(es), from + src * static_cast<int64_t>(es), es);
+    } else {
+      for (int64_t c = 0; c < innerSize; ++c)
+        std::memcpy(dst + c * static_cast<int64_t>(es),
+                    from + (src + c * stride[rank - 1]) * static_cast<int64_t>(es), es);
+    }
+    for (size_t d = rank - 1; d-- > 0;) { // odometer over the outer dims
+      src += stride[d];
+      if (++idx[d] < shape[d]) break;
+      src -= shape[d] * stride[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+} // namespace cairn::kernels::cpu

@@ -1,0 +1,536 @@
+// The executor: runs a Program's instructions over a frame of value slots.
+//
+// A slot holds a value either as a buffer it owns or as a view of a tensor
+// it does not (a function input, a constant of the program). Taking a value
+// out of a slot (an in-place update, a while's carried value, a result)
+// moves an owned buffer and copies a view; every copy is counted. Released
+// buffers go to the context's pool, keyed by byte size, and the next
+// instruction that needs that size reuses them.
+#include "runtime/exec/Executable.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "kernels/cpu/Indexing.h"
+#include "kernels/cpu/Shape.h"
+#include "kernels/reference/Indexing.h"
+#include "runtime/exec/Gemm.h"
+#include "runtime/reference/Interpreter.h"
+#include "runtime/reference/OpEval.h"
+
+namespace cairn::exec {
+
+namespace {
+
+/// Pooled buffers kept per context, at most this many bytes in all.
+constexpr size_t kMaxPoolBytes = size_t{1} << 30;
+
+struct SlotValue {
+  Tensor owned;
+  const Tensor* view = nullptr; ///< &owned, or a borrowed tensor; null when empty
+  bool isOwned() const { return view == &owned; }
+};
+
+Status opError(const Op& op, const std::string& what) {
+  return errorf("{}error: '{}' op {}", op.where(), op.name(), what);
+}
+
+std::string locPrefix(const Location& loc) {
+  std::string s = loc.toString();
+  return s.empty() ? s : s + ": ";
+}
+
+} // namespace
+
+struct ExecutionContext::State {
+  std::vector<SlotValue> frame;
+  std::map<size_t, std::vector<std::vector<std::byte>>> pool;
+  size_t pooledBytes = 0;
+  int64_t liveBytes = 0;
+};
+
+ExecutionContext::ExecutionContext() : state_(std::make_unique<State>()) {}
+ExecutionContext::~ExecutionContext() = default;
+
+/// One run of one program.
+class Runner {
+public:
+  Runner(const Executable& exe, const Program& p, ExecutionContext& ctx, const ExecOptions& opts)
+      : exe_(exe), p_(p), s_(*ctx.state_), stats_(ctx.stats_), opts_(opts) {}
+
+  StatusOr<std::vector<Tensor>> run(const std::vector<Tensor>& inputs);
+
+private:
+  Status runBlock(const Block& b);
+  Status exec(const Instruction& in);
+  Status execKernel(const Instruction& in);
+  Status execGemm(const Instruction& in);
+  Status execRows(const Instruction& in);
+  Status execFallback(const Instruction& in);
+  Status execAlias(const Instruction& in);
+  Status execWhile(const Instruction& in);
+  Status execIf(const Instruction& in);
+  /// The yields of `b`, taken (moved when allowed, else copied).
+  std::vector<Tensor> takeYields(const Block& b);
+
+  const Tensor* get(Slot s) const { return s_.frame[static_cast<size_t>(s)].view; }
+  void setOwned(Slot s, Tensor t) {
+    SlotValue& v = s_.frame[static_cast<size_t>(s)];
+    release(s);
+    s_.liveBytes += static_cast<int64_t>(t.byteSize());
+    stats_.peakBytes = std::max(stats_.peakBytes, s_.liveBytes);
+    v.owned = std::move(t);
+    v.view = &v.owned;
+  }
+  void setView(Slot s, const Tensor* t) {
+    release(s);
+    s_.frame[static_cast<size_t>(s)].view = t;
+  }
+  void release(Slot s) {
+    SlotValue& v = s_.frame[static_cast<size_t>(s)];
+    if (v.isOwned()) {
+      s_.liveBytes -= static_cast<int64_t>(v.owned.byteSize());
+      recycle(std::move(v.owned));
+      v.owned = Tensor();
+    }
+    v.view = nullptr;
+  }
+  /// The slot's value for the caller to own: moved when owned and `mayMove`,
+  /// else copied (and counted). The slot is left empty when moved.
+  Tensor take(Slot s, bool mayMove) {
+    SlotValue& v = s_.frame[static_cast<size_t>(s)];
+    if (mayMove && v.isOwned()) {
+      s_.liveBytes -= static_cast<int64_t>(v.owned.byteSize());
+      Tensor t = std::move(v.owned);
+      v.owned = Tensor();
+      v.view = nullptr;
+      return t;
+    }
+    ++stats_.copies;
+    stats_.copiedBytes += static_cast<int64_t>(v.view->byteSize());
+    return *v.view;
+  }
+  /// A tensor of `type` from the pool (contents unspecified) or new.
+  Tensor allocate(const TensorType& type) {
+    size_t bytes = static_cast<size_t>(type.numElements() * dtypeSize(type.dtype));
+    auto it = s_.pool.find(bytes);
+    if (it != s_.pool.end() && !it->second.empty()) {
+      std::vector<std::byte> b = std::move(it->second.back());
+      it->second.pop_back();
+      s_.pooledBytes -= bytes;
+      return Tensor::fromBytes(type, std::move(b));
+    }
+    return Tensor(type);
+  }
+  void recycle(Tensor t) {
+    size_t bytes = t.byteSize();
+    if (bytes == 0 || s_.pooledBytes + bytes > kMaxPoolBytes) return;
+    s_.pool[bytes].push_back(std::move(t).takeBytes());
+    s_.pooledBytes += bytes;
+  }
+  std::vector<const Tensor*> operands(const Instruction& in, size_t from = 0) const {
+    std::vector<const Tensor*> out;
+    for (size_t i = from; i < in.operands.size(); ++i)
+      out.push_back(get(in.operands[i]));
+    return out;
+  }
+  Status checkResult(const Instruction& in, size_t i, const Tensor& t) const {
+    std::string m = interp::typeMismatch(in.op->result(i)->type, t.type());
+    if (!m.empty()) return opError(*in.op, fmt::format("result #{}: {}", i, m));
+    return Status::ok();
+  }
+
+  const Executable& exe_;
+  const Program& p_;
+  ExecutionContext::State& s_;
+  ExecStats& stats_;
+  const ExecOptions& opts_;
+  int loopDepth_ = 0;
+};
+
+StatusOr<std::vector<Tensor>> Runner::run(const std::vector<Tensor>& inputs) {
+  std::string where = locPrefix(p_.loc);
+  if (inputs.size() != p_.args.size())
+    return errorf("{}error: function @{} takes {} argument(s), got {}", where, p_.name,
+                  p_.args.size(), inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    std::string m = interp::typeMismatch(p_.argTypes[i], inputs[i].type());
+    if (!m.empty()) return errorf("{}error: function @{} argument #{}: {}", where, p_.name, i, m);
+  }
+  s_.frame.clear();
+  s_.frame.resize(static_cast<size_t>(p_.numSlots));
+  s_.liveBytes = 0;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    setView(p_.args[i], &inputs[i]);
+  Status ran = runBlock(p_.body);
+  std::vector<Tensor> results;
+  if (ran.isOk()) results = takeYields(p_.body);
+  for (Slot s = 0; s < p_.numSlots; ++s) // after an error, buffers go back to the pool
+    release(s);
+  if (!ran.isOk()) return ran;
+  for (size_t i = 0; i < results.size(); ++i) {
+    std::string m = interp::typeMismatch(p_.resultTypes[i], results[i].type());
+    if (!m.empty())
+      return errorf("{}error: function @{} result #{}: {}", where, p_.name, i, m);
+  }
+  return results;
+}
+
+Status Runner::runBlock(const Block& b) {
+  for (const Instruction& in : b.insts) {
+    CAIRN_RETURN_IF_ERROR(exec(in));
+    for (Slot s : in.frees)
+      release(s);
+  }
+  return Status::ok();
+}
+
+std::vector<Tensor> Runner::takeYields(const Block& b) {
+  std::vector<Tensor> out(b.yields.size());
+  // Copies first: a value yielded twice is copied before its buffer moves.
+  for (size_t i = 0; i < b.yields.size(); ++i)
+    if (!b.moveYield[i]) out[i] = take(b.yields[i], false);
+  for (size_t i = 0; i < b.yields.size(); ++i)
+    if (b.moveYield[i]) out[i] = take(b.yields[i], true);
+  return out;
+}
+
+Status Runner::exec(const Instruction& in) {
+  switch (in.kind) {
+  case InstKind::Kernel: return execKernel(in);
+  case InstKind::Gemm: return execGemm(in);
+  case InstKind::Rows: return execRows(in);
+  case InstKind::Fallback: return execFallback(in);
+  case InstKind::Alias: return execAlias(in);
+  case InstKind::Constant:
+    setView(in.results[0], &p_.constants[static_cast<size_t>(in.constant)]);
+    return Status::ok();
+  case InstKind::While: return execWhile(in);
+  case InstKind::If: return execIf(in);
+  }
+  return Status::ok();
+}
+
+Status Runner::execKernel(const Instruction& in) {
+  std::vector<const Tensor*> ins = operands(in);
+  KernelFn fn = in.fn;
+  const std::vector<TensorType>* outTypes = &in.outputTypes;
+  ResolvedKernel resolved;
+  if (!fn) {
+    if (!exe_.kernels()) return opError(*in.op, "has a dynamic-shape kernel but no kernel provider");
+    StatusOr<ResolvedKernel> r = exe_.kernels()->resolve(in.kernel, ins);
+    // Not specializable at these shapes (a size the kernel cannot see, a
+    // shape error the reference reports best): run the op as the reference does.
+    if (!r.isOk()) return execFallback(in);
+    resolved = std::move(r).value();
+    fn = resolved.fn;
+    outTypes = &resolved.outputs;
+  }
+  std::vector<Tensor> outs;
+  std::vector<void*> buffers;
+  for (const Tensor* t : ins)
+    buffers.push_back(const_cast<std::byte*>(t->rawData()));
+  for (const TensorType& t : *outTypes) {
+    outs.push_back(allocate(t));
+    buffers.push_back(outs.back().rawData());
+  }
+  int64_t n = outs.empty() ? 0 : outs[0].numElements();
+  if (n > 0) fn(buffers.data(), 0, n);
+  ++stats_.kernelCalls;
+  for (size_t i = 0; i < outs.size(); ++i) {
+    if (!in.fn) CAIRN_RETURN_IF_ERROR(checkResult(in, i, outs[i]));
+    setOwned(in.results[i], std::move(outs[i]));
+  }
+  return Status::ok();
+}
+
+Status Runner::execGemm(const Instruction& in) {
+  const Tensor& a = *get(in.operands[0]);
+  const Tensor& b = *get(in.operands[1]);
+  StatusOr<Shape> shape = gemmResultShape(in.gemm, a.shape(), b.shape());
+  if (!shape.isOk()) return opError(*in.op, shape.status().message());
+  Tensor out = allocate(TensorType(a.dtype(), *shape));
+  CAIRN_RETURN_IF_ERROR(checkResult(in, 0, out));
+  Status ran = runGemm(in.gemm, a, b, out, &stats_.gemmCalls);
+  if (!ran.isOk()) return opError(*in.op, ran.message());
+  setOwned(in.results[0], std::move(out));
+  return Status::ok();
+}
+
+/// Scalar index operands [first, first + count), as the interpreter reads them.
+static StatusOr<std::vector<int64_t>> readIndices(const std::vector<const Tensor*>& in,
+                                                  size_t first, size_t count) {
+  if (in.size() < first + count)
+    return errorf("needs {} index operands after operand #{}, got {}", count, first - 1,
+                  in.size() > first ? in.size() - first : 0);
+  std::vector<int64_t> out;
+  for (size_t i = first; i < first + count; ++i) {
+    if (in[i]->rank() != 0 || !isInteger(in[i]->dtype()))
+      return errorf("index operand #{} must be an i32/i64 scalar, got {}", i,
+                    in[i]->type().toString());
+    out.push_back(in[i]->getInt(0));
+  }
+  return out;
+}
+
+Status Runner::execRows(const Instruction& in) {
+  const Op& op = *in.op;
+  std::vector<const Tensor*> ins = operands(in);
+  auto fail = [&](const Status& s) { return opError(op, s.message()); };
+  switch (op.kind()) {
+  case OpKind::DynamicSlice: {
+    size_t rank = static_cast<size_t>(ins[0]->rank());
+    StatusOr<std::vector<int64_t>> starts = readIndices(ins, 1, rank);
+    if (!starts.isOk()) return fail(starts.status());
+    StatusOr<Shape> shape = interp::resolveDynamicShape(op.result()->type, ins, 1 + rank);
+    if (!shape.isOk()) return fail(shape.status());
+    Tensor out = allocate(TensorType(ins[0]->dtype(), *shape));
+    Status s = kernels::cpu::dynamicSliceInto(*ins[0], *starts, out);
+    if (!s.isOk()) return fail(s);
+    ++stats_.rowCalls;
+    setOwned(in.results[0], std::move(out));
+    return Status::ok();
+  }
+  case OpKind::Gather: {
+    StatusOr<Shape> shape = kernels::gatherShape(ins[0]->shape(), ins[1]->shape(),
+                                                 op.getIntOr("axis", 0), op.getIntOr("batch_dims", 0));
+    if (!shape.isOk()) return fail(shape.status());
+    Tensor out = allocate(TensorType(ins[0]->dtype(), *shape));
+    Status s = kernels::cpu::gatherInto(*ins[0], *ins[1], op.getIntOr("axis", 0),
+                                        op.getIntOr("batch_dims", 0), out);
+    if (!s.isOk()) return fail(s);
+    ++stats_.rowCalls;
+    CAIRN_RETURN_IF_ERROR(checkResult(in, 0, out));
+    setOwned(in.results[0], std::move(out));
+    return Status::ok();
+  }
+  case OpKind::DynamicUpdateSlice:
+  case OpKind::Scatter:
+  case OpKind::ScatterAdd: {
+    // Check before taking the buffer, so a failed update leaves x intact.
+    std::vector<int64_t> starts;
+    if (op.kind() == OpKind::DynamicUpdateSlice) {
+      size_t rank = static_cast<size_t>(ins[0]->rank());
+      if (ins.size() != 2 + rank)
+        return opError(op, fmt::format("needs {} start indices (one per dim), got {}", rank,
+                                       ins.size() - 2));
+      StatusOr<std::vector<int64_t>> st = readIndices(ins, 2, rank);
+      if (!st.isOk()) return fail(st.status());
+      starts = std::move(st).value();
+    }
+    const std::byte* before = ins[0]->rawData();
+    Tensor x = take(in.operands[0], in.inPlace);
+    if (x.rawData() == before) ++stats_.inPlaceUpdates;
+    Status s = op.kind() == OpKind::DynamicUpdateSlice
+                   ? kernels::cpu::dynamicUpdateSliceInPlace(x, *ins[1], starts)
+                   : kernels::cpu::scatterInPlace(x, *ins[1], *ins[2], op.getIntOr("axis", 0),
+                                                  op.getIntOr("batch_dims", 0),
+                                                  op.kind() == OpKind::ScatterAdd);
+    if (!s.isOk()) return fail(s);
+    ++stats_.rowCalls;
+    setOwned(in.results[0], std::move(x));
+    return Status::ok();
+  }
+  case OpKind::Concat: {
+    Shape shape = ins.empty() ? Shape() : ins[0]->shape();
+    int64_t axis = op.getIntOr("axis", 0);
+    if (!ins.empty() && axis >= 0 && axis < ins[0]->rank()) {
+      shape[static_cast<size_t>(axis)] = 0;
+      for (const Tensor* t : ins)
+        shape[static_cast<size_t>(axis)] += t->rank() > axis ? t->shape()[axis] : 0;
+    }
+    TensorType type(op.result()->type.dtype, shape);
+    if (!kernels::cpu::isValidConcat(ins, axis, type) ||
+        !interp::typeMismatch(op.result()->type, type).empty())
+      return execFallback(in); // the reference names what is wrong
+    Tensor out = allocate(type);
+    kernels::cpu::concatInto(ins, axis, out);
+    ++stats_.rowCalls;
+    setOwned(in.results[0], std::move(out));
+    return Status::ok();
+  }
+  case OpKind::Broadcast: {
+    StatusOr<Shape> shape = interp::resolveDynamicShape(op.result()->type, ins, 1);
+    if (!shape.isOk() || !op.hasAttr("dims")) return execFallback(in);
+    TensorType type(op.result()->type.dtype, *shape);
+    const std::vector<int64_t>& dims = op.getInts("dims");
+    if (!kernels::cpu::isValidBroadcast(*ins[0], dims, type)) return execFallback(in);
+    Tensor out = allocate(type);
+    kernels::cpu::broadcastInto(*ins[0], dims, out);
+    ++stats_.rowCalls;
+    setOwned(in.results[0], std::move(out));
+    return Status::ok();
+  }
+  default: return execFallback(in);
+  }
+}
+
+Status Runner::execFallback(const Instruction& in) {
+  const Op& op = *in.op;
+  std::vector<const Tensor*> ins = operands(in);
+  ++stats_.fallbackCalls;
+  if (op.kind() == OpKind::Call || op.kind() == OpKind::Fusion) {
+    std::vector<Tensor> args;
+    for (const Tensor* t : ins)
+      args.push_back(*t);
+    InterpreterOptions io;
+    io.defaultMaxTrip = opts_.defaultMaxTrip;
+    StatusOr<std::vector<Tensor>> r = evaluateOp(op, args, io);
+    if (!r.isOk()) return r.status();
+    for (size_t i = 0; i < r->size(); ++i)
+      setOwned(in.results[i], std::move((*r)[i]));
+    return Status::ok();
+  }
+  StatusOr<std::vector<Tensor>> r = interp::evalSimpleOp(op, ins);
+  if (!r.isOk()) return opError(op, r.status().message());
+  if (r->size() != in.results.size())
+    return opError(op, fmt::format("produced {} values for {} results", r->size(),
+                                   in.results.size()));
+  for (size_t i = 0; i < r->size(); ++i) {
+    CAIRN_RETURN_IF_ERROR(checkResult(in, i, (*r)[i]));
+    setOwned(in.results[i], std::move((*r)[i]));
+  }
+  return Status::ok();
+}
+
+// reshape and stop_gradient keep the bytes; when the operand dies here and
+// its buffer is owned, the result takes the buffer instead of a copy.
+Status Runner::execAlias(const Instruction& in) {
+  const Op& op = *in.op;
+  const SlotValue& x = s_.frame[static_cast<size_t>(in.operands[0])];
+  if (!in.inPlace || !x.isOwned()) return execFallback(in);
+  Shape shape = x.view->shape();
+  if (op.kind() == OpKind::Reshape) {
+    StatusOr<Shape> s = interp::resolveDynamicShape(op.result()->type, operands(in), 1);
+    if (!s.isOk() || numElements(*s) != x.view->numElements()) return execFallback(in);
+    shape = *s;
+  }
+  Tensor t = take(in.operands[0], true);
+  TensorType type(t.dtype(), shape);
+  Tensor out = Tensor::fromBytes(type, std::move(t).takeBytes());
+  CAIRN_RETURN_IF_ERROR(checkResult(in, 0, out));
+  ++stats_.aliases;
+  setOwned(in.results[0], std::move(out));
+  return Status::ok();
+}
+
+Status Runner::execWhile(const Instruction& in) {
+  const Op& op = *in.op;
+  size_t n = in.carried.size();
+  bool hasMaxTrip = in.operands.size() == n + 1;
+  int64_t maxTrip = opts_.defaultMaxTrip;
+  if (hasMaxTrip) {
+    const Tensor& m = *get(in.operands[n]);
+    if (m.rank() != 0 || !isInteger(m.dtype()))
+      return opError(op, "max_trip must be an i32 or i64 scalar");
+    maxTrip = m.getInt(0);
+  }
+  bool bounded = hasMaxTrip || opts_.defaultMaxTrip > 0;
+  {
+    std::vector<Tensor> init(n);
+    for (size_t i = 0; i < n; ++i)
+      init[i] = take(in.operands[i], in.moveInit[i]);
+    for (size_t i = 0; i < n; ++i) {
+      std::string m = interp::typeMismatch(op.result(i)->type, init[i].type());
+      if (!m.empty()) return opError(op, fmt::format("initial value #{}: {}", i, m));
+      setOwned(in.carried[i], std::move(init[i]));
+    }
+  }
+  const Block& cond = in.blocks[0];
+  const Block& body = in.blocks[1];
+  // Time the outermost loops (an error return skips the accounting).
+  struct Timer {
+    Runner& r;
+    std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+    int64_t trips = 0;
+    explicit Timer(Runner& r) : r(r) { ++r.loopDepth_; }
+    ~Timer() {
+      if (--r.loopDepth_ != 0) return;
+      r.stats_.loopNanos += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::steady_clock::now() - t0)
+                                .count();
+      r.stats_.outerLoopIterations += trips;
+    }
+  } timer(*this);
+  for (int64_t trips = 0;; ++trips) {
+    timer.trips = trips;
+    CAIRN_RETURN_IF_ERROR(runBlock(cond));
+    const Tensor& go = *get(cond.yields[0]);
+    if (go.dtype() != DType::I1 || go.rank() != 0)
+      return opError(op, "cond region must yield one i1 scalar");
+    bool more = go.data<bool>()[0];
+    if (cond.moveYield[0]) release(cond.yields[0]);
+    if (!more) break;
+    if (bounded && trips >= maxTrip)
+      return opError(op, fmt::format("while loop exceeded its max trip count {}{}", maxTrip,
+                                     hasMaxTrip ? ""
+                                                : " (the executor's defaultMaxTrip; the loop "
+                                                  "has no max_trip operand)"));
+    CAIRN_RETURN_IF_ERROR(runBlock(body));
+    ++stats_.whileIterations;
+    std::vector<Tensor> next = takeYields(body);
+    for (size_t i = 0; i < n; ++i) {
+      std::string m = interp::typeMismatch(op.result(i)->type, next[i].type());
+      if (!m.empty()) return opError(op, fmt::format("body yield #{}: {}", i, m));
+      setOwned(in.carried[i], std::move(next[i]));
+    }
+  }
+  return Status::ok();
+}
+
+Status Runner::execIf(const Instruction& in) {
+  const Op& op = *in.op;
+  const Tensor& p = *get(in.operands[0]);
+  if (p.dtype() != DType::I1 || p.rank() != 0)
+    return opError(op, "condition must be one i1 scalar");
+  bool taken = p.data<bool>()[0];
+  const Block& b = in.blocks[taken ? 0 : 1];
+  CAIRN_RETURN_IF_ERROR(runBlock(b));
+  std::vector<Tensor> out = takeYields(b);
+  for (size_t i = 0; i < out.size(); ++i) {
+    std::string m = interp::typeMismatch(op.result(i)->type, out[i].type());
+    if (!m.empty())
+      return opError(op, fmt::format("{} yield #{}: {}", taken ? "then" : "else", i, m));
+    setOwned(in.results[i], std::move(out[i]));
+  }
+  return Status::ok();
+}
+
+Executable::Executable(std::unique_ptr<Module> module,
+                       std::map<std::string, Program, std::less<>> programs,
+                       std::shared_ptr<const KernelProvider> kernels)
+    : module_(std::move(module)), programs_(std::move(programs)), kernels_(std::move(kernels)) {}
+
+Executable::~Executable() = default;
+
+const Program* Executable::program(std::string_view name) const {
+  auto it = programs_.find(name);
+  return it == programs_.end() ? nullptr : &it->second;
+}
+
+StatusOr<std::vector<Tensor>> Executable::run(std::string_view name,
+                                              const std::vector<Tensor>& inputs,
+                                              ExecutionContext& ctx,
+                                              const ExecOptions& options) const {
+  const Program* p = program(name);
+  if (!p) return errorf("error: no function @{} in the module", name);
+  return Runner(*this, *p, ctx, options).run(inputs);
+}
+
+StatusOr<std::vector<Tensor>> Executable::run(std::string_view name,
+                                              const std::vector<Tensor>& inputs,
+                                              const ExecOptions& options) const {
+  ExecutionContext ctx;
+  return run(name, inputs, ctx, options);
+}
+
+std::string Executable::describe() const {
+  std::string s;
+  for (const auto& [name, p] : programs_)
+    s += programToString(p);
+  return s;
+}
+
+} // namespace cairn::exec

@@ -1,0 +1,111 @@
+// The compiled executor's public face: an Executable (compiled functions,
+// immutable) and the ExecutionContext each run uses (its own frame of value
+// slots, its buffer pool, its counters).
+//
+//   auto exe = codegen::cpu::compileExecutable(module);   // cairn_codegen
+//   exec::ExecutionContext ctx;
+//   auto out = (*exe)->run("main", inputs, ctx);
+//
+// Inputs are borrowed for the run (never copied; they must outlive it) and
+// checked against the signature; results are owned by the caller. Errors
+// (wrong input count, dtype or shape, an index out of range, a while past its
+// max trip count, integer division by zero, ...) come back as a Status
+// naming the op and its location, as the reference interpreter's do; the
+// executor never crashes on bad input.
+//
+// Thread-safety: an Executable is immutable after construction; any number
+// of threads may run it at once, each with its own ExecutionContext (a
+// context is used by one run at a time). run() without a context makes one.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/exec/Program.h"
+
+namespace cairn::exec {
+
+struct ExecOptions {
+  /// Bound on the iterations of a `while` without a max_trip operand
+  /// (0 = unbounded), as InterpreterOptions::defaultMaxTrip.
+  int64_t defaultMaxTrip = 0;
+};
+
+/// What a context's runs did, summed since the last resetStats().
+struct ExecStats {
+  int64_t kernelCalls = 0;   ///< compiled elementwise kernels
+  int64_t gemmCalls = 0;     ///< BLAS calls (one per batch element)
+  int64_t rowCalls = 0;      ///< row kernels (indexed ops, concat, broadcast)
+  int64_t fallbackCalls = 0; ///< ops run through the reference kernels
+  int64_t inPlaceUpdates = 0; ///< update ops that wrote into their operand's buffer
+  int64_t aliases = 0;        ///< reshapes that took their operand's buffer
+  int64_t copies = 0;         ///< buffers copied because a value was still live
+  int64_t copiedBytes = 0;
+  int64_t whileIterations = 0;
+  /// Wall time inside outermost `while` loops, and their iterations: the
+  /// time per iteration (per SPINN transition) without the code around.
+  int64_t loopNanos = 0;
+  int64_t outerLoopIterations = 0;
+  /// Peak bytes held by live values in slots (inputs, which are borrowed,
+  /// and constants, which the Executable owns, excluded; temporaries inside
+  /// a reference kernel excluded).
+  int64_t peakBytes = 0;
+};
+
+class Executable;
+
+/// One run's mutable state. Reusing a context across runs keeps its buffer
+/// pool warm. Thread-safety: one run at a time.
+class ExecutionContext {
+public:
+  ExecutionContext();
+  ~ExecutionContext();
+  ExecutionContext(const ExecutionContext&) = delete;
+  ExecutionContext& operator=(const ExecutionContext&) = delete;
+
+  const ExecStats& stats() const { return stats_; }
+  void resetStats() { stats_ = ExecStats(); }
+
+private:
+  friend class Runner;
+  struct State;
+  std::unique_ptr<State> state_;
+  ExecStats stats_;
+};
+
+class Executable {
+public:
+  /// `module` owns the ops the programs point at; `kernels` resolves kernels
+  /// of dynamic shape (may be null when every kernel is static).
+  Executable(std::unique_ptr<Module> module, std::map<std::string, Program, std::less<>> programs,
+             std::shared_ptr<const KernelProvider> kernels);
+  ~Executable();
+
+  /// Runs function `name` on `inputs` with `ctx`.
+  StatusOr<std::vector<Tensor>> run(std::string_view name, const std::vector<Tensor>& inputs,
+                                    ExecutionContext& ctx, const ExecOptions& options = {}) const;
+  /// The same with a fresh context.
+  StatusOr<std::vector<Tensor>> run(std::string_view name, const std::vector<Tensor>& inputs,
+                                    const ExecOptions& options = {}) const;
+
+  /// The compiled IR (after the compiler's passes).
+  const Module& module() const { return *module_; }
+  const Program* program(std::string_view name) const;
+  const KernelProvider* kernels() const { return kernels_.get(); }
+  /// Every program as text (programToString), for debugging and failure reports.
+  std::string describe() const;
+
+private:
+  std::unique_ptr<Module> module_;
+  std::map<std::string, Program, std::less<>> programs_;
+  std::shared_ptr<const KernelProvider> kernels_;
+};
+
+/// A readable listing of a program: one line per instruction with its kind,
+/// op, slots and frees; nested blocks indented.
+std::string programToString(const Program& p);
+
+} // namespace cairn::exec

@@ -1,0 +1,128 @@
+// GEMM through CBLAS. An operand [batch..., X..., Y...] is a stack of
+// row-major matrices X x Y; which group is the contracting one decides the
+// transpose flag, so no operand is ever copied to another layout.
+#include "runtime/exec/Gemm.h"
+
+#include <cstring>
+
+#include <cblas.h>
+
+extern "C" char* openblas_get_config(void);
+
+namespace cairn::exec {
+namespace {
+
+int64_t product(const Shape& s, size_t from, size_t to) {
+  int64_t p = 1;
+  for (size_t d = from; d < to; ++d)
+    p *= s[d];
+  return p;
+}
+
+struct Dims {
+  int64_t batch, m, n, k;
+};
+
+/// An operand's free and contracting groups: [nb, nb + free) and the rest,
+/// or the contracting group first when `contractFirst`.
+struct Groups {
+  size_t freeBegin, freeEnd, contractBegin, contractEnd;
+};
+
+Groups groupsOf(size_t rank, int nb, int nc, bool contractFirst) {
+  size_t b = static_cast<size_t>(nb), c = static_cast<size_t>(nc);
+  if (contractFirst) return {b + c, rank, b, b + c};
+  return {b, rank - c, rank - c, rank};
+}
+
+StatusOr<Dims> dimsOf(const GemmShape& g, const Shape& a, const Shape& b, Shape* result) {
+  size_t nb = static_cast<size_t>(g.batchDims), nc = static_cast<size_t>(g.contractDims);
+  if (a.size() < nb + nc || b.size() < nb + nc)
+    return errorf("operand ranks {} and {} are too small for the GEMM plan", a.size(), b.size());
+  for (size_t d = 0; d < nb; ++d)
+    if (a[d] != b[d])
+      return errorf("batch dim {} has size {} in the lhs but {} in the rhs", d, a[d], b[d]);
+  Groups ga = groupsOf(a.size(), g.batchDims, g.contractDims, g.transA);
+  Groups gb = groupsOf(b.size(), g.batchDims, g.contractDims, !g.transB);
+  for (size_t i = 0; i < nc; ++i)
+    if (a[ga.contractBegin + i] != b[gb.contractBegin + i])
+      return errorf("contracting dims differ: lhs dim {} has size {}, rhs dim {} has size {}",
+                    ga.contractBegin + i, a[ga.contractBegin + i], gb.contractBegin + i,
+                    b[gb.contractBegin + i]);
+  if (result) {
+    result->assign(a.begin(), a.begin() + static_cast<ptrdiff_t>(nb));
+    result->insert(result->end(), a.begin() + static_cast<ptrdiff_t>(ga.freeBegin),
+                   a.begin() + static_cast<ptrdiff_t>(ga.freeEnd));
+    result->insert(result->end(), b.begin() + static_cast<ptrdiff_t>(gb.freeBegin),
+                   b.begin() + static_cast<ptrdiff_t>(gb.freeEnd));
+  }
+  return Dims{product(a, 0, nb), product(a, ga.freeBegin, ga.freeEnd),
+              product(b, gb.freeBegin, gb.freeEnd), product(a, ga.contractBegin, ga.contractEnd)};
+}
+
+} // namespace
+
+StatusOr<Shape> gemmResultShape(const GemmShape& g, const Shape& a, const Shape& b) {
+  Shape out;
+  CAIRN_RETURN_IF_ERROR(dimsOf(g, a, b, &out).status());
+  return out;
+}
+
+Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out,
+               int64_t* calls) {
+  if (a.dtype() != b.dtype() || a.dtype() != out.dtype())
+    return errorf("operand dtypes {} and {} differ", dtypeName(a.dtype()), dtypeName(b.dtype()));
+  CAIRN_ASSIGN_OR_RETURN(Dims d, dimsOf(g, a.shape(), b.shape(), nullptr));
+  if (d.batch * d.m * d.n == 0) return Status::ok();
+  if (d.k == 0) { // BLAS would be asked for C = 0 * C; say it directly.
+    std::memset(out.rawData(), 0, out.byteSize());
+    return Status::ok();
+  }
+  if (d.m > INT32_MAX || d.n > INT32_MAX || d.k > INT32_MAX)
+    return errorf("matrix dims {}x{}x{} exceed the BLAS interface's 32-bit sizes", d.m, d.k, d.n);
+  int m = static_cast<int>(d.m), n = static_cast<int>(d.n), k = static_cast<int>(d.k);
+  CBLAS_TRANSPOSE ta = g.transA ? CblasTrans : CblasNoTrans;
+  CBLAS_TRANSPOSE tb = g.transB ? CblasTrans : CblasNoTrans;
+  int lda = g.transA ? m : k, ldb = g.transB ? k : n;
+  // A single row (a vector times a matrix, the batch-1 RNN step) as gemv:
+  // OpenBLAS's sgemm takes 4x longer for M = 1 (docs/codegen.md, "BLAS").
+  // y = op(B)^T a: B [K, N] is read transposed, B^T [N, K] as it is.
+  if (m == 1) {
+    CBLAS_TRANSPOSE tv = g.transB ? CblasNoTrans : CblasTrans;
+    int rows = g.transB ? n : k, cols = g.transB ? k : n;
+    for (int64_t i = 0; i < d.batch; ++i) {
+      if (a.dtype() == DType::F32)
+        cblas_sgemv(CblasRowMajor, tv, rows, cols, 1.0f, b.data<float>() + i * d.k * d.n, cols,
+                    a.data<float>() + i * d.k, 1, 0.0f, out.data<float>() + i * d.n, 1);
+      else if (a.dtype() == DType::F64)
+        cblas_dgemv(CblasRowMajor, tv, rows, cols, 1.0, b.data<double>() + i * d.k * d.n, cols,
+                    a.data<double>() + i * d.k, 1, 0.0, out.data<double>() + i * d.n, 1);
+      else
+        return errorf("GEMM supports f32 and f64, not {}", dtypeName(a.dtype()));
+    }
+    if (calls) *calls += d.batch;
+    return Status::ok();
+  }
+  for (int64_t i = 0; i < d.batch; ++i) {
+    if (a.dtype() == DType::F32) {
+      cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a.data<float>() + i * d.m * d.k, lda,
+                  b.data<float>() + i * d.k * d.n, ldb, 0.0f, out.data<float>() + i * d.m * d.n,
+                  n);
+    } else if (a.dtype() == DType::F64) {
+      cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, a.data<double>() + i * d.m * d.k, lda,
+                  b.data<double>() + i * d.k * d.n, ldb, 0.0, out.data<double>() + i * d.m * d.n,
+                  n);
+    } else {
+      return errorf("GEMM supports f32 and f64, not {}", dtypeName(a.dtype()));
+    }
+  }
+  if (calls) *calls += d.batch;
+  return Status::ok();
+}
+
+std::string blasDescription() {
+  const char* config = openblas_get_config();
+  return config ? config : "OpenBLAS";
+}
+
+} // namespace cairn::exec

@@ -1,0 +1,24 @@
+// `dot` as BLAS: the executor's GEMM instruction. The library is OpenBLAS
+// (chosen by measurement, docs/codegen.md "BLAS"), called through CBLAS.
+#pragma once
+
+#include "ir/Status.h"
+#include "ir/Tensor.h"
+#include "runtime/exec/Program.h"
+
+namespace cairn::exec {
+
+/// The result shape of `a` . `b` under `g` ([batch..., a's free..., b's free...]),
+/// or an error when the operands do not fit it (mismatched batch or
+/// contracting sizes).
+StatusOr<Shape> gemmResultShape(const GemmShape& g, const Shape& a, const Shape& b);
+
+/// out = a . b for f32 (sgemm) or f64 (dgemm); `out` has gemmResultShape.
+Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out,
+               int64_t* calls);
+
+/// The BLAS library linked, as it describes itself (e.g. "OpenBLAS 0.3.21
+/// NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64").
+std::string blasDescription();
+
+} // namespace cairn::exec

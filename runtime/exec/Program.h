@@ -1,0 +1,136 @@
+// The compiled program the executor runs: instructions over value slots.
+//
+// A function becomes a Program: every SSA value of the function (nested
+// regions included) gets a slot in one flat frame, and each op becomes an
+// Instruction reading operand slots and writing result slots. `while` and
+// `if` hold nested Blocks; a while's carried values live in one set of slots
+// shared by its cond arguments, body arguments and results, so the body's
+// yield becomes the next iteration's argument by moving a buffer, never by
+// copying it.
+//
+// Buffer policy (decided at compile time, see compiler/codegen/cpu/
+// CompileExecutable.cpp): each instruction lists the slots whose last use it
+// is (`frees`); the executor releases them right after it. An update op
+// (dynamic_update_slice, scatter, scatter_add) whose operand dies at it takes
+// the operand's buffer and writes in place (`inPlace`). Nothing in a Program
+// points into LLVM: kernels are plain function pointers, so an AOT-compiled
+// program can run with the runtime library alone.
+//
+// Thread-safety: a Program is immutable once built and read concurrently by
+// every ExecutionContext running it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "ir/IR.h"
+#include "ir/Status.h"
+#include "ir/Tensor.h"
+
+namespace cairn::exec {
+
+using Slot = int32_t;
+
+/// A compiled elementwise kernel: computes output elements [begin, end);
+/// buffers are the inputs, then the outputs (see compiler/codegen/cpu/LowerToLLVM.h).
+using KernelFn = void (*)(void* const* buffers, int64_t begin, int64_t end);
+
+/// A kernel specialized to concrete shapes, with its outputs' types.
+struct ResolvedKernel {
+  KernelFn fn = nullptr;
+  std::vector<TensorType> outputs;
+};
+
+/// Kernels for fusions whose shapes are known only at run time (a dynamic
+/// batch dim): the provider specializes the fusion to the concrete input
+/// shapes (and the values of its scalar size inputs) and caches the result.
+/// Implementations must be thread-safe: concurrent runs ask concurrently.
+class KernelProvider {
+public:
+  virtual ~KernelProvider() = default;
+  /// Kernel number `kernel` (Instruction::kernel) for these inputs.
+  virtual StatusOr<ResolvedKernel> resolve(int32_t kernel,
+                                           const std::vector<const Tensor*>& inputs) const = 0;
+};
+
+/// How a `dot` maps onto one (batched) row-major GEMM C = op(A) op(B). Each
+/// operand is [batch..., X..., Y...] in memory: `batchDims` leading batch
+/// dims (the same for both), then its free and contracting dims as two
+/// contiguous groups; A is transposed when its contracting group comes
+/// first, B when its contracting group comes last.
+struct GemmShape {
+  int batchDims = 0;
+  int contractDims = 1;
+  bool transA = false;
+  bool transB = false;
+};
+
+enum class InstKind : uint8_t {
+  Kernel,   ///< a compiled elementwise kernel (fn, or `kernel` through the provider)
+  Gemm,     ///< a `dot` as BLAS sgemm/dgemm
+  Rows,     ///< data movement by contiguous rows (kernels/cpu): dynamic_slice,
+            ///< dynamic_update_slice, gather, scatter(_add), concat, broadcast
+  Fallback, ///< one op through the reference kernels
+  Constant, ///< a constant materialized at compile time (Program::constants[constant])
+  Alias,    ///< reshape / stop_gradient: the result takes the operand's buffer when it dies here
+  While,
+  If,
+};
+
+struct Block;
+
+struct Instruction {
+  InstKind kind = InstKind::Fallback;
+  /// The op this instruction runs: its location names errors, and the
+  /// fallback evaluates it. Owned by the Executable's module.
+  const Op* op = nullptr;
+  std::vector<Slot> operands;
+  std::vector<Slot> results;
+  /// Slots to release after this instruction (their last use in this block,
+  /// uses inside nested blocks included; dead results too).
+  std::vector<Slot> frees;
+  /// Indexed updates: operand 0 dies here, so update it in place.
+  bool inPlace = false;
+
+  // Kernel: `fn` with `outputTypes` when every shape is static, else
+  // resolved through the provider as `kernel`.
+  KernelFn fn = nullptr;
+  int32_t kernel = -1;
+  std::vector<TensorType> outputTypes;
+  // Gemm.
+  GemmShape gemm;
+  // Constant.
+  int32_t constant = -1;
+
+  // While: blocks[0] is cond (yields one i1), blocks[1] the body; `carried`
+  // are the slots of the carried values (cond and body arguments and the
+  // results). operands are the initial values (then max_trip, if any);
+  // moveInit[i]: operand i dies at the while and may be moved in.
+  // If: blocks[0] then, blocks[1] else; results receive the yields.
+  std::vector<Block> blocks;
+  std::vector<Slot> carried;
+  std::vector<bool> moveInit;
+};
+
+struct Block {
+  std::vector<Instruction> insts;
+  std::vector<Slot> yields;
+  /// yields[i]'s buffer may be moved out (it dies at the yield and is not
+  /// yielded twice); otherwise it is copied.
+  std::vector<bool> moveYield;
+};
+
+/// One function, compiled.
+struct Program {
+  std::string name;
+  Location loc;
+  std::vector<TensorType> argTypes;
+  std::vector<TensorType> resultTypes;
+  std::vector<Slot> args;
+  Block body; ///< yields are the function's results
+  int32_t numSlots = 0;
+  std::vector<Tensor> constants;
+};
+
+} // namespace cairn::exec
