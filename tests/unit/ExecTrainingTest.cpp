@@ -1,0 +1,165 @@
+// Compiled training steps: gradient functions and whole train_steps (Adam,
+// clipping) of SPINN (given and predicted transitions), BiLSTM, BiGRU and
+// TreeLSTM, through the compiled executor against the reference
+// interpreter, to 1e-4 relative.
+#include <chrono>
+
+#include "compiler/autodiff/Autodiff.h"
+#include "compiler/codegen/cpu/CompileExecutable.h"
+#include "compiler/codegen/cpu/RunFusion.h"
+#include "frontend/layers/Layers.h"
+#include "frontend/models/BiRnn.h"
+#include "frontend/models/Spinn.h"
+#include "frontend/models/TreeLstmSentiment.h"
+#include "frontend/training/Optimizers.h"
+#include "frontend/training/TrainStep.h"
+#include "runtime/reference/Interpreter.h"
+#include "tests/unit/SpinnTestReference.h"
+
+namespace cairn {
+namespace {
+
+using namespace spinnref;
+
+Tensor labels(std::vector<int64_t> ys) {
+  return Tensor::fromInts(TensorType(DType::I32, {static_cast<int64_t>(ys.size())}), ys);
+}
+
+/// max |a - b| / max(max |b|, 1e-6) over one tensor.
+double relDiff(const Tensor& a, const Tensor& b) {
+  double diff = 0, scale = 1e-6;
+  for (int64_t i = 0; i < b.numElements(); ++i) {
+    diff = std::max(diff, std::abs(a.getDouble(i) - b.getDouble(i)));
+    scale = std::max(scale, std::abs(b.getDouble(i)));
+  }
+  return diff / scale;
+}
+
+/// A loss `@loss(inputs..., labels)` = cross-entropy of result #0 of `logitsFn`.
+Function* crossEntropyOf(Module& m, const Function& logitsFn) {
+  std::vector<TensorType> types = logitsFn.argumentTypes();
+  types.push_back(TensorType(DType::I32, {kDynamic}));
+  FunctionBuilder fb(m, "loss", types);
+  ValueList args;
+  for (size_t i = 0; i + 1 < types.size(); ++i)
+    args.push_back(fb.arg(i));
+  return fb.ret({crossEntropy(fb.call(logitsFn, args)[0], fb.arg(types.size() - 1))});
+}
+
+/// Builds gradient + train_step for `loss` (batch inputs first, then the
+/// parameters of `ps`, labels possibly last) and checks two steps compiled
+/// against interpreted.
+void checkTrainStep(Module& m, const ParamStore& ps, const Function& loss,
+                    const training::ArgMapping& mapping, const std::vector<Tensor>& batch) {
+  if (!codegen::cpu::cpuJitAvailable()) GTEST_SKIP() << "no JIT on this host";
+  GradOptions go;
+  go.wrt = training::trainableArgIndices(mapping, ps);
+  auto grad = buildGradient(m, loss, go);
+  ASSERT_TRUE(grad.isOk()) << grad.status().message();
+  training::TrainStepOptions opts;
+  opts.optimizer = training::makeAdam({});
+  opts.schedule = training::LrSchedule::constant(1e-2);
+  opts.clipNorm = 5.0;
+  auto step = training::buildTrainStep(m, ps, **grad, mapping, opts);
+  ASSERT_TRUE(step.isOk()) << step.status().message();
+
+  auto t0 = std::chrono::steady_clock::now();
+  auto exe = codegen::cpu::compileExecutable(m);
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(exe.isOk()) << exe.status().message();
+  std::cout << "  compile (optimize + lower + static kernels): " << ms << " ms\n";
+
+  std::vector<Tensor> params = ps.initialize(3);
+  for (Tensor& t : params)
+    for (int64_t i = 0; i < t.numElements(); ++i)
+      t.setDouble(i, t.getDouble(i) * 3.0);
+  std::vector<Tensor> state = training::initialState(step->state);
+  std::vector<Tensor> refIn = params, exeIn = params;
+  refIn.insert(refIn.end(), state.begin(), state.end());
+  exeIn.insert(exeIn.end(), state.begin(), state.end());
+  refIn.insert(refIn.end(), batch.begin(), batch.end());
+  exeIn.insert(exeIn.end(), batch.begin(), batch.end());
+  for (int s = 0; s < 2; ++s) {
+    auto ref = interpret(*step->function, refIn);
+    ASSERT_TRUE(ref.isOk()) << ref.status().message();
+    auto got = (*exe)->run(step->function->name, exeIn);
+    ASSERT_TRUE(got.isOk()) << got.status().message();
+    ASSERT_EQ(got->size(), ref->size());
+    for (size_t r = 0; r < ref->size(); ++r)
+      EXPECT_LE(relDiff((*got)[r], (*ref)[r]), 1e-4) << "step " << s << ", result #" << r;
+    // Next step from each side's own outputs.
+    size_t carried = step->numParams + step->state.size();
+    for (size_t i = 0; i < carried; ++i) {
+      refIn[i] = (*ref)[i];
+      exeIn[i] = (*got)[i];
+    }
+  }
+}
+
+training::ArgMapping mappingFor(size_t numBatchFirst, size_t numParams, size_t numBatchLast) {
+  training::ArgMapping m = training::batchThenParams(numBatchFirst, numParams);
+  for (size_t i = 0; i < numBatchLast; ++i)
+    m.push_back({training::LossArg::Kind::Batch, numBatchFirst + i});
+  return m;
+}
+
+std::vector<Example> trees() {
+  return {{{1, 2, 3, 4}, rightBranching(4)}, {{5, 6}, leftBranching(2)}, {{7}, {1}},
+          {{2, 8, 9}, leftBranching(3)}};
+}
+
+void spinnCase(bool predicted) {
+  SpinnConfig c;
+  c.vocab = 10;
+  c.embed = 6;
+  c.hidden = 5;
+  c.trackerSize = 4;
+  c.predictTransitions = predicted;
+  c.mlpHidden = 7;
+  Module m;
+  ParamStore ps;
+  Function* f = buildSpinnTreeClassifierLoss(m, ps, c, 4);
+  Batch b = makeBatch(trees(), 0, predicted ? 7 : 0);
+  checkTrainStep(m, ps, *f, mappingFor(4, ps.size(), 0),
+                 {b.tokens, b.transitions, b.lengths, labels({0, 3, 1, 2})});
+}
+
+TEST(ExecTraining, SpinnGivenTransitions) { spinnCase(false); }
+TEST(ExecTraining, SpinnPredictedTransitions) { spinnCase(true); }
+
+void biRnnCase(BiRnnConfig::Cell cell) {
+  BiRnnConfig c;
+  c.cell = cell;
+  c.vocab = 9;
+  c.embed = 6;
+  c.hidden = 5;
+  c.layers = 2;
+  c.classes = 3;
+  Module m;
+  ParamStore ps;
+  Function* logits = buildBiRnnClassifier(m, ps, c);
+  Function* f = crossEntropyOf(m, *logits);
+  Tensor tokens = Tensor::fromInts(TensorType(DType::I32, {3, 4}), {1, 2, 3, 4, 5, 6, 0, 0, 7, 0, 0, 0});
+  Tensor lengths = Tensor::fromInts(TensorType(DType::I32, {3}), {4, 2, 1});
+  checkTrainStep(m, ps, *f, mappingFor(2, ps.size(), 1), {tokens, lengths, labels({2, 0, 1})});
+}
+
+TEST(ExecTraining, BiLstm) { biRnnCase(BiRnnConfig::Lstm); }
+TEST(ExecTraining, BiGru) { biRnnCase(BiRnnConfig::Gru); }
+
+TEST(ExecTraining, TreeLstm) {
+  TreeLstmConfig c;
+  c.vocab = 10;
+  c.embed = 6;
+  c.hidden = 5;
+  Module m;
+  ParamStore ps;
+  Function* logits = buildTreeLstmSentiment(m, ps, c);
+  Function* f = crossEntropyOf(m, *logits);
+  Batch b = makeBatch(trees());
+  checkTrainStep(m, ps, *f, mappingFor(3, ps.size(), 1),
+                 {b.tokens, b.transitions, b.lengths, labels({4, 0, 2, 1})});
+}
+
+} // namespace
+} // namespace cairn
