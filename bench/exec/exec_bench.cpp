@@ -21,7 +21,11 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "compiler/autodiff/Autodiff.h"
 #include "compiler/codegen/cpu/CompileExecutable.h"
+#include "frontend/layers/Layers.h"
+#include "frontend/models/Spinn.h"
+#include "frontend/training/TrainStep.h"
 #include "frontend/models/BiRnn.h"
 #include "runtime/exec/Gemm.h"
 #include "runtime/reference/Interpreter.h"
@@ -193,12 +197,117 @@ void benchBiRnn(const Options& o, BiRnnConfig::Cell cell) {
   }
 }
 
+/// A training step (gradient, clipping at 5, Adam at 1e-3) of `loss` built
+/// into `m`; `batchFirst` batch inputs precede the parameters, `batchLast`
+/// follow them.
+training::TrainStep buildStep(Module& m, const ParamStore& ps, const Function& loss,
+                              size_t batchFirst, size_t batchLast, double* buildMs) {
+  auto t0 = std::chrono::steady_clock::now();
+  training::ArgMapping mapping = training::batchThenParams(batchFirst, ps.size());
+  for (size_t i = 0; i < batchLast; ++i)
+    mapping.push_back({training::LossArg::Kind::Batch, batchFirst + i});
+  GradOptions go;
+  go.wrt = training::trainableArgIndices(mapping, ps);
+  Function* grad = check(buildGradient(m, loss, go));
+  training::TrainStepOptions opts;
+  opts.optimizer = training::makeAdam({});
+  opts.clipNorm = 5.0;
+  training::TrainStep step = check(training::buildTrainStep(m, ps, *grad, mapping, opts));
+  *buildMs = msSince(t0);
+  return step;
+}
+
+/// Times `step` compiled (compile time up to the end of the first run,
+/// which specializes the dynamic kernels) and interpreted.
+void timeStep(const Options& o, const Module& m, const training::TrainStep& step,
+              const ParamStore& ps, const std::vector<Tensor>& batch, double buildMs) {
+  std::vector<Tensor> args = ps.initialize(1);
+  for (const Tensor& t : training::initialState(step.state))
+    args.push_back(t);
+  args.insert(args.end(), batch.begin(), batch.end());
+  auto t0 = std::chrono::steady_clock::now();
+  auto exe = compile(m);
+  exec::ExecutionContext ctx;
+  check(exe->run(step.function->name, args, ctx).status());
+  double firstMs = msSince(t0);
+  double ms = medianMs(o.reps, [&] { check(exe->run(step.function->name, args, ctx).status()); });
+  fmt::print("  IR -> runnable: gradient + train_step built in {:.0f} ms, compiled and first "
+             "step run in {:.0f} ms (first step included); then {:.1f} ms/step",
+             buildMs, firstMs, ms);
+  if (o.interpreter) {
+    double ims = medianMs(1, [&] { check(interpret(*step.function, args).status()); });
+    fmt::print(", interpreter {:.1f} ms ({:.0f}x)", ims, ims / ms);
+  }
+  fmt::print("\n");
+}
+
+void benchTrainSpinn(const Options& o) {
+  fmt::print("SPINN training step (PI, tracker, SNLI loss, Adam, clip 5) on SNLI dev, batch {}, "
+             "hidden {}\n",
+             o.batch, o.hidden);
+  auto cases = check(golden::makeTimingCases(o.dataDir, o.batch, 1, o.hidden));
+  const golden::GoldenCase& c0 = cases.at(0);
+  SpinnConfig cfg;
+  cfg.vocab = c0.model["vocab"];
+  cfg.embed = c0.model["embed"];
+  cfg.hidden = c0.model["hidden"];
+  cfg.trackerSize = c0.model["tracker"];
+  cfg.mlpHidden = c0.model["mlp_hidden"];
+  cfg.mlpLayers = c0.model["mlp_layers"];
+  Module m;
+  ParamStore ps;
+  Function* loss = buildSpinnSnliLoss(m, ps, cfg);
+  std::vector<Tensor> batch(c0.inputs.begin(), c0.inputs.begin() + 3); // tokens, transitions, lengths
+  int64_t pairs = c0.inputs[2].shape()[1];
+  Tensor labels(TensorType(DType::I32, {pairs}));
+  for (int64_t i = 0; i < pairs; ++i)
+    labels.setInt(i, i % 3);
+  batch.push_back(labels);
+  double buildMs = 0;
+  training::TrainStep step = buildStep(m, ps, *loss, 4, 0, &buildMs);
+  timeStep(o, m, step, ps, batch, buildMs);
+}
+
+void benchTrainBiRnn(const Options& o, BiRnnConfig::Cell cell) {
+  BiRnnConfig cfg;
+  cfg.cell = cell;
+  cfg.vocab = 20000;
+  cfg.embed = o.hidden;
+  cfg.hidden = o.hidden;
+  cfg.classes = 3;
+  Module m;
+  ParamStore ps;
+  Function* logits = buildBiRnnClassifier(m, ps, cfg);
+  std::vector<TensorType> types = logits->argumentTypes();
+  types.push_back(TensorType(DType::I32, {kDynamic}));
+  FunctionBuilder fb(m, "loss", types);
+  ValueList args;
+  for (size_t i = 0; i + 1 < types.size(); ++i)
+    args.push_back(fb.arg(i));
+  Function* loss = fb.ret({crossEntropy(fb.call(*logits, args)[0], fb.arg(types.size() - 1))});
+  fmt::print("{} training step (CE, Adam, clip 5), embed = hidden = {}, length 25, batch 64\n",
+             cell == BiRnnConfig::Lstm ? "BiLSTM" : "BiGRU", o.hidden);
+  const int64_t batchSize = 64, len = 25;
+  Tensor tokens(TensorType(DType::I32, {batchSize, len}));
+  Tensor lengths(TensorType(DType::I32, {batchSize}));
+  Tensor labels(TensorType(DType::I32, {batchSize}));
+  for (int64_t i = 0; i < tokens.numElements(); ++i)
+    tokens.setInt(i, (i * 7919) % cfg.vocab);
+  for (int64_t b = 0; b < batchSize; ++b) {
+    lengths.setInt(b, b == 0 ? len : 5 + (b * 13) % (len - 4));
+    labels.setInt(b, b % 3);
+  }
+  double buildMs = 0;
+  training::TrainStep step = buildStep(m, ps, *loss, 2, 1, &buildMs);
+  timeStep(o, m, step, ps, {tokens, lengths, labels}, buildMs);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   Options o;
   CLI::App app{"cairn-exec-bench: compiled executor vs reference interpreter"};
-  app.add_option("--only", o.only, "spinn, capacity, birnn (default: all)");
+  app.add_option("--only", o.only, "spinn, capacity, birnn, train (default: all)");
   app.add_option("--hidden", o.hidden, "hidden (= embed) size")->capture_default_str();
   app.add_option("--batch", o.batch, "SPINN batch size")->capture_default_str();
   app.add_option("--batches", o.batches, "SPINN batches to time")->capture_default_str();
@@ -213,6 +322,11 @@ int main(int argc, char** argv) {
   if (o.only.empty() || o.only == "birnn") {
     benchBiRnn(o, BiRnnConfig::Lstm);
     benchBiRnn(o, BiRnnConfig::Gru);
+  }
+  if (o.only.empty() || o.only == "train") {
+    benchTrainSpinn(o);
+    benchTrainBiRnn(o, BiRnnConfig::Lstm);
+    benchTrainBiRnn(o, BiRnnConfig::Gru);
   }
   return 0;
 }
