@@ -206,7 +206,7 @@ int runTraining(const TrainOptions& o) {
     params = std::move(loaded->params);
     state = std::move(loaded->state);
     step = state[0].getInt(0);
-    std::cout << fmt::format("resumed from {} at step {}\n", o.checkpoint, step);
+    std::cout << fmt::format("resumed from {} at step {}\n", o.checkpoint, step) << std::flush;
   }
 
   const std::vector<int64_t> lengths = data.train.lengths();
@@ -246,7 +246,8 @@ int runTraining(const TrainOptions& o) {
                              "examples)\n",
                              step, training::formatDuration(pt.seconds),
                              percent(r->examples ? std::optional(r->accuracy) : std::nullopt),
-                             r->loss, r->examples);
+                             r->loss, r->examples)
+              << std::flush;
     if (!o.checkpoint.empty()) {
       Status st = saveCheckpoint(o, p, params, state, step, vocab);
       if (!st.isOk()) return fail("--checkpoint: " + st.message());
