@@ -35,6 +35,7 @@ StatusOr<std::unique_ptr<Program>> buildProgram(const TrainConfig& cfg) {
   auto p = std::make_unique<Program>();
   double start = training::monotonicSeconds();
   SpinnConfig model = cfg.model;
+  p->predicted = model.predictTransitions;
   model.training = false; // predicted mode follows the predictor's argmax, no sampling
   try {
     if (cfg.format == data::Format::Snli) {
@@ -81,14 +82,9 @@ StatusOr<std::unique_ptr<Program>> buildProgram(const TrainConfig& cfg) {
 }
 
 std::vector<Tensor> classifyInputs(const Program& p, const data::Batch& b) {
-  std::vector<Tensor> in{b.tokens};
-  if (!p.step.function || !p.classify) return in;
-  // The classifier takes transitions only in given-transitions mode: its
-  // argument count tells (data inputs + parameters).
-  size_t dataArgs = p.classify->argumentTypes().size() - p.evalParams.size();
-  if (dataArgs == 3) in.push_back(b.transitions);
-  in.push_back(b.lengths);
-  return in;
+  // In predicted mode the classifier takes no transitions: it makes its own.
+  if (p.predicted) return {b.tokens, b.lengths};
+  return {b.tokens, b.transitions, b.lengths};
 }
 
 int64_t countCorrect(const Tensor& logits, const Tensor& labels) {

@@ -19,7 +19,7 @@ struct TrainConfig {
   SpinnConfig model;     ///< vocab is filled in from the corpus
   int64_t classes = 10;
   std::string optimizer = "adam"; ///< adam | adamw | sgd | rmsprop
-  double lr = 3e-3;
+  double lr = 1e-2;
   double momentum = 0.0; ///< sgd, rmsprop
   double weightDecay = 0.0;
   std::optional<double> clip;
@@ -38,6 +38,7 @@ struct Program {
   Function* grad = nullptr;
   Function* classify = nullptr;
   training::TrainStep step;
+  bool predicted = false;       ///< predicted transitions (the classifier takes none)
   bool lossHasAccuracy = false; ///< the tree loss reports batch accuracy as a metric
   /// Compile time: building the IR, the gradient, the train step.
   double irSeconds = 0, gradSeconds = 0, stepSeconds = 0;

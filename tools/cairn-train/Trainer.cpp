@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <optional>
 
 #include <fmt/format.h>
@@ -82,6 +83,8 @@ StatusOr<Splits> loadSplits(const TrainOptions& o) {
 struct EvalResult {
   double accuracy = 0, loss = 0;
   int64_t examples = 0;
+  /// ListOps: {correct, examples} by the root's operator ("[MAX", ...).
+  std::map<std::string, std::pair<int64_t, int64_t>> byOperator;
 };
 
 /// Accuracy and mean cross-entropy of the classifier on the first `limit`
@@ -102,9 +105,19 @@ StatusOr<EvalResult> evaluate(const Program& p, const std::vector<Tensor>& param
     auto out = interpret(*p.classify, in);
     if (!out.isOk()) return out.status();
     const Tensor& logits = (*out)[0];
-    correct += countCorrect(logits, b.labels);
     const int64_t classes = logits.shape()[1];
     for (int64_t row = 0; row < b.rows(); ++row) {
+      int64_t best = 0;
+      for (int64_t k = 1; k < classes; ++k)
+        if (logits.getDouble(row * classes + k) > logits.getDouble(row * classes + best)) best = k;
+      const bool right = best == b.labels.getInt(row);
+      correct += right;
+      if (c.format == data::Format::ListOps) {
+        const std::string& op = c.trees[indices[static_cast<size_t>(row)]].sentence.tokens[0];
+        auto& [ok, all] = r.byOperator[op.size() > 1 ? op : "digit"];
+        ok += right;
+        ++all;
+      }
       double mx = -INFINITY, sum = 0;
       for (int64_t k = 0; k < classes; ++k)
         mx = std::max(mx, logits.getDouble(row * classes + k));
@@ -326,12 +339,18 @@ int runTraining(const TrainOptions& o) {
                              training::formatDuration(c.seconds),
                              c.trainLoss ? fmt::format("{:.4f}", *c.trainLoss) : "-",
                              percent(c.trainAccuracy), c.heldout.loss,
-                             percent(c.heldout.accuracy));
+                             percent(c.heldout.examples ? std::optional(c.heldout.accuracy)
+                                                        : std::nullopt));
   std::cout << fmt::format("  train accuracy    {} ({} examples)\n",
                            percent(trainAcc->accuracy), trainAcc->examples);
   const EvalResult& last = curve.back().heldout;
-  std::cout << fmt::format("  held-out accuracy {} ({} examples)\n",
+  std::cout << fmt::format("  held-out accuracy {} ({} examples)", 
                            last.examples ? percent(last.accuracy) : "-", last.examples);
+  for (const auto& [op, counts] : last.byOperator)
+    std::cout << fmt::format("{} {} {}", op == last.byOperator.begin()->first ? ": by root" : ",",
+                             op, percent(static_cast<double>(counts.first) /
+                                         static_cast<double>(counts.second)));
+  std::cout << "\n";
   if (longer)
     std::cout << fmt::format("  longer/deeper     {} ({} examples: depth <= {}, {}-{} tokens)\n",
                              percent(longer->accuracy), longer->examples,

@@ -2,7 +2,7 @@
 // @train_step per step (forward, backward, clipping, schedule and optimizer
 // update in one function), run by the reference interpreter.
 //
-//   cairn-train                                   # built-in ListOps, stops after 10 minutes
+//   cairn-train                                   # built-in ListOps, stops after 15 minutes
 //   cairn-train --steps 3 --eval-every 1          # a smoke run
 //   cairn-train --data train.tsv --format listops --eval-data dev.tsv --epochs 2
 //   cairn-train --data snli_1.0_train.jsonl.gz --format snli --max-examples 5000
@@ -35,13 +35,13 @@ int main(int argc, char** argv) {
   model.mlpLayers = 1;
   o.corpus.generated = 20000;
   o.corpus.listops.maxDepth = 3;
-  o.corpus.listops.maxArgs = 4;
-  o.corpus.listops.maxLength = 30;
+  o.corpus.listops.maxArgs = 3;
+  o.corpus.listops.maxLength = 20;
   o.corpus.listops.minLength = 4;
-  o.timeLimit = 600;
-  o.evalEvery = 100;
+  o.timeLimit = 900;
+  o.evalEvery = 200;
   o.config.clip = 5.0;
-  o.config.lr = 3e-3;
+  o.config.lr = 1e-2;
 
   std::string format = "listops", schedule = "constant";
   int64_t warmup = 0;
