@@ -23,10 +23,10 @@ enum class Format { Snli, ListOps, Sst };
 struct CorpusOptions {
   std::string path; ///< empty: generate ListOps
   Format format = Format::ListOps;
-  size_t limit = 0;         ///< 0 = every example (generated: `generated`)
-  size_t generated = 512;   ///< generated ListOps: how many, when limit is 0
-  ListOpsConfig listops;    ///< generated ListOps: the generator's shape
-  uint64_t seed = 1;        ///< generated ListOps: the generator's seed
+  size_t limit = 0;       ///< 0 = every example (generated: `generated`)
+  size_t generated = 512; ///< generated ListOps: how many, when limit is 0
+  ListOpsConfig listops;  ///< generated ListOps: the generator's shape
+  uint64_t seed = 1;      ///< generated ListOps: the generator's seed
   bool skipMalformed = true;
 };
 

@@ -46,8 +46,7 @@ void build(SpinnSetup& s, bool predicted) {
   cfg.predictTransitions = predicted;
   Function* loss = buildSpinnTreeClassifierLoss(s.m, s.ps, cfg, 10);
   ArgMapping mapping = batchThenParams(4, s.ps.size());
-  StatusOr<Function*> grad =
-      buildGradient(s.m, *loss, {.wrt = trainableArgIndices(mapping, s.ps)});
+  StatusOr<Function*> grad = buildGradient(s.m, *loss, {.wrt = trainableArgIndices(mapping, s.ps)});
   ASSERT_TRUE(grad.isOk()) << grad.status().message();
   TrainStepOptions opts;
   opts.optimizer = makeAdam();
@@ -84,11 +83,16 @@ void expectLossFalls(bool predicted) {
   EXPECT_EQ(state[0].getInt(0), 40);
   // Memorizing 24 examples: the class loss at least halves from ~log(10);
   // predicted mode adds the transition loss, which falls more slowly.
-  EXPECT_LT(last, (predicted ? 0.7 : 0.5) * first) << "first " << first << ", after 40 steps " << last;
+  EXPECT_LT(last, (predicted ? 0.7 : 0.5) * first)
+      << "first " << first << ", after 40 steps " << last;
 }
 
-TEST(TrainSpinn, LossFallsGivenTransitions) { expectLossFalls(false); }
-TEST(TrainSpinn, LossFallsPredictedTransitions) { expectLossFalls(true); }
+TEST(TrainSpinn, LossFallsGivenTransitions) {
+  expectLossFalls(false);
+}
+TEST(TrainSpinn, LossFallsPredictedTransitions) {
+  expectLossFalls(true);
+}
 
 TEST(TrainSpinn, ResumedStepMatchesUninterrupted) {
   SpinnSetup s;

@@ -76,8 +76,8 @@ StatusOr<std::unique_ptr<Program>> buildProgram(const TrainConfig& cfg) {
   }
   p->stepSeconds = training::monotonicSeconds() - differentiated;
   Status ok = verify(p->module);
-  if (!ok.isOk()) return errorf("internal error: the training program does not verify: {}",
-                                ok.message());
+  if (!ok.isOk())
+    return errorf("internal error: the training program does not verify: {}", ok.message());
   return p;
 }
 

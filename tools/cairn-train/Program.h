@@ -16,7 +16,7 @@ namespace cairn::train_tool {
 
 struct TrainConfig {
   data::Format format = data::Format::ListOps;
-  SpinnConfig model;     ///< vocab is filled in from the corpus
+  SpinnConfig model; ///< vocab is filled in from the corpus
   int64_t classes = 10;
   std::string optimizer = "adam"; ///< adam | adamw | sgd | rmsprop
   double lr = 1e-2;

@@ -54,15 +54,16 @@ StatusOr<Splits> loadSplits(const TrainOptions& o) {
     std::cerr << "cairn-train: warning: " << w << "\n";
   if (o.corpus.path.empty()) {
     const data::ListOpsConfig& c = o.corpus.listops;
-    s.source = fmt::format("generated ListOps (seed {}, depth <= {}, <= {} arguments, {}-{} tokens)",
-                           o.corpus.seed, c.maxDepth, c.maxArgs, c.minLength, c.maxLength);
+    s.source =
+        fmt::format("generated ListOps (seed {}, depth <= {}, <= {} arguments, {}-{} tokens)",
+                    o.corpus.seed, c.maxDepth, c.maxArgs, c.minLength, c.maxLength);
     // Different seeds; examples that also occur in training are dropped.
     s.heldout = data::generateListOpsCorpus(c, o.corpus.seed + 1000, 2 * o.evalExamples,
                                             s.train.vocab, &s.train);
     s.heldout.trees.resize(std::min(s.heldout.trees.size(), o.evalExamples));
     if (o.longEval)
-      s.longer = data::generateListOpsCorpus(longerConfig(c), o.corpus.seed + 2000,
-                                             o.evalExamples, s.train.vocab);
+      s.longer = data::generateListOpsCorpus(longerConfig(c), o.corpus.seed + 2000, o.evalExamples,
+                                             s.train.vocab);
     return s;
   }
   s.source = fmt::format("{} ({})", o.corpus.path, data::formatName(o.corpus.format));
@@ -180,12 +181,10 @@ int runTraining(const TrainOptions& o) {
   if (!splits.isOk()) return fail(splits.status().message());
   Splits& data = *splits;
   const int64_t vocab = data.train.vocab.size();
-  std::cout << fmt::format("cairn-train: {}: {} training, {} held-out{} examples, vocab {}\n",
-                           data.source, data.train.size(), data.heldout.size(),
-                           data.longer.size() ? fmt::format(", {} longer/deeper",
-                                                            data.longer.size())
-                                              : "",
-                           vocab);
+  std::cout << fmt::format(
+      "cairn-train: {}: {} training, {} held-out{} examples, vocab {}\n", data.source,
+      data.train.size(), data.heldout.size(),
+      data.longer.size() ? fmt::format(", {} longer/deeper", data.longer.size()) : "", vocab);
 
   TrainConfig cfg = o.config;
   cfg.model.vocab = vocab;
@@ -195,14 +194,13 @@ int runTraining(const TrainOptions& o) {
   int64_t numParams = 0;
   for (const ParamSpec& s : p.params.specs())
     numParams += s.type.numElements();
-  std::cout << fmt::format("model: {} ({} parameters, {} tensors)\n", modelKey(o, vocab),
-                           numParams, p.params.size());
-  std::cout << fmt::format("compile: {:.3f} s (model IR {:.3f} s, gradient {:.3f} s, train_step "
-                           "{:.3f} s; {}, clip {}, {})\n",
-                           p.irSeconds + p.gradSeconds + p.stepSeconds, p.irSeconds,
-                           p.gradSeconds, p.stepSeconds, cfg.optimizer,
-                           cfg.clip ? fmt::format("{}", *cfg.clip) : "off",
-                           cfg.schedule.toString());
+  std::cout << fmt::format("model: {} ({} parameters, {} tensors)\n", modelKey(o, vocab), numParams,
+                           p.params.size());
+  std::cout << fmt::format(
+      "compile: {:.3f} s (model IR {:.3f} s, gradient {:.3f} s, train_step "
+      "{:.3f} s; {}, clip {}, {})\n",
+      p.irSeconds + p.gradSeconds + p.stepSeconds, p.irSeconds, p.gradSeconds, p.stepSeconds,
+      cfg.optimizer, cfg.clip ? fmt::format("{}", *cfg.clip) : "off", cfg.schedule.toString());
 
   std::vector<Tensor> params = p.params.initialize(o.seed);
   std::vector<Tensor> state = training::initialState(p.step.state);
@@ -212,8 +210,7 @@ int runTraining(const TrainOptions& o) {
     if (!loaded.isOk()) return fail("--resume: " + loaded.status().message());
     auto key = loaded->metadata.find("model");
     if (key == loaded->metadata.end() || key->second != modelKey(o, vocab))
-      return fail(fmt::format("--resume: {} was written for '{}', this run is '{}'",
-                              o.checkpoint,
+      return fail(fmt::format("--resume: {} was written for '{}', this run is '{}'", o.checkpoint,
                               key == loaded->metadata.end() ? "?" : key->second,
                               modelKey(o, vocab)));
     params = std::move(loaded->params);
@@ -335,28 +332,27 @@ int runTraining(const TrainOptions& o) {
   std::cout << fmt::format("    {:>7} {:>8} {:>10} {:>9} {:>9} {:>9}\n", "step", "time",
                            "train-loss", "train-acc", "held-loss", "held-acc");
   for (const CurvePoint& c : curve)
-    std::cout << fmt::format("    {:>7} {:>8} {:>10} {:>9} {:>9.4f} {:>9}\n", c.step,
-                             training::formatDuration(c.seconds),
-                             c.trainLoss ? fmt::format("{:.4f}", *c.trainLoss) : "-",
-                             percent(c.trainAccuracy), c.heldout.loss,
-                             percent(c.heldout.examples ? std::optional(c.heldout.accuracy)
-                                                        : std::nullopt));
-  std::cout << fmt::format("  train accuracy    {} ({} examples)\n",
-                           percent(trainAcc->accuracy), trainAcc->examples);
+    std::cout << fmt::format(
+        "    {:>7} {:>8} {:>10} {:>9} {:>9.4f} {:>9}\n", c.step,
+        training::formatDuration(c.seconds),
+        c.trainLoss ? fmt::format("{:.4f}", *c.trainLoss) : "-", percent(c.trainAccuracy),
+        c.heldout.loss,
+        percent(c.heldout.examples ? std::optional(c.heldout.accuracy) : std::nullopt));
+  std::cout << fmt::format("  train accuracy    {} ({} examples)\n", percent(trainAcc->accuracy),
+                           trainAcc->examples);
   const EvalResult& last = curve.back().heldout;
-  std::cout << fmt::format("  held-out accuracy {} ({} examples)", 
+  std::cout << fmt::format("  held-out accuracy {} ({} examples)",
                            last.examples ? percent(last.accuracy) : "-", last.examples);
   for (const auto& [op, counts] : last.byOperator)
-    std::cout << fmt::format("{} {} {}", op == last.byOperator.begin()->first ? ": by root" : ",",
-                             op, percent(static_cast<double>(counts.first) /
-                                         static_cast<double>(counts.second)));
+    std::cout << fmt::format(
+        "{} {} {}", op == last.byOperator.begin()->first ? ": by root" : ",", op,
+        percent(static_cast<double>(counts.first) / static_cast<double>(counts.second)));
   std::cout << "\n";
   if (longer)
-    std::cout << fmt::format("  longer/deeper     {} ({} examples: depth <= {}, {}-{} tokens)\n",
-                             percent(longer->accuracy), longer->examples,
-                             longerConfig(o.corpus.listops).maxDepth,
-                             longerConfig(o.corpus.listops).minLength,
-                             longerConfig(o.corpus.listops).maxLength);
+    std::cout << fmt::format(
+        "  longer/deeper     {} ({} examples: depth <= {}, {}-{} tokens)\n",
+        percent(longer->accuracy), longer->examples, longerConfig(o.corpus.listops).maxDepth,
+        longerConfig(o.corpus.listops).minLength, longerConfig(o.corpus.listops).maxLength);
   if (!o.checkpoint.empty()) std::cout << fmt::format("  checkpoint        {}\n", o.checkpoint);
   return 0;
 }

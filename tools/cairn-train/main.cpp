@@ -65,8 +65,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--time-limit", o.timeLimit, "Stop after this many seconds (0 = no bound)")
       ->capture_default_str();
-  app.add_option("--batch", o.batch, "Examples per step")->capture_default_str()->check(
-      CLI::PositiveNumber);
+  app.add_option("--batch", o.batch, "Examples per step")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--embed", model.embed, "Embedding size")->capture_default_str();
   app.add_option("--hidden", model.hidden, "Hidden size")->capture_default_str();
   app.add_option("--tracker", model.trackerSize, "Tracker size (0 = no tracker)")
@@ -79,8 +80,7 @@ int main(int argc, char** argv) {
   app.add_option("--optimizer", o.config.optimizer, "adam | adamw | sgd | rmsprop")
       ->capture_default_str();
   app.add_option("--lr", o.config.lr, "Learning rate")->capture_default_str();
-  app.add_option("--momentum", o.config.momentum, "SGD / RMSprop momentum")
-      ->capture_default_str();
+  app.add_option("--momentum", o.config.momentum, "SGD / RMSprop momentum")->capture_default_str();
   app.add_option("--weight-decay", o.config.weightDecay, "Weight decay")->capture_default_str();
   app.add_option("--clip", clip, "Clip gradients to this global norm (0 = off)")
       ->capture_default_str();
@@ -92,8 +92,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--gamma", gamma, "step / exponential decay factor")->capture_default_str();
   app.add_option("--min-lr", minLr, "cosine: final learning rate")->capture_default_str();
-  app.add_option("--eval-every", o.evalEvery, "Evaluate (and checkpoint) every N steps (0 = at "
-                                              "the end only)")
+  app.add_option("--eval-every", o.evalEvery,
+                 "Evaluate (and checkpoint) every N steps (0 = at "
+                 "the end only)")
       ->capture_default_str();
   app.add_option("--checkpoint", o.checkpoint,
                  "Save parameters and optimizer state here (safetensors) at each evaluation");
