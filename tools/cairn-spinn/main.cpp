@@ -17,14 +17,14 @@
 
 #include <CLI/CLI.hpp>
 
-#include "Corpus.h"
+#include "frontend/data/Corpus.h"
 #include "frontend/models/Spinn.h"
 #include "frontend/models/TreeLstmSentiment.h"
 #include "ir/Printer.h"
 #include "runtime/reference/Interpreter.h"
 
 using namespace cairn;
-using namespace cairn::spinn_tool;
+using namespace cairn::data;
 
 namespace {
 
@@ -89,7 +89,7 @@ std::pair<int64_t, int64_t> countAgreement(const Tensor& moves, const Tensor& gi
 int run(const Options& o) {
   auto corpus = loadCorpus(o.corpus);
   if (!corpus.isOk()) {
-    std::cerr << corpus.status().message() << "\n";
+    std::cerr << "cairn-spinn: error: " << corpus.status().message() << "\n";
     return 1;
   }
   const Corpus& c = *corpus;
@@ -224,7 +224,7 @@ int main(int argc, char** argv) {
 
   auto format = parseFormat(o.format);
   if (!format.isOk()) {
-    std::cerr << format.status().message() << "\n";
+    std::cerr << "cairn-spinn: error: " << format.status().message() << "\n";
     return 1;
   }
   o.corpus.format = *format;

@@ -1,0 +1,102 @@
+// Building cairn-train's program (see Program.h).
+#include "Program.h"
+
+#include "compiler/autodiff/Autodiff.h"
+#include "frontend/training/Progress.h"
+#include "ir/Verifier.h"
+
+namespace cairn::train_tool {
+
+namespace {
+
+StatusOr<std::shared_ptr<const training::Optimizer>> makeOptimizer(const TrainConfig& c) {
+  try {
+    if (c.optimizer == "adam")
+      return std::shared_ptr<const training::Optimizer>(
+          training::makeAdam({.weightDecay = c.weightDecay}));
+    if (c.optimizer == "adamw")
+      return std::shared_ptr<const training::Optimizer>(
+          training::makeAdamW(c.weightDecay ? c.weightDecay : 0.01));
+    if (c.optimizer == "sgd")
+      return std::shared_ptr<const training::Optimizer>(
+          training::makeSgd({.momentum = c.momentum, .weightDecay = c.weightDecay}));
+    if (c.optimizer == "rmsprop")
+      return std::shared_ptr<const training::Optimizer>(
+          training::makeRmsprop({.weightDecay = c.weightDecay, .momentum = c.momentum}));
+  } catch (const BuildError& e) {
+    return errorf("--optimizer {}: {}", c.optimizer, e.what());
+  }
+  return errorf("--optimizer: unknown optimizer '{}' (adam, adamw, sgd, rmsprop)", c.optimizer);
+}
+
+} // namespace
+
+StatusOr<std::unique_ptr<Program>> buildProgram(const TrainConfig& cfg) {
+  auto p = std::make_unique<Program>();
+  double start = training::monotonicSeconds();
+  SpinnConfig model = cfg.model;
+  p->predicted = model.predictTransitions;
+  model.training = false; // predicted mode follows the predictor's argmax, no sampling
+  try {
+    if (cfg.format == data::Format::Snli) {
+      p->loss = buildSpinnSnliLoss(p->module, p->params, model);
+      p->classify = buildSpinnSnli(p->module, p->evalParams, model);
+    } else {
+      p->loss = buildSpinnTreeClassifierLoss(p->module, p->params, model, cfg.classes);
+      p->classify = buildSpinnTreeClassifier(p->module, p->evalParams, model, cfg.classes);
+      p->lossHasAccuracy = true;
+    }
+  } catch (const BuildError& e) {
+    return errorf("model: {}", e.what());
+  }
+  double built = training::monotonicSeconds();
+  p->irSeconds = built - start;
+  constexpr size_t kBatchInputs = 4; // tokens, transitions, lengths, labels
+  training::ArgMapping mapping = training::batchThenParams(kBatchInputs, p->params.size());
+  GradOptions g;
+  g.wrt = training::trainableArgIndices(mapping, p->params);
+  auto grad = buildGradient(p->module, *p->loss, g);
+  if (!grad.isOk()) return errorf("gradient of @{}: {}", p->loss->name, grad.status().message());
+  p->grad = *grad;
+  double differentiated = training::monotonicSeconds();
+  p->gradSeconds = differentiated - built;
+
+  auto optimizer = makeOptimizer(cfg);
+  if (!optimizer.isOk()) return optimizer.status();
+  training::TrainStepOptions opts;
+  opts.optimizer = *optimizer;
+  opts.schedule = cfg.schedule;
+  opts.clipNorm = cfg.clip;
+  try {
+    auto step = training::buildTrainStep(p->module, p->params, *p->grad, mapping, opts);
+    if (!step.isOk()) return step.status();
+    p->step = *step;
+  } catch (const BuildError& e) {
+    return errorf("train_step: {}", e.what());
+  }
+  p->stepSeconds = training::monotonicSeconds() - differentiated;
+  Status ok = verify(p->module);
+  if (!ok.isOk())
+    return errorf("internal error: the training program does not verify: {}", ok.message());
+  return p;
+}
+
+std::vector<Tensor> classifyInputs(const Program& p, const data::Batch& b) {
+  // In predicted mode the classifier takes no transitions: it makes its own.
+  if (p.predicted) return {b.tokens, b.lengths};
+  return {b.tokens, b.transitions, b.lengths};
+}
+
+int64_t countCorrect(const Tensor& logits, const Tensor& labels) {
+  const int64_t rows = logits.shape()[0], classes = logits.shape()[1];
+  int64_t correct = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t best = 0;
+    for (int64_t k = 1; k < classes; ++k)
+      if (logits.getDouble(r * classes + k) > logits.getDouble(r * classes + best)) best = k;
+    correct += best == labels.getInt(r);
+  }
+  return correct;
+}
+
+} // namespace cairn::train_tool

@@ -1,0 +1,57 @@
+// What cairn-train compiles before its first step: the model's loss, its
+// gradient (compiler/autodiff), the whole training step (frontend/training)
+// and the forward classifier used for evaluation, all in one module.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "frontend/data/Corpus.h"
+#include "frontend/models/Spinn.h"
+#include "frontend/training/TrainStep.h"
+
+namespace cairn::train_tool {
+
+struct TrainConfig {
+  data::Format format = data::Format::ListOps;
+  SpinnConfig model; ///< vocab is filled in from the corpus
+  int64_t classes = 10;
+  std::string optimizer = "adam"; ///< adam | adamw | sgd | rmsprop
+  double lr = 1e-2;
+  double momentum = 0.0; ///< sgd, rmsprop
+  double weightDecay = 0.0;
+  std::optional<double> clip;
+  training::LrSchedule schedule;
+};
+
+/// The compiled training program. Functions take the data inputs first:
+///   loss / train_step batch: tokens, transitions, lengths, labels
+///   classify:                tokens, [transitions,] lengths
+/// (transitions are the target only in predicted mode).
+struct Program {
+  Module module;
+  ParamStore params;     ///< the loss's parameters: what train_step updates
+  ParamStore evalParams; ///< the classifier's: the same specs, in the same order
+  Function* loss = nullptr;
+  Function* grad = nullptr;
+  Function* classify = nullptr;
+  training::TrainStep step;
+  bool predicted = false;       ///< predicted transitions (the classifier takes none)
+  bool lossHasAccuracy = false; ///< the tree loss reports batch accuracy as a metric
+  /// Compile time: building the IR, the gradient, the train step.
+  double irSeconds = 0, gradSeconds = 0, stepSeconds = 0;
+};
+
+/// Builds everything; errors (a model the builder rejects, a gradient that
+/// cannot be taken, a bad optimizer setting) come back as a Status.
+StatusOr<std::unique_ptr<Program>> buildProgram(const TrainConfig& cfg);
+
+/// The classifier's data inputs for batch `b`.
+std::vector<Tensor> classifyInputs(const Program& p, const data::Batch& b);
+
+/// Row-wise argmax of logits [B, C] equal to labels [B].
+int64_t countCorrect(const Tensor& logits, const Tensor& labels);
+
+} // namespace cairn::train_tool

@@ -1,0 +1,360 @@
+// cairn-train's loop (see Trainer.h).
+//
+// The batch order is a function of the step alone (epoch e = step / batches
+// per epoch is bucketed by length with a seed derived from (seed, e)), so a
+// run resumed from a checkpoint at step s feeds exactly the batches an
+// uninterrupted run would have fed from step s on.
+#include "Trainer.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "frontend/training/Checkpoint.h"
+#include "frontend/training/Progress.h"
+#include "runtime/reference/Interpreter.h"
+
+namespace cairn::train_tool {
+
+namespace {
+
+using training::monotonicSeconds;
+
+int fail(const std::string& message) {
+  std::cerr << "cairn-train: error: " << message << "\n";
+  return 1;
+}
+
+struct Splits {
+  data::Corpus train, heldout, longer; ///< longer: empty unless generated ListOps
+  std::string source;
+};
+
+/// The ListOps shape of the longer/deeper evaluation set: two more levels,
+/// and every example longer than anything in training.
+data::ListOpsConfig longerConfig(const data::ListOpsConfig& c) {
+  data::ListOpsConfig l = c;
+  l.maxDepth = c.maxDepth + 2;
+  l.minLength = c.maxLength + 1;
+  l.maxLength = 2 * c.maxLength;
+  return l;
+}
+
+StatusOr<Splits> loadSplits(const TrainOptions& o) {
+  Splits s;
+  auto train = data::loadCorpus(o.corpus);
+  if (!train.isOk()) return train.status();
+  s.train = std::move(*train);
+  for (const std::string& w : s.train.warnings)
+    std::cerr << "cairn-train: warning: " << w << "\n";
+  if (o.corpus.path.empty()) {
+    const data::ListOpsConfig& c = o.corpus.listops;
+    s.source =
+        fmt::format("generated ListOps (seed {}, depth <= {}, <= {} arguments, {}-{} tokens)",
+                    o.corpus.seed, c.maxDepth, c.maxArgs, c.minLength, c.maxLength);
+    // Different seeds; examples that also occur in training are dropped.
+    s.heldout = data::generateListOpsCorpus(c, o.corpus.seed + 1000, 2 * o.evalExamples,
+                                            s.train.vocab, &s.train);
+    s.heldout.trees.resize(std::min(s.heldout.trees.size(), o.evalExamples));
+    if (o.longEval)
+      s.longer = data::generateListOpsCorpus(longerConfig(c), o.corpus.seed + 2000, o.evalExamples,
+                                             s.train.vocab);
+    return s;
+  }
+  s.source = fmt::format("{} ({})", o.corpus.path, data::formatName(o.corpus.format));
+  if (!o.evalData.empty()) {
+    data::CorpusOptions e = o.corpus;
+    e.path = o.evalData;
+    e.limit = 0;
+    auto heldout = data::loadCorpus(e);
+    if (!heldout.isOk()) return heldout.status();
+    s.heldout = std::move(*heldout);
+    s.heldout.vocab = s.train.vocab; // the model's ids; unseen tokens are <unk>
+  } else if (s.train.size() >= 2) {
+    s.heldout = s.train.splitTail(std::max<size_t>(1, s.train.size() / 10));
+  }
+  return s;
+}
+
+struct EvalResult {
+  double accuracy = 0, loss = 0;
+  int64_t examples = 0;
+  /// ListOps: {correct, examples} by the root's operator ("[MAX", ...).
+  std::map<std::string, std::pair<int64_t, int64_t>> byOperator;
+};
+
+/// Accuracy and mean cross-entropy of the classifier on the first `limit`
+/// examples of `c`.
+StatusOr<EvalResult> evaluate(const Program& p, const std::vector<Tensor>& params,
+                              const data::Corpus& c, size_t limit, size_t batch) {
+  EvalResult r;
+  size_t n = std::min(limit, c.size());
+  if (n == 0) return r;
+  std::vector<int64_t> lengths = c.lengths();
+  lengths.resize(n);
+  int64_t correct = 0;
+  double lossSum = 0;
+  for (const std::vector<size_t>& indices : data::bucketByLength(lengths, batch, 0)) {
+    data::Batch b = data::makeBatch(c, indices);
+    std::vector<Tensor> in = classifyInputs(p, b);
+    in.insert(in.end(), params.begin(), params.end());
+    auto out = interpret(*p.classify, in);
+    if (!out.isOk()) return out.status();
+    const Tensor& logits = (*out)[0];
+    const int64_t classes = logits.shape()[1];
+    for (int64_t row = 0; row < b.rows(); ++row) {
+      int64_t best = 0;
+      for (int64_t k = 1; k < classes; ++k)
+        if (logits.getDouble(row * classes + k) > logits.getDouble(row * classes + best)) best = k;
+      const bool right = best == b.labels.getInt(row);
+      correct += right;
+      if (c.format == data::Format::ListOps) {
+        const std::string& op = c.trees[indices[static_cast<size_t>(row)]].sentence.tokens[0];
+        auto& [ok, all] = r.byOperator[op.size() > 1 ? op : "digit"];
+        ok += right;
+        ++all;
+      }
+      double mx = -INFINITY, sum = 0;
+      for (int64_t k = 0; k < classes; ++k)
+        mx = std::max(mx, logits.getDouble(row * classes + k));
+      for (int64_t k = 0; k < classes; ++k)
+        sum += std::exp(logits.getDouble(row * classes + k) - mx);
+      lossSum += mx + std::log(sum) - logits.getDouble(row * classes + b.labels.getInt(row));
+    }
+    r.examples += b.rows();
+  }
+  r.accuracy = static_cast<double>(correct) / static_cast<double>(r.examples);
+  r.loss = lossSum / static_cast<double>(r.examples);
+  return r;
+}
+
+/// What a checkpoint must agree on to be resumed: the model's shape and the
+/// optimizer (the tensors' names and shapes are checked on load as well).
+std::string modelKey(const TrainOptions& o, int64_t vocab) {
+  const SpinnConfig& m = o.config.model;
+  return fmt::format("spinn {} classes={} vocab={} embed={} hidden={} tracker={} mlp={}x{} "
+                     "transitions={} optimizer={}",
+                     data::formatName(o.config.format), o.config.classes, vocab, m.embed, m.hidden,
+                     m.trackerSize, m.mlpLayers, m.mlpHidden,
+                     m.predictTransitions ? "predicted" : "given", o.config.optimizer);
+}
+
+Status saveCheckpoint(const TrainOptions& o, const Program& p, const std::vector<Tensor>& params,
+                      const std::vector<Tensor>& state, int64_t step, int64_t vocab) {
+  training::Metadata meta{{"tool", "cairn-train"},
+                          {"model", modelKey(o, vocab)},
+                          {"step", std::to_string(step)},
+                          {"seed", std::to_string(o.seed)},
+                          {"batch", std::to_string(o.batch)},
+                          {"schedule", o.config.schedule.toString()}};
+  // Written beside the target and renamed over it, so an interrupted write
+  // never leaves a torn checkpoint where a good one was.
+  std::string tmp = o.checkpoint + ".tmp";
+  Status st = training::saveTrainingCheckpoint(tmp, p.params, params, p.step.state, state, meta);
+  if (!st.isOk()) return st;
+  std::error_code ec;
+  std::filesystem::rename(tmp, o.checkpoint, ec);
+  if (ec) return errorf("{}: cannot rename '{}' over it: {}", o.checkpoint, tmp, ec.message());
+  return Status::ok();
+}
+
+struct CurvePoint {
+  int64_t step = 0;
+  double seconds = 0;
+  std::optional<double> trainLoss, trainAccuracy; ///< means over the steps since the last point
+  EvalResult heldout;
+};
+
+std::string percent(std::optional<double> v) {
+  return v ? fmt::format("{:.1f}%", 100 * *v) : std::string("-");
+}
+
+} // namespace
+
+int runTraining(const TrainOptions& o) {
+  auto splits = loadSplits(o);
+  if (!splits.isOk()) return fail(splits.status().message());
+  Splits& data = *splits;
+  const int64_t vocab = data.train.vocab.size();
+  std::cout << fmt::format(
+      "cairn-train: {}: {} training, {} held-out{} examples, vocab {}\n", data.source,
+      data.train.size(), data.heldout.size(),
+      data.longer.size() ? fmt::format(", {} longer/deeper", data.longer.size()) : "", vocab);
+
+  TrainConfig cfg = o.config;
+  cfg.model.vocab = vocab;
+  auto built = buildProgram(cfg);
+  if (!built.isOk()) return fail(built.status().message());
+  Program& p = **built;
+  int64_t numParams = 0;
+  for (const ParamSpec& s : p.params.specs())
+    numParams += s.type.numElements();
+  std::cout << fmt::format("model: {} ({} parameters, {} tensors)\n", modelKey(o, vocab), numParams,
+                           p.params.size());
+  std::cout << fmt::format(
+      "compile: {:.3f} s (model IR {:.3f} s, gradient {:.3f} s, train_step "
+      "{:.3f} s; {}, clip {}, {})\n",
+      p.irSeconds + p.gradSeconds + p.stepSeconds, p.irSeconds, p.gradSeconds, p.stepSeconds,
+      cfg.optimizer, cfg.clip ? fmt::format("{}", *cfg.clip) : "off", cfg.schedule.toString());
+
+  std::vector<Tensor> params = p.params.initialize(o.seed);
+  std::vector<Tensor> state = training::initialState(p.step.state);
+  int64_t step = 0;
+  if (o.resume) {
+    auto loaded = training::loadTrainingCheckpoint(o.checkpoint, p.params, p.step.state);
+    if (!loaded.isOk()) return fail("--resume: " + loaded.status().message());
+    auto key = loaded->metadata.find("model");
+    if (key == loaded->metadata.end() || key->second != modelKey(o, vocab))
+      return fail(fmt::format("--resume: {} was written for '{}', this run is '{}'", o.checkpoint,
+                              key == loaded->metadata.end() ? "?" : key->second,
+                              modelKey(o, vocab)));
+    params = std::move(loaded->params);
+    state = std::move(loaded->state);
+    step = state[0].getInt(0);
+    std::cout << fmt::format("resumed from {} at step {}\n", o.checkpoint, step) << std::flush;
+  }
+
+  const std::vector<int64_t> lengths = data.train.lengths();
+  const int64_t perEpoch = static_cast<int64_t>((lengths.size() + o.batch - 1) / o.batch);
+  int64_t lastSteps = o.steps;
+  if (o.epochs && (!lastSteps || o.epochs * perEpoch < lastSteps)) lastSteps = o.epochs * perEpoch;
+
+  training::ProgressOptions po;
+  po.totalSteps = lastSteps;
+  po.label = "train";
+  po.plainEvery = o.evalEvery ? std::max<int64_t>(1, o.evalEvery / 2) : 50;
+  const double start = monotonicSeconds();
+  training::Progress progress(std::cout, po, training::stdoutIsTerminal(), start);
+
+  std::vector<CurvePoint> curve;
+  double lossSum = 0, accSum = 0, evalSeconds = 0;
+  int64_t sinceEval = 0, examples = 0;
+  const int64_t firstStep = step;
+  auto checkpointAndEval = [&]() -> int {
+    progress.finish();
+    double t0 = monotonicSeconds();
+    auto r = evaluate(p, params, data.heldout, o.evalExamples, o.evalBatch);
+    if (!r.isOk()) return fail("evaluation: " + r.status().message());
+    CurvePoint pt;
+    pt.step = step;
+    pt.seconds = t0 - start;
+    if (sinceEval) {
+      pt.trainLoss = lossSum / static_cast<double>(sinceEval);
+      if (p.lossHasAccuracy) pt.trainAccuracy = accSum / static_cast<double>(sinceEval);
+    }
+    pt.heldout = *r;
+    curve.push_back(pt);
+    lossSum = accSum = 0;
+    sinceEval = 0;
+    evalSeconds += monotonicSeconds() - t0;
+    std::cout << fmt::format("eval: step {} | {} | held-out accuracy {} | loss {:.4f} ({} "
+                             "examples)\n",
+                             step, training::formatDuration(pt.seconds),
+                             percent(r->examples ? std::optional(r->accuracy) : std::nullopt),
+                             r->loss, r->examples)
+              << std::flush;
+    if (!o.checkpoint.empty()) {
+      Status st = saveCheckpoint(o, p, params, state, step, vocab);
+      if (!st.isOk()) return fail("--checkpoint: " + st.message());
+    }
+    return 0;
+  };
+
+  std::vector<std::vector<size_t>> epochBatches;
+  int64_t cachedEpoch = -1;
+  while (true) {
+    if (lastSteps && step >= lastSteps) break;
+    if (o.timeLimit > 0 && monotonicSeconds() - start >= o.timeLimit) break;
+    const int64_t epoch = step / perEpoch;
+    if (epoch != cachedEpoch) {
+      epochBatches = data::bucketByLength(lengths, o.batch, o.seed * 1000003 + epoch);
+      cachedEpoch = epoch;
+    }
+    data::Batch b = data::makeBatch(data.train, epochBatches[step % perEpoch]);
+    std::vector<Tensor> in = params;
+    in.insert(in.end(), state.begin(), state.end());
+    in.insert(in.end(), {b.tokens, b.transitions, b.lengths, b.labels});
+    auto out = interpret(*p.step.function, in);
+    if (!out.isOk()) return fail(fmt::format("step {}: {}", step + 1, out.status().message()));
+    std::vector<Tensor>& r = *out;
+    const size_t np = params.size(), ns = state.size();
+    for (size_t i = 0; i < np; ++i)
+      params[i] = std::move(r[i]);
+    for (size_t i = 0; i < ns; ++i)
+      state[i] = std::move(r[np + i]);
+    const double loss = r[p.step.lossResult()].getDouble(0);
+    std::optional<double> acc;
+    if (p.lossHasAccuracy) acc = r[p.step.firstMetricResult()].getDouble(0);
+    ++step;
+    examples += b.rows();
+    lossSum += loss;
+    accSum += acc.value_or(0);
+    ++sinceEval;
+    if (!std::isfinite(loss))
+      return fail(fmt::format("step {}: the loss is {} (try a lower --lr or --clip)", step, loss));
+    progress.update(step, monotonicSeconds(), loss, b.rows(), acc,
+                    r[p.step.lrResult()].getDouble(0));
+    if (o.evalEvery && step % o.evalEvery == 0)
+      if (int rc = checkpointAndEval()) return rc;
+  }
+  progress.finish();
+  if (curve.empty() || curve.back().step != step)
+    if (int rc = checkpointAndEval()) return rc;
+  const double trainSeconds = monotonicSeconds() - start;
+
+  // The report.
+  auto trainAcc = evaluate(p, params, data.train, o.evalExamples, o.evalBatch);
+  if (!trainAcc.isOk()) return fail("evaluation: " + trainAcc.status().message());
+  std::optional<EvalResult> longer;
+  if (data.longer.size()) {
+    auto r = evaluate(p, params, data.longer, o.evalExamples, o.evalBatch);
+    if (!r.isOk()) return fail("evaluation: " + r.status().message());
+    longer = *r;
+  }
+  const int64_t ran = step - firstStep;
+  std::cout << "\nreport:\n";
+  std::cout << fmt::format("  steps {} ({} this run, {:.2f} epochs of {} batches of <= {}), {} "
+                           "examples this run\n",
+                           step, ran, static_cast<double>(step) / static_cast<double>(perEpoch),
+                           perEpoch, o.batch, examples);
+  std::cout << fmt::format("  time {} ({:.1f} s: {:.1f} s stepping, {:.1f} s evaluating); {:.2f} "
+                           "steps/s, {:.1f} examples/s\n",
+                           training::formatDuration(trainSeconds), trainSeconds,
+                           trainSeconds - evalSeconds, evalSeconds,
+                           ran / std::max(1e-9, trainSeconds - evalSeconds),
+                           examples / std::max(1e-9, trainSeconds - evalSeconds));
+  std::cout << "  curve:\n";
+  std::cout << fmt::format("    {:>7} {:>8} {:>10} {:>9} {:>9} {:>9}\n", "step", "time",
+                           "train-loss", "train-acc", "held-loss", "held-acc");
+  for (const CurvePoint& c : curve)
+    std::cout << fmt::format(
+        "    {:>7} {:>8} {:>10} {:>9} {:>9.4f} {:>9}\n", c.step,
+        training::formatDuration(c.seconds),
+        c.trainLoss ? fmt::format("{:.4f}", *c.trainLoss) : "-", percent(c.trainAccuracy),
+        c.heldout.loss,
+        percent(c.heldout.examples ? std::optional(c.heldout.accuracy) : std::nullopt));
+  std::cout << fmt::format("  train accuracy    {} ({} examples)\n", percent(trainAcc->accuracy),
+                           trainAcc->examples);
+  const EvalResult& last = curve.back().heldout;
+  std::cout << fmt::format("  held-out accuracy {} ({} examples)",
+                           last.examples ? percent(last.accuracy) : "-", last.examples);
+  for (const auto& [op, counts] : last.byOperator)
+    std::cout << fmt::format(
+        "{} {} {}", op == last.byOperator.begin()->first ? ": by root" : ",", op,
+        percent(static_cast<double>(counts.first) / static_cast<double>(counts.second)));
+  std::cout << "\n";
+  if (longer)
+    std::cout << fmt::format(
+        "  longer/deeper     {} ({} examples: depth <= {}, {}-{} tokens)\n",
+        percent(longer->accuracy), longer->examples, longerConfig(o.corpus.listops).maxDepth,
+        longerConfig(o.corpus.listops).minLength, longerConfig(o.corpus.listops).maxLength);
+  if (!o.checkpoint.empty()) std::cout << fmt::format("  checkpoint        {}\n", o.checkpoint);
+  return 0;
+}
+
+} // namespace cairn::train_tool

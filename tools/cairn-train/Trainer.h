@@ -1,0 +1,33 @@
+// cairn-train's loop: data splits, steps of @train_step in the reference
+// interpreter, periodic evaluation, checkpoints and the final report.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "Program.h"
+
+namespace cairn::train_tool {
+
+struct TrainOptions {
+  TrainConfig config;
+  data::CorpusOptions corpus; ///< the training data (generated ListOps when path is empty)
+  std::string evalData;       ///< held-out file; empty: generated, or the file's last 10%
+  size_t evalExamples = 500;  ///< held-out (and train-accuracy) examples evaluated
+  size_t batch = 32;
+  size_t evalBatch = 128;
+  int64_t steps = 0;      ///< stop after this many steps in all (0 = no bound)
+  int64_t epochs = 0;     ///< or after this many passes over the data (0 = no bound)
+  double timeLimit = 0;   ///< or after this many seconds of training (0 = no bound)
+  int64_t evalEvery = 0;  ///< evaluate every N steps (0 = only at the end)
+  std::string checkpoint; ///< write here at every evaluation and at the end
+  bool resume = false;    ///< start from `checkpoint`
+  uint64_t seed = 1;      ///< weights, batch order, generated data
+  bool longEval = true;   ///< generated ListOps: also evaluate longer, deeper lists
+};
+
+/// Runs the whole job, printing to stdout (errors to stderr, prefixed
+/// "cairn-train: error: "); returns the process exit code.
+int runTraining(const TrainOptions& o);
+
+} // namespace cairn::train_tool
