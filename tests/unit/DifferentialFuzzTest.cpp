@@ -8,9 +8,12 @@
 #include <cmath>
 #include <set>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "compiler/Pipeline.h"
+#include "compiler/codegen/cpu/Jit.h"
+#include "compiler/testing/ExecBackend.h"
 #include "compiler/testing/DifferentialCheck.h"
 #include "PassesTestUtil.h"
 #include "compiler/testing/Reducer.h"
@@ -122,18 +125,22 @@ TEST(ProgramGeneratorTest, CoversEveryOpFamily) {
 
 //===--- The pipelines against the interpreter ------------------------------------===//
 
-void expectBatchMatches(const std::string& spec) {
+void expectBatchMatches(const std::string& spec, uint64_t seeds = kBatchSeeds,
+                        double tolerance = 0) {
   auto reference = createBackend("interpreter");
   auto backend = createBackend(spec);
-  ASSERT_TRUE(reference.isOk() && backend.isOk());
+  ASSERT_TRUE(reference.isOk()) << reference.status().message();
+  ASSERT_TRUE(backend.isOk()) << backend.status().message();
   DiffOptions options;
+  options.tolerance = tolerance;
   int failures = 0;
-  for (uint64_t seed = 0; seed < kBatchSeeds && failures < 3; ++seed) {
+  for (uint64_t seed = 0; seed < seeds && failures < 3; ++seed) {
     SeedReport r = checkSeed(seed, **reference, {backend->get()}, options);
     if (r.ok()) continue;
     ++failures;
     ADD_FAILURE() << "seed " << seed << " (" << r.backend << "): " << r.message
                   << "\nreproduce: cairn-fuzz-diff --seeds " << seed << " --backend " << spec
+                  << (tolerance > 0 ? fmt::format(" --tolerance {}", tolerance) : "")
                   << " --minimize\nprogram:\n"
                   << r.program;
   }
@@ -147,6 +154,16 @@ TEST(DifferentialFuzzTest, OptimizePipelineMatchesInterpreter) {
   auto passes = lookupPipeline("optimize");
   if (!passes.isOk()) GTEST_SKIP() << "no optimize pipeline yet: " << passes.status().message();
   expectBatchMatches("pipeline:optimize+interpreter");
+}
+
+// The compiled executor (JIT kernels, BLAS, in-place updates) on 300 random
+// programs; scripts/fuzz-diff.sh runs any number. Its floats may differ from
+// the interpreter's within the JIT's approximation bounds and BLAS's
+// summation order, hence the tolerance.
+TEST(DifferentialFuzzTest, CompiledExecutorMatchesInterpreter) {
+  if (!codegen::cpu::cpuJitAvailable()) GTEST_SKIP() << "no JIT on this host";
+  ASSERT_TRUE(registerExecBackend().isOk());
+  expectBatchMatches("exec", 300, 1e-4);
 }
 
 // Found by the fuzzer (seeds 174 and 6652 of the first generator):

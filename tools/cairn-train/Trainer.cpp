@@ -17,6 +17,8 @@
 
 #include "frontend/training/Checkpoint.h"
 #include "frontend/training/Progress.h"
+#include "compiler/codegen/cpu/CompileExecutable.h"
+#include "runtime/exec/Executable.h"
 #include "runtime/reference/Interpreter.h"
 
 namespace cairn::train_tool {
@@ -88,9 +90,24 @@ struct EvalResult {
   std::map<std::string, std::pair<int64_t, int64_t>> byOperator;
 };
 
+/// Runs the program's functions on the chosen backend: the reference
+/// interpreter, or one compiled Executable with a context per function (so
+/// each keeps its buffer pool warm).
+struct Runner {
+  std::unique_ptr<exec::Executable> exe;
+  std::map<std::string, std::unique_ptr<exec::ExecutionContext>> contexts;
+
+  StatusOr<std::vector<Tensor>> run(const Function& f, const std::vector<Tensor>& in) {
+    if (!exe) return interpret(f, in);
+    auto& ctx = contexts[f.name];
+    if (!ctx) ctx = std::make_unique<exec::ExecutionContext>();
+    return exe->run(f.name, in, *ctx);
+  }
+};
+
 /// Accuracy and mean cross-entropy of the classifier on the first `limit`
 /// examples of `c`.
-StatusOr<EvalResult> evaluate(const Program& p, const std::vector<Tensor>& params,
+StatusOr<EvalResult> evaluate(Runner& runner, const Program& p, const std::vector<Tensor>& params,
                               const data::Corpus& c, size_t limit, size_t batch) {
   EvalResult r;
   size_t n = std::min(limit, c.size());
@@ -103,7 +120,7 @@ StatusOr<EvalResult> evaluate(const Program& p, const std::vector<Tensor>& param
     data::Batch b = data::makeBatch(c, indices);
     std::vector<Tensor> in = classifyInputs(p, b);
     in.insert(in.end(), params.begin(), params.end());
-    auto out = interpret(*p.classify, in);
+    auto out = runner.run(*p.classify, in);
     if (!out.isOk()) return out.status();
     const Tensor& logits = (*out)[0];
     const int64_t classes = logits.shape()[1];
@@ -202,6 +219,21 @@ int runTraining(const TrainOptions& o) {
       p.irSeconds + p.gradSeconds + p.stepSeconds, p.irSeconds, p.gradSeconds, p.stepSeconds,
       cfg.optimizer, cfg.clip ? fmt::format("{}", *cfg.clip) : "off", cfg.schedule.toString());
 
+  Runner runner;
+  if (o.backend == "compiled") {
+    const double t0 = monotonicSeconds();
+    codegen::cpu::CompileReport report;
+    auto exe = codegen::cpu::compileExecutable(p.module, {}, &report);
+    if (!exe.isOk()) return fail("compiling for the executor: " + exe.status().message());
+    runner.exe = std::move(*exe);
+    std::cout << fmt::format("compiled for the CPU executor in {:.3f} s ({} GEMMs, {} static + {} "
+                             "shape-specialized kernels, {} in-place updates)\n",
+                             monotonicSeconds() - t0, report.gemms, report.kernelsStatic,
+                             report.kernelsDynamic, report.inPlace);
+  } else if (o.backend != "interpreter") {
+    return fail(fmt::format("--backend: '{}' is neither interpreter nor compiled", o.backend));
+  }
+
   std::vector<Tensor> params = p.params.initialize(o.seed);
   std::vector<Tensor> state = training::initialState(p.step.state);
   int64_t step = 0;
@@ -238,7 +270,7 @@ int runTraining(const TrainOptions& o) {
   auto checkpointAndEval = [&]() -> int {
     progress.finish();
     double t0 = monotonicSeconds();
-    auto r = evaluate(p, params, data.heldout, o.evalExamples, o.evalBatch);
+    auto r = evaluate(runner, p, params, data.heldout, o.evalExamples, o.evalBatch);
     if (!r.isOk()) return fail("evaluation: " + r.status().message());
     CurvePoint pt;
     pt.step = step;
@@ -279,7 +311,7 @@ int runTraining(const TrainOptions& o) {
     std::vector<Tensor> in = params;
     in.insert(in.end(), state.begin(), state.end());
     in.insert(in.end(), {b.tokens, b.transitions, b.lengths, b.labels});
-    auto out = interpret(*p.step.function, in);
+    auto out = runner.run(*p.step.function, in);
     if (!out.isOk()) return fail(fmt::format("step {}: {}", step + 1, out.status().message()));
     std::vector<Tensor>& r = *out;
     const size_t np = params.size(), ns = state.size();
@@ -308,11 +340,11 @@ int runTraining(const TrainOptions& o) {
   const double trainSeconds = monotonicSeconds() - start;
 
   // The report.
-  auto trainAcc = evaluate(p, params, data.train, o.evalExamples, o.evalBatch);
+  auto trainAcc = evaluate(runner, p, params, data.train, o.evalExamples, o.evalBatch);
   if (!trainAcc.isOk()) return fail("evaluation: " + trainAcc.status().message());
   std::optional<EvalResult> longer;
   if (data.longer.size()) {
-    auto r = evaluate(p, params, data.longer, o.evalExamples, o.evalBatch);
+    auto r = evaluate(runner, p, params, data.longer, o.evalExamples, o.evalBatch);
     if (!r.isOk()) return fail("evaluation: " + r.status().message());
     longer = *r;
   }

@@ -24,6 +24,9 @@ struct TrainOptions {
   bool resume = false;    ///< start from `checkpoint`
   uint64_t seed = 1;      ///< weights, batch order, generated data
   bool longEval = true;   ///< generated ListOps: also evaluate longer, deeper lists
+  /// "interpreter" (the reference interpreter) or "compiled" (the CPU
+  /// executor: JIT kernels, BLAS, in-place updates).
+  std::string backend = "interpreter";
 };
 
 /// Runs the whole job, printing to stdout (errors to stderr, prefixed
