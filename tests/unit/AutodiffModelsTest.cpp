@@ -6,12 +6,16 @@
 #include "frontend/models/Spinn.h"
 #include "frontend/models/TreeLstmSentiment.h"
 #include "tests/unit/GradCheckUtil.h"
+#include "tests/unit/ModelLossTestUtil.h"
 #include "tests/unit/SpinnTestReference.h"
 
 namespace cairn {
 namespace {
 
 using namespace spinnref;
+using testing::crossEntropyOf;
+using testing::fourTrees;
+using testing::labels;
 using testing::expectGradientsMatchFiniteDifferences;
 using testing::GradCheckOptions;
 using testing::promoteToF64;
@@ -34,26 +38,8 @@ std::vector<size_t> paramArgs(size_t firstParam, const ParamStore& ps) {
   return out;
 }
 
-Tensor labels(std::vector<int64_t> ys) {
-  return Tensor::fromInts(TensorType(DType::I32, {static_cast<int64_t>(ys.size())}), ys);
-}
 
-std::vector<Example> trees() {
-  return {{{1, 2, 3, 4}, rightBranching(4)}, {{5, 6}, leftBranching(2)}, {{7}, {1}},
-          {{2, 8, 9}, leftBranching(3)}};
-}
 
-/// A loss `@loss(inputs..., labels)` = cross-entropy of result #0 of `logitsFn`.
-Function* crossEntropyOf(Module& m, const Function& logitsFn) {
-  std::vector<TensorType> types = logitsFn.argumentTypes();
-  types.push_back(TensorType(DType::I32, {kDynamic}));
-  FunctionBuilder fb(m, "loss", types);
-  ValueList args;
-  for (size_t i = 0; i + 1 < types.size(); ++i)
-    args.push_back(fb.arg(i));
-  Val logits = fb.call(logitsFn, args)[0];
-  return fb.ret({crossEntropy(logits, fb.arg(types.size() - 1))});
-}
 
 GradCheckOptions modelOptions() {
   GradCheckOptions o;
@@ -76,7 +62,7 @@ void checkSpinnTree(bool tracker, bool predicted) {
   Function* f = buildSpinnTreeClassifierLoss(m, ps, c, 4);
   promoteToF64(*f);
   ASSERT_TRUE(verify(*f).isOk()) << verify(*f).message();
-  std::vector<Example> xs = trees();
+  std::vector<Example> xs = fourTrees();
   // Predicted mode: the transitions are the target, padded to 2N - 1 steps.
   Batch b = makeBatch(xs, 0, predicted ? 7 : 0);
   std::vector<Tensor> in = {b.tokens, b.transitions, b.lengths, labels({0, 3, 1, 2})};
@@ -100,7 +86,7 @@ TEST(AutodiffModels, SpinnSnliLoss) {
   ParamStore ps;
   Function* f = buildSpinnSnliLoss(m, ps, c);
   promoteToF64(*f);
-  std::vector<Example> xs = trees();
+  std::vector<Example> xs = fourTrees();
   Batch b = makeBatch(xs);
   // [2, B, ...]: premises are the first two trees, hypotheses the last two.
   auto pairs = [](const Tensor& t) {
@@ -156,7 +142,7 @@ TEST(AutodiffModels, TreeLstmSentiment) {
   Function* f = crossEntropyOf(m, *logits);
   promoteToF64(*logits);
   promoteToF64(*f);
-  Batch b = makeBatch(trees());
+  Batch b = makeBatch(fourTrees());
   std::vector<Tensor> in = {b.tokens, b.transitions, b.lengths};
   std::vector<Tensor> p = paramValues(ps);
   in.insert(in.end(), p.begin(), p.end());

@@ -14,16 +14,17 @@
 #include "frontend/training/Optimizers.h"
 #include "frontend/training/TrainStep.h"
 #include "runtime/reference/Interpreter.h"
+#include "tests/unit/ModelLossTestUtil.h"
 #include "tests/unit/SpinnTestReference.h"
 
 namespace cairn {
 namespace {
 
 using namespace spinnref;
+using testing::crossEntropyOf;
+using testing::fourTrees;
+using testing::labels;
 
-Tensor labels(std::vector<int64_t> ys) {
-  return Tensor::fromInts(TensorType(DType::I32, {static_cast<int64_t>(ys.size())}), ys);
-}
 
 /// max |a - b| / max(max |b|, 1e-6) over one tensor.
 double relDiff(const Tensor& a, const Tensor& b) {
@@ -35,16 +36,6 @@ double relDiff(const Tensor& a, const Tensor& b) {
   return diff / scale;
 }
 
-/// A loss `@loss(inputs..., labels)` = cross-entropy of result #0 of `logitsFn`.
-Function* crossEntropyOf(Module& m, const Function& logitsFn) {
-  std::vector<TensorType> types = logitsFn.argumentTypes();
-  types.push_back(TensorType(DType::I32, {kDynamic}));
-  FunctionBuilder fb(m, "loss", types);
-  ValueList args;
-  for (size_t i = 0; i + 1 < types.size(); ++i)
-    args.push_back(fb.arg(i));
-  return fb.ret({crossEntropy(fb.call(logitsFn, args)[0], fb.arg(types.size() - 1))});
-}
 
 /// Builds gradient + train_step for `loss` (batch inputs first, then the
 /// parameters of `ps`, labels possibly last) and checks two steps compiled
@@ -103,10 +94,6 @@ training::ArgMapping mappingFor(size_t numBatchFirst, size_t numParams, size_t n
   return m;
 }
 
-std::vector<Example> trees() {
-  return {{{1, 2, 3, 4}, rightBranching(4)}, {{5, 6}, leftBranching(2)}, {{7}, {1}},
-          {{2, 8, 9}, leftBranching(3)}};
-}
 
 void spinnCase(bool predicted) {
   SpinnConfig c;
@@ -119,7 +106,7 @@ void spinnCase(bool predicted) {
   Module m;
   ParamStore ps;
   Function* f = buildSpinnTreeClassifierLoss(m, ps, c, 4);
-  Batch b = makeBatch(trees(), 0, predicted ? 7 : 0);
+  Batch b = makeBatch(fourTrees(), 0, predicted ? 7 : 0);
   checkTrainStep(m, ps, *f, mappingFor(4, ps.size(), 0),
                  {b.tokens, b.transitions, b.lengths, labels({0, 3, 1, 2})});
 }
@@ -156,7 +143,7 @@ TEST(ExecTraining, TreeLstm) {
   ParamStore ps;
   Function* logits = buildTreeLstmSentiment(m, ps, c);
   Function* f = crossEntropyOf(m, *logits);
-  Batch b = makeBatch(trees());
+  Batch b = makeBatch(fourTrees());
   checkTrainStep(m, ps, *f, mappingFor(3, ps.size(), 1),
                  {b.tokens, b.transitions, b.lengths, labels({4, 0, 2, 1})});
 }
