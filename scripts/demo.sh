@@ -4,9 +4,10 @@
 # (nothing to download), a SPINN built as one graph (a single `while` over
 # shift/reduce steps with a thin stack), differentiated by Cairn's autodiff
 # into one @train_step per step (forward, backward, clipping, Adam), run by
-# the reference interpreter. It shows live progress, evaluates on held-out
-# examples every 200 steps and stops after 15 minutes with a report: the
-# loss/accuracy curve and the train, held-out and longer/deeper accuracies.
+# the compiled CPU executor. It shows live progress, evaluates on held-out
+# examples every 200 steps and stops after 4000 steps (at most 15 minutes)
+# with a report: the loss/accuracy curve and the train, held-out and
+# longer/deeper accuracies.
 # Extra arguments go to cairn-train (try --help, --steps 100, --data FILE).
 # The inference demo is still there: build/bin/cairn-spinn.
 set -euo pipefail
