@@ -176,6 +176,17 @@ StatusOr<Tensor> decodeNpy(std::string_view bytes) {
   bool empty = false;
   for (int64_t n : shape)
     empty |= n == 0;
+  // An empty tensor holds no data, yet its other dims must still multiply
+  // without overflow: element counts are computed dim by dim elsewhere
+  // (Tensor, kernels). (Non-empty shapes are bounded by the data below.)
+  uint64_t nonzero = 1;
+  for (int64_t n : shape) {
+    if (!empty || n <= 0) continue;
+    if (nonzero > (uint64_t{1} << 62) / static_cast<uint64_t>(n))
+      return errorf("corrupt .npy file: shape ({}) of {} has more than 2^62 elements",
+                    shapeToString(shape), d);
+    nonzero *= static_cast<uint64_t>(n);
+  }
   for (int64_t n : shape) {
     if (empty) {
       count = 0;

@@ -11,9 +11,9 @@
 //
 // so "pipeline:optimize+interpreter" checks the optimize pipeline, and
 // "passes:canonicalize,cse+interpreter" narrows a mismatch down to passes.
-// The LLVM JIT plugs in by calling registerBackend("jit", factory) before the
-// specs are parsed (cairn-fuzz-diff does so for every backend linked into
-// it); "jit" and "pipeline:optimize+jit" then name it.
+// The compiled executor plugs in by calling registerExecBackend()
+// (ExecBackend.h) before the specs are parsed (cairn-fuzz-diff does); "exec"
+// and "exec:nopasses" then name it.
 //
 // Thread-safety: registerBackend is not thread-safe (register at start-up);
 // createBackend only reads the registry. A Backend and its Executables are

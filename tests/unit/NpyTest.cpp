@@ -146,6 +146,13 @@ TEST(Npy, TruncatedAndCorruptFilesAreErrors) {
   EXPECT_NE(decodeError(badVersion).find("version 9.0"), std::string::npos);
 }
 
+TEST(Npy, HugeDimsBesideAZeroDimAreAnError) {
+  // 2^40 x 2^40 x 0 holds no data, but its dims overflow int64 when multiplied.
+  std::string e = decodeError(makeNpy(
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, 1099511627776, 0), }", ""));
+  EXPECT_NE(e.find("more than 2^62 elements"), std::string::npos) << e;
+}
+
 TEST(Npy, NeverCrashesOnSingleByteMutations) {
   std::string good =
       makeNpy("{'descr': '<i4', 'fortran_order': False, 'shape': (2, 1), }", std::string(8, '\1'));
