@@ -38,18 +38,18 @@ class BiRnn(torch.nn.Module):
                 d_in = E if k == 0 else 2 * H
                 for direction, suffix in (("fwd", ""), ("bwd", "_reverse")):
                     base = f"{names['rnn']}.l{k}.{direction}"
-                    getattr(self.rnn, f"weight_ih_l{k}{suffix}").copy_(
-                        P.take(base + ".wx", (d_in, gates * H)).t())
-                    getattr(self.rnn, f"weight_hh_l{k}{suffix}").copy_(
-                        P.take(base + ".wh", (H, gates * H)).t())
+                    P.load_into(getattr(self.rnn, f"weight_ih_l{k}{suffix}"), base + ".wx",
+                                (d_in, gates * H), transpose=True)
+                    P.load_into(getattr(self.rnn, f"weight_hh_l{k}{suffix}"), base + ".wh",
+                                (H, gates * H), transpose=True)
                     b_ih = getattr(self.rnn, f"bias_ih_l{k}{suffix}")
                     b_hh = getattr(self.rnn, f"bias_hh_l{k}{suffix}")
                     if self.cell == "lstm":
-                        b_ih.copy_(P.take(base + ".b", (gates * H,)))
+                        P.load_into(b_ih, base + ".b", (gates * H,))
                         b_hh.zero_()
                     else:
-                        b_ih.copy_(P.take(base + ".bx", (gates * H,)))
-                        b_hh.copy_(P.take(base + ".bh", (gates * H,)))
+                        P.load_into(b_ih, base + ".bx", (gates * H,))
+                        P.load_into(b_hh, base + ".bh", (gates * H,))
         self.out = linear_from(P, names["out"], 2 * H, cfg["classes"])
 
     def forward(self, tokens, lengths):

@@ -60,6 +60,27 @@ class ParamBag:
     def has(self, name):
         return name in self._values
 
+    @torch.no_grad()
+    def load_into(self, param, name, shape, transpose=False, sparse_rows=False):
+        """Copies Cairn's `name` (of `shape`) into the module parameter
+        `param`, transposed when PyTorch stores it the other way round, and
+        remembers the pair so cairn_grads() can map gradients back.
+        sparse_rows: an embedding table, whose gradient is stored as its
+        nonzero rows only."""
+        t = self.take(name, shape)
+        param.copy_(t.t() if transpose else t)
+        self._bound = getattr(self, "_bound", [])
+        self._bound.append((name, param, transpose, sparse_rows))
+
+    def cairn_grads(self):
+        """d loss / d (each Cairn parameter), in Cairn's layout, after
+        backward(): zeros for parameters the loss does not reach."""
+        out = {}
+        for name, param, transpose, sparse in getattr(self, "_bound", []):
+            g = param.grad if param.grad is not None else torch.zeros_like(param)
+            out[name] = ((g.t() if transpose else g).detach().clone(), sparse)
+        return out
+
     def check_all_taken(self):
         left = sorted(set(self._values) - self._taken)
         if left:
@@ -71,16 +92,16 @@ def linear_from(P, name, in_dim, out_dim, bias=True):
     """torch.nn.Linear holding Cairn's Linear(name, in, out): Cairn stores
     weight as [in, out] (x . W + b); PyTorch as [out, in] (x . W^T + b)."""
     lin = torch.nn.Linear(in_dim, out_dim, bias=bias)
-    lin.weight.copy_(P.take(name + ".weight", (in_dim, out_dim)).t())
+    P.load_into(lin.weight, name + ".weight", (in_dim, out_dim), transpose=True)
     if bias:
-        lin.bias.copy_(P.take(name + ".bias", (out_dim,)))
+        P.load_into(lin.bias, name + ".bias", (out_dim,))
     return lin
 
 
 @torch.no_grad()
 def embedding_from(P, name, vocab, dim):
     emb = torch.nn.Embedding(vocab, dim)
-    emb.weight.copy_(P.take(name + ".weight", (vocab, dim)))
+    P.load_into(emb.weight, name + ".weight", (vocab, dim), sparse_rows=True)
     return emb
 
 
@@ -90,9 +111,9 @@ def lstm_cell_from(P, name, in_dim, hidden):
     same i, f, g, o order; weight_ih = wx^T, weight_hh = wh^T, bias_ih = b,
     bias_hh = 0."""
     cell = torch.nn.LSTMCell(in_dim, hidden)
-    cell.weight_ih.copy_(P.take(name + ".wx", (in_dim, 4 * hidden)).t())
-    cell.weight_hh.copy_(P.take(name + ".wh", (hidden, 4 * hidden)).t())
-    cell.bias_ih.copy_(P.take(name + ".b", (4 * hidden,)))
+    P.load_into(cell.weight_ih, name + ".wx", (in_dim, 4 * hidden), transpose=True)
+    P.load_into(cell.weight_hh, name + ".wh", (hidden, 4 * hidden), transpose=True)
+    P.load_into(cell.bias_ih, name + ".b", (4 * hidden,))
     cell.bias_hh.zero_()
     return cell
 

@@ -4,7 +4,9 @@
 # (tests/golden/GoldenCases.h: data, vocabulary, parameters, and Cairn's
 # reference-interpreter outputs), runs the PyTorch reference on them
 # (run_reference.py in bench/.venv, made by setup_venv.sh), stores PyTorch's
-# outputs as the expected values, and prints each output's relative
+# outputs as the expected values (and, for classifiers, the gradients of a
+# cross-entropy loss w.r.t. every parameter: grad_<param>.npy, checked by
+# GoldenGradientTest), and prints each output's relative
 # difference max|cairn - torch| / max(max|torch|, 1e-6) (bound: 1e-5;
 # integer outputs must be identical). Fails, storing nothing, when Cairn and
 # PyTorch disagree beyond that.
@@ -36,16 +38,19 @@ for c in "$@"; do case_args+=(--case "$c"); done
 cases=()
 for d in "$tmp"/*/; do cases+=("${d%/}"); done
 echo "PyTorch reference vs Cairn's reference interpreter:"
-"$venv/bin/python" "$here/run_reference.py" --compare "${cases[@]}"
+"$venv/bin/python" "$here/run_reference.py" --compare --grads "${cases[@]}"
 
 for d in "${cases[@]}"; do
   name="$(basename "$d")"
   dest="$root/tests/golden/$name"
   mkdir -p "$dest"
-  rm -f "$dest"/expected_*.npy
+  rm -f "$dest"/expected_*.npy "$dest"/grad_*.npy
   for f in "$d"/outputs/torch_*.npy; do
     i="${f##*/torch_}"
     cp "$f" "$dest/expected_$i"
+  done
+  for f in "$d"/outputs/grad_*.npy; do
+    [ -e "$f" ] && cp "$f" "$dest/"
   done
   cp "$d/config.json" "$dest/config.json"
 done

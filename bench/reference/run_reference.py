@@ -87,6 +87,40 @@ def forward(kind, model, inputs):
     return results
 
 
+def run_grads(case_dir):
+    """For classifier cases: the gradient of the mean cross-entropy of the
+    logits against labels b % classes w.r.t. every parameter, in Cairn's
+    layout, written to <case>/outputs/grad_<param>.npy (the C++ side,
+    GoldenGradientTest, builds the same loss). Returns how many were written."""
+    config = load_config(case_dir)
+    kind, cfg = config["kind"], config["model"]
+    if kind == "birnn_tag":
+        return 0
+    inputs = load_inputs(case_dir, config)
+    P = ParamBag(case_dir, config["params"])
+    model = build(kind, P, cfg, config.get("names"))
+    P.check_all_taken()
+    model.eval()
+    logits = forward(kind, model, inputs)["logits"]
+    labels = torch.arange(logits.shape[0]) % logits.shape[1]
+    loss = torch.nn.functional.cross_entropy(logits, labels)
+    loss.backward()
+    out_dir = os.path.join(case_dir, "outputs")
+    os.makedirs(out_dir, exist_ok=True)
+    grads = P.cairn_grads()
+    for name, (g, sparse) in grads.items():
+        g = g.numpy().astype(np.float32)
+        if sparse:
+            # An embedding's gradient is zero outside the batch's tokens: store
+            # those rows and their indices (grad_<name>.rows.npy).
+            rows = np.nonzero(np.any(g != 0, axis=1))[0].astype(np.int64)
+            np.save(os.path.join(out_dir, f"grad_{name}.rows.npy"), rows)
+            g = g[rows]
+        np.save(os.path.join(out_dir, f"grad_{name}.npy"), np.ascontiguousarray(g))
+    print(f"  {config['case']}: loss {loss.item():.6f}, {len(grads)} parameter gradients")
+    return len(grads)
+
+
 def compare(case_dir, config, outs):
     worst = 0.0
     ok = True
@@ -115,6 +149,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("cases", nargs="+")
     ap.add_argument("--compare", action="store_true")
+    ap.add_argument("--grads", action="store_true",
+                    help="also write the loss gradients of classifier cases (grad_<param>.npy)")
     ap.add_argument("--time", action="store_true")
     ap.add_argument("--repeat", type=int, default=3, help="--time: runs per case (fastest counts)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
@@ -129,6 +165,8 @@ def main():
                                 repeat=args.repeat)
         if args.compare:
             ok = compare(case_dir, config, outs) and ok
+        if args.grads:
+            run_grads(case_dir)
     if timing:
         print(f"pytorch reference: mean forward {1e3 * sum(timing) / len(timing):.1f} ms per "
               f"batch over {len(timing)} batches (fastest of {args.repeat} runs each; "
