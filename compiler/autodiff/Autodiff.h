@@ -50,6 +50,11 @@ struct GradOptions {
   std::string name;
   /// Run canonicalize, CSE and DCE on the new function.
   bool simplify = true;
+  /// Checkpointing for long loops: 0 tapes every iteration; k > 0 splits
+  /// each loop into segments of k iterations, tapes only the carried values
+  /// at segment starts, and recomputes one segment at a time in the backward
+  /// pass (O(n/k + k) tape rows instead of O(n), one extra forward pass).
+  int64_t loopCheckpointEvery = 0;
 };
 
 /// Adds the gradient function of `f` to `m` (see the file comment).

@@ -381,6 +381,8 @@ Status checkSignature(const Function& f, const GradOptions& opts) {
     return Status::error(fmt::format("buildGradient: the loss (result #{} of @{}) must be a "
                                      "float scalar, got {}",
                                      opts.lossResult, f.name, loss.toString()));
+  if (opts.loopCheckpointEvery < 0)
+    return Status::error("buildGradient: loopCheckpointEvery must not be negative");
   for (size_t a : opts.wrt) {
     if (a >= f.body().numArguments())
       return Status::error(fmt::format("buildGradient: @{} has {} arguments; no argument #{}",
@@ -407,6 +409,7 @@ void differentiate(Module& scratch, Function& g, const GradOptions& opts) {
   // replace forward loops, and the return's operands follow the rewrites.
   Op* ret = g.body().terminator();
   FunctionBuilder fb(scratch, g);
+  if (opts.loopCheckpointEvery > 0) autodiff::checkpointLoops(fb, g, opts.loopCheckpointEvery);
   autodiff::GradientContext ctx(fb, g);
   for (size_t a : opts.wrt)
     ctx.markActive(g.body().argument(a));
@@ -428,6 +431,7 @@ void differentiate(Module& scratch, Function& g, const GradOptions& opts) {
     }
   }
   g.body().erase(ret);
+  walk(g, [](Op& op) { op.attrs.erase(autodiff::kRecomputeAttr); });
   fb.ret(out);
 }
 

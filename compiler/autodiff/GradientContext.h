@@ -35,6 +35,15 @@ struct LoopLevel {
   Region scratch;                 ///< owns the placeholders (as its arguments)
 };
 
+/// Marks a `while` whose gradient recomputes it from its inputs inside the
+/// enclosing backward code instead of taping it in the forward pass
+/// (checkpointing; removed from the finished gradient function).
+inline constexpr const char* kRecomputeAttr = "autodiff_recompute";
+
+/// Strip-mines every loop of `g` into segments of `k` iterations whose inner
+/// loops recompute (Checkpointing.cpp).
+void checkpointLoops(FunctionBuilder& fb, Function& g, int64_t k);
+
 /// Values used inside `region` (nested included) but defined outside it, in
 /// first-use order.
 std::vector<Value*> freeValues(const Region& region);

@@ -106,8 +106,10 @@ Val tapeBound(GradientContext& ctx, Op& loop) {
 
 } // namespace
 
-std::vector<Val> whileVjp(GradientContext& ctx, Op& original, const std::vector<Val>& dResults,
-                          AdjointMap& adj) {
+namespace {
+
+std::vector<Val> whileVjpTaped(GradientContext& ctx, Op& original, const std::vector<Val>& dResults,
+                               AdjointMap& adj) {
   FunctionBuilder& fb = ctx.fb;
   const size_t n = original.numResults();
   Val bound = tapeBound(ctx, original);
@@ -220,6 +222,44 @@ std::vector<Val> whileVjp(GradientContext& ctx, Op& original, const std::vector<
   for (size_t t = 0; t < carried.size(); ++t)
     dOperands[carried[t]] = Val(fb, placedBackward->result(1 + t));
   return dOperands;
+}
+
+/// A loop marked for recomputation (a checkpointing segment): re-run it in
+/// the backward code from its inputs, read through primal() (so the
+/// enclosing loop tapes only those), and differentiate the copy, whose
+/// tapes live only while this backward step runs.
+std::vector<Val> whileVjpRecomputed(GradientContext& ctx, Op& original,
+                                    const std::vector<Val>& dResults, AdjointMap& adj) {
+  std::map<const Value*, Value*> mapping;
+  std::vector<Value*> inputs(original.operands.begin(), original.operands.end());
+  for (size_t r = 0; r < 2; ++r)
+    for (Value* v : freeValues(original.region(r)))
+      inputs.push_back(v);
+  for (Value* v : inputs)
+    if (!mapping.count(v)) mapping[v] = ctx.primal(v).value();
+  Op* copy = ctx.fb.insert(original.clone(mapping));
+  for (const auto& [from, to] : mapping)
+    if (ctx.isActive(from)) ctx.markActive(to);
+  AdjointMap local;
+  std::vector<Val> dOperands = whileVjpTaped(ctx, *copy, dResults, local);
+  // The copy's captured values are the primal reads; credit the originals.
+  for (Value* v : inputs) {
+    auto it = local.find(mapping.at(v));
+    if (it == local.end() || mapping.at(v) == v) continue;
+    ctx.accumulate(adj, v, it->second);
+    local.erase(it);
+  }
+  for (auto& [v, g] : local)
+    ctx.accumulate(adj, v, g);
+  return dOperands;
+}
+
+} // namespace
+
+std::vector<Val> whileVjp(GradientContext& ctx, Op& op, const std::vector<Val>& dResults,
+                          AdjointMap& adj) {
+  if (op.hasAttr(kRecomputeAttr)) return whileVjpRecomputed(ctx, op, dResults, adj);
+  return whileVjpTaped(ctx, op, dResults, adj);
 }
 
 } // namespace cairn::autodiff

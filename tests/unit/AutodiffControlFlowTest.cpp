@@ -26,6 +26,8 @@ Function* buildRnnLoss(Module& m, bool withMaxTrip) {
   return fb.ret({reduceSum(out[0] * v, {0, 1})});
 }
 
+Function* buildNestedLoss(Module& m, bool innerDependsOnOuter);
+
 TEST(AutodiffWhile, DataDependentTripCount) {
   for (bool withMaxTrip : {true, false}) {
     for (int64_t trips : {0, 1, 4}) {
@@ -39,6 +41,49 @@ TEST(AutodiffWhile, DataDependentTripCount) {
   }
 }
 
+TEST(AutodiffWhile, CheckpointedLoopsRecomputeSegments) {
+  // Strip-mined into segments of k with recomputation: the same gradients
+  // (to rounding) as taping every iteration, for trip counts below, at and
+  // across segment boundaries.
+  for (bool withMaxTrip : {true, false}) {
+    for (int64_t k : {1, 2, 3}) {
+      for (int64_t trips : {0, 1, 4, 7}) {
+        Module m;
+        Function* f = buildRnnLoss(m, withMaxTrip);
+        std::vector<Tensor> in = {randomTensor(F64({2, 3}), 1), randomTensor(F64({3, 3}), 2),
+                                  randomTensor(F64({2, 3}), 3), Tensor::scalar(DType::I64, trips)};
+        SCOPED_TRACE(fmt::format("max_trip {}, k {}, {} trips", withMaxTrip, k, trips));
+        GradOptions taped, checkpointed;
+        taped.wrt = checkpointed.wrt = {0, 1, 2};
+        taped.name = "taped";
+        checkpointed.loopCheckpointEvery = k;
+        auto g1 = buildGradient(m, *f, taped);
+        auto g2 = buildGradient(m, *f, checkpointed);
+        ASSERT_TRUE(g1.isOk()) << g1.status().message();
+        ASSERT_TRUE(g2.isOk()) << g2.status().message();
+        auto a = interpret(**g1, in), b = interpret(**g2, in);
+        ASSERT_TRUE(a.isOk()) << a.status().message();
+        ASSERT_TRUE(b.isOk()) << b.status().message();
+        for (size_t r = 0; r < a->size(); ++r)
+          for (int64_t i = 0; i < (*a)[r].numElements(); ++i)
+            EXPECT_NEAR((*a)[r].getDouble(i), (*b)[r].getDouble(i), 1e-12) << "result " << r;
+      }
+    }
+  }
+}
+
+TEST(AutodiffWhile, CheckpointedNestedAndStackLoopsMatchFiniteDifferences) {
+  for (bool dependent : {true, false}) {
+    Module m;
+    Function* f = buildNestedLoss(m, dependent);
+    std::vector<Tensor> in = {randomTensor(F64({4}), 1), randomTensor(F64({4}), 2, 0.2, 0.9),
+                              Tensor::scalar(DType::I64, 3)};
+    testing::GradCheckOptions o;
+    o.loopCheckpointEvery = 2;
+    expectGradientsMatchFiniteDifferences(m, *f, in, {0, 1}, o);
+  }
+}
+
 TEST(AutodiffWhile, PastMaxTripIsTheForwardError) {
   Module m;
   FunctionBuilder fb(m, "loss", {F64({3}), kI64});
@@ -47,15 +92,19 @@ TEST(AutodiffWhile, PastMaxTripIsTheForwardError) {
       {x, fb.scalar(0, DType::I64)}, [&](const ValueList& c) { return lt(c[1], n); },
       [&](const ValueList& c) { return ValueList{tanh(c[0]), c[1] + 1.0}; }, IntOrVal(3));
   Function* f = fb.ret({reduceSum(out[0], {0})});
-  GradOptions go;
-  go.wrt = {0};
-  auto g = buildGradient(m, *f, go);
-  ASSERT_TRUE(g.isOk()) << g.status().message();
-  auto ok = interpret(**g, {randomTensor(F64({3}), 1), Tensor::scalar(DType::I64, 3)});
-  EXPECT_TRUE(ok.isOk()) << ok.status().message();
-  auto bad = interpret(**g, {randomTensor(F64({3}), 1), Tensor::scalar(DType::I64, 4)});
-  ASSERT_FALSE(bad.isOk());
-  EXPECT_NE(bad.status().message().find("max"), std::string::npos) << bad.status().message();
+  for (int64_t k : {0, 2}) {
+    GradOptions go;
+    go.wrt = {0};
+    go.loopCheckpointEvery = k;
+    go.name = fmt::format("grad_{}", k);
+    auto g = buildGradient(m, *f, go);
+    ASSERT_TRUE(g.isOk()) << g.status().message();
+    auto ok = interpret(**g, {randomTensor(F64({3}), 1), Tensor::scalar(DType::I64, 3)});
+    EXPECT_TRUE(ok.isOk()) << ok.status().message();
+    auto bad = interpret(**g, {randomTensor(F64({3}), 1), Tensor::scalar(DType::I64, 4)});
+    ASSERT_FALSE(bad.isOk()) << "checkpoint every " << k;
+    EXPECT_NE(bad.status().message().find("max"), std::string::npos) << bad.status().message();
+  }
 }
 
 /// An outer loop of n trips around an inner loop; with `innerDependsOnOuter`

@@ -49,7 +49,7 @@ GradCheckOptions modelOptions() {
   return o;
 }
 
-void checkSpinnTree(bool tracker, bool predicted) {
+void checkSpinnTree(bool tracker, bool predicted, int64_t checkpointEvery = 0) {
   SpinnConfig c;
   c.vocab = 10;
   c.embed = 4;
@@ -68,10 +68,13 @@ void checkSpinnTree(bool tracker, bool predicted) {
   std::vector<Tensor> in = {b.tokens, b.transitions, b.lengths, labels({0, 3, 1, 2})};
   std::vector<Tensor> p = paramValues(ps);
   in.insert(in.end(), p.begin(), p.end());
-  expectGradientsMatchFiniteDifferences(m, *f, in, paramArgs(4, ps), modelOptions());
+  GradCheckOptions o = modelOptions();
+  o.loopCheckpointEvery = checkpointEvery;
+  expectGradientsMatchFiniteDifferences(m, *f, in, paramArgs(4, ps), o);
 }
 
 TEST(AutodiffModels, SpinnGivenTransitionsWithTracker) { checkSpinnTree(true, false); }
+TEST(AutodiffModels, SpinnCheckpointedEveryThreeSteps) { checkSpinnTree(true, false, 3); }
 TEST(AutodiffModels, SpinnGivenTransitionsNoTracker) { checkSpinnTree(false, false); }
 TEST(AutodiffModels, SpinnPredictedTransitions) { checkSpinnTree(true, true); }
 

@@ -26,6 +26,7 @@ struct GradCheckOptions {
   int maxElements = 16; ///< checked elements per argument (a seeded sample)
   uint64_t seed = 7;
   size_t lossResult = 0;
+  int64_t loopCheckpointEvery = 0; ///< GradOptions::loopCheckpointEvery
 };
 
 /// Builds the gradient of `f` w.r.t. `wrt`, runs it on `inputs`, and checks
@@ -38,6 +39,7 @@ inline Function* expectGradientsMatchFiniteDifferences(Module& m, const Function
   GradOptions go;
   go.wrt = wrt;
   go.lossResult = o.lossResult;
+  go.loopCheckpointEvery = o.loopCheckpointEvery;
   auto g = buildGradient(m, f, go);
   EXPECT_TRUE(g.isOk()) << g.status().message();
   if (!g.isOk()) return nullptr;
