@@ -36,14 +36,19 @@ StatusOr<std::unique_ptr<Program>> buildProgram(const TrainConfig& cfg) {
   double start = training::monotonicSeconds();
   SpinnConfig model = cfg.model;
   p->predicted = model.predictTransitions;
-  model.training = false; // predicted mode follows the predictor's argmax, no sampling
+  // Training samples moves only with --sample; evaluation always follows
+  // the predictor's argmax.
+  SpinnConfig evalModel = model;
+  evalModel.training = false;
+  model.training = model.predictTransitions && cfg.sample;
+  p->sampled = model.training;
   try {
     if (cfg.format == data::Format::Snli) {
       p->loss = buildSpinnSnliLoss(p->module, p->params, model);
-      p->classify = buildSpinnSnli(p->module, p->evalParams, model);
+      p->classify = buildSpinnSnli(p->module, p->evalParams, evalModel);
     } else {
       p->loss = buildSpinnTreeClassifierLoss(p->module, p->params, model, cfg.classes);
-      p->classify = buildSpinnTreeClassifier(p->module, p->evalParams, model, cfg.classes);
+      p->classify = buildSpinnTreeClassifier(p->module, p->evalParams, evalModel, cfg.classes);
       p->lossHasAccuracy = true;
     }
   } catch (const BuildError& e) {
@@ -51,8 +56,10 @@ StatusOr<std::unique_ptr<Program>> buildProgram(const TrainConfig& cfg) {
   }
   double built = training::monotonicSeconds();
   p->irSeconds = built - start;
-  constexpr size_t kBatchInputs = 4; // tokens, transitions, lengths, labels
-  training::ArgMapping mapping = training::batchThenParams(kBatchInputs, p->params.size());
+  // tokens, transitions, lengths, labels [, rng, baseline]
+  const size_t batchInputs = p->sampled ? 6 : 4;
+  p->sampledStateMetric = p->lossHasAccuracy ? 1 : 0;
+  training::ArgMapping mapping = training::batchThenParams(batchInputs, p->params.size());
   GradOptions g;
   g.wrt = training::trainableArgIndices(mapping, p->params);
   auto grad = buildGradient(p->module, *p->loss, g);

@@ -19,6 +19,9 @@ struct TrainConfig {
   SpinnConfig model; ///< vocab is filled in from the corpus
   int64_t classes = 10;
   std::string optimizer = "adam"; ///< adam | adamw | sgd | rmsprop
+  /// Predicted mode: sample the moves (rng_categorical) and add REINFORCE's
+  /// policy-gradient term with a moving-average baseline to the loss.
+  bool sample = false;
   double lr = 1e-2;
   double momentum = 0.0; ///< sgd, rmsprop
   double weightDecay = 0.0;
@@ -40,6 +43,11 @@ struct Program {
   training::TrainStep step;
   bool predicted = false;       ///< predicted transitions (the classifier takes none)
   bool lossHasAccuracy = false; ///< the tree loss reports batch accuracy as a metric
+  /// Sampled moves: train_step's batch also takes the generator state and
+  /// the REINFORCE baseline (after labels), and its metrics end with their
+  /// next values (at sampledStateMetric and + 1).
+  bool sampled = false;
+  size_t sampledStateMetric = 0;
   /// Compile time: building the IR, the gradient, the train step.
   double irSeconds = 0, gradSeconds = 0, stepSeconds = 0;
 };

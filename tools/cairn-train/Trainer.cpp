@@ -158,7 +158,7 @@ std::string modelKey(const TrainOptions& o, int64_t vocab) {
                      "transitions={} optimizer={}",
                      data::formatName(o.config.format), o.config.classes, vocab, m.embed, m.hidden,
                      m.trackerSize, m.mlpLayers, m.mlpHidden,
-                     m.predictTransitions ? "predicted" : "given", o.config.optimizer);
+                     m.predictTransitions ? (o.config.sample ? "sampled" : "predicted") : "given", o.config.optimizer);
 }
 
 Status saveCheckpoint(const TrainOptions& o, const Program& p, const std::vector<Tensor>& params,
@@ -297,6 +297,11 @@ int runTraining(const TrainOptions& o) {
     return 0;
   };
 
+  // Sampled moves: the generator state and REINFORCE's baseline carry from
+  // step to step (not checkpointed: a resumed run draws a fresh stream).
+  Tensor policyRng =
+      Tensor::fromInts(TensorType(DType::I64, {2}), {static_cast<int64_t>(o.seed), step});
+  Tensor policyBaseline = Tensor::scalar(DType::F32, 0.0);
   std::vector<std::vector<size_t>> epochBatches;
   int64_t cachedEpoch = -1;
   while (true) {
@@ -311,8 +316,14 @@ int runTraining(const TrainOptions& o) {
     std::vector<Tensor> in = params;
     in.insert(in.end(), state.begin(), state.end());
     in.insert(in.end(), {b.tokens, b.transitions, b.lengths, b.labels});
+    if (p.sampled) in.insert(in.end(), {policyRng, policyBaseline});
     auto out = runner.run(*p.step.function, in);
     if (!out.isOk()) return fail(fmt::format("step {}: {}", step + 1, out.status().message()));
+    if (p.sampled) {
+      const size_t at = p.step.firstMetricResult() + p.sampledStateMetric;
+      policyRng = (*out)[at];
+      policyBaseline = (*out)[at + 1];
+    }
     std::vector<Tensor>& r = *out;
     const size_t np = params.size(), ns = state.size();
     for (size_t i = 0; i < np; ++i)

@@ -81,6 +81,9 @@ int main(int argc, char** argv) {
   app.add_option("--mlp-hidden", model.mlpHidden, "Classifier hidden size")->capture_default_str();
   app.add_option("--mlp-layers", model.mlpLayers, "Classifier hidden layers")
       ->capture_default_str();
+  app.add_flag("--sample", o.config.sample,
+               "With --predict: sample the moves while training and add REINFORCE's "
+               "policy-gradient term (moving-average baseline) to the loss");
   app.add_flag("--predict", model.predictTransitions,
                "Predict transitions (the tracker's argmax; the data's are the target)");
   app.add_option("--optimizer", o.config.optimizer, "adam | adamw | sgd | rmsprop")
@@ -139,6 +142,8 @@ int main(int argc, char** argv) {
       o.corpus.limit = maxExamples;
   }
   o.config.clip = clip > 0 ? std::optional(clip) : std::nullopt;
+  if (o.config.sample && !model.predictTransitions)
+    return error("--sample needs --predict (it samples the predicted transitions)");
   if (model.predictTransitions && model.trackerSize <= 0)
     return error("--predict needs the tracker (--tracker > 0)");
   if (o.resume && o.checkpoint.empty()) return error("--resume needs --checkpoint");
