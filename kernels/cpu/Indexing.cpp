@@ -18,25 +18,6 @@ int64_t product(const Shape& s, size_t from, size_t to) {
   return p;
 }
 
-/// The reference kernel's checks of a block at `starts` (same messages).
-Status checkBlock(const Tensor& x, const std::vector<int64_t>& starts, const Shape& sizes) {
-  if (static_cast<int64_t>(starts.size()) != x.rank())
-    return errorf("needs {} start indices (one per dim), got {}", x.rank(), starts.size());
-  if (static_cast<int64_t>(sizes.size()) != x.rank())
-    return errorf("block rank {} differs from operand rank {}", sizes.size(), x.rank());
-  for (int64_t d = 0; d < x.rank(); ++d) {
-    if (sizes[d] < 0 || sizes[d] > x.shape()[d])
-      return errorf("block size {} of dim {} does not fit in the operand's size {}", sizes[d], d,
-                    x.shape()[d]);
-    int64_t maxStart = x.shape()[d] - sizes[d];
-    if (starts[d] < 0 || starts[d] > maxStart)
-      return errorf("start index {} (dim {}) is out of range [0, {}] for a block of size {} in "
-                    "a dim of size {}",
-                    starts[d], d, maxStart, sizes[d], x.shape()[d]);
-  }
-  return Status::ok();
-}
-
 /// Calls copy(xByteOffset, blockByteOffset, rowBytes) for each innermost row
 /// of the block of shape `sizes` at `starts` in x.
 template <typename F>
@@ -114,7 +95,7 @@ template <typename F> void walkGather(const GatherWalk& w, const Tensor& indices
 } // namespace
 
 Status dynamicSliceInto(const Tensor& x, const std::vector<int64_t>& starts, Tensor& out) {
-  CAIRN_RETURN_IF_ERROR(checkBlock(x, starts, out.shape()));
+  CAIRN_RETURN_IF_ERROR(kernels::checkBlockStarts(x, starts, out.shape()));
   if (out.dtype() != x.dtype())
     return errorf("result dtype {} differs from operand dtype {}", dtypeName(out.dtype()),
                   dtypeName(x.dtype()));
@@ -130,7 +111,7 @@ Status dynamicUpdateSliceInPlace(Tensor& x, const Tensor& update,
   if (update.dtype() != x.dtype())
     return errorf("update dtype {} differs from operand dtype {}", dtypeName(update.dtype()),
                   dtypeName(x.dtype()));
-  CAIRN_RETURN_IF_ERROR(checkBlock(x, starts, update.shape()));
+  CAIRN_RETURN_IF_ERROR(kernels::checkBlockStarts(x, starts, update.shape()));
   const std::byte* src = update.rawData();
   std::byte* dst = x.rawData();
   forEachBlockRow(x, starts, update.shape(),

@@ -9,7 +9,7 @@
 
 namespace cairn::kernels {
 
-static Status checkStarts(const Tensor& x, const std::vector<int64_t>& starts, const Shape& sizes) {
+Status checkBlockStarts(const Tensor& x, const std::vector<int64_t>& starts, const Shape& sizes) {
   if (static_cast<int64_t>(starts.size()) != x.rank())
     return errorf("needs {} start indices (one per dim), got {}", x.rank(), starts.size());
   if (static_cast<int64_t>(sizes.size()) != x.rank())
@@ -29,7 +29,7 @@ static Status checkStarts(const Tensor& x, const std::vector<int64_t>& starts, c
 
 StatusOr<Tensor> dynamicSlice(const Tensor& x, const std::vector<int64_t>& starts,
                               const Shape& sizes) {
-  CAIRN_RETURN_IF_ERROR(checkStarts(x, starts, sizes));
+  CAIRN_RETURN_IF_ERROR(checkBlockStarts(x, starts, sizes));
   Tensor out(TensorType(x.dtype(), sizes));
   std::vector<int64_t> src(sizes.size());
   for (int64_t i = 0; i < out.numElements(); ++i) {
@@ -46,7 +46,7 @@ StatusOr<Tensor> dynamicUpdateSlice(const Tensor& x, const Tensor& update,
   if (update.dtype() != x.dtype())
     return errorf("update dtype {} differs from operand dtype {}", dtypeName(update.dtype()),
                   dtypeName(x.dtype()));
-  CAIRN_RETURN_IF_ERROR(checkStarts(x, starts, update.shape()));
+  CAIRN_RETURN_IF_ERROR(checkBlockStarts(x, starts, update.shape()));
   Tensor out = x;
   std::vector<int64_t> dst(starts.size());
   for (int64_t i = 0; i < update.numElements(); ++i) {

@@ -12,6 +12,11 @@
 
 namespace cairn::kernels {
 
+/// Checks that a block of shape `sizes` at `starts` (one per dim) lies
+/// within `x`; the error names the offending dim and index. Shared with the
+/// executor's in-place kernels (kernels/cpu) so both report alike.
+Status checkBlockStarts(const Tensor& x, const std::vector<int64_t>& starts, const Shape& sizes);
+
 /// The block of shape `sizes` at `starts` (one per dim). Needs
 /// 0 <= starts[d] and starts[d] + sizes[d] <= x.shape[d].
 StatusOr<Tensor> dynamicSlice(const Tensor& x, const std::vector<int64_t>& starts,
