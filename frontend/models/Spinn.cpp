@@ -97,6 +97,15 @@ Val addPolicyGradient(FunctionBuilder& fb, const DataInputs& data, Val loss, Val
   return (loss + reinforceSurrogate(logProb, reward, baseline)).named("loss");
 }
 
+/// The tree classifiers' head: root h -> Mlp(mlp, H, mlpHidden, mlpLayers,
+/// classes); declared after the encoder's parameters.
+Mlp treeHead(ParamStore& ps, const SpinnConfig& cfg, int64_t classes) {
+  if (classes <= 0)
+    throw BuildError(
+        fmt::format("spinn tree classifier: classes must be positive, got {}", classes));
+  return Mlp(ps, "mlp", cfg.hidden, cfg.mlpHidden, cfg.mlpLayers, classes);
+}
+
 Mlp snliHead(ParamStore& ps, const SpinnConfig& cfg) {
   return Mlp(ps, "mlp", 4 * cfg.hidden, cfg.mlpHidden, cfg.mlpLayers, 3);
 }
@@ -158,11 +167,8 @@ Function* buildSpinnSnliLoss(Module& m, ParamStore& ps, const SpinnConfig& cfg,
 
 Function* buildSpinnTreeClassifier(Module& m, ParamStore& ps, const SpinnConfig& cfg,
                                    int64_t classes, const std::string& name) {
-  if (classes <= 0)
-    throw BuildError(
-        fmt::format("spinn tree classifier: classes must be positive, got {}", classes));
   SpinnEncoder encoder(ps, cfg);
-  Mlp mlp(ps, "mlp", cfg.hidden, cfg.mlpHidden, cfg.mlpLayers, classes);
+  Mlp mlp = treeHead(ps, cfg, classes);
   DataInputs data(cfg, false, !cfg.predictTransitions, false);
   auto fb = makeBuilder(m, ps, name, data);
   SpinnOutputs out = encoder(data.get(*fb, data.tokens), data.get(*fb, data.transitions),
@@ -175,11 +181,8 @@ Function* buildSpinnTreeClassifier(Module& m, ParamStore& ps, const SpinnConfig&
 
 Function* buildSpinnTreeClassifierLoss(Module& m, ParamStore& ps, const SpinnConfig& cfg,
                                        int64_t classes, const std::string& name) {
-  if (classes <= 0)
-    throw BuildError(
-        fmt::format("spinn tree classifier: classes must be positive, got {}", classes));
   SpinnEncoder encoder(ps, cfg);
-  Mlp mlp(ps, "mlp", cfg.hidden, cfg.mlpHidden, cfg.mlpLayers, classes);
+  Mlp mlp = treeHead(ps, cfg, classes);
   DataInputs data(cfg, false, true, true);
   auto fb = makeBuilder(m, ps, name, data);
   Val given = data.get(*fb, data.transitions);
