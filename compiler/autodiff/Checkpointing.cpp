@@ -87,10 +87,7 @@ void stripMine(FunctionBuilder& fb, Op& loop, int64_t k) {
   std::map<Value*, Value*> mapping;
   for (size_t i = 0; i < n; ++i)
     mapping[loop.result(i)] = results[i].value();
-  Region* root = &home;
-  while (root->parentOp() && root->parentOp()->parentRegion())
-    root = root->parentOp()->parentRegion();
-  replaceAllUsesWith(*root, mapping);
+  replaceAllUsesWith(rootRegion(home), mapping);
   home.erase(&loop);
 }
 

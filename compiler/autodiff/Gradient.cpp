@@ -73,6 +73,13 @@ void GradientContext::analyzeActivity(const Region& region) {
 
 // ---- Reading forward values ----------------------------------------------------
 
+Region& rootRegion(Region& r) {
+  Region* root = &r;
+  while (root->parentOp() && root->parentOp()->parentRegion())
+    root = root->parentOp()->parentRegion();
+  return *root;
+}
+
 std::vector<Value*> freeValues(const Region& region) {
   std::vector<Value*> out;
   std::set<Value*> seen;
@@ -359,10 +366,7 @@ void GradientContext::replaceForwardOp(Op* from, Op* to) {
   // same outermost region (which may still be detached, inside an op being
   // built).
   Region& home = *from->parentRegion();
-  Region* root = &home;
-  while (root->parentOp() && root->parentOp()->parentRegion())
-    root = root->parentOp()->parentRegion();
-  replaceAllUsesWith(*root, mapping);
+  replaceAllUsesWith(rootRegion(home), mapping);
   graveyard_.push_back(home.take(from));
 }
 

@@ -44,6 +44,11 @@ inline constexpr const char* kRecomputeAttr = "autodiff_recompute";
 /// loops recompute (Checkpointing.cpp).
 void checkpointLoops(FunctionBuilder& fb, Function& g, int64_t k);
 
+/// The outermost region enclosing `r` (a function body, or the region of an
+/// op still being built and not yet inserted anywhere): where every use of a
+/// value defined in `r` can be found.
+Region& rootRegion(Region& r);
+
 /// Values used inside `region` (nested included) but defined outside it, in
 /// first-use order.
 std::vector<Value*> freeValues(const Region& region);
