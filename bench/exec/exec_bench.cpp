@@ -160,14 +160,21 @@ void benchCapacity(const Options& o) {
   }
 }
 
-void benchBiRnn(const Options& o, BiRnnConfig::Cell cell) {
-  const char* name = cell == BiRnnConfig::Lstm ? "BiLSTM" : "BiGRU";
+/// The BiRNN benchmarks' classifier: vocab 20000, embed = hidden = --hidden,
+/// 3 classes.
+BiRnnConfig biRnnConfig(const Options& o, BiRnnConfig::Cell cell) {
   BiRnnConfig cfg;
   cfg.cell = cell;
   cfg.vocab = 20000;
   cfg.embed = o.hidden;
   cfg.hidden = o.hidden;
   cfg.classes = 3;
+  return cfg;
+}
+
+void benchBiRnn(const Options& o, BiRnnConfig::Cell cell) {
+  const char* name = cell == BiRnnConfig::Lstm ? "BiLSTM" : "BiGRU";
+  BiRnnConfig cfg = biRnnConfig(o, cell);
   Module m;
   ParamStore ps;
   Function* f = buildBiRnnClassifier(m, ps, cfg);
@@ -269,12 +276,7 @@ void benchTrainSpinn(const Options& o) {
 }
 
 void benchTrainBiRnn(const Options& o, BiRnnConfig::Cell cell) {
-  BiRnnConfig cfg;
-  cfg.cell = cell;
-  cfg.vocab = 20000;
-  cfg.embed = o.hidden;
-  cfg.hidden = o.hidden;
-  cfg.classes = 3;
+  BiRnnConfig cfg = biRnnConfig(o, cell);
   Module m;
   ParamStore ps;
   Function* logits = buildBiRnnClassifier(m, ps, cfg);
