@@ -215,18 +215,17 @@ Status Runner::exec(const Instruction& in) {
 
 Status Runner::execKernel(const Instruction& in) {
   std::vector<const Tensor*> ins = operands(in);
-  KernelFn fn = in.fn;
+  KernelExtents extents;
+  std::vector<TensorType> dynamicTypes;
   const std::vector<TensorType>* outTypes = &in.outputTypes;
-  ResolvedKernel resolved;
-  if (!fn) {
-    if (!exe_.kernels()) return opError(*in.op, "has a dynamic-shape kernel but no kernel provider");
-    StatusOr<ResolvedKernel> r = exe_.kernels()->resolve(in.kernel, ins);
-    // Not specializable at these shapes (a size the kernel cannot see, a
-    // shape error the reference reports best): run the op as the reference does.
-    if (!r.isOk()) return execFallback(in);
-    resolved = std::move(r).value();
-    fn = resolved.fn;
-    outTypes = &resolved.outputs;
+  if (in.shape) {
+    // Sizes the kernel was not compiled for (a broadcast of a dim that is 1
+    // here, a shape error the reference reports best): run the op as the
+    // reference does.
+    if (!evaluateKernelShape(*in.shape, ins, extents)) return execFallback(in);
+    for (size_t o = 0; o < in.outputTypes.size(); ++o)
+      dynamicTypes.emplace_back(in.outputTypes[o].dtype, extents.outputs[o]);
+    outTypes = &dynamicTypes;
   }
   std::vector<Tensor> outs;
   std::vector<void*> buffers;
@@ -236,11 +235,12 @@ Status Runner::execKernel(const Instruction& in) {
     outs.push_back(allocate(t));
     buffers.push_back(outs.back().rawData());
   }
+  buffers.push_back(extents.params.data());
   int64_t n = outs.empty() ? 0 : outs[0].numElements();
-  if (n > 0) fn(buffers.data(), 0, n);
+  if (n > 0) exe_.kernel(in.kernel)(buffers.data(), 0, n);
   ++stats_.kernelCalls;
   for (size_t i = 0; i < outs.size(); ++i) {
-    if (!in.fn) CAIRN_RETURN_IF_ERROR(checkResult(in, i, outs[i]));
+    if (in.shape) CAIRN_RETURN_IF_ERROR(checkResult(in, i, outs[i]));
     setOwned(in.results[i], std::move(outs[i]));
   }
   return Status::ok();
@@ -500,8 +500,9 @@ Status Runner::execIf(const Instruction& in) {
 
 Executable::Executable(std::unique_ptr<Module> module,
                        std::map<std::string, Program, std::less<>> programs,
-                       std::shared_ptr<const KernelProvider> kernels)
-    : module_(std::move(module)), programs_(std::move(programs)), kernels_(std::move(kernels)) {}
+                       std::vector<KernelFn> kernels, std::shared_ptr<const void> keepAlive)
+    : module_(std::move(module)), programs_(std::move(programs)), kernels_(std::move(kernels)),
+      keepAlive_(std::move(keepAlive)) {}
 
 Executable::~Executable() = default;
 

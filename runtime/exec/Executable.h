@@ -78,10 +78,12 @@ private:
 
 class Executable {
 public:
-  /// `module` owns the ops the programs point at; `kernels` resolves kernels
-  /// of dynamic shape (may be null when every kernel is static).
+  /// `module` owns the ops the programs point at; `kernels` is the code of
+  /// the programs' kernel instructions (Instruction::kernel indexes it), and
+  /// `keepAlive` whatever owns that code (an AOT model's handle; null for
+  /// the process-wide JIT).
   Executable(std::unique_ptr<Module> module, std::map<std::string, Program, std::less<>> programs,
-             std::shared_ptr<const KernelProvider> kernels);
+             std::vector<KernelFn> kernels, std::shared_ptr<const void> keepAlive = nullptr);
   ~Executable();
 
   /// Runs function `name` on `inputs` with `ctx`.
@@ -94,14 +96,16 @@ public:
   /// The compiled IR (after the compiler's passes).
   const Module& module() const { return *module_; }
   const Program* program(std::string_view name) const;
-  const KernelProvider* kernels() const { return kernels_.get(); }
+  KernelFn kernel(int32_t k) const { return kernels_[static_cast<size_t>(k)]; }
+  size_t numKernels() const { return kernels_.size(); }
   /// Every program as text (programToString), for debugging and failure reports.
   std::string describe() const;
 
 private:
   std::unique_ptr<Module> module_;
   std::map<std::string, Program, std::less<>> programs_;
-  std::shared_ptr<const KernelProvider> kernels_;
+  std::vector<KernelFn> kernels_;
+  std::shared_ptr<const void> keepAlive_;
 };
 
 /// A readable listing of a program: one line per instruction with its kind,

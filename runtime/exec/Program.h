@@ -27,32 +27,16 @@
 #include "ir/IR.h"
 #include "ir/Status.h"
 #include "ir/Tensor.h"
+#include "runtime/exec/KernelShape.h"
 
 namespace cairn::exec {
 
 using Slot = int32_t;
 
 /// A compiled elementwise kernel: computes output elements [begin, end);
-/// buffers are the inputs, then the outputs (see compiler/codegen/cpu/LowerToLLVM.h).
+/// buffers are the inputs, then the outputs, then (dynamic shapes) the
+/// int64_t run-time extents (see compiler/codegen/cpu/LowerToLLVM.h).
 using KernelFn = void (*)(void* const* buffers, int64_t begin, int64_t end);
-
-/// A kernel specialized to concrete shapes, with its outputs' types.
-struct ResolvedKernel {
-  KernelFn fn = nullptr;
-  std::vector<TensorType> outputs;
-};
-
-/// Kernels for fusions whose shapes are known only at run time (a dynamic
-/// batch dim): the provider specializes the fusion to the concrete input
-/// shapes (and the values of its scalar size inputs) and caches the result.
-/// Implementations must be thread-safe: concurrent runs ask concurrently.
-class KernelProvider {
-public:
-  virtual ~KernelProvider() = default;
-  /// Kernel number `kernel` (Instruction::kernel) for these inputs.
-  virtual StatusOr<ResolvedKernel> resolve(int32_t kernel,
-                                           const std::vector<const Tensor*>& inputs) const = 0;
-};
 
 /// How a `dot` maps onto one (batched) row-major GEMM C = op(A) op(B). Each
 /// operand is [batch..., X..., Y...] in memory: `batchDims` leading batch
@@ -67,7 +51,7 @@ struct GemmShape {
 };
 
 enum class InstKind : uint8_t {
-  Kernel,   ///< a compiled elementwise kernel (fn, or `kernel` through the provider)
+  Kernel,   ///< a compiled elementwise kernel
   Gemm,     ///< a `dot` as BLAS sgemm/dgemm
   Rows,     ///< data movement by contiguous rows (kernels/cpu): dynamic_slice,
             ///< dynamic_update_slice, gather, scatter(_add), concat, broadcast
@@ -93,11 +77,14 @@ struct Instruction {
   /// Indexed updates: operand 0 dies here, so update it in place.
   bool inPlace = false;
 
-  // Kernel: `fn` with `outputTypes` when every shape is static, else
-  // resolved through the provider as `kernel`.
-  KernelFn fn = nullptr;
+  // Kernel: number `kernel` of the Executable's kernel table, writing
+  // `outputTypes`; when a shape is dynamic, `shape` gives the output dims and
+  // the kernel's run-time extents, evaluated on the inputs before each call
+  // (and the op runs through the reference kernels when they do not fit,
+  // see KernelShape.h).
   int32_t kernel = -1;
   std::vector<TensorType> outputTypes;
+  std::shared_ptr<const KernelShape> shape;
   // Gemm.
   GemmShape gemm;
   // Constant.

@@ -43,7 +43,7 @@ void printInst(const Instruction& in, int indent, std::string& out) {
   if (!in.results.empty()) out += slots(in.results) + " = ";
   out += fmt::format("{} {} ({})", kindName(in.kind), in.op ? in.op->name() : "?",
                      slots(in.operands));
-  if (in.kind == InstKind::Kernel) out += in.fn ? " [static]" : fmt::format(" [dynamic #{}]", in.kernel);
+  if (in.kind == InstKind::Kernel) out += fmt::format(" [#{} {}]", in.kernel, in.shape ? "dynamic" : "static");
   if (in.kind == InstKind::Gemm)
     out += fmt::format(" batch={} contract={} transA={} transB={}", in.gemm.batchDims,
                        in.gemm.contractDims, int(in.gemm.transA), int(in.gemm.transB));

@@ -173,12 +173,50 @@ TEST(CodegenCpuKernelTest, SingleElementwiseOpAndEmptyTensors) {
   EXPECT_EQ((*e)[0].type(), empty.type());
 }
 
+TEST(CodegenCpuKernelTest, DynamicShapesBecomeRunTimeExtents) {
+  // A bias row and a per-row scalar over a dynamic batch: the row maps stay
+  // constant (i % 24, i / 24), only N and the output's batch dim are sizes.
+  auto m = passtest::parseOk(
+      fusionFunction({"tensor<?x24xf32>", "tensor<24xf32>", "tensor<?xf32>", "tensor<i64>"},
+                     {"tensor<?x24xf32>"},
+                     "    %row = broadcast %a1, %a3 {dims = [1]} : tensor<?x24xf32>\n"
+                     "    %col = broadcast %a2, %a3 {dims = [0]} : tensor<?x24xf32>\n"
+                     "    %t = add %a0, %row : tensor<?x24xf32>\n"
+                     "    %y = mul %t, %col : tensor<?x24xf32>\n    yield %y\n"));
+  ASSERT_TRUE(m);
+  auto k = describeKernel(*firstFusion(*m));
+  ASSERT_TRUE(k.isOk()) << k.status().message();
+  std::string text = kernelToString(*k);
+  EXPECT_TRUE(codegentest::contains(text, "kernel N=p0")) << text;
+  EXPECT_TRUE(codegentest::contains(text, "s0 = dim 0 of in0")) << text;
+  EXPECT_TRUE(codegentest::contains(text, "s2 = value of in3")) << text;
+  EXPECT_TRUE(codegentest::contains(text, "[(i%24)]")) << text;
+  EXPECT_TRUE(codegentest::contains(text, "[i/24]")) << text;
+  ASSERT_FALSE(k->shape.isStatic());
+  // The IR's `?`s are one run-time size (checked), and the batch dims of a
+  // and of the broadcasts agree: evaluation fails when they do not.
+  exec::KernelExtents e;
+  Tensor x(TensorType(DType::F32, {3, 24})), row(TensorType(DType::F32, {24})),
+      col(TensorType(DType::F32, {3})), n = Tensor::scalar(DType::I64, 3.0);
+  ASSERT_TRUE(exec::evaluateKernelShape(k->shape, {&x, &row, &col, &n}, e)) << text;
+  EXPECT_EQ(e.outputs, (std::vector<Shape>{{3, 24}}));
+  EXPECT_EQ(e.params.at(0), 72);
+  Tensor wrongCol(TensorType(DType::F32, {4}));
+  EXPECT_FALSE(exec::evaluateKernelShape(k->shape, {&x, &row, &wrongCol, &n}, e));
+  Tensor four = Tensor::scalar(DType::I64, 4.0);
+  EXPECT_FALSE(exec::evaluateKernelShape(k->shape, {&x, &row, &col, &four}, e));
+  Tensor negative = Tensor::scalar(DType::I64, -1.0);
+  EXPECT_FALSE(exec::evaluateKernelShape(k->shape, {&x, &row, &col, &negative}, e));
+}
+
 TEST(CodegenCpuKernelTest, ClearErrorsForWhatCodegenDoesNotDo) {
-  // Dynamic shapes.
+  // A dynamic size computed inside the kernel (sizes must be inputs or constants).
   EXPECT_TRUE(codegentest::contains(
-      describeError(fusionFunction({"tensor<?xf32>"}, {"tensor<?xf32>"},
-                                   "    %y = exp %a0 : tensor<?xf32>\n    yield %y\n")),
-      "codegen needs static shapes"));
+      describeError(fusionFunction({"tensor<4xf32>", "tensor<i64>"}, {"tensor<?x4xf32>"},
+                                   "    %n = add %a1, %a1 : tensor<i64>\n"
+                                   "    %y = broadcast %a0, %n {dims = [1]} : tensor<?x4xf32>\n"
+                                   "    yield %y\n")),
+      "neither a kernel input nor a constant"));
   // Not an elementwise op.
   auto m = passtest::parseOk(R"(func @f(%a: tensor<2x2xf32>) -> tensor<2x2xf32> {
   %d = dot %a, %a : tensor<2x2xf32>

@@ -14,7 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "PassesTestUtil.h"
-#include "compiler/codegen/KernelDesc.h"
+#include "compiler/program/KernelDesc.h"
 #include "compiler/codegen/cpu/Jit.h"
 #include "compiler/codegen/cpu/MathApprox.h"
 #include "compiler/codegen/cpu/RunFusion.h"

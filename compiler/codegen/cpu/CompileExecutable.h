@@ -5,23 +5,12 @@
 //   if (!exe.isOk()) ...;
 //   auto out = (*exe)->run("main", inputs);
 //
-// It runs the optimize pipeline on a copy of the module, then lowers every
-// op of every function to an executor instruction:
-//   - a `fusion` of kind "elementwise", and a lone elementwise op, to a
-//     JIT-compiled kernel (compiler/codegen/cpu): compiled now when its
-//     shapes are static, else specialized to the concrete shapes at its first
-//     run with them and cached (SpecializeKernel.h);
-//   - `dot` to BLAS sgemm/dgemm when it is a (batched) matrix product,
-//     transposes included (runtime/exec/Gemm.h);
-//   - dynamic_slice, dynamic_update_slice, gather, scatter, scatter_add,
-//     concat and broadcast to row kernels (kernels/cpu), the updates in place
-//     when their operand dies there;
-//   - constants to tensors materialized once; reshape to a buffer alias;
-//   - `while` and `if` to nested instruction blocks;
-//   - everything else (and whatever the above cannot take) to the reference
-//     kernels, one op at a time.
-// Buffer decisions (liveness, in place, moves) are made here; see the
-// Algorithm comment in CompileExecutable.cpp and docs/runtime.md.
+// It runs the optimize pipeline on a copy of the module, lowers every
+// function to executor instructions with the buffer plan
+// (compiler/program/BuildProgram.h), then JIT-compiles every distinct kernel
+// the programs use, in one LLVM module. Kernels over dynamic shapes are
+// compiled once with run-time extents (runtime/exec/KernelShape.h): nothing
+// is compiled when the program runs.
 //
 // Thread-safety: compileExecutable may be called from several threads (the
 // shared JIT serializes its compiles); the Executable is immutable.
@@ -32,6 +21,9 @@
 #include <string>
 #include <vector>
 
+#include <unordered_map>
+
+#include "compiler/program/BuildProgram.h"
 #include "ir/IR.h"
 #include "runtime/exec/Executable.h"
 
@@ -52,14 +44,29 @@ struct CompileOptions {
 
 /// What compileExecutable did.
 struct CompileReport {
-  int kernelsStatic = 0;  ///< kernels compiled now
-  int kernelsDynamic = 0; ///< kernels specialized at run time
+  int kernelsStatic = 0;  ///< kernel instructions of static shape
+  int kernelsDynamic = 0; ///< kernel instructions with run-time extents
+  int kernels = 0;        ///< distinct kernels compiled
   int gemms = 0;
   int rows = 0;    ///< ops run by row kernels (indexed ops, concat, broadcast)
   int inPlace = 0; ///< update ops planned in place
   int fallbacks = 0;
   double passesMs = 0;
-  double lowerMs = 0; ///< lowering to instructions, static kernels' JIT included
+  double lowerMs = 0; ///< lowering to instructions (kernel descriptions included)
+  double jitMs = 0;   ///< compiling the kernels (LLVM -O3 and code generation)
+};
+
+/// The KernelSource of the CPU backend: accepts the kernels LowerToLLVM can
+/// lower (checkLowerable), numbering distinct ones in order of first use;
+/// the JIT (or cairn-compile's object file) then provides them in that order.
+class KernelCollector : public KernelSource {
+public:
+  int32_t add(const KernelDesc& k) override;
+  const std::vector<KernelDesc>& kernels() const { return kernels_; }
+
+private:
+  std::vector<KernelDesc> kernels_;
+  std::unordered_map<KernelDesc, int32_t, KernelDescHash> index_;
 };
 
 StatusOr<std::unique_ptr<exec::Executable>> compileExecutable(const Module& m,

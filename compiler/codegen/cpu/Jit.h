@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "compiler/codegen/KernelDesc.h"
+#include "compiler/program/KernelDesc.h"
 #include "compiler/codegen/cpu/LowerToLLVM.h"
 
 namespace cairn::codegen::cpu {

@@ -77,14 +77,23 @@ llvm::Type* valueType(llvm::LLVMContext& ctx, DType d) {
 /// over i then (its broadcast reads become gathers or scalar code).
 constexpr int64_t kMinRowWidth = 16;
 
+/// Whether every extent of `m` is a compile-time constant.
+bool isConstantMap(const IndexMap& m) {
+  for (const IndexStage& s : m.stages)
+    for (const IndexTerm& t : s.terms)
+      if (isParam(t.div) || isParam(t.mod) || isParam(t.stride)) return false;
+  return true;
+}
+
 /// The width W of a row of the loop nest: the largest W dividing the
-/// divisors and moduli of every one-stage index map, so that within a row
-/// each such map is base(row) + c * stride: contiguous or invariant, which
-/// the vectorizer widens. N (one row: a flat loop) when W would be short.
+/// divisors and moduli of every one-stage index map of constant extents, so
+/// that within a row each such map is base(row) + c * stride: contiguous or
+/// invariant, which the vectorizer widens. N (one row: a flat loop) when W
+/// would be short; 0 when that N is a run-time parameter.
 int64_t rowWidth(const KernelDesc& k) {
   int64_t w = 0; // the gcd so far; 0: no constraint
   for (const IndexMap& m : k.indexMaps) {
-    if (m.zero || m.stages.size() != 1) continue;
+    if (m.zero || m.stages.size() != 1 || !isConstantMap(m)) continue;
     for (const IndexTerm& t : m.stages[0].terms) {
       if (t.div != 1)
         w = std::gcd(w, t.div);
@@ -92,13 +101,13 @@ int64_t rowWidth(const KernelDesc& k) {
         w = std::gcd(w, t.mod);
     }
   }
-  int64_t n = std::max<int64_t>(k.numElements, 1);
-  return w == 0 || w < kMinRowWidth ? n : w;
+  if (w != 0 && w >= kMinRowWidth) return w;
+  return isParam(k.numElements) ? 0 : std::max<int64_t>(k.numElements, 1);
 }
 
-/// Whether `m` is base(row) + c * stride within rows of width `w`.
+/// Whether `m` is base(row) + c * stride within rows of (constant) width `w`.
 bool splitsByRow(const IndexMap& m, int64_t w) {
-  if (m.zero || m.stages.size() != 1) return false;
+  if (w == 0 || m.zero || m.stages.size() != 1 || !isConstantMap(m)) return false;
   for (const IndexTerm& t : m.stages[0].terms)
     if (t.div != 1 ? t.div % w != 0 : (t.mod != 0 && t.mod % w != 0)) return false;
   return true;
@@ -107,8 +116,9 @@ bool splitsByRow(const IndexMap& m, int64_t w) {
 /// Emits the loop body of one kernel.
 class BodyEmitter {
 public:
-  BodyEmitter(const KernelDesc& k, int64_t rowWidth, llvm::IRBuilder<>& b, llvm::Module& m)
-      : k_(k), w_(rowWidth), b_(b), m_(m), ctx_(m.getContext()) {}
+  BodyEmitter(const KernelDesc& k, int64_t rowWidth, std::vector<Value*> params,
+              llvm::IRBuilder<>& b, llvm::Module& m)
+      : k_(k), w_(rowWidth), params_(std::move(params)), b_(b), m_(m), ctx_(m.getContext()) {}
 
   /// At the top of row `r` (starting at element rowStart = r * W): the
   /// row-invariant part of every index map that splits by row.
@@ -137,7 +147,7 @@ public:
   void emit(const std::vector<Value*>& buffers, Value* i, Value* c) {
     i_ = i;
     c_ = c;
-    narrow_ = k_.numElements <= std::numeric_limits<int32_t>::max();
+    narrow_ = !isParam(k_.numElements) && k_.numElements <= std::numeric_limits<int32_t>::max();
     std::vector<Value*> v(k_.body.size());
     for (size_t n = 0; n < k_.body.size(); ++n) {
       const KernelInst& inst = k_.body[n];
@@ -193,9 +203,9 @@ private:
         Value* sum = llvm::ConstantInt::get(t, 0);
         for (const IndexTerm& term : s.terms) {
           Value* x = in;
-          if (term.div != 1) x = b_.CreateUDiv(x, llvm::ConstantInt::get(t, term.div));
-          if (term.mod) x = b_.CreateURem(x, llvm::ConstantInt::get(t, term.mod));
-          if (term.stride != 1) x = b_.CreateNUWMul(x, llvm::ConstantInt::get(t, term.stride));
+          if (term.div != 1) x = b_.CreateUDiv(x, extent(term.div, t));
+          if (term.mod) x = b_.CreateURem(x, extent(term.mod, t));
+          if (term.stride != 1) x = b_.CreateNUWMul(x, extent(term.stride, t));
           sum = b_.CreateNUWAdd(sum, x);
         }
         in = sum;
@@ -204,6 +214,12 @@ private:
     }
     indices_[map] = idx;
     return idx;
+  }
+
+  /// A constant extent, or a run-time parameter (64-bit; only narrow when constant).
+  Value* extent(int64_t v, llvm::IntegerType* t) {
+    if (isParam(v)) return params_.at(static_cast<size_t>(paramOf(v)));
+    return llvm::ConstantInt::get(t, static_cast<uint64_t>(v));
   }
 
   Value* load(DType d, Value* base, int32_t map) {
@@ -427,6 +443,7 @@ private:
 
   const KernelDesc& k_;
   int64_t w_;
+  std::vector<Value*> params_; ///< the kernel's run-time extents, loaded on entry
   llvm::IRBuilder<>& b_;
   llvm::Module& m_;
   llvm::LLVMContext& ctx_;
@@ -519,8 +536,8 @@ StatusOr<llvm::Function*> lowerToLLVM(const KernelDesc& k, llvm::Module& m,
   llvm::Type* i64 = llvm::Type::getInt64Ty(ctx);
   size_t numBuffers = k.inputs.size() + k.outputs.size();
 
-  // The loop, with one noalias pointer per buffer.
-  std::vector<llvm::Type*> params(numBuffers, ptr);
+  // The loop, with one noalias pointer per buffer, then the parameters.
+  std::vector<llvm::Type*> params(numBuffers + 1, ptr);
   params.push_back(i64);
   params.push_back(i64);
   auto* loopTy = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false);
@@ -533,8 +550,9 @@ StatusOr<llvm::Function*> lowerToLLVM(const KernelDesc& k, llvm::Module& m,
     loopFn->addParamAttr(static_cast<unsigned>(n), llvm::Attribute::NoAlias);
     buffers.push_back(loopFn->getArg(static_cast<unsigned>(n)));
   }
-  Value* begin = loopFn->getArg(static_cast<unsigned>(numBuffers));
-  Value* end = loopFn->getArg(static_cast<unsigned>(numBuffers + 1));
+  Value* paramArray = loopFn->getArg(static_cast<unsigned>(numBuffers));
+  Value* begin = loopFn->getArg(static_cast<unsigned>(numBuffers + 1));
+  Value* end = loopFn->getArg(static_cast<unsigned>(numBuffers + 2));
 
   // for (r = begin / W; r < ceil(end / W); ++r)      -- rows
   //   for (c = max(begin - rW, 0); c < min(end - rW, W); ++c)  -- i = rW + c
@@ -548,12 +566,17 @@ StatusOr<llvm::Function*> lowerToLLVM(const KernelDesc& k, llvm::Module& m,
   auto* latch = llvm::BasicBlock::Create(ctx, "row.latch", loopFn);
   auto* exit = llvm::BasicBlock::Create(ctx, "exit", loopFn);
   llvm::IRBuilder<> b(entry);
+  std::vector<Value*> paramValues;
+  for (size_t p = 0; p < k.shape.params.size(); ++p)
+    paramValues.push_back(b.CreateAlignedLoad(
+        i64, b.CreateConstInBoundsGEP1_64(i64, paramArray, p), llvm::Align(8), "p"));
   b.CreateCondBr(b.CreateICmpSLT(begin, end), rows, exit);
 
   b.SetInsertPoint(rows);
-  Value* width = b.getInt64(w);
+  // W == 0: one flat row of the run-time N (which is at least end > 0).
+  Value* width = w ? b.getInt64(w) : paramValues.at(static_cast<size_t>(paramOf(k.numElements)));
   Value* r0 = b.CreateUDiv(begin, width);
-  Value* r1 = b.CreateUDiv(b.CreateNUWAdd(end, b.getInt64(w - 1)), width);
+  Value* r1 = b.CreateUDiv(b.CreateNUWAdd(end, b.CreateSub(width, b.getInt64(1))), width);
   b.CreateBr(row);
 
   b.SetInsertPoint(row);
@@ -563,7 +586,7 @@ StatusOr<llvm::Function*> lowerToLLVM(const KernelDesc& k, llvm::Module& m,
   Value* c0 =
       b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, b.CreateSub(begin, rowStart), b.getInt64(0));
   Value* c1 = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b.CreateSub(end, rowStart), width);
-  BodyEmitter body(k, w, b, m);
+  BodyEmitter body(k, w, paramValues, b, m);
   body.beginRow(r, rowStart);
   b.CreateBr(loop);
 
@@ -590,7 +613,11 @@ StatusOr<llvm::Function*> lowerToLLVM(const KernelDesc& k, llvm::Module& m,
   fn->addFnAttr(llvm::Attribute::NoUnwind);
   b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", fn));
   std::vector<Value*> args;
-  for (size_t n = 0; n < numBuffers; ++n) {
+  for (size_t n = 0; n < numBuffers + 1; ++n) { // buffers[numBuffers]: the parameters
+    if (n == numBuffers && k.shape.params.empty()) {
+      args.push_back(llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(ctx)));
+      break;
+    }
     Value* slot = b.CreateConstInBoundsGEP1_64(ptr, fn->getArg(0), n);
     args.push_back(b.CreateAlignedLoad(ptr, slot, llvm::Align(8)));
   }

@@ -4,7 +4,12 @@
 //
 // that computes output elements [begin, end) (the caller splits [0, N) among
 // threads, or passes it whole). buffers[0 .. #inputs) are the inputs, then
-// the outputs, each a dense row-major array of its dtype (i1 one byte, 0 or 1).
+// the outputs, each a dense row-major array of its dtype (i1 one byte, 0 or 1),
+// and then, for a kernel of dynamic shape, the int64_t array of its run-time
+// extents (KernelDesc::shape.params evaluated by exec::evaluateKernelShape;
+// not read when the kernel is static). Extents that are parameters are
+// computed with 64-bit division where constant ones may use 32-bit, and a
+// map with a parameter never splits by row: static kernels lose nothing.
 // Buffers must not overlap: the loop reads them as noalias.
 //
 // The loop visits output elements i in rows of W: an outer loop over rows,
@@ -31,7 +36,7 @@
 #include <cstdint>
 #include <string>
 
-#include "compiler/codegen/KernelDesc.h"
+#include "compiler/program/KernelDesc.h"
 
 namespace llvm {
 class Function;

@@ -24,11 +24,19 @@
 
 #include "ir/IR.h"
 #include "ir/Status.h"
+#include "runtime/exec/KernelShape.h"
 
 namespace cairn::codegen {
 
+/// An extent of a kernel (numElements, an IndexTerm's div, mod or stride):
+/// a constant when >= 0, else run-time parameter number paramOf(v) of the
+/// kernel's KernelShape (dynamic shapes; see runtime/exec/KernelShape.h).
+inline bool isParam(int64_t v) { return v < 0; }
+inline int32_t paramOf(int64_t v) { return static_cast<int32_t>(-v - 1); }
+inline int64_t paramExtent(int32_t p) { return -static_cast<int64_t>(p) - 1; }
+
 /// One term of an index stage: ((in / div) % mod) * stride; mod 0 means no
-/// modulus (the outermost dim).
+/// modulus (the outermost dim). Each field may be a run-time parameter (isParam).
 struct IndexTerm {
   int64_t div = 1;
   int64_t mod = 0;
@@ -76,15 +84,17 @@ struct KernelInst {
 };
 
 struct KernelOutput {
-  TensorType type;    ///< static; its element count is the kernel's
+  TensorType type;    ///< as declared (`?` dims come from KernelDesc::shape)
   int32_t value = -1; ///< the body instruction stored at each i
   bool operator==(const KernelOutput&) const = default;
 };
 
 /// One elementwise kernel. Buffers are passed inputs first, then outputs.
 struct KernelDesc {
-  int64_t numElements = 0;        ///< N, the iteration count
-  std::vector<TensorType> inputs; ///< static; in operand order
+  int64_t numElements = 0;        ///< N, the iteration count (maybe a param, isParam)
+  std::vector<TensorType> inputs; ///< in operand order, as declared
+  /// Run-time extents; empty (isStatic) when every shape is static.
+  exec::KernelShape shape;
   std::vector<KernelOutput> outputs;
   std::vector<IndexMap> indexMaps; ///< deduplicated
   std::vector<Tensor> tables;      ///< non-splat constants of the region
@@ -98,10 +108,18 @@ struct KernelDescHash {
   size_t operator()(const KernelDesc& k) const { return hashKernel(k); }
 };
 
+/// A fingerprint stable across processes and builds (FNV-1a of the kernel's
+/// listing and its tables' bytes): how an ahead-of-time compiled object
+/// names its kernels, so that the runtime binds each to the lowering that
+/// asks for it (compiler/program/BuildProgram.h).
+uint64_t kernelFingerprint(const KernelDesc& k);
+
 /// Describes a `fusion` op of kind "elementwise" (its region: elementwise
 /// ops, broadcast, reshape, constant; yields the results), or a single
 /// elementwise op (its operands are the inputs, its result the output).
-/// Fails with a message naming the op when a type is not static, the fusion
+/// Dynamic dims become run-time sizes: a `?` dim of an input, or a broadcast
+/// or reshape size that is an input or a constant. Fails with a message
+/// naming the op when a size is anything else, the fusion
 /// has another kind, its results differ in element count, or the region holds
 /// an op no kernel can express. Dtype and op support of a particular backend
 /// is that backend's check (e.g. cpu::checkLowerable).
