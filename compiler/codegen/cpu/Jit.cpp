@@ -3,6 +3,7 @@
 // vector width), then handed to LLJIT, which generates code for the whole
 // module on the first lookup.
 #include "compiler/codegen/cpu/Jit.h"
+#include "compiler/codegen/cpu/OptimizeModule.h"
 
 #include <chrono>
 #include <mutex>
@@ -21,6 +22,37 @@
 #include <llvm/TargetParser/Host.h>
 
 namespace cairn::codegen::cpu {
+
+void optimizeModule(llvm::Module& m, llvm::TargetMachine& tm, int optLevel) {
+  std::string cpu = tm.getTargetCPU().str();
+  std::string features = tm.getTargetFeatureString().str();
+  for (llvm::Function& f : m) {
+    if (f.isDeclaration()) continue;
+    f.addFnAttr("target-cpu", cpu);
+    f.addFnAttr("target-features", features);
+  }
+  std::string broken;
+  llvm::raw_string_ostream brokenOs(broken);
+  CAIRN_CHECK(!llvm::verifyModule(m, &brokenOs), "lowered kernels fail LLVM's verifier: {}",
+              broken);
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PipelineTuningOptions tuning;
+  tuning.LoopVectorization = true;
+  tuning.SLPVectorization = true;
+  llvm::PassBuilder pb(&tm, tuning);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::OptimizationLevel level =
+      optLevel >= 3 ? llvm::OptimizationLevel::O3 : llvm::OptimizationLevel::O2;
+  pb.buildPerModuleDefaultPipeline(level).run(m, mam);
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -75,24 +107,6 @@ struct CpuJit::Impl {
   std::unordered_map<KernelDesc, KernelFn, KernelDescHash> cache;
   int64_t nextId = 0;
 
-  void optimize(llvm::Module& m) {
-    llvm::LoopAnalysisManager lam;
-    llvm::FunctionAnalysisManager fam;
-    llvm::CGSCCAnalysisManager cgam;
-    llvm::ModuleAnalysisManager mam;
-    llvm::PipelineTuningOptions tuning;
-    tuning.LoopVectorization = true;
-    tuning.SLPVectorization = true;
-    llvm::PassBuilder pb(tm.get(), tuning);
-    pb.registerModuleAnalyses(mam);
-    pb.registerCGSCCAnalyses(cgam);
-    pb.registerFunctionAnalyses(fam);
-    pb.registerLoopAnalyses(lam);
-    pb.crossRegisterProxies(lam, fam, cgam, mam);
-    llvm::OptimizationLevel level =
-        options.optLevel >= 3 ? llvm::OptimizationLevel::O3 : llvm::OptimizationLevel::O2;
-    pb.buildPerModuleDefaultPipeline(level).run(m, mam);
-  }
 };
 
 CpuJit::CpuJit(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -158,21 +172,10 @@ StatusOr<std::vector<KernelFn>> CpuJit::compile(const std::vector<KernelDesc>& k
     CAIRN_ASSIGN_OR_RETURN(llvm::Function * fn, lowerToLLVM(*k, *module, names.back()));
     (void)fn;
   }
-  std::string cpu = impl_->tm->getTargetCPU().str();
-  std::string features = impl_->tm->getTargetFeatureString().str();
-  for (llvm::Function& f : *module) {
-    if (f.isDeclaration()) continue;
-    f.addFnAttr("target-cpu", cpu);
-    f.addFnAttr("target-features", features);
-  }
-  std::string broken;
-  llvm::raw_string_ostream brokenOs(broken);
-  CAIRN_CHECK(!llvm::verifyModule(*module, &brokenOs), "lowered kernels fail LLVM's verifier: {}",
-              broken);
   st.lowerMs = msSince(t0);
 
   Clock::time_point t1 = Clock::now();
-  impl_->optimize(*module);
+  optimizeModule(*module, *impl_->tm, impl_->options.optLevel);
   st.optimizeMs = msSince(t1);
   if (impl_->options.keepOptimizedIR) {
     llvm::raw_string_ostream os(st.optimizedIR);

@@ -1,0 +1,115 @@
+/* The Cairn runtime's C API: load a model compiled ahead of time by
+ * cairn-compile, and run its functions from any number of threads.
+ *
+ *   #include "model.h"                  // written by cairn-compile --header
+ *   cairn_model* m = NULL;
+ *   cairn_status* s = model_load(&m);   // cairn_model_load_aot(&model_aot, &m)
+ *   cairn_context* ctx = cairn_context_new();
+ *   cairn_tensor x = {CAIRN_F32, 2, dims, data}, y;
+ *   s = model_f(m, ctx, &x, &y);        // cairn_run(m, ctx, "f", &x, 1, &y, 1)
+ *   if (s) { fprintf(stderr, "%s\n", cairn_status_message(s)); cairn_status_free(s); }
+ *
+ * Every call that can fail returns a cairn_status*: NULL on success, else an
+ * error the caller frees with cairn_status_free. Bad input (a wrong dtype,
+ * rank or shape, an index out of range, a loop past its bound, a corrupt or
+ * mismatched model) is an error naming the problem, never a crash.
+ *
+ * Ownership: inputs are read during the call (copied in). Results are owned by the
+ * context and stay valid until its next run or until it is freed; copy them
+ * to keep them.
+ *
+ * Thread-safety: a cairn_model is immutable once loaded; any number of
+ * threads may run it at once, each with its own cairn_context. A context
+ * serves one run at a time.
+ *
+ * Linking: the runtime library (cairn_capi and what it depends on: the
+ * executor, the reference kernels, OpenBLAS) and the model's object file.
+ * No LLVM. */
+#ifndef CAIRN_CAPI_CAIRN_H
+#define CAIRN_CAPI_CAIRN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum cairn_code {
+  CAIRN_OK = 0,
+  CAIRN_INVALID_ARGUMENT = 1, /* inputs that do not match the function */
+  CAIRN_NOT_FOUND = 2,        /* no function of that name */
+  CAIRN_CORRUPT_MODEL = 3,    /* a model object that does not load */
+  CAIRN_UNSUPPORTED_HOST = 4, /* the object needs CPU features this host lacks */
+  CAIRN_RUNTIME_ERROR = 5     /* the program failed (index out of range, loop bound, ...) */
+} cairn_code;
+
+typedef struct cairn_status cairn_status;
+cairn_code cairn_status_code(const cairn_status* s);
+const char* cairn_status_message(const cairn_status* s);
+void cairn_status_free(cairn_status* s);
+
+typedef enum cairn_dtype {
+  CAIRN_F32 = 0,
+  CAIRN_F64 = 1,
+  CAIRN_I32 = 2,
+  CAIRN_I64 = 3,
+  CAIRN_I1 = 4 /* one byte per element, 0 or 1 */
+} cairn_dtype;
+
+/* A dense row-major tensor. `dims` has `rank` entries. */
+typedef struct cairn_tensor {
+  cairn_dtype dtype;
+  int32_t rank;
+  const int64_t* dims;
+  void* data;
+} cairn_tensor;
+
+/* What cairn-compile puts in the object file (one per model, named
+ * <prefix>_aot): the program, the kernels' code and their fingerprints. */
+typedef void (*cairn_kernel_fn)(void* const* buffers, int64_t begin, int64_t end);
+#define CAIRN_AOT_ABI_VERSION 1
+typedef struct cairn_aot_model {
+  uint64_t abi_version;
+  const char* module_text; /* the optimized module, Cairn IR text */
+  uint64_t module_size;
+  uint64_t num_kernels;
+  const cairn_kernel_fn* kernels;
+  const uint64_t* kernel_fingerprints; /* one per kernel */
+  const char* target_cpu;              /* the CPU the kernels were compiled for */
+  const char* target_features;         /* e.g. "+avx2,+fma,..." */
+} cairn_aot_model;
+
+typedef struct cairn_model cairn_model;
+typedef struct cairn_context cairn_context;
+
+/* Loads an ahead-of-time compiled model: checks the ABI version and the
+ * host's CPU features, parses and verifies the program and binds every
+ * kernel by fingerprint. */
+cairn_status* cairn_model_load_aot(const cairn_aot_model* aot, cairn_model** out);
+void cairn_model_free(cairn_model* m);
+/* The number of functions, and the name of function i (owned by the model). */
+size_t cairn_model_num_functions(const cairn_model* m);
+const char* cairn_model_function_name(const cairn_model* m, size_t i);
+
+cairn_context* cairn_context_new(void);
+void cairn_context_free(cairn_context* ctx);
+
+/* Runs function `name` on `inputs`; fills `outputs` (num_outputs must be the
+ * function's result count) with tensors owned by `ctx`. */
+cairn_status* cairn_run(const cairn_model* m, cairn_context* ctx, const char* name,
+                        const cairn_tensor* inputs, size_t num_inputs, cairn_tensor* outputs,
+                        size_t num_outputs);
+
+/* .npy files (the format numpy.save writes; little-endian, C order), for
+ * exchanging tensors with Python and with cairn-run. A loaded tensor is
+ * owned by the caller: free it with cairn_tensor_free. */
+cairn_status* cairn_tensor_load_npy(const char* path, cairn_tensor* out);
+cairn_status* cairn_tensor_save_npy(const char* path, const cairn_tensor* t);
+void cairn_tensor_free(cairn_tensor* t);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CAIRN_CAPI_CAIRN_H */
