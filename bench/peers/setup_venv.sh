@@ -32,12 +32,16 @@ sys.exit(0 if (torch.__version__.split("+")[0] == sys.argv[1]
                and jaxlib.__version__ == sys.argv[4]) else 1)
 PY
 then
+  [[ -f "$venv/.gitignore" ]] || echo '*' > "$venv/.gitignore"
   echo "setup_venv: $venv already has torch $TORCH_VERSION, numpy $NUMPY_VERSION," \
        "jax $JAX_VERSION"
   exit 0
 fi
 
 "$python" -m venv "$venv"
+# Keeps git out of the venv wherever it lives (the repository's .gitignore
+# names bench/.venv only).
+echo '*' > "$venv/.gitignore"
 pip=("$venv/bin/python" -m pip)
 "${pip[@]}" install --upgrade --quiet pip
 "${pip[@]}" install "numpy==$NUMPY_VERSION" "jax[cpu]==$JAX_VERSION" "jaxlib==$JAXLIB_VERSION"
