@@ -7,7 +7,12 @@
 
 #include <chrono>
 #include <mutex>
+#include <optional>
+#include <thread>
 #include <unordered_map>
+
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/Support/SmallVectorMemoryBuffer.h>
 
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
@@ -100,14 +105,75 @@ struct PtrEq {
 
 struct CpuJit::Impl {
   JitOptions options;
+  std::optional<llvm::orc::JITTargetMachineBuilder> jtmb; // one TargetMachine per compiling thread
   std::unique_ptr<llvm::orc::LLJIT> jit;
-  std::unique_ptr<llvm::TargetMachine> tm; // drives the optimization pipeline
   std::string cpu;
   mutable std::mutex mutex;
   std::unordered_map<KernelDesc, KernelFn, KernelDescHash> cache;
   int64_t nextId = 0;
-
 };
+
+namespace {
+
+/// One group of kernels compiled on its own thread: lowered into a module of
+/// its own context, optimized, and emitted as an object in memory.
+struct Group {
+  std::vector<const KernelDesc*> kernels;
+  std::vector<std::string> names;
+  std::unique_ptr<llvm::MemoryBuffer> object;
+  std::string optimizedIR;
+  Status status = Status::ok();
+  double lowerMs = 0, optimizeMs = 0, codegenMs = 0;
+};
+
+void compileGroup(Group& g, llvm::orc::JITTargetMachineBuilder jtmb, int optLevel,
+                  bool keepIR) {
+  Clock::time_point t0 = Clock::now();
+  auto tm = jtmb.createTargetMachine();
+  if (!tm) {
+    g.status = llvmError("cannot make a target machine for the host", tm.takeError());
+    return;
+  }
+  llvm::LLVMContext ctx;
+  llvm::Module module("cairn_kernels", ctx);
+  module.setDataLayout((*tm)->createDataLayout());
+  module.setTargetTriple((*tm)->getTargetTriple().str());
+  for (size_t k = 0; k < g.kernels.size(); ++k) {
+    StatusOr<llvm::Function*> fn = lowerToLLVM(*g.kernels[k], module, g.names[k]);
+    if (!fn.isOk()) {
+      g.status = fn.status();
+      return;
+    }
+  }
+  g.lowerMs = msSince(t0);
+  Clock::time_point t1 = Clock::now();
+  optimizeModule(module, **tm, optLevel);
+  g.optimizeMs = msSince(t1);
+  if (keepIR) {
+    llvm::raw_string_ostream os(g.optimizedIR);
+    module.print(os, nullptr);
+  }
+  Clock::time_point t2 = Clock::now();
+  llvm::SmallVector<char, 0> bytes;
+  llvm::raw_svector_ostream os(bytes);
+  llvm::legacy::PassManager pm;
+  if ((*tm)->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
+    g.status = Status::error("LLVM cannot emit object code for this host");
+    return;
+  }
+  pm.run(module);
+  g.object = std::make_unique<llvm::SmallVectorMemoryBuffer>(std::move(bytes), "cairn_kernels",
+                                                             /*RequiresNullTerminator=*/false);
+  g.codegenMs = msSince(t2);
+}
+
+/// Threads for one compile: one per 8 new kernels, at most the host's cores (and 8).
+size_t compileThreads(size_t kernels) {
+  size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  return std::max<size_t>(1, std::min({cores, size_t{8}, (kernels + 7) / 8}));
+}
+
+} // namespace
 
 CpuJit::CpuJit(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 CpuJit::~CpuJit() = default;
@@ -120,7 +186,7 @@ StatusOr<std::unique_ptr<CpuJit>> CpuJit::create(const JitOptions& options) {
   impl->cpu = jtmb.getCPU();
   auto tm = jtmb.createTargetMachine();
   if (!tm) return llvmError("cannot make a target machine for the host", tm.takeError());
-  impl->tm = std::move(*tm);
+  impl->jtmb = jtmb;
   auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(jtmb)).create();
   if (!jit) return llvmError("cannot create the ORC JIT", jit.takeError());
   impl->jit = std::move(*jit);
@@ -161,38 +227,44 @@ StatusOr<std::vector<KernelFn>> CpuJit::compile(const std::vector<KernelDesc>& k
   for (const KernelDesc* k : fresh)
     CAIRN_RETURN_IF_ERROR(checkLowerable(*k));
 
-  // Lower into one module.
-  auto ctx = std::make_unique<llvm::LLVMContext>();
-  auto module = std::make_unique<llvm::Module>("cairn_kernels", *ctx);
-  module->setDataLayout(impl_->tm->createDataLayout());
-  module->setTargetTriple(impl_->tm->getTargetTriple().str());
+  // Lower, optimize and generate code in groups, one thread each; then link
+  // the objects into the JIT.
+  std::vector<Group> groups(compileThreads(fresh.size()));
   std::vector<std::string> names;
-  for (const KernelDesc* k : fresh) {
-    names.push_back(fmt::format("cairn_kernel_{:016x}_{}", hashKernel(*k), impl_->nextId++));
-    CAIRN_ASSIGN_OR_RETURN(llvm::Function * fn, lowerToLLVM(*k, *module, names.back()));
-    (void)fn;
+  for (size_t f = 0; f < fresh.size(); ++f) {
+    names.push_back(fmt::format("cairn_kernel_{:016x}_{}", hashKernel(*fresh[f]), impl_->nextId++));
+    Group& g = groups[f % groups.size()];
+    g.kernels.push_back(fresh[f]);
+    g.names.push_back(names.back());
   }
-  st.lowerMs = msSince(t0);
-
-  Clock::time_point t1 = Clock::now();
-  optimizeModule(*module, *impl_->tm, impl_->options.optLevel);
-  st.optimizeMs = msSince(t1);
-  if (impl_->options.keepOptimizedIR) {
-    llvm::raw_string_ostream os(st.optimizedIR);
-    module->print(os, nullptr);
+  {
+    std::vector<std::thread> threads;
+    for (size_t g = 1; g < groups.size(); ++g)
+      threads.emplace_back(compileGroup, std::ref(groups[g]), std::cref(*impl_->jtmb),
+                           impl_->options.optLevel, impl_->options.keepOptimizedIR);
+    compileGroup(groups[0], *impl_->jtmb, impl_->options.optLevel, impl_->options.keepOptimizedIR);
+    for (std::thread& t : threads)
+      t.join();
+  }
+  for (Group& g : groups) {
+    CAIRN_RETURN_IF_ERROR(g.status);
+    st.lowerMs = std::max(st.lowerMs, g.lowerMs);
+    st.optimizeMs = std::max(st.optimizeMs, g.optimizeMs);
+    st.codegenMs = std::max(st.codegenMs, g.codegenMs);
+    st.optimizedIR += g.optimizedIR;
   }
 
   Clock::time_point t2 = Clock::now();
-  if (llvm::Error e =
-          impl_->jit->addIRModule(llvm::orc::ThreadSafeModule(std::move(module), std::move(ctx))))
-    return llvmError("cannot add the kernels to the JIT", std::move(e));
+  for (Group& g : groups)
+    if (llvm::Error e = impl_->jit->addObjectFile(std::move(g.object)))
+      return llvmError("cannot add the kernels to the JIT", std::move(e));
   std::vector<KernelFn> fns;
   for (const std::string& name : names) {
     auto addr = impl_->jit->lookup(name);
-    if (!addr) return llvmError("cannot generate code for " + name, addr.takeError());
+    if (!addr) return llvmError("cannot link " + name, addr.takeError());
     fns.push_back(addr->toPtr<KernelFn>());
   }
-  st.codegenMs = msSince(t2);
+  st.codegenMs += msSince(t2);
 
   for (size_t f = 0; f < fresh.size(); ++f)
     impl_->cache.emplace(*fresh[f], fns[f]);

@@ -1,10 +1,12 @@
 // CpuJit: compiles KernelDescs to native code in-process with LLVM's ORC
 // LLJIT and hands out function pointers.
 //
-// One compile() call lowers every kernel it has not seen into one LLVM
-// module, runs the -O3 pipeline (loop and SLP vectorization on) for the host
-// CPU (its name and feature set, e.g. znver5 with AVX-512), and generates
-// code for the module at once. Kernels are cached by structural identity
+// One compile() call lowers every kernel it has not seen, runs the -O3
+// pipeline (loop and SLP vectorization on) for the host CPU (its name and
+// feature set, e.g. znver5 with AVX-512) and generates object code, in
+// groups of kernels on parallel threads (one per 8 new kernels, up to the
+// host's cores), each group a module of its own LLVM context; ORC then links
+// the objects. Kernels are cached by structural identity
 // (KernelDesc ==, hashKernel): asking again, or for a second fusion that
 // computes the same thing, returns the same pointer without compiling.
 //
@@ -42,6 +44,7 @@ struct CompileStats {
   int requested = 0;  ///< kernels asked for
   int compiled = 0;   ///< new distinct kernels lowered and compiled
   int cacheHits = 0;  ///< served from the cache or deduplicated within the call
+  // Phases run per thread: each is the slowest thread's.
   double lowerMs = 0; ///< KernelDesc -> LLVM IR, verification
   double optimizeMs = 0;
   double codegenMs = 0; ///< machine code generation and linking
