@@ -16,6 +16,8 @@
 // dynamic kernels), in milliseconds, wall clock.
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -27,6 +29,7 @@
 #include "frontend/models/Spinn.h"
 #include "frontend/training/TrainStep.h"
 #include "frontend/models/BiRnn.h"
+#include "ir/Printer.h"
 #include "runtime/exec/Gemm.h"
 #include "runtime/reference/Interpreter.h"
 #include "tests/golden/GoldenCases.h"
@@ -42,6 +45,7 @@ struct Options {
   size_t batches = 5;
   int reps = 5;
   bool interpreter = true;
+  bool profile = false;
   std::string dataDir;
 };
 
@@ -225,6 +229,40 @@ training::TrainStep buildStep(Module& m, const ParamStore& ps, const Function& l
   return step;
 }
 
+/// One run of `fn` with ExecOptions::profile (after a warm-up run on the same
+/// context), printed by total time.
+void printProfile(const exec::Executable& exe, const std::string& fn,
+                  const std::vector<Tensor>& args) {
+  exec::ExecutionContext ctx;
+  check(exe.run(fn, args, ctx).status()); // warm the context's buffer pool
+  ctx.resetStats();
+  exec::ExecOptions eo;
+  eo.profile = true;
+  auto t0 = std::chrono::steady_clock::now();
+  check(exe.run(fn, args, ctx, eo).status());
+  double total = msSince(t0);
+  const exec::ExecStats& st = ctx.stats();
+  fmt::print("    {} copies ({:.1f} MB), {} in-place updates, peak {:.1f} MB\n", st.copies,
+             st.copiedBytes / 1e6, st.inPlaceUpdates, st.peakBytes / 1e6);
+  std::vector<std::pair<std::string, exec::InstProfile>> rows(ctx.stats().profile.begin(),
+                                                               ctx.stats().profile.end());
+  std::sort(rows.begin(), rows.end(),
+            [](const auto& a, const auto& b) { return a.second.nanos > b.second.nanos; });
+  fmt::print("    profile of one run ({:.1f} ms):\n", total);
+  for (size_t i = 0, shown = 0; i < rows.size() && shown < 16; ++i) {
+    if (rows[i].first.rfind("copy", 0) == 0) continue;
+    fmt::print("      {:>8.2f} ms {:5.1f}% {:>7} calls  {}\n", rows[i].second.nanos / 1e6,
+               100 * rows[i].second.nanos / 1e6 / total, rows[i].second.calls, rows[i].first);
+    ++shown;
+  }
+  for (size_t i = 0, shown = 0; i < rows.size() && shown < 8; ++i) {
+    if (rows[i].first.rfind("copy", 0) != 0) continue;
+    fmt::print("      {:>8.1f} MB {:>7} copies {}\n", rows[i].second.nanos / 1e6,
+               rows[i].second.calls, rows[i].first);
+    ++shown;
+  }
+}
+
 /// Times `step` compiled (the compile, then the first run and the median
 /// run) and interpreted.
 void timeStep(const Options& o, const Module& m, const training::TrainStep& step,
@@ -244,6 +282,14 @@ void timeStep(const Options& o, const Module& m, const training::TrainStep& step
   fmt::print("  IR -> runnable: gradient + train_step built in {:.0f} ms, compiled in {:.0f} ms "
              "(IR to runnable: {:.0f} ms); first step {:.1f} ms, then {:.1f} ms/step",
              buildMs, compileMs, buildMs + compileMs, firstMs, ms);
+  if (o.profile) {
+    fmt::print("\n");
+    printProfile(*exe, step.function->name, args);
+  }
+  if (const char* dump = std::getenv("CAIRN_BENCH_DUMP_DIR")) { // the compiled IR and program
+    std::ofstream(fmt::format("{}/{}.cairn", dump, step.function->name + std::to_string(buildMs)))
+        << printModule(exe->module()) << "\n// program\n" << exe->describe();
+  }
   if (o.interpreter) {
     double ims = medianMs(1, [&] { check(interpret(*step.function, args).status()); });
     fmt::print(", interpreter {:.1f} ms ({:.0f}x)", ims, ims / ms);
@@ -318,6 +364,7 @@ int main(int argc, char** argv) {
   app.add_option("--batches", o.batches, "SPINN batches to time")->capture_default_str();
   app.add_option("--reps", o.reps, "runs per timing (median)")->capture_default_str();
   app.add_flag("!--no-interpreter", o.interpreter, "skip the interpreter timings");
+  app.add_flag("--profile", o.profile, "after each timing, one profiled run: time by instruction kind and op");
   app.add_option("--data", o.dataDir, "data directory (default: ../shared/data)");
   CLI11_PARSE(app, argc, argv);
   if (o.dataDir.empty()) o.dataDir = golden::defaultDataDir(CAIRN_SOURCE_DIR);

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "compiler/Pipeline.h"
+#include "compiler/RewriteUtils.h"
 #include "compiler/autodiff/Autodiff.h"
 #include "compiler/autodiff/GradientContext.h"
 #include "compiler/autodiff/VjpRules.h"
@@ -282,6 +283,24 @@ Val GradientContext::zerosLike(Value* v) {
 
 // ---- Adjoints ------------------------------------------------------------------
 
+namespace {
+
+/// Whether `v` is all zeros as zerosLike makes it: a broadcast of a zero scalar.
+bool isZeros(const Value* v) {
+  const Op* op = v->definingOp();
+  if (op && op->kind() == OpKind::Broadcast) v = op->operand(0);
+  const Tensor* t = constantValue(v);
+  return t && t->numElements() > 0 && t->isSplat() && t->getDouble(0) == 0.0;
+}
+
+/// `g` = scatter_add(zeros, indices, updates) (a gather's gradient): its op.
+const Op* sparseUpdate(const Val& g) {
+  const Op* op = g.value()->definingOp();
+  return op && op->kind() == OpKind::ScatterAdd && isZeros(op->operand(0)) ? op : nullptr;
+}
+
+} // namespace
+
 void GradientContext::accumulate(AdjointMap& adj, Value* v, Val g) {
   if (g.type() != v->type) {
     if (g.dtype() != v->type.dtype || g.rank() != v->type.rank())
@@ -290,10 +309,26 @@ void GradientContext::accumulate(AdjointMap& adj, Value* v, Val g) {
     g = reshape(g, dims(v));
   }
   auto it = adj.find(v);
-  if (it == adj.end())
+  if (it == adj.end()) {
     adj.emplace(v, g);
-  else
-    it->second = it->second + g;
+    return;
+  }
+  // A gather's gradient is a scatter_add into zeros: adding it to a dense
+  // adjoint is scattering into that adjoint instead, which the executor does
+  // in place. O(rows gathered) per step rather than O(the whole operand): a
+  // thin stack's gradient stays thin. (Sums can differ from `a + (0 + u)`
+  // only in the sign of a zero and in the order duplicates are added.)
+  Val& a = it->second;
+  for (int side = 0; side < 2; ++side) {
+    const Val& sparse = side == 0 ? g : a;
+    const Val& dense = side == 0 ? a : g;
+    if (const Op* s = sparseUpdate(sparse); s && dense.type() == sparse.type()) {
+      Val indices(fb, s->operand(1)), updates(fb, s->operand(2));
+      a = scatterAdd(dense, indices, updates, s->getInt("axis"), s->getIntOr("batch_dims", 0));
+      return;
+    }
+  }
+  a = a + g;
 }
 
 void GradientContext::sweep(Region& region, AdjointMap& adj) {

@@ -207,6 +207,40 @@ Replacement whileNeverRuns(Op& op, Rewriter&) {
   return inits;
 }
 
+// A carried value the body yields unchanged is its initial value on every
+// iteration and after the loop: uses read the initial value instead (DCE then
+// drops the carried slot, and the executor no longer copies it into the loop).
+Replacement whileInvariantCarried(Op& op, Rewriter& rw) {
+  const size_t n = op.numResults();
+  if (op.numRegions() != 2 || op.numOperands() < n) return std::nullopt;
+  Region& cond = op.region(0);
+  Region& body = op.region(1);
+  Op* yield = body.terminator();
+  if (!yield || yield->numOperands() != n || cond.numArguments() != n || body.numArguments() != n)
+    return std::nullopt;
+  bool changed = false;
+  for (size_t i = 0; i < n; ++i) {
+    Value* arg = body.argument(i);
+    Value* init = op.operand(i);
+    if (yield->operand(i) != arg || !sameType(init, arg) || !sameType(init, op.result(i)))
+      continue;
+    bool usedInBody = false;
+    for (const auto& inner : body.ops())
+      if (inner.get() != yield && opUses(*inner, arg)) usedInBody = true;
+    for (size_t k = 0; k < yield->numOperands(); ++k)
+      if (k != i && yield->operand(k) == arg) usedInBody = true;
+    if (!usedInBody && !hasUses(cond, cond.argument(i)) && !hasUses(rw.region, op.result(i)))
+      continue; // nothing reads it any more
+    replaceAllUsesWith(body, arg, init);
+    yield->operands[i] = arg; // stays carried (unused), for DCE to drop
+    replaceAllUsesWith(cond, cond.argument(i), init);
+    replaceAllUsesWith(rw.region, op.result(i), init);
+    changed = true;
+  }
+  if (!changed) return std::nullopt;
+  return std::vector<Value*>{};
+}
+
 struct Pattern {
   const char* name;
   OpKind kind;
@@ -234,6 +268,7 @@ const Pattern kPatterns[] = {
     {"select", OpKind::Select, simplifySelect},
     {"if-constant", OpKind::If, inlineConstantIf},
     {"while-false", OpKind::While, whileNeverRuns},
+    {"while-invariant-carried", OpKind::While, whileInvariantCarried},
 };
 
 /// Sweeps one function until no rewrite applies.

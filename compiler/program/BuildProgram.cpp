@@ -16,7 +16,8 @@
 //     of its operands, takes that operand's buffer. A while's initial value
 //     that dies at the while and is not used inside it is moved in; a yield
 //     moves its local operands (the first occurrence of one yielded twice;
-//     the rest are copied).
+//     the rest are copied), and an `if` branch's yield also moves a value of
+//     the enclosing block that dies at the `if`.
 // Everything else is a fresh buffer from the context's pool. Compiled
 // kernels never write into an input's buffer: their loops read inputs as
 // `noalias` (LowerToLLVM.h), so reuse happens through the pool instead, one
@@ -76,7 +77,7 @@ std::optional<exec::GemmShape> planGemm(const Op& op) {
 bool isRowOp(OpKind k) {
   return k == OpKind::DynamicSlice || k == OpKind::DynamicUpdateSlice || k == OpKind::Gather ||
          k == OpKind::Scatter || k == OpKind::ScatterAdd || k == OpKind::Concat ||
-         k == OpKind::Broadcast;
+         k == OpKind::Broadcast || k == OpKind::ReduceSum;
 }
 
 class ProgramBuilder {
@@ -110,8 +111,12 @@ private:
     return out;
   }
 
-  StatusOr<Block> lowerBlock(const Region& region, bool ownsArgs);
-  Status lowerOp(const Op& op, Instruction& in, const std::function<bool(size_t)>& diesHere);
+  /// `movable`: values of the enclosing block that die at the op owning
+  /// `region` (an `if`), which its yields may move out.
+  StatusOr<Block> lowerBlock(const Region& region, bool ownsArgs,
+                             const std::set<const Value*>& movable = {});
+  Status lowerOp(const Op& op, Instruction& in, const std::function<bool(size_t)>& diesHere,
+                 const std::set<const Value*>& diesAtOp);
   void lowerKernel(const Op& op, Instruction& in);
 
   const LowerOptions& o_;
@@ -122,7 +127,8 @@ private:
   Slot next_ = 0;
 };
 
-StatusOr<Block> ProgramBuilder::lowerBlock(const Region& region, bool ownsArgs) {
+StatusOr<Block> ProgramBuilder::lowerBlock(const Region& region, bool ownsArgs,
+                                           const std::set<const Value*>& movable) {
   const auto& ops = region.ops();
   if (ops.empty() || !isTerminator(ops.back()->kind()))
     return errorf("error: region does not end in a terminator");
@@ -159,7 +165,10 @@ StatusOr<Block> ProgramBuilder::lowerBlock(const Region& region, bool ownsArgs) 
       }
       return true;
     };
-    CAIRN_RETURN_IF_ERROR(lowerOp(op, in, diesHere));
+    std::set<const Value*> diesAtOp;
+    for (const auto& [v, at] : lastUse)
+      if (at == i) diesAtOp.insert(v);
+    CAIRN_RETURN_IF_ERROR(lowerOp(op, in, diesHere, diesAtOp));
     for (const auto& [v, at] : lastUse)
       if (at == i) in.frees.push_back(slot(v));
     for (Value* r : op.results())
@@ -169,7 +178,7 @@ StatusOr<Block> ProgramBuilder::lowerBlock(const Region& region, bool ownsArgs) 
   std::set<const Value*> moved;
   for (Value* v : ops.back()->operands) {
     block.yields.push_back(slot(v));
-    bool move = local.count(v) && moved.insert(v).second;
+    bool move = (local.count(v) || movable.count(v)) && moved.insert(v).second;
     block.moveYield.push_back(move);
   }
   return block;
@@ -193,7 +202,8 @@ void ProgramBuilder::lowerKernel(const Op& op, Instruction& in) {
 }
 
 Status ProgramBuilder::lowerOp(const Op& op, Instruction& in,
-                               const std::function<bool(size_t)>& diesHere) {
+                               const std::function<bool(size_t)>& diesHere,
+                               const std::set<const Value*>& diesAtOp) {
   in.kind = InstKind::Fallback;
   OpKind k = op.kind();
   if (k == OpKind::Constant) {
@@ -244,8 +254,10 @@ Status ProgramBuilder::lowerOp(const Op& op, Instruction& in,
     in.blocks.push_back(std::move(body));
   } else if (k == OpKind::If) {
     in.kind = InstKind::If;
-    CAIRN_ASSIGN_OR_RETURN(Block thenB, lowerBlock(op.region(0), false));
-    CAIRN_ASSIGN_OR_RETURN(Block elseB, lowerBlock(op.region(1), false));
+    // Only one branch runs, so each may move out a value that dies here
+    // (a loop's tape passed through the branch that does not grow it).
+    CAIRN_ASSIGN_OR_RETURN(Block thenB, lowerBlock(op.region(0), false, diesAtOp));
+    CAIRN_ASSIGN_OR_RETURN(Block elseB, lowerBlock(op.region(1), false, diesAtOp));
     in.blocks.push_back(std::move(thenB));
     in.blocks.push_back(std::move(elseB));
   }

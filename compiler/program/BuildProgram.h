@@ -14,8 +14,8 @@
 //   - `dot` to BLAS sgemm/dgemm when it is a (batched) matrix product,
 //     transposes included (runtime/exec/Gemm.h);
 //   - dynamic_slice, dynamic_update_slice, gather, scatter, scatter_add,
-//     concat and broadcast to row kernels (kernels/cpu), the updates in place
-//     when their operand dies there;
+//     concat, broadcast and reduce_sum to row kernels (kernels/cpu), the
+//     updates in place when their operand dies there;
 //   - constants to tensors materialized once; reshape to a buffer alias;
 //   - `while` and `if` to nested instruction blocks;
 //   - everything else (and what the above cannot take) to the reference

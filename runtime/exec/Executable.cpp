@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "kernels/cpu/Indexing.h"
+#include "kernels/cpu/Reduce.h"
 #include "kernels/cpu/Shape.h"
 #include "kernels/reference/Indexing.h"
 #include "runtime/exec/Gemm.h"
@@ -65,6 +66,7 @@ public:
 private:
   Status runBlock(const Block& b);
   Status exec(const Instruction& in);
+  Status execOne(const Instruction& in);
   Status execKernel(const Instruction& in);
   Status execGemm(const Instruction& in);
   Status execRows(const Instruction& in);
@@ -110,6 +112,13 @@ private:
     }
     ++stats_.copies;
     stats_.copiedBytes += static_cast<int64_t>(v.view->byteSize());
+    if (opts_.profile && copying_) { // calls: copies; nanos: bytes
+      InstProfile& p = stats_.profile[fmt::format("copy in {} of {} ({})", copying_->op->name(),
+                                                  v.view->type().toString(),
+                                                  v.isOwned() ? "still live" : "a view")];
+      ++p.calls;
+      p.nanos += static_cast<int64_t>(v.view->byteSize());
+    }
     return *v.view;
   }
   /// A tensor of `type` from the pool (contents unspecified) or new.
@@ -148,6 +157,7 @@ private:
   ExecStats& stats_;
   const ExecOptions& opts_;
   int loopDepth_ = 0;
+  const Instruction* copying_ = nullptr; ///< the while/if whose values take() moves (profile)
 };
 
 StatusOr<std::vector<Tensor>> Runner::run(const std::vector<Tensor>& inputs) {
@@ -198,6 +208,23 @@ std::vector<Tensor> Runner::takeYields(const Block& b) {
 }
 
 Status Runner::exec(const Instruction& in) {
+  if (opts_.profile && in.kind != InstKind::While && in.kind != InstKind::If) {
+    static const char* const kNames[] = {"kernel", "gemm",  "rows", "fallback",
+                                         "constant", "alias", "while", "if"};
+    auto t0 = std::chrono::steady_clock::now();
+    Status s = execOne(in);
+    InstProfile& p = stats_.profile[fmt::format("{} {}", kNames[static_cast<int>(in.kind)],
+                                                in.op->name())];
+    ++p.calls;
+    p.nanos += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::steady_clock::now() - t0)
+                   .count();
+    return s;
+  }
+  return execOne(in);
+}
+
+Status Runner::execOne(const Instruction& in) {
   switch (in.kind) {
   case InstKind::Kernel: return execKernel(in);
   case InstKind::Gemm: return execGemm(in);
@@ -363,6 +390,16 @@ Status Runner::execRows(const Instruction& in) {
     setOwned(in.results[0], std::move(out));
     return Status::ok();
   }
+  case OpKind::ReduceSum: {
+    const std::vector<int64_t>& dims = op.getInts("dims");
+    if (!kernels::cpu::isFastReduceSum(*ins[0], dims)) return execFallback(in);
+    Tensor out = allocate(TensorType(ins[0]->dtype(), kernels::cpu::reducedShape(ins[0]->shape(), dims)));
+    CAIRN_RETURN_IF_ERROR(checkResult(in, 0, out));
+    kernels::cpu::reduceSumInto(*ins[0], dims, out);
+    ++stats_.rowCalls;
+    setOwned(in.results[0], std::move(out));
+    return Status::ok();
+  }
   default: return execFallback(in);
   }
 }
@@ -418,6 +455,7 @@ Status Runner::execAlias(const Instruction& in) {
 
 Status Runner::execWhile(const Instruction& in) {
   const Op& op = *in.op;
+  copying_ = &in;
   size_t n = in.carried.size();
   bool hasMaxTrip = in.operands.size() == n + 1;
   int64_t maxTrip = opts_.defaultMaxTrip;
@@ -470,6 +508,7 @@ Status Runner::execWhile(const Instruction& in) {
                                                   "has no max_trip operand)"));
     CAIRN_RETURN_IF_ERROR(runBlock(body));
     ++stats_.whileIterations;
+    copying_ = &in;
     std::vector<Tensor> next = takeYields(body);
     for (size_t i = 0; i < n; ++i) {
       std::string m = interp::typeMismatch(op.result(i)->type, next[i].type());
@@ -488,6 +527,7 @@ Status Runner::execIf(const Instruction& in) {
   bool taken = p.data<bool>()[0];
   const Block& b = in.blocks[taken ? 0 : 1];
   CAIRN_RETURN_IF_ERROR(runBlock(b));
+  copying_ = &in;
   std::vector<Tensor> out = takeYields(b);
   for (size_t i = 0; i < out.size(); ++i) {
     std::string m = interp::typeMismatch(op.result(i)->type, out[i].type());

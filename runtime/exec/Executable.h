@@ -32,6 +32,15 @@ struct ExecOptions {
   /// Bound on the iterations of a `while` without a max_trip operand
   /// (0 = unbounded), as InterpreterOptions::defaultMaxTrip.
   int64_t defaultMaxTrip = 0;
+  /// Time every instruction into ExecStats::profile (costs a clock read per
+  /// instruction; for finding what to optimize, not for production runs).
+  bool profile = false;
+};
+
+/// Calls and wall time of one kind of instruction (ExecOptions::profile).
+struct InstProfile {
+  int64_t calls = 0;
+  int64_t nanos = 0;
 };
 
 /// What a context's runs did, summed since the last resetStats().
@@ -53,6 +62,10 @@ struct ExecStats {
   /// and constants, which the Executable owns, excluded; temporaries inside
   /// a reference kernel excluded).
   int64_t peakBytes = 0;
+  /// With ExecOptions::profile: by "<instruction kind> <op>" (e.g. "fallback
+  /// reduce_sum", "gemm dot", "kernel fusion"); `while` and `if` excluded
+  /// (their bodies' instructions are counted instead).
+  std::map<std::string, InstProfile> profile;
 };
 
 class Executable;

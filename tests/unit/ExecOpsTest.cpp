@@ -6,6 +6,8 @@
 #include <thread>
 
 #include "ExecTestUtil.h"
+#include "kernels/cpu/Reduce.h"
+#include "kernels/reference/Kernels.h"
 #include "ir/OpKind.h"
 
 namespace cairn::exectest {
@@ -285,6 +287,68 @@ TEST(ExecControlFlowTest, SwappedCarriedValuesAndCapturedYield) {
                             inputOf(TensorType(DType::F32, {4}), 2),
                             inputOf(TensorType(DType::F32, {4}), 3)};
   expectMatches(*m, *exe, "f", in, 0);
+}
+
+TEST(ExecControlFlowTest, IfBranchMovesAValueThatDiesThere) {
+  CAIRN_REQUIRE_JIT();
+  // A tape-like carried buffer passes through the else branch of an `if` in
+  // every iteration (as autodiff's dynamic tapes do): the branch moves it out
+  // instead of copying it.
+  auto m = parseOk("func @f(%t0: tensor<64x256xf32>, %n: tensor<i32>) -> tensor<64x256xf32> {\n"
+                   "  %zero = constant 0 : tensor<i32>\n"
+                   "  %r:2 = while (%i = %zero, %t = %t0) : (tensor<i32>, tensor<64x256xf32>) cond {\n"
+                   "    %go = lt %i, %n : tensor<i1>\n    yield %go\n"
+                   "  } body {\n"
+                   "    %first = eq %i, %zero : tensor<i1>\n"
+                   "    %u = if %first -> (tensor<64x256xf32>) {\n"
+                   "      %e = exp %t : tensor<64x256xf32>\n      yield %e\n"
+                   "    } else {\n      yield %t\n    }\n"
+                   "    %one = constant 1 : tensor<i32>\n"
+                   "    %i1 = add %i, %one : tensor<i32>\n"
+                   "    %row = constant 1.5 : tensor<1x256xf32>\n"
+                   "    %u2 = dynamic_update_slice %u, %row, %i, %zero : tensor<64x256xf32>\n"
+                   "    yield %i1, %u2\n  }\n"
+                   "  return %r#1\n}\n");
+  auto exe = compileOk(*m);
+  exec::ExecutionContext ctx;
+  expectMatches(*m, *exe, "f",
+                {inputOf(TensorType(DType::F32, {64, 256}), 1),
+                 Tensor::fromInts(TensorType(DType::I32, {}), {20})},
+                1e-6, &ctx);
+  // Two copies, of borrowed views into the loop (the input, the constant 0);
+  // none per iteration.
+  EXPECT_EQ(ctx.stats().copies, 2) << exe->describe();
+  EXPECT_EQ(ctx.stats().copiedBytes, 64 * 256 * 4 + 4);
+  EXPECT_EQ(ctx.stats().inPlaceUpdates, 20);
+}
+
+TEST(ExecRowsTest, ReduceSumIsTheReferenceBitForBit) {
+  struct Case {
+    Shape shape;
+    std::vector<int64_t> dims;
+  };
+  for (DType dt : {DType::F32, DType::F64})
+    for (const Case& c : std::vector<Case>{{{7, 300}, {0}},
+                                           {{7, 300}, {1}},
+                                           {{7, 300}, {0, 1}},
+                                           {{3, 5, 17}, {1}},
+                                           {{3, 5, 17}, {0, 1}},
+                                           {{3, 5, 17}, {1, 2}},
+                                           {{4, 0, 3}, {1}},
+                                           {{6}, {}},
+                                           {{}, {}}}) {
+      Tensor x = inputOf(TensorType(dt, c.shape), 7);
+      ASSERT_TRUE(kernels::cpu::isFastReduceSum(x, c.dims));
+      auto want = kernels::reduce(OpKind::ReduceSum, x, c.dims);
+      ASSERT_TRUE(want.isOk()) << want.status().message();
+      Tensor got(TensorType(dt, kernels::cpu::reducedShape(c.shape, c.dims)));
+      kernels::cpu::reduceSumInto(x, c.dims, got);
+      EXPECT_EQ(got, *want) << dtypeName(dt) << " " << x.type().toString();
+    }
+  Tensor x(TensorType(DType::F32, {2, 3, 4}));
+  EXPECT_FALSE(kernels::cpu::isFastReduceSum(x, {0, 2}));  // not consecutive
+  EXPECT_FALSE(kernels::cpu::isFastReduceSum(x, {3}));     // out of range
+  EXPECT_FALSE(kernels::cpu::isFastReduceSum(Tensor(TensorType(DType::I32, {2})), {0}));
 }
 
 // ---- Errors ---------------------------------------------------------------------

@@ -280,6 +280,21 @@ const PatternCase kPatternCases[] = {
   return %r
 })",
      OpKind::While},
+    // The loop's only use reads the invariant value: after the rewrite DCE
+    // drops the whole loop.
+    {"while-invariant-carried", R"(func @f(%x: tensor<3xf32>, %n: tensor<i32>) -> tensor<3xf32> {
+  %z = constant 0 : tensor<i32>
+  %r:2 = while (%i = %z, %h = %x) : (tensor<i32>, tensor<3xf32>) cond {
+    %go = lt %i, %n : tensor<i1>
+    yield %go
+  } body {
+    %one = constant 1 : tensor<i32>
+    %j = add %i, %one : tensor<i32>
+    yield %j, %h
+  }
+  return %r#1
+})",
+     OpKind::While},
 };
 
 class PatternFires : public ::testing::TestWithParam<PatternCase> {};

@@ -1,0 +1,27 @@
+// A fast reduce_sum for the compiled executor: f32/f64 summed over one
+// contiguous block of dims, i.e. x viewed as [A, R, C] summed over R (bias
+// gradients over the batch, row sums, totals). Each output element is
+// accumulated in double over its inputs in increasing index order, as the
+// reference kernel does (kernels/reference/Reduce.cpp), so the results are
+// bit for bit the reference's; only the index arithmetic is gone (the
+// reference unravels every element's index), and the inner loop over C is
+// a contiguous one the compiler vectorizes.
+#pragma once
+
+#include <vector>
+
+#include "ir/Tensor.h"
+
+namespace cairn::kernels::cpu {
+
+/// Whether reduceSumInto handles x and dims: x f32 or f64, dims strictly
+/// increasing, in range and consecutive (empty: nothing reduced).
+bool isFastReduceSum(const Tensor& x, const std::vector<int64_t>& dims);
+
+/// The result shape of reducing `x` over `dims` (those dims dropped).
+Shape reducedShape(const Shape& x, const std::vector<int64_t>& dims);
+
+/// out = reduce_sum(x, dims); `out` has the reduced shape and x's dtype.
+void reduceSumInto(const Tensor& x, const std::vector<int64_t>& dims, Tensor& out);
+
+} // namespace cairn::kernels::cpu
