@@ -281,6 +281,12 @@ Status Runner::execGemm(const Instruction& in) {
   Tensor out = allocate(TensorType(a.dtype(), *shape));
   CAIRN_RETURN_IF_ERROR(checkResult(in, 0, out));
   Status ran = runGemm(in.gemm, a, b, out, &stats_.gemmCalls);
+  // out has M*N elements per batch; K is the contracted extent of `a`.
+  int64_t k = 1;
+  for (int d = 0; d < in.gemm.contractDims; ++d)
+    k *= a.shape()[static_cast<size_t>(in.gemm.transA ? in.gemm.batchDims + d
+                                                      : a.rank() - in.gemm.contractDims + d)];
+  stats_.gemmFlops += 2 * out.numElements() * k;
   if (!ran.isOk()) return opError(*in.op, ran.message());
   setOwned(in.results[0], std::move(out));
   return Status::ok();

@@ -47,6 +47,7 @@ struct InstProfile {
 struct ExecStats {
   int64_t kernelCalls = 0;   ///< compiled elementwise kernels
   int64_t gemmCalls = 0;     ///< BLAS calls (one per batch element)
+  int64_t gemmFlops = 0;     ///< 2*M*N*K summed over BLAS calls (for achieved GFLOP/s)
   int64_t rowCalls = 0;      ///< row kernels (indexed ops, concat, broadcast)
   int64_t fallbackCalls = 0; ///< ops run through the reference kernels
   int64_t inPlaceUpdates = 0; ///< update ops that wrote into their operand's buffer
