@@ -95,6 +95,9 @@ std::unique_ptr<exec::Executable> compile(const Module& m, bool inPlace = true) 
   return exe;
 }
 
+void printProfile(const exec::Executable& exe, const std::string& fn,
+                  const std::vector<Tensor>& args);
+
 void benchSpinn(const Options& o) {
   fmt::print("SPINN (PI, tracker) on SNLI dev, batch {}, hidden {}\n", o.batch, o.hidden);
   auto cases = check(golden::makeTimingCases(o.dataDir, o.batch, o.batches, o.hidden));
@@ -108,6 +111,7 @@ void benchSpinn(const Options& o) {
     double ms = medianMs(o.reps, [&] { check(exe->run(c0.function->name, args, ctx).status()); });
     total += ms;
     fmt::print("  {} tokens {}: compiled {:.1f} ms\n", c.name, c.inputs[0].type().toString(), ms);
+    if (o.profile && &c == &cases.front()) printProfile(*exe, c0.function->name, args);
   }
   fmt::print("  compiled mean {:.1f} ms/batch = {:.0f} pairs/s\n", total / cases.size(),
              1000.0 * o.batch * cases.size() / total);
@@ -206,6 +210,7 @@ void benchBiRnn(const Options& o, BiRnnConfig::Cell cell) {
       interp = fmt::format(", interpreter {:.1f} ms ({:.0f}x)", ims, ims / ms);
     }
     fmt::print("  batch {:3}: compiled {:.2f} ms{}\n", batch, ms, interp);
+    if (o.profile) printProfile(*exe, f->name, args);
   }
 }
 

@@ -77,7 +77,7 @@ std::optional<exec::GemmShape> planGemm(const Op& op) {
 bool isRowOp(OpKind k) {
   return k == OpKind::DynamicSlice || k == OpKind::DynamicUpdateSlice || k == OpKind::Gather ||
          k == OpKind::Scatter || k == OpKind::ScatterAdd || k == OpKind::Concat ||
-         k == OpKind::Broadcast || k == OpKind::ReduceSum;
+         k == OpKind::Broadcast || k == OpKind::ReduceSum || k == OpKind::Transpose;
 }
 
 class ProgramBuilder {

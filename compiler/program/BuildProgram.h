@@ -14,7 +14,7 @@
 //   - `dot` to BLAS sgemm/dgemm when it is a (batched) matrix product,
 //     transposes included (runtime/exec/Gemm.h);
 //   - dynamic_slice, dynamic_update_slice, gather, scatter, scatter_add,
-//     concat, broadcast and reduce_sum to row kernels (kernels/cpu), the
+//     concat, broadcast, transpose and reduce_sum to row kernels (kernels/cpu), the
 //     updates in place when their operand dies there;
 //   - constants to tensors materialized once; reshape to a buffer alias;
 //   - `while` and `if` to nested instruction blocks;

@@ -85,4 +85,52 @@ void broadcastInto(const Tensor& x, const std::vector<int64_t>& dims, Tensor& ou
   }
 }
 
+bool isValidTranspose(const Tensor& x, const std::vector<int64_t>& perm, const TensorType& out) {
+  if (static_cast<int64_t>(perm.size()) != x.rank() || out.dtype != x.dtype() ||
+      out.rank() != x.rank())
+    return false;
+  std::vector<bool> seen(perm.size(), false);
+  for (size_t d = 0; d < perm.size(); ++d) {
+    if (perm[d] < 0 || perm[d] >= x.rank() || seen[static_cast<size_t>(perm[d])]) return false;
+    seen[static_cast<size_t>(perm[d])] = true;
+    if (out.shape[d] != x.shape()[static_cast<size_t>(perm[d])]) return false;
+  }
+  return true;
+}
+
+void transposeInto(const Tensor& x, const std::vector<int64_t>& perm, Tensor& out) {
+  const size_t rank = perm.size();
+  const size_t esize = static_cast<size_t>(dtypeSize(x.dtype()));
+  if (out.numElements() == 0) return;
+  if (rank == 0) {
+    std::memcpy(out.rawData(), x.rawData(), esize);
+    return;
+  }
+  const Shape& xs = x.shape();
+  std::vector<int64_t> xStride(rank, 1);
+  for (size_t d = rank - 1; d-- > 0;)
+    xStride[d] = xStride[d + 1] * xs[d + 1];
+  // Output dim d walks x's dim perm[d]; when the innermost dim stays
+  // innermost, whole rows of it are contiguous in both.
+  bool rows = perm.back() == static_cast<int64_t>(rank) - 1;
+  size_t run = rows ? static_cast<size_t>(xs.back()) : 1;
+  size_t outerRank = rows ? rank - 1 : rank;
+  std::vector<int64_t> idx(outerRank, 0);
+  const std::byte* src = x.rawData();
+  std::byte* dst = out.rawData();
+  int64_t count = out.numElements() / static_cast<int64_t>(run);
+  int64_t offset = 0; // x's element offset of the current output position
+  for (int64_t n = 0; n < count; ++n) {
+    std::memcpy(dst, src + static_cast<size_t>(offset) * esize, run * esize);
+    dst += run * esize;
+    for (size_t d = outerRank; d-- > 0;) { // the odometer, innermost output dim first
+      size_t xd = static_cast<size_t>(perm[d]);
+      offset += xStride[xd];
+      if (++idx[d] < out.shape()[d]) break;
+      offset -= xStride[xd] * idx[d];
+      idx[d] = 0;
+    }
+  }
+}
+
 } // namespace cairn::kernels::cpu

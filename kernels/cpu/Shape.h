@@ -20,4 +20,12 @@ void concatInto(const std::vector<const Tensor*>& xs, int64_t axis, Tensor& out)
 bool isValidBroadcast(const Tensor& x, const std::vector<int64_t>& dims, const TensorType& out);
 void broadcastInto(const Tensor& x, const std::vector<int64_t>& dims, Tensor& out);
 
+/// Whether `perm` is a permutation of x's dims and `out` has x transposed by it.
+bool isValidTranspose(const Tensor& x, const std::vector<int64_t>& perm, const TensorType& out);
+/// out[i_perm[0], ..., i_perm[r-1]] = x[i_0, ..., i_{r-1}]: the output written
+/// in order, reading runs of x's innermost dim with memcpy when it stays
+/// innermost (a batch-major/time-major swap of [B, T, E]), else one element
+/// at a time with an odometer over x's strides.
+void transposeInto(const Tensor& x, const std::vector<int64_t>& perm, Tensor& out);
+
 } // namespace cairn::kernels::cpu

@@ -396,6 +396,21 @@ Status Runner::execRows(const Instruction& in) {
     setOwned(in.results[0], std::move(out));
     return Status::ok();
   }
+  case OpKind::Transpose: {
+    if (!op.hasAttr("perm")) return execFallback(in);
+    const std::vector<int64_t>& perm = op.getInts("perm");
+    Shape shape;
+    for (int64_t p : perm)
+      shape.push_back(p >= 0 && p < ins[0]->rank() ? ins[0]->shape()[static_cast<size_t>(p)] : -1);
+    TensorType type(ins[0]->dtype(), shape);
+    if (!kernels::cpu::isValidTranspose(*ins[0], perm, type)) return execFallback(in);
+    Tensor out = allocate(type);
+    CAIRN_RETURN_IF_ERROR(checkResult(in, 0, out));
+    kernels::cpu::transposeInto(*ins[0], perm, out);
+    ++stats_.rowCalls;
+    setOwned(in.results[0], std::move(out));
+    return Status::ok();
+  }
   case OpKind::ReduceSum: {
     const std::vector<int64_t>& dims = op.getInts("dims");
     if (!kernels::cpu::isFastReduceSum(*ins[0], dims)) return execFallback(in);

@@ -7,6 +7,7 @@
 
 #include "ExecTestUtil.h"
 #include "kernels/cpu/Reduce.h"
+#include "kernels/cpu/Shape.h"
 #include "kernels/reference/Kernels.h"
 #include "ir/OpKind.h"
 
@@ -349,6 +350,33 @@ TEST(ExecRowsTest, ReduceSumIsTheReferenceBitForBit) {
   EXPECT_FALSE(kernels::cpu::isFastReduceSum(x, {0, 2}));  // not consecutive
   EXPECT_FALSE(kernels::cpu::isFastReduceSum(x, {3}));     // out of range
   EXPECT_FALSE(kernels::cpu::isFastReduceSum(Tensor(TensorType(DType::I32, {2})), {0}));
+}
+
+TEST(ExecRowsTest, TransposeIsTheReference) {
+  struct Case {
+    Shape shape;
+    std::vector<int64_t> perm;
+  };
+  for (DType dt : {DType::F32, DType::I64, DType::I1})
+    for (const Case& c : std::vector<Case>{{{5, 7, 3}, {1, 0, 2}},
+                                           {{5, 7, 3}, {2, 1, 0}},
+                                           {{5, 7, 3}, {0, 2, 1}},
+                                           {{5, 7, 3}, {0, 1, 2}},
+                                           {{2, 3, 4, 5}, {3, 1, 0, 2}},
+                                           {{4, 0, 3}, {1, 0, 2}},
+                                           {{6}, {0}},
+                                           {{}, {}}}) {
+      Tensor x = inputOf(TensorType(dt, c.shape), 3);
+      auto want = kernels::transpose(x, c.perm);
+      ASSERT_TRUE(want.isOk()) << want.status().message();
+      ASSERT_TRUE(kernels::cpu::isValidTranspose(x, c.perm, want->type()));
+      Tensor got(want->type());
+      kernels::cpu::transposeInto(x, c.perm, got);
+      EXPECT_EQ(got, *want) << dtypeName(dt) << " " << x.type().toString();
+    }
+  Tensor x(TensorType(DType::F32, {2, 3}));
+  EXPECT_FALSE(kernels::cpu::isValidTranspose(x, {0, 0}, TensorType(DType::F32, {2, 2})));
+  EXPECT_FALSE(kernels::cpu::isValidTranspose(x, {1, 0}, TensorType(DType::F32, {2, 3})));
 }
 
 // ---- Errors ---------------------------------------------------------------------
