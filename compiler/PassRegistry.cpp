@@ -8,6 +8,7 @@
 #include "compiler/passes/HoistInputProjection.h"
 #include "compiler/passes/Inline.h"
 #include "compiler/passes/LICM.h"
+#include "compiler/passes/PairIndependentLoops.h"
 
 namespace cairn {
 
@@ -59,6 +60,10 @@ void registerBuiltinPasses(PassRegistry& registry) {
   registry.registerPass("fuse-elementwise",
                         "group connected elementwise ops into 'fusion' ops (multi-output)",
                         createFuseElementwisePass);
+  registry.registerPass("pair-independent-loops",
+                        "move independent while loops next to each other (the executor runs "
+                        "them in parallel)",
+                        createPairIndependentLoopsPass);
 }
 
 } // namespace cairn

@@ -29,7 +29,8 @@ std::vector<std::string> optimizePipeline() {
       "canonicalize",           // clean up after the moves
       "cse",                    // merge hoisted twins
       "dce",                    // drop what the rewrites left unused
-      "fuse-elementwise",       // last: groups become codegen's kernels
+      "fuse-elementwise",       // groups become codegen's kernels
+      "pair-independent-loops", // last: independent loops side by side, run at once
   };
 }
 

@@ -46,8 +46,11 @@ struct Options {
   int reps = 5;
   bool interpreter = true;
   bool profile = false;
+  bool parallel = true;
   std::string dataDir;
 };
+
+bool gParallelLoops = true; // --no-parallel
 
 double msSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -84,14 +87,15 @@ std::vector<Tensor> argsOf(const std::vector<Tensor>& inputs, const std::vector<
 std::unique_ptr<exec::Executable> compile(const Module& m, bool inPlace = true) {
   codegen::cpu::CompileOptions o;
   o.inPlace = inPlace;
+  o.parallelLoops = gParallelLoops;
   codegen::cpu::CompileReport r;
   auto t0 = std::chrono::steady_clock::now();
   auto exe = check(codegen::cpu::compileExecutable(m, o, &r));
   fmt::print("  compiled in {:.0f} ms (passes {:.0f}, lowering {:.0f}, LLVM {:.0f} for {} distinct "
              "kernels): kernel instructions {} static + {} dynamic, {} GEMMs, {} row ops ({} in "
-             "place), {} fallbacks\n",
+             "place), {} fallbacks, {} parallel loop pairs\n",
              msSince(t0), r.passesMs, r.lowerMs, r.jitMs, r.kernels, r.kernelsStatic,
-             r.kernelsDynamic, r.gemms, r.rows, r.inPlace, r.fallbacks);
+             r.kernelsDynamic, r.gemms, r.rows, r.inPlace, r.fallbacks, r.parallel);
   return exe;
 }
 
@@ -369,9 +373,11 @@ int main(int argc, char** argv) {
   app.add_option("--batches", o.batches, "SPINN batches to time")->capture_default_str();
   app.add_option("--reps", o.reps, "runs per timing (median)")->capture_default_str();
   app.add_flag("!--no-interpreter", o.interpreter, "skip the interpreter timings");
+  app.add_flag("!--no-parallel", o.parallel, "run independent loops one after the other");
   app.add_flag("--profile", o.profile, "after each timing, one profiled run: time by instruction kind and op");
   app.add_option("--data", o.dataDir, "data directory (default: ../shared/data)");
   CLI11_PARSE(app, argc, argv);
+  gParallelLoops = o.parallel;
   if (o.dataDir.empty()) o.dataDir = golden::defaultDataDir(CAIRN_SOURCE_DIR);
   fmt::print("BLAS: {}\n", exec::blasDescription());
   if (o.only.empty() || o.only == "spinn") benchSpinn(o);

@@ -113,6 +113,7 @@ private:
 
   /// `movable`: values of the enclosing block that die at the op owning
   /// `region` (an `if`), which its yields may move out.
+  void pairLoops(Block& block);
   StatusOr<Block> lowerBlock(const Region& region, bool ownsArgs,
                              const std::set<const Value*>& movable = {});
   Status lowerOp(const Op& op, Instruction& in, const std::function<bool(size_t)>& diesHere,
@@ -175,6 +176,7 @@ StatusOr<Block> ProgramBuilder::lowerBlock(const Region& region, bool ownsArgs,
       if (!lastUse.count(r)) in.frees.push_back(slot(r));
     block.insts.push_back(std::move(in));
   }
+  if (o_.parallelLoops) pairLoops(block);
   std::set<const Value*> moved;
   for (Value* v : ops.back()->operands) {
     block.yields.push_back(slot(v));
@@ -199,6 +201,45 @@ void ProgramBuilder::lowerKernel(const Op& op, Instruction& in) {
     in.shape = std::make_shared<exec::KernelShape>(desc->shape);
     ++report_.kernelsDynamic;
   }
+}
+
+/// Adjacent `while` instructions where the second reads nothing the first
+/// defines (pair-independent-loops put them there) become one `parallel`
+/// instruction. The second may not move in a value the first reads, and
+/// what either frees is freed after both.
+void ProgramBuilder::pairLoops(Block& block) {
+  std::vector<Instruction> out;
+  for (size_t i = 0; i < block.insts.size(); ++i) {
+    Instruction& a = block.insts[i];
+    if (i + 1 < block.insts.size() && a.kind == InstKind::While &&
+        block.insts[i + 1].kind == InstKind::While) {
+      Instruction& b = block.insts[i + 1];
+      bool independent = true;
+      for (const Value* v : externalUses(*b.op))
+        for (const Value* r : a.op->results())
+          independent &= v != r;
+      if (independent) {
+        for (size_t k = 0; k < b.moveInit.size(); ++k)
+          if (b.moveInit[k] && opUses(*a.op, b.op->operand(k))) b.moveInit[k] = false;
+        Instruction par;
+        par.kind = InstKind::Parallel;
+        par.op = a.op;
+        par.frees = a.frees;
+        par.frees.insert(par.frees.end(), b.frees.begin(), b.frees.end());
+        a.frees.clear();
+        b.frees.clear();
+        par.blocks.resize(2);
+        par.blocks[0].insts.push_back(std::move(a));
+        par.blocks[1].insts.push_back(std::move(b));
+        out.push_back(std::move(par));
+        ++report_.parallel;
+        ++i;
+        continue;
+      }
+    }
+    out.push_back(std::move(a));
+  }
+  block.insts = std::move(out);
 }
 
 Status ProgramBuilder::lowerOp(const Op& op, Instruction& in,

@@ -17,7 +17,8 @@
 //     concat, broadcast, transpose and reduce_sum to row kernels (kernels/cpu), the
 //     updates in place when their operand dies there;
 //   - constants to tensors materialized once; reshape to a buffer alias;
-//   - `while` and `if` to nested instruction blocks;
+//   - `while` and `if` to nested instruction blocks; two adjacent loops
+//     that do not read each other's results to one `parallel` instruction;
 //   - everything else (and what the above cannot take) to the reference
 //     kernels, one op at a time.
 #pragma once
@@ -51,6 +52,9 @@ struct LowerOptions {
   /// Update dying operands in place and alias reshapes (else always copy):
   /// off only to measure what in place buys.
   bool inPlace = true;
+  /// Run adjacent independent loops as one `parallel` instruction (two
+  /// threads; see compiler/passes/PairIndependentLoops.h).
+  bool parallelLoops = true;
 };
 
 /// What lowering did.
@@ -61,6 +65,7 @@ struct LowerReport {
   int rows = 0;    ///< ops run by row kernels (indexed ops, concat, broadcast)
   int inPlace = 0; ///< update ops planned in place
   int fallbacks = 0;
+  int parallel = 0; ///< pairs of loops run on two threads
 };
 
 using Programs = std::map<std::string, exec::Program, std::less<>>;

@@ -9,7 +9,9 @@
 #include "runtime/exec/Executable.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -45,11 +47,17 @@ std::string locPrefix(const Location& loc) {
 
 } // namespace
 
-struct ExecutionContext::State {
-  std::vector<SlotValue> frame;
+/// A thread's buffer pool: released buffers by byte size.
+struct Memory {
   std::map<size_t, std::vector<std::vector<std::byte>>> pool;
   size_t pooledBytes = 0;
-  int64_t liveBytes = 0;
+};
+
+struct ExecutionContext::State {
+  std::vector<SlotValue> frame; ///< shared by the threads of a `parallel` (disjoint slots)
+  Memory main;                  ///< the running thread's pool
+  Memory side;                  ///< the second thread's, for `parallel` instructions
+  std::atomic<int64_t> liveBytes{0};
 };
 
 ExecutionContext::ExecutionContext() : state_(std::make_unique<State>()) {}
@@ -59,7 +67,13 @@ ExecutionContext::~ExecutionContext() = default;
 class Runner {
 public:
   Runner(const Executable& exe, const Program& p, ExecutionContext& ctx, const ExecOptions& opts)
-      : exe_(exe), p_(p), s_(*ctx.state_), stats_(ctx.stats_), opts_(opts) {}
+      : exe_(exe), p_(p), s_(*ctx.state_), mem_(ctx.state_->main), stats_(ctx.stats_),
+        opts_(opts) {}
+  /// The second thread of a `parallel` instruction: the same frame, its own
+  /// pool and counters.
+  Runner(const Runner& parent, Memory& mem, ExecStats& stats)
+      : exe_(parent.exe_), p_(parent.p_), s_(parent.s_), mem_(mem), stats_(stats),
+        opts_(parent.opts_) {}
 
   StatusOr<std::vector<Tensor>> run(const std::vector<Tensor>& inputs);
 
@@ -74,6 +88,8 @@ private:
   Status execAlias(const Instruction& in);
   Status execWhile(const Instruction& in);
   Status execIf(const Instruction& in);
+  Status execParallel(const Instruction& in);
+  void mergeStats(const ExecStats& other);
   /// The yields of `b`, taken (moved when allowed, else copied).
   std::vector<Tensor> takeYields(const Block& b);
 
@@ -82,7 +98,7 @@ private:
     SlotValue& v = s_.frame[static_cast<size_t>(s)];
     release(s);
     s_.liveBytes += static_cast<int64_t>(t.byteSize());
-    stats_.peakBytes = std::max(stats_.peakBytes, s_.liveBytes);
+    stats_.peakBytes = std::max(stats_.peakBytes, s_.liveBytes.load(std::memory_order_relaxed));
     v.owned = std::move(t);
     v.view = &v.owned;
   }
@@ -124,20 +140,20 @@ private:
   /// A tensor of `type` from the pool (contents unspecified) or new.
   Tensor allocate(const TensorType& type) {
     size_t bytes = static_cast<size_t>(type.numElements() * dtypeSize(type.dtype));
-    auto it = s_.pool.find(bytes);
-    if (it != s_.pool.end() && !it->second.empty()) {
+    auto it = mem_.pool.find(bytes);
+    if (it != mem_.pool.end() && !it->second.empty()) {
       std::vector<std::byte> b = std::move(it->second.back());
       it->second.pop_back();
-      s_.pooledBytes -= bytes;
+      mem_.pooledBytes -= bytes;
       return Tensor::fromBytes(type, std::move(b));
     }
     return Tensor(type);
   }
   void recycle(Tensor t) {
     size_t bytes = t.byteSize();
-    if (bytes == 0 || s_.pooledBytes + bytes > kMaxPoolBytes) return;
-    s_.pool[bytes].push_back(std::move(t).takeBytes());
-    s_.pooledBytes += bytes;
+    if (bytes == 0 || mem_.pooledBytes + bytes > kMaxPoolBytes) return;
+    mem_.pool[bytes].push_back(std::move(t).takeBytes());
+    mem_.pooledBytes += bytes;
   }
   std::vector<const Tensor*> operands(const Instruction& in, size_t from = 0) const {
     std::vector<const Tensor*> out;
@@ -154,6 +170,7 @@ private:
   const Executable& exe_;
   const Program& p_;
   ExecutionContext::State& s_;
+  Memory& mem_;
   ExecStats& stats_;
   const ExecOptions& opts_;
   int loopDepth_ = 0;
@@ -208,9 +225,10 @@ std::vector<Tensor> Runner::takeYields(const Block& b) {
 }
 
 Status Runner::exec(const Instruction& in) {
-  if (opts_.profile && in.kind != InstKind::While && in.kind != InstKind::If) {
+  if (opts_.profile && in.kind != InstKind::While && in.kind != InstKind::If &&
+      in.kind != InstKind::Parallel) {
     static const char* const kNames[] = {"kernel", "gemm",  "rows", "fallback",
-                                         "constant", "alias", "while", "if"};
+                                         "constant", "alias", "while", "if", "parallel"};
     auto t0 = std::chrono::steady_clock::now();
     Status s = execOne(in);
     InstProfile& p = stats_.profile[fmt::format("{} {}", kNames[static_cast<int>(in.kind)],
@@ -236,6 +254,7 @@ Status Runner::execOne(const Instruction& in) {
     return Status::ok();
   case InstKind::While: return execWhile(in);
   case InstKind::If: return execIf(in);
+  case InstKind::Parallel: return execParallel(in);
   }
   return Status::ok();
 }
@@ -538,6 +557,46 @@ Status Runner::execWhile(const Instruction& in) {
     }
   }
   return Status::ok();
+}
+
+Status Runner::execParallel(const Instruction& in) {
+  if (!opts_.parallel || in.blocks.size() != 2) {
+    for (const Block& b : in.blocks)
+      CAIRN_RETURN_IF_ERROR(runBlock(b));
+    return Status::ok();
+  }
+  ExecStats sideStats;
+  Runner side(*this, s_.side, sideStats);
+  side.loopDepth_ = loopDepth_;
+  Status sideStatus = Status::ok();
+  std::thread t([&] { sideStatus = side.runBlock(in.blocks[1]); });
+  Status mine = runBlock(in.blocks[0]);
+  t.join();
+  mergeStats(sideStats);
+  ++stats_.parallelRuns;
+  if (!mine.isOk()) return mine; // the earlier loop's error first
+  return sideStatus;
+}
+
+void Runner::mergeStats(const ExecStats& o) {
+  stats_.kernelCalls += o.kernelCalls;
+  stats_.gemmCalls += o.gemmCalls;
+  stats_.gemmFlops += o.gemmFlops;
+  stats_.rowCalls += o.rowCalls;
+  stats_.fallbackCalls += o.fallbackCalls;
+  stats_.inPlaceUpdates += o.inPlaceUpdates;
+  stats_.aliases += o.aliases;
+  stats_.copies += o.copies;
+  stats_.copiedBytes += o.copiedBytes;
+  stats_.whileIterations += o.whileIterations;
+  stats_.loopNanos += o.loopNanos;
+  stats_.outerLoopIterations += o.outerLoopIterations;
+  stats_.parallelRuns += o.parallelRuns;
+  stats_.peakBytes = std::max(stats_.peakBytes, o.peakBytes);
+  for (const auto& [k, v] : o.profile) {
+    stats_.profile[k].calls += v.calls;
+    stats_.profile[k].nanos += v.nanos;
+  }
 }
 
 Status Runner::execIf(const Instruction& in) {

@@ -35,6 +35,9 @@ struct ExecOptions {
   /// Time every instruction into ExecStats::profile (costs a clock read per
   /// instruction; for finding what to optimize, not for production runs).
   bool profile = false;
+  /// Run `parallel` instructions (independent loops) on two threads; off:
+  /// one after the other on the calling thread.
+  bool parallel = true;
 };
 
 /// Calls and wall time of one kind of instruction (ExecOptions::profile).
@@ -63,6 +66,7 @@ struct ExecStats {
   /// and constants, which the Executable owns, excluded; temporaries inside
   /// a reference kernel excluded).
   int64_t peakBytes = 0;
+  int64_t parallelRuns = 0; ///< `parallel` instructions run on two threads
   /// With ExecOptions::profile: by "<instruction kind> <op>" (e.g. "fallback
   /// reduce_sum", "gemm dot", "kernel fusion"); `while` and `if` excluded
   /// (their bodies' instructions are counted instead).

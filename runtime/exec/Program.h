@@ -60,6 +60,7 @@ enum class InstKind : uint8_t {
   Alias,    ///< reshape / stop_gradient: the result takes the operand's buffer when it dies here
   While,
   If,
+  Parallel, ///< blocks run at the same time, one thread each (independent loops)
 };
 
 struct Block;
@@ -95,6 +96,7 @@ struct Instruction {
   // results). operands are the initial values (then max_trip, if any);
   // moveInit[i]: operand i dies at the while and may be moved in.
   // If: blocks[0] then, blocks[1] else; results receive the yields.
+  // Parallel: each block (one loop) on its own thread; `frees` after all.
   std::vector<Block> blocks;
   std::vector<Slot> carried;
   std::vector<bool> moveInit;

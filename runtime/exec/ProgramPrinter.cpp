@@ -31,6 +31,7 @@ const char* kindName(InstKind k) {
   case InstKind::Alias: return "alias";
   case InstKind::While: return "while";
   case InstKind::If: return "if";
+  case InstKind::Parallel: return "parallel";
   }
   return "?";
 }
@@ -57,8 +58,9 @@ void printInst(const Instruction& in, int indent, std::string& out) {
   if (!in.frees.empty()) out += " frees " + slots(in.frees);
   out += "\n";
   for (size_t i = 0; i < in.blocks.size(); ++i) {
-    const char* names[2][2] = {{"cond", "body"}, {"then", "else"}};
-    out += pad + "  " + names[in.kind == InstKind::If][i % 2] + ":\n";
+    const char* names[3][2] = {{"cond", "body"}, {"then", "else"}, {"thread 0", "thread 1"}};
+    int row = in.kind == InstKind::If ? 1 : in.kind == InstKind::Parallel ? 2 : 0;
+    out += pad + "  " + names[row][i % 2] + ":\n";
     printBlock(in.blocks[i], indent + 4, out);
   }
 }

@@ -323,6 +323,53 @@ TEST(ExecControlFlowTest, IfBranchMovesAValueThatDiesThere) {
   EXPECT_EQ(ctx.stats().inPlaceUpdates, 20);
 }
 
+TEST(ExecControlFlowTest, IndependentLoopsRunInParallel) {
+  CAIRN_REQUIRE_JIT();
+  // Two loops over the same captured and initial values (neither may take
+  // the shared buffer), then an error in the second one.
+  auto m = parseOk(
+      "func @f(%x: tensor<64x128xf32>, %n: tensor<i32>, %m: tensor<i32>) -> tensor<64x128xf32> {\n"
+      "  %z = constant 0 : tensor<i32>\n"
+      "  %a = exp %x : tensor<64x128xf32>\n"
+      "  %f:2 = while (%i = %z, %h = %a) : (tensor<i32>, tensor<64x128xf32>) cond {\n"
+      "    %go = lt %i, %n : tensor<i1>\n    yield %go\n"
+      "  } body {\n"
+      "    %one = constant 1 : tensor<i32>\n    %i1 = add %i, %one : tensor<i32>\n"
+      "    %h1 = tanh %h : tensor<64x128xf32>\n    %h2 = add %h1, %a : tensor<64x128xf32>\n"
+      "    yield %i1, %h2\n  }\n"
+      "  %b:2 = while (%j = %z, %g = %a) : (tensor<i32>, tensor<64x128xf32>) max_trip %m cond {\n"
+      "    %go2 = lt %j, %n : tensor<i1>\n    yield %go2\n"
+      "  } body {\n"
+      "    %one2 = constant 1 : tensor<i32>\n    %j1 = add %j, %one2 : tensor<i32>\n"
+      "    %g1 = sigmoid %g : tensor<64x128xf32>\n    %g2 = mul %g1, %a : tensor<64x128xf32>\n"
+      "    yield %j1, %g2\n  }\n"
+      "  %s = add %f#1, %b#1 : tensor<64x128xf32>\n  return %s\n}\n");
+  codegen::cpu::CompileReport report;
+  auto exe = compileOk(*m, {}, &report);
+  ASSERT_TRUE(exe);
+  EXPECT_EQ(report.parallel, 1) << exe->describe();
+  auto i32 = [](int v) { return Tensor::fromInts(TensorType(DType::I32, {}), {v}); };
+  Tensor x = inputOf(TensorType(DType::F32, {64, 128}), 1);
+  for (int rep = 0; rep < 20; ++rep) {
+    exec::ExecutionContext ctx;
+    expectMatches(*m, *exe, "f", {x, i32(5), i32(10)}, 1e-6, &ctx);
+    EXPECT_EQ(ctx.stats().parallelRuns, 1);
+  }
+  // Past max_trip in the second loop: its error, whichever thread ran it.
+  auto bad = exe->run("f", {x, i32(5), i32(3)});
+  ASSERT_FALSE(bad.isOk());
+  EXPECT_NE(bad.status().message().find("test.cairn:14:3: error: 'while' op while loop exceeded its max trip count 3"), std::string::npos) << bad.status().message();
+  // Serially, the same numbers.
+  exec::ExecOptions serial;
+  serial.parallel = false;
+  exec::ExecutionContext ctx;
+  auto a = exe->run("f", {x, i32(5), i32(10)}, ctx, serial);
+  auto b = exe->run("f", {x, i32(5), i32(10)});
+  ASSERT_TRUE(a.isOk() && b.isOk());
+  EXPECT_EQ((*a)[0], (*b)[0]);
+  EXPECT_EQ(ctx.stats().parallelRuns, 0);
+}
+
 TEST(ExecRowsTest, ReduceSumIsTheReferenceBitForBit) {
   struct Case {
     Shape shape;

@@ -231,6 +231,7 @@ const std::vector<std::vector<std::string>> kPipelines = {
     {"licm"},
     {"hoist-input-projection"},
     {"fuse-elementwise"},
+    {"pair-independent-loops"},
     optimizePipeline(),
 };
 
@@ -248,7 +249,7 @@ std::string paramName(const ::testing::TestParamInfo<PassesDifferential::ParamTy
   static const std::map<std::string, std::string> kShort = {
       {"canonicalize", "Canon"},   {"cse", "CSE"},   {"dce", "DCE"},
       {"inline", "Inline"},        {"licm", "LICM"}, {"hoist-input-projection", "HoistProj"},
-      {"fuse-elementwise", "Fuse"}};
+      {"fuse-elementwise", "Fuse"}, {"pair-independent-loops", "PairLoops"}};
   for (const std::string& pass : kPipelines[pipeline])
     name += "_" + kShort.at(pass);
   return name;

@@ -335,7 +335,8 @@ TEST(LICMTest, IfMovesWholeOnlyWhenItCannotFail) {
 }
 
 TEST(PassRegistryTest, RegistersTheOptimizePassesAndPipeline) {
-  for (const char* name : {"inline", "licm", "hoist-input-projection", "fuse-elementwise"}) {
+  for (const char* name : {"inline", "licm", "hoist-input-projection", "fuse-elementwise",
+                           "pair-independent-loops"}) {
     auto pass = PassRegistry::global().create(name);
     ASSERT_TRUE(pass.isOk()) << name;
     EXPECT_EQ((*pass)->name(), name);
@@ -343,7 +344,7 @@ TEST(PassRegistryTest, RegistersTheOptimizePassesAndPipeline) {
   auto optimize = lookupPipeline("optimize");
   ASSERT_TRUE(optimize.isOk());
   EXPECT_EQ(*optimize, optimizePipeline());
-  EXPECT_EQ(optimizePipeline().back(), "fuse-elementwise");
+  EXPECT_EQ(optimizePipeline().back(), "pair-independent-loops");
 }
 
 } // namespace

@@ -50,7 +50,7 @@ StatusOr<std::unique_ptr<exec::Executable>> compileExecutable(const Module& m,
     if (shared.isOk()) jit = *shared; // no JIT on this host: reference kernels instead
   }
   KernelCollector kernels;
-  LowerOptions lower{jit != nullptr, options.blas, options.inPlace};
+  LowerOptions lower{jit != nullptr, options.blas, options.inPlace, options.parallelLoops};
   LowerReport lr;
   CAIRN_ASSIGN_OR_RETURN(Programs programs, buildPrograms(*copy, lower, jit ? &kernels : nullptr, &lr));
   r.kernelsStatic = lr.kernelsStatic;
@@ -59,6 +59,7 @@ StatusOr<std::unique_ptr<exec::Executable>> compileExecutable(const Module& m,
   r.rows = lr.rows;
   r.inPlace = lr.inPlace;
   r.fallbacks = lr.fallbacks;
+  r.parallel = lr.parallel;
   r.lowerMs = msSince(t1);
 
   auto t2 = std::chrono::steady_clock::now();

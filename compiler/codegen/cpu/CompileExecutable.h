@@ -40,6 +40,8 @@ struct CompileOptions {
   /// Update dying operands in place and alias reshapes (else always copy):
   /// off only to measure what in place buys.
   bool inPlace = true;
+  /// Run adjacent independent loops on two threads (LowerOptions::parallelLoops).
+  bool parallelLoops = true;
 };
 
 /// What compileExecutable did.
@@ -51,6 +53,7 @@ struct CompileReport {
   int rows = 0;    ///< ops run by row kernels (indexed ops, concat, broadcast)
   int inPlace = 0; ///< update ops planned in place
   int fallbacks = 0;
+  int parallel = 0; ///< pairs of loops that run on two threads
   double passesMs = 0;
   double lowerMs = 0; ///< lowering to instructions (kernel descriptions included)
   double jitMs = 0;   ///< compiling the kernels (LLVM -O3 and code generation)
