@@ -323,6 +323,9 @@ Val reduceSum(Val x, std::vector<int64_t> dims, bool keepDims = false);
 Val reduceMax(Val x, std::vector<int64_t> dims, bool keepDims = false);
 Val reduceMin(Val x, std::vector<int64_t> dims, bool keepDims = false);
 Val argmax(Val x, int64_t axis, DType indexType = DType::I64);
+/// The indices of the nonzero (true) elements of rank-1 `mask`, increasing:
+/// a [?] vector whose length is known at run time.
+Val nonzero(Val mask, DType indexType = DType::I32);
 /// General dot; with default DotDims, contracts a's last dim with b's first.
 Val dot(Val a, Val b, const DotDims& dims = {});
 /// Matrix product: [..., M, K] x [K, N] (a plain dot), or batched

@@ -302,6 +302,14 @@ Val argmax(Val x, int64_t axis, DType indexType) {
   return x.builder().create1(OpKind::Argmax, {x}, {{"axis", a}}, {TensorType(indexType, s)});
 }
 
+Val nonzero(Val mask, DType indexType) {
+  checkValid("nonzero", mask, "the operand");
+  if (mask.rank() != 1)
+    throw BuildError(fmt::format("nonzero: the mask must have rank 1, got {}",
+                                 mask.type().toString()));
+  return mask.builder().create1(OpKind::Nonzero, {mask}, {}, {TensorType(indexType, {kDynamic})});
+}
+
 Val dot(Val a, Val b, const DotDims& dims) {
   checkValid("dot", a, "lhs");
   checkValid("dot", b, "rhs");

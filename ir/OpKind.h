@@ -15,7 +15,7 @@ enum class OpKind : uint16_t {
 enum class OpFamily : uint8_t {
   UnaryNumeric, UnaryFloat, UnaryLogical, BinaryNumeric, BinaryFloat, BinaryLogical, Compare,
   Select, Cast, Broadcast, Reshape, Transpose, Concat, Slice, DynamicSlice, DynamicUpdateSlice,
-  Gather, Scatter, Iota, Reduce, Argmax, Dot, Constant, Dim, RngUniform, RngCategorical,
+  Gather, Scatter, Iota, Reduce, Argmax, Nonzero, Dot, Constant, Dim, RngUniform, RngCategorical,
   Identity, Call, Fusion, While, If, Return, Yield,
 };
 

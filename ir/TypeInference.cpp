@@ -357,6 +357,15 @@ StatusOr<Types> argmax(const Types& ops, const AttrMap& attrs, const Types& decl
   return Types{r};
 }
 
+StatusOr<Types> nonzero(const Types& ops, const AttrMap& attrs, const Types& declared) {
+  CAIRN_RETURN_IF_ERROR(expectOperands(ops, 1));
+  CAIRN_RETURN_IF_ERROR(noAttrsBut(attrs, {}));
+  CAIRN_RETURN_IF_ERROR(expectDeclared(declared, 1));
+  if (ops[0].rank() != 1) return errorf("operand must have rank 1, got {}", ops[0].toString());
+  if (!isInteger(declared[0].dtype)) return errorf("result dtype must be i32 or i64");
+  return Types{TensorType(declared[0].dtype, {kDynamic})};
+}
+
 StatusOr<Types> dot(const Types& ops, const AttrMap& attrs) {
   CAIRN_RETURN_IF_ERROR(expectOperands(ops, 2));
   CAIRN_RETURN_IF_ERROR(
@@ -536,6 +545,7 @@ StatusOr<std::vector<TensorType>> inferResultTypes(OpKind kind, const std::vecto
   case OpFamily::Iota: return iota(ops, attrs, declared);
   case OpFamily::Reduce: return reduce(ops, attrs);
   case OpFamily::Argmax: return argmax(ops, attrs, declared);
+  case OpFamily::Nonzero: return nonzero(ops, attrs, declared);
   case OpFamily::Dot: return dot(ops, attrs);
   case OpFamily::Constant: return constant(ops, attrs, declared);
   case OpFamily::Dim: return dim(ops, attrs, declared);

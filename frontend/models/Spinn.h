@@ -39,6 +39,12 @@ struct SpinnConfig {
   int64_t trackerSize = 0; ///< 0 = no tracker
   bool predictTransitions = false;
   bool training = false; ///< predicted mode: sample (true) or argmax (false)
+  /// Compute the Reduce only for the rows that reduce at each step (nonzero,
+  /// gather, scatter): about half the encoder's GEMM work at batch 128, and
+  /// none of it on a shift at batch 1. For inference: a function built with
+  /// it cannot be differentiated (the loop's tapes need one shape per
+  /// iteration), so the loss builders ignore it.
+  bool compactReduce = false;
   int64_t mlpHidden = 0;
   int64_t mlpLayers = 1;
 };

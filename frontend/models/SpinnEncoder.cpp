@@ -179,15 +179,28 @@ SpinnOutputs SpinnEncoder::operator()(Val tokens, Val transitions, Val lengths, 
         Val doReduce = logicalAnd(logicalAnd(eq(move, 2.0), canReduce), live).named("do_reduce");
         Val acts = logicalOr(doShift, doReduce).named("acts");
 
-        // 4. Apply: both candidates for every row, `select` per row.
-        LstmState reduced =
-            reduce_({hOf(second), cOf(second)}, {hOf(top), cOf(top)}, tracked ? tracker.h : Val());
-        Val reducedItem = concat({reduced.h, reduced.c}, 1).named("reduced");
+        // 4. Apply: the item each row writes, `select` per row.
         Val slot =
             select(doShift, sp, select(doReduce, sp - 2.0, max(sp - 1.0, 0.0))).named("slot");
-        Val item = select(perRow(doShift, batch, 2 * H), bufRow,
-                          select(perRow(doReduce, batch, 2 * H), reducedItem, topRaw))
-                       .named("item");
+        Val item;
+        if (cfg_.compactReduce) {
+          // The Reduce for the reducing rows only, scattered over the rest.
+          Val rows = nonzero(doReduce).named("reduce_rows");
+          Val l = gather(second, rows, 0).named("reduce_left");
+          Val r = gather(top, rows, 0).named("reduce_right");
+          LstmState reduced = reduce_({hOf(l), cOf(l)}, {hOf(r), cOf(r)},
+                                      tracked ? gather(tracker.h, rows, 0) : Val());
+          Val reducedItem = concat({reduced.h, reduced.c}, 1).named("reduced");
+          Val kept = select(perRow(doShift, batch, 2 * H), bufRow, topRaw);
+          item = scatter(kept, rows, reducedItem, 0).named("item");
+        } else {
+          LstmState reduced = reduce_({hOf(second), cOf(second)}, {hOf(top), cOf(top)},
+                                      tracked ? tracker.h : Val());
+          Val reducedItem = concat({reduced.h, reduced.c}, 1).named("reduced");
+          item = select(perRow(doShift, batch, 2 * H), bufRow,
+                        select(perRow(doReduce, batch, 2 * H), reducedItem, topRaw))
+                     .named("item");
+        }
         ValueList next(c.size());
         next[at.s] = (s + 1.0).named("s_next");
         next[at.sp] = select(doShift, sp + 1.0, select(doReduce, sp - 1.0, sp)).named("sp_next");

@@ -138,4 +138,17 @@ StatusOr<Tensor> argmax(const Tensor& x, int64_t axis, DType indexType) {
   return out;
 }
 
+StatusOr<Tensor> nonzero(const Tensor& m, DType indexType) {
+  if (!isInteger(indexType))
+    return errorf("index type must be i32 or i64, got {}", dtypeName(indexType));
+  if (m.rank() != 1) return errorf("operand must have rank 1, got {}", m.type().toString());
+  std::vector<int64_t> idx;
+  for (int64_t i = 0; i < m.numElements(); ++i)
+    if (m.getDouble(i) != 0) idx.push_back(i);
+  Tensor out(TensorType(indexType, {static_cast<int64_t>(idx.size())}));
+  for (size_t i = 0; i < idx.size(); ++i)
+    out.setInt(static_cast<int64_t>(i), idx[i]);
+  return out;
+}
+
 } // namespace cairn::kernels

@@ -27,4 +27,7 @@ StatusOr<Tensor> reduce(OpKind kind, const Tensor& x, const std::vector<int64_t>
 /// so the first NaN wins (as numpy.argmax). An empty axis is an error.
 StatusOr<Tensor> argmax(const Tensor& x, int64_t axis, DType indexType);
 
+/// The indices (increasing) of the nonzero elements of rank-1 `m`, as `indexType`.
+StatusOr<Tensor> nonzero(const Tensor& m, DType indexType);
+
 } // namespace cairn::kernels

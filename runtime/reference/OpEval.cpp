@@ -193,6 +193,9 @@ StatusOr<std::vector<Tensor>> evalSimpleOp(const Op& op, const std::vector<const
     CAIRN_ASSIGN_OR_RETURN(auto dims, intsAttr(op, "dims"));
     return one(reduce(op.kind(), *in[0], dims));
   }
+  case OpFamily::Nonzero:
+    CAIRN_RETURN_IF_ERROR(need(1));
+    return one(nonzero(*in[0], resultType.dtype));
   case OpFamily::Argmax:
     CAIRN_RETURN_IF_ERROR(need(1));
     return one(argmax(*in[0], op.getIntOr("axis", 0), resultType.dtype));

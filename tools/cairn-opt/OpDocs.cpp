@@ -55,6 +55,8 @@ std::string_view familyTitle(OpFamily f) {
     return "Reduction";
   case OpFamily::Argmax:
     return "Argmax";
+  case OpFamily::Nonzero:
+    return "Nonzero";
   case OpFamily::Dot:
     return "Dot";
   case OpFamily::Constant:

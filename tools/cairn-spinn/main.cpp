@@ -47,6 +47,7 @@ struct Options {
 Function* buildModel(Module& m, ParamStore& ps, const Options& o, const Corpus& c) {
   SpinnConfig cfg = o.model;
   cfg.vocab = c.vocab.size();
+  cfg.compactReduce = true; // inference only
   if (c.format == Format::Sst) {
     TreeLstmConfig t;
     t.vocab = cfg.vocab;

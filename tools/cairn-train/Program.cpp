@@ -40,6 +40,7 @@ StatusOr<std::unique_ptr<Program>> buildProgram(const TrainConfig& cfg) {
   // the predictor's argmax.
   SpinnConfig evalModel = model;
   evalModel.training = false;
+  evalModel.compactReduce = true; // evaluation is never differentiated
   model.training = model.predictTransitions && cfg.sample;
   p->sampled = model.training;
   try {
