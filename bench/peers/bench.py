@@ -42,8 +42,12 @@ Per workload and mode, in the child:
     Rounds: --budget seconds / (time of one warm-up round), within
     [--min-reps, --max-reps]. Cairn's time is measured in its process around
     Executable::run; the peers' around the Python call (block_until_ready for
-    JAX). Training steps feed their updated parameters and optimizer state to
-    the next step in all three.
+    JAX). Every training-step repetition is the first step from the exported
+    parameters and a fresh Adam state, in all three (torch's parameters and
+    optimizer state are reset between repetitions, outside the timing; JAX's
+    step does not donate its inputs, as Cairn's does not reuse them): the same
+    work every time. (Carried forward, steps drift: with these parameters the
+    gradients hold denormal floats, and how many changes from step to step.)
  5. Cairn's achieved GFLOP/s: ExecStats::gemmFlops (2*M*N*K over its BLAS
     calls) per run / its median time, against `cairn-peer-bench peak` (sgemm
     at the SPINN shapes, same N); and one profiled run (time by instruction
@@ -83,8 +87,10 @@ FRAMEWORKS = ("cairn", "torch", "jax")
 class CairnServer:
     """A `cairn-peer-bench serve` process answering one JSON line per command."""
 
-    def __init__(self, exe, workload, mode, threads, export_dir=None, data=None):
+    def __init__(self, exe, workload, mode, threads, export_dir=None, data=None, ftz=False):
         cmd = [exe, "serve", "--workload", workload, "--mode", mode, "--threads", str(threads)]
+        if ftz:
+            cmd.append("--flush-denormals")
         if export_dir:
             cmd += ["--export", export_dir]
         if data:
@@ -125,7 +131,8 @@ def stats(samples):
 
 
 def torch_side(kind, case_dir, config, inputs, mode, labels_np):
-    """(run function, check outputs/values) for PyTorch eager."""
+    """(run function, reset function or None, check outputs/values) for
+    PyTorch eager."""
     import numpy as np
     import torch
     from common import ParamBag
@@ -143,7 +150,8 @@ def torch_side(kind, case_dir, config, inputs, mode, labels_np):
 
         out = run()
         vals = [out[name] for name in config["outputs"]]
-        return run, [v.numpy() if isinstance(v, torch.Tensor) else np.asarray(v) for v in vals]
+        return run, None, [v.numpy() if isinstance(v, torch.Tensor) else np.asarray(v)
+                           for v in vals]
 
     model.train()
     # nn.LSTM's second bias is fixed at 0 in Cairn's parameterization (one
@@ -153,6 +161,7 @@ def torch_side(kind, case_dir, config, inputs, mode, labels_np):
                 config["model"]["cell"] == "lstm":
             p.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
+    initial = [p.detach().clone() for p in params]
     opt = torch.optim.Adam(params, lr=LR)
     labels = torch.as_tensor(labels_np, dtype=torch.long)
 
@@ -165,8 +174,15 @@ def torch_side(kind, case_dir, config, inputs, mode, labels_np):
         opt.step()
         return loss, norm
 
+    @torch.no_grad()
+    def reset():  # back to the exported parameters and a fresh Adam state
+        for p, p0 in zip(params, initial):
+            p.copy_(p0)
+        opt.state.clear()
+
     loss, norm = run()  # the first step, from the exported parameters
-    return run, [np.float32(loss.item()), np.float32(norm.item())]
+    reset()
+    return run, reset, [np.float32(loss.item()), np.float32(norm.item())]
 
 
 def jax_side(kind, case_dir, config, inputs, mode, labels_np):
@@ -208,19 +224,16 @@ def jax_side(kind, case_dir, config, inputs, mode, labels_np):
 
     labels = jnp.asarray(labels_np, jnp.int32)
     state = jm.adam_init(params)
-    jitted = jax.jit(step, donate_argnums=(0, 1))
+    jitted = jax.jit(step)
     t0 = time.perf_counter()
     lowered = jitted.lower(params, state, x, labels)
     t1 = time.perf_counter()
     compiled = lowered.compile()
     t2 = time.perf_counter()
     compile_info = {"trace_ms": 1e3 * (t1 - t0), "compile_ms": 1e3 * (t2 - t1)}
-    carry = {"p": params, "s": state}
 
     def run():
-        p, s, loss, norm = compiled(carry["p"], carry["s"], x, labels)
-        jax.block_until_ready((p, s, loss))
-        carry["p"], carry["s"] = p, s
+        p, s, loss, norm = jax.block_until_ready(compiled(params, state, x, labels))
         return loss, norm
 
     loss, norm = run()  # the first step, from the exported parameters
@@ -260,7 +273,8 @@ def bench_one(args, workload, mode, threads, cases_dir):
 
     case_dir = os.path.join(cases_dir, workload)
     fresh = not os.path.isfile(os.path.join(case_dir, "config.json"))
-    srv = CairnServer(args.exe, workload, mode, threads, case_dir if fresh else None, args.data)
+    srv = CairnServer(args.exe, workload, mode, threads, case_dir if fresh else None, args.data,
+                      args.flush_denormals)
     rec = {"workload": workload, "mode": mode, "threads": threads}
     try:
         config = load_config(case_dir)
@@ -276,7 +290,7 @@ def bench_one(args, workload, mode, threads, cases_dir):
 
         with tempfile.TemporaryDirectory() as tmp:
             srv.ask(f"save {tmp}")
-            t_run, t_vals = torch_side(kind, case_dir, config, inputs, mode, labels)
+            t_run, t_reset, t_vals = torch_side(kind, case_dir, config, inputs, mode, labels)
             j_run, j_vals, jinfo = jax_side(kind, case_dir, config, inputs, mode, labels)
             rec["compile"]["jax"] = jinfo
             rec["check"] = (check_forward(config, tmp, t_vals, j_vals) if mode == "forward"
@@ -287,6 +301,8 @@ def bench_one(args, workload, mode, threads, cases_dir):
                 r = srv.ask("run 1")
                 rec["gemm_flops"] = r["gemm_flops"]
                 return r["ms"][0]
+            if fw == "torch" and t_reset:
+                t_reset()
             t0 = time.perf_counter()
             (t_run if fw == "torch" else j_run)()
             return 1e3 * (time.perf_counter() - t0)
@@ -317,6 +333,8 @@ def child_main(args):
     import torch
     import jax
     torch.set_num_threads(threads)
+    if args.flush_denormals:
+        torch.set_flush_denormal(True)
     try:
         torch.set_num_interop_threads(1)
     except RuntimeError:
@@ -329,6 +347,7 @@ def child_main(args):
     out = {"threads": threads, "affinity": sorted(os.sched_getaffinity(0)),
            "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
            "jax": jax.__version__, "xla_flags": os.environ.get("XLA_FLAGS", ""),
+           "flush_denormals": args.flush_denormals,
            "results": [], "errors": []}
     peak = subprocess.run([args.exe, "peak", "--threads", str(threads)], check=True,
                           capture_output=True, text=True)
@@ -504,6 +523,10 @@ def main():
     ap.add_argument("--data", default=None, help="data directory (default: ../shared/data)")
     ap.add_argument("--json", help="write every result (samples included) here")
     ap.add_argument("--markdown", help="write the tables here")
+    ap.add_argument("--flush-denormals", action="store_true",
+                    help="diagnostic: flush denormal floats in Cairn (serve --flush-denormals: "
+                         "its thread, not OpenBLAS's workers) and torch (set_flush_denormal); "
+                         "XLA flushes them already")
     ap.add_argument("--omp-active", action="store_true",
                     help="leave OMP_WAIT_POLICY alone (torch's OpenMP threads spin at barriers)")
     ap.add_argument("--no-pin", action="store_true",
@@ -551,6 +574,7 @@ def main():
                    "--child-out", out_file, "--cases", cases, "--exe", args.exe,
                    "--budget", str(args.budget), "--min-reps", str(args.min_reps),
                    "--max-reps", str(args.max_reps), "--warmup", str(args.warmup),
+                   *(["--flush-denormals"] if args.flush_denormals else []),
                    "--child-specs", *specs]
             if args.data:
                 cmd += ["--data", args.data]

@@ -13,7 +13,7 @@
 //       prints one JSON line (compile times), then answers commands on stdin,
 //       one JSON line each:
 //         run K      K runs: {"ms": [K wall times], "gemm_flops": per run, ...}
-//         save DIR   one run from the initial arguments, its results written
+//         save DIR   one run, its results written
 //                    to DIR/cairn_<i>.npy (train: DIR/cairn_loss.npy,
 //                    DIR/cairn_grad_norm.npy)
 //         profile    the fastest of 3 runs with ExecOptions::profile: time by
@@ -25,8 +25,11 @@
 //
 // Train mode is the training step of bench/exec/exec_bench.cpp (mean
 // cross-entropy against labels b % classes, gradient, clipping by global norm
-// 5, Adam lr 1e-3): the step's new parameters and optimizer state become the
-// next run's arguments, as in a training loop. Times are wall clock around
+// 5, Adam lr 1e-3). Every run is the first step from the exported parameters
+// and a fresh optimizer state (as exec_bench times it, and as bench.py times
+// the peers), so every repetition does the same work: carried forward, the
+// steps drift (with these parameters the gradients hold denormal floats, and
+// how many changes from step to step). Times are wall clock around
 // Executable::run, in milliseconds; the compile is timed after one throwaway
 // compile of a tiny module, so LLVM's one-time start-up is not charged to it.
 #include <algorithm>
@@ -37,6 +40,8 @@
 #include <optional>
 #include <sstream>
 #include <string>
+
+#include <xmmintrin.h>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -132,7 +137,6 @@ struct Runnable {
   const Module* module = nullptr;
   std::string function;
   std::vector<Tensor> args;
-  size_t carried = 0; ///< train: results [0, carried) become arguments [0, carried)
   std::optional<size_t> lossResult, gradNormResult;
   double buildMs = 0; ///< train: gradient + train_step built (the model is not counted)
 };
@@ -220,7 +224,6 @@ Runnable trainRunnable(golden::GoldenCase& c) {
   for (const Tensor& t : training::initialState(step.state))
     r.args.push_back(t);
   r.args.insert(r.args.end(), batch.begin(), batch.end());
-  r.carried = step.numParams + step.state.size();
   r.lossResult = step.lossResult();
   if (step.hasGradNorm) r.gradNormResult = step.gradNormResult();
   return r;
@@ -239,14 +242,20 @@ void setThreads(int threads) {
   if (threads > 0) openblas_set_num_threads(threads);
 }
 
+/// Denormal floats flushed to zero (MXCSR FTZ and DAZ) in this thread: a
+/// diagnostic, not Cairn's default. OpenBLAS's worker threads (started
+/// before main) keep their own MXCSR, so it covers 1 thread only.
+void flushDenormals() { _mm_setcsr(_mm_getcsr() | 0x8040); }
+
 void printJson(const json& j) { std::cout << j.dump() << std::endl; }
 
 int serve(const std::string& workload, const std::string& mode, const std::string& exportDir,
-          const std::string& dataDir, int threads) {
+          const std::string& dataDir, int threads, bool ftz) {
   const Workload& w = findWorkload(workload);
   if (mode != "forward" && mode != "train") die("--mode is forward or train");
   if (mode == "train" && !w.train) die(fmt::format("workload {} has no training step", workload));
   setThreads(threads);
+  if (ftz) flushDenormals();
   golden::GoldenCase c = check(w.make(dataDir));
   if (!exportDir.empty()) check(golden::exportCase(c, {}, exportDir));
   warmJit();
@@ -256,7 +265,6 @@ int serve(const std::string& workload, const std::string& mode, const std::strin
   auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<exec::Executable> exe = check(codegen::cpu::compileExecutable(*r.module, {}, &report));
   double compileMs = msSince(t0);
-  const std::vector<Tensor> initialArgs = r.args;
   printJson({{"event", "ready"},
              {"workload", workload},
              {"mode", mode},
@@ -270,7 +278,8 @@ int serve(const std::string& workload, const std::string& mode, const std::strin
              {"gemms", report.gemms},
              {"fallbacks", report.fallbacks},
              {"blas", exec::blasDescription()},
-             {"blas_threads", openblas_get_num_threads()}});
+             {"blas_threads", openblas_get_num_threads()},
+             {"flush_denormals", ftz}});
 
   exec::ExecutionContext ctx;
   std::string line;
@@ -291,14 +300,12 @@ int serve(const std::string& workload, const std::string& mode, const std::strin
         ms.push_back(msSince(t1));
         flops = ctx.stats().gemmFlops - before.gemmFlops;
         gemmCalls = ctx.stats().gemmCalls - before.gemmCalls;
-        for (size_t j = 0; j < r.carried; ++j)
-          r.args[j] = std::move(out[j]);
       }
       printJson({{"ms", ms}, {"gemm_flops", flops}, {"gemm_calls", gemmCalls}});
     } else if (cmd == "save") {
       std::string dir;
       in >> dir;
-      std::vector<Tensor> out = check(exe->run(r.function, initialArgs));
+      std::vector<Tensor> out = check(exe->run(r.function, r.args));
       fs::create_directories(dir);
       json written = json::array();
       auto write = [&](const std::string& name, const Tensor& t) {
@@ -427,6 +434,9 @@ int main(int argc, char** argv) {
   srv->add_option("--mode", mode, "forward or train")->capture_default_str();
   srv->add_option("--export", out, "first write the case directory here");
   srv->add_option("--threads", threads, "OpenBLAS threads (default: OPENBLAS_NUM_THREADS)");
+  bool ftz = false;
+  srv->add_flag("--flush-denormals", ftz,
+                "diagnostic: set FTZ/DAZ on the running thread (not OpenBLAS's workers)");
   CLI::App* pk = app.add_subcommand("peak", "sgemm GFLOP/s at the SPINN shapes");
   pk->add_option("--threads", threads, "OpenBLAS threads (default: OPENBLAS_NUM_THREADS)");
   pk->add_option("--reps", reps, "timed calls per shape (at least)")->capture_default_str();
@@ -438,6 +448,6 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*exp) return exportWorkload(workload, out, dataDir, run);
-  if (*srv) return serve(workload, mode, out, dataDir, threads);
+  if (*srv) return serve(workload, mode, out, dataDir, threads, ftz);
   return peak(threads, reps);
 }
