@@ -13,6 +13,7 @@
 #include "frontend/models/BiRnn.h"
 #include "frontend/models/Spinn.h"
 #include "frontend/models/TreeLstmSentiment.h"
+#include "ir/SplitMix64.h"
 #include "runtime/Npy.h"
 #include "runtime/reference/Interpreter.h"
 
@@ -318,7 +319,7 @@ double relativeDifference(const Tensor& got, const Tensor& expected) {
 }
 
 StatusOr<std::vector<GoldenCase>> makeTimingCases(const std::string& dataDir, size_t batchSize,
-                                                  size_t count, int64_t hidden) {
+                                                  size_t count, int64_t hidden, bool predicted) {
   CAIRN_ASSIGN_OR_RETURN(const SnliData* d, snliDev(dataDir));
   std::vector<int64_t> lengths;
   for (const auto& e : d->examples)
@@ -338,6 +339,8 @@ StatusOr<std::vector<GoldenCase>> makeTimingCases(const std::string& dataDir, si
     cfg.embed = hidden > 0 ? hidden : kEmbed;
     cfg.hidden = hidden > 0 ? hidden : kHidden;
     cfg.trackerSize = hidden > 0 ? std::max<int64_t>(hidden / 2, 1) : kTracker;
+    cfg.predictTransitions = predicted;
+    cfg.training = false;
     cfg.mlpHidden = hidden > 0 ? 2 * hidden : kMlpHidden;
     cfg.mlpLayers = kMlpLayers;
     cfg.compactReduce = true; // timing is inference: Reduce only the reducing rows
@@ -350,9 +353,101 @@ StatusOr<std::vector<GoldenCase>> makeTimingCases(const std::string& dataDir, si
     data::NliBatch batch = data::makeNliBatch(d->examples, batches[k], d->vocab);
     c.model = {{"vocab", cfg.vocab},          {"embed", cfg.embed},
                {"hidden", cfg.hidden},        {"tracker", cfg.trackerSize},
-               {"mode", "pi"},                {"mlp_hidden", cfg.mlpHidden},
+               {"mode", predicted ? "predicted" : "pi"}, {"mlp_hidden", cfg.mlpHidden},
                {"mlp_layers", cfg.mlpLayers}, {"classes", 3}};
     c.data = {{"file", kSnliDev}, {"examples", indicesJson(batches[k])}};
+    c.inputNames = {"tokens"};
+    c.inputs = {batch.tokens};
+    if (!predicted) {
+      c.inputNames.push_back("transitions");
+      c.inputs.push_back(batch.transitions);
+    }
+    c.inputNames.push_back("lengths");
+    c.inputs.push_back(batch.lengths);
+    c.outputNames = {"logits"};
+    if (predicted) c.outputNames.push_back("transitions");
+    if (sharedParams.empty()) sharedParams = goldenParams(c.params, c.seed);
+    c.paramValues = sharedParams;
+    out.push_back(std::move(c));
+  }
+  if (out.empty())
+    return errorf("timing case: no full batch of {} SNLI dev pairs under '{}'", batchSize, dataDir);
+  return out;
+}
+
+StatusOr<GoldenCase> makeBiRnnTimingCase(const std::string& cell, int64_t batch, int64_t length,
+                                         int64_t hidden, int64_t vocab, uint64_t seed) {
+  if (cell != "lstm" && cell != "gru") return errorf("unknown cell '{}' (lstm or gru)", cell);
+  if (batch < 1 || length < 1 || hidden < 1 || vocab < 3)
+    return errorf("BiRNN timing case: batch, length and hidden must be >= 1 and vocab >= 3");
+  GoldenCase c;
+  c.name = fmt::format("bi{}_b{}_n{}_h{}", cell, batch, length, hidden);
+  c.kind = "birnn_classify";
+  c.seed = seed;
+  BiRnnConfig cfg;
+  cfg.cell = cell == "lstm" ? BiRnnConfig::Lstm : BiRnnConfig::Gru;
+  cfg.vocab = vocab;
+  cfg.embed = hidden;
+  cfg.hidden = hidden;
+  cfg.layers = 2;
+  cfg.classes = 3;
+  try {
+    c.module = std::make_unique<Module>();
+    c.function = buildBiRnnClassifier(*c.module, c.params, cfg);
+  } catch (const std::exception& e) {
+    return errorf("BiRNN timing case: building the model failed: {}", e.what());
+  }
+  c.model = {{"cell", cell},          {"vocab", cfg.vocab},   {"embed", cfg.embed},
+             {"hidden", cfg.hidden},  {"layers", cfg.layers}, {"classes", cfg.classes}};
+  c.data = {{"synthetic", "SplitMix64 tokens"}, {"batch", batch}, {"length", length}};
+  Tensor tokens(TensorType(DType::I32, {batch, length}));
+  Tensor lengths(TensorType(DType::I32, {batch}));
+  SplitMix64 rng(seed);
+  const int64_t minLength = std::max<int64_t>(1, length / 5);
+  for (int64_t b = 0; b < batch; ++b) {
+    int64_t n = b == 0 ? length
+                       : minLength + static_cast<int64_t>(rng.next() % uint64_t(length - minLength + 1));
+    lengths.setInt(b, n);
+    for (int64_t t = 0; t < length; ++t)
+      tokens.setInt(b * length + t, t < n ? 2 + static_cast<int64_t>(rng.next() % uint64_t(vocab - 2)) : 0);
+  }
+  c.inputNames = {"tokens", "lengths"};
+  c.inputs = {tokens, lengths};
+  c.outputNames = {"logits"};
+  c.paramValues = c.params.initialize(seed);
+  return c;
+}
+
+StatusOr<std::vector<GoldenCase>> makeTreeLstmTimingCases(const std::string& dataDir,
+                                                          size_t batchSize, size_t count,
+                                                          int64_t hidden) {
+  CAIRN_ASSIGN_OR_RETURN(const SstData* d, sstDev(dataDir));
+  std::vector<int64_t> lengths;
+  for (const auto& e : d->examples)
+    lengths.push_back(static_cast<int64_t>(e.sentence.tokens.size()));
+  auto batches = data::bucketByLength(lengths, batchSize, /*seed=*/7);
+  std::vector<GoldenCase> out;
+  std::vector<Tensor> sharedParams;
+  for (size_t k = 0; k < batches.size() && out.size() < count; ++k) {
+    if (batches[k].size() != batchSize) continue;
+    GoldenCase c;
+    c.name = fmt::format("batch_{}", out.size());
+    c.kind = "treelstm_sst";
+    c.seed = kSeed;
+    TreeLstmConfig cfg;
+    cfg.vocab = d->vocab.size();
+    cfg.embed = hidden;
+    cfg.hidden = hidden;
+    try {
+      c.module = std::make_unique<Module>();
+      c.function = buildTreeLstmSentiment(*c.module, c.params, cfg);
+    } catch (const std::exception& e) {
+      return errorf("TreeLSTM timing case: building the model failed: {}", e.what());
+    }
+    data::TreeBatch batch = data::makeTreeBatch(d->examples, batches[k], d->vocab);
+    c.model = {{"vocab", cfg.vocab}, {"embed", cfg.embed}, {"hidden", cfg.hidden},
+               {"classes", cfg.classes}};
+    c.data = {{"file", kSstDev}, {"examples", indicesJson(batches[k])}};
     c.inputNames = {"tokens", "transitions", "lengths"};
     c.inputs = {batch.tokens, batch.transitions, batch.lengths};
     c.outputNames = {"logits"};
@@ -360,6 +455,8 @@ StatusOr<std::vector<GoldenCase>> makeTimingCases(const std::string& dataDir, si
     c.paramValues = sharedParams;
     out.push_back(std::move(c));
   }
+  if (out.empty())
+    return errorf("timing case: no full batch of {} SST dev trees under '{}'", batchSize, dataDir);
   return out;
 }
 

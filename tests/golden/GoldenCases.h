@@ -87,7 +87,31 @@ double relativeDifference(const Tensor& got, const Tensor& expected);
 /// cases of the spinn_pi_tracker model, each named batch_<k>, sharing one
 /// parameter set. `hidden` (and embed = hidden, tracker = hidden / 2,
 /// mlp = 2 * hidden) override the golden sizes when > 0.
+/// With `predicted`, the spinn_predicted_tracker model instead (transitions
+/// predicted by argmax, inputs tokens and lengths only; outputs logits and
+/// the moves taken).
 StatusOr<std::vector<GoldenCase>> makeTimingCases(const std::string& dataDir, size_t batchSize,
-                                                  size_t count, int64_t hidden = 0);
+                                                  size_t count, int64_t hidden = 0,
+                                                  bool predicted = false);
+
+/// Data for timing the recurrent models: a birnn_classify case (`cell`
+/// "lstm" or "gru", 2 layers, embed = hidden = `hidden`, 3 classes) on
+/// synthetic tokens: [batch, length] ids uniform in [2, vocab) from
+/// SplitMix64(`seed`), row 0 of full length and the others of lengths uniform
+/// in [length / 5, length] (at least 1), padded with 0. Parameters are
+/// ParamStore::initialize(seed) unscaled: at these sizes U(-0.1, 0.1) already
+/// drives the gates far from linear, and kParamGain would saturate them.
+/// Needs no data files.
+StatusOr<GoldenCase> makeBiRnnTimingCase(const std::string& cell, int64_t batch, int64_t length,
+                                         int64_t hidden, int64_t vocab = 20000,
+                                         uint64_t seed = 20250101);
+
+/// Data for timing TreeLSTM sentiment: SST dev trees bucketed by length
+/// (bucketByLength with seed 7) into batches of `batchSize`; the first
+/// `count` full batches as treelstm_sst cases named batch_<k>, embed =
+/// hidden = `hidden`, sharing one parameter set (scaled as the golden ones).
+StatusOr<std::vector<GoldenCase>> makeTreeLstmTimingCases(const std::string& dataDir,
+                                                          size_t batchSize, size_t count,
+                                                          int64_t hidden);
 
 } // namespace cairn::golden

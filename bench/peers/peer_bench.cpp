@@ -1,0 +1,453 @@
+// cairn-peer-bench: Cairn's side of the peers benchmark (bench/peers/bench.py,
+// README.md there). It builds each workload's model with Cairn's frontend
+// exactly as the exported case describes it, so PyTorch and JAX run the same
+// shapes, data and parameters; and it serves compiled runs on request so the
+// driver can interleave Cairn with the peers one repetition at a time.
+//
+//   cairn-peer-bench list
+//   cairn-peer-bench export --workload NAME --out DIR [--run]
+//       DIR/{config.json, inputs/, params/} (bench/reference/common.py reads
+//       them); --run adds outputs/cairn_<i>.npy from the compiled executor
+//   cairn-peer-bench serve --workload NAME --mode forward|train [--export DIR]
+//                          [--threads N]
+//       prints one JSON line (compile times), then answers commands on stdin,
+//       one JSON line each:
+//         run K      K runs: {"ms": [K wall times], "gemm_flops": per run, ...}
+//         save DIR   one run, its results written
+//                    to DIR/cairn_<i>.npy (train: DIR/cairn_loss.npy,
+//                    DIR/cairn_grad_norm.npy)
+//         profile    the fastest of 3 runs with ExecOptions::profile: time by
+//                    instruction kind
+//         quit
+//   cairn-peer-bench peak [--threads N] [--reps R]
+//       sgemm GFLOP/s through the executor's GEMM (exec::runGemm, OpenBLAS)
+//       at the SPINN shapes and two BiRNN shapes
+//
+// Train mode is the training step of bench/exec/exec_bench.cpp (mean
+// cross-entropy against labels b % classes, gradient, clipping by global norm
+// 5, Adam lr 1e-3). Every run is the first step from the exported parameters
+// and a fresh optimizer state (as exec_bench times it, and as bench.py times
+// the peers), so every repetition does the same work: carried forward, the
+// steps drift (with these parameters the gradients hold denormal floats, and
+// how many changes from step to step). Times are wall clock around
+// Executable::run, in milliseconds; the compile is timed after one throwaway
+// compile of a tiny module, so LLVM's one-time start-up is not charged to it.
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include <xmmintrin.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "compiler/autodiff/Autodiff.h"
+#include "compiler/codegen/cpu/CompileExecutable.h"
+#include "frontend/layers/Layers.h"
+#include "frontend/models/Spinn.h"
+#include "frontend/training/TrainStep.h"
+#include "runtime/Npy.h"
+#include "runtime/exec/Gemm.h"
+#include "tests/golden/GoldenCases.h"
+
+extern "C" void openblas_set_num_threads(int);
+extern "C" int openblas_get_num_threads(void);
+
+using namespace cairn;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+[[noreturn]] void die(const std::string& message) {
+  std::cerr << "cairn-peer-bench: error: " << message << "\n";
+  std::exit(1);
+}
+void check(const Status& s) {
+  if (!s.isOk()) die(s.message());
+}
+template <typename T> T check(StatusOr<T> v) {
+  check(v.status());
+  return std::move(v).value();
+}
+
+double msSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+StatusOr<golden::GoldenCase> first(StatusOr<std::vector<golden::GoldenCase>> cases) {
+  if (!cases.isOk()) return cases.status();
+  return std::move(cases->front());
+}
+
+/// A benchmark workload: a model on one batch.
+struct Workload {
+  std::string name;
+  std::string description;
+  bool train; ///< has a training step
+  std::function<StatusOr<golden::GoldenCase>(const std::string& dataDir)> make;
+};
+
+const std::vector<Workload>& workloads() {
+  using golden::makeBiRnnTimingCase;
+  using golden::makeTimingCases;
+  static const std::vector<Workload> all = {
+      {"spinn_pi_b128", "SPINN-PI + tracker, SNLI dev, 128 pairs, h300 (tracker 150, MLP 600)", true,
+       [](const std::string& d) { return first(makeTimingCases(d, 128, 1, 300)); }},
+      {"spinn_pi_b8", "SPINN-PI + tracker, SNLI dev, 8 pairs, h300", false,
+       [](const std::string& d) { return first(makeTimingCases(d, 8, 1, 300)); }},
+      {"spinn_pi_b1", "SPINN-PI + tracker, SNLI dev, 1 pair, h300", false,
+       [](const std::string& d) { return first(makeTimingCases(d, 1, 1, 300)); }},
+      {"spinn_pred_b128", "SPINN, predicted transitions (argmax), SNLI dev, 128 pairs, h300", false,
+       [](const std::string& d) { return first(makeTimingCases(d, 128, 1, 300, true)); }},
+      {"bilstm_b64", "BiLSTM classifier, 2 layers, h = e = 256, seq 35, batch 64", true,
+       [](const std::string&) { return makeBiRnnTimingCase("lstm", 64, 35, 256); }},
+      {"bilstm_b1", "BiLSTM classifier, 2 layers, h = e = 256, seq 35, batch 1", false,
+       [](const std::string&) { return makeBiRnnTimingCase("lstm", 1, 35, 256); }},
+      {"bigru_b64", "BiGRU classifier, 2 layers, h = e = 256, seq 35, batch 64", true,
+       [](const std::string&) { return makeBiRnnTimingCase("gru", 64, 35, 256); }},
+      {"bigru_b1", "BiGRU classifier, 2 layers, h = e = 256, seq 35, batch 1", false,
+       [](const std::string&) { return makeBiRnnTimingCase("gru", 1, 35, 256); }},
+      {"treelstm_b128", "TreeLSTM sentiment, SST dev, 128 trees, h = e = 300", true,
+       [](const std::string& d) { return first(golden::makeTreeLstmTimingCases(d, 128, 1, 300)); }},
+      {"bilstm_tiny", "BiLSTM classifier, h 8, seq 5, batch 2 (smoke test: no data needed)", true,
+       [](const std::string&) { return makeBiRnnTimingCase("lstm", 2, 5, 8, 50); }},
+  };
+  return all;
+}
+
+const Workload& findWorkload(const std::string& name) {
+  for (const Workload& w : workloads())
+    if (w.name == name) return w;
+  std::string known;
+  for (const Workload& w : workloads())
+    known += " " + w.name;
+  die(fmt::format("unknown workload '{}' (known:{})", name, known));
+}
+
+/// What serve runs: one function of a compiled module and its arguments.
+struct Runnable {
+  std::unique_ptr<Module> ownModule; ///< the train step's module (forward: the case's)
+  const Module* module = nullptr;
+  std::string function;
+  std::vector<Tensor> args;
+  std::optional<size_t> lossResult, gradNormResult;
+  double buildMs = 0; ///< train: gradient + train_step built (the model is not counted)
+};
+
+/// The training step of bench/exec's benchmark (clip 5, Adam 1e-3) around
+/// `loss` of `m`; `batchFirst` batch inputs precede the parameters of `ps`,
+/// `batchLast` follow them.
+training::TrainStep buildStep(Module& m, const ParamStore& ps, const Function& loss,
+                              size_t batchFirst, size_t batchLast) {
+  training::ArgMapping mapping = training::batchThenParams(batchFirst, ps.size());
+  for (size_t i = 0; i < batchLast; ++i)
+    mapping.push_back({training::LossArg::Kind::Batch, batchFirst + i});
+  GradOptions go;
+  go.wrt = training::trainableArgIndices(mapping, ps);
+  Function* grad = check(buildGradient(m, loss, go));
+  training::TrainStepOptions opts;
+  opts.optimizer = training::makeAdam({});
+  opts.clipNorm = 5.0;
+  return check(training::buildTrainStep(m, ps, *grad, mapping, opts));
+}
+
+/// Labels b % classes for the case's batch (SNLI: pairs).
+Tensor labelsFor(const golden::GoldenCase& c) {
+  int64_t classes = c.model.value("classes", 3);
+  int64_t batch = c.kind == "spinn_snli" ? c.inputs[0].shape()[1] : c.inputs[0].shape()[0];
+  Tensor labels(TensorType(DType::I32, {batch}));
+  for (int64_t b = 0; b < batch; ++b)
+    labels.setInt(b, b % classes);
+  return labels;
+}
+
+Runnable forwardRunnable(golden::GoldenCase& c) {
+  Runnable r;
+  r.module = c.module.get();
+  r.function = c.function->name;
+  r.args = c.inputs;
+  r.args.insert(r.args.end(), c.paramValues.begin(), c.paramValues.end());
+  return r;
+}
+
+/// The training step of the case's classifier. SPINN's loss is
+/// buildSpinnSnliLoss (as exec_bench's); the others' is the mean
+/// cross-entropy of the case's logits function, called from a `loss`
+/// function added to its module.
+Runnable trainRunnable(golden::GoldenCase& c) {
+  if (c.kind == "spinn_snli" && c.model.value("mode", "pi") != "pi")
+    die("predicted-mode SPINN has no training step here");
+  Runnable r;
+  r.ownModule = std::make_unique<Module>();
+  training::TrainStep step;
+  std::vector<Tensor> batch = c.inputs;
+  batch.push_back(labelsFor(c));
+  if (c.kind == "spinn_snli") {
+    SpinnConfig cfg;
+    cfg.vocab = c.model["vocab"];
+    cfg.embed = c.model["embed"];
+    cfg.hidden = c.model["hidden"];
+    cfg.trackerSize = c.model["tracker"];
+    cfg.mlpHidden = c.model["mlp_hidden"];
+    cfg.mlpLayers = c.model["mlp_layers"];
+    ParamStore ps;
+    Function* loss = buildSpinnSnliLoss(*r.ownModule, ps, cfg);
+    if (ps.names() != c.params.names()) die("the SPINN loss declares other parameters than the case");
+    auto t0 = std::chrono::steady_clock::now();
+    step = buildStep(*r.ownModule, ps, *loss, batch.size(), 0);
+    r.buildMs = msSince(t0);
+  } else {
+    // The loss goes into the case's module, next to the logits function it
+    // calls (so that module is the one compiled).
+    r.ownModule.reset();
+    std::vector<TensorType> types = c.function->argumentTypes();
+    types.push_back(TensorType(DType::I32, {kDynamic}));
+    FunctionBuilder fb(*c.module, "loss", types);
+    ValueList args;
+    for (size_t i = 0; i + 1 < types.size(); ++i)
+      args.push_back(fb.arg(i));
+    Function* loss = fb.ret({crossEntropy(fb.call(*c.function, args)[0], fb.arg(types.size() - 1))});
+    auto t0 = std::chrono::steady_clock::now();
+    step = buildStep(*c.module, c.params, *loss, c.inputs.size(), 1);
+    r.buildMs = msSince(t0);
+  }
+  r.module = r.ownModule ? r.ownModule.get() : c.module.get();
+  r.function = step.function->name;
+  r.args = c.paramValues;
+  for (const Tensor& t : training::initialState(step.state))
+    r.args.push_back(t);
+  r.args.insert(r.args.end(), batch.begin(), batch.end());
+  r.lossResult = step.lossResult();
+  if (step.hasGradNorm) r.gradNormResult = step.gradNormResult();
+  return r;
+}
+
+/// Compiles a tiny module once, so that the timed compile does not pay for
+/// LLVM's start-up in this process.
+void warmJit() {
+  Module m;
+  FunctionBuilder fb(m, "warm", {TensorType(DType::F32, {kDynamic})});
+  fb.ret({fb.arg(0) * fb.arg(0) + 1.0});
+  check(codegen::cpu::compileExecutable(m).status());
+}
+
+void setThreads(int threads) {
+  if (threads > 0) openblas_set_num_threads(threads);
+}
+
+/// Denormal floats flushed to zero (MXCSR FTZ and DAZ) in this thread: a
+/// diagnostic, not Cairn's default. OpenBLAS's worker threads (started
+/// before main) keep their own MXCSR, so it covers 1 thread only.
+void flushDenormals() { _mm_setcsr(_mm_getcsr() | 0x8040); }
+
+void printJson(const json& j) { std::cout << j.dump() << std::endl; }
+
+int serve(const std::string& workload, const std::string& mode, const std::string& exportDir,
+          const std::string& dataDir, int threads, bool ftz) {
+  const Workload& w = findWorkload(workload);
+  if (mode != "forward" && mode != "train") die("--mode is forward or train");
+  if (mode == "train" && !w.train) die(fmt::format("workload {} has no training step", workload));
+  setThreads(threads);
+  if (ftz) flushDenormals();
+  golden::GoldenCase c = check(w.make(dataDir));
+  if (!exportDir.empty()) check(golden::exportCase(c, {}, exportDir));
+  warmJit();
+
+  Runnable r = mode == "train" ? trainRunnable(c) : forwardRunnable(c);
+  codegen::cpu::CompileReport report;
+  auto t0 = std::chrono::steady_clock::now();
+  std::unique_ptr<exec::Executable> exe = check(codegen::cpu::compileExecutable(*r.module, {}, &report));
+  double compileMs = msSince(t0);
+  printJson({{"event", "ready"},
+             {"workload", workload},
+             {"mode", mode},
+             {"build_ms", r.buildMs},
+             {"compile_ms", compileMs},
+             {"ir_to_runnable_ms", r.buildMs + compileMs},
+             {"passes_ms", report.passesMs},
+             {"lower_ms", report.lowerMs},
+             {"jit_ms", report.jitMs},
+             {"kernels", report.kernels},
+             {"gemms", report.gemms},
+             {"fallbacks", report.fallbacks},
+             {"blas", exec::blasDescription()},
+             {"blas_threads", openblas_get_num_threads()},
+             {"flush_denormals", ftz}});
+
+  exec::ExecutionContext ctx;
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::istringstream in(line);
+    std::string cmd;
+    in >> cmd;
+    if (cmd == "quit") break;
+    if (cmd == "run") {
+      int k = 1;
+      in >> k;
+      json ms = json::array();
+      int64_t flops = 0, gemmCalls = 0;
+      for (int i = 0; i < k; ++i) {
+        exec::ExecStats before = ctx.stats();
+        auto t1 = std::chrono::steady_clock::now();
+        std::vector<Tensor> out = check(exe->run(r.function, r.args, ctx));
+        ms.push_back(msSince(t1));
+        flops = ctx.stats().gemmFlops - before.gemmFlops;
+        gemmCalls = ctx.stats().gemmCalls - before.gemmCalls;
+      }
+      printJson({{"ms", ms}, {"gemm_flops", flops}, {"gemm_calls", gemmCalls}});
+    } else if (cmd == "save") {
+      std::string dir;
+      in >> dir;
+      std::vector<Tensor> out = check(exe->run(r.function, r.args));
+      fs::create_directories(dir);
+      json written = json::array();
+      auto write = [&](const std::string& name, const Tensor& t) {
+        check(writeNpy((fs::path(dir) / (name + ".npy")).string(), t));
+        written.push_back(name);
+      };
+      if (mode == "forward") {
+        for (size_t i = 0; i < out.size(); ++i)
+          write(fmt::format("cairn_{}", i), out[i]);
+      } else {
+        write("cairn_loss", out[*r.lossResult]);
+        if (r.gradNormResult) write("cairn_grad_norm", out[*r.gradNormResult]);
+      }
+      printJson({{"saved", written}});
+    } else if (cmd == "profile") {
+      // The fastest of 3 profiled runs (a shared machine's hiccups inflate
+      // single runs), each on a context whose pool one plain run warmed.
+      exec::ExecOptions eo;
+      eo.profile = true;
+      double total = 0;
+      exec::ExecStats best;
+      for (int i = 0; i < 3; ++i) {
+        exec::ExecutionContext pctx;
+        check(exe->run(r.function, r.args, pctx).status());
+        pctx.resetStats();
+        auto t1 = std::chrono::steady_clock::now();
+        check(exe->run(r.function, r.args, pctx, eo).status());
+        double ms = msSince(t1);
+        if (i == 0 || ms < total) {
+          total = ms;
+          best = pctx.stats();
+        }
+      }
+      json rows = json::array();
+      for (const auto& [what, p] : best.profile) {
+        if (what.rfind("copy", 0) == 0) continue; // these count bytes, not time
+        rows.push_back({{"what", what}, {"ms", p.nanos / 1e6}, {"calls", p.calls}});
+      }
+      std::sort(rows.begin(), rows.end(),
+                [](const json& a, const json& b) { return a["ms"] > b["ms"]; });
+      printJson({{"total_ms", total}, {"rows", rows}});
+    } else {
+      printJson({{"error", fmt::format("unknown command '{}' (run K, save DIR, profile, quit)", cmd)}});
+    }
+  }
+  return 0;
+}
+
+int exportWorkload(const std::string& workload, const std::string& out, const std::string& dataDir,
+                   bool run) {
+  const Workload& w = findWorkload(workload);
+  golden::GoldenCase c = check(w.make(dataDir));
+  std::vector<Tensor> outputs;
+  if (run) {
+    Runnable r = forwardRunnable(c);
+    auto exe = check(codegen::cpu::compileExecutable(*r.module));
+    outputs = check(exe->run(r.function, r.args));
+  }
+  check(golden::exportCase(c, outputs, out));
+  fmt::print("exported {} ({}) to {}\n", workload, c.kind, out);
+  return 0;
+}
+
+/// sgemm through exec::runGemm: the median of at least `reps` timed calls
+/// (and ~0.2 s) after 3 warm-up calls, per shape.
+int peak(int threads, int reps) {
+  setThreads(threads);
+  struct Shape {
+    int64_t m, k, n;
+    const char* role;
+  };
+  const std::vector<Shape> shapes = {{128, 300, 1500, "SPINN: 2B x H @ H x 5H (reduce)"},
+                                     {128, 600, 1024, "SPINN MLP-like 128 x 600 @ 600 x 1024"},
+                                     {64, 256, 1024, "BiLSTM b64: h @ wh"},
+                                     {2240, 256, 1024, "BiLSTM b64: all steps' x @ wx"}};
+  json rows = json::array();
+  double best = 0;
+  for (const Shape& s : shapes) {
+    Tensor a(TensorType(DType::F32, {s.m, s.k})), b(TensorType(DType::F32, {s.k, s.n}));
+    Tensor c(TensorType(DType::F32, {s.m, s.n}));
+    for (int64_t i = 0; i < a.numElements(); ++i)
+      a.setDouble(i, double(i % 17) * 0.01);
+    for (int64_t i = 0; i < b.numElements(); ++i)
+      b.setDouble(i, double(i % 13) * 0.01);
+    int64_t calls = 0;
+    exec::GemmShape g;
+    for (int i = 0; i < 3; ++i)
+      check(exec::runGemm(g, a, b, c, &calls));
+    std::vector<double> us;
+    auto start = std::chrono::steady_clock::now();
+    while (us.size() < size_t(std::max(reps, 1)) ||
+           (reps > 1 && msSince(start) < 200)) {
+      auto t0 = std::chrono::steady_clock::now();
+      check(exec::runGemm(g, a, b, c, &calls));
+      us.push_back(msSince(t0) * 1e3);
+    }
+    std::sort(us.begin(), us.end());
+    double med = us[us.size() / 2];
+    double gflops = 2.0 * s.m * s.k * s.n / med / 1e3;
+    if (s.role[0] == 'S') best = std::max(best, gflops); // the SPINN shapes define the peak
+    rows.push_back({{"m", s.m}, {"k", s.k}, {"n", s.n}, {"role", s.role}, {"us", med},
+                    {"gflops", gflops}, {"samples", us.size()}});
+  }
+  printJson({{"threads", openblas_get_num_threads()}, {"blas", exec::blasDescription()},
+             {"shapes", rows}, {"peak_gflops", best}});
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"cairn-peer-bench: Cairn's side of the peers benchmark (bench/peers/)"};
+  app.require_subcommand(1);
+  std::string workload, out, mode = "forward", dataDir = golden::defaultDataDir(CAIRN_SOURCE_DIR);
+  int threads = 0, reps = 15;
+  bool run = false;
+  app.add_option("--data", dataDir, "data directory (default: ../shared/data)");
+
+  CLI::App* list = app.add_subcommand("list", "the workloads");
+  CLI::App* exp = app.add_subcommand("export", "write a workload's case directory");
+  exp->add_option("--workload", workload)->required();
+  exp->add_option("--out", out)->required();
+  exp->add_flag("--run", run, "also write outputs/cairn_<i>.npy (compiled forward)");
+  CLI::App* srv = app.add_subcommand("serve", "compile a workload, then run it on request");
+  srv->add_option("--workload", workload)->required();
+  srv->add_option("--mode", mode, "forward or train")->capture_default_str();
+  srv->add_option("--export", out, "first write the case directory here");
+  srv->add_option("--threads", threads, "OpenBLAS threads (default: OPENBLAS_NUM_THREADS)");
+  bool ftz = false;
+  srv->add_flag("--flush-denormals", ftz,
+                "diagnostic: set FTZ/DAZ on the running thread (not OpenBLAS's workers)");
+  CLI::App* pk = app.add_subcommand("peak", "sgemm GFLOP/s at the SPINN shapes");
+  pk->add_option("--threads", threads, "OpenBLAS threads (default: OPENBLAS_NUM_THREADS)");
+  pk->add_option("--reps", reps, "timed calls per shape (at least)")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  if (*list) {
+    for (const Workload& w : workloads())
+      fmt::print("{:16} {}{}\n", w.name, w.description, w.train ? " [forward, train]" : " [forward]");
+    return 0;
+  }
+  if (*exp) return exportWorkload(workload, out, dataDir, run);
+  if (*srv) return serve(workload, mode, out, dataDir, threads, ftz);
+  return peak(threads, reps);
+}
