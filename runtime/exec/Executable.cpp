@@ -593,7 +593,11 @@ Status Runner::execWhile(const Instruction& in) {
 }
 
 Status Runner::execParallel(const Instruction& in) {
-  if (!opts_.parallel || in.blocks.size() != 2) {
+  // Two loops on two threads whose GEMMs each want the BLAS's threads too
+  // oversubscribe the cores (OpenBLAS's workers spin): a BiLSTM batch-1
+  // forward took 78 ms instead of 5 with OPENBLAS_NUM_THREADS=2 on 2 cores.
+  // So loops run in parallel only when the BLAS is single-threaded.
+  if (!opts_.parallel || in.blocks.size() != 2 || blasThreads() > 1) {
     for (const Block& b : in.blocks)
       CAIRN_RETURN_IF_ERROR(runBlock(b));
     return Status::ok();

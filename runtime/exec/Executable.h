@@ -35,8 +35,10 @@ struct ExecOptions {
   /// Time every instruction into ExecStats::profile (costs a clock read per
   /// instruction; for finding what to optimize, not for production runs).
   bool profile = false;
-  /// Run `parallel` instructions (independent loops) on two threads; off:
-  /// one after the other on the calling thread.
+  /// Run `parallel` instructions (independent loops) on two threads when
+  /// the BLAS is single-threaded (exec::blasThreads() == 1: with more, the
+  /// two compete for the cores); off: one after the other on the calling
+  /// thread.
   bool parallel = true;
   /// Flush subnormal floats to zero (results and inputs) on the threads the
   /// run uses, as XLA's CPU runtime does: subnormal arithmetic is 10-100x

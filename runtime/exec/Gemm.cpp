@@ -8,6 +8,8 @@
 #include <cblas.h>
 
 extern "C" char* openblas_get_config(void);
+extern "C" int openblas_get_num_threads(void);
+extern "C" void openblas_set_num_threads(int);
 
 namespace cairn::exec {
 namespace {
@@ -124,5 +126,8 @@ std::string blasDescription() {
   const char* config = openblas_get_config();
   return config ? config : "OpenBLAS";
 }
+
+int blasThreads() { return openblas_get_num_threads(); }
+void setBlasThreads(int n) { openblas_set_num_threads(n); }
 
 } // namespace cairn::exec

@@ -21,4 +21,10 @@ Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out
 /// NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64").
 std::string blasDescription();
 
+/// The threads each BLAS call may use (OPENBLAS_NUM_THREADS, or
+/// openblas_set_num_threads).
+int blasThreads();
+/// Sets it for the whole process (not while another thread is in a BLAS call).
+void setBlasThreads(int n);
+
 } // namespace cairn::exec

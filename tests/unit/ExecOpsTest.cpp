@@ -8,6 +8,7 @@
 #include "ExecTestUtil.h"
 #include "kernels/cpu/Reduce.h"
 #include "kernels/cpu/Shape.h"
+#include "runtime/exec/Gemm.h"
 #include "kernels/reference/Kernels.h"
 #include "ir/OpKind.h"
 
@@ -348,6 +349,13 @@ TEST(ExecControlFlowTest, IndependentLoopsRunInParallel) {
   auto exe = compileOk(*m, {}, &report);
   ASSERT_TRUE(exe);
   EXPECT_EQ(report.parallel, 1) << exe->describe();
+  // Loops run in parallel only with a single-threaded BLAS.
+  int blas = exec::blasThreads();
+  exec::setBlasThreads(1);
+  struct Restore {
+    int n;
+    ~Restore() { exec::setBlasThreads(n); }
+  } restore{blas};
   auto i32 = [](int v) { return Tensor::fromInts(TensorType(DType::I32, {}), {v}); };
   Tensor x = inputOf(TensorType(DType::F32, {64, 128}), 1);
   for (int rep = 0; rep < 20; ++rep) {
