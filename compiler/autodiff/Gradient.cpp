@@ -309,26 +309,29 @@ void GradientContext::accumulate(AdjointMap& adj, Value* v, Val g) {
     g = reshape(g, dims(v));
   }
   auto it = adj.find(v);
-  if (it == adj.end()) {
+  if (it == adj.end())
     adj.emplace(v, g);
-    return;
-  }
+  else
+    it->second = addGradients(it->second, g);
+}
+
+Val GradientContext::addGradients(Val a, Val g) {
   // A gather's gradient is a scatter_add into zeros: adding it to a dense
   // adjoint is scattering into that adjoint instead, which the executor does
   // in place. O(rows gathered) per step rather than O(the whole operand): a
-  // thin stack's gradient stays thin. (Sums can differ from `a + (0 + u)`
-  // only in the sign of a zero and in the order duplicates are added.)
-  Val& a = it->second;
+  // thin stack's gradient stays thin, and so does a loop's accumulated
+  // gradient of the sequence it reads a row of per step. (Sums can differ
+  // from `a + (0 + u)` only in the sign of a zero and in the order
+  // duplicates are added.)
   for (int side = 0; side < 2; ++side) {
     const Val& sparse = side == 0 ? g : a;
     const Val& dense = side == 0 ? a : g;
     if (const Op* s = sparseUpdate(sparse); s && dense.type() == sparse.type()) {
       Val indices(fb, s->operand(1)), updates(fb, s->operand(2));
-      a = scatterAdd(dense, indices, updates, s->getInt("axis"), s->getIntOr("batch_dims", 0));
-      return;
+      return scatterAdd(dense, indices, updates, s->getInt("axis"), s->getIntOr("batch_dims", 0));
     }
   }
-  a = a + g;
+  return a + g;
 }
 
 void GradientContext::sweep(Region& region, AdjointMap& adj) {

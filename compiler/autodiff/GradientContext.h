@@ -79,6 +79,9 @@ public:
   // ---- Adjoint bookkeeping --------------------------------------------------
   /// adj[v] += g (g is reshaped to v's type when only static-ness differs).
   void accumulate(AdjointMap& adj, Value* v, Val g);
+  /// a + g for two gradients of one value; a scatter_add into zeros (a
+  /// gather's gradient) on either side becomes a scatter_add into the other.
+  Val addGradients(Val a, Val g);
   /// Runs the backward sweep of `region`'s ops (terminator excluded), in
   /// reverse, reading result adjoints from and accumulating operand adjoints
   /// into `adj`.

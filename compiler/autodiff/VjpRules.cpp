@@ -177,7 +177,9 @@ Grads dynamicUpdateSliceVjp(GradientContext& ctx, Op& op, const Grads& d, Adjoin
   Value* update = op.operand(1);
   std::vector<IntOrVal> starts = startOperands(ctx, op, 2);
   Grads g(op.numOperands());
-  if (needs(ctx, op, 0)) g[0] = dynamicUpdateSlice(d[0], ctx.zerosLike(update), starts);
+  // The update's gradient reads the block first, so that zeroing it in the
+  // operand's gradient is the last use of d[0]: done in place, not a copy
+  // of the whole operand per loop step.
   if (needs(ctx, op, 1)) {
     if (isStatic(update->type.shape)) {
       g[1] = dynamicSlice(d[0], starts, update->type.shape);
@@ -199,6 +201,7 @@ Grads dynamicUpdateSliceVjp(GradientContext& ctx, Op& op, const Grads& d, Adjoin
       g[1] = block;
     }
   }
+  if (needs(ctx, op, 0)) g[0] = dynamicUpdateSlice(d[0], ctx.zerosLike(update), starts);
   return g;
 }
 Grads gatherVjp(GradientContext& ctx, Op& op, const Grads& d, AdjointMap&) {

@@ -150,7 +150,7 @@ std::vector<Val> whileVjpTaped(GradientContext& ctx, Op& original, const std::ve
         for (size_t t = 0; t < captured.size(); ++t) {
           Val acc = c[1 + carried.size() + t];
           auto it = local.find(captured[t]);
-          next.push_back(it != local.end() ? acc + it->second : acc);
+          next.push_back(it != local.end() ? ctx.addGradients(acc, it->second) : acc);
         }
         ctx.levels.pop_back();
         return next;
