@@ -4,6 +4,7 @@
 // operand is contiguous there, else a splat of one element.
 #include "kernels/cpu/Shape.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace cairn::kernels::cpu {
@@ -46,6 +47,35 @@ bool isValidBroadcast(const Tensor& x, const std::vector<int64_t>& dims, const T
   return true;
 }
 
+namespace {
+
+/// dst[c] = src[c * stride] for c < n, elements of `es` bytes; stride 0 is a
+/// fill. Typed by element size so the loop is a store loop, not n memcpy calls.
+template <typename T> void copyStridedAs(std::byte* dst, const std::byte* src, int64_t n, int64_t stride) {
+  T* d = reinterpret_cast<T*>(dst);
+  const T* s = reinterpret_cast<const T*>(src);
+  if (stride == 0) {
+    std::fill_n(d, n, *s);
+    return;
+  }
+  for (int64_t c = 0; c < n; ++c)
+    d[c] = s[c * stride];
+}
+
+void copyStrided(std::byte* dst, const std::byte* src, int64_t n, int64_t stride, size_t es) {
+  switch (es) {
+  case 1: return copyStridedAs<uint8_t>(dst, src, n, stride);
+  case 2: return copyStridedAs<uint16_t>(dst, src, n, stride);
+  case 4: return copyStridedAs<uint32_t>(dst, src, n, stride);
+  case 8: return copyStridedAs<uint64_t>(dst, src, n, stride);
+  default:
+    for (int64_t c = 0; c < n; ++c)
+      std::memcpy(dst + c * static_cast<int64_t>(es), src + c * stride * static_cast<int64_t>(es), es);
+  }
+}
+
+} // namespace
+
 void broadcastInto(const Tensor& x, const std::vector<int64_t>& dims, Tensor& out) {
   size_t es = static_cast<size_t>(dtypeSize(out.dtype()));
   size_t rank = static_cast<size_t>(out.rank());
@@ -68,13 +98,8 @@ void broadcastInto(const Tensor& x, const std::vector<int64_t>& dims, Tensor& ou
   for (int64_t r = 0; r < rows; ++r, dst += rowBytes) {
     if (stride[rank - 1] == 1) {
       std::memcpy(dst, from + src * static_cast<int64_t>(es), rowBytes);
-    } else if (stride[rank - 1] == 0) {
-      for (int64_t c = 0; c < innerSize; ++c)
-        std::memcpy(dst + c * static_cast<int64_t>(es), from + src * static_cast<int64_t>(es), es);
     } else {
-      for (int64_t c = 0; c < innerSize; ++c)
-        std::memcpy(dst + c * static_cast<int64_t>(es),
-                    from + (src + c * stride[rank - 1]) * static_cast<int64_t>(es), es);
+      copyStrided(dst, from + src * static_cast<int64_t>(es), innerSize, stride[rank - 1], es);
     }
     for (size_t d = rank - 1; d-- > 0;) { // odometer over the outer dims
       src += stride[d];
