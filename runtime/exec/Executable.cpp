@@ -16,6 +16,9 @@
 #if defined(__SSE2__)
 #include <xmmintrin.h>
 #endif
+#if defined(__linux__)
+#include <sched.h>
+#endif
 
 #include <fmt/format.h>
 
@@ -92,6 +95,14 @@ struct ExecutionContext::State {
   Memory side;                  ///< the second thread's, for `parallel` instructions
   std::atomic<int64_t> liveBytes{0};
 };
+
+int usableCpus() {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+#endif
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
 
 ExecutionContext::ExecutionContext() : state_(std::make_unique<State>()) {}
 ExecutionContext::~ExecutionContext() = default;
@@ -597,7 +608,8 @@ Status Runner::execParallel(const Instruction& in) {
   // oversubscribe the cores (OpenBLAS's workers spin): a BiLSTM batch-1
   // forward took 78 ms instead of 5 with OPENBLAS_NUM_THREADS=2 on 2 cores.
   // So loops run in parallel only when the BLAS is single-threaded.
-  if (!opts_.parallel || in.blocks.size() != 2 || blasThreads() > 1) {
+  // Nor when this thread may use one CPU only (taskset, a container's cpuset).
+  if (!opts_.parallel || in.blocks.size() != 2 || blasThreads() > 1 || usableCpus() < 2) {
     for (const Block& b : in.blocks)
       CAIRN_RETURN_IF_ERROR(runBlock(b));
     return Status::ok();

@@ -37,8 +37,8 @@ struct ExecOptions {
   bool profile = false;
   /// Run `parallel` instructions (independent loops) on two threads when
   /// the BLAS is single-threaded (exec::blasThreads() == 1: with more, the
-  /// two compete for the cores); off: one after the other on the calling
-  /// thread.
+  /// two compete for the cores) and the calling thread may use two CPUs
+  /// (its affinity); off: one after the other on the calling thread.
   bool parallel = true;
   /// Flush subnormal floats to zero (results and inputs) on the threads the
   /// run uses, as XLA's CPU runtime does: subnormal arithmetic is 10-100x
@@ -134,6 +134,9 @@ private:
   std::vector<KernelFn> kernels_;
   std::shared_ptr<const void> keepAlive_;
 };
+
+/// The CPUs the calling thread may run on (its affinity mask), at least 1.
+int usableCpus();
 
 /// A readable listing of a program: one line per instruction with its kind,
 /// op, slots and frees; nested blocks indented.
