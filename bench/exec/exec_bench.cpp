@@ -28,6 +28,7 @@
 #include "frontend/layers/Layers.h"
 #include "frontend/models/Spinn.h"
 #include "frontend/training/TrainStep.h"
+#include "bench/BenchStep.h"
 #include "frontend/models/BiRnn.h"
 #include "ir/Printer.h"
 #include "runtime/exec/Gemm.h"
@@ -224,16 +225,7 @@ void benchBiRnn(const Options& o, BiRnnConfig::Cell cell) {
 training::TrainStep buildStep(Module& m, const ParamStore& ps, const Function& loss,
                               size_t batchFirst, size_t batchLast, double* buildMs) {
   auto t0 = std::chrono::steady_clock::now();
-  training::ArgMapping mapping = training::batchThenParams(batchFirst, ps.size());
-  for (size_t i = 0; i < batchLast; ++i)
-    mapping.push_back({training::LossArg::Kind::Batch, batchFirst + i});
-  GradOptions go;
-  go.wrt = training::trainableArgIndices(mapping, ps);
-  Function* grad = check(buildGradient(m, loss, go));
-  training::TrainStepOptions opts;
-  opts.optimizer = training::makeAdam({});
-  opts.clipNorm = 5.0;
-  training::TrainStep step = check(training::buildTrainStep(m, ps, *grad, mapping, opts));
+  training::TrainStep step = check(bench::buildAdamClipStep(m, ps, loss, batchFirst, batchLast));
   *buildMs = msSince(t0);
   return step;
 }

@@ -47,6 +47,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bench/BenchStep.h"
 #include "compiler/autodiff/Autodiff.h"
 #include "compiler/codegen/cpu/CompileExecutable.h"
 #include "frontend/layers/Layers.h"
@@ -141,21 +142,10 @@ struct Runnable {
   double buildMs = 0; ///< train: gradient + train_step built (the model is not counted)
 };
 
-/// The training step of bench/exec's benchmark (clip 5, Adam 1e-3) around
-/// `loss` of `m`; `batchFirst` batch inputs precede the parameters of `ps`,
-/// `batchLast` follow them.
+/// The benchmarks' training step (bench/BenchStep.h) around `loss` of `m`.
 training::TrainStep buildStep(Module& m, const ParamStore& ps, const Function& loss,
                               size_t batchFirst, size_t batchLast) {
-  training::ArgMapping mapping = training::batchThenParams(batchFirst, ps.size());
-  for (size_t i = 0; i < batchLast; ++i)
-    mapping.push_back({training::LossArg::Kind::Batch, batchFirst + i});
-  GradOptions go;
-  go.wrt = training::trainableArgIndices(mapping, ps);
-  Function* grad = check(buildGradient(m, loss, go));
-  training::TrainStepOptions opts;
-  opts.optimizer = training::makeAdam({});
-  opts.clipNorm = 5.0;
-  return check(training::buildTrainStep(m, ps, *grad, mapping, opts));
+  return check(bench::buildAdamClipStep(m, ps, loss, batchFirst, batchLast));
 }
 
 /// Labels b % classes for the case's batch (SNLI: pairs).

@@ -110,6 +110,21 @@ std::vector<Tensor> goldenParams(const ParamStore& ps, uint64_t seed) {
 
 void finish(GoldenCase& c) { c.paramValues = goldenParams(c.params, c.seed); }
 
+/// The SNLI classifier's inputs and outputs, by name: tokens, [transitions
+/// (given mode),] lengths -> logits[, transitions (predicted mode)].
+void setSnliInputs(GoldenCase& c, const data::NliBatch& batch, bool predicted) {
+  c.inputNames = {"tokens"};
+  c.inputs = {batch.tokens};
+  if (!predicted) {
+    c.inputNames.push_back("transitions");
+    c.inputs.push_back(batch.transitions);
+  }
+  c.inputNames.push_back("lengths");
+  c.inputs.push_back(batch.lengths);
+  c.outputNames = {"logits"};
+  if (predicted) c.outputNames.push_back("transitions");
+}
+
 StatusOr<GoldenCase> spinnCase(const std::string& name, const std::string& dataDir,
                                int64_t tracker, bool predicted) {
   CAIRN_ASSIGN_OR_RETURN(const SnliData* d, snliDev(dataDir));
@@ -137,16 +152,7 @@ StatusOr<GoldenCase> spinnCase(const std::string& name, const std::string& dataD
              {"mlp_hidden", cfg.mlpHidden}, {"mlp_layers", cfg.mlpLayers},
              {"classes", 3}};
   c.data = {{"file", kSnliDev}, {"examples", indicesJson(idx)}};
-  c.inputNames = {"tokens"};
-  c.inputs = {batch.tokens};
-  if (!predicted) {
-    c.inputNames.push_back("transitions");
-    c.inputs.push_back(batch.transitions);
-  }
-  c.inputNames.push_back("lengths");
-  c.inputs.push_back(batch.lengths);
-  c.outputNames = {"logits"};
-  if (predicted) c.outputNames.push_back("transitions");
+  setSnliInputs(c, batch, predicted);
   finish(c);
   return c;
 }
@@ -356,16 +362,7 @@ StatusOr<std::vector<GoldenCase>> makeTimingCases(const std::string& dataDir, si
                {"mode", predicted ? "predicted" : "pi"}, {"mlp_hidden", cfg.mlpHidden},
                {"mlp_layers", cfg.mlpLayers}, {"classes", 3}};
     c.data = {{"file", kSnliDev}, {"examples", indicesJson(batches[k])}};
-    c.inputNames = {"tokens"};
-    c.inputs = {batch.tokens};
-    if (!predicted) {
-      c.inputNames.push_back("transitions");
-      c.inputs.push_back(batch.transitions);
-    }
-    c.inputNames.push_back("lengths");
-    c.inputs.push_back(batch.lengths);
-    c.outputNames = {"logits"};
-    if (predicted) c.outputNames.push_back("transitions");
+    setSnliInputs(c, batch, predicted);
     if (sharedParams.empty()) sharedParams = goldenParams(c.params, c.seed);
     c.paramValues = sharedParams;
     out.push_back(std::move(c));
