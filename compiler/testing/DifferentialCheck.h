@@ -25,7 +25,8 @@ struct DiffOptions {
   /// 0: bitwise equality. Otherwise floats a, b match when
   /// |a - b| <= tolerance * max(1, |a|, |b|) (relative, absolute below 1),
   /// or both are NaN, or both are the same infinity. Integers and i1 are
-  /// always compared exactly.
+  /// always compared exactly; results that an inexact float decides
+  /// discontinuously are skipped (comparableResults).
   double tolerance = 0;
   /// Input sets per program (from seeds derived from the program's).
   int inputSets = 2;
@@ -50,9 +51,19 @@ struct SeedReport {
 };
 
 /// Empty when `actual` matches `expected` (see DiffOptions::tolerance), else
-/// a description of the first difference.
+/// a description of the first difference. Results with comparable[r] false
+/// are skipped (empty: compare all).
 std::string compareResults(const std::vector<Tensor>& expected, const std::vector<Tensor>& actual,
-                           double tolerance);
+                           double tolerance, const std::vector<bool>& comparable = {});
+
+/// Per result of `f`: false when it is unpinned, i.e. a discontinuous
+/// function (a float -> integer cast, a comparison, argmax, or control flow
+/// on one) of a value an approximating backend computes inexactly (exp, log,
+/// tanh, sigmoid, pow, dot, reductions). Within any float tolerance such a
+/// result may legitimately differ by a whole unit (a tanh that is 1 ulp from
+/// 1.0, cast to i32); a check with a tolerance skips it.
+/// Calls are followed into their callees in `m` (unknown callees: unpinned).
+std::vector<bool> comparableResults(const Function& f, const Module* m);
 
 /// Checks one seed: every backend's results must match `reference`'s.
 SeedReport checkSeed(uint64_t seed, Backend& reference, const std::vector<Backend*>& backends,
