@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include "SpinnTestReference.h"
+#include "compiler/codegen/cpu/CompileExecutable.h"
+#include "runtime/reference/Interpreter.h"
 #include "ir/Parser.h"
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
@@ -85,6 +87,30 @@ TEST_P(SpinnPiTest, OneGraphServesEveryBatchSizeAndLength) {
   e.expectMatches({all[1]});                                         // B = 1, N = 1
   e.expectMatches({all[0], all[2]});                                 // B = 2, N = 4
   e.expectMatches({all[3], all[3], all[4], all[1], all[0], all[2]}); // B = 6, N = 5
+}
+
+TEST_P(SpinnPiTest, CompactReduceMatchesTheOracle) {
+  // The Reduce on the reducing rows only (nonzero + gather/scatter): steps
+  // where no row reduces (R = 0), all rows reduce, and batch 1; interpreted,
+  // and compiled against the interpreter.
+  SpinnConfig cfg = piConfig(GetParam());
+  cfg.compactReduce = true;
+  Encoder e(cfg);
+  std::vector<Example> all = mixedBatch();
+  e.expectMatches(all);
+  e.expectMatches({all[1]});
+  e.expectMatches({all[0]});
+  e.expectMatches({all[3], all[3], all[4], all[1], all[0], all[2]}, /*width=*/7, /*steps=*/15);
+  auto exe = codegen::cpu::compileExecutable(e.m);
+  ASSERT_TRUE(exe.isOk()) << exe.status().message();
+  Batch b = makeBatch(all, 0, 0, 0);
+  std::vector<Tensor> args = {b.tokens, b.transitions, b.lengths};
+  args.insert(args.end(), e.values.begin(), e.values.end());
+  auto want = interpret(*e.f, args);
+  auto got = (*exe)->run(e.f->name, args);
+  ASSERT_TRUE(want.isOk() && got.isOk());
+  for (int64_t i = 0; i < (*want)[0].numElements(); ++i)
+    EXPECT_NEAR((*got)[0].getDouble(i), (*want)[0].getDouble(i), 1e-5) << i;
 }
 
 TEST_P(SpinnPiTest, ResultsDoNotDependOnBatchCompanionsOrPadding) {
