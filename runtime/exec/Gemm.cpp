@@ -71,11 +71,12 @@ StatusOr<Shape> gemmResultShape(const GemmShape& g, const Shape& a, const Shape&
 }
 
 Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out,
-               int64_t* calls) {
+               int64_t* calls, int64_t* flops) {
   if (a.dtype() != b.dtype() || a.dtype() != out.dtype())
     return errorf("operand dtypes {} and {} differ", dtypeName(a.dtype()), dtypeName(b.dtype()));
   CAIRN_ASSIGN_OR_RETURN(Dims d, dimsOf(g, a.shape(), b.shape(), nullptr));
   if (d.batch * d.m * d.n == 0) return Status::ok();
+  if (flops) *flops += 2 * d.batch * d.m * d.n * d.k;
   if (d.k == 0) { // BLAS would be asked for C = 0 * C; say it directly.
     std::memset(out.rawData(), 0, out.byteSize());
     return Status::ok();

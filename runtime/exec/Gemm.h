@@ -14,8 +14,10 @@ namespace cairn::exec {
 StatusOr<Shape> gemmResultShape(const GemmShape& g, const Shape& a, const Shape& b);
 
 /// out = a . b for f32 (sgemm) or f64 (dgemm); `out` has gemmResultShape.
+/// Adds the BLAS calls made to `*calls` and 2*M*N*K per batch element to
+/// `*flops` (each may be null).
 Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out,
-               int64_t* calls);
+               int64_t* calls, int64_t* flops = nullptr);
 
 /// The BLAS library linked, as it describes itself (e.g. "OpenBLAS 0.3.21
 /// NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64").
