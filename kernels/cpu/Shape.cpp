@@ -74,9 +74,11 @@ void copyStrided(std::byte* dst, const std::byte* src, int64_t n, int64_t stride
   }
 }
 
-} // namespace
-
-void broadcastInto(const Tensor& x, const std::vector<int64_t>& dims, Tensor& out) {
+/// out, in row-major order, read from x at element offset sum_d idx[d] *
+/// stride[d]: a broadcast (stride 0 on repeated dims) or a transpose (x's
+/// strides, permuted). A row of out's innermost dim is one memcpy when its
+/// stride is 1, else a typed strided copy (a fill for stride 0).
+void copyByStrides(const Tensor& x, const std::vector<int64_t>& stride, Tensor& out) {
   size_t es = static_cast<size_t>(dtypeSize(out.dtype()));
   size_t rank = static_cast<size_t>(out.rank());
   if (out.numElements() == 0) return;
@@ -84,9 +86,6 @@ void broadcastInto(const Tensor& x, const std::vector<int64_t>& dims, Tensor& ou
     std::memcpy(out.rawData(), x.rawData(), es);
     return;
   }
-  std::vector<int64_t> xStrides = x.strides(), stride(rank, 0);
-  for (size_t i = 0; i < dims.size(); ++i)
-    if (x.shape()[i] != 1) stride[static_cast<size_t>(dims[i])] = xStrides[i];
   const Shape& shape = out.shape();
   int64_t innerSize = shape[rank - 1];
   int64_t rows = out.numElements() / innerSize;
@@ -110,6 +109,15 @@ void broadcastInto(const Tensor& x, const std::vector<int64_t>& dims, Tensor& ou
   }
 }
 
+} // namespace
+
+void broadcastInto(const Tensor& x, const std::vector<int64_t>& dims, Tensor& out) {
+  std::vector<int64_t> xStrides = x.strides(), stride(static_cast<size_t>(out.rank()), 0);
+  for (size_t i = 0; i < dims.size(); ++i)
+    if (x.shape()[i] != 1) stride[static_cast<size_t>(dims[i])] = xStrides[i];
+  copyByStrides(x, stride, out);
+}
+
 bool isValidTranspose(const Tensor& x, const std::vector<int64_t>& perm, const TensorType& out) {
   if (static_cast<int64_t>(perm.size()) != x.rank() || out.dtype != x.dtype() ||
       out.rank() != x.rank())
@@ -124,38 +132,11 @@ bool isValidTranspose(const Tensor& x, const std::vector<int64_t>& perm, const T
 }
 
 void transposeInto(const Tensor& x, const std::vector<int64_t>& perm, Tensor& out) {
-  const size_t rank = perm.size();
-  const size_t esize = static_cast<size_t>(dtypeSize(x.dtype()));
-  if (out.numElements() == 0) return;
-  if (rank == 0) {
-    std::memcpy(out.rawData(), x.rawData(), esize);
-    return;
-  }
-  const Shape& xs = x.shape();
-  std::vector<int64_t> xStride(rank, 1);
-  for (size_t d = rank - 1; d-- > 0;)
-    xStride[d] = xStride[d + 1] * xs[d + 1];
-  // Output dim d walks x's dim perm[d]; when the innermost dim stays
-  // innermost, whole rows of it are contiguous in both.
-  bool rows = perm.back() == static_cast<int64_t>(rank) - 1;
-  size_t run = rows ? static_cast<size_t>(xs.back()) : 1;
-  size_t outerRank = rows ? rank - 1 : rank;
-  std::vector<int64_t> idx(outerRank, 0);
-  const std::byte* src = x.rawData();
-  std::byte* dst = out.rawData();
-  int64_t count = out.numElements() / static_cast<int64_t>(run);
-  int64_t offset = 0; // x's element offset of the current output position
-  for (int64_t n = 0; n < count; ++n) {
-    std::memcpy(dst, src + static_cast<size_t>(offset) * esize, run * esize);
-    dst += run * esize;
-    for (size_t d = outerRank; d-- > 0;) { // the odometer, innermost output dim first
-      size_t xd = static_cast<size_t>(perm[d]);
-      offset += xStride[xd];
-      if (++idx[d] < out.shape()[d]) break;
-      offset -= xStride[xd] * idx[d];
-      idx[d] = 0;
-    }
-  }
+  // Output dim d walks x's dim perm[d].
+  std::vector<int64_t> xStrides = x.strides(), stride;
+  for (int64_t p : perm)
+    stride.push_back(xStrides[static_cast<size_t>(p)]);
+  copyByStrides(x, stride, out);
 }
 
 } // namespace cairn::kernels::cpu

@@ -23,9 +23,9 @@ void broadcastInto(const Tensor& x, const std::vector<int64_t>& dims, Tensor& ou
 /// Whether `perm` is a permutation of x's dims and `out` has x transposed by it.
 bool isValidTranspose(const Tensor& x, const std::vector<int64_t>& perm, const TensorType& out);
 /// out[i_perm[0], ..., i_perm[r-1]] = x[i_0, ..., i_{r-1}]: the output written
-/// in order, reading runs of x's innermost dim with memcpy when it stays
-/// innermost (a batch-major/time-major swap of [B, T, E]), else one element
-/// at a time with an odometer over x's strides.
+/// in order (as broadcastInto, with x's strides permuted), rows of x's
+/// innermost dim with memcpy when it stays innermost (a batch-major /
+/// time-major swap of [B, T, E]), else a typed strided copy per row.
 void transposeInto(const Tensor& x, const std::vector<int64_t>& perm, Tensor& out);
 
 } // namespace cairn::kernels::cpu
