@@ -16,7 +16,6 @@
 #include "ir/Verifier.h"
 #include "runtime/Npy.h"
 #include "runtime/exec/Executable.h"
-#include "runtime/reference/OpEval.h"
 
 struct cairn_status {
   cairn_code code;
@@ -114,11 +113,11 @@ private:
 std::string missingFeatures(const char* features) {
   std::string missing;
 #if defined(__x86_64__)
-  std::string f = features ? features : "";
-  auto needs = [&](const char* name) { return f.find(std::string("+") + name + ",") != std::string::npos ||
-                                              (f.size() >= std::strlen(name) + 1 &&
-                                               f.compare(f.size() - std::strlen(name) - 1, std::string::npos,
-                                                         std::string("+") + name) == 0); };
+  // Delimited on both sides, so "+avx" does not match "+avx2".
+  const std::string f = "," + std::string(features ? features : "") + ",";
+  auto needs = [&](const char* name) {
+    return f.find(std::string(",+") + name + ",") != std::string::npos;
+  };
   __builtin_cpu_init();
 #define CAIRN_CHECK_FEATURE(name)                                                                  \
   if (needs(name) && !__builtin_cpu_supports(name)) missing += std::string(missing.empty() ? "" : ", ") + name;
@@ -207,27 +206,24 @@ cairn_status* cairn_run(const cairn_model* m, cairn_context* ctx, const char* na
     if (!t.isOk()) return fail(CAIRN_INVALID_ARGUMENT, fmt::format("'{}': {}", name, t.status().message()));
     ins.push_back(std::move(t).value());
   }
-  if (ins.size() != p->argTypes.size())
-    return fail(CAIRN_INVALID_ARGUMENT, fmt::format("function '{}' takes {} inputs, {} given", name,
-                                                    p->argTypes.size(), ins.size()));
-  for (size_t i = 0; i < ins.size(); ++i)
-    if (std::string m = interp::typeMismatch(p->argTypes[i], ins[i].type()); !m.empty())
-      return fail(CAIRN_INVALID_ARGUMENT, fmt::format("'{}' input #{}: {}", name, i, m));
+  // The signature is the caller's mistake; anything later happened running.
+  if (Status s = exec::checkArguments(*p, ins); !s.isOk())
+    return fail(CAIRN_INVALID_ARGUMENT, s.message());
   StatusOr<std::vector<Tensor>> r = m->exe->run(name, ins, ctx->ctx);
   if (!r.isOk()) return fail(CAIRN_RUNTIME_ERROR, r.status().message());
   ctx->results = std::move(r).value();
   ctx->dims.clear();
+  std::vector<cairn_dtype> dtypes; // all converted before any output is written
   for (size_t i = 0; i < num_outputs; ++i) {
     const Tensor& t = ctx->results[i];
     StatusOr<cairn_dtype> d = cDtypeOf(t.dtype());
     if (!d.isOk()) return fail(CAIRN_RUNTIME_ERROR, d.status().message());
+    dtypes.push_back(*d);
     ctx->dims.emplace_back(t.shape().begin(), t.shape().end());
   }
-  for (size_t i = 0; i < num_outputs; ++i) {
-    Tensor& t = ctx->results[i];
-    outputs[i] = cairn_tensor{*cDtypeOf(t.dtype()), static_cast<int32_t>(t.rank()),
-                              ctx->dims[i].data(), t.rawData()};
-  }
+  for (size_t i = 0; i < num_outputs; ++i)
+    outputs[i] = cairn_tensor{dtypes[i], static_cast<int32_t>(ctx->results[i].rank()),
+                              ctx->dims[i].data(), ctx->results[i].rawData()};
   return nullptr;
 }
 

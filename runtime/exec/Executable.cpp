@@ -104,6 +104,18 @@ int usableCpus() {
   return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 
+Status checkArguments(const Program& p, const std::vector<Tensor>& inputs) {
+  std::string where = locPrefix(p.loc);
+  if (inputs.size() != p.args.size())
+    return errorf("{}error: function @{} takes {} argument(s), got {}", where, p.name,
+                  p.args.size(), inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    std::string m = interp::typeMismatch(p.argTypes[i], inputs[i].type());
+    if (!m.empty()) return errorf("{}error: function @{} argument #{}: {}", where, p.name, i, m);
+  }
+  return Status::ok();
+}
+
 ExecutionContext::ExecutionContext() : state_(std::make_unique<State>()) {}
 ExecutionContext::~ExecutionContext() = default;
 
@@ -172,8 +184,8 @@ private:
     }
     ++stats_.copies;
     stats_.copiedBytes += static_cast<int64_t>(v.view->byteSize());
-    if (opts_.profile && copying_) { // calls: copies; nanos: bytes
-      InstProfile& p = stats_.profile[fmt::format("copy in {} of {} ({})", copying_->op->name(),
+    if (opts_.profile && current_) { // calls: copies; nanos: bytes
+      InstProfile& p = stats_.profile[fmt::format("copy in {} of {} ({})", current_->op->name(),
                                                   v.view->type().toString(),
                                                   v.isOwned() ? "still live" : "a view")];
       ++p.calls;
@@ -218,18 +230,15 @@ private:
   ExecStats& stats_;
   const ExecOptions& opts_;
   int loopDepth_ = 0;
-  const Instruction* copying_ = nullptr; ///< the while/if whose values take() moves (profile)
+  /// The instruction whose values take() copies, for the profile: set by
+  /// exec, and again by a while/if before it takes its own yields (its
+  /// nested instructions set it meanwhile).
+  const Instruction* current_ = nullptr;
 };
 
 StatusOr<std::vector<Tensor>> Runner::run(const std::vector<Tensor>& inputs) {
   std::string where = locPrefix(p_.loc);
-  if (inputs.size() != p_.args.size())
-    return errorf("{}error: function @{} takes {} argument(s), got {}", where, p_.name,
-                  p_.args.size(), inputs.size());
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    std::string m = interp::typeMismatch(p_.argTypes[i], inputs[i].type());
-    if (!m.empty()) return errorf("{}error: function @{} argument #{}: {}", where, p_.name, i, m);
-  }
+  CAIRN_RETURN_IF_ERROR(checkArguments(p_, inputs));
   s_.frame.clear();
   s_.frame.resize(static_cast<size_t>(p_.numSlots));
   s_.liveBytes = 0;
@@ -269,6 +278,7 @@ std::vector<Tensor> Runner::takeYields(const Block& b) {
 }
 
 Status Runner::exec(const Instruction& in) {
+  current_ = &in;
   if (opts_.profile && in.kind != InstKind::While && in.kind != InstKind::If &&
       in.kind != InstKind::Parallel) {
     static const char* const kNames[] = {"kernel", "gemm",  "rows", "fallback",
@@ -343,13 +353,7 @@ Status Runner::execGemm(const Instruction& in) {
   if (!shape.isOk()) return opError(*in.op, shape.status().message());
   Tensor out = allocate(TensorType(a.dtype(), *shape));
   CAIRN_RETURN_IF_ERROR(checkResult(in, 0, out));
-  Status ran = runGemm(in.gemm, a, b, out, &stats_.gemmCalls);
-  // out has M*N elements per batch; K is the contracted extent of `a`.
-  int64_t k = 1;
-  for (int d = 0; d < in.gemm.contractDims; ++d)
-    k *= a.shape()[static_cast<size_t>(in.gemm.transA ? in.gemm.batchDims + d
-                                                      : a.rank() - in.gemm.contractDims + d)];
-  stats_.gemmFlops += 2 * out.numElements() * k;
+  Status ran = runGemm(in.gemm, a, b, out, &stats_.gemmCalls, &stats_.gemmFlops);
   if (!ran.isOk()) return opError(*in.op, ran.message());
   setOwned(in.results[0], std::move(out));
   return Status::ok();
@@ -539,7 +543,6 @@ Status Runner::execAlias(const Instruction& in) {
 
 Status Runner::execWhile(const Instruction& in) {
   const Op& op = *in.op;
-  copying_ = &in;
   size_t n = in.carried.size();
   bool hasMaxTrip = in.operands.size() == n + 1;
   int64_t maxTrip = opts_.defaultMaxTrip;
@@ -592,7 +595,7 @@ Status Runner::execWhile(const Instruction& in) {
                                                   "has no max_trip operand)"));
     CAIRN_RETURN_IF_ERROR(runBlock(body));
     ++stats_.whileIterations;
-    copying_ = &in;
+    current_ = &in;
     std::vector<Tensor> next = takeYields(body);
     for (size_t i = 0; i < n; ++i) {
       std::string m = interp::typeMismatch(op.result(i)->type, next[i].type());
@@ -659,7 +662,7 @@ Status Runner::execIf(const Instruction& in) {
   bool taken = p.data<bool>()[0];
   const Block& b = in.blocks[taken ? 0 : 1];
   CAIRN_RETURN_IF_ERROR(runBlock(b));
-  copying_ = &in;
+  current_ = &in;
   std::vector<Tensor> out = takeYields(b);
   for (size_t i = 0; i < out.size(); ++i) {
     std::string m = interp::typeMismatch(op.result(i)->type, out[i].type());

@@ -135,6 +135,10 @@ private:
   std::shared_ptr<const void> keepAlive_;
 };
 
+/// Whether `inputs` fit `p`'s signature (count, dtypes, static dims): the
+/// check every run makes first, for callers that classify errors (the C API).
+Status checkArguments(const Program& p, const std::vector<Tensor>& inputs);
+
 /// The CPUs the calling thread may run on (its affinity mask), at least 1.
 int usableCpus();
 
