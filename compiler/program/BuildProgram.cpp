@@ -111,13 +111,14 @@ private:
     return out;
   }
 
+  void pairLoops(Block& block);
   /// `movable`: values of the enclosing block that die at the op owning
   /// `region` (an `if`), which its yields may move out.
-  void pairLoops(Block& block);
   StatusOr<Block> lowerBlock(const Region& region, bool ownsArgs,
                              const std::set<const Value*>& movable = {});
+  /// `dying`: the local values whose last use is `op`.
   Status lowerOp(const Op& op, Instruction& in, const std::function<bool(size_t)>& diesHere,
-                 const std::set<const Value*>& diesAtOp);
+                 const std::vector<const Value*>& dying);
   void lowerKernel(const Op& op, Instruction& in);
 
   const LowerOptions& o_;
@@ -144,6 +145,9 @@ StatusOr<Block> ProgramBuilder::lowerBlock(const Region& region, bool ownsArgs,
   for (size_t i = 0; i < ops.size(); ++i)
     for (Value* v : externalUses(*ops[i]))
       if (local.count(v)) lastUse[v] = i;
+  std::vector<std::vector<const Value*>> dyingAt(ops.size());
+  for (const auto& [v, at] : lastUse)
+    dyingAt[at].push_back(v);
 
   Block block;
   for (size_t i = 0; i + 1 < ops.size(); ++i) {
@@ -166,12 +170,9 @@ StatusOr<Block> ProgramBuilder::lowerBlock(const Region& region, bool ownsArgs,
       }
       return true;
     };
-    std::set<const Value*> diesAtOp;
-    for (const auto& [v, at] : lastUse)
-      if (at == i) diesAtOp.insert(v);
-    CAIRN_RETURN_IF_ERROR(lowerOp(op, in, diesHere, diesAtOp));
-    for (const auto& [v, at] : lastUse)
-      if (at == i) in.frees.push_back(slot(v));
+    CAIRN_RETURN_IF_ERROR(lowerOp(op, in, diesHere, dyingAt[i]));
+    for (const Value* v : dyingAt[i])
+      in.frees.push_back(slot(v));
     for (Value* r : op.results())
       if (!lastUse.count(r)) in.frees.push_back(slot(r));
     block.insts.push_back(std::move(in));
@@ -244,7 +245,7 @@ void ProgramBuilder::pairLoops(Block& block) {
 
 Status ProgramBuilder::lowerOp(const Op& op, Instruction& in,
                                const std::function<bool(size_t)>& diesHere,
-                               const std::set<const Value*>& diesAtOp) {
+                               const std::vector<const Value*>& dying) {
   in.kind = InstKind::Fallback;
   OpKind k = op.kind();
   if (k == OpKind::Constant) {
@@ -297,8 +298,9 @@ Status ProgramBuilder::lowerOp(const Op& op, Instruction& in,
     in.kind = InstKind::If;
     // Only one branch runs, so each may move out a value that dies here
     // (a loop's tape passed through the branch that does not grow it).
-    CAIRN_ASSIGN_OR_RETURN(Block thenB, lowerBlock(op.region(0), false, diesAtOp));
-    CAIRN_ASSIGN_OR_RETURN(Block elseB, lowerBlock(op.region(1), false, diesAtOp));
+    std::set<const Value*> movable(dying.begin(), dying.end());
+    CAIRN_ASSIGN_OR_RETURN(Block thenB, lowerBlock(op.region(0), false, movable));
+    CAIRN_ASSIGN_OR_RETURN(Block elseB, lowerBlock(op.region(1), false, movable));
     in.blocks.push_back(std::move(thenB));
     in.blocks.push_back(std::move(elseB));
   }
