@@ -20,7 +20,6 @@
 #include <llvm/TargetParser/Host.h>
 
 #include "compiler/Pipeline.h"
-#include "compiler/RewriteUtils.h"
 #include "compiler/codegen/cpu/CompileExecutable.h"
 #include "compiler/codegen/cpu/LowerToLLVM.h"
 #include "compiler/codegen/cpu/OptimizeModule.h"
@@ -91,9 +90,7 @@ StatusOr<std::string> compileAot(const Module& m, const AotOptions& o,
   if (!isCIdentifier(o.prefix))
     return errorf("prefix '{}' is not a C identifier", o.prefix);
   auto t0 = std::chrono::steady_clock::now();
-  std::unique_ptr<Module> copy = cloneModule(m);
-  if (Status ran = runPipeline(*copy, optimizePipeline()); !ran.isOk())
-    return errorf("compile error: {}", ran.message());
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Module> copy, optimizedCopy(m, optimizePipeline()));
   r.passesMs = msSince(t0);
 
   // Lower as the runtime will, to learn which kernels it will ask for.

@@ -28,6 +28,15 @@ int32_t KernelCollector::add(const KernelDesc& k) {
   return it->second;
 }
 
+StatusOr<std::unique_ptr<Module>> optimizedCopy(const Module& m,
+                                                const std::vector<std::string>& passes) {
+  std::unique_ptr<Module> copy = cloneModule(m);
+  if (!passes.empty())
+    if (Status ran = runPipeline(*copy, passes); !ran.isOk())
+      return errorf("compile error: {}", ran.message());
+  return copy;
+}
+
 StatusOr<std::unique_ptr<exec::Executable>> compileExecutable(const Module& m,
                                                               const CompileOptions& options,
                                                               CompileReport* report) {
@@ -35,12 +44,8 @@ StatusOr<std::unique_ptr<exec::Executable>> compileExecutable(const Module& m,
   CompileReport& r = report ? *report : local;
   r = CompileReport();
   auto t0 = std::chrono::steady_clock::now();
-  std::unique_ptr<Module> copy = cloneModule(m);
-  std::vector<std::string> passes = options.passes ? *options.passes : optimizePipeline();
-  if (!passes.empty()) {
-    Status ran = runPipeline(*copy, passes);
-    if (!ran.isOk()) return errorf("compile error: {}", ran.message());
-  }
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Module> copy,
+                         optimizedCopy(m, options.passes ? *options.passes : optimizePipeline()));
   r.passesMs = msSince(t0);
 
   auto t1 = std::chrono::steady_clock::now();
@@ -51,15 +56,8 @@ StatusOr<std::unique_ptr<exec::Executable>> compileExecutable(const Module& m,
   }
   KernelCollector kernels;
   LowerOptions lower{jit != nullptr, options.blas, options.inPlace, options.parallelLoops};
-  LowerReport lr;
-  CAIRN_ASSIGN_OR_RETURN(Programs programs, buildPrograms(*copy, lower, jit ? &kernels : nullptr, &lr));
-  r.kernelsStatic = lr.kernelsStatic;
-  r.kernelsDynamic = lr.kernelsDynamic;
-  r.gemms = lr.gemms;
-  r.rows = lr.rows;
-  r.inPlace = lr.inPlace;
-  r.fallbacks = lr.fallbacks;
-  r.parallel = lr.parallel;
+  CAIRN_ASSIGN_OR_RETURN(Programs programs,
+                         buildPrograms(*copy, lower, jit ? &kernels : nullptr, &r));
   r.lowerMs = msSince(t1);
 
   auto t2 = std::chrono::steady_clock::now();

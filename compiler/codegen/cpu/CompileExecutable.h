@@ -45,15 +45,9 @@ struct CompileOptions {
 };
 
 /// What compileExecutable did.
-struct CompileReport {
-  int kernelsStatic = 0;  ///< kernel instructions of static shape
-  int kernelsDynamic = 0; ///< kernel instructions with run-time extents
-  int kernels = 0;        ///< distinct kernels compiled
-  int gemms = 0;
-  int rows = 0;    ///< ops run by row kernels (indexed ops, concat, broadcast)
-  int inPlace = 0; ///< update ops planned in place
-  int fallbacks = 0;
-  int parallel = 0; ///< pairs of loops that run on two threads
+/// What compileExecutable did: lowering's counts (LowerReport), then these.
+struct CompileReport : LowerReport {
+  int kernels = 0; ///< distinct kernels compiled
   double passesMs = 0;
   double lowerMs = 0; ///< lowering to instructions (kernel descriptions included)
   double jitMs = 0;   ///< compiling the kernels (LLVM -O3 and code generation)
@@ -71,6 +65,11 @@ private:
   std::vector<KernelDesc> kernels_;
   std::unordered_map<KernelDesc, int32_t, KernelDescHash> index_;
 };
+
+/// A copy of `m` with `passes` run on it: the first step of compiling for the
+/// CPU, ahead of time (CompileAot.h) or not, so both lower the same module.
+StatusOr<std::unique_ptr<Module>> optimizedCopy(const Module& m,
+                                                const std::vector<std::string>& passes);
 
 StatusOr<std::unique_ptr<exec::Executable>> compileExecutable(const Module& m,
                                                               const CompileOptions& options = {},
