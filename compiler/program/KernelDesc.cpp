@@ -2,10 +2,16 @@
 // scalar body of a KernelDesc.
 //
 // Algorithm:
-//  1. The iteration space is the results' common element count N; every
+//  1. Typing (typeOp): every value's shape in extents, products of constants
+//     and run-time sizes s_k (a `?` dim of an input, or a broadcast/reshape
+//     size operand that is an input). Dims the IR makes equal are unified
+//     (union-find over the sizes); what cannot be unified or is assumed (a
+//     broadcast dim that is not 1, a reshape's element count) becomes a
+//     run-time check (runtime/exec/KernelShape.h).
+//  2. The iteration space is the results' common element count N; every
 //     value of the region with N elements is computed at the iteration index
 //     i itself (elementwise ops keep the shape, reshape keeps row-major order).
-//  2. Each yielded value is described at the identity map by walking its
+//  3. Each yielded value is described at the identity map by walking its
 //     operands depth-first, memoized on (value, index map):
 //     - a region argument becomes a Load of that input at the current map;
 //     - a one-element value is read at element 0 whatever the map;
@@ -18,7 +24,9 @@
 //     A value reached through two different maps (the same row broadcast
 //     along two axes) is computed once per map: the kernel stays a pure
 //     function of i.
-//  3. Instructions are appended after their operands, so the body is in
+//     Extents that are not constants become the kernel's parameters
+//     (KernelShape::params), which IndexTerms and numElements name.
+//  4. Instructions are appended after their operands, so the body is in
 //     dependency order; identical constants and maps are shared.
 #include "compiler/program/KernelDesc.h"
 
@@ -63,6 +71,13 @@ Extent product(const SymShape& s, size_t from = 0) {
 }
 
 bool isOne(const Extent& e) { return e.isConstant() && e.factor == 1; }
+
+SymShape staticShape(const TensorType& t) {
+  SymShape s;
+  for (int64_t d : t.shape)
+    s.push_back(Extent::constant(d));
+  return s;
+}
 
 /// An index term over extents; `mod` empty: no modulus.
 struct SymTerm {
@@ -133,8 +148,7 @@ public:
     case OpKind::Constant:
       if (!r->type.hasStaticShape())
         return errorf("{}'constant' op has dynamic type {}", op.where(), r->type.toString());
-      for (int64_t d : r->type.shape)
-        s.push_back(Extent::constant(d));
+      s = staticShape(r->type);
       break;
     case OpKind::Broadcast:
     case OpKind::Reshape: {
@@ -225,12 +239,12 @@ public:
     for (size_t o = 0; o < outputs_.size(); ++o) {
       CAIRN_ASSIGN_OR_RETURN(desc.outputs[o].value, valueAt(outputs_[o].first, identity_));
     }
-    if (desc.shape.sizes.empty()) { // static: no run-time shape at all
+    if (desc.shape.sizes.empty()) { // static: no run-time shape at all; a `?`
+      // declared for an output was given by a constant size
+      for (size_t o = 0; o < desc.outputs.size(); ++o)
+        for (size_t d = 0; d < desc.outputs[o].type.shape.size(); ++d)
+          desc.outputs[o].type.shape[d] = desc.shape.outputs[o][d].factor;
       desc.shape = exec::KernelShape();
-      for (KernelOutput& out : desc.outputs)
-        if (!out.type.hasStaticShape()) // a `?` given by a constant size
-          for (size_t d = 0; d < out.type.shape.size(); ++d)
-            out.type.shape[d] = canon(outputs_[&out - desc.outputs.data()].second[d]).factor;
     }
     return Status::ok();
   }
@@ -277,12 +291,7 @@ private:
   StatusOr<SymShape> shapeOf(const Value* v, const Op& at) {
     auto it = shapes_.find(v);
     if (it != shapes_.end()) return it->second;
-    if (v->type.hasStaticShape()) {
-      SymShape s;
-      for (int64_t d : v->type.shape)
-        s.push_back(Extent::constant(d));
-      return s;
-    }
+    if (v->type.hasStaticShape()) return staticShape(v->type);
     return errorf("{}'{}' op reads a value of type {} from outside the kernel", at.where(),
                   at.name(), v->type.toString());
   }
@@ -374,8 +383,8 @@ private:
       const Value* x = op->operand(0);
       IndexMap composed = desc.indexMaps[map];
       if (!composed.zero) {
-        SymShape rs = shapes_.at(v), xs = shapes_.count(x) ? shapes_.at(x) : SymShape();
-        if (!shapes_.count(x)) { CAIRN_ASSIGN_OR_RETURN(xs, shapeOf(x, *op)); }
+        SymShape rs = shapes_.at(v);
+        CAIRN_ASSIGN_OR_RETURN(SymShape xs, shapeOf(x, *op));
         for (Extent& e : rs) e = canon(e);
         for (Extent& e : xs) e = canon(e);
         if (auto stage = broadcastStage(rs, xs, op->getInts("dims"))) {

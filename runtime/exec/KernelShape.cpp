@@ -13,18 +13,6 @@ Extent Extent::operator*(const Extent& o) const {
   return r;
 }
 
-bool Extent::isMultipleOf(const Extent& o) const {
-  if (o.factor == 0 || factor % o.factor != 0) return false;
-  return std::includes(syms.begin(), syms.end(), o.syms.begin(), o.syms.end());
-}
-
-Extent Extent::dividedBy(const Extent& o) const {
-  Extent r{factor / o.factor, {}};
-  std::set_difference(syms.begin(), syms.end(), o.syms.begin(), o.syms.end(),
-                      std::back_inserter(r.syms));
-  return r;
-}
-
 std::string Extent::toString() const {
   std::vector<std::string> parts;
   if (factor != 1 || syms.empty()) parts.push_back(std::to_string(factor));

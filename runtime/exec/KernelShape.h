@@ -46,10 +46,6 @@ struct Extent {
   static Extent size(int32_t s) { return Extent{1, {s}}; }
   bool isConstant() const { return syms.empty(); }
   Extent operator*(const Extent& o) const;
-  /// Whether this is o * (an extent): o's factor divides ours and its sizes are among ours.
-  bool isMultipleOf(const Extent& o) const;
-  /// this / o, when isMultipleOf(o).
-  Extent dividedBy(const Extent& o) const;
   bool operator==(const Extent&) const = default;
   std::string toString() const;
 };
