@@ -182,25 +182,22 @@ SpinnOutputs SpinnEncoder::operator()(Val tokens, Val transitions, Val lengths, 
         // 4. Apply: the item each row writes, `select` per row.
         Val slot =
             select(doShift, sp, select(doReduce, sp - 2.0, max(sp - 1.0, 0.0))).named("slot");
-        Val item;
-        if (cfg_.compactReduce) {
-          // The Reduce for the reducing rows only, scattered over the rest.
-          Val rows = nonzero(doReduce).named("reduce_rows");
-          Val l = gather(second, rows, 0).named("reduce_left");
-          Val r = gather(top, rows, 0).named("reduce_right");
-          LstmState reduced = reduce_({hOf(l), cOf(l)}, {hOf(r), cOf(r)},
-                                      tracked ? gather(tracker.h, rows, 0) : Val());
-          Val reducedItem = concat({reduced.h, reduced.c}, 1).named("reduced");
-          Val kept = select(perRow(doShift, batch, 2 * H), bufRow, topRaw);
-          item = scatter(kept, rows, reducedItem, 0).named("item");
-        } else {
-          LstmState reduced = reduce_({hOf(second), cOf(second)}, {hOf(top), cOf(top)},
-                                      tracked ? tracker.h : Val());
-          Val reducedItem = concat({reduced.h, reduced.c}, 1).named("reduced");
-          item = select(perRow(doShift, batch, 2 * H), bufRow,
-                        select(perRow(doReduce, batch, 2 * H), reducedItem, topRaw))
-                     .named("item");
-        }
+        // With compactReduce, the Reduce runs on the reducing rows only
+        // (gathered), and its items are scattered over the others'.
+        Val rows = cfg_.compactReduce ? nonzero(doReduce).named("reduce_rows") : Val();
+        auto reducing = [&](Val x, const char* name) {
+          return rows.valid() ? gather(x, rows, 0).named(name) : x;
+        };
+        Val l = reducing(second, "reduce_left"), r = reducing(top, "reduce_right");
+        LstmState reduced = reduce_({hOf(l), cOf(l)}, {hOf(r), cOf(r)},
+                                    tracked ? reducing(tracker.h, "reduce_track") : Val());
+        Val reducedItem = concat({reduced.h, reduced.c}, 1).named("reduced");
+        Val item = (rows.valid()
+                        ? scatter(select(perRow(doShift, batch, 2 * H), bufRow, topRaw), rows,
+                                  reducedItem, 0)
+                        : select(perRow(doShift, batch, 2 * H), bufRow,
+                                 select(perRow(doReduce, batch, 2 * H), reducedItem, topRaw)))
+                       .named("item");
         ValueList next(c.size());
         next[at.s] = (s + 1.0).named("s_next");
         next[at.sp] = select(doShift, sp + 1.0, select(doReduce, sp - 1.0, sp)).named("sp_next");
