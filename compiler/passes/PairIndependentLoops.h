@@ -14,6 +14,9 @@
 // failing ops fails first (a hoisted projection with a bad shape now fails
 // before the earlier loop runs), as XLA and TVM do not promise an order of
 // errors either. If both loops fail, the executor reports the earlier one's.
+// The later loop now also runs before the ops between the two that it does
+// not need: if one of those fails, the loop has run first (and a loop that
+// never ends, without max_trip, hangs there instead of the error).
 //
 // The executor (compiler/program/BuildProgram.h) then runs two adjacent
 // loops that do not read each other's results as one `parallel`
