@@ -324,6 +324,20 @@ double relativeDifference(const Tensor& got, const Tensor& expected) {
   return maxDiff / std::max(maxRef, 1e-6);
 }
 
+namespace {
+
+/// The first `count` full batches of `batchSize` examples, bucketed by
+/// length (seed 7), as the timing cases use them (the short last one skipped).
+std::vector<std::vector<size_t>> fullBatches(const std::vector<int64_t>& lengths, size_t batchSize,
+                                             size_t count) {
+  std::vector<std::vector<size_t>> out;
+  for (std::vector<size_t>& b : data::bucketByLength(lengths, batchSize, /*seed=*/7))
+    if (b.size() == batchSize && out.size() < count) out.push_back(std::move(b));
+  return out;
+}
+
+} // namespace
+
 StatusOr<std::vector<GoldenCase>> makeTimingCases(const std::string& dataDir, size_t batchSize,
                                                   size_t count, int64_t hidden, bool predicted) {
   CAIRN_ASSIGN_OR_RETURN(const SnliData* d, snliDev(dataDir));
@@ -331,11 +345,10 @@ StatusOr<std::vector<GoldenCase>> makeTimingCases(const std::string& dataDir, si
   for (const auto& e : d->examples)
     lengths.push_back(static_cast<int64_t>(
         std::max(e.premise.tokens.size(), e.hypothesis.tokens.size())));
-  auto batches = data::bucketByLength(lengths, batchSize, /*seed=*/7);
+  auto batches = fullBatches(lengths, batchSize, count);
   std::vector<GoldenCase> out;
   std::vector<Tensor> sharedParams;
-  for (size_t k = 0; k < batches.size() && out.size() < count; ++k) {
-    if (batches[k].size() != batchSize) continue; // the short last batch
+  for (size_t k = 0; k < batches.size(); ++k) {
     GoldenCase c;
     c.name = fmt::format("batch_{}", out.size());
     c.kind = "spinn_snli";
@@ -422,11 +435,10 @@ StatusOr<std::vector<GoldenCase>> makeTreeLstmTimingCases(const std::string& dat
   std::vector<int64_t> lengths;
   for (const auto& e : d->examples)
     lengths.push_back(static_cast<int64_t>(e.sentence.tokens.size()));
-  auto batches = data::bucketByLength(lengths, batchSize, /*seed=*/7);
+  auto batches = fullBatches(lengths, batchSize, count);
   std::vector<GoldenCase> out;
   std::vector<Tensor> sharedParams;
-  for (size_t k = 0; k < batches.size() && out.size() < count; ++k) {
-    if (batches[k].size() != batchSize) continue;
+  for (size_t k = 0; k < batches.size(); ++k) {
     GoldenCase c;
     c.name = fmt::format("batch_{}", out.size());
     c.kind = "treelstm_sst";
