@@ -50,6 +50,16 @@ struct GradOptions {
   std::string name;
   /// Run canonicalize, CSE and DCE on the new function.
   bool simplify = true;
+  /// Before differentiating, move loop-invariant work out of the loops
+  /// (`licm`) and project every step's input at once
+  /// (`hoist-input-projection`). Why: the backward pass mirrors the forward's
+  /// structure, so a projection hoisted first gets its weight and input
+  /// gradients as two large GEMMs after the backward loop (its per-step
+  /// gradient is scattered into one [T, ...] adjoint) instead of two skinny
+  /// GEMMs, a weight-sized add and a tape of the inputs per step; an
+  /// invariant value (a constant index, a broadcast weight) is captured
+  /// instead of taped.
+  bool prepare = true;
   /// Checkpointing for long loops: 0 tapes every iteration; k > 0 splits
   /// each loop into segments of k iterations, tapes only the carried values
   /// at segment starts, and recomputes one segment at a time in the backward

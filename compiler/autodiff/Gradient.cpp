@@ -491,8 +491,9 @@ StatusOr<Function*> buildGradient(Module& m, const Function& f, const GradOption
   for (const auto& fn : m.functions())
     scratch.addFunction(cloneFunction(*fn, fn->name));
   Function* g = scratch.addFunction(cloneFunction(f, name));
-  std::vector<std::string> inlinePass = {"inline"};
-  CAIRN_RETURN_IF_ERROR(runPipeline(scratch, inlinePass));
+  std::vector<std::string> prepare = {"inline"};
+  if (opts.prepare) prepare.insert(prepare.end(), {"licm", "hoist-input-projection"});
+  CAIRN_RETURN_IF_ERROR(runPipeline(scratch, prepare));
   try {
     differentiate(scratch, *g, opts);
   } catch (const BuildError& e) {
