@@ -6,6 +6,7 @@
 #include "compiler/passes/DCE.h"
 #include "compiler/passes/FuseElementwise.h"
 #include "compiler/passes/HoistInputProjection.h"
+#include "compiler/passes/SinkAccumulatedProducts.h"
 #include "compiler/passes/Inline.h"
 #include "compiler/passes/LICM.h"
 #include "compiler/passes/PairIndependentLoops.h"
@@ -57,6 +58,10 @@ void registerBuiltinPasses(PassRegistry& registry) {
                         "compute a loop's per-step input projection dot(x[t], W) for all steps "
                         "before the loop",
                         createHoistInputProjectionPass);
+  registry.registerPass("sink-accumulated-products",
+                        "turn a loop's per-step `acc += dot(row k of X, g)` into one dot of X "
+                        "with the collected g after the loop",
+                        createSinkAccumulatedProductsPass);
   registry.registerPass("fuse-elementwise",
                         "group connected elementwise ops into 'fusion' ops (multi-output)",
                         createFuseElementwisePass);

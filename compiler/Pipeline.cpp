@@ -19,25 +19,33 @@ std::vector<std::string> defaultPipeline() {
   };
 }
 
-std::vector<std::string> optimizePipeline() {
-  return {
+std::vector<std::string> optimizePipeline(FloatRewrites rewrites) {
+  std::vector<std::string> passes = {
       "canonicalize",           // fold and simplify what the frontend built
       "cse",                    // merge duplicates, so calls and loops see one value
       "inline",                 // open up non-recursive calls to everything below
       "licm",                   // run weight-only work once, outside the loops
       "hoist-input-projection", // x_t * W for all t as one GEMM before the loop
-      "canonicalize",           // clean up after the moves
-      "cse",                    // merge hoisted twins
-      "dce",                    // drop what the rewrites left unused
-      "fuse-elementwise",       // groups become codegen's kernels
-      "pair-independent-loops", // last: independent loops side by side, run at once
   };
+  if (rewrites == FloatRewrites::Reassociate)
+    passes.push_back("sink-accumulated-products"); // sum_t x_t' g_t as one GEMM after the loop
+  passes.insert(passes.end(), {
+                                  "canonicalize",     // clean up after the moves
+                                  "cse",              // merge hoisted twins
+                                  "dce",              // drop what the rewrites left unused
+                                  "fuse-elementwise", // groups become codegen's kernels
+                                  "pair-independent-loops", // last: independent loops side by
+                                                            // side, run at once
+                              });
+  return passes;
 }
 
 StatusOr<std::vector<std::string>> lookupPipeline(std::string_view name) {
   if (name == "default") return defaultPipeline();
   if (name == "optimize") return optimizePipeline();
-  return errorf("unknown pipeline '{}' (known pipelines: default, optimize)", name);
+  if (name == "optimize-reassociate") return optimizePipeline(FloatRewrites::Reassociate);
+  return errorf("unknown pipeline '{}' (known pipelines: default, optimize, optimize-reassociate)",
+                name);
 }
 
 namespace {

@@ -35,9 +35,21 @@ struct PipelineOptions {
 /// The passes run by default, in order.
 std::vector<std::string> defaultPipeline();
 
+/// How the optimize pipeline may change floating-point results.
+enum class FloatRewrites {
+  /// Every pass preserves every function's results bit for bit (NaN, -0.0
+  /// and infinities included; PassesDifferentialTest checks it).
+  Exact,
+  /// Also the passes that reassociate float sums, as XLA's and cuDNN's
+  /// batched weight gradients do (`sink-accumulated-products`): results then
+  /// differ from the interpreter by rounding (and a NaN or infinity in a
+  /// row a loop never reads can reach a sum). For training steps.
+  Reassociate,
+};
+
 /// The default passes plus inlining, loop-invariant code motion, input
 /// projection hoisting and elementwise fusion: the IR codegen consumes.
-std::vector<std::string> optimizePipeline();
+std::vector<std::string> optimizePipeline(FloatRewrites rewrites = FloatRewrites::Exact);
 
 /// Runs the passes called `passNames` (see PassRegistry) on `m` in order.
 /// Fails on an unknown pass name (before running any), on a pass's error,

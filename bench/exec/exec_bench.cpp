@@ -89,6 +89,7 @@ std::unique_ptr<exec::Executable> compile(const Module& m, bool inPlace = true) 
   codegen::cpu::CompileOptions o;
   o.inPlace = inPlace;
   o.parallelLoops = gParallelLoops;
+  o.floatRewrites = FloatRewrites::Reassociate; // as the peers' compilers may
   codegen::cpu::CompileReport r;
   auto t0 = std::chrono::steady_clock::now();
   auto exe = check(codegen::cpu::compileExecutable(m, o, &r));

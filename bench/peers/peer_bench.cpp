@@ -240,7 +240,7 @@ void flushDenormals() { _mm_setcsr(_mm_getcsr() | 0x8040); }
 void printJson(const json& j) { std::cout << j.dump() << std::endl; }
 
 int serve(const std::string& workload, const std::string& mode, const std::string& exportDir,
-          const std::string& dataDir, int threads, bool ftz) {
+          const std::string& dataDir, int threads, bool ftz, bool exactFloats) {
   const Workload& w = findWorkload(workload);
   if (mode != "forward" && mode != "train") die("--mode is forward or train");
   if (mode == "train" && !w.train) die(fmt::format("workload {} has no training step", workload));
@@ -253,7 +253,11 @@ int serve(const std::string& workload, const std::string& mode, const std::strin
   Runnable r = mode == "train" ? trainRunnable(c) : forwardRunnable(c);
   codegen::cpu::CompileReport report;
   auto t0 = std::chrono::steady_clock::now();
-  std::unique_ptr<exec::Executable> exe = check(codegen::cpu::compileExecutable(*r.module, {}, &report));
+  codegen::cpu::CompileOptions options;
+  options.floatRewrites = exactFloats ? FloatRewrites::Exact // the diagnostic
+                                      : FloatRewrites::Reassociate; // XLA and cuDNN do too
+  std::unique_ptr<exec::Executable> exe =
+      check(codegen::cpu::compileExecutable(*r.module, options, &report));
   double compileMs = msSince(t0);
   printJson({{"event", "ready"},
              {"workload", workload},
@@ -269,7 +273,8 @@ int serve(const std::string& workload, const std::string& mode, const std::strin
              {"fallbacks", report.fallbacks},
              {"blas", exec::blasDescription()},
              {"blas_threads", openblas_get_num_threads()},
-             {"flush_denormals", ftz}});
+             {"flush_denormals", ftz},
+             {"exact_floats", exactFloats}});
 
   exec::ExecutionContext ctx;
   std::string line;
@@ -427,6 +432,9 @@ int main(int argc, char** argv) {
   bool ftz = false;
   srv->add_flag("--flush-denormals", ftz,
                 "diagnostic: set FTZ/DAZ on the running thread (not OpenBLAS's workers)");
+  bool exactFloats = false;
+  srv->add_flag("--exact-floats", exactFloats,
+                "diagnostic: compile without the passes that reassociate float sums");
   CLI::App* pk = app.add_subcommand("peak", "sgemm GFLOP/s at the SPINN shapes");
   pk->add_option("--threads", threads, "OpenBLAS threads (default: OPENBLAS_NUM_THREADS)");
   pk->add_option("--reps", reps, "timed calls per shape (at least)")->capture_default_str();
@@ -438,6 +446,6 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*exp) return exportWorkload(workload, out, dataDir, run);
-  if (*srv) return serve(workload, mode, out, dataDir, threads, ftz);
+  if (*srv) return serve(workload, mode, out, dataDir, threads, ftz, exactFloats);
   return peak(threads, reps);
 }

@@ -4,9 +4,11 @@
 // interpreter, to 1e-4 relative.
 #include <chrono>
 
+#include "compiler/RewriteUtils.h"
 #include "compiler/autodiff/Autodiff.h"
 #include "compiler/codegen/cpu/CompileExecutable.h"
 #include "compiler/codegen/cpu/RunFusion.h"
+#include "compiler/passes/SinkAccumulatedProducts.h"
 #include "frontend/layers/Layers.h"
 #include "frontend/models/BiRnn.h"
 #include "frontend/models/Spinn.h"
@@ -37,9 +39,39 @@ double relDiff(const Tensor& a, const Tensor& b) {
 }
 
 
+/// Two training steps compiled (`exe`) against interpreted, each side
+/// continuing from its own outputs.
+void checkTwoSteps(exec::Executable& exe, const training::TrainStep& step, const ParamStore& ps,
+                   const std::vector<Tensor>& batch) {
+  std::vector<Tensor> params = ps.initialize(3);
+  for (Tensor& t : params)
+    for (int64_t i = 0; i < t.numElements(); ++i)
+      t.setDouble(i, t.getDouble(i) * 3.0);
+  std::vector<Tensor> state = training::initialState(step.state);
+  std::vector<Tensor> refIn = params, exeIn = params;
+  refIn.insert(refIn.end(), state.begin(), state.end());
+  exeIn.insert(exeIn.end(), state.begin(), state.end());
+  refIn.insert(refIn.end(), batch.begin(), batch.end());
+  exeIn.insert(exeIn.end(), batch.begin(), batch.end());
+  for (int s = 0; s < 2; ++s) {
+    auto ref = interpret(*step.function, refIn);
+    ASSERT_TRUE(ref.isOk()) << ref.status().message();
+    auto got = exe.run(step.function->name, exeIn);
+    ASSERT_TRUE(got.isOk()) << got.status().message();
+    ASSERT_EQ(got->size(), ref->size());
+    for (size_t r = 0; r < ref->size(); ++r)
+      EXPECT_LE(relDiff((*got)[r], (*ref)[r]), 1e-4) << "step " << s << ", result #" << r;
+    size_t carried = step.numParams + step.state.size();
+    for (size_t i = 0; i < carried; ++i) {
+      refIn[i] = (*ref)[i];
+      exeIn[i] = (*got)[i];
+    }
+  }
+}
+
 /// Builds gradient + train_step for `loss` (batch inputs first, then the
 /// parameters of `ps`, labels possibly last) and checks two steps compiled
-/// against interpreted.
+/// against interpreted, with the exact and the reassociating pipelines.
 void checkTrainStep(Module& m, const ParamStore& ps, const Function& loss,
                     const training::ArgMapping& mapping, const std::vector<Tensor>& batch) {
   if (!codegen::cpu::cpuJitAvailable()) GTEST_SKIP() << "no JIT on this host";
@@ -54,36 +86,25 @@ void checkTrainStep(Module& m, const ParamStore& ps, const Function& loss,
   auto step = training::buildTrainStep(m, ps, **grad, mapping, opts);
   ASSERT_TRUE(step.isOk()) << step.status().message();
 
-  auto t0 = std::chrono::steady_clock::now();
-  auto exe = codegen::cpu::compileExecutable(m);
-  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  ASSERT_TRUE(exe.isOk()) << exe.status().message();
-  std::cout << "  compile (optimize + lower + static kernels): " << ms << " ms\n";
+  // The weight gradients of every model here are accumulated per step, so
+  // the reassociating pipeline has work to do.
+  std::unique_ptr<Module> probe = cloneModule(m);
+  ASSERT_TRUE(runPipeline(*probe, {"inline", "licm", "hoist-input-projection"}).isOk());
+  int64_t sunk = 0;
+  ASSERT_TRUE(sinkAccumulatedProducts(*probe, &sunk).isOk());
+  EXPECT_GT(sunk, 0) << "no accumulated weight gradient was sunk";
 
-  std::vector<Tensor> params = ps.initialize(3);
-  for (Tensor& t : params)
-    for (int64_t i = 0; i < t.numElements(); ++i)
-      t.setDouble(i, t.getDouble(i) * 3.0);
-  std::vector<Tensor> state = training::initialState(step->state);
-  std::vector<Tensor> refIn = params, exeIn = params;
-  refIn.insert(refIn.end(), state.begin(), state.end());
-  exeIn.insert(exeIn.end(), state.begin(), state.end());
-  refIn.insert(refIn.end(), batch.begin(), batch.end());
-  exeIn.insert(exeIn.end(), batch.begin(), batch.end());
-  for (int s = 0; s < 2; ++s) {
-    auto ref = interpret(*step->function, refIn);
-    ASSERT_TRUE(ref.isOk()) << ref.status().message();
-    auto got = (*exe)->run(step->function->name, exeIn);
-    ASSERT_TRUE(got.isOk()) << got.status().message();
-    ASSERT_EQ(got->size(), ref->size());
-    for (size_t r = 0; r < ref->size(); ++r)
-      EXPECT_LE(relDiff((*got)[r], (*ref)[r]), 1e-4) << "step " << s << ", result #" << r;
-    // Next step from each side's own outputs.
-    size_t carried = step->numParams + step->state.size();
-    for (size_t i = 0; i < carried; ++i) {
-      refIn[i] = (*ref)[i];
-      exeIn[i] = (*got)[i];
-    }
+  for (FloatRewrites rewrites : {FloatRewrites::Exact, FloatRewrites::Reassociate}) {
+    SCOPED_TRACE(rewrites == FloatRewrites::Exact ? "exact" : "reassociate");
+    codegen::cpu::CompileOptions options;
+    options.floatRewrites = rewrites;
+    auto t0 = std::chrono::steady_clock::now();
+    auto exe = codegen::cpu::compileExecutable(m, options);
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_TRUE(exe.isOk()) << exe.status().message();
+    std::cout << "  compile (optimize + lower + static kernels): " << ms << " ms\n";
+    checkTwoSteps(**exe, *step, ps, batch);
   }
 }
 

@@ -223,7 +223,9 @@ int runTraining(const TrainOptions& o) {
   if (o.backend == "compiled") {
     const double t0 = monotonicSeconds();
     codegen::cpu::CompileReport report;
-    auto exe = codegen::cpu::compileExecutable(p.module, {}, &report);
+    codegen::cpu::CompileOptions options; // a training step: batched weight gradients
+    options.floatRewrites = FloatRewrites::Reassociate;
+    auto exe = codegen::cpu::compileExecutable(p.module, options, &report);
     if (!exe.isOk()) return fail("compiling for the executor: " + exe.status().message());
     runner.exe = std::move(*exe);
     std::cout << fmt::format("compiled for the CPU executor in {:.3f} s ({} GEMMs, {} static + {} "

@@ -45,7 +45,8 @@ StatusOr<std::unique_ptr<exec::Executable>> compileExecutable(const Module& m,
   r = CompileReport();
   auto t0 = std::chrono::steady_clock::now();
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Module> copy,
-                         optimizedCopy(m, options.passes ? *options.passes : optimizePipeline()));
+                         optimizedCopy(m, options.passes ? *options.passes
+                                                        : optimizePipeline(options.floatRewrites)));
   r.passesMs = msSince(t0);
 
   auto t1 = std::chrono::steady_clock::now();

@@ -23,6 +23,7 @@
 
 #include <unordered_map>
 
+#include "compiler/Pipeline.h"
 #include "compiler/program/BuildProgram.h"
 #include "ir/IR.h"
 #include "runtime/exec/Executable.h"
@@ -30,9 +31,11 @@
 namespace cairn::codegen::cpu {
 
 struct CompileOptions {
-  /// Passes run first on the copy; unset: optimizePipeline(). An empty list
-  /// runs none (the executor then sees the module as it is).
+  /// Passes run first on the copy; unset: optimizePipeline(floatRewrites).
+  /// An empty list runs none (the executor then sees the module as it is).
   std::optional<std::vector<std::string>> passes;
+  /// Whether the default passes may reassociate float sums (Pipeline.h).
+  FloatRewrites floatRewrites = FloatRewrites::Exact;
   /// Lower elementwise fusions and ops to JIT kernels (else reference kernels).
   bool jitKernels = true;
   /// Lower matrix products to BLAS (else the reference `dot`).
@@ -44,7 +47,6 @@ struct CompileOptions {
   bool parallelLoops = true;
 };
 
-/// What compileExecutable did.
 /// What compileExecutable did: lowering's counts (LowerReport), then these.
 struct CompileReport : LowerReport {
   int kernels = 0; ///< distinct kernels compiled
