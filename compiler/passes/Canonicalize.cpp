@@ -171,6 +171,21 @@ Replacement staticDim(Op& op, Rewriter& rw) {
   return replaceWith(c->result());
 }
 
+// dim(elementwise(x, ...), k) -> dim(x, k): an elementwise op's operands
+// have its shape, so the size is x's. Why: autodiff sizes its fills by the
+// value at hand (dim of a `mul`), and that extra use keeps the `mul` out of
+// the elementwise fusion around it (it would have to be written out).
+Replacement dimOfElementwise(Op& op, Rewriter& rw) {
+  const Op* def = op.operand(0)->definingOp();
+  if (!def || !isElementwise(def->kind()) || def->numOperands() == 0 ||
+      def->operand(0)->type.rank() != op.operand(0)->type.rank())
+    return std::nullopt;
+  auto dim = Op::create(OpKind::Dim, {def->operand(0)}, {op.result()->type}, op.attrs, 0, op.loc);
+  Op* d = rw.insertBefore(std::move(dim));
+  d->result()->name = op.result()->name;
+  return replaceWith(d->result());
+}
+
 // select(true, a, b) -> a; select(false, a, b) -> b; select(p, x, x) -> x.
 Replacement simplifySelect(Op& op, Rewriter&) {
   if (op.operand(1) == op.operand(2)) return replaceWith(op.operand(1));
@@ -265,6 +280,7 @@ const Pattern kPatterns[] = {
     {"concat-single", OpKind::Concat, sameTypeIdentity},
     {"slice-whole", OpKind::Slice, wholeSlice},
     {"dim-static", OpKind::Dim, staticDim},
+    {"dim-of-elementwise", OpKind::Dim, dimOfElementwise},
     {"select", OpKind::Select, simplifySelect},
     {"if-constant", OpKind::If, inlineConstantIf},
     {"while-false", OpKind::While, whileNeverRuns},

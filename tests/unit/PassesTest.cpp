@@ -250,6 +250,12 @@ const PatternCase kPatternCases[] = {
   return %a
 })",
      OpKind::Dim},
+    {"dim-of-elementwise", R"(func @f(%x: tensor<?x3xf32>, %y: tensor<?x3xf32>) -> tensor<i64> {
+  %m = mul %x, %y : tensor<?x3xf32>
+  %a = dim %m {axis = 0} : tensor<i64>
+  return %a
+})",
+     OpKind::Mul},
     {"select",
      R"(func @f(%p: tensor<3xi1>, %x: tensor<3xf32>, %y: tensor<3xf32>) -> (tensor<3xf32>, tensor<3xf32>) {
   %t = constant [true, true, true] : tensor<3xi1>
