@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 
 #if defined(__SSE2__)
@@ -606,17 +607,52 @@ Status Runner::execWhile(const Instruction& in) {
   return Status::ok();
 }
 
+/// While alive, the BLAS runs single-threaded (the process-wide setting is
+/// lowered by the first of any overlapping holders, restored by the last).
+/// Why: two loops on two threads whose GEMMs each also want the BLAS's
+/// threads oversubscribe the cores (OpenBLAS's workers spin): a BiLSTM
+/// batch-1 forward took 78 ms instead of 5 with OPENBLAS_NUM_THREADS=2 on 2
+/// cores. Each loop's GEMMs are small and sequential, so one core each is
+/// the better split of two.
+class SingleThreadedBlas {
+public:
+  SingleThreadedBlas() {
+    std::lock_guard<std::mutex> lock(mutex());
+    if (holders()++ == 0) {
+      saved() = blasThreads();
+      if (saved() > 1) setBlasThreads(1);
+    }
+  }
+  ~SingleThreadedBlas() {
+    std::lock_guard<std::mutex> lock(mutex());
+    if (--holders() == 0 && saved() > 1) setBlasThreads(saved());
+  }
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+private:
+  static std::mutex& mutex() {
+    static std::mutex m;
+    return m;
+  }
+  static int& holders() {
+    static int n = 0;
+    return n;
+  }
+  static int& saved() {
+    static int n = 1;
+    return n;
+  }
+};
+
 Status Runner::execParallel(const Instruction& in) {
-  // Two loops on two threads whose GEMMs each want the BLAS's threads too
-  // oversubscribe the cores (OpenBLAS's workers spin): a BiLSTM batch-1
-  // forward took 78 ms instead of 5 with OPENBLAS_NUM_THREADS=2 on 2 cores.
-  // So loops run in parallel only when the BLAS is single-threaded.
-  // Nor when this thread may use one CPU only (taskset, a container's cpuset).
-  if (!opts_.parallel || in.blocks.size() != 2 || blasThreads() > 1 || usableCpus() < 2) {
+  // Not when this thread may use one CPU only (taskset, a container's cpuset).
+  if (!opts_.parallel || in.blocks.size() != 2 || usableCpus() < 2) {
     for (const Block& b : in.blocks)
       CAIRN_RETURN_IF_ERROR(runBlock(b));
     return Status::ok();
   }
+  SingleThreadedBlas oneThreadEach;
   ExecStats sideStats;
   Runner side(*this, s_.side, sideStats);
   side.loopDepth_ = loopDepth_;

@@ -36,9 +36,12 @@ struct ExecOptions {
   /// instruction; for finding what to optimize, not for production runs).
   bool profile = false;
   /// Run `parallel` instructions (independent loops) on two threads when
-  /// the BLAS is single-threaded (exec::blasThreads() == 1: with more, the
-  /// two compete for the cores) and the calling thread may use two CPUs
-  /// (its affinity); off: one after the other on the calling thread.
+  /// the calling thread may use two CPUs (its affinity); off: one after the
+  /// other on the calling thread. During such a pair the BLAS runs
+  /// single-threaded (exec::setBlasThreads(1), restored after: with more,
+  /// the two loops' GEMMs compete for the cores). That setting is the
+  /// process's: an embedder running other BLAS work concurrently on other
+  /// threads should turn this off or run with one BLAS thread.
   bool parallel = true;
   /// Flush subnormal floats to zero (results and inputs) on the threads the
   /// run uses, as XLA's CPU runtime does: subnormal arithmetic is 10-100x
