@@ -187,6 +187,7 @@ Runnable trainRunnable(golden::GoldenCase& c) {
     cfg.trackerSize = c.model["tracker"];
     cfg.mlpHidden = c.model["mlp_hidden"];
     cfg.mlpLayers = c.model["mlp_layers"];
+    cfg.compactReduce = true; // Reduce only the reducing rows (ragged loop tapes)
     ParamStore ps;
     Function* loss = buildSpinnSnliLoss(*r.ownModule, ps, cfg);
     if (ps.names() != c.params.names()) die("the SPINN loss declares other parameters than the case");

@@ -133,8 +133,19 @@ Val GradientContext::primal(Value* v) {
     level->taped.push_back(v);
   }
   Val row = sliceAt(Val(fb, tapeIt->second), level->index, 0);
+  if (raggedMask(v, level->forwardWhile->region(1))) // this iteration's rows come first
+    row = gather(row, fb.iota(DType::I64, {dims(v)[0]}, 0), 0);
   primalCache_[key] = row;
   return row;
+}
+
+Value* GradientContext::raggedMask(Value* v, const Region& body) const {
+  if (v->type.rank() == 0 || v->type.shape[0] != kDynamic) return nullptr;
+  DimSource s = resolveDim(v, 0);
+  if (s.scalar || !s.value || s.value->isRegionArgument()) return nullptr;
+  const Op* count = s.value->definingOp();
+  if (count->kind() != OpKind::Nonzero || count->parentRegion() != &body) return nullptr;
+  return count->operand(0);
 }
 
 bool GradientContext::carriedDimInvariant(const Op& loop, size_t j, int64_t axis,

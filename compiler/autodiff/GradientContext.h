@@ -11,6 +11,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <memory>
 #include <set>
 #include <tuple>
@@ -75,6 +76,13 @@ public:
   Sizes dims(Value* v);
   /// A zero tensor shaped like forward value `v`.
   Val zerosLike(Value* v);
+  /// For a value of `body` (a loop's forward body) whose dim 0 changes
+  /// from iteration to iteration because it counts the set elements of a
+  /// `nonzero` in that body (SPINN's reducing rows): that `nonzero`'s mask,
+  /// whose length bounds it. Its tape is then ragged: [trips, mask length
+  /// in the first iteration, ...], row k holding the iteration's rows
+  /// first; the read takes back the first ones. Null otherwise.
+  Value* raggedMask(Value* v, const Region& body) const;
 
   // ---- Adjoint bookkeeping --------------------------------------------------
   /// adj[v] += g (g is reshaped to v's type when only static-ness differs).

@@ -13,9 +13,13 @@
 // Tapes are [bound, ...shape of v]: the bound is the loop's max_trip operand,
 // or, without one, the trip count of an uninstrumented copy run first. A
 // tape of a value with dynamic dims is allocated in the first iteration
-// (where those sizes are known). The loop is rewritten in two steps (a trip
-// counter first, so the backward loop can start from it; the tapes once the
-// backward body has said which values it reads), each replacing the op.
+// (where those sizes are known). A value whose row count changes per
+// iteration (it counts a `nonzero` of the body) has a ragged tape: rows
+// bounded by the mask's length, each iteration's rows first in its row of
+// the tape (GradientContext::raggedMask). The loop is rewritten in two
+// steps (a trip counter first, so the backward loop can start from it; the
+// tapes once the backward body has said which values it reads), each
+// replacing the op.
 #include <fmt/format.h>
 
 #include "compiler/autodiff/VjpRules.h"
@@ -160,11 +164,13 @@ std::vector<Val> whileVjpTaped(GradientContext& ctx, Op& original, const std::ve
   // Now the tapes the backward body asked for.
   ValueList tapeInits;
   std::vector<bool> dynamicTape;
+  std::vector<Value*> raggedMasks; // a ragged tape's bound: its mask's length
   {
     FunctionBuilder::InsertionGuard guard(fb, *loop->parentRegion(), loop);
     for (Value* v : level.taped) {
       bool dyn = !isStatic(v->type.shape);
       dynamicTape.push_back(dyn);
+      raggedMasks.push_back(ctx.raggedMask(v, loop->region(1)));
       // A dynamic tape starts empty and is allocated in iteration 0.
       Sizes shape = {bound};
       for (int64_t d : v->type.shape)
@@ -190,6 +196,8 @@ std::vector<Val> whileVjpTaped(GradientContext& ctx, Op& original, const std::ve
               Sizes shape = {bound};
               for (int64_t d = 0; d < v.rank(); ++d)
                 shape.push_back(v.shape()[d] == kDynamic ? IntOrVal(dim(v, d)) : IntOrVal(v.shape()[d]));
+              if (raggedMasks[t]) // every iteration's rows fit (same-length masks)
+                shape[1] = dim(Val(fb, raggedMasks[t]), 0);
               allocated.push_back(broadcastTo(fb.scalar(0.0, v.dtype()), shape));
             }
             return allocated;

@@ -110,12 +110,6 @@ Mlp snliHead(ParamStore& ps, const SpinnConfig& cfg) {
   return Mlp(ps, "mlp", 4 * cfg.hidden, cfg.mlpHidden, cfg.mlpLayers, 3);
 }
 
-/// `cfg` as a loss needs it: gradients need the full-batch Reduce.
-SpinnConfig differentiable(SpinnConfig cfg) {
-  cfg.compactReduce = false;
-  return cfg;
-}
-
 } // namespace
 
 Function* buildSpinnEncoder(Module& m, ParamStore& ps, const SpinnConfig& cfg,
@@ -148,7 +142,7 @@ Function* buildSpinnSnli(Module& m, ParamStore& ps, const SpinnConfig& cfg,
 
 Function* buildSpinnSnliLoss(Module& m, ParamStore& ps, const SpinnConfig& cfg,
                              const std::string& name) {
-  SpinnEncoder encoder(ps, differentiable(cfg));
+  SpinnEncoder encoder(ps, cfg);
   Mlp mlp = snliHead(ps, cfg);
   DataInputs data(cfg, true, true, true);
   auto fb = makeBuilder(m, ps, name, data);
@@ -187,7 +181,7 @@ Function* buildSpinnTreeClassifier(Module& m, ParamStore& ps, const SpinnConfig&
 
 Function* buildSpinnTreeClassifierLoss(Module& m, ParamStore& ps, const SpinnConfig& cfg,
                                        int64_t classes, const std::string& name) {
-  SpinnEncoder encoder(ps, differentiable(cfg));
+  SpinnEncoder encoder(ps, cfg);
   Mlp mlp = treeHead(ps, cfg, classes);
   DataInputs data(cfg, false, true, true);
   auto fb = makeBuilder(m, ps, name, data);

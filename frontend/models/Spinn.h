@@ -41,9 +41,9 @@ struct SpinnConfig {
   bool training = false; ///< predicted mode: sample (true) or argmax (false)
   /// Compute the Reduce only for the rows that reduce at each step (nonzero,
   /// gather, scatter): about half the encoder's GEMM work at batch 128, and
-  /// none of it on a shift at batch 1. For inference: a function built with
-  /// it cannot be differentiated (the loop's tapes need one shape per
-  /// iteration), so the loss builders ignore it.
+  /// none of it on a shift at batch 1. Differentiable: the loop's tapes of
+  /// those rows are ragged (compiler/autodiff/WhileGradient.cpp), so a
+  /// training step does the same saving in its backward pass.
   bool compactReduce = false;
   int64_t mlpHidden = 0;
   int64_t mlpLayers = 1;

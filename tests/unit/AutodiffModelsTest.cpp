@@ -7,6 +7,7 @@
 #include "frontend/models/TreeLstmSentiment.h"
 #include "tests/unit/GradCheckUtil.h"
 #include "tests/unit/ModelLossTestUtil.h"
+#include "tests/unit/PassesTestUtil.h"
 #include "tests/unit/SpinnTestReference.h"
 
 namespace cairn {
@@ -49,8 +50,10 @@ GradCheckOptions modelOptions() {
   return o;
 }
 
-void checkSpinnTree(bool tracker, bool predicted, int64_t checkpointEvery = 0) {
+void checkSpinnTree(bool tracker, bool predicted, int64_t checkpointEvery = 0,
+                    bool compact = false) {
   SpinnConfig c;
+  c.compactReduce = compact; // ragged tapes: the reducing rows' count changes per step
   c.vocab = 10;
   c.embed = 4;
   c.hidden = 3;
@@ -62,6 +65,7 @@ void checkSpinnTree(bool tracker, bool predicted, int64_t checkpointEvery = 0) {
   Function* f = buildSpinnTreeClassifierLoss(m, ps, c, 4);
   promoteToF64(*f);
   ASSERT_TRUE(verify(*f).isOk()) << verify(*f).message();
+  EXPECT_EQ(passtest::countOps(m, OpKind::Nonzero) > 0, compact);
   std::vector<Example> xs = fourTrees();
   // Predicted mode: the transitions are the target, padded to 2N - 1 steps.
   Batch b = makeBatch(xs, 0, predicted ? 7 : 0);
@@ -77,6 +81,10 @@ TEST(AutodiffModels, SpinnGivenTransitionsWithTracker) { checkSpinnTree(true, fa
 TEST(AutodiffModels, SpinnCheckpointedEveryThreeSteps) { checkSpinnTree(true, false, 3); }
 TEST(AutodiffModels, SpinnGivenTransitionsNoTracker) { checkSpinnTree(false, false); }
 TEST(AutodiffModels, SpinnPredictedTransitions) { checkSpinnTree(true, true); }
+TEST(AutodiffModels, SpinnCompactReduce) { checkSpinnTree(true, false, 0, true); }
+TEST(AutodiffModels, SpinnCompactReduceNoTracker) { checkSpinnTree(false, false, 0, true); }
+TEST(AutodiffModels, SpinnCompactReduceCheckpointed) { checkSpinnTree(true, false, 3, true); }
+TEST(AutodiffModels, SpinnCompactReducePredicted) { checkSpinnTree(true, true, 0, true); }
 
 TEST(AutodiffModels, SpinnSnliLoss) {
   SpinnConfig c;

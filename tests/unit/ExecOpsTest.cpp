@@ -351,9 +351,10 @@ TEST(ExecControlFlowTest, IndependentLoopsRunInParallel) {
   auto exe = compileOk(*m, {}, &report);
   ASSERT_TRUE(exe);
   EXPECT_EQ(report.parallel, 1) << exe->describe();
-  // Loops run in parallel only with a single-threaded BLAS.
+  // Loops run in parallel with a multi-threaded BLAS too: one BLAS thread
+  // each while the pair runs, the setting restored after.
   int blas = exec::blasThreads();
-  exec::setBlasThreads(1);
+  exec::setBlasThreads(2);
   struct Restore {
     int n;
     ~Restore() { exec::setBlasThreads(n); }
@@ -365,6 +366,7 @@ TEST(ExecControlFlowTest, IndependentLoopsRunInParallel) {
     exec::ExecutionContext ctx;
     expectMatches(*m, *exe, "f", {x, i32(5), i32(10)}, 1e-6, &ctx);
     EXPECT_EQ(ctx.stats().parallelRuns, parallelRuns);
+    EXPECT_EQ(exec::blasThreads(), 2);
   }
   // Past max_trip in the second loop: its error, whichever thread ran it.
   auto bad = exe->run("f", {x, i32(5), i32(3)});

@@ -116,8 +116,9 @@ training::ArgMapping mappingFor(size_t numBatchFirst, size_t numParams, size_t n
 }
 
 
-void spinnCase(bool predicted) {
+void spinnCase(bool predicted, bool compact = false) {
   SpinnConfig c;
+  c.compactReduce = compact;
   c.vocab = 10;
   c.embed = 6;
   c.hidden = 5;
@@ -134,6 +135,7 @@ void spinnCase(bool predicted) {
 
 TEST(ExecTraining, SpinnGivenTransitions) { spinnCase(false); }
 TEST(ExecTraining, SpinnPredictedTransitions) { spinnCase(true); }
+TEST(ExecTraining, SpinnCompactReduce) { spinnCase(false, true); }
 
 void biRnnCase(BiRnnConfig::Cell cell) {
   BiRnnConfig c;

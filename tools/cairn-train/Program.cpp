@@ -35,12 +35,12 @@ StatusOr<std::unique_ptr<Program>> buildProgram(const TrainConfig& cfg) {
   auto p = std::make_unique<Program>();
   double start = training::monotonicSeconds();
   SpinnConfig model = cfg.model;
+  model.compactReduce = true; // the Reduce on the reducing rows only (ragged tapes in training)
   p->predicted = model.predictTransitions;
   // Training samples moves only with --sample; evaluation always follows
   // the predictor's argmax.
   SpinnConfig evalModel = model;
   evalModel.training = false;
-  evalModel.compactReduce = true; // evaluation is never differentiated
   model.training = model.predictTransitions && cfg.sample;
   p->sampled = model.training;
   try {
