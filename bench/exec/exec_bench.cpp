@@ -312,6 +312,7 @@ void benchTrainSpinn(const Options& o) {
   cfg.trackerSize = c0.model["tracker"];
   cfg.mlpHidden = c0.model["mlp_hidden"];
   cfg.mlpLayers = c0.model["mlp_layers"];
+  cfg.compactReduce = true; // as cairn-train: the Reduce on the reducing rows only
   Module m;
   ParamStore ps;
   Function* loss = buildSpinnSnliLoss(m, ps, cfg);

@@ -213,11 +213,13 @@ Grads scatterVjp(GradientContext& ctx, Op& op, const Grads& d, AdjointMap&) {
   int64_t axis = op.getInt("axis"), batch = op.getIntOr("batch_dims", 0);
   Val idx = operandOf(ctx, op, 1);
   Grads g(3);
+  // The gather reads dy first, so the scatter that zeroes its rows is dy's
+  // last use and updates it in place (SPINN's stack adjoint, every step).
+  if (needs(ctx, op, 2)) g[2] = gather(d[0], idx, axis, batch);
   if (needs(ctx, op, 0))
     g[0] = op.kind() == OpKind::ScatterAdd
                ? d[0]
                : scatter(d[0], idx, ctx.zerosLike(op.operand(2)), axis, batch);
-  if (needs(ctx, op, 2)) g[2] = gather(d[0], idx, axis, batch);
   return g;
 }
 
