@@ -14,6 +14,7 @@ Function* buildTreeLstmSentiment(Module& m, ParamStore& ps, const TreeLstmConfig
   enc.hidden = cfg.hidden;
   enc.trackerSize = 0;
   enc.predictTransitions = false;
+  enc.compactReduce = cfg.compactReduce;
   SpinnEncoder encoder(ps, enc);
   Linear out(ps, "out", cfg.hidden, cfg.classes);
 

@@ -16,6 +16,8 @@ struct TreeLstmConfig {
   int64_t embed = 0;
   int64_t hidden = 0;
   int64_t classes = 5;
+  /// Reduce only the reducing rows at each step (SpinnConfig::compactReduce).
+  bool compactReduce = false;
 };
 
 /// `@<name>(%tokens: tensor<?x?xi32>, %transitions: tensor<?x?xi32>,

@@ -447,6 +447,7 @@ StatusOr<std::vector<GoldenCase>> makeTreeLstmTimingCases(const std::string& dat
     cfg.vocab = d->vocab.size();
     cfg.embed = hidden;
     cfg.hidden = hidden;
+    cfg.compactReduce = true; // as SPINN's timing cases
     try {
       c.module = std::make_unique<Module>();
       c.function = buildTreeLstmSentiment(*c.module, c.params, cfg);

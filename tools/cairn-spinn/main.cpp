@@ -47,12 +47,13 @@ struct Options {
 Function* buildModel(Module& m, ParamStore& ps, const Options& o, const Corpus& c) {
   SpinnConfig cfg = o.model;
   cfg.vocab = c.vocab.size();
-  cfg.compactReduce = true; // inference only
+  cfg.compactReduce = true; // the Reduce on the reducing rows only
   if (c.format == Format::Sst) {
     TreeLstmConfig t;
     t.vocab = cfg.vocab;
     t.embed = cfg.embed;
     t.hidden = cfg.hidden;
+    t.compactReduce = true;
     return buildTreeLstmSentiment(m, ps, t);
   }
   if (c.format == Format::Snli) return buildSpinnSnli(m, ps, cfg);
