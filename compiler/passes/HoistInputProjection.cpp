@@ -52,7 +52,16 @@ struct Projection {
   Op* dot;
   Op* reshape; ///< between the slice and the dot, or null
   Op* slice;
+  Op* rows = nullptr; ///< `gather %row, %indices {axis = 0}` between the slice and the dot, or null
 };
+
+/// Whether `op` picks rows of its operand: `gather %x, %indices {axis = 0}`
+/// with a rank-1 index (the live rows of a compacted step).
+bool picksRows(const Op& op) {
+  return op.kind() == OpKind::Gather && op.getIntOr("axis", 0) == 0 &&
+         op.getIntOr("batch_dims", 0) == 0 && op.operand(1)->type.rank() == 1 &&
+         op.operand(0)->type.rank() >= 1;
+}
 
 /// Whether `slice` reads row `t` of its first operand for a loop counter t:
 /// `dynamic_slice %xs, %t, 0, ... {sizes = [1, xs.shape[1:]]}` (static) or
@@ -86,7 +95,13 @@ std::optional<Projection> matchProjection(Op* dot, const Op& loop,
     return std::nullopt;
   const Region* body = dot->parentRegion();
   Projection p{dot, nullptr, lhs->definingOp()};
-  if (p.slice && p.slice->kind() == OpKind::Reshape) {
+  if (p.slice && picksRows(*p.slice) && p.slice->parentRegion() == body) {
+    // Rows of the step's row: the same rows of P's row (gather commutes
+    // with the product over the free dims).
+    p.rows = p.slice;
+    p.slice = p.rows->operand(0)->definingOp();
+    if (!p.slice || p.slice->kind() != OpKind::Gather) return std::nullopt;
+  } else if (p.slice && p.slice->kind() == OpKind::Reshape) {
     // A static reshape that keeps the last dim only regroups whole rows.
     p.reshape = p.slice;
     const TensorType& from = p.reshape->operand(0)->type;
@@ -144,7 +159,14 @@ private:
     size_t at = body.indexOf(dot);
     Shape rowShape(all.begin() + 1, all.end());
     std::unique_ptr<Op> row;
-    if (p.slice->kind() == OpKind::Gather) {
+    if (p.rows) {
+      // P's row, then the picked rows of it.
+      auto wholeRow = Op::create(OpKind::Gather, {whole, p.slice->operand(1)},
+                                 {TensorType(result.dtype, rowShape)}, p.slice->attrs, 0, dot->loc);
+      Value* r = body.insert(at++, std::move(wholeRow))->result();
+      row = Op::create(OpKind::Gather, {r, p.rows->operand(1)}, {result}, p.rows->attrs, 0,
+                       dot->loc);
+    } else if (p.slice->kind() == OpKind::Gather) {
       row = Op::create(OpKind::Gather, {whole, p.slice->operand(1)},
                        {TensorType(result.dtype, rowShape)}, p.slice->attrs, 0, dot->loc);
     } else {
@@ -163,6 +185,7 @@ private:
     replaceAllUsesWith(body, dot->result(), replacement);
     body.erase(dot);
     if (p.reshape && !hasUses(body, p.reshape->result())) body.erase(p.reshape);
+    if (p.rows && !hasUses(body, p.rows->result())) body.erase(p.rows);
     if (!hasUses(body, p.slice->result())) body.erase(p.slice);
     ++hoisted;
   }

@@ -16,7 +16,9 @@
 //
 // The row may also be read as `gather %xs, %t {axis = 0}` (a scalar index:
 // the row without the leading 1, dynamic dims allowed), and is then read
-// from P the same way. The matched dot has no batch dims and contracts the
+// from P the same way; and some of its rows may be picked first
+// (`gather %row, %rows {axis = 0}`, a rank-1 index: a compacted step's live
+// rows), which then picks the same rows of P's row. The matched dot has no batch dims and contracts the
 // row's last dim (with any one dim of %w); a dynamic_slice's other starts
 // are constant zeros and it takes whole rows (sizes [1, xs.shape[1:]],
 // static); a reshape must be static and keep the last dim. The rewrite is exact: row t

@@ -66,23 +66,34 @@ DirectionResult runDirection(FunctionBuilder& fb, const BiRnnLayers& net, size_t
         Val t = c[0].named(tag + "_t"), h = c[1].named(tag + "_h");
         Val buffer = c[2].named(tag + "_out");
         Val x = sliceAt(xs, t).named(tag + "_x");
+        Val rowLive = lt(t, k.lengths);
+        // Compact: the cell sees the live rows only (their indices `rows`).
+        Val rows = net.cfg.compactRows ? nonzero(rowLive).named(tag + "_rows") : Val();
+        auto pick = [&](Val v) { return rows.valid() ? gather(v, rows, 0) : v; };
         Val hNew, cNew;
         if (lstm) {
-          LstmState s = net.lstms[index](x, {h, c[3].named(tag + "_c")});
+          LstmState s = net.lstms[index](pick(x), {pick(h), pick(c[3].named(tag + "_c"))});
           hNew = s.h;
           cNew = s.c;
         } else {
-          hNew = net.grus[index](x, h);
+          hNew = net.grus[index](pick(x), pick(h));
         }
         // Rows past their length keep their state and emit zeros.
-        Val rowLive = lt(t, k.lengths);
-        Val live = broadcastInDim(rowLive, {k.batch, H}, {0}).named(tag + "_live");
-        Val h1 = select(live, hNew, h).named(tag + "_h_next");
-        Val emitted = select(live, hNew, k.zeros).named(tag + "_emit");
+        Val h1, emitted, c1;
+        if (rows.valid()) {
+          h1 = scatter(h, rows, hNew, 0).named(tag + "_h_next");
+          emitted = scatter(k.zeros, rows, hNew, 0).named(tag + "_emit");
+          if (lstm) c1 = scatter(c[3], rows, cNew, 0).named(tag + "_c_next");
+        } else {
+          Val live = broadcastInDim(rowLive, {k.batch, H}, {0}).named(tag + "_live");
+          h1 = select(live, hNew, h).named(tag + "_h_next");
+          emitted = select(live, hNew, k.zeros).named(tag + "_emit");
+          if (lstm) c1 = select(live, cNew, c[3]).named(tag + "_c_next");
+        }
         Val buffer1 = updateAt(buffer, t, emitted).named(tag + "_out_next");
         Val t1 = backward ? t - one : t + one;
         ValueList next{t1.named(tag + "_t_next"), h1, buffer1};
-        if (lstm) next.push_back(select(live, cNew, c[3]).named(tag + "_c_next"));
+        if (lstm) next.push_back(c1);
         return next;
       },
       k.steps);

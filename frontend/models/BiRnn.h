@@ -30,6 +30,11 @@ namespace cairn {
 struct BiRnnConfig {
   enum Cell { Lstm, Gru } cell = Lstm;
   int64_t vocab = 0, embed = 0, hidden = 0, layers = 1, classes = 0;
+  /// Run each step's cell on the live rows only (t < length: `nonzero`,
+  /// gather, scatter back), what PyTorch's packed sequences compute: with
+  /// lengths spread over [1, N] about half the recurrent work. The same
+  /// results; differentiable (ragged tapes).
+  bool compactRows = false;
 };
 
 /// Declares the model's parameters in `ps` (which must be empty) and adds

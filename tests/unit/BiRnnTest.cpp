@@ -106,8 +106,8 @@ struct BiRnnHarness {
   Params byName;
 };
 
-BiRnnConfig config(BiRnnConfig::Cell cell, int64_t layers) {
-  return BiRnnConfig{cell, /*vocab=*/11, /*embed=*/4, /*hidden=*/3, layers, /*classes=*/5};
+BiRnnConfig config(BiRnnConfig::Cell cell, int64_t layers, bool compact = false) {
+  return BiRnnConfig{cell, /*vocab=*/11, /*embed=*/4, /*hidden=*/3, layers, /*classes=*/5, compact};
 }
 
 /// Random token rows of the given lengths (ids 1 .. vocab-1).
@@ -186,13 +186,14 @@ struct Case {
   BiRnnConfig::Cell cell;
   int64_t layers;
   bool tagger;
+  bool compact = false; ///< BiRnnConfig::compactRows
 };
 
 class BiRnnMatchTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(BiRnnMatchTest, MatchesPerExampleLoop) {
   const Case c = GetParam();
-  BiRnnHarness h(config(c.cell, c.layers), c.tagger);
+  BiRnnHarness h(config(c.cell, c.layers, c.compact), c.tagger);
   const std::vector<int64_t> lengths{3, 1, 5, 2};
   const int64_t N = 5, C = 5;
   auto rows = randomRows(lengths, 11, 77);
@@ -208,7 +209,7 @@ TEST_P(BiRnnMatchTest, MatchesPerExampleLoop) {
 
 TEST_P(BiRnnMatchTest, ExampleResultIgnoresBatchAndPadding) {
   const Case c = GetParam();
-  BiRnnHarness h(config(c.cell, c.layers), c.tagger);
+  BiRnnHarness h(config(c.cell, c.layers, c.compact), c.tagger);
   const int64_t C = 5;
   auto rows = randomRows({4, 2, 6}, 11, 5);
   // Row 0 alone at its own length, then in a batch padded to 6 with pad id
@@ -239,11 +240,13 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Case{BiRnnConfig::Lstm, 1, false}, Case{BiRnnConfig::Lstm, 2, false},
                       Case{BiRnnConfig::Gru, 1, false}, Case{BiRnnConfig::Gru, 2, false},
                       Case{BiRnnConfig::Lstm, 1, true}, Case{BiRnnConfig::Lstm, 2, true},
-                      Case{BiRnnConfig::Gru, 1, true}, Case{BiRnnConfig::Gru, 2, true}),
+                      Case{BiRnnConfig::Gru, 1, true}, Case{BiRnnConfig::Gru, 2, true},
+                      Case{BiRnnConfig::Lstm, 2, false, true}, Case{BiRnnConfig::Gru, 2, true, true},
+                      Case{BiRnnConfig::Lstm, 1, true, true}),
     [](const auto& info) {
       const Case& c = info.param;
       return std::string(c.cell == BiRnnConfig::Lstm ? "Lstm" : "Gru") + std::to_string(c.layers) +
-             (c.tagger ? "Tagger" : "Classifier");
+             (c.tagger ? "Tagger" : "Classifier") + (c.compact ? "Compact" : "");
     });
 
 TEST(BiRnnTest, LengthZeroRowGivesTheBias) {

@@ -158,6 +158,42 @@ TEST(HoistInputProjectionTest, GatherRowsWithDynamicShapes) {
   expectPreservesResults(text, {"hoist-input-projection"});
 }
 
+TEST(HoistInputProjection, PickedRowsOfTheRow) {
+  // A compacted step (BiRnnConfig::compactRows): the live rows of the row,
+  // then the product; hoisted, the same rows of P's row, bit for bit.
+  const char* text = R"(func @f(%xs: tensor<?x?x3xf32>, %w: tensor<3x4xf32>, %lengths: tensor<?xi32>) -> tensor<?x4xf32> {
+  %steps = dim %xs {axis = 0} : tensor<i32>
+  %b = dim %xs {axis = 1} : tensor<i64>
+  %zero = constant 0 : tensor<i32>
+  %z = constant 0.0 : tensor<f32>
+  %acc0 = broadcast %z, %b {dims = []} : tensor<?x4xf32>
+  %r:2 = while (%t = %zero, %acc = %acc0) : (tensor<i32>, tensor<?x4xf32>) cond {
+    %go = lt %t, %steps : tensor<i1>
+    yield %go
+  } body {
+    %n = dim %lengths {axis = 0} : tensor<i64>
+    %tb = broadcast %t, %n {dims = []} : tensor<?xi32>
+    %live = lt %tb, %lengths : tensor<?xi1>
+    %rows = nonzero %live : tensor<?xi32>
+    %x = gather %xs, %t {axis = 0} : tensor<?x3xf32>
+    %xr = gather %x, %rows {axis = 0} : tensor<?x3xf32>
+    %p = dot %xr, %w : tensor<?x4xf32>
+    %acc1 = scatter_add %acc, %rows, %p {axis = 0} : tensor<?x4xf32>
+    %one = constant 1 : tensor<i32>
+    %t1 = add %t, %one : tensor<i32>
+    yield %t1, %acc1
+  }
+  return %r#1
+})";
+  auto m = parseOk(text);
+  ASSERT_TRUE(m);
+  int64_t n = 0;
+  ASSERT_TRUE(hoistInputProjections(*m, &n).isOk());
+  EXPECT_EQ(n, 1);
+  EXPECT_EQ(countInLoopBody(*m->lookup("f"), OpKind::Dot), 0);
+  expectPreservesResults(text, {"hoist-input-projection"});
+}
+
 //===--- fuse-elementwise ----------------------------------------------------===//
 
 /// Ops of each kind, counting those inside fusion regions too.
