@@ -87,23 +87,29 @@ Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out
   CBLAS_TRANSPOSE ta = g.transA ? CblasTrans : CblasNoTrans;
   CBLAS_TRANSPOSE tb = g.transB ? CblasTrans : CblasNoTrans;
   int lda = g.transA ? m : k, ldb = g.transB ? k : n;
-  // A single row (a vector times a matrix, the batch-1 RNN step) as gemv:
-  // OpenBLAS's sgemm takes 4x longer for M = 1 (docs/codegen.md, "BLAS").
-  // y = op(B)^T a: B [K, N] is read transposed, B^T [N, K] as it is.
-  if (m == 1) {
+  // One or two rows (a vector times a matrix: the batch-1 RNN step, SPINN's
+  // premise and hypothesis at batch 1) as gemv per row: OpenBLAS's sgemm
+  // packs the whole matrix on every call, 4x slower for M = 1 and up to
+  // 1.6x for M = 2 (docs/codegen.md, "BLAS"; never slower here).
+  // y = op(B)^T a_r: B [K, N] is read transposed, B^T [N, K] as it is.
+  if (m <= 2) {
     CBLAS_TRANSPOSE tv = g.transB ? CblasNoTrans : CblasTrans;
     int rows = g.transB ? n : k, cols = g.transB ? k : n;
-    for (int64_t i = 0; i < d.batch; ++i) {
-      if (a.dtype() == DType::F32)
-        cblas_sgemv(CblasRowMajor, tv, rows, cols, 1.0f, b.data<float>() + i * d.k * d.n, cols,
-                    a.data<float>() + i * d.k, 1, 0.0f, out.data<float>() + i * d.n, 1);
-      else if (a.dtype() == DType::F64)
-        cblas_dgemv(CblasRowMajor, tv, rows, cols, 1.0, b.data<double>() + i * d.k * d.n, cols,
-                    a.data<double>() + i * d.k, 1, 0.0, out.data<double>() + i * d.n, 1);
-      else
-        return errorf("GEMM supports f32 and f64, not {}", dtypeName(a.dtype()));
-    }
-    if (calls) *calls += d.batch;
+    int incA = g.transA ? m : 1; // row r of A: a + r * (transA ? 1 : K), stride incA
+    for (int64_t i = 0; i < d.batch; ++i)
+      for (int r = 0; r < m; ++r) {
+        int64_t aAt = i * d.m * d.k + (g.transA ? r : int64_t{r} * k);
+        int64_t outAt = i * d.m * d.n + int64_t{r} * n;
+        if (a.dtype() == DType::F32)
+          cblas_sgemv(CblasRowMajor, tv, rows, cols, 1.0f, b.data<float>() + i * d.k * d.n, cols,
+                      a.data<float>() + aAt, incA, 0.0f, out.data<float>() + outAt, 1);
+        else if (a.dtype() == DType::F64)
+          cblas_dgemv(CblasRowMajor, tv, rows, cols, 1.0, b.data<double>() + i * d.k * d.n, cols,
+                      a.data<double>() + aAt, incA, 0.0, out.data<double>() + outAt, 1);
+        else
+          return errorf("GEMM supports f32 and f64, not {}", dtypeName(a.dtype()));
+      }
+    if (calls) *calls += d.batch * d.m;
     return Status::ok();
   }
   for (int64_t i = 0; i < d.batch; ++i) {
