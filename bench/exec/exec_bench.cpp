@@ -313,6 +313,7 @@ void benchTrainSpinn(const Options& o) {
   cfg.mlpHidden = c0.model["mlp_hidden"];
   cfg.mlpLayers = c0.model["mlp_layers"];
   cfg.compactReduce = true; // as cairn-train: the Reduce on the reducing rows only
+  cfg.splitPairs = exec::usableCpus() >= 2; // as cairn-train
   Module m;
   ParamStore ps;
   Function* loss = buildSpinnSnliLoss(m, ps, cfg);

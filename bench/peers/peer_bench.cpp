@@ -188,6 +188,7 @@ Runnable trainRunnable(golden::GoldenCase& c) {
     cfg.mlpHidden = c.model["mlp_hidden"];
     cfg.mlpLayers = c.model["mlp_layers"];
     cfg.compactReduce = true; // Reduce only the reducing rows (ragged loop tapes)
+    cfg.splitPairs = exec::usableCpus() >= 2; // as the timing cases' forward
     ParamStore ps;
     Function* loss = buildSpinnSnliLoss(*r.ownModule, ps, cfg);
     if (ps.names() != c.params.names()) die("the SPINN loss declares other parameters than the case");

@@ -74,12 +74,27 @@ struct SnliForward {
 SnliForward snliForward(const SpinnEncoder& encoder, const Mlp& mlp, Val tokens,
                         Val encoderTransitions, Val lengths, Val rng) {
   const int64_t H = encoder.config().hidden;
-  Val trans = encoderTransitions.valid() ? mergePairs(encoderTransitions) : Val();
-  SpinnOutputs enc = encoder(mergePairs(tokens).named("rows_tokens"), trans,
-                             mergePairs(lengths).named("rows_lengths"), rng);
-  Val both = reshape(enc.h, {2, kDynamic, H});
-  Val p = sliceAt(both, 0, 0).named("premise");
-  Val h = sliceAt(both, 1, 0).named("hypothesis");
+  Val p, h;
+  SpinnOutputs enc;
+  if (encoder.config().splitPairs && encoderTransitions.valid() && !rng.valid()) {
+    // Two loops, one per side; h concatenated as the merged loop's rows are
+    // (premises first).
+    auto side = [&](int64_t k) {
+      return encoder(sliceAt(tokens, k, 0), sliceAt(encoderTransitions, k, 0),
+                     sliceAt(lengths, k, 0), Val());
+    };
+    SpinnOutputs ep = side(0), eh = side(1);
+    p = ep.h.named("premise");
+    h = eh.h.named("hypothesis");
+    enc.h = concat({p, h}, 0);
+  } else {
+    Val trans = encoderTransitions.valid() ? mergePairs(encoderTransitions) : Val();
+    enc = encoder(mergePairs(tokens).named("rows_tokens"), trans,
+                  mergePairs(lengths).named("rows_lengths"), rng);
+    Val merged = reshape(enc.h, {2, kDynamic, H});
+    p = sliceAt(merged, 0, 0).named("premise");
+    h = sliceAt(merged, 1, 0).named("hypothesis");
+  }
   Val features = concat({p, h, p - h, p * h}, 1).named("features");
   return {mlp(features).named("class_logits"), enc};
 }

@@ -3,6 +3,8 @@
 // PI and predicted mode, and the tree classifier used for ListOps, against
 // the per-example oracle.
 #include "compiler/autodiff/Autodiff.h"
+#include "compiler/codegen/cpu/CompileExecutable.h"
+#include "compiler/codegen/cpu/RunFusion.h"
 #include <cmath>
 
 #include <gtest/gtest.h>
@@ -235,6 +237,58 @@ TEST(SpinnSnliTest, TrainingModeThreadsTheRngStateThroughTheLoss) {
     }
   }
   EXPECT_GT(predictorNorm, 0);
+}
+
+TEST(SpinnSnliTest, SplitPairsGiveTheMergedResults) {
+  // Premises and hypotheses as two loops (SpinnConfig::splitPairs): the
+  // same logits, loss and gradients as one loop over both, interpreted and
+  // compiled; predicted transitions ignore it (the same function either way).
+  for (bool predict : {false, true}) {
+    SCOPED_TRACE(predict ? "predicted" : "given");
+    std::vector<Tensor> data = snliBatch(pairs());
+    std::vector<std::vector<Tensor>> outs, grads, compiled;
+    for (bool split : {false, true}) {
+      SpinnConfig c = snliConfig(predict);
+      c.splitPairs = split;
+      c.compactReduce = split; // the ragged tapes too
+      Module m;
+      ParamStore ps;
+      Function* forward = buildSpinnSnli(m, ps, c);
+      ParamStore lossPs;
+      Function* loss = buildSpinnSnliLoss(m, lossPs, c);
+      std::vector<Tensor> values = ps.initialize(5);
+      randomize(values, 5.0);
+      std::vector<Tensor> in = predict ? std::vector<Tensor>{data[0], data[2]}
+                                       : std::vector<Tensor>{data[0], data[1], data[2]};
+      outs.push_back(runModel(*forward, in, values));
+      GradOptions go;
+      for (size_t i = 0; i < lossPs.size(); ++i)
+        go.wrt.push_back(data.size() + i);
+      auto g = buildGradient(m, *loss, go);
+      ASSERT_TRUE(g.isOk()) << g.status().message();
+      grads.push_back(runModel(**g, data, values));
+      if (!codegen::cpu::cpuJitAvailable()) continue;
+      codegen::cpu::CompileOptions co;
+      co.floatRewrites = FloatRewrites::Reassociate;
+      auto exe = codegen::cpu::compileExecutable(m, co);
+      ASSERT_TRUE(exe.isOk()) << exe.status().message();
+      std::vector<Tensor> args = data;
+      args.insert(args.end(), values.begin(), values.end());
+      auto got = (*exe)->run((*g)->name, args);
+      ASSERT_TRUE(got.isOk()) << got.status().message();
+      compiled.push_back(*got);
+    }
+    ASSERT_EQ(outs[0].size(), outs[1].size());
+    EXPECT_LT(maxAbsDiff(outs[0][0].toDoubles(), outs[1][0].toDoubles()), 1e-5);
+    if (predict) EXPECT_EQ(outs[0][1], outs[1][1]); // the moves taken
+    ASSERT_EQ(grads[0].size(), grads[1].size());
+    for (size_t r = 0; r < grads[0].size(); ++r) {
+      EXPECT_LT(maxAbsDiff(grads[0][r].toDoubles(), grads[1][r].toDoubles()), 1e-5) << "#" << r;
+      if (compiled.size() == 2)
+        EXPECT_LT(maxAbsDiff(compiled[1][r].toDoubles(), grads[1][r].toDoubles()), 1e-4)
+            << "compiled #" << r;
+    }
+  }
 }
 
 TEST(SpinnTreeClassifierTest, ListOpsShapedClassifierMatchesTheOracle) {

@@ -4,6 +4,7 @@
 #include "compiler/autodiff/Autodiff.h"
 #include "frontend/training/Progress.h"
 #include "ir/Verifier.h"
+#include "runtime/exec/Executable.h"
 
 namespace cairn::train_tool {
 
@@ -36,6 +37,7 @@ StatusOr<std::unique_ptr<Program>> buildProgram(const TrainConfig& cfg) {
   double start = training::monotonicSeconds();
   SpinnConfig model = cfg.model;
   model.compactReduce = true; // the Reduce on the reducing rows only (ragged tapes in training)
+  model.splitPairs = exec::usableCpus() >= 2; // SNLI's two sides on one core each
   p->predicted = model.predictTransitions;
   // Training samples moves only with --sample; evaluation always follows
   // the predictor's argmax.
