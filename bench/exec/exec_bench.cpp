@@ -305,15 +305,7 @@ void benchTrainSpinn(const Options& o) {
              o.batch, o.hidden);
   auto cases = check(golden::makeTimingCases(o.dataDir, o.batch, 1, o.hidden));
   const golden::GoldenCase& c0 = cases.at(0);
-  SpinnConfig cfg;
-  cfg.vocab = c0.model["vocab"];
-  cfg.embed = c0.model["embed"];
-  cfg.hidden = c0.model["hidden"];
-  cfg.trackerSize = c0.model["tracker"];
-  cfg.mlpHidden = c0.model["mlp_hidden"];
-  cfg.mlpLayers = c0.model["mlp_layers"];
-  cfg.compactReduce = true; // as cairn-train: the Reduce on the reducing rows only
-  cfg.splitPairs = exec::usableCpus() >= 2; // as cairn-train
+  SpinnConfig cfg = golden::timingSpinnConfig(c0);
   Module m;
   ParamStore ps;
   Function* loss = buildSpinnSnliLoss(m, ps, cfg);

@@ -180,15 +180,7 @@ Runnable trainRunnable(golden::GoldenCase& c) {
   std::vector<Tensor> batch = c.inputs;
   batch.push_back(labelsFor(c));
   if (c.kind == "spinn_snli") {
-    SpinnConfig cfg;
-    cfg.vocab = c.model["vocab"];
-    cfg.embed = c.model["embed"];
-    cfg.hidden = c.model["hidden"];
-    cfg.trackerSize = c.model["tracker"];
-    cfg.mlpHidden = c.model["mlp_hidden"];
-    cfg.mlpLayers = c.model["mlp_layers"];
-    cfg.compactReduce = true; // Reduce only the reducing rows (ragged loop tapes)
-    cfg.splitPairs = exec::usableCpus() >= 2; // as the timing cases' forward
+    SpinnConfig cfg = golden::timingSpinnConfig(c); // PI (checked above)
     ParamStore ps;
     Function* loss = buildSpinnSnliLoss(*r.ownModule, ps, cfg);
     if (ps.names() != c.params.names()) die("the SPINN loss declares other parameters than the case");

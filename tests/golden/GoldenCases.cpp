@@ -339,6 +339,18 @@ std::vector<std::vector<size_t>> fullBatches(const std::vector<int64_t>& lengths
 
 } // namespace
 
+namespace {
+
+/// The computation choices of the SPINN timing cases (the results do not
+/// depend on them): the Reduce on the reducing rows only, and where two
+/// CPUs are usable the two sides' loops on one core each.
+void useTimingChoices(SpinnConfig& cfg) {
+  cfg.compactReduce = true;
+  cfg.splitPairs = exec::usableCpus() >= 2;
+}
+
+} // namespace
+
 StatusOr<std::vector<GoldenCase>> makeTimingCases(const std::string& dataDir, size_t batchSize,
                                                   size_t count, int64_t hidden, bool predicted) {
   CAIRN_ASSIGN_OR_RETURN(const SnliData* d, snliDev(dataDir));
@@ -363,8 +375,7 @@ StatusOr<std::vector<GoldenCase>> makeTimingCases(const std::string& dataDir, si
     cfg.training = false;
     cfg.mlpHidden = hidden > 0 ? 2 * hidden : kMlpHidden;
     cfg.mlpLayers = kMlpLayers;
-    cfg.compactReduce = true; // Reduce only the reducing rows
-    cfg.splitPairs = exec::usableCpus() >= 2; // the two sides' loops on one core each
+    useTimingChoices(cfg);
     try {
       c.module = std::make_unique<Module>();
       c.function = buildSpinnSnli(*c.module, c.params, cfg);
@@ -385,6 +396,19 @@ StatusOr<std::vector<GoldenCase>> makeTimingCases(const std::string& dataDir, si
   if (out.empty())
     return errorf("timing case: no full batch of {} SNLI dev pairs under '{}'", batchSize, dataDir);
   return out;
+}
+
+SpinnConfig timingSpinnConfig(const GoldenCase& c) {
+  SpinnConfig cfg;
+  cfg.vocab = c.model.at("vocab");
+  cfg.embed = c.model.at("embed");
+  cfg.hidden = c.model.at("hidden");
+  cfg.trackerSize = c.model.at("tracker");
+  cfg.predictTransitions = c.model.value("mode", "pi") == "predicted";
+  cfg.mlpHidden = c.model.at("mlp_hidden");
+  cfg.mlpLayers = c.model.at("mlp_layers");
+  useTimingChoices(cfg);
+  return cfg;
 }
 
 StatusOr<GoldenCase> makeBiRnnTimingCase(const std::string& cell, int64_t batch, int64_t length,

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "frontend/layers/Params.h"
+#include "frontend/models/Spinn.h"
 #include "ir/IR.h"
 #include "ir/Status.h"
 #include "ir/Tensor.h"
@@ -93,6 +94,12 @@ double relativeDifference(const Tensor& got, const Tensor& expected);
 StatusOr<std::vector<GoldenCase>> makeTimingCases(const std::string& dataDir, size_t batchSize,
                                                   size_t count, int64_t hidden = 0,
                                                   bool predicted = false);
+
+/// The SpinnConfig a makeTimingCases case was built with, read back from
+/// its `model` record (sizes, mode) plus the computation choices every
+/// timing case makes (compactReduce; splitPairs where two CPUs are usable):
+/// what a training step over the case is built with too.
+SpinnConfig timingSpinnConfig(const GoldenCase& c);
 
 /// Data for timing the recurrent models: a birnn_classify case (`cell`
 /// "lstm" or "gru", 2 layers, embed = hidden = `hidden`, 3 classes) on
