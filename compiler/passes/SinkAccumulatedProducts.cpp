@@ -22,12 +22,13 @@ std::vector<int64_t> shifted(std::vector<int64_t> dims) {
 struct Accumulation {
   size_t slot = 0;
   Op* add = nullptr;
-  Op* product = nullptr;      ///< the dot defining %d
-  Op* row = nullptr;          ///< the gather reading row k of X
-  int side = 0;               ///< which operand of the dot is the row
-  Value* collected = nullptr; ///< %g
-  Value* index = nullptr;     ///< %k
-  Value* rows = nullptr;      ///< X
+  Op* product = nullptr; ///< the dot defining %d
+  Op* row = nullptr;     ///< the gather reading row k of X
+  int side = 0;          ///< which operand of the dot is the row
+
+  Value* collected() const { return product->operand(static_cast<size_t>(1 - side)); } ///< %g
+  Value* index() const { return row->operand(1); } ///< %k
+  Value* rows() const { return row->operand(0); }  ///< X
 };
 
 class Sinker {
@@ -103,9 +104,6 @@ private:
     }
     a.row = row;
     a.side = side;
-    a.collected = g;
-    a.index = row->operand(1);
-    a.rows = row->operand(0);
     return true;
   }
 
@@ -125,7 +123,7 @@ private:
     size_t slot = 0;
   };
 
-  void rewrite(Op* loop, std::vector<Accumulation>& accs) {
+  void rewrite(Op* loop, const std::vector<Accumulation>& accs) {
     Region& parent = *loop->parentRegion();
     size_t at = parent.indexOf(loop);
     std::vector<Buffer> buffers;
@@ -133,11 +131,11 @@ private:
     for (const Accumulation& a : accs) {
       size_t b = 0;
       while (b < buffers.size() &&
-             (buffers[b].collected != a.collected || buffers[b].index != a.index))
+             (buffers[b].collected != a.collected() || buffers[b].index != a.index()))
         ++b;
       if (b == buffers.size()) {
-        buffers.push_back({a.collected, a.index});
-        buffers.back().init = zeros(parent, at, *a.collected, *a.rows, a);
+        buffers.push_back({a.collected(), a.index()});
+        buffers.back().init = zeros(parent, at, *a.collected(), *a.rows(), a);
       }
       bufferOf.push_back(b);
     }
@@ -196,7 +194,7 @@ private:
       Value* all = inserted->result(buffers[bufferOf[k]].slot);
       Value* carried = inserted->result(a.slot);
       auto [rowContract, gContract] = contracts(*a.product, a.side);
-      std::vector<Value*> ins = {a.rows, all};
+      std::vector<Value*> ins = {a.rows(), all};
       std::vector<int64_t> lhs = shifted(rowContract), rhs = shifted(gContract);
       if (a.side == 1) {
         std::swap(ins[0], ins[1]);
