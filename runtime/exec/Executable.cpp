@@ -636,31 +636,28 @@ Status Runner::execWhile(const Instruction& in) {
 class SingleThreadedBlas {
 public:
   SingleThreadedBlas() {
-    std::lock_guard<std::mutex> lock(mutex());
-    if (holders()++ == 0) {
-      saved() = blasThreads();
-      if (saved() > 1) setBlasThreads(1);
+    std::lock_guard<std::mutex> lock(state().mutex);
+    if (state().holders++ == 0) {
+      state().saved = blasThreads();
+      if (state().saved > 1) setBlasThreads(1);
     }
   }
   ~SingleThreadedBlas() {
-    std::lock_guard<std::mutex> lock(mutex());
-    if (--holders() == 0 && saved() > 1) setBlasThreads(saved());
+    std::lock_guard<std::mutex> lock(state().mutex);
+    if (--state().holders == 0 && state().saved > 1) setBlasThreads(state().saved);
   }
   SingleThreadedBlas(const SingleThreadedBlas&) = delete;
   SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
 
 private:
-  static std::mutex& mutex() {
-    static std::mutex m;
-    return m;
-  }
-  static int& holders() {
-    static int n = 0;
-    return n;
-  }
-  static int& saved() {
-    static int n = 1;
-    return n;
+  struct State {
+    std::mutex mutex;
+    int holders = 0; ///< live SingleThreadedBlas objects, process-wide
+    int saved = 1;   ///< the BLAS's thread count before the first of them
+  };
+  static State& state() {
+    static State s;
+    return s;
   }
 };
 
