@@ -297,10 +297,6 @@ def bench_one(args, workload, mode, threads, cases_dir):
                             else check_train(tmp, t_vals, j_vals))
 
         def once(fw):
-            # Let the previous framework's worker threads (XLA's and
-            # OpenBLAS's spin after each call) go idle first.
-            if args.settle_ms > 0:
-                time.sleep(args.settle_ms / 1e3)
             if fw == "cairn":
                 r = srv.ask("run 1")
                 rec["gemm_flops"] = r["gemm_flops"]
@@ -522,9 +518,6 @@ def main():
     ap.add_argument("--min-reps", type=int, default=7)
     ap.add_argument("--max-reps", type=int, default=60)
     ap.add_argument("--warmup", type=int, default=2, help="untimed rounds first")
-    ap.add_argument("--settle-ms", type=float, default=0.0,
-                    help="diagnostic: pause before each framework's run, so the previous "
-                         "one's spinning worker threads are idle (no effect measured here)")
     ap.add_argument("--exe", default=os.path.join(
         os.environ.get("CAIRN_BUILD_DIR", os.path.join(root, "build")), "bin", "cairn-peer-bench"))
     ap.add_argument("--data", default=None, help="data directory (default: ../shared/data)")
@@ -581,7 +574,6 @@ def main():
                    "--child-out", out_file, "--cases", cases, "--exe", args.exe,
                    "--budget", str(args.budget), "--min-reps", str(args.min_reps),
                    "--max-reps", str(args.max_reps), "--warmup", str(args.warmup),
-                   "--settle-ms", str(args.settle_ms),
                    *(["--flush-denormals"] if args.flush_denormals else []),
                    "--child-specs", *specs]
             if args.data:
