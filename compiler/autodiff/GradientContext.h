@@ -11,7 +11,6 @@
 #pragma once
 
 #include <map>
-#include <optional>
 #include <memory>
 #include <set>
 #include <tuple>

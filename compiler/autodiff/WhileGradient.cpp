@@ -194,10 +194,12 @@ std::vector<Val> whileVjpTaped(GradientContext& ctx, Op& original, const std::ve
               if (!dynamicTape[t]) continue;
               Val v(fb, taped[t]);
               Sizes shape = {bound};
-              for (int64_t d = 0; d < v.rank(); ++d)
-                shape.push_back(v.shape()[d] == kDynamic ? IntOrVal(dim(v, d)) : IntOrVal(v.shape()[d]));
-              if (raggedMasks[t]) // every iteration's rows fit (same-length masks)
-                shape[1] = dim(Val(fb, raggedMasks[t]), 0);
+              for (int64_t d = 0; d < v.rank(); ++d) {
+                if (d == 0 && raggedMasks[t]) // every iteration's rows fit (same-length masks)
+                  shape.push_back(dim(Val(fb, raggedMasks[t]), 0));
+                else
+                  shape.push_back(v.shape()[d] == kDynamic ? IntOrVal(dim(v, d)) : IntOrVal(v.shape()[d]));
+              }
               allocated.push_back(broadcastTo(fb.scalar(0.0, v.dtype()), shape));
             }
             return allocated;
