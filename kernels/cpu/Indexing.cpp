@@ -85,14 +85,15 @@ template <typename F> void walkGather(const GatherWalk& w, const Tensor& indices
   bool i64 = indices.dtype() == DType::I64;
   const int64_t* i64s = indices.data<int64_t>();
   const int32_t* i32s = indices.data<int32_t>();
+  auto indexAt = [&](int64_t at) -> int64_t { return i64 ? i64s[at] : i32s[at]; };
   int64_t row = 0;
   for (int64_t b = 0; b < w.batch; ++b)
     for (int64_t m = 0; m < w.mid; ++m) {
       int64_t base = (b * w.mid + m) * w.axisSize;
       for (int64_t q = 0; q < w.q;) {
-        int64_t first = i64 ? i64s[b * w.q + q] : i32s[b * w.q + q];
+        int64_t first = indexAt(b * w.q + q);
         int64_t n = 1;
-        while (q + n < w.q && (i64 ? i64s[b * w.q + q + n] : i32s[b * w.q + q + n]) == first + n)
+        while (q + n < w.q && indexAt(b * w.q + q + n) == first + n)
           ++n;
         fn(row, base + first, n);
         row += n;
