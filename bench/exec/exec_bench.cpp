@@ -31,6 +31,7 @@
 #include "bench/BenchStep.h"
 #include "frontend/models/BiRnn.h"
 #include "ir/Printer.h"
+#include "runtime/exec/Blas.h"
 #include "runtime/exec/Gemm.h"
 #include "runtime/reference/Interpreter.h"
 #include "tests/golden/GoldenCases.h"
@@ -367,6 +368,8 @@ int main(int argc, char** argv) {
   gParallelLoops = o.parallel;
   if (o.dataDir.empty()) o.dataDir = golden::defaultDataDir(CAIRN_SOURCE_DIR);
   fmt::print("BLAS: {}\n", exec::blasDescription());
+  if (!exec::blasKernels().warning.empty())
+    fmt::print("warning: {}\n", exec::blasKernels().warning);
   if (o.only.empty() || o.only == "spinn") benchSpinn(o);
   if (o.only.empty() || o.only == "capacity") benchCapacity(o);
   if (o.only.empty() || o.only == "birnn") {

@@ -54,11 +54,9 @@
 #include "frontend/models/Spinn.h"
 #include "frontend/training/TrainStep.h"
 #include "runtime/Npy.h"
+#include "runtime/exec/Blas.h"
 #include "runtime/exec/Gemm.h"
 #include "tests/golden/GoldenCases.h"
-
-extern "C" void openblas_set_num_threads(int);
-extern "C" int openblas_get_num_threads(void);
 
 using namespace cairn;
 using nlohmann::json;
@@ -223,7 +221,7 @@ void warmJit() {
 }
 
 void setThreads(int threads) {
-  if (threads > 0) openblas_set_num_threads(threads);
+  if (threads > 0) exec::setBlasThreads(threads);
 }
 
 /// Denormal floats flushed to zero (MXCSR FTZ and DAZ) in this thread: a
@@ -266,7 +264,7 @@ int serve(const std::string& workload, const std::string& mode, const std::strin
              {"gemms", report.gemms},
              {"fallbacks", report.fallbacks},
              {"blas", exec::blasDescription()},
-             {"blas_threads", openblas_get_num_threads()},
+             {"blas_threads", exec::blasThreads()},
              {"flush_denormals", ftz},
              {"exact_floats", exactFloats}});
 
@@ -398,8 +396,8 @@ int peak(int threads, int reps) {
     rows.push_back({{"m", s.m}, {"k", s.k}, {"n", s.n}, {"role", s.role}, {"us", med},
                     {"gflops", gflops}, {"samples", us.size()}});
   }
-  printJson({{"threads", openblas_get_num_threads()}, {"blas", exec::blasDescription()},
-             {"shapes", rows}, {"peak_gflops", best}});
+  printJson({{"threads", exec::blasThreads()}, {"blas", exec::blasDescription()},
+             {"blas_warning", exec::blasKernels().warning}, {"shapes", rows}, {"peak_gflops", best}});
   return 0;
 }
 

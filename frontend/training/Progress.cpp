@@ -1,6 +1,7 @@
 // Progress lines for training tools (Progress.h).
 #include "frontend/training/Progress.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -56,7 +57,8 @@ void Progress::update(int64_t step, double nowSeconds, double loss, int64_t exam
   }
   bool last = opts_.totalSteps > 0 && step >= opts_.totalSteps;
   bool due = terminal_ ? last || nowSeconds - lastDraw_ >= opts_.minRedrawSeconds
-                       : last || step % opts_.plainEvery == 0;
+                       : last || step % opts_.plainEvery == 0 ||
+                             nowSeconds - std::max(lastDraw_, start_) >= opts_.plainMaxSeconds;
   if (!due) return;
   ProgressSnapshot s;
   s.step = step;

@@ -41,6 +41,9 @@ std::string formatDuration(double seconds);
 struct ProgressOptions {
   int64_t totalSteps = 0;
   int64_t plainEvery = 50;       ///< plain mode: a line every N steps
+  /// Plain mode: a line at least this often too, so a log written under
+  /// nohup, a scheduler or `| tee` shows progress while steps are slow.
+  double plainMaxSeconds = 30;
   double minRedrawSeconds = 0.1; ///< terminal mode: redraw at most this often
   std::string label;
 };

@@ -28,6 +28,7 @@
 #include "kernels/cpu/Reduce.h"
 #include "kernels/cpu/Shape.h"
 #include "kernels/reference/Indexing.h"
+#include "runtime/exec/Blas.h"
 #include "runtime/exec/Gemm.h"
 #include "runtime/reference/Interpreter.h"
 #include "runtime/reference/OpEval.h"
@@ -625,41 +626,6 @@ Status Runner::execWhile(const Instruction& in) {
   }
   return Status::ok();
 }
-
-/// While alive, the BLAS runs single-threaded (the process-wide setting is
-/// lowered by the first of any overlapping holders, restored by the last).
-/// Why: two loops on two threads whose GEMMs each also want the BLAS's
-/// threads oversubscribe the cores (OpenBLAS's workers spin): a BiLSTM
-/// batch-1 forward took 78 ms instead of 5 with OPENBLAS_NUM_THREADS=2 on 2
-/// cores. Each loop's GEMMs are small and sequential, so one core each is
-/// the better split of two.
-class SingleThreadedBlas {
-public:
-  SingleThreadedBlas() {
-    std::lock_guard<std::mutex> lock(state().mutex);
-    if (state().holders++ == 0) {
-      state().saved = blasThreads();
-      if (state().saved > 1) setBlasThreads(1);
-    }
-  }
-  ~SingleThreadedBlas() {
-    std::lock_guard<std::mutex> lock(state().mutex);
-    if (--state().holders == 0 && state().saved > 1) setBlasThreads(state().saved);
-  }
-  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
-  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
-
-private:
-  struct State {
-    std::mutex mutex;
-    int holders = 0; ///< live SingleThreadedBlas objects, process-wide
-    int saved = 1;   ///< the BLAS's thread count before the first of them
-  };
-  static State& state() {
-    static State s;
-    return s;
-  }
-};
 
 Status Runner::execParallel(const Instruction& in) {
   // Not when this thread may use one CPU only (taskset, a container's cpuset).

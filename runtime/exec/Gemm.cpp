@@ -2,14 +2,13 @@
 // row-major matrices X x Y; which group is the contracting one decides the
 // transpose flag, so no operand is ever copied to another layout.
 #include "runtime/exec/Gemm.h"
+#include "runtime/exec/Blas.h"
+#include "runtime/exec/BlasSymbols.h"
 
 #include <cstring>
+#include <optional>
 
-#include <cblas.h>
-
-extern "C" char* openblas_get_config(void);
-extern "C" int openblas_get_num_threads(void);
-extern "C" void openblas_set_num_threads(int);
+#include <cblas.h> // the enum constants only: the functions come from blasSymbols()
 
 namespace cairn::exec {
 namespace {
@@ -20,6 +19,8 @@ int64_t product(const Shape& s, size_t from, size_t to) {
     p *= s[d];
   return p;
 }
+
+constexpr int64_t kSerialFlops = int64_t{8} << 20;
 
 struct Dims {
   int64_t batch, m, n, k;
@@ -81,6 +82,14 @@ Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out
     std::memset(out.rawData(), 0, out.byteSize());
     return Status::ok();
   }
+  if (!blasKernels().loaded()) return Status::error(blasKernels().loadError);
+  const BlasSymbols& blas = blasSymbols();
+  // Threads where they pay: a product under kSerialFlops (a loop step's
+  // GEMM at small batch, ~100 us on one core) runs on one, since waking the
+  // BLAS's workers costs about what splitting it saves; the large ones (the
+  // hoisted input projections, weight gradients) get them all.
+  std::optional<SingleThreadedBlas> serial;
+  if (2 * d.batch * d.m * d.n * d.k < kSerialFlops) serial.emplace();
   if (d.m > INT32_MAX || d.n > INT32_MAX || d.k > INT32_MAX)
     return errorf("matrix dims {}x{}x{} exceed the BLAS interface's 32-bit sizes", d.m, d.k, d.n);
   int m = static_cast<int>(d.m), n = static_cast<int>(d.n), k = static_cast<int>(d.k);
@@ -101,10 +110,10 @@ Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out
         int64_t aAt = i * d.m * d.k + (g.transA ? r : int64_t{r} * k);
         int64_t outAt = i * d.m * d.n + int64_t{r} * n;
         if (a.dtype() == DType::F32)
-          cblas_sgemv(CblasRowMajor, tv, rows, cols, 1.0f, b.data<float>() + i * d.k * d.n, cols,
+          blas.sgemv(CblasRowMajor, tv, rows, cols, 1.0f, b.data<float>() + i * d.k * d.n, cols,
                       a.data<float>() + aAt, incA, 0.0f, out.data<float>() + outAt, 1);
         else if (a.dtype() == DType::F64)
-          cblas_dgemv(CblasRowMajor, tv, rows, cols, 1.0, b.data<double>() + i * d.k * d.n, cols,
+          blas.dgemv(CblasRowMajor, tv, rows, cols, 1.0, b.data<double>() + i * d.k * d.n, cols,
                       a.data<double>() + aAt, incA, 0.0, out.data<double>() + outAt, 1);
         else
           return errorf("GEMM supports f32 and f64, not {}", dtypeName(a.dtype()));
@@ -114,11 +123,11 @@ Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out
   }
   for (int64_t i = 0; i < d.batch; ++i) {
     if (a.dtype() == DType::F32) {
-      cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a.data<float>() + i * d.m * d.k, lda,
+      blas.sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a.data<float>() + i * d.m * d.k, lda,
                   b.data<float>() + i * d.k * d.n, ldb, 0.0f, out.data<float>() + i * d.m * d.n,
                   n);
     } else if (a.dtype() == DType::F64) {
-      cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, a.data<double>() + i * d.m * d.k, lda,
+      blas.dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, a.data<double>() + i * d.m * d.k, lda,
                   b.data<double>() + i * d.k * d.n, ldb, 0.0, out.data<double>() + i * d.m * d.n,
                   n);
     } else {
@@ -129,12 +138,11 @@ Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out
   return Status::ok();
 }
 
-std::string blasDescription() {
-  const char* config = openblas_get_config();
-  return config ? config : "OpenBLAS";
-}
+std::string blasDescription() { return blasKernels().describe(); }
 
-int blasThreads() { return openblas_get_num_threads(); }
-void setBlasThreads(int n) { openblas_set_num_threads(n); }
+int blasThreads() { return blasKernels().loaded() ? blasSymbols().getThreads() : 1; }
+void setBlasThreads(int n) {
+  if (blasKernels().loaded()) blasSymbols().setThreads(n);
+}
 
 } // namespace cairn::exec

@@ -19,8 +19,9 @@ StatusOr<Shape> gemmResultShape(const GemmShape& g, const Shape& a, const Shape&
 Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out,
                int64_t* calls, int64_t* flops = nullptr);
 
-/// The BLAS library linked, as it describes itself (e.g. "OpenBLAS 0.3.21
-/// NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64").
+/// The BLAS in use and its kernels, one line (BlasKernels::describe, e.g.
+/// "OpenBLAS 0.3.21, SkylakeX kernels (AVX-512; CPU: AVX-512; chosen by CPU
+/// features)").
 std::string blasDescription();
 
 /// The threads each BLAS call may use (OPENBLAS_NUM_THREADS, or

@@ -57,6 +57,21 @@ TEST(ProgressTest, PlainModePrintsEveryNStepsWithIntervalMeans) {
             "step 5/5 (100.0%) | loss 0.5000 | 10.0 ex/s | 0:05 elapsed | ETA 0:00\n");
 }
 
+// Slow steps still leave a line in a log at least every plainMaxSeconds,
+// counted from the start and then from the last line.
+TEST(ProgressTest, PlainModePrintsAtLeastEveryMaxSeconds) {
+  std::ostringstream out;
+  Progress p(out, {.totalSteps = 0, .plainEvery = 1000, .plainMaxSeconds = 30, .label = ""},
+             /*terminal=*/false, 100.0);
+  p.update(1, 120, 1.0, 10); // 20 s in: not yet
+  EXPECT_EQ(out.str(), "");
+  p.update(2, 131, 1.0, 10); // 31 s in: a line
+  p.update(3, 150, 1.0, 10); // 19 s after it: none
+  p.update(4, 162, 1.0, 10); // 31 s after it: a line
+  EXPECT_EQ(out.str(), "step 2 | loss 1.0000 | 0.6 ex/s | 0:31 elapsed\n"
+                       "step 4 | loss 1.0000 | 0.6 ex/s | 1:02 elapsed\n");
+}
+
 TEST(ProgressTest, TerminalModeRedrawsInPlaceAndThrottles) {
   std::ostringstream out;
   Progress p(out, {.totalSteps = 100, .minRedrawSeconds = 1.0, .label = ""}, /*terminal=*/true,

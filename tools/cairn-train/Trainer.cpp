@@ -18,7 +18,9 @@
 #include "frontend/training/Checkpoint.h"
 #include "frontend/training/Progress.h"
 #include "compiler/codegen/cpu/CompileExecutable.h"
+#include "runtime/exec/Blas.h"
 #include "runtime/exec/Executable.h"
+#include "runtime/exec/Gemm.h"
 #include "runtime/reference/Interpreter.h"
 
 namespace cairn::train_tool {
@@ -219,6 +221,7 @@ int runTraining(const TrainOptions& o) {
       p.irSeconds + p.gradSeconds + p.stepSeconds, p.irSeconds, p.gradSeconds, p.stepSeconds,
       cfg.optimizer, cfg.clip ? fmt::format("{}", *cfg.clip) : "off", cfg.schedule.toString());
 
+  std::cout << std::flush; // the header reaches a log before the first slow step
   Runner runner;
   if (o.backend == "compiled") {
     const double t0 = monotonicSeconds();
@@ -232,9 +235,13 @@ int runTraining(const TrainOptions& o) {
                              "shape-specialized kernels, {} in-place updates)\n",
                              monotonicSeconds() - t0, report.gemms, report.kernelsStatic,
                              report.kernelsDynamic, report.inPlace);
+    const exec::BlasKernels& blas = exec::blasKernels();
+    std::cout << fmt::format("blas: {}, {} thread(s)\n", blas.describe(), exec::blasThreads());
+    if (!blas.warning.empty()) std::cout << "warning: " << blas.warning << "\n";
   } else if (o.backend != "interpreter") {
     return fail(fmt::format("--backend: '{}' is neither interpreter nor compiled", o.backend));
   }
+  std::cout << std::flush;
 
   std::vector<Tensor> params = p.params.initialize(o.seed);
   std::vector<Tensor> state = training::initialState(p.step.state);
