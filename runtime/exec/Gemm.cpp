@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <optional>
+#include <type_traits>
 
 #include <cblas.h> // the enum constants only: the functions come from blasSymbols()
 
@@ -63,6 +64,66 @@ StatusOr<Dims> dimsOf(const GemmShape& g, const Shape& a, const Shape& b, Shape*
               product(b, gb.freeBegin, gb.freeEnd), product(a, ga.contractBegin, ga.contractEnd)};
 }
 
+template <typename T> constexpr bool kIsF32 = std::is_same_v<T, float>;
+
+/// out[i] = op(a[i]) . op(b[i]) for the batch's row-major matrices, laid out
+/// one after another.
+template <typename T>
+Status gemmCore(bool transA, bool transB, const Dims& d, const T* a, const T* b, T* out,
+                int64_t* calls) {
+  if (d.k == 0) { // BLAS would be asked for C = 0 * C; say it directly.
+    std::memset(out, 0, static_cast<size_t>(d.batch * d.m * d.n) * sizeof(T));
+    return Status::ok();
+  }
+  if (!blasKernels().loaded()) return Status::error(blasKernels().loadError);
+  const BlasSymbols& blas = blasSymbols();
+  // Threads where they pay: a product under kSerialFlops (a loop step's
+  // GEMM at small batch, ~100 us on one core) runs on one, since waking the
+  // BLAS's workers costs about what splitting it saves; the large ones (the
+  // hoisted input projections, weight gradients) get them all.
+  std::optional<SingleThreadedBlas> serial;
+  if (2 * d.batch * d.m * d.n * d.k < kSerialFlops) serial.emplace();
+  if (d.m > INT32_MAX || d.n > INT32_MAX || d.k > INT32_MAX)
+    return errorf("matrix dims {}x{}x{} exceed the BLAS interface's 32-bit sizes", d.m, d.k, d.n);
+  int m = static_cast<int>(d.m), n = static_cast<int>(d.n), k = static_cast<int>(d.k);
+  CBLAS_TRANSPOSE ta = transA ? CblasTrans : CblasNoTrans;
+  CBLAS_TRANSPOSE tb = transB ? CblasTrans : CblasNoTrans;
+  int lda = transA ? m : k, ldb = transB ? k : n;
+  // One or two rows (a vector times a matrix: the batch-1 RNN step, SPINN's
+  // premise and hypothesis at batch 1) as gemv per row: OpenBLAS's sgemm
+  // packs the whole matrix on every call, 4x slower for M = 1 and up to
+  // 1.6x for M = 2 (docs/codegen.md, "BLAS"; never slower here).
+  // y = op(B)^T a_r: B [K, N] is read transposed, B^T [N, K] as it is.
+  if (m <= 2) {
+    CBLAS_TRANSPOSE tv = transB ? CblasNoTrans : CblasTrans;
+    int rows = transB ? n : k, cols = transB ? k : n;
+    int incA = transA ? m : 1; // row r of A: a + r * (transA ? 1 : K), stride incA
+    for (int64_t i = 0; i < d.batch; ++i)
+      for (int r = 0; r < m; ++r) {
+        const T* aRow = a + i * d.m * d.k + (transA ? r : int64_t{r} * k);
+        T* outRow = out + i * d.m * d.n + int64_t{r} * n;
+        if constexpr (kIsF32<T>)
+          blas.sgemv(CblasRowMajor, tv, rows, cols, 1.0f, b + i * d.k * d.n, cols, aRow, incA,
+                     0.0f, outRow, 1);
+        else
+          blas.dgemv(CblasRowMajor, tv, rows, cols, 1.0, b + i * d.k * d.n, cols, aRow, incA, 0.0,
+                     outRow, 1);
+      }
+    if (calls) *calls += d.batch * d.m;
+    return Status::ok();
+  }
+  for (int64_t i = 0; i < d.batch; ++i) {
+    if constexpr (kIsF32<T>)
+      blas.sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a + i * d.m * d.k, lda, b + i * d.k * d.n,
+                 ldb, 0.0f, out + i * d.m * d.n, n);
+    else
+      blas.dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, a + i * d.m * d.k, lda, b + i * d.k * d.n,
+                 ldb, 0.0, out + i * d.m * d.n, n);
+  }
+  if (calls) *calls += d.batch;
+  return Status::ok();
+}
+
 } // namespace
 
 StatusOr<Shape> gemmResultShape(const GemmShape& g, const Shape& a, const Shape& b) {
@@ -78,64 +139,21 @@ Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out
   CAIRN_ASSIGN_OR_RETURN(Dims d, dimsOf(g, a.shape(), b.shape(), nullptr));
   if (d.batch * d.m * d.n == 0) return Status::ok();
   if (flops) *flops += 2 * d.batch * d.m * d.n * d.k;
-  if (d.k == 0) { // BLAS would be asked for C = 0 * C; say it directly.
-    std::memset(out.rawData(), 0, out.byteSize());
-    return Status::ok();
-  }
-  if (!blasKernels().loaded()) return Status::error(blasKernels().loadError);
-  const BlasSymbols& blas = blasSymbols();
-  // Threads where they pay: a product under kSerialFlops (a loop step's
-  // GEMM at small batch, ~100 us on one core) runs on one, since waking the
-  // BLAS's workers costs about what splitting it saves; the large ones (the
-  // hoisted input projections, weight gradients) get them all.
-  std::optional<SingleThreadedBlas> serial;
-  if (2 * d.batch * d.m * d.n * d.k < kSerialFlops) serial.emplace();
-  if (d.m > INT32_MAX || d.n > INT32_MAX || d.k > INT32_MAX)
-    return errorf("matrix dims {}x{}x{} exceed the BLAS interface's 32-bit sizes", d.m, d.k, d.n);
-  int m = static_cast<int>(d.m), n = static_cast<int>(d.n), k = static_cast<int>(d.k);
-  CBLAS_TRANSPOSE ta = g.transA ? CblasTrans : CblasNoTrans;
-  CBLAS_TRANSPOSE tb = g.transB ? CblasTrans : CblasNoTrans;
-  int lda = g.transA ? m : k, ldb = g.transB ? k : n;
-  // One or two rows (a vector times a matrix: the batch-1 RNN step, SPINN's
-  // premise and hypothesis at batch 1) as gemv per row: OpenBLAS's sgemm
-  // packs the whole matrix on every call, 4x slower for M = 1 and up to
-  // 1.6x for M = 2 (docs/codegen.md, "BLAS"; never slower here).
-  // y = op(B)^T a_r: B [K, N] is read transposed, B^T [N, K] as it is.
-  if (m <= 2) {
-    CBLAS_TRANSPOSE tv = g.transB ? CblasNoTrans : CblasTrans;
-    int rows = g.transB ? n : k, cols = g.transB ? k : n;
-    int incA = g.transA ? m : 1; // row r of A: a + r * (transA ? 1 : K), stride incA
-    for (int64_t i = 0; i < d.batch; ++i)
-      for (int r = 0; r < m; ++r) {
-        int64_t aAt = i * d.m * d.k + (g.transA ? r : int64_t{r} * k);
-        int64_t outAt = i * d.m * d.n + int64_t{r} * n;
-        if (a.dtype() == DType::F32)
-          blas.sgemv(CblasRowMajor, tv, rows, cols, 1.0f, b.data<float>() + i * d.k * d.n, cols,
-                      a.data<float>() + aAt, incA, 0.0f, out.data<float>() + outAt, 1);
-        else if (a.dtype() == DType::F64)
-          blas.dgemv(CblasRowMajor, tv, rows, cols, 1.0, b.data<double>() + i * d.k * d.n, cols,
-                      a.data<double>() + aAt, incA, 0.0, out.data<double>() + outAt, 1);
-        else
-          return errorf("GEMM supports f32 and f64, not {}", dtypeName(a.dtype()));
-      }
-    if (calls) *calls += d.batch * d.m;
-    return Status::ok();
-  }
-  for (int64_t i = 0; i < d.batch; ++i) {
-    if (a.dtype() == DType::F32) {
-      blas.sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a.data<float>() + i * d.m * d.k, lda,
-                  b.data<float>() + i * d.k * d.n, ldb, 0.0f, out.data<float>() + i * d.m * d.n,
-                  n);
-    } else if (a.dtype() == DType::F64) {
-      blas.dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, a.data<double>() + i * d.m * d.k, lda,
-                  b.data<double>() + i * d.k * d.n, ldb, 0.0, out.data<double>() + i * d.m * d.n,
-                  n);
-    } else {
-      return errorf("GEMM supports f32 and f64, not {}", dtypeName(a.dtype()));
-    }
-  }
-  if (calls) *calls += d.batch;
-  return Status::ok();
+  if (a.dtype() == DType::F32)
+    return gemmCore<float>(g.transA, g.transB, d, a.data<float>(), b.data<float>(),
+                           out.data<float>(), calls);
+  if (a.dtype() == DType::F64)
+    return gemmCore<double>(g.transA, g.transB, d, a.data<double>(), b.data<double>(),
+                            out.data<double>(), calls);
+  return errorf("GEMM supports f32 and f64, not {}", dtypeName(a.dtype()));
+}
+
+Status runGemmRaw(bool transA, bool transB, int64_t m, int64_t n, int64_t k, int64_t batch,
+                  const float* a, const float* b, float* c) {
+  if (m < 0 || n < 0 || k < 0 || batch < 0)
+    return errorf("GEMM sizes {}x{}x{} (batch {}) must not be negative", m, k, n, batch);
+  if (batch * m * n == 0) return Status::ok();
+  return gemmCore<float>(transA, transB, Dims{batch, m, n, k}, a, b, c, nullptr);
 }
 
 std::string blasDescription() { return blasKernels().describe(); }

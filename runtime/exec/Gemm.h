@@ -19,6 +19,11 @@ StatusOr<Shape> gemmResultShape(const GemmShape& g, const Shape& a, const Shape&
 Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out,
                int64_t* calls, int64_t* flops = nullptr);
 
+/// c[i] = op(a[i]) . op(b[i]) for i < batch: row-major f32 matrices stored
+/// one after another, op(a) m x k, op(b) k x n (the emulated device's GEMM).
+Status runGemmRaw(bool transA, bool transB, int64_t m, int64_t n, int64_t k, int64_t batch,
+                  const float* a, const float* b, float* c);
+
 /// The BLAS in use and its kernels, one line (BlasKernels::describe, e.g.
 /// "OpenBLAS 0.3.21, SkylakeX kernels (AVX-512; CPU: AVX-512; chosen by CPU
 /// features)").

@@ -1,0 +1,314 @@
+// One per-thread function per kernel, wrapped as an NVPTX kernel or as the
+// emulated device's host entry (LowerToDevice.h).
+#include "compiler/codegen/cuda/LowerToDevice.h"
+#include "compiler/codegen/cpu/LowerToLLVM.h"
+#include "compiler/codegen/cpu/OptimizeModule.h"
+
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
+#include <llvm/ADT/SmallString.h>
+#include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/IntrinsicsNVPTX.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/Module.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/Target/TargetOptions.h>
+#include <llvm/TargetParser/Host.h>
+
+extern "C" {
+void LLVMInitializeNVPTXTargetInfo();
+void LLVMInitializeNVPTXTarget();
+void LLVMInitializeNVPTXTargetMC();
+void LLVMInitializeNVPTXAsmPrinter();
+}
+
+namespace cairn::codegen::cuda {
+namespace {
+
+using llvm::Value;
+
+constexpr const char* kNvptxTriple = "nvptx64-nvidia-cuda";
+
+size_t numBuffers(const KernelDesc& k) { return k.inputs.size() + k.outputs.size(); }
+
+/// name.thread(buffers..., extents..., n, tid, ntid, ctaid, nctaid): the
+/// grid-stride loop around the CPU lowering's element loop for [i, i + 1).
+StatusOr<llvm::Function*> lowerThreadFunction(const KernelDesc& k, llvm::Module& m,
+                                              const std::string& name) {
+  CAIRN_RETURN_IF_ERROR(cpu::lowerToLLVM(k, m, name + ".elements").status());
+  // Only the element loop is wanted; its host entry (buffer array) is not.
+  m.getFunction(name + ".elements")->eraseFromParent();
+  llvm::Function* loop = m.getFunction(name + ".elements.loop");
+  CAIRN_CHECK(loop, "cpu::lowerToLLVM made no {}.elements.loop", name);
+
+  llvm::LLVMContext& ctx = m.getContext();
+  llvm::Type* ptr = llvm::PointerType::getUnqual(ctx);
+  llvm::Type* i64 = llvm::Type::getInt64Ty(ctx);
+  const size_t nb = numBuffers(k), np = k.shape.params.size();
+  std::vector<llvm::Type*> params(nb, ptr);
+  params.insert(params.end(), np + 5, i64); // extents, n, tid, ntid, ctaid, nctaid
+  auto* fn = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false),
+                                    llvm::GlobalValue::InternalLinkage, name + ".thread", m);
+  fn->addFnAttr(llvm::Attribute::AlwaysInline);
+  fn->addFnAttr(llvm::Attribute::NoUnwind);
+  for (unsigned j = 0; j < nb; ++j)
+    fn->addParamAttr(j, llvm::Attribute::NoAlias);
+  auto arg = [&](size_t j) -> Value* { return fn->getArg(static_cast<unsigned>(j)); };
+
+  auto* entry = llvm::BasicBlock::Create(ctx, "entry", fn);
+  auto* body = llvm::BasicBlock::Create(ctx, "element", fn);
+  auto* exit = llvm::BasicBlock::Create(ctx, "exit", fn);
+  llvm::IRBuilder<> b(entry);
+  // The extents as the array the element loop reads (SROA turns it back
+  // into registers).
+  Value* extents = llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(ctx));
+  if (np) {
+    extents = b.CreateAlloca(llvm::ArrayType::get(i64, np), nullptr, "extents");
+    for (size_t p = 0; p < np; ++p)
+      b.CreateStore(arg(nb + p), b.CreateConstInBoundsGEP2_64(
+                                     llvm::ArrayType::get(i64, np), extents, 0, p));
+  }
+  Value* n = arg(nb + np);
+  Value *tid = arg(nb + np + 1), *ntid = arg(nb + np + 2);
+  Value *ctaid = arg(nb + np + 3), *nctaid = arg(nb + np + 4);
+  Value* start = b.CreateNUWAdd(b.CreateNUWMul(ctaid, ntid), tid, "start");
+  Value* stride = b.CreateNUWMul(ntid, nctaid, "stride");
+  b.CreateCondBr(b.CreateICmpSLT(start, n), body, exit);
+
+  b.SetInsertPoint(body);
+  llvm::PHINode* i = b.CreatePHI(i64, 2, "i");
+  i->addIncoming(start, entry);
+  std::vector<Value*> callArgs;
+  for (size_t j = 0; j < nb; ++j)
+    callArgs.push_back(arg(j));
+  callArgs.push_back(extents);
+  callArgs.push_back(i);
+  callArgs.push_back(b.CreateNUWAdd(i, b.getInt64(1)));
+  b.CreateCall(loop, callArgs);
+  Value* next = b.CreateNUWAdd(i, stride, "i.next");
+  i->addIncoming(next, body);
+  b.CreateCondBr(b.CreateICmpSLT(next, n), body, exit);
+
+  b.SetInsertPoint(exit);
+  b.CreateRetVoid();
+  return fn;
+}
+
+/// The NVPTX kernel: arguments by value, indices from the special registers.
+void addNvptxKernel(const KernelDesc& k, llvm::Module& m, llvm::Function* thread,
+                    const std::string& name) {
+  llvm::LLVMContext& ctx = m.getContext();
+  const size_t nb = numBuffers(k), np = k.shape.params.size();
+  std::vector<llvm::Type*> params(nb, llvm::PointerType::getUnqual(ctx));
+  params.insert(params.end(), np + 1, llvm::Type::getInt64Ty(ctx));
+  auto* fn = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false),
+                                    llvm::GlobalValue::ExternalLinkage, name, m);
+  fn->setCallingConv(llvm::CallingConv::PTX_Kernel);
+  fn->addFnAttr(llvm::Attribute::NoUnwind);
+  for (unsigned j = 0; j < nb; ++j)
+    fn->addParamAttr(j, llvm::Attribute::NoAlias);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
+  auto sreg = [&](llvm::Intrinsic::ID id) {
+    return b.CreateZExt(b.CreateIntrinsic(id, {}, {}), b.getInt64Ty());
+  };
+  std::vector<Value*> args;
+  for (size_t j = 0; j < nb + np + 1; ++j)
+    args.push_back(fn->getArg(static_cast<unsigned>(j)));
+  args.push_back(sreg(llvm::Intrinsic::nvvm_read_ptx_sreg_tid_x));
+  args.push_back(sreg(llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x));
+  args.push_back(sreg(llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_x));
+  args.push_back(sreg(llvm::Intrinsic::nvvm_read_ptx_sreg_nctaid_x));
+  b.CreateCall(thread, args);
+  b.CreateRetVoid();
+  // LLVM 19's NVPTX backend still reads kernels from nvvm.annotations.
+  llvm::Metadata* md[] = {llvm::ValueAsMetadata::get(fn), llvm::MDString::get(ctx, "kernel"),
+                          llvm::ConstantAsMetadata::get(b.getInt32(1))};
+  m.getOrInsertNamedMetadata("nvvm.annotations")->addOperand(llvm::MDNode::get(ctx, md));
+}
+
+/// The emulated device's entry: cuLaunchKernel's argument array unpacked,
+/// then for (ctaid < grid) for (tid < block) name.thread(...).
+void addHostEntry(const KernelDesc& k, llvm::Module& m, llvm::Function* thread,
+                  const std::string& name) {
+  llvm::LLVMContext& ctx = m.getContext();
+  llvm::Type* ptr = llvm::PointerType::getUnqual(ctx);
+  llvm::Type* i64 = llvm::Type::getInt64Ty(ctx);
+  llvm::Type* i32 = llvm::Type::getInt32Ty(ctx);
+  const size_t nb = numBuffers(k), np = k.shape.params.size();
+  auto* fn = llvm::Function::Create(
+      llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr, i32, i32}, false),
+      llvm::GlobalValue::ExternalLinkage, name, m);
+  fn->addFnAttr(llvm::Attribute::NoUnwind);
+  auto* entry = llvm::BasicBlock::Create(ctx, "entry", fn);
+  auto* blocks = llvm::BasicBlock::Create(ctx, "blocks", fn);
+  auto* threads = llvm::BasicBlock::Create(ctx, "threads", fn);
+  auto* blockLatch = llvm::BasicBlock::Create(ctx, "blocks.latch", fn);
+  auto* exit = llvm::BasicBlock::Create(ctx, "exit", fn);
+  llvm::IRBuilder<> b(entry);
+  std::vector<Value*> args;
+  for (size_t j = 0; j < nb + np + 1; ++j) {
+    Value* slot = b.CreateAlignedLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, fn->getArg(0), j),
+                                      llvm::Align(8));
+    args.push_back(b.CreateAlignedLoad(j < nb ? ptr : i64, slot, llvm::Align(8)));
+  }
+  Value* grid = b.CreateZExt(fn->getArg(1), i64);
+  Value* block = b.CreateZExt(fn->getArg(2), i64);
+  b.CreateCondBr(b.CreateAnd(b.CreateICmpUGT(grid, b.getInt64(0)),
+                             b.CreateICmpUGT(block, b.getInt64(0))),
+                 blocks, exit);
+
+  b.SetInsertPoint(blocks);
+  llvm::PHINode* ctaid = b.CreatePHI(i64, 2, "ctaid");
+  ctaid->addIncoming(b.getInt64(0), entry);
+  b.CreateBr(threads);
+
+  b.SetInsertPoint(threads);
+  llvm::PHINode* tid = b.CreatePHI(i64, 2, "tid");
+  tid->addIncoming(b.getInt64(0), blocks);
+  std::vector<Value*> call = args;
+  call.insert(call.end(), {tid, block, ctaid, grid});
+  b.CreateCall(thread, call);
+  Value* tidNext = b.CreateNUWAdd(tid, b.getInt64(1));
+  tid->addIncoming(tidNext, threads);
+  b.CreateCondBr(b.CreateICmpULT(tidNext, block), threads, blockLatch);
+
+  b.SetInsertPoint(blockLatch);
+  Value* ctaidNext = b.CreateNUWAdd(ctaid, b.getInt64(1));
+  ctaid->addIncoming(ctaidNext, blockLatch);
+  b.CreateCondBr(b.CreateICmpULT(ctaidNext, grid), blocks, exit);
+
+  b.SetInsertPoint(exit);
+  b.CreateRetVoid();
+}
+
+/// A module of `kernels` with entries for the GPU or the host.
+StatusOr<std::unique_ptr<llvm::Module>> buildModule(llvm::LLVMContext& ctx,
+                                                    const std::vector<KernelDesc>& kernels,
+                                                    const std::vector<std::string>& names,
+                                                    bool forHost) {
+  if (kernels.size() != names.size())
+    return errorf("{} kernels but {} names", kernels.size(), names.size());
+  auto m = std::make_unique<llvm::Module>("cairn_device_kernels", ctx);
+  for (size_t j = 0; j < kernels.size(); ++j) {
+    CAIRN_ASSIGN_OR_RETURN(llvm::Function * thread, lowerThreadFunction(kernels[j], *m, names[j]));
+    if (forHost)
+      addHostEntry(kernels[j], *m, thread, names[j]);
+    else
+      addNvptxKernel(kernels[j], *m, thread, names[j]);
+  }
+  return m;
+}
+
+bool initializeNvptx() {
+  static const bool ok = [] {
+    LLVMInitializeNVPTXTargetInfo();
+    LLVMInitializeNVPTXTarget();
+    LLVMInitializeNVPTXTargetMC();
+    LLVMInitializeNVPTXAsmPrinter();
+    return true;
+  }();
+  return ok;
+}
+
+} // namespace
+
+Status checkDeviceLowerable(const KernelDesc& k) { return cpu::checkLowerable(k); }
+
+StatusOr<std::string> deviceModuleIR(const std::vector<KernelDesc>& kernels,
+                                     const std::vector<std::string>& names, bool forHost) {
+  llvm::LLVMContext ctx;
+  CAIRN_ASSIGN_OR_RETURN(auto m, buildModule(ctx, kernels, names, forHost));
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  m->print(os, nullptr);
+  return text;
+}
+
+StatusOr<std::string> emitPtx(const std::vector<KernelDesc>& kernels,
+                              const std::vector<std::string>& names, const std::string& arch) {
+  initializeNvptx();
+  std::string error;
+  const llvm::Target* target = llvm::TargetRegistry::lookupTarget(kNvptxTriple, error);
+  if (!target) return errorf("LLVM has no NVPTX backend: {}", error);
+  if (arch.rfind("sm_", 0) != 0) return errorf("unknown GPU architecture '{}' (try sm_80)", arch);
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      kNvptxTriple, arch, "", llvm::TargetOptions(), std::nullopt, std::nullopt,
+      llvm::CodeGenOptLevel::Aggressive));
+  if (!tm) return errorf("LLVM's NVPTX backend does not know '{}'", arch);
+  llvm::LLVMContext ctx;
+  CAIRN_ASSIGN_OR_RETURN(auto m, buildModule(ctx, kernels, names, /*forHost=*/false));
+  m->setTargetTriple(kNvptxTriple);
+  m->setDataLayout(tm->createDataLayout());
+  cpu::optimizeModule(*m, *tm, 3);
+  llvm::SmallString<0> ptx;
+  llvm::raw_svector_ostream os(ptx);
+  llvm::legacy::PassManager pm;
+  if (tm->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile))
+    return errorf("LLVM's NVPTX backend cannot emit PTX for {}", arch);
+  pm.run(*m);
+  return std::string(ptx.str());
+}
+
+struct EmulatedKernelCompiler::Impl {
+  std::unique_ptr<llvm::orc::LLJIT> jit;
+  std::mutex mutex;
+  std::unordered_map<KernelDesc, device::EmulatedKernelFn, KernelDescHash> cache;
+  int64_t nextId = 0;
+};
+
+EmulatedKernelCompiler::EmulatedKernelCompiler(std::unique_ptr<Impl> impl)
+    : impl_(std::move(impl)) {}
+EmulatedKernelCompiler::~EmulatedKernelCompiler() = default;
+
+StatusOr<std::unique_ptr<EmulatedKernelCompiler>> EmulatedKernelCompiler::create() {
+  if (llvm::InitializeNativeTarget() || llvm::InitializeNativeTargetAsmPrinter())
+    return Status::error("no native LLVM target on this host for the emulated device");
+  auto jit = llvm::orc::LLJITBuilder().create();
+  if (!jit) return errorf("cannot create the emulated device's JIT: {}", llvm::toString(jit.takeError()));
+  auto impl = std::make_unique<Impl>();
+  impl->jit = std::move(*jit);
+  return std::unique_ptr<EmulatedKernelCompiler>(new EmulatedKernelCompiler(std::move(impl)));
+}
+
+StatusOr<device::EmulatedKernelFn> EmulatedKernelCompiler::compile(const KernelDesc& k) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  if (auto it = impl_->cache.find(k); it != impl_->cache.end()) return it->second;
+  std::string name = fmt::format("cairn_emulated_{}", impl_->nextId++);
+  auto ctx = std::make_unique<llvm::LLVMContext>();
+  CAIRN_ASSIGN_OR_RETURN(auto m, buildModule(*ctx, {k}, {name}, /*forHost=*/true));
+  auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!jtmb) return errorf("emulated device: {}", llvm::toString(jtmb.takeError()));
+  auto tm = jtmb->createTargetMachine();
+  if (!tm) return errorf("emulated device: {}", llvm::toString(tm.takeError()));
+  m->setDataLayout(impl_->jit->getDataLayout());
+  m->setTargetTriple(impl_->jit->getTargetTriple().str());
+  cpu::optimizeModule(*m, **tm, 2);
+  if (auto err = impl_->jit->addIRModule(llvm::orc::ThreadSafeModule(std::move(m), std::move(ctx))))
+    return errorf("emulated device: {}", llvm::toString(std::move(err)));
+  auto sym = impl_->jit->lookup(name);
+  if (!sym) return errorf("emulated device: {}", llvm::toString(sym.takeError()));
+  auto fn = sym->toPtr<device::EmulatedKernelFn>();
+  impl_->cache.emplace(k, fn);
+  return fn;
+}
+
+StatusOr<EmulatedKernelCompiler*> sharedEmulatedKernelCompiler() {
+  // Leaked on purpose, as the CPU JIT: kernels may run until exit.
+  static StatusOr<EmulatedKernelCompiler*> shared = []() -> StatusOr<EmulatedKernelCompiler*> {
+    auto made = EmulatedKernelCompiler::create();
+    if (!made.isOk()) return made.status();
+    return std::move(*made).release();
+  }();
+  return shared;
+}
+
+} // namespace cairn::codegen::cuda

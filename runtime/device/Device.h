@@ -1,0 +1,95 @@
+// The device layer: what the CUDA backend needs from a GPU, behind one
+// interface with two implementations (docs/gpu.md):
+//
+// - the real device over the CUDA driver API and cuBLAS (runtime/device/cuda,
+//   library cairn_cuda_device, built where the CUDA toolkit is installed);
+// - the emulated device (EmulatedDevice.cpp): host memory, and the very same
+//   generated kernels compiled for the host with their block and thread
+//   indices as loop variables, products through the CPU's BLAS. Every
+//   GPU-backend test runs on it; no GPU is needed.
+//
+// Kernels are launched as cuLaunchKernel launches them: `params[j]` points at
+// the value of argument j (codegen/cuda/LowerToDevice.h gives the ABI).
+// Thread-safety: a Device is used by one thread at a time (one stream per
+// execution context).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ir/Status.h"
+
+namespace cairn::device {
+
+/// An emulated kernel's host entry: runs `grid` blocks of `block` threads.
+using EmulatedKernelFn = void (*)(void** params, uint32_t grid, uint32_t block);
+
+/// A kernel's code as the compiler hands it over: PTX for each architecture
+/// (the real device loads the best one its GPU runs), and the host entry the
+/// emulated device runs. Either may be absent.
+struct KernelImage {
+  std::string name; ///< the entry's name in the PTX module
+  std::vector<std::pair<std::string, std::string>> ptx; ///< ("sm_80", PTX text), ...
+  EmulatedKernelFn emulated = nullptr;
+};
+
+/// A loaded kernel (a CUfunction on the real device).
+struct KernelHandle {
+  void* impl = nullptr;
+};
+
+struct LaunchConfig {
+  uint32_t grid = 1;
+  uint32_t block = 256;
+};
+
+/// The launch of a one-thread-per-element kernel over n elements: blocks of
+/// 256 threads, at most `maxBlocks` of them (the grid-stride loop covers the
+/// rest), at least one.
+LaunchConfig elementwiseLaunch(int64_t n, uint32_t maxBlocks = 65535);
+
+/// One row-major f32 product C[b] = op(A[b]) . op(B[b]) for b < batch, with
+/// op a transpose where asked: A is m x k after op, B k x n, C m x n.
+struct GemmArgs {
+  bool transA = false, transB = false;
+  int64_t m = 0, n = 0, k = 0, batch = 1;
+  const float* a = nullptr;
+  const float* b = nullptr;
+  float* c = nullptr;
+};
+
+class Device {
+public:
+  virtual ~Device() = default;
+  /// "emulated (host)", "NVIDIA H100 80GB HBM3 (sm_90)".
+  virtual std::string name() const = 0;
+  virtual StatusOr<void*> allocate(size_t bytes) = 0;
+  virtual void release(void* ptr) = 0;
+  virtual Status copyToDevice(void* dst, const void* src, size_t bytes) = 0;
+  virtual Status copyToHost(void* dst, const void* src, size_t bytes) = 0;
+  virtual StatusOr<KernelHandle> load(const KernelImage& image) = 0;
+  virtual Status launch(KernelHandle kernel, LaunchConfig config, void** params) = 0;
+  virtual Status gemm(const GemmArgs& g) = 0;
+  /// Waits for everything issued so far; reports an asynchronous failure.
+  virtual Status synchronize() = 0;
+};
+
+/// A device in host memory that runs KernelImage::emulated.
+std::unique_ptr<Device> makeEmulatedDevice();
+
+} // namespace cairn::device
+
+namespace cairn::device {
+
+/// Launches a generated elementwise kernel (codegen/cuda/LowerToDevice.h's
+/// ABI: buffers, extents, n) over n elements; `config` defaults to
+/// elementwiseLaunch(n). Nothing is launched for n == 0.
+Status launchElementwise(Device& device, KernelHandle kernel, const std::vector<void*>& buffers,
+                         const std::vector<int64_t>& extents, int64_t n,
+                         const LaunchConfig* config = nullptr);
+
+} // namespace cairn::device
