@@ -88,8 +88,8 @@ std::vector<Tensor> argsOf(const std::vector<Tensor>& inputs, const std::vector<
 
 std::unique_ptr<exec::Executable> compile(const Module& m, bool inPlace = true) {
   codegen::cpu::CompileOptions o;
-  o.inPlace = inPlace;
-  o.parallelLoops = gParallelLoops;
+  o.lower.inPlace = inPlace;
+  o.lower.parallelLoops = gParallelLoops;
   o.floatRewrites = FloatRewrites::Reassociate; // as the peers' compilers may
   codegen::cpu::CompileReport r;
   auto t0 = std::chrono::steady_clock::now();

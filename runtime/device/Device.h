@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "ir/Status.h"
+#include "ir/Types.h"
 
 namespace cairn::device {
 
@@ -52,14 +53,16 @@ struct LaunchConfig {
 /// rest), at least one.
 LaunchConfig elementwiseLaunch(int64_t n, uint32_t maxBlocks = 65535);
 
-/// One row-major f32 product C[b] = op(A[b]) . op(B[b]) for b < batch, with
-/// op a transpose where asked: A is m x k after op, B k x n, C m x n.
+/// One row-major product C[i] = op(A[i]) . op(B[i]) for i < batch, with op
+/// a transpose where asked: A is m x k after op, B k x n, C m x n; the
+/// matrices of a batch are stored one after another. f32 or f64.
 struct GemmArgs {
+  DType dtype = DType::F32;
   bool transA = false, transB = false;
   int64_t m = 0, n = 0, k = 0, batch = 1;
-  const float* a = nullptr;
-  const float* b = nullptr;
-  float* c = nullptr;
+  const void* a = nullptr;
+  const void* b = nullptr;
+  void* c = nullptr;
 };
 
 class Device {
@@ -67,10 +70,13 @@ public:
   virtual ~Device() = default;
   /// "emulated (host)", "NVIDIA H100 80GB HBM3 (sm_90)".
   virtual std::string name() const = 0;
+  /// Whether kernels run as host entries (KernelImage::emulated), not PTX.
+  virtual bool isEmulated() const = 0;
   virtual StatusOr<void*> allocate(size_t bytes) = 0;
   virtual void release(void* ptr) = 0;
   virtual Status copyToDevice(void* dst, const void* src, size_t bytes) = 0;
   virtual Status copyToHost(void* dst, const void* src, size_t bytes) = 0;
+  virtual Status fillZero(void* dst, size_t bytes) = 0;
   virtual StatusOr<KernelHandle> load(const KernelImage& image) = 0;
   virtual Status launch(KernelHandle kernel, LaunchConfig config, void** params) = 0;
   virtual Status gemm(const GemmArgs& g) = 0;

@@ -14,6 +14,7 @@ namespace {
 class EmulatedDevice final : public Device {
 public:
   std::string name() const override { return "emulated (host)"; }
+  bool isEmulated() const override { return true; }
 
   StatusOr<void*> allocate(size_t bytes) override {
     // 256-byte aligned as cuMemAlloc's, so alignment assumptions hold on both.
@@ -29,6 +30,11 @@ public:
   }
   Status copyToHost(void* dst, const void* src, size_t bytes) override {
     if (bytes) std::memcpy(dst, src, bytes);
+    return Status::ok();
+  }
+
+  Status fillZero(void* dst, size_t bytes) override {
+    if (bytes) std::memset(dst, 0, bytes);
     return Status::ok();
   }
 
@@ -50,7 +56,8 @@ public:
   }
 
   Status gemm(const GemmArgs& g) override {
-    return exec::runGemmRaw(g.transA, g.transB, g.m, g.n, g.k, g.batch, g.a, g.b, g.c);
+    return exec::runGemmRaw(g.dtype, g.transA, g.transB, {g.batch, g.m, g.n, g.k}, g.a, g.b,
+                            g.c);
   }
 
   Status synchronize() override { return Status::ok(); }

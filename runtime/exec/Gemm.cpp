@@ -23,9 +23,7 @@ int64_t product(const Shape& s, size_t from, size_t to) {
 
 constexpr int64_t kSerialFlops = int64_t{8} << 20;
 
-struct Dims {
-  int64_t batch, m, n, k;
-};
+using Dims = GemmDims;
 
 /// An operand's free and contracting groups: [nb, nb + free) and the rest,
 /// or the contracting group first when `contractFirst`.
@@ -39,7 +37,7 @@ Groups groupsOf(size_t rank, int nb, int nc, bool contractFirst) {
   return {b, rank - c, rank - c, rank};
 }
 
-StatusOr<Dims> dimsOf(const GemmShape& g, const Shape& a, const Shape& b, Shape* result) {
+StatusOr<Dims> dimsOfShapes(const GemmShape& g, const Shape& a, const Shape& b, Shape* result) {
   size_t nb = static_cast<size_t>(g.batchDims), nc = static_cast<size_t>(g.contractDims);
   if (a.size() < nb + nc || b.size() < nb + nc)
     return errorf("operand ranks {} and {} are too small for the GEMM plan", a.size(), b.size());
@@ -126,9 +124,13 @@ Status gemmCore(bool transA, bool transB, const Dims& d, const T* a, const T* b,
 
 } // namespace
 
+StatusOr<GemmDims> gemmDims(const GemmShape& g, const Shape& a, const Shape& b, Shape* result) {
+  return dimsOfShapes(g, a, b, result);
+}
+
 StatusOr<Shape> gemmResultShape(const GemmShape& g, const Shape& a, const Shape& b) {
   Shape out;
-  CAIRN_RETURN_IF_ERROR(dimsOf(g, a, b, &out).status());
+  CAIRN_RETURN_IF_ERROR(dimsOfShapes(g, a, b, &out).status());
   return out;
 }
 
@@ -136,7 +138,7 @@ Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out
                int64_t* calls, int64_t* flops) {
   if (a.dtype() != b.dtype() || a.dtype() != out.dtype())
     return errorf("operand dtypes {} and {} differ", dtypeName(a.dtype()), dtypeName(b.dtype()));
-  CAIRN_ASSIGN_OR_RETURN(Dims d, dimsOf(g, a.shape(), b.shape(), nullptr));
+  CAIRN_ASSIGN_OR_RETURN(Dims d, dimsOfShapes(g, a.shape(), b.shape(), nullptr));
   if (d.batch * d.m * d.n == 0) return Status::ok();
   if (flops) *flops += 2 * d.batch * d.m * d.n * d.k;
   if (a.dtype() == DType::F32)
@@ -148,12 +150,18 @@ Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out
   return errorf("GEMM supports f32 and f64, not {}", dtypeName(a.dtype()));
 }
 
-Status runGemmRaw(bool transA, bool transB, int64_t m, int64_t n, int64_t k, int64_t batch,
-                  const float* a, const float* b, float* c) {
-  if (m < 0 || n < 0 || k < 0 || batch < 0)
-    return errorf("GEMM sizes {}x{}x{} (batch {}) must not be negative", m, k, n, batch);
-  if (batch * m * n == 0) return Status::ok();
-  return gemmCore<float>(transA, transB, Dims{batch, m, n, k}, a, b, c, nullptr);
+Status runGemmRaw(DType dtype, bool transA, bool transB, const GemmDims& d, const void* a,
+                  const void* b, void* c) {
+  if (d.m < 0 || d.n < 0 || d.k < 0 || d.batch < 0)
+    return errorf("GEMM sizes {}x{}x{} (batch {}) must not be negative", d.m, d.k, d.n, d.batch);
+  if (d.batch * d.m * d.n == 0) return Status::ok();
+  if (dtype == DType::F32)
+    return gemmCore<float>(transA, transB, d, static_cast<const float*>(a),
+                           static_cast<const float*>(b), static_cast<float*>(c), nullptr);
+  if (dtype == DType::F64)
+    return gemmCore<double>(transA, transB, d, static_cast<const double*>(a),
+                            static_cast<const double*>(b), static_cast<double*>(c), nullptr);
+  return errorf("GEMM supports f32 and f64, not {}", dtypeName(dtype));
 }
 
 std::string blasDescription() { return blasKernels().describe(); }

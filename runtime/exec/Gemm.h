@@ -19,10 +19,20 @@ StatusOr<Shape> gemmResultShape(const GemmShape& g, const Shape& a, const Shape&
 Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out,
                int64_t* calls, int64_t* flops = nullptr);
 
-/// c[i] = op(a[i]) . op(b[i]) for i < batch: row-major f32 matrices stored
-/// one after another, op(a) m x k, op(b) k x n (the emulated device's GEMM).
-Status runGemmRaw(bool transA, bool transB, int64_t m, int64_t n, int64_t k, int64_t batch,
-                  const float* a, const float* b, float* c);
+/// A GEMM's sizes: `batch` products of op(A) m x k by op(B) k x n.
+struct GemmDims {
+  int64_t batch = 1, m = 0, n = 0, k = 0;
+};
+
+/// The sizes of `a` . `b` under `g`, and the result shape into `*result`
+/// (may be null); an error when the operands do not fit the plan.
+StatusOr<GemmDims> gemmDims(const GemmShape& g, const Shape& a, const Shape& b,
+                            Shape* result = nullptr);
+
+/// c[i] = op(a[i]) . op(b[i]) for i < d.batch: row-major f32 or f64 matrices
+/// stored one after another (the emulated device's GEMM).
+Status runGemmRaw(DType dtype, bool transA, bool transB, const GemmDims& d, const void* a,
+                  const void* b, void* c);
 
 /// The BLAS in use and its kernels, one line (BlasKernels::describe, e.g.
 /// "OpenBLAS 0.3.21, SkylakeX kernels (AVX-512; CPU: AVX-512; chosen by CPU

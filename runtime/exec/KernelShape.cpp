@@ -35,20 +35,28 @@ bool evaluate(const Extent& e, const std::vector<int64_t>& sizes, int64_t& out) 
 
 bool evaluateKernelShape(const KernelShape& k, const std::vector<const Tensor*>& inputs,
                          KernelExtents& out) {
+  return evaluateKernelShape(
+      k, [&](const SizeSource& src, int64_t& v) {
+        if (src.input < 0 || static_cast<size_t>(src.input) >= inputs.size()) return false;
+        const Tensor& t = *inputs[static_cast<size_t>(src.input)];
+        if (src.dim < 0) {
+          if (t.rank() != 0 || !isInteger(t.dtype())) return false;
+          v = t.getInt(0);
+        } else {
+          if (src.dim >= t.rank()) return false;
+          v = t.shape()[static_cast<size_t>(src.dim)];
+        }
+        return true;
+      },
+      out);
+}
+
+bool evaluateKernelShape(const KernelShape& k, const SizeReader& read, KernelExtents& out) {
   std::vector<int64_t> sizes;
   sizes.reserve(k.sizes.size());
   for (const SizeSource& src : k.sizes) {
-    if (src.input < 0 || static_cast<size_t>(src.input) >= inputs.size()) return false;
-    const Tensor& t = *inputs[static_cast<size_t>(src.input)];
     int64_t v = 0;
-    if (src.dim < 0) {
-      if (t.rank() != 0 || !isInteger(t.dtype())) return false;
-      v = t.getInt(0);
-    } else {
-      if (src.dim >= t.rank()) return false;
-      v = t.shape()[static_cast<size_t>(src.dim)];
-    }
-    if (v < 0) return false;
+    if (!read(src, v) || v < 0) return false;
     sizes.push_back(v);
   }
   for (const ShapeCheck& c : k.checks) {

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -78,5 +79,11 @@ struct KernelExtents {
 /// extent overflowing int64.
 bool evaluateKernelShape(const KernelShape& k, const std::vector<const Tensor*>& inputs,
                          KernelExtents& out);
+
+/// Reads run-time size `src` into `v` (false: the input does not have it).
+using SizeReader = std::function<bool(const SizeSource& src, int64_t& v)>;
+/// The same over inputs the caller reads (a device executor's, whose data is
+/// not in host memory).
+bool evaluateKernelShape(const KernelShape& k, const SizeReader& read, KernelExtents& out);
 
 } // namespace cairn::exec

@@ -267,11 +267,11 @@ TEST(CodegenCudaTest, EmulatedGemmIsTheCpuBlas) {
   // [2x3] . [3x2], then the same with B given transposed.
   std::vector<float> a = {1, 2, 3, 4, 5, 6}, b = {1, 0, 0, 1, 1, 1}, bt = {1, 0, 1, 0, 1, 1};
   std::vector<float> c(4), ct(4);
-  ASSERT_TRUE(dev->gemm({false, false, 2, 2, 3, 1, a.data(), b.data(), c.data()}).isOk());
-  ASSERT_TRUE(dev->gemm({false, true, 2, 2, 3, 1, a.data(), bt.data(), ct.data()}).isOk());
+  ASSERT_TRUE(dev->gemm({DType::F32, false, false, 2, 2, 3, 1, a.data(), b.data(), c.data()}).isOk());
+  ASSERT_TRUE(dev->gemm({DType::F32, false, true, 2, 2, 3, 1, a.data(), bt.data(), ct.data()}).isOk());
   EXPECT_EQ(c, (std::vector<float>{4, 5, 10, 11}));
   EXPECT_EQ(ct, c);
-  EXPECT_FALSE(dev->gemm({false, false, -1, 2, 3, 1, a.data(), b.data(), c.data()}).isOk());
+  EXPECT_FALSE(dev->gemm({DType::F32, false, false, -1, 2, 3, 1, a.data(), b.data(), c.data()}).isOk());
 }
 
 TEST(CodegenCudaTest, DeviceModuleIsOnePerThreadFunctionForBothTargets) {

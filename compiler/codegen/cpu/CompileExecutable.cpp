@@ -51,12 +51,13 @@ StatusOr<std::unique_ptr<exec::Executable>> compileExecutable(const Module& m,
 
   auto t1 = std::chrono::steady_clock::now();
   CpuJit* jit = nullptr;
-  if (options.jitKernels) {
+  if (options.lower.kernels) {
     StatusOr<CpuJit*> shared = sharedCpuJit();
     if (shared.isOk()) jit = *shared; // no JIT on this host: reference kernels instead
   }
   KernelCollector kernels;
-  LowerOptions lower{jit != nullptr, options.blas, options.inPlace, options.parallelLoops};
+  LowerOptions lower = options.lower;
+  lower.kernels = jit != nullptr;
   CAIRN_ASSIGN_OR_RETURN(Programs programs,
                          buildPrograms(*copy, lower, jit ? &kernels : nullptr, &r));
   r.lowerMs = msSince(t1);

@@ -36,15 +36,9 @@ struct CompileOptions {
   std::optional<std::vector<std::string>> passes;
   /// Whether the default passes may reassociate float sums (Pipeline.h).
   FloatRewrites floatRewrites = FloatRewrites::Exact;
-  /// Lower elementwise fusions and ops to JIT kernels (else reference kernels).
-  bool jitKernels = true;
-  /// Lower matrix products to BLAS (else the reference `dot`).
-  bool blas = true;
-  /// Update dying operands in place and alias reshapes (else always copy):
-  /// off only to measure what in place buys.
-  bool inPlace = true;
-  /// Run adjacent independent loops on two threads (LowerOptions::parallelLoops).
-  bool parallelLoops = true;
+  /// How to lower (LowerOptions): kernels (JIT-compiled; reference kernels
+  /// where off or where this host has no JIT), BLAS, in place, parallel loops.
+  LowerOptions lower;
 };
 
 /// What compileExecutable did: lowering's counts (LowerReport), then these.

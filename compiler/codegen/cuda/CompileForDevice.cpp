@@ -1,0 +1,74 @@
+// compileForDevice: passes, lowering to executor programs, kernels for the
+// device (CompileForDevice.h).
+#include "compiler/codegen/cuda/CompileForDevice.h"
+
+#include <chrono>
+
+#include "compiler/codegen/cpu/CompileExecutable.h"
+#include "compiler/codegen/cuda/LowerToDevice.h"
+
+namespace cairn::codegen::cuda {
+namespace {
+
+double msSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+} // namespace
+
+StatusOr<std::unique_ptr<device::DeviceExecutable>> compileForDevice(
+    const Module& m, std::shared_ptr<device::Device> device, const DeviceCompileOptions& options,
+    DeviceCompileReport* report) {
+  DeviceCompileReport local;
+  DeviceCompileReport& r = report ? *report : local;
+  r = DeviceCompileReport();
+  if (!device) return Status::error("compileForDevice: no device");
+  auto t0 = std::chrono::steady_clock::now();
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Module> copy,
+                         cpu::optimizedCopy(m, options.passes
+                                                   ? *options.passes
+                                                   : optimizePipeline(options.floatRewrites)));
+  r.passesMs = msSince(t0);
+
+  auto t1 = std::chrono::steady_clock::now();
+  cpu::KernelCollector kernels; // the device takes what the CPU lowering takes
+  LowerOptions lower;
+  lower.parallelLoops = false; // one stream: no loop pairs
+  CAIRN_ASSIGN_OR_RETURN(Programs programs, buildPrograms(*copy, lower, &kernels, &r));
+  r.lowerMs = msSince(t1);
+
+  auto t2 = std::chrono::steady_clock::now();
+  const std::vector<KernelDesc>& descs = kernels.kernels();
+  r.kernels = static_cast<int>(descs.size());
+  std::vector<std::string> names;
+  for (size_t j = 0; j < descs.size(); ++j)
+    names.push_back(fmt::format("cairn_kernel_{}", j));
+  if (!descs.empty() && (!device->isEmulated() || options.alwaysEmitPtx))
+    for (const std::string& arch : options.architectures) {
+      StatusOr<std::string> ptx = emitPtx(descs, names, arch);
+      if (!ptx.isOk()) return errorf("compile error: {}", ptx.status().message());
+      r.ptx.emplace_back(arch, std::move(*ptx));
+    }
+  std::vector<device::KernelHandle> handles;
+  EmulatedKernelCompiler* emulator = nullptr;
+  if (device->isEmulated()) {
+    CAIRN_ASSIGN_OR_RETURN(emulator, sharedEmulatedKernelCompiler());
+  }
+  for (size_t j = 0; j < descs.size(); ++j) {
+    device::KernelImage image{names[j], r.ptx, nullptr};
+    if (emulator) {
+      StatusOr<device::EmulatedKernelFn> fn = emulator->compile(descs[j]);
+      if (!fn.isOk()) return errorf("compile error: {}", fn.status().message());
+      image.emulated = *fn;
+    }
+    StatusOr<device::KernelHandle> handle = device->load(image);
+    if (!handle.isOk()) return errorf("loading kernel {} on {}: {}", names[j], device->name(),
+                                      handle.status().message());
+    handles.push_back(*handle);
+  }
+  r.codegenMs = msSince(t2);
+  return std::make_unique<device::DeviceExecutable>(std::move(copy), std::move(programs),
+                                                    std::move(device), std::move(handles));
+}
+
+} // namespace cairn::codegen::cuda

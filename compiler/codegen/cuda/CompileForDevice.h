@@ -1,0 +1,48 @@
+// The compile entry point of the CUDA backend: a Module in, a
+// device::DeviceExecutable (runtime/device/DeviceExecutable.h) out.
+//
+//   auto dev = std::shared_ptr<device::Device>(device::makeEmulatedDevice());
+//   auto exe = codegen::cuda::compileForDevice(m, dev);
+//   auto out = (*exe)->run("main", inputs);
+//
+// The same passes and lowering as the CPU executor (optimizedCopy,
+// buildPrograms: one program format for both backends), then each distinct
+// kernel compiled for the device: PTX for every architecture (LLVM NVPTX,
+// in-process) for a real GPU, host entries for the emulated device, and
+// loaded onto it.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compiler/Pipeline.h"
+#include "compiler/program/BuildProgram.h"
+#include "runtime/device/DeviceExecutable.h"
+
+namespace cairn::codegen::cuda {
+
+struct DeviceCompileOptions {
+  /// Passes run first on the copy; unset: optimizePipeline(floatRewrites).
+  std::optional<std::vector<std::string>> passes;
+  FloatRewrites floatRewrites = FloatRewrites::Exact;
+  /// PTX targets for a real device (the driver loads the best it runs).
+  std::vector<std::string> architectures = {"sm_80", "sm_90"};
+  /// Generate the PTX even for the emulated device (tests assemble it).
+  bool alwaysEmitPtx = false;
+};
+
+struct DeviceCompileReport : LowerReport {
+  int kernels = 0; ///< distinct kernels
+  double passesMs = 0, lowerMs = 0, codegenMs = 0;
+  /// With a real device or alwaysEmitPtx: the PTX per architecture, one
+  /// module holding every kernel as cairn_kernel_<n>.
+  std::vector<std::pair<std::string, std::string>> ptx;
+};
+
+StatusOr<std::unique_ptr<device::DeviceExecutable>> compileForDevice(
+    const Module& m, std::shared_ptr<device::Device> device,
+    const DeviceCompileOptions& options = {}, DeviceCompileReport* report = nullptr);
+
+} // namespace cairn::codegen::cuda

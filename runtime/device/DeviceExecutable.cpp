@@ -1,0 +1,445 @@
+// The device executor (DeviceExecutable.h). Values are immutable device
+// buffers shared by reference count: no instruction here writes into an
+// operand, so a yield, a carried value or an alias shares the buffer, and a
+// buffer goes back to the context's pool when its last value is released.
+#include "runtime/device/DeviceExecutable.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "runtime/exec/Executable.h"
+#include "runtime/exec/Gemm.h"
+#include "runtime/exec/KernelShape.h"
+#include "runtime/reference/Interpreter.h"
+#include "runtime/reference/OpEval.h"
+
+namespace cairn::device {
+
+using exec::Block;
+using exec::InstKind;
+using exec::Instruction;
+using exec::Slot;
+
+namespace {
+
+Status opError(const Op& op, const std::string& what) {
+  return errorf("{}error: '{}' op {}", op.where(), op.name(), what);
+}
+
+size_t byteSize(const TensorType& t) {
+  return static_cast<size_t>(t.numElements() * dtypeSize(t.dtype));
+}
+
+/// Released device buffers by size, freed with the context.
+struct Pool {
+  Device* device = nullptr;
+  std::map<size_t, std::vector<void*>> free;
+  int64_t liveBytes = 0;
+
+  void clear() {
+    for (auto& [bytes, ptrs] : free)
+      for (void* p : ptrs)
+        device->release(p);
+    free.clear();
+  }
+  ~Pool() {
+    if (device) clear();
+  }
+};
+
+/// Owns a device buffer: returns it to the pool when destroyed (so it is
+/// neither copyable nor movable).
+struct Buffer {
+  Pool* pool;
+  void* ptr;
+  size_t bytes;
+  Buffer(Pool* pool, void* ptr, size_t bytes) : pool(pool), ptr(ptr), bytes(bytes) {}
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  ~Buffer() {
+    pool->liveBytes -= static_cast<int64_t>(bytes);
+    pool->free[bytes].push_back(ptr);
+  }
+};
+
+struct Value {
+  TensorType type;
+  std::shared_ptr<Buffer> buf;
+  explicit operator bool() const { return buf != nullptr; }
+  void* data() const { return buf->ptr; }
+};
+
+} // namespace
+
+struct DeviceContext::State {
+  Pool pool;
+  std::vector<Value> frame;
+  /// Constants uploaded for `constantsOf`'s programs, by their host address.
+  const DeviceExecutable* constantsOf = nullptr;
+  std::map<const Tensor*, Value> constants;
+};
+
+DeviceContext::DeviceContext() : state_(std::make_unique<State>()) {}
+DeviceContext::~DeviceContext() {
+  state_->frame.clear();
+  state_->constants.clear(); // buffers return to the pool before it frees them
+}
+
+class DeviceRunner {
+public:
+  DeviceRunner(const DeviceExecutable& exe, const exec::Program& p, DeviceContext& ctx,
+               const DeviceRunOptions& opts)
+      : exe_(exe), dev_(exe.device()), p_(p), s_(*ctx.state_), stats_(ctx.stats_), opts_(opts) {
+    if (s_.pool.device != &dev_) {
+      s_.frame.clear();
+      s_.constants.clear();
+      if (s_.pool.device) s_.pool.clear();
+      s_.pool.device = &dev_;
+    }
+    if (s_.constantsOf != &exe_) {
+      s_.constants.clear();
+      s_.constantsOf = &exe_;
+    }
+  }
+
+  StatusOr<std::vector<Tensor>> run(const std::vector<Tensor>& inputs) {
+    CAIRN_RETURN_IF_ERROR(exec::checkArguments(p_, inputs));
+    s_.frame.assign(static_cast<size_t>(p_.numSlots), Value());
+    Status ran = Status::ok();
+    for (size_t i = 0; i < inputs.size() && ran.isOk(); ++i) {
+      StatusOr<Value> v = upload(inputs[i]);
+      if (v.isOk()) set(p_.args[i], std::move(*v));
+      else ran = v.status();
+    }
+    if (ran.isOk()) ran = runBlock(p_.body);
+    std::vector<Tensor> results;
+    for (size_t i = 0; i < p_.body.yields.size() && ran.isOk(); ++i) {
+      StatusOr<Tensor> t = download(get(p_.body.yields[i]));
+      if (t.isOk()) results.push_back(std::move(*t));
+      else ran = t.status();
+    }
+    if (ran.isOk()) ran = dev_.synchronize();
+    s_.frame.clear();
+    if (!ran.isOk()) return ran;
+    for (size_t i = 0; i < results.size(); ++i) {
+      std::string m = interp::typeMismatch(p_.resultTypes[i], results[i].type());
+      if (!m.empty()) return errorf("error: function @{} result #{}: {}", p_.name, i, m);
+    }
+    return results;
+  }
+
+private:
+  const Value& get(Slot s) const { return s_.frame[static_cast<size_t>(s)]; }
+  void set(Slot s, Value v) {
+    s_.frame[static_cast<size_t>(s)] = std::move(v);
+    stats_.peakDeviceBytes = std::max(stats_.peakDeviceBytes, s_.pool.liveBytes);
+  }
+
+  StatusOr<Value> allocate(const TensorType& type) {
+    size_t bytes = std::max<size_t>(byteSize(type), 1);
+    void* ptr = nullptr;
+    auto it = s_.pool.free.find(bytes);
+    if (it != s_.pool.free.end() && !it->second.empty()) {
+      ptr = it->second.back();
+      it->second.pop_back();
+    } else {
+      CAIRN_ASSIGN_OR_RETURN(ptr, dev_.allocate(bytes));
+    }
+    s_.pool.liveBytes += static_cast<int64_t>(bytes);
+    return Value{type, std::make_shared<Buffer>(&s_.pool, ptr, bytes)};
+  }
+
+  StatusOr<Value> upload(const Tensor& t) {
+    CAIRN_ASSIGN_OR_RETURN(Value v, allocate(t.type()));
+    CAIRN_RETURN_IF_ERROR(dev_.copyToDevice(v.data(), t.rawData(), t.byteSize()));
+    stats_.bytesToDevice += static_cast<int64_t>(t.byteSize());
+    return v;
+  }
+
+  StatusOr<Tensor> download(const Value& v) {
+    if (!v) return Status::error("internal error: a value read before it was written");
+    Tensor t(v.type);
+    CAIRN_RETURN_IF_ERROR(dev_.copyToHost(t.rawData(), v.data(), t.byteSize()));
+    stats_.bytesToHost += static_cast<int64_t>(t.byteSize());
+    return t;
+  }
+
+  /// A scalar i1 (a condition) read by the host.
+  StatusOr<bool> readCondition(const Op& op, const Value& v, const char* what) {
+    if (v.type.dtype != DType::I1 || v.type.rank() != 0)
+      return opError(op, fmt::format("{} must be one i1 scalar", what));
+    ++stats_.conditionReads;
+    CAIRN_ASSIGN_OR_RETURN(Tensor t, download(v));
+    return t.data<bool>()[0];
+  }
+
+  Status checkResult(const Instruction& in, size_t i, const TensorType& t) const {
+    std::string m = interp::typeMismatch(in.op->result(i)->type, t);
+    if (!m.empty()) return opError(*in.op, fmt::format("result #{}: {}", i, m));
+    return Status::ok();
+  }
+
+  Status runBlock(const Block& b) {
+    for (const Instruction& in : b.insts) {
+      CAIRN_RETURN_IF_ERROR(runInstruction(in));
+      for (Slot s : in.frees)
+        s_.frame[static_cast<size_t>(s)] = Value();
+    }
+    return Status::ok();
+  }
+
+  Status runInstruction(const Instruction& in) {
+    switch (in.kind) {
+    case InstKind::Kernel: return execKernel(in);
+    case InstKind::Gemm: return execGemm(in);
+    case InstKind::Rows:
+    case InstKind::Fallback: return execOnHost(in);
+    case InstKind::Alias: return execAlias(in);
+    case InstKind::Constant: return execConstant(in);
+    case InstKind::While: return execWhile(in);
+    case InstKind::If: return execIf(in);
+    case InstKind::Parallel: // one stream: the loops run one after the other
+      for (const Block& b : in.blocks)
+        CAIRN_RETURN_IF_ERROR(runBlock(b));
+      return Status::ok();
+    }
+    return Status::ok();
+  }
+
+  Status execKernel(const Instruction& in) {
+    std::vector<const Value*> ins;
+    for (Slot s : in.operands)
+      ins.push_back(&get(s));
+    exec::KernelExtents extents;
+    std::vector<TensorType> types = in.outputTypes;
+    if (in.shape) {
+      Status readError = Status::ok();
+      bool fits = exec::evaluateKernelShape(
+          *in.shape,
+          [&](const exec::SizeSource& src, int64_t& v) {
+            if (src.input < 0 || static_cast<size_t>(src.input) >= ins.size()) return false;
+            const Value& x = *ins[static_cast<size_t>(src.input)];
+            if (src.dim >= 0) {
+              if (src.dim >= x.type.rank()) return false;
+              v = x.type.shape[static_cast<size_t>(src.dim)];
+              return true;
+            }
+            if (x.type.rank() != 0 || !isInteger(x.type.dtype)) return false;
+            StatusOr<Tensor> t = download(x); // a size given as a value: a host read
+            if (!t.isOk()) {
+              readError = t.status();
+              return false;
+            }
+            v = t->getInt(0);
+            return true;
+          },
+          extents);
+      CAIRN_RETURN_IF_ERROR(readError);
+      // Sizes the kernel was not compiled for: the reference decides.
+      if (!fits) return execOnHost(in);
+      for (size_t o = 0; o < types.size(); ++o)
+        types[o] = TensorType(types[o].dtype, extents.outputs[o]);
+    }
+    std::vector<Value> outs;
+    std::vector<void*> buffers;
+    for (const Value* v : ins)
+      buffers.push_back(v->data());
+    for (const TensorType& t : types) {
+      CAIRN_ASSIGN_OR_RETURN(Value v, allocate(t));
+      buffers.push_back(v.data());
+      outs.push_back(std::move(v));
+    }
+    int64_t n = types.empty() ? 0 : types[0].numElements();
+    Status launched = launchElementwise(dev_, exe_.kernel(in.kernel), buffers, extents.params, n);
+    if (!launched.isOk()) return opError(*in.op, launched.message());
+    ++stats_.kernelLaunches;
+    for (size_t i = 0; i < outs.size(); ++i) {
+      if (in.shape) CAIRN_RETURN_IF_ERROR(checkResult(in, i, outs[i].type));
+      set(in.results[i], std::move(outs[i]));
+    }
+    return Status::ok();
+  }
+
+  Status execGemm(const Instruction& in) {
+    const Value& a = get(in.operands[0]);
+    const Value& b = get(in.operands[1]);
+    if (a.type.dtype != b.type.dtype)
+      return opError(*in.op, fmt::format("operand dtypes {} and {} differ",
+                                         dtypeName(a.type.dtype), dtypeName(b.type.dtype)));
+    Shape shape;
+    StatusOr<exec::GemmDims> d = exec::gemmDims(in.gemm, a.type.shape, b.type.shape, &shape);
+    if (!d.isOk()) return opError(*in.op, d.status().message());
+    TensorType type(a.type.dtype, shape);
+    CAIRN_RETURN_IF_ERROR(checkResult(in, 0, type));
+    CAIRN_ASSIGN_OR_RETURN(Value out, allocate(type));
+    Status ran = d->k == 0 ? dev_.fillZero(out.data(), byteSize(type))
+                           : dev_.gemm({a.type.dtype, in.gemm.transA, in.gemm.transB, d->m, d->n,
+                                        d->k, d->batch, a.data(), b.data(), out.data()});
+    if (!ran.isOk()) return opError(*in.op, ran.message());
+    ++stats_.gemmCalls;
+    set(in.results[0], std::move(out));
+    return Status::ok();
+  }
+
+  /// Operands down, the reference kernels on the host, results up.
+  Status execOnHost(const Instruction& in) {
+    const Op& op = *in.op;
+    ++stats_.hostOps;
+    std::vector<Tensor> args;
+    for (Slot s : in.operands) {
+      CAIRN_ASSIGN_OR_RETURN(Tensor t, download(get(s)));
+      args.push_back(std::move(t));
+    }
+    StatusOr<std::vector<Tensor>> r = Status::error("unreached");
+    if (op.kind() == OpKind::Call || op.kind() == OpKind::Fusion) {
+      InterpreterOptions io;
+      io.defaultMaxTrip = opts_.defaultMaxTrip;
+      r = evaluateOp(op, args, io);
+      if (!r.isOk()) return r.status();
+    } else {
+      std::vector<const Tensor*> ptrs;
+      for (const Tensor& t : args)
+        ptrs.push_back(&t);
+      r = interp::evalSimpleOp(op, ptrs);
+      if (!r.isOk()) return opError(op, r.status().message());
+    }
+    if (r->size() != in.results.size())
+      return opError(op, fmt::format("produced {} values for {} results", r->size(),
+                                     in.results.size()));
+    for (size_t i = 0; i < r->size(); ++i) {
+      CAIRN_RETURN_IF_ERROR(checkResult(in, i, (*r)[i].type()));
+      CAIRN_ASSIGN_OR_RETURN(Value v, upload((*r)[i]));
+      set(in.results[i], std::move(v));
+    }
+    return Status::ok();
+  }
+
+  // reshape and stop_gradient keep the bytes: the result shares the buffer
+  // when its shape is static; a reshape to sizes given at run time asks the
+  // reference.
+  Status execAlias(const Instruction& in) {
+    const TensorType& declared = in.op->result()->type;
+    const Value& x = get(in.operands[0]);
+    TensorType type = in.op->kind() == OpKind::Reshape ? declared : x.type;
+    if (!type.hasStaticShape() || type.numElements() != x.type.numElements() ||
+        type.dtype != x.type.dtype)
+      return execOnHost(in);
+    CAIRN_RETURN_IF_ERROR(checkResult(in, 0, type));
+    ++stats_.aliases;
+    set(in.results[0], Value{type, x.buf});
+    return Status::ok();
+  }
+
+  Status execConstant(const Instruction& in) {
+    const Tensor* c = &p_.constants[static_cast<size_t>(in.constant)];
+    auto it = s_.constants.find(c);
+    if (it == s_.constants.end()) {
+      CAIRN_ASSIGN_OR_RETURN(Value v, upload(*c));
+      it = s_.constants.emplace(c, std::move(v)).first;
+    }
+    set(in.results[0], it->second);
+    return Status::ok();
+  }
+
+  Status execWhile(const Instruction& in) {
+    const Op& op = *in.op;
+    size_t n = in.carried.size();
+    bool hasMaxTrip = in.operands.size() == n + 1;
+    int64_t maxTrip = opts_.defaultMaxTrip;
+    if (hasMaxTrip) {
+      const Value& m = get(in.operands[n]);
+      if (m.type.rank() != 0 || !isInteger(m.type.dtype))
+        return opError(op, "max_trip must be an i32 or i64 scalar");
+      CAIRN_ASSIGN_OR_RETURN(Tensor t, download(m));
+      maxTrip = t.getInt(0);
+    }
+    bool bounded = hasMaxTrip || opts_.defaultMaxTrip > 0;
+    std::vector<Value> init;
+    for (size_t i = 0; i < n; ++i)
+      init.push_back(get(in.operands[i]));
+    for (size_t i = 0; i < n; ++i) {
+      std::string m = interp::typeMismatch(op.result(i)->type, init[i].type);
+      if (!m.empty()) return opError(op, fmt::format("initial value #{}: {}", i, m));
+      set(in.carried[i], std::move(init[i]));
+    }
+    const Block& cond = in.blocks[0];
+    const Block& body = in.blocks[1];
+    for (int64_t trips = 0;; ++trips) {
+      CAIRN_RETURN_IF_ERROR(runBlock(cond));
+      CAIRN_ASSIGN_OR_RETURN(bool more,
+                             readCondition(op, get(cond.yields[0]), "the cond region's yield"));
+      if (!more) break;
+      if (bounded && trips >= maxTrip)
+        return opError(op, fmt::format("while loop exceeded its max trip count {}{}", maxTrip,
+                                       hasMaxTrip ? ""
+                                                  : " (the executor's defaultMaxTrip; the loop "
+                                                    "has no max_trip operand)"));
+      CAIRN_RETURN_IF_ERROR(runBlock(body));
+      ++stats_.whileIterations;
+      std::vector<Value> next;
+      for (Slot s : body.yields)
+        next.push_back(get(s));
+      for (size_t i = 0; i < n; ++i) {
+        std::string m = interp::typeMismatch(op.result(i)->type, next[i].type);
+        if (!m.empty()) return opError(op, fmt::format("body yield #{}: {}", i, m));
+        set(in.carried[i], std::move(next[i]));
+      }
+    }
+    return Status::ok();
+  }
+
+  Status execIf(const Instruction& in) {
+    const Op& op = *in.op;
+    CAIRN_ASSIGN_OR_RETURN(bool taken, readCondition(op, get(in.operands[0]), "the condition"));
+    const Block& b = in.blocks[taken ? 0 : 1];
+    CAIRN_RETURN_IF_ERROR(runBlock(b));
+    for (size_t i = 0; i < b.yields.size(); ++i) {
+      Value v = get(b.yields[i]);
+      std::string m = interp::typeMismatch(op.result(i)->type, v.type);
+      if (!m.empty())
+        return opError(op, fmt::format("{} yield #{}: {}", taken ? "then" : "else", i, m));
+      set(in.results[i], std::move(v));
+    }
+    return Status::ok();
+  }
+
+  const DeviceExecutable& exe_;
+  Device& dev_;
+  const exec::Program& p_;
+  DeviceContext::State& s_;
+  DeviceStats& stats_;
+  const DeviceRunOptions& opts_;
+};
+
+DeviceExecutable::DeviceExecutable(std::unique_ptr<Module> module,
+                                   std::map<std::string, exec::Program, std::less<>> programs,
+                                   std::shared_ptr<Device> device,
+                                   std::vector<KernelHandle> kernels)
+    : module_(std::move(module)), programs_(std::move(programs)), device_(std::move(device)),
+      kernels_(std::move(kernels)) {}
+
+DeviceExecutable::~DeviceExecutable() = default;
+
+const exec::Program* DeviceExecutable::program(std::string_view name) const {
+  auto it = programs_.find(name);
+  return it == programs_.end() ? nullptr : &it->second;
+}
+
+StatusOr<std::vector<Tensor>> DeviceExecutable::run(std::string_view name,
+                                                    const std::vector<Tensor>& inputs,
+                                                    DeviceContext& ctx,
+                                                    const DeviceRunOptions& options) const {
+  const exec::Program* p = program(name);
+  if (!p) return errorf("error: no function @{} in the module", name);
+  return DeviceRunner(*this, *p, ctx, options).run(inputs);
+}
+
+StatusOr<std::vector<Tensor>> DeviceExecutable::run(std::string_view name,
+                                                    const std::vector<Tensor>& inputs,
+                                                    const DeviceRunOptions& options) const {
+  DeviceContext ctx;
+  return run(name, inputs, ctx, options);
+}
+
+} // namespace cairn::device

@@ -1,0 +1,101 @@
+// The executor on a Device: runs the same exec::Programs the CPU executor
+// runs (compiler/program/BuildProgram.h: the buffer plan, nested while/if
+// blocks), with every value in device memory.
+//
+//   auto exe = codegen::cuda::compileForDevice(module, device);  // cairn_codegen
+//   device::DeviceContext ctx;
+//   auto out = (*exe)->run("main", inputs, ctx);
+//
+// Inputs are copied to the device and results back at the function boundary
+// only. On the device: elementwise kernels (generated, LowerToDevice.h),
+// products (Device::gemm: cuBLAS, or the CPU's BLAS on the emulated device),
+// reshapes as buffer aliases, constants uploaded once per context. A `while`
+// is the host-synchronized form XLA uses: the cond block runs on the device,
+// its one-byte result is copied back and the host decides (an `if` the
+// same). Still on the host, with copies both ways (counted in
+// DeviceStats::hostOps): the row ops (gather, scatter, slices, concat,
+// broadcast, transpose, reductions) and every op the kernels do not cover;
+// device kernels for them are the next step (docs/gpu.md).
+//
+// Errors are the CPU executor's: a Status naming the op (wrong inputs, an
+// index out of range, a loop past its max trip count), never a crash.
+// Thread-safety: a DeviceExecutable is immutable; one DeviceContext per
+// concurrent run, and the Device is used by one run at a time.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ir/IR.h"
+#include "ir/Tensor.h"
+#include "runtime/device/Device.h"
+#include "runtime/exec/Program.h"
+
+namespace cairn::device {
+
+struct DeviceRunOptions {
+  /// Bound on the trips of a `while` without max_trip (0 = unbounded).
+  int64_t defaultMaxTrip = 0;
+};
+
+/// What a context's runs did, summed.
+struct DeviceStats {
+  int64_t kernelLaunches = 0;
+  int64_t gemmCalls = 0;
+  int64_t hostOps = 0;        ///< ops run on the host (operands down, results up)
+  int64_t conditionReads = 0; ///< while/if decisions read back by the host
+  int64_t whileIterations = 0;
+  int64_t bytesToDevice = 0;
+  int64_t bytesToHost = 0;
+  int64_t aliases = 0;          ///< reshapes that shared their operand's buffer
+  int64_t peakDeviceBytes = 0;  ///< live values' bytes at most (pooled buffers excluded)
+};
+
+/// One run's device memory (a pool of released buffers by size, freed with
+/// the context) and counters. One run at a time.
+class DeviceContext {
+public:
+  DeviceContext();
+  ~DeviceContext();
+  DeviceContext(const DeviceContext&) = delete;
+  DeviceContext& operator=(const DeviceContext&) = delete;
+  const DeviceStats& stats() const { return stats_; }
+  void resetStats() { stats_ = DeviceStats(); }
+
+private:
+  friend class DeviceRunner;
+  struct State;
+  std::unique_ptr<State> state_;
+  DeviceStats stats_;
+};
+
+class DeviceExecutable {
+public:
+  /// `kernels[k]` is Instruction::kernel number k, loaded on `device`.
+  DeviceExecutable(std::unique_ptr<Module> module,
+                   std::map<std::string, exec::Program, std::less<>> programs,
+                   std::shared_ptr<Device> device, std::vector<KernelHandle> kernels);
+  ~DeviceExecutable();
+
+  StatusOr<std::vector<Tensor>> run(std::string_view name, const std::vector<Tensor>& inputs,
+                                    DeviceContext& ctx, const DeviceRunOptions& options = {}) const;
+  StatusOr<std::vector<Tensor>> run(std::string_view name, const std::vector<Tensor>& inputs,
+                                    const DeviceRunOptions& options = {}) const;
+
+  const Module& module() const { return *module_; }
+  const exec::Program* program(std::string_view name) const;
+  Device& device() const { return *device_; }
+  KernelHandle kernel(int32_t k) const { return kernels_[static_cast<size_t>(k)]; }
+  size_t numKernels() const { return kernels_.size(); }
+
+private:
+  std::unique_ptr<Module> module_;
+  std::map<std::string, exec::Program, std::less<>> programs_;
+  std::shared_ptr<Device> device_;
+  std::vector<KernelHandle> kernels_;
+};
+
+} // namespace cairn::device

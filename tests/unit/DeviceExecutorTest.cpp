@@ -1,0 +1,194 @@
+// The CUDA backend's executor (runtime/device/DeviceExecutable.h) on the
+// emulated device against the reference interpreter: every op's worked
+// example (ir/OpExamples.def) with and without the optimize pipeline, loops
+// and branches decided on the host, errors that name the op, and the
+// counters that say what ran where. Training steps and the golden models on
+// the device are in ExecTrainingTest and ExecModelsTest.
+#include "ExecTestUtil.h"
+#include "compiler/codegen/cuda/CompileForDevice.h"
+#include "compiler/codegen/cuda/LowerToDevice.h"
+#include "ir/OpKind.h"
+
+namespace cairn::exectest {
+namespace {
+
+struct OpExample {
+  OpKind kind;
+  std::string_view text;
+};
+
+constexpr OpExample kExamples[] = {
+#define CAIRN_OP_EXAMPLE(Enum, Text) {OpKind::Enum, Text},
+#include "ir/OpExamples.def"
+};
+
+#define CAIRN_REQUIRE_EMULATOR()                                                                   \
+  if (!codegen::cuda::sharedEmulatedKernelCompiler().isOk())                                       \
+  GTEST_SKIP() << "no host JIT for the emulated device"
+
+std::shared_ptr<device::Device> emulated() { return device::makeEmulatedDevice(); }
+
+std::unique_ptr<device::DeviceExecutable> compileForDeviceOk(
+    const Module& m, const codegen::cuda::DeviceCompileOptions& o = {},
+    codegen::cuda::DeviceCompileReport* report = nullptr) {
+  auto exe = codegen::cuda::compileForDevice(m, emulated(), o, report);
+  EXPECT_TRUE(exe.isOk()) << exe.status().message();
+  return exe.isOk() ? std::move(exe).value() : nullptr;
+}
+
+void expectDeviceMatches(const Module& m, const device::DeviceExecutable& exe,
+                         const std::string& fn, const std::vector<Tensor>& inputs,
+                         double tol = 1e-5, device::DeviceContext* ctx = nullptr) {
+  auto want = interpret(m, fn, inputs);
+  ASSERT_TRUE(want.isOk()) << want.status().message();
+  device::DeviceContext own;
+  auto got = exe.run(fn, inputs, ctx ? *ctx : own);
+  ASSERT_TRUE(got.isOk()) << got.status().message();
+  ASSERT_EQ(got->size(), want->size());
+  for (size_t i = 0; i < want->size(); ++i)
+    EXPECT_LE(relDiff((*got)[i], (*want)[i]), tol)
+        << fn << " result #" << i << "\n got " << (*got)[i].toString().substr(0, 400)
+        << "\nwant " << (*want)[i].toString().substr(0, 400);
+}
+
+/// As ExecOpsTest's: `?` dims are 3; small integers, varied floats.
+Tensor inputOf(TensorType type, int salt) {
+  for (int64_t& d : type.shape)
+    if (d == kDynamic) d = 3;
+  Tensor t(type);
+  for (int64_t i = 0; i < t.numElements(); ++i) {
+    if (type.dtype == DType::I1) t.setInt(i, (i + salt) % 2);
+    else if (isFloat(type.dtype)) t.setDouble(i, 0.25 * ((i * 7 + salt) % 11) - 1.0);
+    else t.setInt(i, (i + salt) % 3);
+  }
+  return t;
+}
+
+class DeviceOpExamples : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(DeviceOpExamples, EmulatedDeviceMatchesInterpreter) {
+  CAIRN_REQUIRE_EMULATOR();
+  const OpExample& ex = kExamples[GetParam()];
+  auto m = parseOk(std::string(ex.text));
+  ASSERT_TRUE(m);
+  const Function& f = *m->functions().front();
+  std::vector<Tensor> inputs;
+  int salt = 0;
+  for (const TensorType& t : f.argumentTypes())
+    inputs.push_back(inputOf(t, salt++));
+  for (bool optimize : {false, true}) {
+    codegen::cuda::DeviceCompileOptions o;
+    if (!optimize) o.passes = std::vector<std::string>{};
+    auto exe = compileForDeviceOk(*m, o);
+    ASSERT_TRUE(exe);
+    SCOPED_TRACE(optimize ? "optimize" : "no passes");
+    expectDeviceMatches(*m, *exe, f.name, inputs);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllOps, DeviceOpExamples,
+                         ::testing::Range(size_t{0}, std::size(kExamples)),
+                         [](const ::testing::TestParamInfo<size_t>& info) {
+                           return std::string(opName(kExamples[info.param].kind));
+                         });
+
+// A loop whose body is a kernel and a GEMM: the values stay on the device,
+// the host reads one byte per iteration.
+constexpr const char* kLoop = R"(
+func @f(%h0: tensor<4x8xf32>, %w: tensor<8x8xf32>, %n: tensor<i64>) -> (tensor<4x8xf32>) {
+  %zero = constant 0 : tensor<i64>
+  %one = constant 1 : tensor<i64>
+  %r:2 = while (%i = %zero, %h = %h0) : (tensor<i64>, tensor<4x8xf32>) cond {
+    %c = lt %i, %n : tensor<i1>
+    yield %c
+  } body {
+    %hw = dot %h, %w : tensor<4x8xf32>
+    %t = tanh %hw : tensor<4x8xf32>
+    %j = add %i, %one : tensor<i64>
+    yield %j, %t
+  }
+  return %r#1
+}
+)";
+
+TEST(DeviceExecutor, LoopOfKernelsAndGemmsStaysOnTheDevice) {
+  CAIRN_REQUIRE_EMULATOR();
+  auto m = parseOk(kLoop);
+  ASSERT_TRUE(m);
+  codegen::cuda::DeviceCompileReport report;
+  auto exe = compileForDeviceOk(*m, {}, &report);
+  ASSERT_TRUE(exe);
+  EXPECT_GT(report.kernels, 0);
+  EXPECT_GT(report.gemms, 0);
+  std::vector<Tensor> in = {inputOf(TensorType(DType::F32, {4, 8}), 1),
+                            inputOf(TensorType(DType::F32, {8, 8}), 2),
+                            Tensor::scalar(DType::I64, 5.0)};
+  for (size_t k = 0; k < 2; ++k)
+    for (int64_t i = 0; i < in[k].numElements(); ++i)
+      in[k].setDouble(i, in[k].getDouble(i) * 0.3);
+  device::DeviceContext ctx;
+  expectDeviceMatches(*m, *exe, "f", in, 1e-5, &ctx);
+  const device::DeviceStats& s = ctx.stats();
+  EXPECT_EQ(s.whileIterations, 5);
+  EXPECT_EQ(s.conditionReads, 6); // five trips and the exit
+  EXPECT_EQ(s.gemmCalls, 5);
+  EXPECT_GE(s.kernelLaunches, 5);
+  EXPECT_EQ(s.hostOps, 0) << "everything in this loop has a device form";
+  // Inputs go up once, the result comes down once, plus the conditions.
+  EXPECT_EQ(s.bytesToHost, 4 * 8 * 4 + 6);
+}
+
+TEST(DeviceExecutor, ErrorsNameTheOp) {
+  CAIRN_REQUIRE_EMULATOR();
+  auto m = parseOk(R"(
+func @f(%h0: tensor<4x8xf32>, %w: tensor<8x8xf32>, %n: tensor<i64>) -> (tensor<4x8xf32>) {
+  %zero = constant 0 : tensor<i64>
+  %one = constant 1 : tensor<i64>
+  %max = constant 3 : tensor<i64>
+  %r:2 = while (%i = %zero, %h = %h0) : (tensor<i64>, tensor<4x8xf32>) max_trip %max cond {
+    %c = lt %i, %n : tensor<i1>
+    yield %c
+  } body {
+    %hw = dot %h, %w : tensor<4x8xf32>
+    %j = add %i, %one : tensor<i64>
+    yield %j, %hw
+  }
+  return %r#1
+}
+)");
+  ASSERT_TRUE(m);
+  auto exe = compileForDeviceOk(*m);
+  ASSERT_TRUE(exe);
+  Tensor h(TensorType(DType::F32, {4, 8})), w(TensorType(DType::F32, {8, 8}));
+  auto past = exe->run("f", {h, w, Tensor::scalar(DType::I64, 10.0)});
+  ASSERT_FALSE(past.isOk());
+  EXPECT_NE(past.status().message().find("exceeded its max trip count 3"), std::string::npos)
+      << past.status().message();
+  EXPECT_NE(past.status().message().find("'while' op"), std::string::npos);
+  auto badShape = exe->run("f", {Tensor(TensorType(DType::F32, {5, 8})), w,
+                                 Tensor::scalar(DType::I64, 1.0)});
+  ASSERT_FALSE(badShape.isOk());
+  EXPECT_NE(badShape.status().message().find("argument #0"), std::string::npos)
+      << badShape.status().message();
+  EXPECT_FALSE(exe->run("nope", {}).isOk());
+  auto fine = exe->run("f", {h, w, Tensor::scalar(DType::I64, 2.0)});
+  EXPECT_TRUE(fine.isOk()) << fine.status().message();
+}
+
+TEST(DeviceExecutor, PtxOfAProgramForEveryArchitecture) {
+  CAIRN_REQUIRE_EMULATOR();
+  auto m = parseOk(kLoop);
+  ASSERT_TRUE(m);
+  codegen::cuda::DeviceCompileOptions o;
+  o.alwaysEmitPtx = true;
+  codegen::cuda::DeviceCompileReport report;
+  auto exe = compileForDeviceOk(*m, o, &report);
+  ASSERT_TRUE(exe);
+  ASSERT_EQ(report.ptx.size(), 2u);
+  EXPECT_EQ(report.ptx[0].first, "sm_80");
+  EXPECT_NE(report.ptx[1].second.find(".target sm_90"), std::string::npos);
+  EXPECT_NE(report.ptx[0].second.find(".visible .entry cairn_kernel_0("), std::string::npos);
+}
+
+} // namespace
+} // namespace cairn::exectest
