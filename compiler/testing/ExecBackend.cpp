@@ -1,6 +1,7 @@
 #include "compiler/testing/ExecBackend.h"
 
 #include "compiler/codegen/cpu/CompileExecutable.h"
+#include "compiler/codegen/cuda/CompileForDevice.h"
 #include "compiler/testing/Backend.h"
 
 namespace cairn {
@@ -41,16 +42,60 @@ private:
   bool passes_;
 };
 
+class DeviceExecutable : public Executable {
+public:
+  explicit DeviceExecutable(std::unique_ptr<device::DeviceExecutable> exe)
+      : exe_(std::move(exe)) {}
+  StatusOr<std::vector<Tensor>> run(std::string_view entry,
+                                    const std::vector<Tensor>& inputs) override {
+    device::DeviceRunOptions o;
+    o.defaultMaxTrip = kDefaultMaxTrip;
+    return exe_->run(entry, inputs, ctx_, o);
+  }
+  std::string describe() const override {
+    return "the CUDA backend on " + exe_->device().name();
+  }
+
+private:
+  std::unique_ptr<device::DeviceExecutable> exe_;
+  device::DeviceContext ctx_;
+};
+
+/// The CUDA backend on the emulated device (the same kernels and programs a
+/// GPU runs).
+class DeviceBackend : public Backend {
+public:
+  explicit DeviceBackend(bool passes) : passes_(passes) {}
+  std::string name() const override { return passes_ ? "cuda" : "cuda:nopasses"; }
+  StatusOr<std::unique_ptr<Executable>> compile(const Module& m) override {
+    codegen::cuda::DeviceCompileOptions o;
+    if (!passes_) o.passes = std::vector<std::string>{};
+    CAIRN_ASSIGN_OR_RETURN(auto exe,
+                           codegen::cuda::compileForDevice(m, device::makeEmulatedDevice(), o));
+    return std::unique_ptr<Executable>(std::make_unique<DeviceExecutable>(std::move(exe)));
+  }
+
+private:
+  bool passes_;
+};
+
 } // namespace
 
 Status registerExecBackend() {
   static bool done = false;
   if (done) return Status::ok();
   done = true;
-  return registerBackend("exec", [](std::string_view arg) -> StatusOr<std::unique_ptr<Backend>> {
+  CAIRN_RETURN_IF_ERROR(registerBackend(
+      "exec", [](std::string_view arg) -> StatusOr<std::unique_ptr<Backend>> {
+        if (!arg.empty() && arg != "nopasses")
+          return errorf("exec backend: unknown argument '{}' (expected nothing or 'nopasses')",
+                        arg);
+        return std::unique_ptr<Backend>(std::make_unique<ExecBackend>(arg.empty()));
+      }));
+  return registerBackend("cuda", [](std::string_view arg) -> StatusOr<std::unique_ptr<Backend>> {
     if (!arg.empty() && arg != "nopasses")
-      return errorf("exec backend: unknown argument '{}' (expected nothing or 'nopasses')", arg);
-    return std::unique_ptr<Backend>(std::make_unique<ExecBackend>(arg.empty()));
+      return errorf("cuda backend: unknown argument '{}' (expected nothing or 'nopasses')", arg);
+    return std::unique_ptr<Backend>(std::make_unique<DeviceBackend>(arg.empty()));
   });
 }
 

@@ -4,6 +4,9 @@
 //
 //   exec          optimize pipeline, then the executor
 //   exec:nopasses the executor on the module as generated (each op lowered alone)
+//   cuda          the CUDA backend (compiler/codegen/cuda) on the emulated
+//                 device: the same kernels and programs a GPU runs
+//   cuda:nopasses the same on the module as generated
 //
 // Its float results differ from the interpreter's within the JIT's
 // approximation bounds (docs/codegen.md) and BLAS's summation order, so
@@ -14,7 +17,7 @@
 
 namespace cairn {
 
-/// Registers "exec"; a second call does nothing. Not thread-safe (call at
+/// Registers "exec" and "cuda"; a second call does nothing. Not thread-safe (call at
 /// start-up, as registerBackend).
 Status registerExecBackend();
 

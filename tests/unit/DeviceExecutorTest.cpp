@@ -8,6 +8,7 @@
 #include "compiler/codegen/cuda/CompileForDevice.h"
 #include "compiler/codegen/cuda/LowerToDevice.h"
 #include "ir/OpKind.h"
+#include "runtime/device/OpenDevice.h"
 
 namespace cairn::exectest {
 namespace {
@@ -188,6 +189,32 @@ TEST(DeviceExecutor, PtxOfAProgramForEveryArchitecture) {
   EXPECT_EQ(report.ptx[0].first, "sm_80");
   EXPECT_NE(report.ptx[1].second.find(".target sm_90"), std::string::npos);
   EXPECT_NE(report.ptx[0].second.find(".visible .entry cairn_kernel_0("), std::string::npos);
+}
+
+} // namespace
+} // namespace cairn::exectest
+
+namespace cairn::exectest {
+namespace {
+
+// Without a GPU (CI, this machine) the real device layer says why and Auto
+// falls back to the emulator; with one, both open the GPU.
+TEST(DeviceExecutor, OpenDeviceFallsBackToTheEmulatorWithAReason) {
+  auto gpu = device::openCudaDevice(0);
+  std::string note;
+  auto any = device::openDevice(device::DeviceChoice::Auto, &note);
+  ASSERT_TRUE(any.isOk()) << any.status().message();
+  if (gpu.isOk()) {
+    EXPECT_FALSE((*any)->isEmulated());
+    GTEST_SKIP() << "a GPU is present: " << (*gpu)->name();
+  }
+  EXPECT_FALSE(gpu.status().message().empty());
+  EXPECT_TRUE((*any)->isEmulated());
+  EXPECT_NE(note.find("using the emulated device"), std::string::npos) << note;
+  auto strict = device::openDevice(device::DeviceChoice::Gpu);
+  EXPECT_FALSE(strict.isOk());
+  EXPECT_TRUE(device::openDevice(device::DeviceChoice::Emulated).isOk());
+  EXPECT_FALSE(device::parseDeviceChoice("tpu").isOk());
 }
 
 } // namespace

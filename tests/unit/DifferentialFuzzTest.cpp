@@ -166,6 +166,15 @@ TEST(DifferentialFuzzTest, CompiledExecutorMatchesInterpreter) {
   expectBatchMatches("exec", 300, 1e-4);
 }
 
+// The CUDA backend on the emulated device: the generated device kernels,
+// the device executor's loops, branches and host-run ops, on 1000 random
+// programs (scripts/fuzz-diff.sh --backend cuda runs any number).
+TEST(DifferentialFuzzTest, CudaBackendOnEmulatedDeviceMatchesInterpreter) {
+  if (!codegen::cpu::cpuJitAvailable()) GTEST_SKIP() << "no JIT on this host";
+  ASSERT_TRUE(registerExecBackend().isOk());
+  expectBatchMatches("cuda", 1000, 1e-4);
+}
+
 // Found by the fuzzer (seeds 174 and 6652 of the first generator):
 // hoist-input-projection read the last dim of a rank-0 reshape operand (a
 // segfault) when a loop's dot multiplied a reshaped scalar, as an inlined

@@ -3,8 +3,10 @@
 // given transitions (tracker on and off) and predicted ones, the TreeLSTM,
 // BiLSTM and BiGRU classifiers and taggers on real SNLI/SST batches
 // (tests/golden/GoldenCases.h; skipped without ../shared/data), and the
-// Elman RNN on random inputs. Also: the SPINN stack is updated in place.
+// Elman RNN on random inputs. Also: the SPINN stack is updated in place;
+// and every golden model through the CUDA backend on the emulated device.
 #include "ExecTestUtil.h"
+#include "compiler/codegen/cuda/CompileForDevice.h"
 #include "frontend/models/ElmanRnn.h"
 #include "tests/golden/GoldenCases.h"
 
@@ -42,6 +44,37 @@ TEST_P(ExecGoldenModels, CompiledMatchesInterpreter) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, ExecGoldenModels, ::testing::ValuesIn(golden::caseNames()),
+                         [](const auto& info) { return info.param; });
+
+// The same models through the CUDA backend on the emulated device.
+class DeviceGoldenModels : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DeviceGoldenModels, EmulatedDeviceMatchesInterpreter) {
+  CAIRN_REQUIRE_JIT();
+  const std::string dataDir = golden::defaultDataDir(CAIRN_SOURCE_DIR);
+  if (!golden::haveData(dataDir)) GTEST_SKIP() << "no SNLI/SST data under " << dataDir;
+  auto c = golden::makeCase(GetParam(), dataDir);
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  auto exe = codegen::cuda::compileForDevice(*c->module, device::makeEmulatedDevice());
+  ASSERT_TRUE(exe.isOk()) << exe.status().message();
+  std::vector<Tensor> args = c->inputs;
+  args.insert(args.end(), c->paramValues.begin(), c->paramValues.end());
+  auto want = interpret(*c->module, c->function->name, args);
+  ASSERT_TRUE(want.isOk()) << want.status().message();
+  device::DeviceContext ctx;
+  for (int run = 0; run < 2; ++run) { // the second in a warm context
+    auto got = (*exe)->run(c->function->name, args, ctx);
+    ASSERT_TRUE(got.isOk()) << got.status().message();
+    ASSERT_EQ(got->size(), want->size());
+    for (size_t i = 0; i < want->size(); ++i)
+      EXPECT_LE(relDiff((*got)[i], (*want)[i]), golden::kRelTolerance) << "result #" << i;
+  }
+  EXPECT_GT(ctx.stats().kernelLaunches, 0);
+  EXPECT_GT(ctx.stats().gemmCalls, 0);
+  EXPECT_GT(ctx.stats().whileIterations, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, DeviceGoldenModels, ::testing::ValuesIn(golden::caseNames()),
                          [](const auto& info) { return info.param; });
 
 TEST(ExecElmanRnnTest, CompiledMatchesInterpreter) {

@@ -3,11 +3,13 @@
 // TreeLSTM, through the compiled executor against the reference
 // interpreter, to 1e-4 relative.
 #include <chrono>
+#include <functional>
 
 #include "compiler/RewriteUtils.h"
 #include "compiler/autodiff/Autodiff.h"
 #include "compiler/codegen/cpu/CompileExecutable.h"
 #include "compiler/codegen/cpu/RunFusion.h"
+#include "compiler/codegen/cuda/CompileForDevice.h"
 #include "compiler/passes/SinkAccumulatedProducts.h"
 #include "frontend/layers/Layers.h"
 #include "frontend/models/BiRnn.h"
@@ -28,6 +30,10 @@ using testing::fourTrees;
 using testing::labels;
 
 
+double msSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
 /// max |a - b| / max(max |b|, 1e-6) over one tensor.
 double relDiff(const Tensor& a, const Tensor& b) {
   double diff = 0, scale = 1e-6;
@@ -39,9 +45,12 @@ double relDiff(const Tensor& a, const Tensor& b) {
 }
 
 
-/// Two training steps compiled (`exe`) against interpreted, each side
+/// Runs the compiled train_step on its inputs (the CPU executor or a device).
+using RunStep = std::function<StatusOr<std::vector<Tensor>>(const std::vector<Tensor>&)>;
+
+/// Two training steps compiled (`run`) against interpreted, each side
 /// continuing from its own outputs.
-void checkTwoSteps(exec::Executable& exe, const training::TrainStep& step, const ParamStore& ps,
+void checkTwoSteps(const RunStep& run, const training::TrainStep& step, const ParamStore& ps,
                    const std::vector<Tensor>& batch) {
   std::vector<Tensor> params = ps.initialize(3);
   for (Tensor& t : params)
@@ -56,7 +65,7 @@ void checkTwoSteps(exec::Executable& exe, const training::TrainStep& step, const
   for (int s = 0; s < 2; ++s) {
     auto ref = interpret(*step.function, refIn);
     ASSERT_TRUE(ref.isOk()) << ref.status().message();
-    auto got = exe.run(step.function->name, exeIn);
+    auto got = run(exeIn);
     ASSERT_TRUE(got.isOk()) << got.status().message();
     ASSERT_EQ(got->size(), ref->size());
     for (size_t r = 0; r < ref->size(); ++r)
@@ -69,12 +78,16 @@ void checkTwoSteps(exec::Executable& exe, const training::TrainStep& step, const
   }
 }
 
+/// Where a training step is compiled to.
+enum class Target { Cpu, EmulatedDevice };
+
 /// Builds gradient + train_step for `loss` (batch inputs first, then the
 /// parameters of `ps`, labels possibly last) and checks two steps compiled
-/// against interpreted, with the exact and the reassociating pipelines.
+/// for `target` against interpreted, with the exact and the reassociating
+/// pipelines.
 void checkTrainStep(Module& m, const ParamStore& ps, const Function& loss,
                     const training::ArgMapping& mapping, const std::vector<Tensor>& batch,
-                    bool expectSunk = true) {
+                    bool expectSunk = true, Target target = Target::Cpu) {
   if (!codegen::cpu::cpuJitAvailable()) GTEST_SKIP() << "no JIT on this host";
   GradOptions go;
   go.wrt = training::trainableArgIndices(mapping, ps);
@@ -98,15 +111,29 @@ void checkTrainStep(Module& m, const ParamStore& ps, const Function& loss,
 
   for (FloatRewrites rewrites : {FloatRewrites::Exact, FloatRewrites::Reassociate}) {
     SCOPED_TRACE(rewrites == FloatRewrites::Exact ? "exact" : "reassociate");
+    auto t0 = std::chrono::steady_clock::now();
+    if (target == Target::EmulatedDevice) {
+      codegen::cuda::DeviceCompileOptions options;
+      options.floatRewrites = rewrites;
+      auto exe = codegen::cuda::compileForDevice(m, device::makeEmulatedDevice(), options);
+      ASSERT_TRUE(exe.isOk()) << exe.status().message();
+      std::cout << "  compile for the emulated device: " << msSince(t0) << " ms\n";
+      device::DeviceContext ctx;
+      checkTwoSteps([&](const std::vector<Tensor>& in) {
+        return (*exe)->run(step->function->name, in, ctx);
+      }, *step, ps, batch);
+      EXPECT_GT(ctx.stats().kernelLaunches, 0);
+      EXPECT_GT(ctx.stats().gemmCalls, 0);
+      continue;
+    }
     codegen::cpu::CompileOptions options;
     options.floatRewrites = rewrites;
-    auto t0 = std::chrono::steady_clock::now();
     auto exe = codegen::cpu::compileExecutable(m, options);
-    double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     ASSERT_TRUE(exe.isOk()) << exe.status().message();
-    std::cout << "  compile (optimize + lower + static kernels): " << ms << " ms\n";
-    checkTwoSteps(**exe, *step, ps, batch);
+    std::cout << "  compile (optimize + lower + static kernels): " << msSince(t0) << " ms\n";
+    checkTwoSteps([&](const std::vector<Tensor>& in) {
+      return (*exe)->run(step->function->name, in);
+    }, *step, ps, batch);
   }
 }
 
@@ -118,7 +145,7 @@ training::ArgMapping mappingFor(size_t numBatchFirst, size_t numParams, size_t n
 }
 
 
-void spinnCase(bool predicted, bool compact = false) {
+void spinnCase(bool predicted, bool compact = false, Target target = Target::Cpu) {
   SpinnConfig c;
   c.compactReduce = compact;
   c.vocab = 10;
@@ -132,14 +159,14 @@ void spinnCase(bool predicted, bool compact = false) {
   Function* f = buildSpinnTreeClassifierLoss(m, ps, c, 4);
   Batch b = makeBatch(fourTrees(), 0, predicted ? 7 : 0);
   checkTrainStep(m, ps, *f, mappingFor(4, ps.size(), 0),
-                 {b.tokens, b.transitions, b.lengths, labels({0, 3, 1, 2})});
+                 {b.tokens, b.transitions, b.lengths, labels({0, 3, 1, 2})}, true, target);
 }
 
 TEST(ExecTraining, SpinnGivenTransitions) { spinnCase(false); }
 TEST(ExecTraining, SpinnPredictedTransitions) { spinnCase(true); }
 TEST(ExecTraining, SpinnCompactReduce) { spinnCase(false, true); }
 
-void biRnnCase(BiRnnConfig::Cell cell, bool compact = false) {
+void biRnnCase(BiRnnConfig::Cell cell, bool compact = false, Target target = Target::Cpu) {
   BiRnnConfig c;
   c.cell = cell;
   c.compactRows = compact;
@@ -155,14 +182,29 @@ void biRnnCase(BiRnnConfig::Cell cell, bool compact = false) {
   Tensor tokens = Tensor::fromInts(TensorType(DType::I32, {3, 4}), {1, 2, 3, 4, 5, 6, 0, 0, 7, 0, 0, 0});
   Tensor lengths = Tensor::fromInts(TensorType(DType::I32, {3}), {4, 2, 1});
   checkTrainStep(m, ps, *f, mappingFor(2, ps.size(), 1), {tokens, lengths, labels({2, 0, 1})},
-                 !compact);
+                 !compact, target);
 }
 
 TEST(ExecTraining, BiLstm) { biRnnCase(BiRnnConfig::Lstm); }
 TEST(ExecTraining, BiGru) { biRnnCase(BiRnnConfig::Gru); }
 TEST(ExecTraining, BiLstmCompactRows) { biRnnCase(BiRnnConfig::Lstm, true); }
 
-TEST(ExecTraining, TreeLstm) {
+// The same training steps through the CUDA backend on the emulated device.
+TEST(ExecTraining, SpinnOnEmulatedDevice) { spinnCase(false, false, Target::EmulatedDevice); }
+TEST(ExecTraining, SpinnPredictedOnEmulatedDevice) {
+  spinnCase(true, false, Target::EmulatedDevice);
+}
+TEST(ExecTraining, SpinnCompactReduceOnEmulatedDevice) {
+  spinnCase(false, true, Target::EmulatedDevice);
+}
+TEST(ExecTraining, BiLstmOnEmulatedDevice) {
+  biRnnCase(BiRnnConfig::Lstm, false, Target::EmulatedDevice);
+}
+TEST(ExecTraining, BiGruOnEmulatedDevice) {
+  biRnnCase(BiRnnConfig::Gru, false, Target::EmulatedDevice);
+}
+
+void treeLstmCase(Target target) {
   TreeLstmConfig c;
   c.vocab = 10;
   c.embed = 6;
@@ -173,8 +215,11 @@ TEST(ExecTraining, TreeLstm) {
   Function* f = crossEntropyOf(m, *logits);
   Batch b = makeBatch(fourTrees());
   checkTrainStep(m, ps, *f, mappingFor(3, ps.size(), 1),
-                 {b.tokens, b.transitions, b.lengths, labels({4, 0, 2, 1})});
+                 {b.tokens, b.transitions, b.lengths, labels({4, 0, 2, 1})}, true, target);
 }
+
+TEST(ExecTraining, TreeLstm) { treeLstmCase(Target::Cpu); }
+TEST(ExecTraining, TreeLstmOnEmulatedDevice) { treeLstmCase(Target::EmulatedDevice); }
 
 } // namespace
 } // namespace cairn

@@ -18,6 +18,8 @@
 #include "frontend/training/Checkpoint.h"
 #include "frontend/training/Progress.h"
 #include "compiler/codegen/cpu/CompileExecutable.h"
+#include "compiler/codegen/cuda/CompileForDevice.h"
+#include "runtime/device/OpenDevice.h"
 #include "runtime/exec/Blas.h"
 #include "runtime/exec/Executable.h"
 #include "runtime/exec/Gemm.h"
@@ -96,10 +98,17 @@ struct EvalResult {
 /// interpreter, or one compiled Executable with a context per function (so
 /// each keeps its buffer pool warm).
 struct Runner {
-  std::unique_ptr<exec::Executable> exe;
+  std::unique_ptr<exec::Executable> exe;                // --backend compiled
+  std::unique_ptr<device::DeviceExecutable> deviceExe; // --backend cuda
   std::map<std::string, std::unique_ptr<exec::ExecutionContext>> contexts;
+  std::map<std::string, std::unique_ptr<device::DeviceContext>> deviceContexts;
 
   StatusOr<std::vector<Tensor>> run(const Function& f, const std::vector<Tensor>& in) {
+    if (deviceExe) {
+      auto& ctx = deviceContexts[f.name];
+      if (!ctx) ctx = std::make_unique<device::DeviceContext>();
+      return deviceExe->run(f.name, in, *ctx);
+    }
     if (!exe) return interpret(f, in);
     auto& ctx = contexts[f.name];
     if (!ctx) ctx = std::make_unique<exec::ExecutionContext>();
@@ -238,8 +247,24 @@ int runTraining(const TrainOptions& o) {
     const exec::BlasKernels& blas = exec::blasKernels();
     std::cout << fmt::format("blas: {}, {} thread(s)\n", blas.describe(), exec::blasThreads());
     if (!blas.warning.empty()) std::cout << "warning: " << blas.warning << "\n";
+  } else if (o.backend == "cuda") {
+    const double t0 = monotonicSeconds();
+    std::string note;
+    StatusOr<std::shared_ptr<device::Device>> dev =
+        device::openDevice(device::DeviceChoice::Auto, &note);
+    if (!note.empty()) std::cout << "cuda: " << note << "\n";
+    if (!dev.isOk()) return fail("--backend cuda: " + dev.status().message());
+    codegen::cuda::DeviceCompileOptions options;
+    options.floatRewrites = FloatRewrites::Reassociate;
+    codegen::cuda::DeviceCompileReport report;
+    auto exe = codegen::cuda::compileForDevice(p.module, *dev, options, &report);
+    if (!exe.isOk()) return fail("compiling for the device: " + exe.status().message());
+    runner.deviceExe = std::move(*exe);
+    std::cout << fmt::format("compiled for {} in {:.3f} s ({} GEMMs, {} kernels)\n",
+                             (*dev)->name(), monotonicSeconds() - t0, report.gemms,
+                             report.kernels);
   } else if (o.backend != "interpreter") {
-    return fail(fmt::format("--backend: '{}' is neither interpreter nor compiled", o.backend));
+    return fail(fmt::format("--backend: '{}' is not interpreter, compiled or cuda", o.backend));
   }
   std::cout << std::flush;
 

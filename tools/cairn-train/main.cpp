@@ -109,7 +109,8 @@ int main(int argc, char** argv) {
                  "Save parameters and optimizer state here (safetensors) at each evaluation");
   app.add_flag("--resume", o.resume, "Continue from --checkpoint");
   app.add_option("--backend", o.backend,
-                 "interpreter (the reference interpreter) or compiled (the CPU executor)")
+                 "interpreter (the reference interpreter), compiled (the CPU executor) or cuda "
+                 "(the CUDA backend: the GPU, or the emulated device where there is none)")
       ->capture_default_str();
   app.add_option("--seed", o.seed, "Seed of weights, batch order and generated data")
       ->capture_default_str();

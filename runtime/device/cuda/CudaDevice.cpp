@@ -1,0 +1,230 @@
+// The real device: the CUDA driver API (contexts, memory, modules from PTX,
+// launches on one stream) and cuBLAS for products. Built as the shared
+// library libcairn_cuda_device.so, linked against the toolkit's libcuda
+// (its stub where no driver is installed) and cuBLAS, and loaded by
+// runtime/device/OpenDevice.cpp at run time.
+//
+// What is verified where (docs/gpu.md): CI compiles and links this file;
+// it runs only on a machine with a GPU (scripts/gpu-check.sh).
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <cublas_v2.h>
+#include <cuda.h>
+
+#include "runtime/device/Device.h"
+
+namespace cairn::device {
+namespace {
+
+std::string cuError(CUresult r) {
+  const char* name = nullptr;
+  const char* text = nullptr;
+  cuGetErrorName(r, &name);
+  cuGetErrorString(r, &text);
+  return fmt::format("{} ({})", name ? name : "CUDA error", text ? text : "no description");
+}
+
+#define CAIRN_CU(call)                                                                             \
+  do {                                                                                             \
+    CUresult cairn_r = (call);                                                                     \
+    if (cairn_r != CUDA_SUCCESS) return errorf("{}: {}", #call, cuError(cairn_r));                 \
+  } while (0)
+
+const char* cublasError(cublasStatus_t s) {
+  switch (s) {
+  case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
+  case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
+  case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
+  case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
+  case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
+  case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
+  default: return "cuBLAS error";
+  }
+}
+
+/// The PTX of `image` best suited to a GPU of compute capability `cc`
+/// (e.g. 90): the highest architecture not above it (the driver compiles
+/// PTX forward to newer GPUs), or null when every one is newer.
+const std::string* pickPtx(const KernelImage& image, int cc) {
+  const std::string* best = nullptr;
+  int bestArch = -1;
+  for (const auto& [arch, ptx] : image.ptx) {
+    int a = std::atoi(arch.c_str() + (arch.rfind("sm_", 0) == 0 ? 3 : 0));
+    if (a <= cc && a > bestArch) {
+      bestArch = a;
+      best = &ptx;
+    }
+  }
+  return best;
+}
+
+class CudaDevice final : public Device {
+public:
+  ~CudaDevice() override {
+    for (auto& [text, module] : modules_)
+      cuModuleUnload(module);
+    if (blas_) cublasDestroy(blas_);
+    if (stream_) cuStreamDestroy(stream_);
+    if (context_) cuDevicePrimaryCtxRelease(device_);
+  }
+
+  Status open(int ordinal) {
+    CAIRN_CU(cuInit(0));
+    int count = 0;
+    CAIRN_CU(cuDeviceGetCount(&count));
+    if (ordinal < 0 || ordinal >= count)
+      return errorf("GPU {} requested, {} present", ordinal, count);
+    CAIRN_CU(cuDeviceGet(&device_, ordinal));
+    CAIRN_CU(cuDevicePrimaryCtxRetain(&context_, device_));
+    CAIRN_CU(cuCtxSetCurrent(context_));
+    int major = 0, minor = 0;
+    CAIRN_CU(cuDeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device_));
+    CAIRN_CU(cuDeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device_));
+    cc_ = major * 10 + minor;
+    char name[256] = {};
+    CAIRN_CU(cuDeviceGetName(name, sizeof name, device_));
+    name_ = fmt::format("{} (sm_{})", name, cc_);
+    CAIRN_CU(cuStreamCreate(&stream_, CU_STREAM_NON_BLOCKING));
+    if (cublasStatus_t s = cublasCreate(&blas_); s != CUBLAS_STATUS_SUCCESS)
+      return errorf("cublasCreate: {}", cublasError(s));
+    cublasSetStream(blas_, reinterpret_cast<cudaStream_t>(stream_));
+    return Status::ok();
+  }
+
+  std::string name() const override { return name_; }
+  bool isEmulated() const override { return false; }
+
+  StatusOr<void*> allocate(size_t bytes) override {
+    CAIRN_RETURN_IF_ERROR(current());
+    CUdeviceptr p = 0;
+    CAIRN_CU(cuMemAlloc(&p, bytes ? bytes : 1));
+    return reinterpret_cast<void*>(p);
+  }
+
+  void release(void* ptr) override {
+    if (ptr && current().isOk()) cuMemFree(reinterpret_cast<CUdeviceptr>(ptr));
+  }
+
+  Status copyToDevice(void* dst, const void* src, size_t bytes) override {
+    if (!bytes) return Status::ok();
+    CAIRN_RETURN_IF_ERROR(current());
+    CAIRN_CU(cuMemcpyHtoDAsync(reinterpret_cast<CUdeviceptr>(dst), src, bytes, stream_));
+    // Pageable host memory: wait, so the caller may reuse `src` at once.
+    CAIRN_CU(cuStreamSynchronize(stream_));
+    return Status::ok();
+  }
+
+  Status copyToHost(void* dst, const void* src, size_t bytes) override {
+    if (!bytes) return Status::ok();
+    CAIRN_RETURN_IF_ERROR(current());
+    CAIRN_CU(cuMemcpyDtoHAsync(dst, reinterpret_cast<CUdeviceptr>(src), bytes, stream_));
+    CAIRN_CU(cuStreamSynchronize(stream_));
+    return Status::ok();
+  }
+
+  Status fillZero(void* dst, size_t bytes) override {
+    if (!bytes) return Status::ok();
+    CAIRN_RETURN_IF_ERROR(current());
+    CAIRN_CU(cuMemsetD8Async(reinterpret_cast<CUdeviceptr>(dst), 0, bytes, stream_));
+    return Status::ok();
+  }
+
+  StatusOr<KernelHandle> load(const KernelImage& image) override {
+    CAIRN_RETURN_IF_ERROR(current());
+    const std::string* ptx = pickPtx(image, cc_);
+    if (!ptx)
+      return errorf("kernel '{}' has no PTX for {} or an older architecture", image.name, name_);
+    auto it = modules_.find(*ptx);
+    if (it == modules_.end()) {
+      char log[8192] = {};
+      CUjit_option options[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+      void* values[] = {log, reinterpret_cast<void*>(sizeof log)};
+      CUmodule module = nullptr;
+      CUresult r = cuModuleLoadDataEx(&module, ptx->c_str(), 2, options, values);
+      if (r != CUDA_SUCCESS)
+        return errorf("loading the PTX of '{}': {}: {}", image.name, cuError(r), log);
+      it = modules_.emplace(*ptx, module).first;
+    }
+    CUfunction fn = nullptr;
+    CAIRN_CU(cuModuleGetFunction(&fn, it->second, image.name.c_str()));
+    return KernelHandle{fn};
+  }
+
+  Status launch(KernelHandle kernel, LaunchConfig config, void** params) override {
+    if (!kernel.impl) return Status::error("launch of an unloaded kernel");
+    CAIRN_RETURN_IF_ERROR(current());
+    CAIRN_CU(cuLaunchKernel(static_cast<CUfunction>(kernel.impl), config.grid, 1, 1, config.block,
+                            1, 1, 0, stream_, params, nullptr));
+    return Status::ok();
+  }
+
+  // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: cuBLAS
+  // is asked for the transposed product with the operands swapped, so
+  // nothing is copied to another layout.
+  Status gemm(const GemmArgs& g) override {
+    CAIRN_RETURN_IF_ERROR(current());
+    if (g.m > INT32_MAX || g.n > INT32_MAX || g.k > INT32_MAX || g.batch > INT32_MAX)
+      return errorf("GEMM sizes {}x{}x{} exceed cuBLAS's 32-bit sizes", g.m, g.k, g.n);
+    int m = int(g.m), n = int(g.n), k = int(g.k), batch = int(g.batch);
+    cublasOperation_t opA = g.transA ? CUBLAS_OP_T : CUBLAS_OP_N;
+    cublasOperation_t opB = g.transB ? CUBLAS_OP_T : CUBLAS_OP_N;
+    int lda = g.transA ? m : k, ldb = g.transB ? k : n;
+    long long sa = g.m * g.k, sb = g.k * g.n, sc = g.m * g.n;
+    cublasStatus_t s;
+    if (g.dtype == DType::F32) {
+      const float one = 1, zero = 0;
+      s = cublasSgemmStridedBatched(blas_, opB, opA, n, m, k, &one, static_cast<const float*>(g.b),
+                                    ldb, sb, static_cast<const float*>(g.a), lda, sa, &zero,
+                                    static_cast<float*>(g.c), n, sc, batch);
+    } else if (g.dtype == DType::F64) {
+      const double one = 1, zero = 0;
+      s = cublasDgemmStridedBatched(blas_, opB, opA, n, m, k, &one,
+                                    static_cast<const double*>(g.b), ldb, sb,
+                                    static_cast<const double*>(g.a), lda, sa, &zero,
+                                    static_cast<double*>(g.c), n, sc, batch);
+    } else {
+      return Status::error("GEMM supports f32 and f64 only");
+    }
+    if (s != CUBLAS_STATUS_SUCCESS) return errorf("cuBLAS GEMM: {}", cublasError(s));
+    return Status::ok();
+  }
+
+  Status synchronize() override {
+    CAIRN_RETURN_IF_ERROR(current());
+    CAIRN_CU(cuStreamSynchronize(stream_));
+    return Status::ok();
+  }
+
+private:
+  /// The driver's current context is per thread: make ours current here.
+  Status current() {
+    CAIRN_CU(cuCtxSetCurrent(context_));
+    return Status::ok();
+  }
+
+  CUdevice device_ = 0;
+  CUcontext context_ = nullptr;
+  CUstream stream_ = nullptr;
+  cublasHandle_t blas_ = nullptr;
+  int cc_ = 0;
+  std::string name_;
+  std::map<std::string, CUmodule> modules_; ///< by PTX text: one module per program
+};
+
+} // namespace
+} // namespace cairn::device
+
+extern "C" __attribute__((visibility("default"))) cairn::device::Device*
+cairn_open_cuda_device(int ordinal, char* error, size_t errorSize) {
+  auto dev = std::make_unique<cairn::device::CudaDevice>();
+  cairn::Status s = dev->open(ordinal);
+  if (!s.isOk()) {
+    std::snprintf(error, errorSize, "%s", s.message().c_str());
+    return nullptr;
+  }
+  return dev.release();
+}
