@@ -4,14 +4,9 @@
 // match the reference interpreter, and the CPU backend bit for bit; and the
 // PTX of every kernel, for sm_80 and sm_90, must pass ptxas.
 #include "CodegenTestUtil.h"
+#include "CudaTestUtil.h"
 
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <random>
-
-#include <unistd.h>
 
 #include "compiler/codegen/cuda/LowerToDevice.h"
 #include "runtime/device/Device.h"
@@ -311,30 +306,9 @@ TEST(CodegenCudaTest, EveryKernelAssemblesWithPtxas) {
     EXPECT_TRUE(codegentest::contains(*ptx, ".visible .entry cairn_kernel_0("));
     EXPECT_EQ(ptx->find(".extern .func"), std::string::npos)
         << "a kernel calls a function the GPU does not have:\n" << *ptx;
-#ifdef CAIRN_PTXAS
-    std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                                fmt::format("cairn-ptxas-{}", ::getpid());
-    std::filesystem::create_directories(dir);
-    std::filesystem::path in = dir / (arch + ".ptx"), out = dir / (arch + ".cubin");
-    std::ofstream(in) << *ptx;
-    std::string cmd = fmt::format("'{}' -arch={} -O3 '{}' -o '{}' 2>&1", CAIRN_PTXAS, arch,
-                                  in.string(), out.string());
-    FILE* pipe = popen(cmd.c_str(), "r");
-    ASSERT_TRUE(pipe);
-    std::string log;
-    char buf[512];
-    while (size_t got = fread(buf, 1, sizeof buf, pipe))
-      log.append(buf, got);
-    int rc = pclose(pipe);
-    EXPECT_EQ(rc, 0) << cmd << "\n" << log;
-    EXPECT_TRUE(std::filesystem::exists(out)) << log;
-    std::filesystem::remove_all(dir);
-#endif
+    EXPECT_TRUE(cudatest::assemblesWithPtxas(*ptx, arch));
   }
-#ifndef CAIRN_PTXAS
-  GTEST_SKIP() << "PTX generated for every kernel, but no ptxas was found at configure time "
-                  "(the CUDA toolkit is not installed): not assembled";
-#endif
+  if (!cudatest::havePtxas()) GTEST_SKIP() << cudatest::kNoPtxas;
 }
 
 } // namespace

@@ -5,6 +5,7 @@
 // (tests/golden/GoldenCases.h; skipped without ../shared/data), and the
 // Elman RNN on random inputs. Also: the SPINN stack is updated in place;
 // and every golden model through the CUDA backend on the emulated device.
+#include "CudaTestUtil.h"
 #include "ExecTestUtil.h"
 #include "compiler/codegen/cuda/CompileForDevice.h"
 #include "frontend/models/ElmanRnn.h"
@@ -55,8 +56,14 @@ TEST_P(DeviceGoldenModels, EmulatedDeviceMatchesInterpreter) {
   if (!golden::haveData(dataDir)) GTEST_SKIP() << "no SNLI/SST data under " << dataDir;
   auto c = golden::makeCase(GetParam(), dataDir);
   ASSERT_TRUE(c.isOk()) << c.status().message();
-  auto exe = codegen::cuda::compileForDevice(*c->module, device::makeEmulatedDevice());
+  codegen::cuda::DeviceCompileOptions options;
+  options.alwaysEmitPtx = true; // every kernel of the model must assemble for the GPUs
+  codegen::cuda::DeviceCompileReport report;
+  auto exe =
+      codegen::cuda::compileForDevice(*c->module, device::makeEmulatedDevice(), options, &report);
   ASSERT_TRUE(exe.isOk()) << exe.status().message();
+  for (const auto& [arch, ptx] : report.ptx)
+    EXPECT_TRUE(cudatest::assemblesWithPtxas(ptx, arch)) << GetParam();
   std::vector<Tensor> args = c->inputs;
   args.insert(args.end(), c->paramValues.begin(), c->paramValues.end());
   auto want = interpret(*c->module, c->function->name, args);

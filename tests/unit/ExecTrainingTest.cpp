@@ -18,6 +18,7 @@
 #include "frontend/training/Optimizers.h"
 #include "frontend/training/TrainStep.h"
 #include "runtime/reference/Interpreter.h"
+#include "tests/unit/CudaTestUtil.h"
 #include "tests/unit/ModelLossTestUtil.h"
 #include "tests/unit/SpinnTestReference.h"
 
@@ -115,8 +116,13 @@ void checkTrainStep(Module& m, const ParamStore& ps, const Function& loss,
     if (target == Target::EmulatedDevice) {
       codegen::cuda::DeviceCompileOptions options;
       options.floatRewrites = rewrites;
-      auto exe = codegen::cuda::compileForDevice(m, device::makeEmulatedDevice(), options);
+      options.alwaysEmitPtx = true; // the backward kernels must assemble for the GPUs too
+      codegen::cuda::DeviceCompileReport report;
+      auto exe =
+          codegen::cuda::compileForDevice(m, device::makeEmulatedDevice(), options, &report);
       ASSERT_TRUE(exe.isOk()) << exe.status().message();
+      for (const auto& [arch, ptx] : report.ptx)
+        EXPECT_TRUE(cudatest::assemblesWithPtxas(ptx, arch));
       std::cout << "  compile for the emulated device: " << msSince(t0) << " ms\n";
       device::DeviceContext ctx;
       checkTwoSteps([&](const std::vector<Tensor>& in) {

@@ -1,0 +1,60 @@
+// ptxas for the CUDA backend's tests: a PTX module must assemble for its
+// architecture, or the kernel would not load on a real GPU.
+#pragma once
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+namespace cairn::cudatest {
+
+/// Whether ptxas was found when the tests were configured.
+inline bool havePtxas() {
+#ifdef CAIRN_PTXAS
+  return true;
+#else
+  return false;
+#endif
+}
+
+inline const char* kNoPtxas =
+    "no ptxas was found at configure time (the CUDA toolkit is not installed): PTX generated "
+    "but not assembled";
+
+/// Assembles `ptx` with `ptxas -arch=<arch>`; a failure carries its log.
+inline ::testing::AssertionResult assemblesWithPtxas(const std::string& ptx,
+                                                     const std::string& arch) {
+#ifdef CAIRN_PTXAS
+  static int counter = 0;
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              fmt::format("cairn-ptxas-{}-{}", ::getpid(), counter++);
+  std::filesystem::create_directories(dir);
+  std::filesystem::path in = dir / (arch + ".ptx"), out = dir / (arch + ".cubin");
+  std::ofstream(in) << ptx;
+  std::string cmd = fmt::format("'{}' -arch={} -O3 '{}' -o '{}' 2>&1", CAIRN_PTXAS, arch,
+                                in.string(), out.string());
+  std::string log;
+  int rc = -1;
+  if (FILE* pipe = popen(cmd.c_str(), "r")) {
+    char buf[512];
+    while (size_t got = fread(buf, 1, sizeof buf, pipe))
+      log.append(buf, got);
+    rc = pclose(pipe);
+  }
+  bool ok = rc == 0 && std::filesystem::exists(out);
+  std::filesystem::remove_all(dir);
+  if (ok) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << cmd << " failed (" << rc << "):\n" << log;
+#else
+  (void)ptx;
+  (void)arch;
+  return ::testing::AssertionSuccess();
+#endif
+}
+
+} // namespace cairn::cudatest
