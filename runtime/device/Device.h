@@ -76,6 +76,7 @@ public:
   virtual void release(void* ptr) = 0;
   virtual Status copyToDevice(void* dst, const void* src, size_t bytes) = 0;
   virtual Status copyToHost(void* dst, const void* src, size_t bytes) = 0;
+  virtual Status copyOnDevice(void* dst, const void* src, size_t bytes) = 0;
   virtual Status fillZero(void* dst, size_t bytes) = 0;
   virtual StatusOr<KernelHandle> load(const KernelImage& image) = 0;
   virtual Status launch(KernelHandle kernel, LaunchConfig config, void** params) = 0;

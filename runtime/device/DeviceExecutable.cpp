@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "kernels/reference/Indexing.h"
 #include "runtime/exec/Executable.h"
 #include "runtime/exec/Gemm.h"
 #include "runtime/exec/KernelShape.h"
@@ -75,6 +76,8 @@ struct Value {
 struct DeviceContext::State {
   Pool pool;
   std::vector<Value> frame;
+  /// The row kernels' out-of-range record: [tag, index] (RowKernels.h).
+  Value errorFlag;
   /// Constants uploaded for `constantsOf`'s programs, by their host address.
   const DeviceExecutable* constantsOf = nullptr;
   std::map<const Tensor*, Value> constants;
@@ -83,6 +86,7 @@ struct DeviceContext::State {
 DeviceContext::DeviceContext() : state_(std::make_unique<State>()) {}
 DeviceContext::~DeviceContext() {
   state_->frame.clear();
+  state_->errorFlag = Value();
   state_->constants.clear(); // buffers return to the pool before it frees them
 }
 
@@ -94,6 +98,7 @@ public:
     if (s_.pool.device != &dev_) {
       s_.frame.clear();
       s_.constants.clear();
+      s_.errorFlag = Value();
       if (s_.pool.device) s_.pool.clear();
       s_.pool.device = &dev_;
     }
@@ -106,13 +111,14 @@ public:
   StatusOr<std::vector<Tensor>> run(const std::vector<Tensor>& inputs) {
     CAIRN_RETURN_IF_ERROR(exec::checkArguments(p_, inputs));
     s_.frame.assign(static_cast<size_t>(p_.numSlots), Value());
-    Status ran = Status::ok();
+    Status ran = clearErrorFlag();
     for (size_t i = 0; i < inputs.size() && ran.isOk(); ++i) {
       StatusOr<Value> v = upload(inputs[i]);
       if (v.isOk()) set(p_.args[i], std::move(*v));
       else ran = v.status();
     }
     if (ran.isOk()) ran = runBlock(p_.body);
+    if (ran.isOk()) ran = checkErrorFlag();
     std::vector<Tensor> results;
     for (size_t i = 0; i < p_.body.yields.size() && ran.isOk(); ++i) {
       StatusOr<Tensor> t = download(get(p_.body.yields[i]));
@@ -171,7 +177,35 @@ private:
       return opError(op, fmt::format("{} must be one i1 scalar", what));
     ++stats_.conditionReads;
     CAIRN_ASSIGN_OR_RETURN(Tensor t, download(v));
+    CAIRN_RETURN_IF_ERROR(checkErrorFlag()); // an index fault may have made the condition
     return t.data<bool>()[0];
+  }
+
+  Status clearErrorFlag() {
+    tagged_.clear();
+    if (!s_.errorFlag) {
+      CAIRN_ASSIGN_OR_RETURN(s_.errorFlag, allocate(TensorType(DType::I64, {2})));
+    }
+    return dev_.fillZero(s_.errorFlag.data(), 16);
+  }
+
+  /// The first row kernel fault since the last check, as the op's error.
+  Status checkErrorFlag() {
+    if (tagged_.empty()) return Status::ok();
+    int64_t flag[2] = {0, 0};
+    CAIRN_RETURN_IF_ERROR(dev_.copyToHost(flag, s_.errorFlag.data(), sizeof flag));
+    if (flag[0] == 0) return Status::ok();
+    const Op* op = flag[0] > 0 && size_t(flag[0]) <= tagged_.size() ? tagged_[size_t(flag[0] - 1)]
+                                                                     : nullptr;
+    if (!op) return errorf("error: a device row kernel reported index {} out of range", flag[1]);
+    return opError(*op, fmt::format("index {} is out of range for axis {} (on the device)",
+                                    flag[1], op->getIntOr("axis", 0)));
+  }
+
+  /// The tag a row kernel writes for `op` (1-based; 0 means no fault).
+  int64_t tagFor(const Op& op) {
+    tagged_.push_back(&op);
+    return static_cast<int64_t>(tagged_.size());
   }
 
   Status checkResult(const Instruction& in, size_t i, const TensorType& t) const {
@@ -193,7 +227,7 @@ private:
     switch (in.kind) {
     case InstKind::Kernel: return execKernel(in);
     case InstKind::Gemm: return execGemm(in);
-    case InstKind::Rows:
+    case InstKind::Rows: return execRows(in);
     case InstKind::Fallback: return execOnHost(in);
     case InstKind::Alias: return execAlias(in);
     case InstKind::Constant: return execConstant(in);
@@ -279,6 +313,61 @@ private:
     if (!ran.isOk()) return opError(*in.op, ran.message());
     ++stats_.gemmCalls;
     set(in.results[0], std::move(out));
+    return Status::ok();
+  }
+
+  /// Gathers and scatters as row kernels; the other row ops, and what the
+  /// kernels cannot take (other dtypes, shapes the reference must judge),
+  /// on the host.
+  Status execRows(const Instruction& in) {
+    const Op& op = *in.op;
+    bool gather = op.kind() == OpKind::Gather;
+    if (!gather && op.kind() != OpKind::Scatter && op.kind() != OpKind::ScatterAdd)
+      return execOnHost(in);
+    const Value& x = get(in.operands[0]);
+    const Value& idx = get(in.operands[1]);
+    RowKernelKind kind = gather ? RowKernelKind::Gather
+                         : op.kind() == OpKind::Scatter ? RowKernelKind::Scatter
+                                                        : RowKernelKind::ScatterAdd;
+    RowKernelDesc desc;
+    const KernelHandle* kernel = nullptr;
+    if (rowKernelFor(kind, x.type.dtype, idx.type.dtype, &desc)) kernel = exe_.rowKernel(desc);
+    int64_t axis = op.getIntOr("axis", 0), batchDims = op.getIntOr("batch_dims", 0);
+    StatusOr<Shape> rowsShape = kernels::gatherShape(x.type.shape, idx.type.shape, axis, batchDims);
+    if (!kernel || !rowsShape.isOk()) return execOnHost(in); // the reference names the problem
+    TensorType rowsType(x.type.dtype, *rowsShape);
+    if (!gather && get(in.operands[2]).type != rowsType) return execOnHost(in);
+    auto prod = [](const Shape& s, size_t from, size_t to) {
+      int64_t p = 1;
+      for (size_t d = from; d < to; ++d)
+        p *= s[d];
+      return p;
+    };
+    const Shape& xs = x.type.shape;
+    size_t a = static_cast<size_t>(axis), nb = static_cast<size_t>(batchDims);
+    int64_t B = prod(xs, 0, nb), P = prod(xs, nb, a), A = xs[a], R = prod(xs, a + 1, xs.size());
+    int64_t Q = prod(idx.type.shape, nb, idx.type.shape.size());
+    int64_t n = B * P * Q * R;
+
+    Value target; // gather: the rows made; scatter: x updated
+    if (gather) {
+      CAIRN_RETURN_IF_ERROR(checkResult(in, 0, rowsType));
+      CAIRN_ASSIGN_OR_RETURN(target, allocate(rowsType));
+    } else if (in.inPlace && x.buf.use_count() == 1) { // x dies here, and nothing shares it
+      target = std::move(s_.frame[static_cast<size_t>(in.operands[0])]);
+      ++stats_.inPlaceUpdates;
+    } else {
+      CAIRN_ASSIGN_OR_RETURN(target, allocate(x.type));
+      CAIRN_RETURN_IF_ERROR(dev_.copyOnDevice(target.data(), x.data(), byteSize(x.type)));
+    }
+    void* rows = gather ? target.data() : get(in.operands[2]).data();
+    void* xPtr = gather ? x.data() : target.data();
+    Status launched = launchElementwise(dev_, *kernel,
+                                        {xPtr, idx.data(), rows, s_.errorFlag.data()},
+                                        {B, P, A, Q, R, tagFor(op)}, n);
+    if (!launched.isOk()) return opError(op, launched.message());
+    ++stats_.rowLaunches;
+    set(in.results[0], std::move(target));
     return Status::ok();
   }
 
@@ -410,14 +499,23 @@ private:
   DeviceContext::State& s_;
   DeviceStats& stats_;
   const DeviceRunOptions& opts_;
+  std::vector<const Op*> tagged_; ///< the ops of this run's row launches, by tag - 1
 };
 
 DeviceExecutable::DeviceExecutable(std::unique_ptr<Module> module,
                                    std::map<std::string, exec::Program, std::less<>> programs,
                                    std::shared_ptr<Device> device,
-                                   std::vector<KernelHandle> kernels)
+                                   std::vector<KernelHandle> kernels,
+                                   std::vector<KernelHandle> rowKernels)
     : module_(std::move(module)), programs_(std::move(programs)), device_(std::move(device)),
-      kernels_(std::move(kernels)) {}
+      kernels_(std::move(kernels)), rowKernels_(std::move(rowKernels)) {}
+
+const KernelHandle* DeviceExecutable::rowKernel(const RowKernelDesc& k) const {
+  const std::vector<RowKernelDesc>& all = allRowKernels();
+  for (size_t i = 0; i < all.size() && i < rowKernels_.size(); ++i)
+    if (all[i] == k) return &rowKernels_[i];
+  return nullptr;
+}
 
 DeviceExecutable::~DeviceExecutable() = default;
 

@@ -9,13 +9,15 @@
 // Inputs are copied to the device and results back at the function boundary
 // only. On the device: elementwise kernels (generated, LowerToDevice.h),
 // products (Device::gemm: cuBLAS, or the CPU's BLAS on the emulated device),
-// reshapes as buffer aliases, constants uploaded once per context. A `while`
+// gathers and scatters (RowKernels.h; a scatter in place when its operand
+// dies there), reshapes as buffer aliases, constants uploaded once per
+// context. A `while`
 // is the host-synchronized form XLA uses: the cond block runs on the device,
 // its one-byte result is copied back and the host decides (an `if` the
-// same). Still on the host, with copies both ways (counted in
-// DeviceStats::hostOps): the row ops (gather, scatter, slices, concat,
-// broadcast, transpose, reductions) and every op the kernels do not cover;
-// device kernels for them are the next step (docs/gpu.md).
+// same); the row kernels' out-of-range flag is read with it. Still on the
+// host, with copies both ways (counted in DeviceStats::hostOps): slices,
+// concat, broadcast, transpose, reductions and every op the kernels do not
+// cover; device kernels for them are the next step (docs/gpu.md).
 //
 // Errors are the CPU executor's: a Status naming the op (wrong inputs, an
 // index out of range, a loop past its max trip count), never a crash.
@@ -32,6 +34,7 @@
 #include "ir/IR.h"
 #include "ir/Tensor.h"
 #include "runtime/device/Device.h"
+#include "runtime/device/RowKernels.h"
 #include "runtime/exec/Program.h"
 
 namespace cairn::device {
@@ -44,6 +47,8 @@ struct DeviceRunOptions {
 /// What a context's runs did, summed.
 struct DeviceStats {
   int64_t kernelLaunches = 0;
+  int64_t rowLaunches = 0;    ///< gathers and scatters on the device
+  int64_t inPlaceUpdates = 0; ///< scatters that wrote into their operand's buffer
   int64_t gemmCalls = 0;
   int64_t hostOps = 0;        ///< ops run on the host (operands down, results up)
   int64_t conditionReads = 0; ///< while/if decisions read back by the host
@@ -74,10 +79,13 @@ private:
 
 class DeviceExecutable {
 public:
-  /// `kernels[k]` is Instruction::kernel number k, loaded on `device`.
+  /// `kernels[k]` is Instruction::kernel number k, loaded on `device`;
+  /// `rowKernels` the row kernels in allRowKernels()' order (empty: row ops
+  /// run on the host).
   DeviceExecutable(std::unique_ptr<Module> module,
                    std::map<std::string, exec::Program, std::less<>> programs,
-                   std::shared_ptr<Device> device, std::vector<KernelHandle> kernels);
+                   std::shared_ptr<Device> device, std::vector<KernelHandle> kernels,
+                   std::vector<KernelHandle> rowKernels = {});
   ~DeviceExecutable();
 
   StatusOr<std::vector<Tensor>> run(std::string_view name, const std::vector<Tensor>& inputs,
@@ -90,12 +98,15 @@ public:
   Device& device() const { return *device_; }
   KernelHandle kernel(int32_t k) const { return kernels_[static_cast<size_t>(k)]; }
   size_t numKernels() const { return kernels_.size(); }
+  /// The loaded row kernel `k`, or null when row ops run on the host.
+  const KernelHandle* rowKernel(const RowKernelDesc& k) const;
 
 private:
   std::unique_ptr<Module> module_;
   std::map<std::string, exec::Program, std::less<>> programs_;
   std::shared_ptr<Device> device_;
   std::vector<KernelHandle> kernels_;
+  std::vector<KernelHandle> rowKernels_;
 };
 
 } // namespace cairn::device

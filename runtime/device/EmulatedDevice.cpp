@@ -33,6 +33,10 @@ public:
     return Status::ok();
   }
 
+  Status copyOnDevice(void* dst, const void* src, size_t bytes) override {
+    if (bytes) std::memcpy(dst, src, bytes);
+    return Status::ok();
+  }
   Status fillZero(void* dst, size_t bytes) override {
     if (bytes) std::memset(dst, 0, bytes);
     return Status::ok();

@@ -4,6 +4,7 @@
 // and branches decided on the host, errors that name the op, and the
 // counters that say what ran where. Training steps and the golden models on
 // the device are in ExecTrainingTest and ExecModelsTest.
+#include "CudaTestUtil.h"
 #include "ExecTestUtil.h"
 #include "compiler/codegen/cuda/CompileForDevice.h"
 #include "compiler/codegen/cuda/LowerToDevice.h"
@@ -215,6 +216,86 @@ TEST(DeviceExecutor, OpenDeviceFallsBackToTheEmulatorWithAReason) {
   EXPECT_FALSE(strict.isOk());
   EXPECT_TRUE(device::openDevice(device::DeviceChoice::Emulated).isOk());
   EXPECT_FALSE(device::parseDeviceChoice("tpu").isOk());
+}
+
+} // namespace
+} // namespace cairn::exectest
+
+namespace cairn::exectest {
+namespace {
+
+// A thin-stack-like loop: gather rows by index, scatter_add them back and
+// overwrite one row, all on the device; the scatter's operand dies there,
+// so it is updated in place.
+constexpr const char* kRows = R"(
+func @f(%x: tensor<6x5xf32>, %idx: tensor<4xi32>, %n: tensor<i64>) -> (tensor<6x5xf32>, tensor<4x5xf32>) {
+  %zero = constant 0 : tensor<i64>
+  %one = constant 1 : tensor<i64>
+  %r:2 = while (%i = %zero, %s = %x) : (tensor<i64>, tensor<6x5xf32>) cond {
+    %c = lt %i, %n : tensor<i1>
+    yield %c
+  } body {
+    %g = gather %s, %idx {axis = 0} : tensor<4x5xf32>
+    %h = tanh %g : tensor<4x5xf32>
+    %t = scatter_add %s, %idx, %h {axis = 0} : tensor<6x5xf32>
+    %u = scatter %t, %idx, %g {axis = 0} : tensor<6x5xf32>
+    %j = add %i, %one : tensor<i64>
+    yield %j, %u
+  }
+  %last = gather %r#1, %idx {axis = 0} : tensor<4x5xf32>
+  return %r#1, %last
+}
+)";
+
+TEST(DeviceExecutor, GathersAndScattersRunOnTheDevice) {
+  CAIRN_REQUIRE_EMULATOR();
+  auto m = parseOk(kRows);
+  ASSERT_TRUE(m);
+  auto exe = compileForDeviceOk(*m);
+  ASSERT_TRUE(exe);
+  // Index 4 twice: scatter_add accumulates both rows.
+  Tensor idx = Tensor::fromInts(TensorType(DType::I32, {4}), {4, 0, 2, 5});
+  Tensor x = inputOf(TensorType(DType::F32, {6, 5}), 3);
+  device::DeviceContext ctx;
+  expectDeviceMatches(*m, *exe, "f", {x, idx, Tensor::scalar(DType::I64, 3.0)}, 1e-5, &ctx);
+  const device::DeviceStats& s = ctx.stats();
+  EXPECT_EQ(s.rowLaunches, 3 * 3 + 1);
+  EXPECT_EQ(s.hostOps, 0);
+  EXPECT_GE(s.inPlaceUpdates, 3) << "the scatter of the dying scatter_add result";
+
+  // An index out of range is skipped on the device, and the run fails
+  // naming the op at the next synchronization.
+  Tensor bad = Tensor::fromInts(TensorType(DType::I32, {4}), {4, 0, 9, 5});
+  auto r = exe->run("f", {x, bad, Tensor::scalar(DType::I64, 3.0)}, ctx);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_NE(r.status().message().find("index 9 is out of range"), std::string::npos)
+      << r.status().message();
+  EXPECT_NE(r.status().message().find("'gather' op"), std::string::npos) << r.status().message();
+  // The context is usable again after the error.
+  expectDeviceMatches(*m, *exe, "f", {x, idx, Tensor::scalar(DType::I64, 2.0)}, 1e-5, &ctx);
+}
+
+TEST(DeviceExecutor, RowKernelsAssembleForEveryArchitecture) {
+  for (const std::string& arch : codegen::cuda::defaultArchitectures()) {
+    auto ptx = codegen::cuda::emitRowKernelsPtx(arch);
+    ASSERT_TRUE(ptx.isOk()) << ptx.status().message();
+    for (const device::RowKernelDesc& k : device::allRowKernels())
+      EXPECT_NE(ptx->find(".entry " + device::rowKernelName(k) + "("), std::string::npos)
+          << device::rowKernelName(k);
+    EXPECT_NE(ptx->find("atom.global.add.f32"), std::string::npos) << "scatter_add's atomics";
+    EXPECT_TRUE(cudatest::assemblesWithPtxas(*ptx, arch));
+  }
+  if (!cudatest::havePtxas()) GTEST_SKIP() << cudatest::kNoPtxas;
+}
+
+TEST(DeviceExecutor, RowKernelChoice) {
+  device::RowKernelDesc k;
+  ASSERT_TRUE(device::rowKernelFor(device::RowKernelKind::Gather, DType::F32, DType::I64, &k));
+  EXPECT_EQ(device::rowKernelName(k), "cairn_rows_gather_b4_i64");
+  ASSERT_TRUE(device::rowKernelFor(device::RowKernelKind::ScatterAdd, DType::F64, DType::I32, &k));
+  EXPECT_EQ(device::rowKernelName(k), "cairn_rows_scatter_add_f64_i32");
+  EXPECT_FALSE(device::rowKernelFor(device::RowKernelKind::ScatterAdd, DType::I1, DType::I32, &k));
+  EXPECT_FALSE(device::rowKernelFor(device::RowKernelKind::Gather, DType::F32, DType::F32, &k));
 }
 
 } // namespace

@@ -3,6 +3,8 @@
 #include "compiler/codegen/cuda/CompileForDevice.h"
 
 #include <chrono>
+#include <map>
+#include <mutex>
 
 #include "compiler/codegen/cpu/CompileExecutable.h"
 #include "compiler/codegen/cuda/LowerToDevice.h"
@@ -12,6 +14,43 @@ namespace {
 
 double msSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// The row kernels' PTX for `arch`, made once per process (they are fixed).
+StatusOr<std::string> rowKernelsPtx(const std::string& arch) {
+  static std::mutex mutex;
+  static std::map<std::string, std::string> made;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (auto it = made.find(arch); it != made.end()) return it->second;
+  CAIRN_ASSIGN_OR_RETURN(std::string ptx, emitRowKernelsPtx(arch));
+  return made.emplace(arch, std::move(ptx)).first->second;
+}
+
+/// Every row kernel loaded on `device`, in allRowKernels()' order.
+StatusOr<std::vector<device::KernelHandle>> loadRowKernels(device::Device& device,
+                                                          EmulatedKernelCompiler* emulator,
+                                                          const DeviceCompileOptions& options) {
+  std::vector<std::pair<std::string, std::string>> ptx;
+  if (!emulator)
+    for (const std::string& arch : options.architectures) {
+      StatusOr<std::string> text = rowKernelsPtx(arch);
+      if (!text.isOk()) return errorf("compile error: {}", text.status().message());
+      ptx.emplace_back(arch, std::move(*text));
+    }
+  std::vector<device::EmulatedKernelFn> fns;
+  if (emulator) {
+    CAIRN_ASSIGN_OR_RETURN(fns, emulator->rowKernels());
+  }
+  std::vector<device::KernelHandle> handles;
+  const std::vector<device::RowKernelDesc>& all = device::allRowKernels();
+  for (size_t j = 0; j < all.size(); ++j) {
+    device::KernelImage image{device::rowKernelName(all[j]), ptx, emulator ? fns[j] : nullptr};
+    StatusOr<device::KernelHandle> h = device.load(image);
+    if (!h.isOk())
+      return errorf("loading {} on {}: {}", image.name, device.name(), h.status().message());
+    handles.push_back(*h);
+  }
+  return handles;
 }
 
 } // namespace
@@ -66,9 +105,12 @@ StatusOr<std::unique_ptr<device::DeviceExecutable>> compileForDevice(
                                       handle.status().message());
     handles.push_back(*handle);
   }
+  CAIRN_ASSIGN_OR_RETURN(std::vector<device::KernelHandle> rows,
+                         loadRowKernels(*device, emulator, options));
   r.codegenMs = msSince(t2);
   return std::make_unique<device::DeviceExecutable>(std::move(copy), std::move(programs),
-                                                    std::move(device), std::move(handles));
+                                                    std::move(device), std::move(handles),
+                                                    std::move(rows));
 }
 
 } // namespace cairn::codegen::cuda

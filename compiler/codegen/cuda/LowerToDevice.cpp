@@ -4,6 +4,7 @@
 #include "compiler/codegen/cpu/LowerToLLVM.h"
 #include "compiler/codegen/cpu/OptimizeModule.h"
 
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -103,11 +104,18 @@ StatusOr<llvm::Function*> lowerThreadFunction(const KernelDesc& k, llvm::Module&
   return fn;
 }
 
+/// A kernel's arguments: `pointers` device pointers, then `scalars` i64s
+/// (n last); the per-thread function takes the four indices after them.
+struct Arity {
+  size_t pointers = 0, scalars = 0;
+};
+
+Arity arityOf(const KernelDesc& k) { return {numBuffers(k), k.shape.params.size() + 1}; }
+
 /// The NVPTX kernel: arguments by value, indices from the special registers.
-void addNvptxKernel(const KernelDesc& k, llvm::Module& m, llvm::Function* thread,
-                    const std::string& name) {
+void addNvptxKernel(Arity a, llvm::Module& m, llvm::Function* thread, const std::string& name) {
   llvm::LLVMContext& ctx = m.getContext();
-  const size_t nb = numBuffers(k), np = k.shape.params.size();
+  const size_t nb = a.pointers, np = a.scalars - 1;
   std::vector<llvm::Type*> params(nb, llvm::PointerType::getUnqual(ctx));
   params.insert(params.end(), np + 1, llvm::Type::getInt64Ty(ctx));
   auto* fn = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false),
@@ -137,13 +145,12 @@ void addNvptxKernel(const KernelDesc& k, llvm::Module& m, llvm::Function* thread
 
 /// The emulated device's entry: cuLaunchKernel's argument array unpacked,
 /// then for (ctaid < grid) for (tid < block) name.thread(...).
-void addHostEntry(const KernelDesc& k, llvm::Module& m, llvm::Function* thread,
-                  const std::string& name) {
+void addHostEntry(Arity a, llvm::Module& m, llvm::Function* thread, const std::string& name) {
   llvm::LLVMContext& ctx = m.getContext();
   llvm::Type* ptr = llvm::PointerType::getUnqual(ctx);
   llvm::Type* i64 = llvm::Type::getInt64Ty(ctx);
   llvm::Type* i32 = llvm::Type::getInt32Ty(ctx);
-  const size_t nb = numBuffers(k), np = k.shape.params.size();
+  const size_t nb = a.pointers, np = a.scalars - 1;
   auto* fn = llvm::Function::Create(
       llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr, i32, i32}, false),
       llvm::GlobalValue::ExternalLinkage, name, m);
@@ -190,6 +197,129 @@ void addHostEntry(const KernelDesc& k, llvm::Module& m, llvm::Function* thread,
   b.CreateRetVoid();
 }
 
+constexpr Arity kRowArity{4, 7}; // x, indices, rows, flag; B, P, A, Q, R, tag, n
+
+/// name.thread for a row kernel (runtime/device/RowKernels.h): the element
+/// e = ((b * P + p) * Q + q) * R + r of the rows.
+llvm::Function* lowerRowThread(const device::RowKernelDesc& k, llvm::Module& m,
+                               const std::string& name) {
+  llvm::LLVMContext& ctx = m.getContext();
+  llvm::Type* ptr = llvm::PointerType::getUnqual(ctx);
+  llvm::Type* i64 = llvm::Type::getInt64Ty(ctx);
+  std::vector<llvm::Type*> params(kRowArity.pointers, ptr);
+  params.insert(params.end(), kRowArity.scalars + 4, i64);
+  auto* fn = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false),
+                                    llvm::GlobalValue::InternalLinkage, name + ".thread", m);
+  fn->addFnAttr(llvm::Attribute::AlwaysInline);
+  fn->addFnAttr(llvm::Attribute::NoUnwind);
+  auto arg = [&](size_t j) -> Value* { return fn->getArg(static_cast<unsigned>(j)); };
+  Value *x = arg(0), *indices = arg(1), *rows = arg(2), *flag = arg(3);
+  Value *B = arg(4), *P = arg(5), *A = arg(6), *Q = arg(7), *R = arg(8), *tag = arg(9),
+        *n = arg(10);
+  Value *tid = arg(11), *ntid = arg(12), *ctaid = arg(13), *nctaid = arg(14);
+  (void)B;
+
+  llvm::Type* elem = nullptr;
+  bool isFloatAdd = k.kind == device::RowKernelKind::ScatterAdd && isFloat(k.dtype);
+  if (k.dtype == DType::F32 && isFloatAdd) elem = llvm::Type::getFloatTy(ctx);
+  else if (k.dtype == DType::F64 && isFloatAdd) elem = llvm::Type::getDoubleTy(ctx);
+  else elem = llvm::Type::getIntNTy(ctx, static_cast<unsigned>(8 * dtypeSize(k.dtype)));
+  llvm::Type* indexTy = k.indexType == DType::I32 ? llvm::Type::getInt32Ty(ctx) : i64;
+  llvm::Align align(static_cast<uint64_t>(dtypeSize(k.dtype)));
+
+  auto* entry = llvm::BasicBlock::Create(ctx, "entry", fn);
+  auto* body = llvm::BasicBlock::Create(ctx, "element", fn);
+  auto* bad = llvm::BasicBlock::Create(ctx, "out.of.range", fn);
+  auto* good = llvm::BasicBlock::Create(ctx, "in.range", fn);
+  auto* latch = llvm::BasicBlock::Create(ctx, "latch", fn);
+  auto* exit = llvm::BasicBlock::Create(ctx, "exit", fn);
+  llvm::IRBuilder<> b(entry);
+  Value* start = b.CreateNUWAdd(b.CreateNUWMul(ctaid, ntid), tid);
+  Value* stride = b.CreateNUWMul(ntid, nctaid);
+  b.CreateCondBr(b.CreateICmpSLT(start, n), body, exit);
+
+  b.SetInsertPoint(body);
+  llvm::PHINode* e = b.CreatePHI(i64, 2, "e");
+  e->addIncoming(start, entry);
+  Value* r = b.CreateURem(e, R, "r");
+  Value* t = b.CreateUDiv(e, R);
+  Value* q = b.CreateURem(t, Q, "q");
+  Value* t2 = b.CreateUDiv(t, Q);
+  Value* p = b.CreateURem(t2, P, "p");
+  Value* bb = b.CreateUDiv(t2, P, "b");
+  Value* at = b.CreateNUWAdd(b.CreateNUWMul(bb, Q), q);
+  Value* iv = b.CreateSExt(
+      b.CreateAlignedLoad(indexTy, b.CreateInBoundsGEP(indexTy, indices, at),
+                          llvm::Align(indexTy->getPrimitiveSizeInBits() / 8)),
+      i64, "idx");
+  Value* inRange = b.CreateAnd(b.CreateICmpSGE(iv, b.getInt64(0)), b.CreateICmpSLT(iv, A));
+  b.CreateCondBr(inRange, good, bad);
+
+  // Skipped and recorded, the first fault only (a compare-and-swap on the
+  // tag: kernels on one stream run in order, so the earliest op wins); a
+  // gather's element becomes 0.
+  b.SetInsertPoint(bad);
+  if (k.kind == device::RowKernelKind::Gather)
+    b.CreateAlignedStore(llvm::Constant::getNullValue(elem), b.CreateInBoundsGEP(elem, rows, e),
+                         align);
+  Value* swapped = b.CreateExtractValue(
+      b.CreateAtomicCmpXchg(flag, b.getInt64(0), tag, llvm::Align(8),
+                            llvm::AtomicOrdering::Monotonic, llvm::AtomicOrdering::Monotonic),
+      1);
+  auto* record = llvm::BasicBlock::Create(ctx, "record", fn);
+  b.CreateCondBr(swapped, record, latch);
+  b.SetInsertPoint(record);
+  b.CreateAlignedStore(iv, b.CreateConstInBoundsGEP1_64(i64, flag, 1), llvm::Align(8));
+  b.CreateBr(latch);
+
+  b.SetInsertPoint(good);
+  Value* src = b.CreateNUWAdd(
+      b.CreateNUWMul(b.CreateNUWAdd(b.CreateNUWMul(b.CreateNUWAdd(b.CreateNUWMul(bb, P), p), A), iv),
+                     R),
+      r, "x.at");
+  Value* xPtr = b.CreateInBoundsGEP(elem, x, src);
+  Value* rowPtr = b.CreateInBoundsGEP(elem, rows, e);
+  switch (k.kind) {
+  case device::RowKernelKind::Gather:
+    b.CreateAlignedStore(b.CreateAlignedLoad(elem, xPtr, align), rowPtr, align);
+    break;
+  case device::RowKernelKind::Scatter:
+    b.CreateAlignedStore(b.CreateAlignedLoad(elem, rowPtr, align), xPtr, align);
+    break;
+  case device::RowKernelKind::ScatterAdd:
+    b.CreateAtomicRMW(isFloatAdd ? llvm::AtomicRMWInst::FAdd : llvm::AtomicRMWInst::Add, xPtr,
+                      b.CreateAlignedLoad(elem, rowPtr, align), align,
+                      llvm::AtomicOrdering::Monotonic);
+    break;
+  }
+  b.CreateBr(latch);
+
+  b.SetInsertPoint(latch);
+  Value* next = b.CreateNUWAdd(e, stride);
+  e->addIncoming(next, latch);
+  b.CreateCondBr(b.CreateICmpSLT(next, n), body, exit);
+
+  b.SetInsertPoint(exit);
+  b.CreateRetVoid();
+  return fn;
+}
+
+/// A module of every row kernel with entries for the GPU or the host.
+std::unique_ptr<llvm::Module> buildRowModule(llvm::LLVMContext& ctx,
+                                             const std::vector<device::RowKernelDesc>& kernels,
+                                             bool forHost) {
+  auto m = std::make_unique<llvm::Module>("cairn_row_kernels", ctx);
+  for (const device::RowKernelDesc& k : kernels) {
+    std::string name = device::rowKernelName(k);
+    llvm::Function* thread = lowerRowThread(k, *m, name);
+    if (forHost)
+      addHostEntry(kRowArity, *m, thread, name);
+    else
+      addNvptxKernel(kRowArity, *m, thread, name);
+  }
+  return m;
+}
+
 /// A module of `kernels` with entries for the GPU or the host.
 StatusOr<std::unique_ptr<llvm::Module>> buildModule(llvm::LLVMContext& ctx,
                                                     const std::vector<KernelDesc>& kernels,
@@ -201,9 +331,9 @@ StatusOr<std::unique_ptr<llvm::Module>> buildModule(llvm::LLVMContext& ctx,
   for (size_t j = 0; j < kernels.size(); ++j) {
     CAIRN_ASSIGN_OR_RETURN(llvm::Function * thread, lowerThreadFunction(kernels[j], *m, names[j]));
     if (forHost)
-      addHostEntry(kernels[j], *m, thread, names[j]);
+      addHostEntry(arityOf(kernels[j]), *m, thread, names[j]);
     else
-      addNvptxKernel(kernels[j], *m, thread, names[j]);
+      addNvptxKernel(arityOf(kernels[j]), *m, thread, names[j]);
   }
   return m;
 }
@@ -233,8 +363,12 @@ StatusOr<std::string> deviceModuleIR(const std::vector<KernelDesc>& kernels,
   return text;
 }
 
-StatusOr<std::string> emitPtx(const std::vector<KernelDesc>& kernels,
-                              const std::vector<std::string>& names, const std::string& arch) {
+namespace {
+
+/// Optimizes `build`'s module for `arch` and prints it as PTX.
+StatusOr<std::string> modulePtx(
+    const std::string& arch,
+    const std::function<StatusOr<std::unique_ptr<llvm::Module>>(llvm::LLVMContext&)>& build) {
   initializeNvptx();
   std::string error;
   const llvm::Target* target = llvm::TargetRegistry::lookupTarget(kNvptxTriple, error);
@@ -245,7 +379,7 @@ StatusOr<std::string> emitPtx(const std::vector<KernelDesc>& kernels,
       llvm::CodeGenOptLevel::Aggressive));
   if (!tm) return errorf("LLVM's NVPTX backend does not know '{}'", arch);
   llvm::LLVMContext ctx;
-  CAIRN_ASSIGN_OR_RETURN(auto m, buildModule(ctx, kernels, names, /*forHost=*/false));
+  CAIRN_ASSIGN_OR_RETURN(auto m, build(ctx));
   m->setTargetTriple(kNvptxTriple);
   m->setDataLayout(tm->createDataLayout());
   cpu::optimizeModule(*m, *tm, 3);
@@ -258,11 +392,49 @@ StatusOr<std::string> emitPtx(const std::vector<KernelDesc>& kernels,
   return std::string(ptx.str());
 }
 
+} // namespace
+
+StatusOr<std::string> emitPtx(const std::vector<KernelDesc>& kernels,
+                              const std::vector<std::string>& names, const std::string& arch) {
+  return modulePtx(arch, [&](llvm::LLVMContext& ctx) {
+    return buildModule(ctx, kernels, names, /*forHost=*/false);
+  });
+}
+
+StatusOr<std::string> emitRowKernelsPtx(const std::string& arch) {
+  return modulePtx(arch, [&](llvm::LLVMContext& ctx) -> StatusOr<std::unique_ptr<llvm::Module>> {
+    return buildRowModule(ctx, device::allRowKernels(), /*forHost=*/false);
+  });
+}
+
 struct EmulatedKernelCompiler::Impl {
   std::unique_ptr<llvm::orc::LLJIT> jit;
   std::mutex mutex;
   std::unordered_map<KernelDesc, device::EmulatedKernelFn, KernelDescHash> cache;
+  std::vector<device::EmulatedKernelFn> rowKernels; ///< allRowKernels()' order, once made
   int64_t nextId = 0;
+
+  /// Optimizes `m` for the host, adds it to the JIT and looks up `names`.
+  StatusOr<std::vector<device::EmulatedKernelFn>> add(std::unique_ptr<llvm::Module> m,
+                                                      std::unique_ptr<llvm::LLVMContext> ctx,
+                                                      const std::vector<std::string>& names) {
+    auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+    if (!jtmb) return errorf("emulated device: {}", llvm::toString(jtmb.takeError()));
+    auto tm = jtmb->createTargetMachine();
+    if (!tm) return errorf("emulated device: {}", llvm::toString(tm.takeError()));
+    m->setDataLayout(jit->getDataLayout());
+    m->setTargetTriple(jit->getTargetTriple().str());
+    cpu::optimizeModule(*m, **tm, 2);
+    if (auto err = jit->addIRModule(llvm::orc::ThreadSafeModule(std::move(m), std::move(ctx))))
+      return errorf("emulated device: {}", llvm::toString(std::move(err)));
+    std::vector<device::EmulatedKernelFn> fns;
+    for (const std::string& name : names) {
+      auto sym = jit->lookup(name);
+      if (!sym) return errorf("emulated device: {}", llvm::toString(sym.takeError()));
+      fns.push_back(sym->toPtr<device::EmulatedKernelFn>());
+    }
+    return fns;
+  }
 };
 
 EmulatedKernelCompiler::EmulatedKernelCompiler(std::unique_ptr<Impl> impl)
@@ -285,20 +457,22 @@ StatusOr<device::EmulatedKernelFn> EmulatedKernelCompiler::compile(const KernelD
   std::string name = fmt::format("cairn_emulated_{}", impl_->nextId++);
   auto ctx = std::make_unique<llvm::LLVMContext>();
   CAIRN_ASSIGN_OR_RETURN(auto m, buildModule(*ctx, {k}, {name}, /*forHost=*/true));
-  auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!jtmb) return errorf("emulated device: {}", llvm::toString(jtmb.takeError()));
-  auto tm = jtmb->createTargetMachine();
-  if (!tm) return errorf("emulated device: {}", llvm::toString(tm.takeError()));
-  m->setDataLayout(impl_->jit->getDataLayout());
-  m->setTargetTriple(impl_->jit->getTargetTriple().str());
-  cpu::optimizeModule(*m, **tm, 2);
-  if (auto err = impl_->jit->addIRModule(llvm::orc::ThreadSafeModule(std::move(m), std::move(ctx))))
-    return errorf("emulated device: {}", llvm::toString(std::move(err)));
-  auto sym = impl_->jit->lookup(name);
-  if (!sym) return errorf("emulated device: {}", llvm::toString(sym.takeError()));
-  auto fn = sym->toPtr<device::EmulatedKernelFn>();
-  impl_->cache.emplace(k, fn);
-  return fn;
+  CAIRN_ASSIGN_OR_RETURN(auto fns, impl_->add(std::move(m), std::move(ctx), {name}));
+  impl_->cache.emplace(k, fns[0]);
+  return fns[0];
+}
+
+StatusOr<std::vector<device::EmulatedKernelFn>> EmulatedKernelCompiler::rowKernels() {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  if (impl_->rowKernels.empty()) {
+    auto ctx = std::make_unique<llvm::LLVMContext>();
+    auto m = buildRowModule(*ctx, device::allRowKernels(), /*forHost=*/true);
+    std::vector<std::string> names;
+    for (const device::RowKernelDesc& k : device::allRowKernels())
+      names.push_back(device::rowKernelName(k));
+    CAIRN_ASSIGN_OR_RETURN(impl_->rowKernels, impl_->add(std::move(m), std::move(ctx), names));
+  }
+  return impl_->rowKernels;
 }
 
 StatusOr<EmulatedKernelCompiler*> sharedEmulatedKernelCompiler() {

@@ -31,6 +31,7 @@
 
 #include "compiler/program/KernelDesc.h"
 #include "runtime/device/Device.h"
+#include "runtime/device/RowKernels.h"
 
 namespace cairn::codegen::cuda {
 
@@ -50,6 +51,10 @@ Status checkDeviceLowerable(const KernelDesc& k);
 StatusOr<std::string> emitPtx(const std::vector<KernelDesc>& kernels,
                               const std::vector<std::string>& names, const std::string& arch);
 
+/// One PTX module holding every row kernel (runtime/device/RowKernels.h),
+/// each under its rowKernelName.
+StatusOr<std::string> emitRowKernelsPtx(const std::string& arch);
+
 /// The LLVM IR of the same module before optimization (for tests and
 /// `--print-device-ir`-style debugging).
 StatusOr<std::string> deviceModuleIR(const std::vector<KernelDesc>& kernels,
@@ -65,6 +70,9 @@ public:
   EmulatedKernelCompiler& operator=(const EmulatedKernelCompiler&) = delete;
 
   StatusOr<device::EmulatedKernelFn> compile(const KernelDesc& k);
+  /// Host entries of every row kernel, in allRowKernels()' order (compiled
+  /// on the first call).
+  StatusOr<std::vector<device::EmulatedKernelFn>> rowKernels();
 
 private:
   struct Impl;

@@ -126,6 +126,14 @@ public:
     return Status::ok();
   }
 
+  Status copyOnDevice(void* dst, const void* src, size_t bytes) override {
+    if (!bytes) return Status::ok();
+    CAIRN_RETURN_IF_ERROR(current());
+    CAIRN_CU(cuMemcpyDtoDAsync(reinterpret_cast<CUdeviceptr>(dst),
+                               reinterpret_cast<CUdeviceptr>(src), bytes, stream_));
+    return Status::ok();
+  }
+
   Status fillZero(void* dst, size_t bytes) override {
     if (!bytes) return Status::ok();
     CAIRN_RETURN_IF_ERROR(current());

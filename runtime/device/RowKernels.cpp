@@ -1,0 +1,50 @@
+#include "runtime/device/RowKernels.h"
+
+#include <fmt/format.h>
+
+namespace cairn::device {
+
+bool rowKernelFor(RowKernelKind kind, DType element, DType index, RowKernelDesc* out) {
+  if (index != DType::I32 && index != DType::I64) return false;
+  DType d = element;
+  if (kind == RowKernelKind::ScatterAdd) {
+    if (d != DType::F32 && d != DType::F64 && d != DType::I32 && d != DType::I64) return false;
+  } else {
+    switch (dtypeSize(element)) { // one representative dtype per size
+    case 1: d = DType::I1; break;
+    case 2: d = DType::F16; break;
+    case 4: d = DType::I32; break;
+    case 8: d = DType::I64; break;
+    default: return false;
+    }
+  }
+  *out = RowKernelDesc{kind, d, index};
+  return true;
+}
+
+const std::vector<RowKernelDesc>& allRowKernels() {
+  static const std::vector<RowKernelDesc> all = [] {
+    std::vector<RowKernelDesc> v;
+    for (DType index : {DType::I32, DType::I64}) {
+      for (RowKernelKind kind : {RowKernelKind::Gather, RowKernelKind::Scatter})
+        for (DType d : {DType::I1, DType::F16, DType::I32, DType::I64})
+          v.push_back({kind, d, index});
+      for (DType d : {DType::F32, DType::F64, DType::I32, DType::I64})
+        v.push_back({RowKernelKind::ScatterAdd, d, index});
+    }
+    return v;
+  }();
+  return all;
+}
+
+std::string rowKernelName(const RowKernelDesc& k) {
+  const char* kind = k.kind == RowKernelKind::Gather    ? "gather"
+                     : k.kind == RowKernelKind::Scatter ? "scatter"
+                                                        : "scatter_add";
+  std::string element = k.kind == RowKernelKind::ScatterAdd
+                            ? std::string(dtypeName(k.dtype))
+                            : fmt::format("b{}", dtypeSize(k.dtype)); // moves: bytes
+  return fmt::format("cairn_rows_{}_{}_{}", kind, element, dtypeName(k.indexType));
+}
+
+} // namespace cairn::device

@@ -1,0 +1,50 @@
+// The device executor's row kernels: gather and scatter (scatter_add) along
+// an axis, one thread per element, a fixed set compiled once per process
+// (compiler/codegen/cuda/LowerToDevice.h lowers them; the runtime names and
+// launches them). Every gather and scatter of the IR maps onto one launch:
+//
+//   x: [B..., P..., A, R...]  indices: [B..., Q...]  rows: [B..., P..., Q..., R...]
+//   gather:      rows[b, p, q, r]  = x[b, p, idx[b, q], r]
+//   scatter:     x[b, p, idx[b, q], r]  = rows[b, p, q, r]   (x updated in place)
+//   scatter_add: x[b, p, idx[b, q], r] += rows[b, p, q, r]   (atomic adds)
+//
+// ABI: (ptr x, ptr indices, ptr rows, ptr errorFlag, i64 B, i64 P, i64 A,
+// i64 Q, i64 R, i64 tag, i64 n = B*P*Q*R). An index outside [0, A) is
+// skipped (a gather writes 0) and recorded: errorFlag[0] = tag,
+// errorFlag[1] = the index; the executor reads the flag at its next
+// synchronization and reports the op. A scatter with repeated indices keeps
+// one of the rows, which one is unspecified on a GPU (the reference keeps
+// the last); a scatter_add's float sums depend on the order of the atomics.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ir/Types.h"
+
+namespace cairn::device {
+
+enum class RowKernelKind : uint8_t { Gather, Scatter, ScatterAdd };
+
+struct RowKernelDesc {
+  RowKernelKind kind = RowKernelKind::Gather;
+  /// Gather and Scatter move bytes: one dtype stands for each size (i1: 1,
+  /// f16: 2, i32: 4, i64: 8 bytes). ScatterAdd adds: f32, f64, i32 or i64.
+  DType dtype = DType::I32;
+  DType indexType = DType::I32; ///< i32 or i64
+  bool operator==(const RowKernelDesc&) const = default;
+};
+
+/// The kernel that runs `kind` on elements of `element` indexed by `index`
+/// (an element of any dtype moved by a gather maps to the integer type of
+/// its size); false when there is none (scatter_add of i1, an index not i32/i64).
+bool rowKernelFor(RowKernelKind kind, DType element, DType index, RowKernelDesc* out);
+
+/// Every row kernel: what a device loads.
+const std::vector<RowKernelDesc>& allRowKernels();
+
+/// "cairn_rows_gather_b4_i64", "cairn_rows_scatter_add_f32_i32": the entry's name.
+std::string rowKernelName(const RowKernelDesc& k);
+
+} // namespace cairn::device
