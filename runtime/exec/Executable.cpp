@@ -380,22 +380,6 @@ Status Runner::execGemm(const Instruction& in) {
   return Status::ok();
 }
 
-/// Scalar index operands [first, first + count), as the interpreter reads them.
-static StatusOr<std::vector<int64_t>> readIndices(const std::vector<const Tensor*>& in,
-                                                  size_t first, size_t count) {
-  if (in.size() < first + count)
-    return errorf("needs {} index operands after operand #{}, got {}", count, first - 1,
-                  in.size() > first ? in.size() - first : 0);
-  std::vector<int64_t> out;
-  for (size_t i = first; i < first + count; ++i) {
-    if (in[i]->rank() != 0 || !isInteger(in[i]->dtype()))
-      return errorf("index operand #{} must be an i32/i64 scalar, got {}", i,
-                    in[i]->type().toString());
-    out.push_back(in[i]->getInt(0));
-  }
-  return out;
-}
-
 Status Runner::execRows(const Instruction& in) {
   const Op& op = *in.op;
   std::vector<const Tensor*> ins = operands(in);
@@ -403,7 +387,7 @@ Status Runner::execRows(const Instruction& in) {
   switch (op.kind()) {
   case OpKind::DynamicSlice: {
     size_t rank = static_cast<size_t>(ins[0]->rank());
-    StatusOr<std::vector<int64_t>> starts = readIndices(ins, 1, rank);
+    StatusOr<std::vector<int64_t>> starts = interp::readIndices(ins, 1, rank);
     if (!starts.isOk()) return fail(starts.status());
     StatusOr<Shape> shape = interp::resolveDynamicShape(op.result()->type, ins, 1 + rank);
     if (!shape.isOk()) return fail(shape.status());
@@ -437,7 +421,7 @@ Status Runner::execRows(const Instruction& in) {
       if (ins.size() != 2 + rank)
         return opError(op, fmt::format("needs {} start indices (one per dim), got {}", rank,
                                        ins.size() - 2));
-      StatusOr<std::vector<int64_t>> st = readIndices(ins, 2, rank);
+      StatusOr<std::vector<int64_t>> st = interp::readIndices(ins, 2, rank);
       if (!st.isOk()) return fail(st.status());
       starts = std::move(st).value();
     }

@@ -46,8 +46,7 @@ StatusOr<Shape> resolveDynamicShape(const TensorType& declared,
   return shape;
 }
 
-/// Reads operands[first, first + count) as scalar indices.
-static StatusOr<std::vector<int64_t>> readIndices(const std::vector<const Tensor*>& operands,
+StatusOr<std::vector<int64_t>> readIndices(const std::vector<const Tensor*>& operands,
                                                   size_t first, size_t count) {
   if (operands.size() < first + count)
     return errorf("needs {} index operands after operand #{}, got {}", count, first - 1,

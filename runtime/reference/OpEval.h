@@ -17,6 +17,12 @@ namespace cairn::interp {
 StatusOr<std::vector<Tensor>> evalSimpleOp(const Op& op,
                                            const std::vector<const Tensor*>& operands);
 
+/// operands[first, first + count) read as scalar indices (i32/i64 scalars;
+/// a message naming the operand otherwise): dynamic_slice's and
+/// dynamic_update_slice's starts, for the interpreter and the executor.
+StatusOr<std::vector<int64_t>> readIndices(const std::vector<const Tensor*>& operands,
+                                           size_t first, size_t count);
+
 /// `declared` with each `?` dim replaced by the next dynamic size operand,
 /// taken from operands[first...]; exactly one operand per `?` must remain.
 StatusOr<Shape> resolveDynamicShape(const TensorType& declared,

@@ -189,6 +189,12 @@ struct Case {
   bool compact = false; ///< BiRnnConfig::compactRows
 };
 
+// Readable in ctest's output instead of the struct's bytes.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << (c.cell == BiRnnConfig::Lstm ? "lstm" : "gru") << ", " << c.layers << " layer(s)"
+      << (c.tagger ? ", tagger" : ", classifier") << (c.compact ? ", compact rows" : "");
+}
+
 class BiRnnMatchTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(BiRnnMatchTest, MatchesPerExampleLoop) {

@@ -130,6 +130,10 @@ struct SweepCase {
   double lo, hi;
 };
 
+void PrintTo(const SweepCase& c, std::ostream* os) {
+  *os << c.op << " " << dtypeName(c.dtype) << " on [" << c.lo << ", " << c.hi << "]";
+}
+
 class CodegenCpuMathSweepTest : public ::testing::TestWithParam<SweepCase> {};
 
 TEST_P(CodegenCpuMathSweepTest, WithinDocumentedUlpBound) {

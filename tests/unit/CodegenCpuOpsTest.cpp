@@ -25,6 +25,8 @@ struct OpCase {
   int arity;
 };
 
+void PrintTo(const OpCase& c, std::ostream* os) { *os << c.op << " " << dtypeName(c.dtype); }
+
 std::string caseName(const ::testing::TestParamInfo<OpCase>& info) {
   return fmt::format("{}_{}", info.param.op, dtypeName(info.param.dtype));
 }
@@ -117,6 +119,14 @@ std::vector<std::pair<DType, DType>> castCases() {
       if (a != b) cases.push_back({a, b});
   return cases;
 }
+
+}  // namespace
+
+// Found by argument-dependent lookup (so not in the anonymous namespace):
+// gtest prints a DType parameter, alone or in a pair, by its name.
+inline void PrintTo(DType d, std::ostream* os) { *os << dtypeName(d); }
+
+namespace {
 
 INSTANTIATE_TEST_SUITE_P(Casts, CodegenCpuCastTest, ::testing::ValuesIn(castCases()),
                          [](const auto& info) {

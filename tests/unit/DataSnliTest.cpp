@@ -22,6 +22,8 @@ struct SnliFile {
   size_t longest;
 };
 
+void PrintTo(const SnliFile& f, std::ostream* os) { *os << f.name; }
+
 class DataSnliReal : public ::testing::TestWithParam<SnliFile> {};
 
 TEST_P(DataSnliReal, CountsLabelsLengthsAndTransitions) {

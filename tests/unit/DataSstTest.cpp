@@ -23,6 +23,8 @@ struct SstFile {
   size_t longest;
 };
 
+void PrintTo(const SstFile& f, std::ostream* os) { *os << f.name; }
+
 class DataSstReal : public ::testing::TestWithParam<SstFile> {};
 
 TEST_P(DataSstReal, CountsLabelsNodesAndTransitions) {

@@ -79,6 +79,8 @@ struct DotCase {
   const char* attrs;
 };
 
+void PrintTo(const DotCase& c, std::ostream* os) { *os << c.name; }
+
 class ExecDot : public ::testing::TestWithParam<DotCase> {};
 
 TEST_P(ExecDot, BlasMatchesReference) {

@@ -350,6 +350,8 @@ struct ErrorCase {
   const char* expected;
 };
 
+void PrintTo(const ErrorCase& c, std::ostream* os) { *os << c.name; }
+
 class ParserErrorTest : public testing::TestWithParam<ErrorCase> {};
 
 std::string inFunction(const char* body) {

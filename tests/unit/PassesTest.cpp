@@ -165,6 +165,8 @@ struct PatternCase {
   OpKind gone; ///< no op of this kind is left after canonicalize + dce
 };
 
+void PrintTo(const PatternCase& c, std::ostream* os) { *os << c.pattern; }
+
 const PatternCase kPatternCases[] = {
     {"add-zero", R"(func @f(%x: tensor<3xi32>) -> tensor<3xi32> {
   %z = constant 0 : tensor<3xi32>

@@ -18,6 +18,7 @@
 #include <CLI/CLI.hpp>
 
 #include "frontend/data/Corpus.h"
+#include "frontend/training/Accuracy.h"
 #include "frontend/models/Spinn.h"
 #include "frontend/models/TreeLstmSentiment.h"
 #include "ir/Printer.h"
@@ -58,19 +59,6 @@ Function* buildModel(Module& m, ParamStore& ps, const Options& o, const Corpus& 
   }
   if (c.format == Format::Snli) return buildSpinnSnli(m, ps, cfg);
   return buildSpinnTreeClassifier(m, ps, cfg, c.classes());
-}
-
-/// Row-wise argmax of logits [B, C] compared with labels [B].
-int64_t countCorrect(const Tensor& logits, const Tensor& labels) {
-  const int64_t rows = logits.shape()[0], classes = logits.shape()[1];
-  int64_t correct = 0;
-  for (int64_t r = 0; r < rows; ++r) {
-    int64_t best = 0;
-    for (int64_t k = 1; k < classes; ++k)
-      if (logits.getDouble(r * classes + k) > logits.getDouble(r * classes + best)) best = k;
-    correct += best == labels.getInt(r);
-  }
-  return correct;
 }
 
 /// Agreement of predicted moves [R, T] with the data's transitions [R, T'],
@@ -161,7 +149,7 @@ int run(const Options& o) {
       return 1;
     }
     seconds += dt;
-    correct += countCorrect((*out)[0], b.labels);
+    correct += training::countCorrect((*out)[0], b.labels);
     seen += b.rows();
     if (predicted) {
       auto [a, n] = countAgreement((*out)[1], b.transitions);

@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "frontend/training/Accuracy.h"
 #include "frontend/training/Checkpoint.h"
 #include "frontend/training/Progress.h"
 #include "compiler/codegen/cpu/CompileExecutable.h"
@@ -118,7 +119,7 @@ struct Runner {
 
 /// Accuracy and mean cross-entropy of the classifier on the first `limit`
 /// examples of `c`.
-StatusOr<EvalResult> evaluate(Runner& runner, const Program& p, const std::vector<Tensor>& params,
+StatusOr<EvalResult> evaluate(Runner& runner, const TrainingGraph& p, const std::vector<Tensor>& params,
                               const data::Corpus& c, size_t limit, size_t batch) {
   EvalResult r;
   size_t n = std::min(limit, c.size());
@@ -136,10 +137,7 @@ StatusOr<EvalResult> evaluate(Runner& runner, const Program& p, const std::vecto
     const Tensor& logits = (*out)[0];
     const int64_t classes = logits.shape()[1];
     for (int64_t row = 0; row < b.rows(); ++row) {
-      int64_t best = 0;
-      for (int64_t k = 1; k < classes; ++k)
-        if (logits.getDouble(row * classes + k) > logits.getDouble(row * classes + best)) best = k;
-      const bool right = best == b.labels.getInt(row);
+      const bool right = training::argmaxRow(logits, row) == b.labels.getInt(row);
       correct += right;
       if (c.format == data::Format::ListOps) {
         const std::string& op = c.trees[indices[static_cast<size_t>(row)]].sentence.tokens[0];
@@ -172,7 +170,7 @@ std::string modelKey(const TrainOptions& o, int64_t vocab) {
                      m.predictTransitions ? (o.config.sample ? "sampled" : "predicted") : "given", o.config.optimizer);
 }
 
-Status saveCheckpoint(const TrainOptions& o, const Program& p, const std::vector<Tensor>& params,
+Status saveCheckpoint(const TrainOptions& o, const TrainingGraph& p, const std::vector<Tensor>& params,
                       const std::vector<Tensor>& state, int64_t step, int64_t vocab) {
   training::Metadata meta{{"tool", "cairn-train"},
                           {"model", modelKey(o, vocab)},
@@ -216,9 +214,9 @@ int runTraining(const TrainOptions& o) {
 
   TrainConfig cfg = o.config;
   cfg.model.vocab = vocab;
-  auto built = buildProgram(cfg);
+  auto built = buildTrainingGraph(cfg);
   if (!built.isOk()) return fail(built.status().message());
-  Program& p = **built;
+  TrainingGraph& p = **built;
   int64_t numParams = 0;
   for (const ParamSpec& s : p.params.specs())
     numParams += s.type.numElements();

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "Program.h"
+#include "TrainingGraph.h"
 
 namespace cairn::train_tool {
 

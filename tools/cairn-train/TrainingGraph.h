@@ -29,11 +29,13 @@ struct TrainConfig {
   training::LrSchedule schedule;
 };
 
-/// The compiled training program. Functions take the data inputs first:
+/// The training graph: one module with the loss, its gradient, the
+/// train_step and the classifier (not an exec::Program, which is what a
+/// function compiles to). Functions take the data inputs first:
 ///   loss / train_step batch: tokens, transitions, lengths, labels
 ///   classify:                tokens, [transitions,] lengths
 /// (transitions are the target only in predicted mode).
-struct Program {
+struct TrainingGraph {
   Module module;
   ParamStore params;     ///< the loss's parameters: what train_step updates
   ParamStore evalParams; ///< the classifier's: the same specs, in the same order
@@ -54,12 +56,9 @@ struct Program {
 
 /// Builds everything; errors (a model the builder rejects, a gradient that
 /// cannot be taken, a bad optimizer setting) come back as a Status.
-StatusOr<std::unique_ptr<Program>> buildProgram(const TrainConfig& cfg);
+StatusOr<std::unique_ptr<TrainingGraph>> buildTrainingGraph(const TrainConfig& cfg);
 
 /// The classifier's data inputs for batch `b`.
-std::vector<Tensor> classifyInputs(const Program& p, const data::Batch& b);
-
-/// Row-wise argmax of logits [B, C] equal to labels [B].
-int64_t countCorrect(const Tensor& logits, const Tensor& labels);
+std::vector<Tensor> classifyInputs(const TrainingGraph& p, const data::Batch& b);
 
 } // namespace cairn::train_tool

@@ -1,5 +1,5 @@
-// Building cairn-train's program (see Program.h).
-#include "Program.h"
+// Building cairn-train's training graph (see TrainingGraph.h).
+#include "TrainingGraph.h"
 
 #include "compiler/autodiff/Autodiff.h"
 #include "frontend/training/Progress.h"
@@ -32,8 +32,8 @@ StatusOr<std::shared_ptr<const training::Optimizer>> makeOptimizer(const TrainCo
 
 } // namespace
 
-StatusOr<std::unique_ptr<Program>> buildProgram(const TrainConfig& cfg) {
-  auto p = std::make_unique<Program>();
+StatusOr<std::unique_ptr<TrainingGraph>> buildTrainingGraph(const TrainConfig& cfg) {
+  auto p = std::make_unique<TrainingGraph>();
   double start = training::monotonicSeconds();
   SpinnConfig model = cfg.model;
   model.compactReduce = true; // the Reduce on the reducing rows only (ragged tapes in training)
@@ -91,22 +91,10 @@ StatusOr<std::unique_ptr<Program>> buildProgram(const TrainConfig& cfg) {
   return p;
 }
 
-std::vector<Tensor> classifyInputs(const Program& p, const data::Batch& b) {
+std::vector<Tensor> classifyInputs(const TrainingGraph& p, const data::Batch& b) {
   // In predicted mode the classifier takes no transitions: it makes its own.
   if (p.predicted) return {b.tokens, b.lengths};
   return {b.tokens, b.transitions, b.lengths};
-}
-
-int64_t countCorrect(const Tensor& logits, const Tensor& labels) {
-  const int64_t rows = logits.shape()[0], classes = logits.shape()[1];
-  int64_t correct = 0;
-  for (int64_t r = 0; r < rows; ++r) {
-    int64_t best = 0;
-    for (int64_t k = 1; k < classes; ++k)
-      if (logits.getDouble(r * classes + k) > logits.getDouble(r * classes + best)) best = k;
-    correct += best == labels.getInt(r);
-  }
-  return correct;
 }
 
 } // namespace cairn::train_tool
