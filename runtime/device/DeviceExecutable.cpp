@@ -171,6 +171,25 @@ private:
     return t;
   }
 
+  /// Slot `s`'s value: moved out when `mayMove` (it dies here), else shared.
+  /// Moving matters: an update writes in place only into a buffer nothing
+  /// else holds.
+  Value take(Slot s, bool mayMove) {
+    Value& v = s_.frame[static_cast<size_t>(s)];
+    return mayMove ? std::move(v) : v;
+  }
+
+  /// The yields of `b` (moved where the plan allows: a value yielded twice is
+  /// shared first, then moved).
+  std::vector<Value> takeYields(const Block& b) {
+    std::vector<Value> out(b.yields.size());
+    for (size_t i = 0; i < b.yields.size(); ++i)
+      if (!b.moveYield[i]) out[i] = take(b.yields[i], false);
+    for (size_t i = 0; i < b.yields.size(); ++i)
+      if (b.moveYield[i]) out[i] = take(b.yields[i], true);
+    return out;
+  }
+
   /// A scalar i1 (a condition) read by the host.
   StatusOr<bool> readCondition(const Op& op, const Value& v, const char* what) {
     if (v.type.dtype != DType::I1 || v.type.rank() != 0)
@@ -198,6 +217,10 @@ private:
     const Op* op = flag[0] > 0 && size_t(flag[0]) <= tagged_.size() ? tagged_[size_t(flag[0] - 1)]
                                                                      : nullptr;
     if (!op) return errorf("error: a device row kernel reported index {} out of range", flag[1]);
+    if (op->kind() == OpKind::DynamicSlice || op->kind() == OpKind::DynamicUpdateSlice)
+      return opError(*op, fmt::format("start index {} is out of range: the slice does not fit "
+                                      "the operand (on the device)",
+                                      flag[1]));
     return opError(*op, fmt::format("index {} is out of range for axis {} (on the device)",
                                     flag[1], op->getIntOr("axis", 0)));
   }
@@ -321,6 +344,8 @@ private:
   /// on the host.
   Status execRows(const Instruction& in) {
     const Op& op = *in.op;
+    if (op.kind() == OpKind::DynamicSlice || op.kind() == OpKind::DynamicUpdateSlice)
+      return execSlice(in);
     bool gather = op.kind() == OpKind::Gather;
     if (!gather && op.kind() != OpKind::Scatter && op.kind() != OpKind::ScatterAdd)
       return execOnHost(in);
@@ -353,18 +378,100 @@ private:
     if (gather) {
       CAIRN_RETURN_IF_ERROR(checkResult(in, 0, rowsType));
       CAIRN_ASSIGN_OR_RETURN(target, allocate(rowsType));
-    } else if (in.inPlace && x.buf.use_count() == 1) { // x dies here, and nothing shares it
-      target = std::move(s_.frame[static_cast<size_t>(in.operands[0])]);
-      ++stats_.inPlaceUpdates;
     } else {
-      CAIRN_ASSIGN_OR_RETURN(target, allocate(x.type));
-      CAIRN_RETURN_IF_ERROR(dev_.copyOnDevice(target.data(), x.data(), byteSize(x.type)));
+      CAIRN_ASSIGN_OR_RETURN(target, updateTarget(in));
     }
     void* rows = gather ? target.data() : get(in.operands[2]).data();
     void* xPtr = gather ? x.data() : target.data();
     Status launched = launchElementwise(dev_, *kernel,
                                         {xPtr, idx.data(), rows, s_.errorFlag.data()},
                                         {B, P, A, Q, R, tagFor(op)}, n);
+    if (!launched.isOk()) return opError(op, launched.message());
+    ++stats_.rowLaunches;
+    set(in.results[0], std::move(target));
+    return Status::ok();
+  }
+
+  /// The buffer an update (scatter, dynamic_update_slice) writes: operand
+  /// 0's own when it dies here and nothing shares it (SPINN's stack), else a
+  /// device-side copy.
+  StatusOr<Value> updateTarget(const Instruction& in) {
+    Value& x = s_.frame[static_cast<size_t>(in.operands[0])];
+    if (in.inPlace && x.buf.use_count() == 1) {
+      ++stats_.inPlaceUpdates;
+      return std::move(x);
+    }
+    CAIRN_ASSIGN_OR_RETURN(Value copy, allocate(x.type));
+    CAIRN_RETURN_IF_ERROR(dev_.copyOnDevice(copy.data(), x.data(), byteSize(x.type)));
+    return copy;
+  }
+
+  /// dynamic_slice and dynamic_update_slice as slice kernels, the starts
+  /// read on the device; other ranks, mixed start dtypes and sizes the
+  /// reference must judge on the host.
+  Status execSlice(const Instruction& in) {
+    const Op& op = *in.op;
+    bool update = op.kind() == OpKind::DynamicUpdateSlice;
+    const Value& x = get(in.operands[0]);
+    size_t rank = static_cast<size_t>(x.type.rank());
+    size_t firstStart = update ? 2 : 1;
+    if (rank < 1 || rank > size_t(kMaxSliceRank) || in.operands.size() < firstStart + rank)
+      return execOnHost(in);
+    DType startType = get(in.operands[firstStart]).type.dtype;
+    for (size_t d = 0; d < rank; ++d) {
+      const TensorType& t = get(in.operands[firstStart + d]).type;
+      if (t.rank() != 0 || t.dtype != startType) return execOnHost(in);
+    }
+    Shape sizes;
+    if (update) {
+      const Value& rows = get(in.operands[1]);
+      if (rows.type.dtype != x.type.dtype || rows.type.rank() != x.type.rank() ||
+          in.operands.size() != firstStart + rank)
+        return execOnHost(in);
+      sizes = rows.type.shape;
+    } else {
+      if (!op.result()->type.hasStaticShape() || in.operands.size() != firstStart + rank)
+        return execOnHost(in); // `?` sizes come as operands: the reference reads them
+      sizes = op.result()->type.shape;
+      if (static_cast<size_t>(sizes.size()) != rank) return execOnHost(in);
+    }
+    for (size_t d = 0; d < rank; ++d)
+      if (sizes[d] > x.type.shape[d]) return execOnHost(in); // no start fits: the reference says so
+    RowKernelDesc desc;
+    const KernelHandle* kernel = nullptr;
+    if (rowKernelFor(update ? RowKernelKind::UpdateSlice : RowKernelKind::Slice, x.type.dtype,
+                     startType, &desc))
+      kernel = exe_.rowKernel(desc);
+    if (!kernel) return execOnHost(in);
+
+    // Pad to kMaxSliceRank with leading dims of size 1 and start 0 (null).
+    const size_t pad = size_t(kMaxSliceRank) - rank;
+    std::vector<void*> starts(pad, nullptr);
+    std::vector<int64_t> dims(pad, 1), slice(pad, 1);
+    for (size_t d = 0; d < rank; ++d) {
+      starts.push_back(get(in.operands[firstStart + d]).data());
+      dims.push_back(x.type.shape[d]);
+      slice.push_back(sizes[d]);
+    }
+    int64_t n = numElements(sizes);
+    Value target; // slice: the rows made; update: x updated
+    void* rows = nullptr;
+    if (update) {
+      rows = get(in.operands[1]).data();
+      CAIRN_ASSIGN_OR_RETURN(target, updateTarget(in));
+    } else {
+      TensorType type(x.type.dtype, sizes);
+      CAIRN_RETURN_IF_ERROR(checkResult(in, 0, type));
+      CAIRN_ASSIGN_OR_RETURN(target, allocate(type));
+      rows = target.data();
+    }
+    std::vector<void*> pointers = {update ? target.data() : x.data(), rows};
+    pointers.insert(pointers.end(), starts.begin(), starts.end());
+    pointers.push_back(s_.errorFlag.data());
+    std::vector<int64_t> scalars = dims;
+    scalars.insert(scalars.end(), slice.begin(), slice.end());
+    scalars.push_back(tagFor(op));
+    Status launched = launchElementwise(dev_, *kernel, pointers, scalars, n);
     if (!launched.isOk()) return opError(op, launched.message());
     ++stats_.rowLaunches;
     set(in.results[0], std::move(target));
@@ -446,7 +553,7 @@ private:
     bool bounded = hasMaxTrip || opts_.defaultMaxTrip > 0;
     std::vector<Value> init;
     for (size_t i = 0; i < n; ++i)
-      init.push_back(get(in.operands[i]));
+      init.push_back(take(in.operands[i], in.moveInit[i]));
     for (size_t i = 0; i < n; ++i) {
       std::string m = interp::typeMismatch(op.result(i)->type, init[i].type);
       if (!m.empty()) return opError(op, fmt::format("initial value #{}: {}", i, m));
@@ -458,6 +565,7 @@ private:
       CAIRN_RETURN_IF_ERROR(runBlock(cond));
       CAIRN_ASSIGN_OR_RETURN(bool more,
                              readCondition(op, get(cond.yields[0]), "the cond region's yield"));
+      if (cond.moveYield[0]) s_.frame[static_cast<size_t>(cond.yields[0])] = Value();
       if (!more) break;
       if (bounded && trips >= maxTrip)
         return opError(op, fmt::format("while loop exceeded its max trip count {}{}", maxTrip,
@@ -466,9 +574,7 @@ private:
                                                     "has no max_trip operand)"));
       CAIRN_RETURN_IF_ERROR(runBlock(body));
       ++stats_.whileIterations;
-      std::vector<Value> next;
-      for (Slot s : body.yields)
-        next.push_back(get(s));
+      std::vector<Value> next = takeYields(body);
       for (size_t i = 0; i < n; ++i) {
         std::string m = interp::typeMismatch(op.result(i)->type, next[i].type);
         if (!m.empty()) return opError(op, fmt::format("body yield #{}: {}", i, m));
@@ -483,8 +589,9 @@ private:
     CAIRN_ASSIGN_OR_RETURN(bool taken, readCondition(op, get(in.operands[0]), "the condition"));
     const Block& b = in.blocks[taken ? 0 : 1];
     CAIRN_RETURN_IF_ERROR(runBlock(b));
+    std::vector<Value> out = takeYields(b);
     for (size_t i = 0; i < b.yields.size(); ++i) {
-      Value v = get(b.yields[i]);
+      Value v = std::move(out[i]);
       std::string m = interp::typeMismatch(op.result(i)->type, v.type);
       if (!m.empty())
         return opError(op, fmt::format("{} yield #{}: {}", taken ? "then" : "else", i, m));

@@ -26,7 +26,8 @@ const std::vector<RowKernelDesc>& allRowKernels() {
   static const std::vector<RowKernelDesc> all = [] {
     std::vector<RowKernelDesc> v;
     for (DType index : {DType::I32, DType::I64}) {
-      for (RowKernelKind kind : {RowKernelKind::Gather, RowKernelKind::Scatter})
+      for (RowKernelKind kind : {RowKernelKind::Gather, RowKernelKind::Scatter,
+                                 RowKernelKind::Slice, RowKernelKind::UpdateSlice})
         for (DType d : {DType::I1, DType::F16, DType::I32, DType::I64})
           v.push_back({kind, d, index});
       for (DType d : {DType::F32, DType::F64, DType::I32, DType::I64})
@@ -38,9 +39,9 @@ const std::vector<RowKernelDesc>& allRowKernels() {
 }
 
 std::string rowKernelName(const RowKernelDesc& k) {
-  const char* kind = k.kind == RowKernelKind::Gather    ? "gather"
-                     : k.kind == RowKernelKind::Scatter ? "scatter"
-                                                        : "scatter_add";
+  static const char* const kinds[] = {"gather", "scatter", "scatter_add", "slice",
+                                      "update_slice"};
+  const char* kind = kinds[static_cast<int>(k.kind)];
   std::string element = k.kind == RowKernelKind::ScatterAdd
                             ? std::string(dtypeName(k.dtype))
                             : fmt::format("b{}", dtypeSize(k.dtype)); // moves: bytes

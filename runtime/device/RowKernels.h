@@ -15,6 +15,17 @@
 // synchronization and reports the op. A scatter with repeated indices keeps
 // one of the rows, which one is unspecified on a GPU (the reference keeps
 // the last); a scatter_add's float sums depend on the order of the atomics.
+//
+// The dynamic slices read their starts from device memory (no host read),
+// rank 1 to 4 (lower ranks padded with leading dims of size 1):
+//
+//   slice:        rows[i] = x[start + i]      (i over the slice's sizes)
+//   update_slice: x[start + i] = rows[i]      (x updated in place)
+//
+// ABI: (ptr x, ptr rows, ptr start0 .. start3 (null: 0), ptr errorFlag,
+// i64 D0..D3 (x's dims), i64 S0..S3 (the slice's), i64 tag, i64 n). A start
+// with start < 0 or start + size > dim is recorded as an index fault (the
+// element skipped; a slice writes 0).
 #pragma once
 
 #include <cstdint>
@@ -25,14 +36,18 @@
 
 namespace cairn::device {
 
-enum class RowKernelKind : uint8_t { Gather, Scatter, ScatterAdd };
+enum class RowKernelKind : uint8_t { Gather, Scatter, ScatterAdd, Slice, UpdateSlice };
+
+/// The highest rank a slice kernel takes.
+constexpr int kMaxSliceRank = 4;
 
 struct RowKernelDesc {
   RowKernelKind kind = RowKernelKind::Gather;
-  /// Gather and Scatter move bytes: one dtype stands for each size (i1: 1,
-  /// f16: 2, i32: 4, i64: 8 bytes). ScatterAdd adds: f32, f64, i32 or i64.
+  /// The moves (all but ScatterAdd) move bytes: one dtype stands for each
+  /// size (i1: 1, f16: 2, i32: 4, i64: 8 bytes). ScatterAdd adds: f32, f64,
+  /// i32 or i64.
   DType dtype = DType::I32;
-  DType indexType = DType::I32; ///< i32 or i64
+  DType indexType = DType::I32; ///< of the indices or starts: i32 or i64
   bool operator==(const RowKernelDesc&) const = default;
 };
 

@@ -300,3 +300,54 @@ TEST(DeviceExecutor, RowKernelChoice) {
 
 } // namespace
 } // namespace cairn::exectest
+
+namespace cairn::exectest {
+namespace {
+
+// A tape read and written one step at a time (a training loop's tape, SPINN's
+// transitions): dynamic_slice and dynamic_update_slice on the device, their
+// starts read there too; the update in place.
+constexpr const char* kTape = R"(
+func @f(%tape0: tensor<5x3x4xf32>, %x: tensor<3x4xf32>, %n: tensor<i32>) -> (tensor<5x3x4xf32>) {
+  %zero = constant 0 : tensor<i32>
+  %one = constant 1 : tensor<i32>
+  %r:2 = while (%i = %zero, %tape = %tape0) : (tensor<i32>, tensor<5x3x4xf32>) cond {
+    %c = lt %i, %n : tensor<i1>
+    yield %c
+  } body {
+    %row = dynamic_slice %tape, %i, %zero, %zero {sizes = [1, 3, 4]} : tensor<1x3x4xf32>
+    %r2 = reshape %row : tensor<3x4xf32>
+    %y = add %r2, %x : tensor<3x4xf32>
+    %y3 = reshape %y : tensor<1x3x4xf32>
+    %next = dynamic_update_slice %tape, %y3, %i, %zero, %zero : tensor<5x3x4xf32>
+    %j = add %i, %one : tensor<i32>
+    yield %j, %next
+  }
+  return %r#1
+}
+)";
+
+TEST(DeviceExecutor, DynamicSlicesRunOnTheDevice) {
+  CAIRN_REQUIRE_EMULATOR();
+  auto m = parseOk(kTape);
+  ASSERT_TRUE(m);
+  auto exe = compileForDeviceOk(*m);
+  ASSERT_TRUE(exe);
+  Tensor tape = inputOf(TensorType(DType::F32, {5, 3, 4}), 1);
+  Tensor x = inputOf(TensorType(DType::F32, {3, 4}), 2);
+  device::DeviceContext ctx;
+  expectDeviceMatches(*m, *exe, "f", {tape, x, Tensor::scalar(DType::I32, 5.0)}, 1e-6, &ctx);
+  const device::DeviceStats& s = ctx.stats();
+  EXPECT_EQ(s.hostOps, 0);
+  EXPECT_EQ(s.rowLaunches, 2 * 5);
+  EXPECT_GE(s.inPlaceUpdates, 4) << "the tape is updated in place after the first step";
+  // Step 6 reads row 5 of 5: out of range, reported by the slice.
+  auto r = exe->run("f", {tape, x, Tensor::scalar(DType::I32, 6.0)}, ctx);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_NE(r.status().message().find("'dynamic_slice' op start index 5 is out of range"),
+            std::string::npos)
+      << r.status().message();
+}
+
+} // namespace
+} // namespace cairn::exectest

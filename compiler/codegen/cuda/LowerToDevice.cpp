@@ -291,7 +291,122 @@ llvm::Function* lowerRowThread(const device::RowKernelDesc& k, llvm::Module& m,
                       b.CreateAlignedLoad(elem, rowPtr, align), align,
                       llvm::AtomicOrdering::Monotonic);
     break;
+  case device::RowKernelKind::Slice:
+  case device::RowKernelKind::UpdateSlice: break; // lowerSliceThread's
   }
+  b.CreateBr(latch);
+
+  b.SetInsertPoint(latch);
+  Value* next = b.CreateNUWAdd(e, stride);
+  e->addIncoming(next, latch);
+  b.CreateCondBr(b.CreateICmpSLT(next, n), body, exit);
+
+  b.SetInsertPoint(exit);
+  b.CreateRetVoid();
+  return fn;
+}
+
+constexpr Arity kSliceArity{3 + device::kMaxSliceRank, 2 * device::kMaxSliceRank + 2};
+
+/// name.thread for a slice kernel: element e of the slice (sizes S) at
+/// x's element start + unravel(e, S).
+llvm::Function* lowerSliceThread(const device::RowKernelDesc& k, llvm::Module& m,
+                                 const std::string& name) {
+  constexpr size_t R = device::kMaxSliceRank;
+  llvm::LLVMContext& ctx = m.getContext();
+  llvm::Type* ptr = llvm::PointerType::getUnqual(ctx);
+  llvm::Type* i64 = llvm::Type::getInt64Ty(ctx);
+  std::vector<llvm::Type*> params(kSliceArity.pointers, ptr);
+  params.insert(params.end(), kSliceArity.scalars + 4, i64);
+  auto* fn = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false),
+                                    llvm::GlobalValue::InternalLinkage, name + ".thread", m);
+  fn->addFnAttr(llvm::Attribute::AlwaysInline);
+  fn->addFnAttr(llvm::Attribute::NoUnwind);
+  auto arg = [&](size_t j) -> Value* { return fn->getArg(static_cast<unsigned>(j)); };
+  Value *x = arg(0), *rows = arg(1), *flag = arg(2 + R);
+  const size_t sc = kSliceArity.pointers; // first scalar
+  Value *tag = arg(sc + 2 * R), *n = arg(sc + 2 * R + 1);
+  Value *tid = arg(sc + 2 * R + 2), *ntid = arg(sc + 2 * R + 3), *ctaid = arg(sc + 2 * R + 4),
+        *nctaid = arg(sc + 2 * R + 5);
+  llvm::Type* elem = llvm::Type::getIntNTy(ctx, static_cast<unsigned>(8 * dtypeSize(k.dtype)));
+  llvm::Align align(static_cast<uint64_t>(dtypeSize(k.dtype)));
+  llvm::Type* indexTy = k.indexType == DType::I32 ? llvm::Type::getInt32Ty(ctx) : i64;
+
+  auto* entry = llvm::BasicBlock::Create(ctx, "entry", fn);
+  auto* body = llvm::BasicBlock::Create(ctx, "element", fn);
+  auto* bad = llvm::BasicBlock::Create(ctx, "out.of.range", fn);
+  auto* record = llvm::BasicBlock::Create(ctx, "record", fn);
+  auto* good = llvm::BasicBlock::Create(ctx, "in.range", fn);
+  auto* latch = llvm::BasicBlock::Create(ctx, "latch", fn);
+  auto* exit = llvm::BasicBlock::Create(ctx, "exit", fn);
+  llvm::IRBuilder<> b(entry);
+  // The starts (null: 0) and whether each fits, once per thread.
+  std::vector<Value*> starts;
+  Value* fits = b.getTrue();
+  Value* firstBad = b.getInt64(0);
+  for (size_t d = 0; d < R; ++d) {
+    Value* p = arg(2 + d);
+    auto* load = llvm::BasicBlock::Create(ctx, fmt::format("start{}", d), fn);
+    auto* join = llvm::BasicBlock::Create(ctx, fmt::format("start{}.join", d), fn);
+    llvm::BasicBlock* from = b.GetInsertBlock();
+    b.CreateCondBr(b.CreateIsNull(p), join, load);
+    b.SetInsertPoint(load);
+    Value* v = b.CreateSExt(
+        b.CreateAlignedLoad(indexTy, p, llvm::Align(indexTy->getPrimitiveSizeInBits() / 8)), i64);
+    b.CreateBr(join);
+    b.SetInsertPoint(join);
+    llvm::PHINode* st = b.CreatePHI(i64, 2, fmt::format("s{}", d));
+    st->addIncoming(b.getInt64(0), from);
+    st->addIncoming(v, load);
+    starts.push_back(st);
+    Value* dim = arg(sc + d);
+    Value* size = arg(sc + R + d);
+    Value* ok = b.CreateAnd(b.CreateICmpSGE(st, b.getInt64(0)),
+                            b.CreateICmpSLE(b.CreateAdd(st, size), dim));
+    firstBad = b.CreateSelect(b.CreateAnd(fits, b.CreateNot(ok)), st, firstBad);
+    fits = b.CreateAnd(fits, ok);
+  }
+  Value* start = b.CreateNUWAdd(b.CreateNUWMul(ctaid, ntid), tid);
+  Value* stride = b.CreateNUWMul(ntid, nctaid);
+  llvm::BasicBlock* pre = b.GetInsertBlock();
+  b.CreateCondBr(b.CreateICmpSLT(start, n), body, exit);
+
+  b.SetInsertPoint(body);
+  llvm::PHINode* e = b.CreatePHI(i64, 2, "e");
+  e->addIncoming(start, pre);
+  b.CreateCondBr(fits, good, bad);
+
+  b.SetInsertPoint(bad);
+  if (k.kind == device::RowKernelKind::Slice)
+    b.CreateAlignedStore(llvm::Constant::getNullValue(elem), b.CreateInBoundsGEP(elem, rows, e),
+                         align);
+  Value* swapped = b.CreateExtractValue(
+      b.CreateAtomicCmpXchg(flag, b.getInt64(0), tag, llvm::Align(8),
+                            llvm::AtomicOrdering::Monotonic, llvm::AtomicOrdering::Monotonic),
+      1);
+  b.CreateCondBr(swapped, record, latch);
+  b.SetInsertPoint(record);
+  b.CreateAlignedStore(firstBad, b.CreateConstInBoundsGEP1_64(i64, flag, 1), llvm::Align(8));
+  b.CreateBr(latch);
+
+  // x's element: row-major over D of (start + unravel(e, S)).
+  b.SetInsertPoint(good);
+  Value* rest = e;
+  std::vector<Value*> coord(R);
+  for (size_t d = R; d-- > 0;) {
+    Value* size = arg(sc + R + d);
+    coord[d] = b.CreateURem(rest, size);
+    rest = b.CreateUDiv(rest, size);
+  }
+  Value* at = b.getInt64(0);
+  for (size_t d = 0; d < R; ++d)
+    at = b.CreateAdd(b.CreateMul(at, arg(sc + d)), b.CreateAdd(coord[d], starts[d]));
+  Value* xPtr = b.CreateInBoundsGEP(elem, x, at);
+  Value* rowPtr = b.CreateInBoundsGEP(elem, rows, e);
+  if (k.kind == device::RowKernelKind::Slice)
+    b.CreateAlignedStore(b.CreateAlignedLoad(elem, xPtr, align), rowPtr, align);
+  else
+    b.CreateAlignedStore(b.CreateAlignedLoad(elem, rowPtr, align), xPtr, align);
   b.CreateBr(latch);
 
   b.SetInsertPoint(latch);
@@ -311,11 +426,14 @@ std::unique_ptr<llvm::Module> buildRowModule(llvm::LLVMContext& ctx,
   auto m = std::make_unique<llvm::Module>("cairn_row_kernels", ctx);
   for (const device::RowKernelDesc& k : kernels) {
     std::string name = device::rowKernelName(k);
-    llvm::Function* thread = lowerRowThread(k, *m, name);
+    bool slice =
+        k.kind == device::RowKernelKind::Slice || k.kind == device::RowKernelKind::UpdateSlice;
+    llvm::Function* thread = slice ? lowerSliceThread(k, *m, name) : lowerRowThread(k, *m, name);
+    Arity arity = slice ? kSliceArity : kRowArity;
     if (forHost)
-      addHostEntry(kRowArity, *m, thread, name);
+      addHostEntry(arity, *m, thread, name);
     else
-      addNvptxKernel(kRowArity, *m, thread, name);
+      addNvptxKernel(arity, *m, thread, name);
   }
   return m;
 }
