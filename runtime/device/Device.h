@@ -77,6 +77,11 @@ public:
   virtual Status copyToDevice(void* dst, const void* src, size_t bytes) = 0;
   virtual Status copyToHost(void* dst, const void* src, size_t bytes) = 0;
   virtual Status copyOnDevice(void* dst, const void* src, size_t bytes) = 0;
+  /// `rows` rows of `widthBytes` each, from `src` (rows `srcPitch` bytes
+  /// apart) to `dst` (`dstPitch` apart), both on the device: a concat's
+  /// slab in one call (cuMemcpy2D).
+  virtual Status copyOnDevice2D(void* dst, size_t dstPitch, const void* src, size_t srcPitch,
+                                size_t widthBytes, size_t rows) = 0;
   virtual Status fillZero(void* dst, size_t bytes) = 0;
   virtual StatusOr<KernelHandle> load(const KernelImage& image) = 0;
   virtual Status launch(KernelHandle kernel, LaunchConfig config, void** params) = 0;

@@ -5,6 +5,7 @@
 #include "runtime/device/DeviceExecutable.h"
 
 #include <algorithm>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -67,6 +68,9 @@ struct Buffer {
 struct Value {
   TensorType type;
   std::shared_ptr<Buffer> buf;
+  /// An integer scalar's value where the host knows it (a `dim`, a
+  /// constant, a size computed on the host): read without a copy.
+  std::optional<int64_t> known;
   explicit operator bool() const { return buf != nullptr; }
   void* data() const { return buf->ptr; }
 };
@@ -78,6 +82,8 @@ struct DeviceContext::State {
   std::vector<Value> frame;
   /// The row kernels' out-of-range record: [tag, index] (RowKernels.h).
   Value errorFlag;
+  /// Integer scalars the host computed (dims, sizes), uploaded once.
+  std::map<std::pair<DType, int64_t>, Value> scalars;
   /// Constants uploaded for `constantsOf`'s programs, by their host address.
   const DeviceExecutable* constantsOf = nullptr;
   std::map<const Tensor*, Value> constants;
@@ -87,6 +93,7 @@ DeviceContext::DeviceContext() : state_(std::make_unique<State>()) {}
 DeviceContext::~DeviceContext() {
   state_->frame.clear();
   state_->errorFlag = Value();
+  state_->scalars.clear();
   state_->constants.clear(); // buffers return to the pool before it frees them
 }
 
@@ -99,6 +106,7 @@ public:
       s_.frame.clear();
       s_.constants.clear();
       s_.errorFlag = Value();
+      s_.scalars.clear();
       if (s_.pool.device) s_.pool.clear();
       s_.pool.device = &dev_;
     }
@@ -283,6 +291,10 @@ private:
               return true;
             }
             if (x.type.rank() != 0 || !isInteger(x.type.dtype)) return false;
+            if (x.known) {
+              v = *x.known;
+              return true;
+            }
             StatusOr<Tensor> t = download(x); // a size given as a value: a host read
             if (!t.isOk()) {
               readError = t.status();
@@ -478,13 +490,26 @@ private:
     return Status::ok();
   }
 
-  /// Operands down, the reference kernels on the host, results up.
+  /// What has a device form here (dim, concat) runs so; the rest on the host.
   Status execOnHost(const Instruction& in) {
+    if (in.op->kind() == OpKind::Dim) return execDim(in);
+    if (in.op->kind() == OpKind::Concat) return execConcat(in);
+    return execOnHostAlways(in);
+  }
+
+  /// Operands down, the reference kernels on the host, results up.
+  Status execOnHostAlways(const Instruction& in) {
     const Op& op = *in.op;
     ++stats_.hostOps;
+    ++stats_.hostOpsByName[std::string(op.name())];
     std::vector<Tensor> args;
     for (Slot s : in.operands) {
-      CAIRN_ASSIGN_OR_RETURN(Tensor t, download(get(s)));
+      const Value& v = get(s);
+      if (v.known) { // a size the host has: no copy
+        args.push_back(Tensor::scalar(v.type.dtype, static_cast<double>(*v.known)));
+        continue;
+      }
+      CAIRN_ASSIGN_OR_RETURN(Tensor t, download(v));
       args.push_back(std::move(t));
     }
     StatusOr<std::vector<Tensor>> r = Status::error("unreached");
@@ -505,9 +530,79 @@ private:
                                      in.results.size()));
     for (size_t i = 0; i < r->size(); ++i) {
       CAIRN_RETURN_IF_ERROR(checkResult(in, i, (*r)[i].type()));
-      CAIRN_ASSIGN_OR_RETURN(Value v, upload((*r)[i]));
+      CAIRN_ASSIGN_OR_RETURN(Value v, uploadKnown((*r)[i]));
       set(in.results[i], std::move(v));
     }
+    return Status::ok();
+  }
+
+  /// Uploads `t`, remembering an integer scalar's value on the host.
+  StatusOr<Value> uploadKnown(const Tensor& t) {
+    CAIRN_ASSIGN_OR_RETURN(Value v, upload(t));
+    if (t.rank() == 0 && isInteger(t.dtype())) v.known = t.getInt(0);
+    return v;
+  }
+
+  /// `dim` reads a shape the host has: no copy down.
+  Status execDim(const Instruction& in) {
+    const Op& op = *in.op;
+    const Value& x = get(in.operands[0]);
+    int64_t axis = op.getIntOr("axis", 0);
+    const TensorType& type = op.result()->type;
+    if (axis < 0 || axis >= x.type.rank() || !isInteger(type.dtype)) return execOnHostAlways(in);
+    return setScalar(in.results[0], type.dtype, x.type.shape[static_cast<size_t>(axis)]);
+  }
+
+  /// An integer scalar computed on the host, uploaded once per value.
+  Status setScalar(Slot slot, DType dtype, int64_t value) {
+    auto key = std::make_pair(dtype, value);
+    auto it = s_.scalars.find(key);
+    if (it == s_.scalars.end()) {
+      CAIRN_ASSIGN_OR_RETURN(Value v,
+                             uploadKnown(Tensor::scalar(dtype, static_cast<double>(value))));
+      it = s_.scalars.emplace(key, std::move(v)).first;
+    }
+    set(slot, it->second);
+    return Status::ok();
+  }
+
+  /// concat along an axis: one 2-D copy per operand into its slab of the
+  /// result ([outer, axis_i * inner] rows into [outer, sum * inner]).
+  Status execConcat(const Instruction& in) {
+    const Op& op = *in.op;
+    int64_t axis = op.getIntOr("axis", 0);
+    if (in.operands.empty()) return execOnHostAlways(in);
+    const TensorType& first = get(in.operands[0]).type;
+    if (axis < 0 || axis >= first.rank()) return execOnHostAlways(in);
+    size_t a = static_cast<size_t>(axis);
+    Shape shape = first.shape;
+    shape[a] = 0;
+    for (Slot s : in.operands) {
+      const TensorType& t = get(s).type;
+      if (t.dtype != first.dtype || t.rank() != first.rank()) return execOnHostAlways(in);
+      for (size_t d = 0; d < shape.size(); ++d)
+        if (d != a && t.shape[d] != first.shape[d]) return execOnHostAlways(in);
+      shape[a] += t.shape[a];
+    }
+    TensorType type(first.dtype, shape);
+    if (!interp::typeMismatch(op.result()->type, type).empty()) return execOnHostAlways(in);
+    CAIRN_ASSIGN_OR_RETURN(Value out, allocate(type));
+    int64_t outer = 1, inner = dtypeSize(first.dtype);
+    for (size_t d = 0; d < a; ++d)
+      outer *= shape[d];
+    for (size_t d = a + 1; d < shape.size(); ++d)
+      inner *= shape[d];
+    size_t dstPitch = static_cast<size_t>(shape[a] * inner), offset = 0;
+    for (Slot s : in.operands) {
+      const Value& v = get(s);
+      size_t width = static_cast<size_t>(v.type.shape[a] * inner);
+      CAIRN_RETURN_IF_ERROR(dev_.copyOnDevice2D(static_cast<std::byte*>(out.data()) + offset,
+                                                dstPitch, v.data(), width, width,
+                                                static_cast<size_t>(outer)));
+      offset += width;
+    }
+    ++stats_.rowLaunches;
+    set(in.results[0], std::move(out));
     return Status::ok();
   }
 
@@ -518,6 +613,13 @@ private:
     const TensorType& declared = in.op->result()->type;
     const Value& x = get(in.operands[0]);
     TensorType type = in.op->kind() == OpKind::Reshape ? declared : x.type;
+    // A reshape's `?` sizes follow as operands: the host knows them when
+    // they are dims or sizes it computed.
+    for (size_t d = 0, next = 1; d < type.shape.size(); ++d) {
+      if (type.shape[d] != kDynamic) continue;
+      if (next >= in.operands.size() || !get(in.operands[next]).known) break;
+      type.shape[d] = *get(in.operands[next++]).known;
+    }
     if (!type.hasStaticShape() || type.numElements() != x.type.numElements() ||
         type.dtype != x.type.dtype)
       return execOnHost(in);
@@ -531,7 +633,7 @@ private:
     const Tensor* c = &p_.constants[static_cast<size_t>(in.constant)];
     auto it = s_.constants.find(c);
     if (it == s_.constants.end()) {
-      CAIRN_ASSIGN_OR_RETURN(Value v, upload(*c));
+      CAIRN_ASSIGN_OR_RETURN(Value v, uploadKnown(*c));
       it = s_.constants.emplace(c, std::move(v)).first;
     }
     set(in.results[0], it->second);
@@ -547,8 +649,12 @@ private:
       const Value& m = get(in.operands[n]);
       if (m.type.rank() != 0 || !isInteger(m.type.dtype))
         return opError(op, "max_trip must be an i32 or i64 scalar");
-      CAIRN_ASSIGN_OR_RETURN(Tensor t, download(m));
-      maxTrip = t.getInt(0);
+      if (m.known) {
+        maxTrip = *m.known;
+      } else {
+        CAIRN_ASSIGN_OR_RETURN(Tensor t, download(m));
+        maxTrip = t.getInt(0);
+      }
     }
     bool bounded = hasMaxTrip || opts_.defaultMaxTrip > 0;
     std::vector<Value> init;

@@ -37,6 +37,14 @@ public:
     if (bytes) std::memcpy(dst, src, bytes);
     return Status::ok();
   }
+  Status copyOnDevice2D(void* dst, size_t dstPitch, const void* src, size_t srcPitch,
+                        size_t widthBytes, size_t rows) override {
+    for (size_t r = 0; r < rows && widthBytes; ++r)
+      std::memcpy(static_cast<std::byte*>(dst) + r * dstPitch,
+                  static_cast<const std::byte*>(src) + r * srcPitch, widthBytes);
+    return Status::ok();
+  }
+
   Status fillZero(void* dst, size_t bytes) override {
     if (bytes) std::memset(dst, 0, bytes);
     return Status::ok();

@@ -79,6 +79,8 @@ TEST_P(DeviceGoldenModels, EmulatedDeviceMatchesInterpreter) {
   EXPECT_GT(ctx.stats().kernelLaunches, 0);
   EXPECT_GT(ctx.stats().gemmCalls, 0);
   EXPECT_GT(ctx.stats().whileIterations, 0);
+  for (const auto& [name, calls] : ctx.stats().hostOpsByName)
+    std::cout << "  on the host: " << name << " x" << calls << "\n";
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, DeviceGoldenModels, ::testing::ValuesIn(golden::caseNames()),

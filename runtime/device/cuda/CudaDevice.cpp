@@ -134,6 +134,23 @@ public:
     return Status::ok();
   }
 
+  Status copyOnDevice2D(void* dst, size_t dstPitch, const void* src, size_t srcPitch,
+                        size_t widthBytes, size_t rows) override {
+    if (!widthBytes || !rows) return Status::ok();
+    CAIRN_RETURN_IF_ERROR(current());
+    CUDA_MEMCPY2D c = {};
+    c.srcMemoryType = CU_MEMORYTYPE_DEVICE;
+    c.srcDevice = reinterpret_cast<CUdeviceptr>(src);
+    c.srcPitch = srcPitch;
+    c.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+    c.dstDevice = reinterpret_cast<CUdeviceptr>(dst);
+    c.dstPitch = dstPitch;
+    c.WidthInBytes = widthBytes;
+    c.Height = rows;
+    CAIRN_CU(cuMemcpy2DAsync(&c, stream_));
+    return Status::ok();
+  }
+
   Status fillZero(void* dst, size_t bytes) override {
     if (!bytes) return Status::ok();
     CAIRN_RETURN_IF_ERROR(current());
