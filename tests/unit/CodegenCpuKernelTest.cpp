@@ -5,7 +5,10 @@
 // loop is vectorized with no calls left, and the compile time of a 20-op
 // fusion.
 #include <chrono>
+#include <filesystem>
 #include <regex>
+
+#include <unistd.h>
 
 #include "CodegenTestUtil.h"
 
@@ -340,6 +343,72 @@ TEST(CodegenCpuKernelTest, LoopIsVectorizedWithoutCalls) {
     }
   std::printf("[ codegen  ] host CPU %s; the tanh/exp/log/sigmoid kernel's loop is vectorized\n",
               (*jit)->cpuName().c_str());
+}
+
+// Kernels compiled by one JIT are loaded from the disk cache by the next (a
+// new process in practice), compute the same, and a damaged file is
+// recompiled, never trusted.
+TEST(CodegenCpuKernelTest, DiskCacheServesTheNextJit) {
+  CAIRN_SKIP_WITHOUT_JIT();
+  std::vector<KernelDesc> kernels = {
+      describeOk(fusionFunction({"tensor<64xf32>"}, {"tensor<64xf32>"},
+                                "    %t = tanh %a0 : tensor<64xf32>\n    yield %t\n")),
+      describeOk(fusionFunction({"tensor<64xf64>", "tensor<64xf64>"}, {"tensor<64xf64>"},
+                                "    %s = mul %a0, %a1 : tensor<64xf64>\n    yield %s\n"))};
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              fmt::format("cairn-kernel-cache-test-{}", ::getpid());
+  std::filesystem::remove_all(dir);
+  codegen::cpu::JitOptions options;
+  options.cacheDir = dir.string();
+  auto run = [&](codegen::cpu::CpuJit& jit, codegen::cpu::CompileStats& stats) {
+    auto fns = jit.compile(kernels, &stats);
+    EXPECT_TRUE(fns.isOk()) << fns.status().message();
+    std::vector<Tensor> out;
+    for (size_t k = 0; fns.isOk() && k < kernels.size(); ++k) {
+      std::vector<Tensor> in;
+      for (const TensorType& t : kernels[k].inputs)
+        in.push_back(randomTensor(t, static_cast<uint32_t>(k)));
+      auto r = codegen::cpu::runKernel(kernels[k], (*fns)[k], in);
+      EXPECT_TRUE(r.isOk());
+      if (r.isOk()) out.push_back((*r)[0]);
+    }
+    return out;
+  };
+  codegen::cpu::CompileStats cold, warm, repaired;
+  auto first = codegen::cpu::CpuJit::create(options);
+  ASSERT_TRUE(first.isOk());
+  std::vector<Tensor> want = run(**first, cold);
+  EXPECT_EQ(cold.diskStores, 2);
+  EXPECT_EQ(cold.diskHits, 0);
+  auto second = codegen::cpu::CpuJit::create(options);
+  ASSERT_TRUE(second.isOk());
+  std::vector<Tensor> got = run(**second, warm);
+  EXPECT_EQ(warm.diskHits, 2);
+  EXPECT_EQ(warm.diskStores, 0);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t k = 0; k < got.size(); ++k)
+    EXPECT_TRUE(codegentest::sameElements(got[k], want[k]));
+  // Truncate one file: that kernel is compiled again (and stored anew).
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    files.push_back(e.path());
+  ASSERT_EQ(files.size(), 2u);
+  std::filesystem::resize_file(files[0], std::filesystem::file_size(files[0]) / 2);
+  auto third = codegen::cpu::CpuJit::create(options);
+  ASSERT_TRUE(third.isOk());
+  got = run(**third, repaired);
+  EXPECT_EQ(repaired.diskHits, 1);
+  EXPECT_EQ(repaired.diskStores, 1);
+  for (size_t k = 0; k < got.size(); ++k)
+    EXPECT_TRUE(codegentest::sameElements(got[k], want[k]));
+  // An empty directory name turns the cache off.
+  options.cacheDir = "";
+  auto off = codegen::cpu::CpuJit::create(options);
+  ASSERT_TRUE(off.isOk());
+  codegen::cpu::CompileStats none;
+  run(**off, none);
+  EXPECT_EQ(none.diskHits + none.diskStores, 0);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(CodegenCpuKernelTest, CompileTimeOfTwentyOpFusionIsReported) {

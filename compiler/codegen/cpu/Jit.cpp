@@ -3,6 +3,7 @@
 // vector width), then handed to LLJIT, which generates code for the whole
 // module on the first lookup.
 #include "compiler/codegen/cpu/Jit.h"
+#include "compiler/codegen/cpu/KernelCache.h"
 #include "compiler/codegen/cpu/OptimizeModule.h"
 
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/Support/SmallVectorMemoryBuffer.h>
@@ -24,6 +26,7 @@
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
+#include <llvm/Config/llvm-config.h>
 #include <llvm/TargetParser/Host.h>
 
 namespace cairn::codegen::cpu {
@@ -110,6 +113,8 @@ struct CpuJit::Impl {
   std::string cpu;
   mutable std::mutex mutex;
   std::unordered_map<KernelDesc, KernelFn, KernelDescHash> cache;
+  std::unordered_set<uint64_t> fingerprints; ///< of the kernels named by them
+  KernelCache diskCache;
   int64_t nextId = 0;
 };
 
@@ -120,51 +125,84 @@ namespace {
 struct Group {
   std::vector<const KernelDesc*> kernels;
   std::vector<std::string> names;
-  std::unique_ptr<llvm::MemoryBuffer> object;
+  std::vector<bool> cacheable; ///< false: a name not unique to the kernel's fingerprint
+  std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects; ///< one per kernel
   std::string optimizedIR;
   Status status = Status::ok();
   double lowerMs = 0, optimizeMs = 0, codegenMs = 0;
+  int diskHits = 0, diskStores = 0;
 };
 
+/// What besides a kernel's IR decides its code: the key's other half.
+uint64_t targetKey(llvm::TargetMachine& tm, int optLevel) {
+  return fnv1a(fmt::format("{}|{}|{}|O{}|v{}", tm.getTargetTriple().str(),
+                           tm.getTargetCPU().str(), tm.getTargetFeatureString().str(), optLevel,
+                           kCacheVersion) +
+               LLVM_VERSION_STRING);
+}
+
+/// Each kernel in a module of its own (so each is one cache entry): lowered,
+/// then loaded from the disk cache or optimized, compiled and stored.
 void compileGroup(Group& g, llvm::orc::JITTargetMachineBuilder jtmb, int optLevel,
-                  bool keepIR) {
-  Clock::time_point t0 = Clock::now();
+                  bool keepIR, const KernelCache& cache) {
   auto tm = jtmb.createTargetMachine();
   if (!tm) {
     g.status = llvmError("cannot make a target machine for the host", tm.takeError());
     return;
   }
-  llvm::LLVMContext ctx;
-  llvm::Module module("cairn_kernels", ctx);
-  module.setDataLayout((*tm)->createDataLayout());
-  module.setTargetTriple((*tm)->getTargetTriple().str());
+  const uint64_t target = targetKey(**tm, optLevel);
   for (size_t k = 0; k < g.kernels.size(); ++k) {
+    Clock::time_point t0 = Clock::now();
+    llvm::LLVMContext ctx;
+    llvm::Module module("cairn_kernels", ctx);
+    module.setDataLayout((*tm)->createDataLayout());
+    module.setTargetTriple((*tm)->getTargetTriple().str());
     StatusOr<llvm::Function*> fn = lowerToLLVM(*g.kernels[k], module, g.names[k]);
     if (!fn.isOk()) {
       g.status = fn.status();
       return;
     }
+    // The optimized IR is wanted (keepIR): compile, do not load.
+    bool useCache = cache.enabled() && g.cacheable[k] && !keepIR;
+    uint64_t key = 0;
+    if (useCache) {
+      std::string ir;
+      llvm::raw_string_ostream os(ir);
+      module.print(os, nullptr);
+      key = fnv1a(os.str(), target);
+    }
+    g.lowerMs += msSince(t0);
+    if (useCache) {
+      if (std::optional<std::string> object = cache.load(key)) {
+        g.objects.push_back(llvm::MemoryBuffer::getMemBufferCopy(*object, g.names[k]));
+        ++g.diskHits;
+        continue;
+      }
+    }
+    Clock::time_point t1 = Clock::now();
+    optimizeModule(module, **tm, optLevel);
+    g.optimizeMs += msSince(t1);
+    if (keepIR) {
+      llvm::raw_string_ostream os(g.optimizedIR);
+      module.print(os, nullptr);
+    }
+    Clock::time_point t2 = Clock::now();
+    llvm::SmallVector<char, 0> bytes;
+    llvm::raw_svector_ostream os(bytes);
+    llvm::legacy::PassManager pm;
+    if ((*tm)->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
+      g.status = Status::error("LLVM cannot emit object code for this host");
+      return;
+    }
+    pm.run(module);
+    if (useCache) {
+      cache.store(key, std::string_view(bytes.data(), bytes.size()));
+      ++g.diskStores;
+    }
+    g.objects.push_back(std::make_unique<llvm::SmallVectorMemoryBuffer>(
+        std::move(bytes), g.names[k], /*RequiresNullTerminator=*/false));
+    g.codegenMs += msSince(t2);
   }
-  g.lowerMs = msSince(t0);
-  Clock::time_point t1 = Clock::now();
-  optimizeModule(module, **tm, optLevel);
-  g.optimizeMs = msSince(t1);
-  if (keepIR) {
-    llvm::raw_string_ostream os(g.optimizedIR);
-    module.print(os, nullptr);
-  }
-  Clock::time_point t2 = Clock::now();
-  llvm::SmallVector<char, 0> bytes;
-  llvm::raw_svector_ostream os(bytes);
-  llvm::legacy::PassManager pm;
-  if ((*tm)->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
-    g.status = Status::error("LLVM cannot emit object code for this host");
-    return;
-  }
-  pm.run(module);
-  g.object = std::make_unique<llvm::SmallVectorMemoryBuffer>(std::move(bytes), "cairn_kernels",
-                                                             /*RequiresNullTerminator=*/false);
-  g.codegenMs = msSince(t2);
 }
 
 /// Threads for one compile: one per 8 new kernels, at most the host's cores (and 8).
@@ -182,6 +220,8 @@ StatusOr<std::unique_ptr<CpuJit>> CpuJit::create(const JitOptions& options) {
   if (!initializeNativeTarget()) return Status::error("LLVM has no native target for this host");
   auto impl = std::make_unique<Impl>();
   impl->options = options;
+  impl->diskCache = KernelCache(options.cacheDir ? *options.cacheDir
+                                                 : KernelCache::defaultDirectory());
   llvm::orc::JITTargetMachineBuilder jtmb = targetMachine(options);
   impl->cpu = jtmb.getCPU();
   auto tm = jtmb.createTargetMachine();
@@ -232,17 +272,26 @@ StatusOr<std::vector<KernelFn>> CpuJit::compile(const std::vector<KernelDesc>& k
   std::vector<Group> groups(compileThreads(fresh.size()));
   std::vector<std::string> names;
   for (size_t f = 0; f < fresh.size(); ++f) {
-    names.push_back(fmt::format("cairn_kernel_{:016x}_{}", hashKernel(*fresh[f]), impl_->nextId++));
+    // Named by the kernel's fingerprint, stable across processes, so a
+    // cached object links under the same name; a second kernel with the
+    // same fingerprint (a hash collision) gets a unique name and no cache.
+    uint64_t fp = kernelFingerprint(*fresh[f]);
+    bool unique = impl_->fingerprints.insert(fp).second;
+    names.push_back(unique ? fmt::format("cairn_kernel_{:016x}", fp)
+                           : fmt::format("cairn_kernel_{:016x}_{}", fp, impl_->nextId++));
     Group& g = groups[f % groups.size()];
     g.kernels.push_back(fresh[f]);
     g.names.push_back(names.back());
+    g.cacheable.push_back(unique);
   }
   {
     std::vector<std::thread> threads;
     for (size_t g = 1; g < groups.size(); ++g)
       threads.emplace_back(compileGroup, std::ref(groups[g]), std::cref(*impl_->jtmb),
-                           impl_->options.optLevel, impl_->options.keepOptimizedIR);
-    compileGroup(groups[0], *impl_->jtmb, impl_->options.optLevel, impl_->options.keepOptimizedIR);
+                           impl_->options.optLevel, impl_->options.keepOptimizedIR,
+                           std::cref(impl_->diskCache));
+    compileGroup(groups[0], *impl_->jtmb, impl_->options.optLevel, impl_->options.keepOptimizedIR,
+                 impl_->diskCache);
     for (std::thread& t : threads)
       t.join();
   }
@@ -252,12 +301,15 @@ StatusOr<std::vector<KernelFn>> CpuJit::compile(const std::vector<KernelDesc>& k
     st.optimizeMs = std::max(st.optimizeMs, g.optimizeMs);
     st.codegenMs = std::max(st.codegenMs, g.codegenMs);
     st.optimizedIR += g.optimizedIR;
+    st.diskHits += g.diskHits;
+    st.diskStores += g.diskStores;
   }
 
   Clock::time_point t2 = Clock::now();
   for (Group& g : groups)
-    if (llvm::Error e = impl_->jit->addObjectFile(std::move(g.object)))
-      return llvmError("cannot add the kernels to the JIT", std::move(e));
+    for (std::unique_ptr<llvm::MemoryBuffer>& object : g.objects)
+      if (llvm::Error e = impl_->jit->addObjectFile(std::move(object)))
+        return llvmError("cannot add the kernels to the JIT", std::move(e));
   std::vector<KernelFn> fns;
   for (const std::string& name : names) {
     auto addr = impl_->jit->lookup(name);

@@ -5,10 +5,13 @@
 // pipeline (loop and SLP vectorization on) for the host CPU (its name and
 // feature set, e.g. znver5 with AVX-512) and generates object code, in
 // groups of kernels on parallel threads (one per 8 new kernels, up to the
-// host's cores), each group a module of its own LLVM context; ORC then links
-// the objects. Kernels are cached by structural identity
-// (KernelDesc ==, hashKernel): asking again, or for a second fusion that
-// computes the same thing, returns the same pointer without compiling.
+// host's cores), each kernel a module of its own; ORC then links the
+// objects. Kernels are cached by structural identity (KernelDesc ==,
+// hashKernel): asking again, or for a second fusion that computes the same
+// thing, returns the same pointer without compiling; and on disk across
+// processes (KernelCache.h), where a kernel compiled before is loaded
+// instead of optimized and compiled again (cairn-train's default job: 0.93 s
+// cold, 0.04 s warm).
 //
 // Thread-safety: all methods may be called from any thread; compile()
 // serializes on an internal mutex (later work: parallel compilation). The
@@ -17,6 +20,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +41,10 @@ struct JitOptions {
   /// host CPU and every feature it reports.
   std::string cpu;
   std::string features;
+  /// Where compiled kernels are kept across processes (KernelCache.h):
+  /// unset, KernelCache::defaultDirectory() ($CAIRN_CACHE_DIR, else
+  /// ~/.cache/cairn/kernels); empty, no disk cache.
+  std::optional<std::string> cacheDir;
 };
 
 /// What one compile() did and how long it took (wall clock).
@@ -44,6 +52,8 @@ struct CompileStats {
   int requested = 0;  ///< kernels asked for
   int compiled = 0;   ///< new distinct kernels lowered and compiled
   int cacheHits = 0;  ///< served from the cache or deduplicated within the call
+  int diskHits = 0;   ///< of the compiled ones, loaded from the disk cache
+  int diskStores = 0; ///< compiled and written to the disk cache
   // Phases run per thread: each is the slowest thread's.
   double lowerMs = 0; ///< KernelDesc -> LLVM IR, verification
   double optimizeMs = 0;
