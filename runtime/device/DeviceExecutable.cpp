@@ -330,6 +330,21 @@ private:
     return Status::ok();
   }
 
+  /// A kernel the compiler made for a row op (static shapes: its operand
+  /// types are the declared ones, checked by the launch's result check).
+  Status execStaticKernel(const Instruction& in, int32_t kernel) {
+    const Value& x = get(in.operands[0]);
+    const TensorType& type = in.op->result()->type;
+    if (!type.hasStaticShape() || x.type != in.op->operand(0)->type) return execOnHost(in);
+    CAIRN_ASSIGN_OR_RETURN(Value out, allocate(type));
+    Status launched = launchElementwise(dev_, exe_.kernel(kernel), {x.data(), out.data()}, {},
+                                        type.numElements());
+    if (!launched.isOk()) return opError(*in.op, launched.message());
+    ++stats_.kernelLaunches;
+    set(in.results[0], std::move(out));
+    return Status::ok();
+  }
+
   Status execGemm(const Instruction& in) {
     const Value& a = get(in.operands[0]);
     const Value& b = get(in.operands[1]);
@@ -358,6 +373,7 @@ private:
     const Op& op = *in.op;
     if (op.kind() == OpKind::DynamicSlice || op.kind() == OpKind::DynamicUpdateSlice)
       return execSlice(in);
+    if (int32_t k = exe_.opKernel(&op); k >= 0) return execStaticKernel(in, k);
     bool gather = op.kind() == OpKind::Gather;
     if (!gather && op.kind() != OpKind::Scatter && op.kind() != OpKind::ScatterAdd)
       return execOnHost(in);

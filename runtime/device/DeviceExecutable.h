@@ -101,6 +101,13 @@ public:
   size_t numKernels() const { return kernels_.size(); }
   /// The loaded row kernel `k`, or null when row ops run on the host.
   const KernelHandle* rowKernel(const RowKernelDesc& k) const;
+  /// Row ops the compiler made elementwise kernels for (a lone broadcast):
+  /// op -> index into the kernel table.
+  void setOpKernels(std::map<const Op*, int32_t> k) { opKernels_ = std::move(k); }
+  int32_t opKernel(const Op* op) const {
+    auto it = opKernels_.find(op);
+    return it == opKernels_.end() ? -1 : it->second;
+  }
 
 private:
   std::unique_ptr<Module> module_;
@@ -108,6 +115,7 @@ private:
   std::shared_ptr<Device> device_;
   std::vector<KernelHandle> kernels_;
   std::vector<KernelHandle> rowKernels_;
+  std::map<const Op*, int32_t> opKernels_;
 };
 
 } // namespace cairn::device

@@ -351,3 +351,30 @@ TEST(DeviceExecutor, DynamicSlicesRunOnTheDevice) {
 
 } // namespace
 } // namespace cairn::exectest
+
+namespace cairn::exectest {
+namespace {
+
+// A lone broadcast of static shape (a row op on the CPU) is an elementwise
+// kernel of one load on the device.
+TEST(DeviceExecutor, StaticBroadcastIsADeviceKernel) {
+  CAIRN_REQUIRE_EMULATOR();
+  auto m = parseOk(R"(
+func @f(%x: tensor<3xf32>) -> (tensor<4x3xf32>) {
+  %b = broadcast %x {dims = [1]} : tensor<4x3xf32>
+  return %b
+}
+)");
+  ASSERT_TRUE(m);
+  codegen::cuda::DeviceCompileOptions o;
+  o.passes = std::vector<std::string>{};
+  auto exe = compileForDeviceOk(*m, o);
+  ASSERT_TRUE(exe);
+  device::DeviceContext ctx;
+  expectDeviceMatches(*m, *exe, "f", {inputOf(TensorType(DType::F32, {3}), 1)}, 0, &ctx);
+  EXPECT_EQ(ctx.stats().hostOps, 0);
+  EXPECT_EQ(ctx.stats().kernelLaunches, 1);
+}
+
+} // namespace
+} // namespace cairn::exectest

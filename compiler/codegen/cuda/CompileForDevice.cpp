@@ -3,6 +3,7 @@
 #include "compiler/codegen/cuda/CompileForDevice.h"
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 
@@ -74,6 +75,23 @@ StatusOr<std::unique_ptr<device::DeviceExecutable>> compileForDevice(
   LowerOptions lower;
   lower.parallelLoops = false; // one stream: no loop pairs
   CAIRN_ASSIGN_OR_RETURN(Programs programs, buildPrograms(*copy, lower, &kernels, &r));
+  // A lone broadcast (the CPU runs it as a row copy) is an elementwise
+  // kernel of one load on the device.
+  std::map<const Op*, int32_t> opKernels;
+  std::function<void(const exec::Block&)> scan = [&](const exec::Block& b) {
+    for (const exec::Instruction& in : b.insts) {
+      for (const exec::Block& nested : in.blocks)
+        scan(nested);
+      if (in.kind != exec::InstKind::Rows || in.op->kind() != OpKind::Broadcast) continue;
+      StatusOr<KernelDesc> k = describeKernel(*in.op);
+      // One input, one output, static shapes: the launch DeviceExecutable makes.
+      if (!k.isOk() || k->inputs.size() != 1 || k->outputs.size() != 1 || !k->shape.isStatic())
+        continue;
+      if (int32_t index = kernels.add(*k); index >= 0) opKernels[in.op] = index;
+    }
+  };
+  for (const auto& [name, program] : programs)
+    scan(program.body);
   r.lowerMs = msSince(t1);
 
   auto t2 = std::chrono::steady_clock::now();
@@ -108,9 +126,11 @@ StatusOr<std::unique_ptr<device::DeviceExecutable>> compileForDevice(
   CAIRN_ASSIGN_OR_RETURN(std::vector<device::KernelHandle> rows,
                          loadRowKernels(*device, emulator, options));
   r.codegenMs = msSince(t2);
-  return std::make_unique<device::DeviceExecutable>(std::move(copy), std::move(programs),
-                                                    std::move(device), std::move(handles),
-                                                    std::move(rows));
+  auto exe = std::make_unique<device::DeviceExecutable>(std::move(copy), std::move(programs),
+                                                        std::move(device), std::move(handles),
+                                                        std::move(rows));
+  exe->setOpKernels(std::move(opKernels));
+  return exe;
 }
 
 } // namespace cairn::codegen::cuda
