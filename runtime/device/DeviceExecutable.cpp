@@ -690,10 +690,7 @@ private:
       if (cond.moveYield[0]) s_.frame[static_cast<size_t>(cond.yields[0])] = Value();
       if (!more) break;
       if (bounded && trips >= maxTrip)
-        return opError(op, fmt::format("while loop exceeded its max trip count {}{}", maxTrip,
-                                       hasMaxTrip ? ""
-                                                  : " (the executor's defaultMaxTrip; the loop "
-                                                    "has no max_trip operand)"));
+        return exec::maxTripExceeded(op, maxTrip, hasMaxTrip);
       CAIRN_RETURN_IF_ERROR(runBlock(body));
       ++stats_.whileIterations;
       std::vector<Value> next = takeYields(body);

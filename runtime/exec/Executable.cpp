@@ -125,6 +125,13 @@ void keepOffThisCpu(std::thread& t) {
 #endif
 }
 
+Status maxTripExceeded(const Op& op, int64_t maxTrip, bool fromOperand) {
+  return opError(op, fmt::format("while loop exceeded its max trip count {}{}", maxTrip,
+                                 fromOperand ? ""
+                                             : " (the executor's defaultMaxTrip; the loop has "
+                                               "no max_trip operand)"));
+}
+
 Status checkArguments(const Program& p, const std::vector<Tensor>& inputs) {
   std::string where = locPrefix(p.loc);
   if (inputs.size() != p.args.size())
@@ -594,10 +601,7 @@ Status Runner::execWhile(const Instruction& in) {
     if (cond.moveYield[0]) release(cond.yields[0]);
     if (!more) break;
     if (bounded && trips >= maxTrip)
-      return opError(op, fmt::format("while loop exceeded its max trip count {}{}", maxTrip,
-                                     hasMaxTrip ? ""
-                                                : " (the executor's defaultMaxTrip; the loop "
-                                                  "has no max_trip operand)"));
+      return maxTripExceeded(op, maxTrip, hasMaxTrip);
     CAIRN_RETURN_IF_ERROR(runBlock(body));
     ++stats_.whileIterations;
     current_ = &in;

@@ -14,16 +14,6 @@
 namespace cairn::exectest {
 namespace {
 
-struct OpExample {
-  OpKind kind;
-  std::string_view text;
-};
-
-constexpr OpExample kExamples[] = {
-#define CAIRN_OP_EXAMPLE(Enum, Text) {OpKind::Enum, Text},
-#include "ir/OpExamples.def"
-};
-
 #define CAIRN_REQUIRE_EMULATOR()                                                                   \
   if (!codegen::cuda::sharedEmulatedKernelCompiler().isOk())                                       \
   GTEST_SKIP() << "no host JIT for the emulated device"
@@ -53,24 +43,12 @@ void expectDeviceMatches(const Module& m, const device::DeviceExecutable& exe,
         << "\nwant " << (*want)[i].toString().substr(0, 400);
 }
 
-/// As ExecOpsTest's: `?` dims are 3; small integers, varied floats.
-Tensor inputOf(TensorType type, int salt) {
-  for (int64_t& d : type.shape)
-    if (d == kDynamic) d = 3;
-  Tensor t(type);
-  for (int64_t i = 0; i < t.numElements(); ++i) {
-    if (type.dtype == DType::I1) t.setInt(i, (i + salt) % 2);
-    else if (isFloat(type.dtype)) t.setDouble(i, 0.25 * ((i * 7 + salt) % 11) - 1.0);
-    else t.setInt(i, (i + salt) % 3);
-  }
-  return t;
-}
 
 class DeviceOpExamples : public ::testing::TestWithParam<size_t> {};
 
 TEST_P(DeviceOpExamples, EmulatedDeviceMatchesInterpreter) {
   CAIRN_REQUIRE_EMULATOR();
-  const OpExample& ex = kExamples[GetParam()];
+  const OpExample& ex = kOpExamples[GetParam()];
   auto m = parseOk(std::string(ex.text));
   ASSERT_TRUE(m);
   const Function& f = *m->functions().front();
@@ -89,9 +67,9 @@ TEST_P(DeviceOpExamples, EmulatedDeviceMatchesInterpreter) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllOps, DeviceOpExamples,
-                         ::testing::Range(size_t{0}, std::size(kExamples)),
+                         ::testing::Range(size_t{0}, std::size(kOpExamples)),
                          [](const ::testing::TestParamInfo<size_t>& info) {
-                           return std::string(opName(kExamples[info.param].kind));
+                           return std::string(opName(kOpExamples[info.param].kind));
                          });
 
 // A loop whose body is a kernel and a GEMM: the values stay on the device,

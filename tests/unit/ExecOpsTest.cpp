@@ -15,35 +15,11 @@
 namespace cairn::exectest {
 namespace {
 
-struct OpExample {
-  OpKind kind;
-  std::string_view text;
-};
-
-constexpr OpExample kExamples[] = {
-#define CAIRN_OP_EXAMPLE(Enum, Text) {OpKind::Enum, Text},
-#include "ir/OpExamples.def"
-};
-
-/// Deterministic non-trivial inputs (`?` dims are 3): small integers for
-/// integer types, varied floats otherwise, alternating i1.
-Tensor inputOf(TensorType type, int salt) {
-  for (int64_t& d : type.shape)
-    if (d == kDynamic) d = 3;
-  Tensor t(type);
-  for (int64_t i = 0; i < t.numElements(); ++i) {
-    if (type.dtype == DType::I1) t.setInt(i, (i + salt) % 2);
-    else if (isFloat(type.dtype)) t.setDouble(i, 0.25 * ((i * 7 + salt) % 11) - 1.0);
-    else t.setInt(i, (i + salt) % 3);
-  }
-  return t;
-}
-
 class ExecOpExamples : public ::testing::TestWithParam<size_t> {};
 
 TEST_P(ExecOpExamples, MatchesInterpreter) {
   CAIRN_REQUIRE_JIT();
-  const OpExample& ex = kExamples[GetParam()];
+  const OpExample& ex = kOpExamples[GetParam()];
   auto m = parseOk(std::string(ex.text));
   ASSERT_TRUE(m);
   const Function& f = *m->functions().front();
@@ -63,11 +39,11 @@ TEST_P(ExecOpExamples, MatchesInterpreter) {
 }
 
 std::string exampleName(const ::testing::TestParamInfo<size_t>& info) {
-  return std::string(opName(kExamples[info.param].kind));
+  return std::string(opName(kOpExamples[info.param].kind));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllOps, ExecOpExamples,
-                         ::testing::Range(size_t{0}, std::size(kExamples)), exampleName);
+                         ::testing::Range(size_t{0}, std::size(kOpExamples)), exampleName);
 
 // ---- GEMM ---------------------------------------------------------------------
 

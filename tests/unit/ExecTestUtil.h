@@ -11,6 +11,7 @@
 
 #include "compiler/codegen/cpu/CompileExecutable.h"
 #include "compiler/codegen/cpu/Jit.h"
+#include "ir/OpKind.h"
 #include "ir/Parser.h"
 #include "ir/Verifier.h"
 #include "runtime/reference/Interpreter.h"
@@ -73,6 +74,30 @@ inline void expectMatches(const Module& m, const exec::Executable& exe, const st
         << fn << " result #" << i << "\n got " << (*got)[i].toString().substr(0, 400)
         << "\nwant " << (*want)[i].toString().substr(0, 400) << "\n"
         << exe.describe();
+}
+
+/// Every op's worked example (ir/OpExamples.def), for the executors' tests.
+struct OpExample {
+  OpKind kind;
+  std::string_view text;
+};
+inline constexpr OpExample kOpExamples[] = {
+#define CAIRN_OP_EXAMPLE(Enum, Text) {OpKind::Enum, Text},
+#include "ir/OpExamples.def"
+};
+
+/// Deterministic non-trivial inputs (`?` dims are 3): small integers for
+/// integer types, varied floats otherwise, alternating i1.
+inline Tensor inputOf(TensorType type, int salt) {
+  for (int64_t& d : type.shape)
+    if (d == kDynamic) d = 3;
+  Tensor t(type);
+  for (int64_t i = 0; i < t.numElements(); ++i) {
+    if (type.dtype == DType::I1) t.setInt(i, (i + salt) % 2);
+    else if (isFloat(type.dtype)) t.setDouble(i, 0.25 * ((i * 7 + salt) % 11) - 1.0);
+    else t.setInt(i, (i + salt) % 3);
+  }
+  return t;
 }
 
 #define CAIRN_REQUIRE_JIT()                                                                        \

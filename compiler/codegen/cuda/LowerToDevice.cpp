@@ -197,6 +197,35 @@ void addHostEntry(Arity a, llvm::Module& m, llvm::Function* thread, const std::s
   b.CreateRetVoid();
 }
 
+/// Records an index fault, the first one only: a compare-and-swap of the
+/// op's `tag` into flag[0] (kernels on one stream run in order, so the
+/// earliest op wins), then `value` into flag[1]; continues at `next`.
+void recordFault(llvm::IRBuilder<>& b, Value* flag, Value* tag, Value* value,
+                 llvm::BasicBlock* next) {
+  llvm::Function* fn = b.GetInsertBlock()->getParent();
+  Value* swapped = b.CreateExtractValue(
+      b.CreateAtomicCmpXchg(flag, b.getInt64(0), tag, llvm::Align(8),
+                            llvm::AtomicOrdering::Monotonic, llvm::AtomicOrdering::Monotonic),
+      1);
+  auto* record = llvm::BasicBlock::Create(b.getContext(), "record", fn);
+  b.CreateCondBr(swapped, record, next);
+  b.SetInsertPoint(record);
+  b.CreateAlignedStore(value, b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), flag, 1),
+                       llvm::Align(8));
+  b.CreateBr(next);
+}
+
+/// The grid-stride loop's latch: e += stride while e < n, then return.
+void closeGridStride(llvm::IRBuilder<>& b, llvm::PHINode* e, Value* stride, Value* n,
+                     llvm::BasicBlock* latch, llvm::BasicBlock* body, llvm::BasicBlock* exit) {
+  b.SetInsertPoint(latch);
+  Value* next = b.CreateNUWAdd(e, stride);
+  e->addIncoming(next, latch);
+  b.CreateCondBr(b.CreateICmpSLT(next, n), body, exit);
+  b.SetInsertPoint(exit);
+  b.CreateRetVoid();
+}
+
 constexpr Arity kRowArity{4, 7}; // x, indices, rows, flag; B, P, A, Q, R, tag, n
 
 /// name.thread for a row kernel (runtime/device/RowKernels.h): the element
@@ -255,22 +284,12 @@ llvm::Function* lowerRowThread(const device::RowKernelDesc& k, llvm::Module& m,
   Value* inRange = b.CreateAnd(b.CreateICmpSGE(iv, b.getInt64(0)), b.CreateICmpSLT(iv, A));
   b.CreateCondBr(inRange, good, bad);
 
-  // Skipped and recorded, the first fault only (a compare-and-swap on the
-  // tag: kernels on one stream run in order, so the earliest op wins); a
-  // gather's element becomes 0.
+  // Skipped and recorded; a gather's element becomes 0.
   b.SetInsertPoint(bad);
   if (k.kind == device::RowKernelKind::Gather)
     b.CreateAlignedStore(llvm::Constant::getNullValue(elem), b.CreateInBoundsGEP(elem, rows, e),
                          align);
-  Value* swapped = b.CreateExtractValue(
-      b.CreateAtomicCmpXchg(flag, b.getInt64(0), tag, llvm::Align(8),
-                            llvm::AtomicOrdering::Monotonic, llvm::AtomicOrdering::Monotonic),
-      1);
-  auto* record = llvm::BasicBlock::Create(ctx, "record", fn);
-  b.CreateCondBr(swapped, record, latch);
-  b.SetInsertPoint(record);
-  b.CreateAlignedStore(iv, b.CreateConstInBoundsGEP1_64(i64, flag, 1), llvm::Align(8));
-  b.CreateBr(latch);
+  recordFault(b, flag, tag, iv, latch);
 
   b.SetInsertPoint(good);
   Value* src = b.CreateNUWAdd(
@@ -296,13 +315,7 @@ llvm::Function* lowerRowThread(const device::RowKernelDesc& k, llvm::Module& m,
   }
   b.CreateBr(latch);
 
-  b.SetInsertPoint(latch);
-  Value* next = b.CreateNUWAdd(e, stride);
-  e->addIncoming(next, latch);
-  b.CreateCondBr(b.CreateICmpSLT(next, n), body, exit);
-
-  b.SetInsertPoint(exit);
-  b.CreateRetVoid();
+  closeGridStride(b, e, stride, n, latch, body, exit);
   return fn;
 }
 
@@ -335,7 +348,6 @@ llvm::Function* lowerSliceThread(const device::RowKernelDesc& k, llvm::Module& m
   auto* entry = llvm::BasicBlock::Create(ctx, "entry", fn);
   auto* body = llvm::BasicBlock::Create(ctx, "element", fn);
   auto* bad = llvm::BasicBlock::Create(ctx, "out.of.range", fn);
-  auto* record = llvm::BasicBlock::Create(ctx, "record", fn);
   auto* good = llvm::BasicBlock::Create(ctx, "in.range", fn);
   auto* latch = llvm::BasicBlock::Create(ctx, "latch", fn);
   auto* exit = llvm::BasicBlock::Create(ctx, "exit", fn);
@@ -380,14 +392,7 @@ llvm::Function* lowerSliceThread(const device::RowKernelDesc& k, llvm::Module& m
   if (k.kind == device::RowKernelKind::Slice)
     b.CreateAlignedStore(llvm::Constant::getNullValue(elem), b.CreateInBoundsGEP(elem, rows, e),
                          align);
-  Value* swapped = b.CreateExtractValue(
-      b.CreateAtomicCmpXchg(flag, b.getInt64(0), tag, llvm::Align(8),
-                            llvm::AtomicOrdering::Monotonic, llvm::AtomicOrdering::Monotonic),
-      1);
-  b.CreateCondBr(swapped, record, latch);
-  b.SetInsertPoint(record);
-  b.CreateAlignedStore(firstBad, b.CreateConstInBoundsGEP1_64(i64, flag, 1), llvm::Align(8));
-  b.CreateBr(latch);
+  recordFault(b, flag, tag, firstBad, latch);
 
   // x's element: row-major over D of (start + unravel(e, S)).
   b.SetInsertPoint(good);
@@ -409,13 +414,7 @@ llvm::Function* lowerSliceThread(const device::RowKernelDesc& k, llvm::Module& m
     b.CreateAlignedStore(b.CreateAlignedLoad(elem, rowPtr, align), xPtr, align);
   b.CreateBr(latch);
 
-  b.SetInsertPoint(latch);
-  Value* next = b.CreateNUWAdd(e, stride);
-  e->addIncoming(next, latch);
-  b.CreateCondBr(b.CreateICmpSLT(next, n), body, exit);
-
-  b.SetInsertPoint(exit);
-  b.CreateRetVoid();
+  closeGridStride(b, e, stride, n, latch, body, exit);
   return fn;
 }
 
