@@ -330,6 +330,56 @@ private:
     return Status::ok();
   }
 
+  /// reduce_sum over contiguous dims and argmax over an axis as reduction
+  /// kernels (x folded to [P, A, R]); the rest on the host.
+  Status execReduce(const Instruction& in) {
+    const Op& op = *in.op;
+    const Value& x = get(in.operands[0]);
+    const Shape& xs = x.type.shape;
+    bool argmax = op.kind() == OpKind::Argmax;
+    int64_t lo = 0, hi = 0; // the reduced dims [lo, hi)
+    if (argmax) {
+      lo = op.getIntOr("axis", -1);
+      hi = lo + 1;
+    } else {
+      if (!op.hasAttr("dims")) return execOnHostAlways(in);
+      std::vector<int64_t> dims = op.getInts("dims");
+      std::sort(dims.begin(), dims.end());
+      if (dims.empty() || dims.back() - dims.front() + 1 != static_cast<int64_t>(dims.size()) ||
+          std::adjacent_find(dims.begin(), dims.end()) != dims.end())
+        return execOnHostAlways(in); // not one contiguous group
+      lo = dims.front();
+      hi = dims.back() + 1;
+    }
+    if (lo < 0 || hi > x.type.rank()) return execOnHostAlways(in);
+    DType resultType = op.result()->type.dtype;
+    RowKernelDesc desc;
+    const KernelHandle* kernel = nullptr;
+    if (rowKernelFor(argmax ? RowKernelKind::Argmax : RowKernelKind::ReduceSum, x.type.dtype,
+                     argmax ? resultType : DType::I32, &desc))
+      kernel = exe_.rowKernel(desc);
+    int64_t P = 1, A = 1, R = 1;
+    Shape outShape;
+    for (int64_t d = 0; d < x.type.rank(); ++d) {
+      int64_t size = xs[static_cast<size_t>(d)];
+      if (d < lo) P *= size;
+      else if (d < hi) A *= size;
+      else R *= size;
+      if (d < lo || d >= hi) outShape.push_back(size);
+    }
+    // argmax over an empty axis is the reference's error to give.
+    if (!kernel || (argmax && A == 0)) return execOnHostAlways(in);
+    TensorType type(argmax ? resultType : x.type.dtype, outShape);
+    CAIRN_RETURN_IF_ERROR(checkResult(in, 0, type));
+    CAIRN_ASSIGN_OR_RETURN(Value out, allocate(type));
+    Status launched =
+        launchElementwise(dev_, *kernel, {x.data(), out.data()}, {P, A, R}, P * R);
+    if (!launched.isOk()) return opError(op, launched.message());
+    ++stats_.rowLaunches;
+    set(in.results[0], std::move(out));
+    return Status::ok();
+  }
+
   /// A kernel the compiler made for a row op (static shapes: its operand
   /// types are the declared ones, checked by the launch's result check).
   Status execStaticKernel(const Instruction& in, int32_t kernel) {
@@ -374,6 +424,7 @@ private:
     if (op.kind() == OpKind::DynamicSlice || op.kind() == OpKind::DynamicUpdateSlice)
       return execSlice(in);
     if (int32_t k = exe_.opKernel(&op); k >= 0) return execStaticKernel(in, k);
+    if (op.kind() == OpKind::ReduceSum) return execReduce(in);
     bool gather = op.kind() == OpKind::Gather;
     if (!gather && op.kind() != OpKind::Scatter && op.kind() != OpKind::ScatterAdd)
       return execOnHost(in);
@@ -510,6 +561,7 @@ private:
   Status execOnHost(const Instruction& in) {
     if (in.op->kind() == OpKind::Dim) return execDim(in);
     if (in.op->kind() == OpKind::Concat) return execConcat(in);
+    if (in.op->kind() == OpKind::Argmax) return execReduce(in);
     return execOnHostAlways(in);
   }
 

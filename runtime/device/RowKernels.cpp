@@ -7,7 +7,10 @@ namespace cairn::device {
 bool rowKernelFor(RowKernelKind kind, DType element, DType index, RowKernelDesc* out) {
   if (index != DType::I32 && index != DType::I64) return false;
   DType d = element;
-  if (kind == RowKernelKind::ScatterAdd) {
+  if (kind == RowKernelKind::ReduceSum) {
+    if (d != DType::F32 && d != DType::F64) return false;
+    index = DType::I32;
+  } else if (kind == RowKernelKind::ScatterAdd || kind == RowKernelKind::Argmax) {
     if (d != DType::F32 && d != DType::F64 && d != DType::I32 && d != DType::I64) return false;
   } else {
     switch (dtypeSize(element)) { // one representative dtype per size
@@ -30,21 +33,26 @@ const std::vector<RowKernelDesc>& allRowKernels() {
                                  RowKernelKind::Slice, RowKernelKind::UpdateSlice})
         for (DType d : {DType::I1, DType::F16, DType::I32, DType::I64})
           v.push_back({kind, d, index});
-      for (DType d : {DType::F32, DType::F64, DType::I32, DType::I64})
+      for (DType d : {DType::F32, DType::F64, DType::I32, DType::I64}) {
         v.push_back({RowKernelKind::ScatterAdd, d, index});
+        v.push_back({RowKernelKind::Argmax, d, index});
+      }
     }
+    for (DType d : {DType::F32, DType::F64})
+      v.push_back({RowKernelKind::ReduceSum, d, DType::I32});
     return v;
   }();
   return all;
 }
 
 std::string rowKernelName(const RowKernelDesc& k) {
-  static const char* const kinds[] = {"gather", "scatter", "scatter_add", "slice",
-                                      "update_slice"};
+  static const char* const kinds[] = {"gather",       "scatter",    "scatter_add", "slice",
+                                      "update_slice", "reduce_sum", "argmax"};
   const char* kind = kinds[static_cast<int>(k.kind)];
-  std::string element = k.kind == RowKernelKind::ScatterAdd
-                            ? std::string(dtypeName(k.dtype))
-                            : fmt::format("b{}", dtypeSize(k.dtype)); // moves: bytes
+  bool moves = k.kind == RowKernelKind::Gather || k.kind == RowKernelKind::Scatter ||
+               k.kind == RowKernelKind::Slice || k.kind == RowKernelKind::UpdateSlice;
+  std::string element = moves ? fmt::format("b{}", dtypeSize(k.dtype)) // moves: bytes
+                              : std::string(dtypeName(k.dtype));
   return fmt::format("cairn_rows_{}_{}_{}", kind, element, dtypeName(k.indexType));
 }
 

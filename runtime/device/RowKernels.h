@@ -26,6 +26,17 @@
 // i64 D0..D3 (x's dims), i64 S0..S3 (the slice's), i64 tag, i64 n). A start
 // with start < 0 or start + size > dim is recorded as an index fault (the
 // element skipped; a slice writes 0).
+//
+// The reductions over one axis (or contiguous dims folded into one), one
+// thread per result element, in the reference's order and precision (so
+// bit for bit): x [P, A, R] -> out [P, R].
+//
+//   reduce_sum: f32/f64, summed in f64 from a = 0 up, rounded once
+//   argmax:     the first index of the maximum (a NaN counts as the
+//               maximum, the first one wins), written as i32 or i64
+//
+// ABI: (ptr x, ptr out, i64 P, i64 A, i64 R, i64 n = P*R). A must be > 0
+// for argmax (the executor leaves A = 0 to the reference's error).
 #pragma once
 
 #include <cstdint>
@@ -36,18 +47,29 @@
 
 namespace cairn::device {
 
-enum class RowKernelKind : uint8_t { Gather, Scatter, ScatterAdd, Slice, UpdateSlice };
+enum class RowKernelKind : uint8_t {
+  Gather,
+  Scatter,
+  ScatterAdd,
+  Slice,
+  UpdateSlice,
+  ReduceSum,
+  Argmax
+};
 
 /// The highest rank a slice kernel takes.
 constexpr int kMaxSliceRank = 4;
 
 struct RowKernelDesc {
   RowKernelKind kind = RowKernelKind::Gather;
-  /// The moves (all but ScatterAdd) move bytes: one dtype stands for each
-  /// size (i1: 1, f16: 2, i32: 4, i64: 8 bytes). ScatterAdd adds: f32, f64,
-  /// i32 or i64.
+  /// The moves (gathers, scatters, slices) move bytes: one dtype stands
+  /// for each size (i1: 1, f16: 2, i32: 4, i64: 8 bytes). ScatterAdd adds
+  /// f32, f64, i32 or i64; ReduceSum sums f32 or f64; Argmax compares f32,
+  /// f64, i32 or i64.
   DType dtype = DType::I32;
-  DType indexType = DType::I32; ///< of the indices or starts: i32 or i64
+  /// Of the indices or starts, or argmax's result: i32 or i64 (i32 for
+  /// ReduceSum, which has none).
+  DType indexType = DType::I32;
   bool operator==(const RowKernelDesc&) const = default;
 };
 

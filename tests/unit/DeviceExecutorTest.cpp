@@ -356,3 +356,43 @@ func @f(%x: tensor<3xf32>) -> (tensor<4x3xf32>) {
 
 } // namespace
 } // namespace cairn::exectest
+
+namespace cairn::exectest {
+namespace {
+
+// Reductions on the device in the reference's order and precision: bit for
+// bit, ties and NaNs included (argmax: the first maximum, a NaN the
+// maximum); a non-contiguous reduce_sum goes to the host.
+TEST(DeviceExecutor, ReductionsMatchTheReferenceBitForBit) {
+  CAIRN_REQUIRE_EMULATOR();
+  auto m = parseOk(R"(
+func @f(%x: tensor<3x5x4xf32>) -> (tensor<3x4xi64>, tensor<5x4xi32>, tensor<3xf32>, tensor<4xf32>, tensor<5xf32>) {
+  %a = argmax %x {axis = 1} : tensor<3x4xi64>
+  %b = argmax %x {axis = 0} : tensor<5x4xi32>
+  %s = reduce_sum %x {dims = [1, 2]} : tensor<3xf32>
+  %t = reduce_sum %x {dims = [0, 1]} : tensor<4xf32>
+  %u = reduce_sum %x {dims = [0, 2]} : tensor<5xf32>
+  return %a, %b, %s, %t, %u
+}
+)");
+  ASSERT_TRUE(m);
+  codegen::cuda::DeviceCompileOptions o;
+  o.passes = std::vector<std::string>{};
+  auto exe = compileForDeviceOk(*m, o);
+  ASSERT_TRUE(exe);
+  Tensor x(TensorType(DType::F32, {3, 5, 4}));
+  for (int64_t i = 0; i < x.numElements(); ++i)
+    x.setDouble(i, std::sin(static_cast<double>(i) * 1.7) * 1e3 + (i % 7 == 0 ? 1e-4 : 0.0));
+  x.setDouble(2, 1e9);  // a tie below
+  x.setDouble(6, 1e9);
+  x.setDouble(9, NAN);  // a NaN wins its column
+  x.setDouble(13, NAN); // and the first NaN stays
+  x.setDouble(44, NAN); // NaN in a first element
+  device::DeviceContext ctx;
+  expectDeviceMatches(*m, *exe, "f", {x}, 0, &ctx);
+  EXPECT_EQ(ctx.stats().hostOpsByName.count("argmax"), 0u);
+  EXPECT_EQ(ctx.stats().hostOpsByName.count("reduce_sum"), 1u) << "dims [0, 2] are not contiguous";
+}
+
+} // namespace
+} // namespace cairn::exectest

@@ -311,7 +311,9 @@ llvm::Function* lowerRowThread(const device::RowKernelDesc& k, llvm::Module& m,
                       llvm::AtomicOrdering::Monotonic);
     break;
   case device::RowKernelKind::Slice:
-  case device::RowKernelKind::UpdateSlice: break; // lowerSliceThread's
+  case device::RowKernelKind::UpdateSlice:
+  case device::RowKernelKind::ReduceSum:
+  case device::RowKernelKind::Argmax: break; // lowerSliceThread's, lowerReduceThread's
   }
   b.CreateBr(latch);
 
@@ -418,6 +420,107 @@ llvm::Function* lowerSliceThread(const device::RowKernelDesc& k, llvm::Module& m
   return fn;
 }
 
+constexpr Arity kReduceArity{2, 4}; // x, out; P, A, R, n
+
+/// name.thread for a reduction: result e = p * R + r over x[p, 0..A, r].
+llvm::Function* lowerReduceThread(const device::RowKernelDesc& k, llvm::Module& m,
+                                  const std::string& name) {
+  llvm::LLVMContext& ctx = m.getContext();
+  llvm::Type* ptr = llvm::PointerType::getUnqual(ctx);
+  llvm::Type* i64 = llvm::Type::getInt64Ty(ctx);
+  std::vector<llvm::Type*> params(kReduceArity.pointers, ptr);
+  params.insert(params.end(), kReduceArity.scalars + 4, i64);
+  auto* fn = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false),
+                                    llvm::GlobalValue::InternalLinkage, name + ".thread", m);
+  fn->addFnAttr(llvm::Attribute::AlwaysInline);
+  fn->addFnAttr(llvm::Attribute::NoUnwind);
+  auto arg = [&](size_t j) -> Value* { return fn->getArg(static_cast<unsigned>(j)); };
+  Value *x = arg(0), *out = arg(1), *A = arg(3), *R = arg(4), *n = arg(5);
+  Value *tid = arg(6), *ntid = arg(7), *ctaid = arg(8), *nctaid = arg(9);
+  const bool sum = k.kind == device::RowKernelKind::ReduceSum;
+  const bool isF = isFloat(k.dtype);
+  llvm::Type* elem = k.dtype == DType::F32   ? llvm::Type::getFloatTy(ctx)
+                     : k.dtype == DType::F64 ? llvm::Type::getDoubleTy(ctx)
+                                             : llvm::Type::getIntNTy(ctx, static_cast<unsigned>(
+                                                                              8 * dtypeSize(k.dtype)));
+  llvm::Align align(static_cast<uint64_t>(dtypeSize(k.dtype)));
+  llvm::Type* dbl = llvm::Type::getDoubleTy(ctx);
+
+  auto* entry = llvm::BasicBlock::Create(ctx, "entry", fn);
+  auto* body = llvm::BasicBlock::Create(ctx, "element", fn);
+  auto* loop = llvm::BasicBlock::Create(ctx, "reduce", fn);
+  auto* done = llvm::BasicBlock::Create(ctx, "reduced", fn);
+  auto* latch = llvm::BasicBlock::Create(ctx, "latch", fn);
+  auto* exit = llvm::BasicBlock::Create(ctx, "exit", fn);
+  llvm::IRBuilder<> b(entry);
+  Value* start = b.CreateNUWAdd(b.CreateNUWMul(ctaid, ntid), tid);
+  Value* stride = b.CreateNUWMul(ntid, nctaid);
+  b.CreateCondBr(b.CreateICmpSLT(start, n), body, exit);
+
+  b.SetInsertPoint(body);
+  llvm::PHINode* e = b.CreatePHI(i64, 2, "e");
+  e->addIncoming(start, entry);
+  Value* r = b.CreateURem(e, R);
+  Value* p = b.CreateUDiv(e, R);
+  Value* base = b.CreateNUWAdd(b.CreateNUWMul(b.CreateNUWMul(p, A), R), r);
+  auto at = [&](Value* a) {
+    return b.CreateAlignedLoad(elem, b.CreateInBoundsGEP(elem, x, b.CreateNUWAdd(base, b.CreateNUWMul(a, R))),
+                               align);
+  };
+  // sum: acc (f64) from 0 over a in [0, A); argmax: best value x[0], a from 1.
+  Value* first = sum ? b.getInt64(0) : b.getInt64(1);
+  Value* init = sum ? static_cast<Value*>(llvm::ConstantFP::get(dbl, 0.0)) : at(b.getInt64(0));
+  Value* enter = b.CreateICmpSLT(first, A);
+  if (!sum && isF) enter = b.CreateAnd(enter, b.CreateFCmpORD(init, init)); // x[0] NaN: it stays
+  b.CreateCondBr(enter, loop, done);
+
+  b.SetInsertPoint(loop);
+  llvm::PHINode* a = b.CreatePHI(i64, 2, "a");
+  llvm::PHINode* acc = b.CreatePHI(init->getType(), 2, "acc");
+  llvm::PHINode* best = b.CreatePHI(i64, 2, "best");
+  a->addIncoming(first, body);
+  acc->addIncoming(init, body);
+  best->addIncoming(b.getInt64(0), body);
+  Value* v = at(a);
+  Value *nextAcc = nullptr, *nextBest = best, *more = nullptr;
+  Value* aNext = b.CreateNUWAdd(a, b.getInt64(1));
+  if (sum) {
+    nextAcc = b.CreateFAdd(acc, k.dtype == DType::F32 ? b.CreateFPExt(v, dbl) : v);
+    more = b.CreateICmpSLT(aNext, A);
+  } else {
+    // The first maximum; a NaN is the maximum, and the first NaN stays.
+    Value* better = isF ? b.CreateOr(b.CreateFCmpOGT(v, acc), b.CreateFCmpUNO(v, v))
+                        : b.CreateICmpSGT(v, acc);
+    nextAcc = b.CreateSelect(better, v, acc);
+    nextBest = b.CreateSelect(better, a, best);
+    more = b.CreateICmpSLT(aNext, A);
+    if (isF) more = b.CreateAnd(more, b.CreateFCmpORD(nextAcc, nextAcc));
+  }
+  a->addIncoming(aNext, loop);
+  acc->addIncoming(nextAcc, loop);
+  best->addIncoming(nextBest, loop);
+  b.CreateCondBr(more, loop, done);
+
+  b.SetInsertPoint(done);
+  llvm::PHINode* accOut = b.CreatePHI(init->getType(), 2, "acc.out");
+  accOut->addIncoming(init, body);
+  accOut->addIncoming(nextAcc, loop);
+  llvm::PHINode* bestOut = b.CreatePHI(i64, 2, "best.out");
+  bestOut->addIncoming(b.getInt64(0), body);
+  bestOut->addIncoming(nextBest, loop);
+  if (sum) {
+    Value* rounded = k.dtype == DType::F32 ? b.CreateFPTrunc(accOut, elem) : accOut;
+    b.CreateAlignedStore(rounded, b.CreateInBoundsGEP(elem, out, e), align);
+  } else {
+    llvm::Type* indexTy = k.indexType == DType::I32 ? llvm::Type::getInt32Ty(ctx) : i64;
+    b.CreateAlignedStore(b.CreateTrunc(bestOut, indexTy), b.CreateInBoundsGEP(indexTy, out, e),
+                         llvm::Align(indexTy->getPrimitiveSizeInBits() / 8));
+  }
+  b.CreateBr(latch);
+  closeGridStride(b, e, stride, n, latch, body, exit);
+  return fn;
+}
+
 /// A module of every row kernel with entries for the GPU or the host.
 std::unique_ptr<llvm::Module> buildRowModule(llvm::LLVMContext& ctx,
                                              const std::vector<device::RowKernelDesc>& kernels,
@@ -427,8 +530,12 @@ std::unique_ptr<llvm::Module> buildRowModule(llvm::LLVMContext& ctx,
     std::string name = device::rowKernelName(k);
     bool slice =
         k.kind == device::RowKernelKind::Slice || k.kind == device::RowKernelKind::UpdateSlice;
-    llvm::Function* thread = slice ? lowerSliceThread(k, *m, name) : lowerRowThread(k, *m, name);
-    Arity arity = slice ? kSliceArity : kRowArity;
+    bool reduce =
+        k.kind == device::RowKernelKind::ReduceSum || k.kind == device::RowKernelKind::Argmax;
+    llvm::Function* thread = slice    ? lowerSliceThread(k, *m, name)
+                             : reduce ? lowerReduceThread(k, *m, name)
+                                      : lowerRowThread(k, *m, name);
+    Arity arity = slice ? kSliceArity : reduce ? kReduceArity : kRowArity;
     if (forHost)
       addHostEntry(arity, *m, thread, name);
     else
