@@ -113,6 +113,14 @@ const BlasKernels& blasKernels() {
 }
 
 namespace {
+// Loaded when the process starts, on its main thread, as a linked OpenBLAS
+// was: OpenBLAS sizes its thread pool by the affinity of the thread that
+// loads it, and the first GEMM may come from a parallel pair's second
+// thread, which runs on one CPU (the pool was then 1 thread for good).
+[[maybe_unused]] const bool gLoadedAtStart = (blasKernels(), true);
+} // namespace
+
+namespace {
 struct ThreadHolders {
   std::mutex mutex;
   int holders = 0; ///< live SingleThreadedBlas objects, process-wide

@@ -107,23 +107,38 @@ int usableCpus() {
   return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 
-/// Restricts `t` to the CPUs this thread may use other than the one it
-/// runs on. Why: a new thread starts on its creator's CPU when the other
-/// one is idle, and on a VM whose idle vCPU is halted the load balancer
-/// takes milliseconds to move it; a BiLSTM forward's two directions then
-/// shared one core (93 instead of 57 ms when the run followed an idle
-/// pause, as every run of the peers benchmark does).
-void keepOffThisCpu(std::thread& t) {
+/// The CPUs this thread may use other than the one it runs on, for a new
+/// thread to keep to. Why: a new thread starts on its creator's CPU when the
+/// other one is idle, and on a VM whose idle vCPU is halted the load
+/// balancer takes milliseconds to move it; a BiLSTM forward's two
+/// directions then shared one core (93 instead of 57 ms when the run
+/// followed an idle pause, as every run of the peers benchmark does).
+/// The new thread applies it to itself (keepTo), first thing: set from the
+/// creator through the thread's handle, it raced the thread's exit, and a
+/// thread that had already finished has kernel id 0, so the call pinned the
+/// *creator* to the other CPU for good (every later pair then ran one loop
+/// after the other: ExecControlFlowTest.IndependentLoopsRunInParallel
+/// failed under load).
+struct OtherCpus {
 #if defined(__linux__)
   cpu_set_t set;
-  int here = sched_getcpu();
-  if (here < 0 || sched_getaffinity(0, sizeof set, &set) != 0) return;
-  CPU_CLR(here, &set);
-  if (CPU_COUNT(&set) > 0) pthread_setaffinity_np(t.native_handle(), sizeof set, &set);
-#else
-  (void)t;
+  bool valid = false;
 #endif
-}
+  OtherCpus() {
+#if defined(__linux__)
+    int here = sched_getcpu();
+    if (here < 0 || sched_getaffinity(0, sizeof set, &set) != 0) return;
+    CPU_CLR(here, &set);
+    valid = CPU_COUNT(&set) > 0;
+#endif
+  }
+  /// Restricts the calling thread to them.
+  void keepTo() const {
+#if defined(__linux__)
+    if (valid) pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+#endif
+  }
+};
 
 Status maxTripExceeded(const Op& op, int64_t maxTrip, bool fromOperand) {
   return opError(op, fmt::format("while loop exceeded its max trip count {}{}", maxTrip,
@@ -627,11 +642,12 @@ Status Runner::execParallel(const Instruction& in) {
   Runner side(*this, s_.side, sideStats);
   side.loopDepth_ = loopDepth_;
   Status sideStatus = Status::ok();
+  const OtherCpus others;
   std::thread t([&] {
+    others.keepTo();
     DenormalMode mode(opts_.flushDenormals);
     sideStatus = side.runBlock(in.blocks[1]);
   });
-  keepOffThisCpu(t);
   Status mine = runBlock(in.blocks[0]);
   t.join();
   mergeStats(sideStats);

@@ -339,12 +339,16 @@ TEST(ExecControlFlowTest, IndependentLoopsRunInParallel) {
   } restore{blas};
   auto i32 = [](int v) { return Tensor::fromInts(TensorType(DType::I32, {}), {v}); };
   Tensor x = inputOf(TensorType(DType::F32, {64, 128}), 1);
-  const int parallelRuns = exec::usableCpus() >= 2 ? 1 : 0; // one CPU: one after the other
+  const int cpus = exec::usableCpus();
+  const int parallelRuns = cpus >= 2 ? 1 : 0; // one CPU: one after the other
   for (int rep = 0; rep < 20; ++rep) {
     exec::ExecutionContext ctx;
     expectMatches(*m, *exe, "f", {x, i32(5), i32(10)}, 1e-6, &ctx);
     EXPECT_EQ(ctx.stats().parallelRuns, parallelRuns);
     EXPECT_EQ(exec::blasThreads(), 2);
+    // The pair's second thread keeps off the caller's CPU; the caller keeps
+    // every CPU it had (it once lost them when the thread ended first).
+    EXPECT_EQ(exec::usableCpus(), cpus) << "rep " << rep;
   }
   // Past max_trip in the second loop: its error, whichever thread ran it.
   auto bad = exe->run("f", {x, i32(5), i32(3)});
