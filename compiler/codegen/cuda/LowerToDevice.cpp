@@ -41,6 +41,72 @@ constexpr const char* kNvptxTriple = "nvptx64-nvidia-cuda";
 
 size_t numBuffers(const KernelDesc& k) { return k.inputs.size() + k.outputs.size(); }
 
+/// A kernel's arguments: `pointers` device pointers, then `scalars` i64s
+/// (n last); the per-thread function takes the four indices after them.
+struct Arity {
+  size_t pointers = 0, scalars = 0;
+};
+
+Arity arityOf(const KernelDesc& k) { return {numBuffers(k), k.shape.params.size() + 1}; }
+
+/// name.thread(pointers..., scalars..., tid, ntid, ctaid, nctaid): a
+/// per-thread function, internal and always inlined into its entries.
+llvm::Function* newThreadFunction(llvm::Module& m, const std::string& name, Arity a,
+                                  bool noAliasPointers) {
+  llvm::LLVMContext& ctx = m.getContext();
+  std::vector<llvm::Type*> params(a.pointers, llvm::PointerType::getUnqual(ctx));
+  params.insert(params.end(), a.scalars + 4, llvm::Type::getInt64Ty(ctx));
+  auto* fn = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false),
+                                    llvm::GlobalValue::InternalLinkage, name + ".thread", m);
+  fn->addFnAttr(llvm::Attribute::AlwaysInline);
+  fn->addFnAttr(llvm::Attribute::NoUnwind);
+  if (noAliasPointers)
+    for (unsigned j = 0; j < a.pointers; ++j)
+      fn->addParamAttr(j, llvm::Attribute::NoAlias);
+  return fn;
+}
+
+/// The grid-stride loop of a thread function: for (e = ctaid * ntid + tid;
+/// e < n; e += ntid * nctaid). The element's code goes in `body` and ends
+/// in a branch to `latch`.
+struct GridStride {
+  llvm::PHINode* e = nullptr;
+  Value* n = nullptr;
+  Value* stride = nullptr;
+  llvm::BasicBlock *body = nullptr, *latch = nullptr, *exit = nullptr;
+};
+
+/// Opens the loop of `fn` (arity `a`) at `b`'s insert point, which stays in
+/// the entry's work so far; leaves `b` at the start of the body.
+GridStride openGridStride(llvm::IRBuilder<>& b, llvm::Function* fn, Arity a) {
+  llvm::LLVMContext& ctx = b.getContext();
+  auto arg = [&](size_t j) -> Value* { return fn->getArg(static_cast<unsigned>(j)); };
+  const size_t first = a.pointers + a.scalars; // tid, ntid, ctaid, nctaid
+  GridStride g;
+  g.n = arg(first - 1);
+  g.body = llvm::BasicBlock::Create(ctx, "element", fn);
+  g.latch = llvm::BasicBlock::Create(ctx, "latch", fn);
+  g.exit = llvm::BasicBlock::Create(ctx, "exit", fn);
+  Value* start = b.CreateNUWAdd(b.CreateNUWMul(arg(first + 2), arg(first + 1)), arg(first), "start");
+  g.stride = b.CreateNUWMul(arg(first + 1), arg(first + 3), "stride");
+  llvm::BasicBlock* pre = b.GetInsertBlock();
+  b.CreateCondBr(b.CreateICmpSLT(start, g.n), g.body, g.exit);
+  b.SetInsertPoint(g.body);
+  g.e = b.CreatePHI(b.getInt64Ty(), 2, "e");
+  g.e->addIncoming(start, pre);
+  return g;
+}
+
+/// The loop's latch (e += stride while e < n), then the return.
+void closeGridStride(llvm::IRBuilder<>& b, const GridStride& g) {
+  b.SetInsertPoint(g.latch);
+  Value* next = b.CreateNUWAdd(g.e, g.stride, "e.next");
+  g.e->addIncoming(next, g.latch);
+  b.CreateCondBr(b.CreateICmpSLT(next, g.n), g.body, g.exit);
+  b.SetInsertPoint(g.exit);
+  b.CreateRetVoid();
+}
+
 /// name.thread(buffers..., extents..., n, tid, ntid, ctaid, nctaid): the
 /// grid-stride loop around the CPU lowering's element loop for [i, i + 1).
 StatusOr<llvm::Function*> lowerThreadFunction(const KernelDesc& k, llvm::Module& m,
@@ -52,23 +118,12 @@ StatusOr<llvm::Function*> lowerThreadFunction(const KernelDesc& k, llvm::Module&
   CAIRN_CHECK(loop, "cpu::lowerToLLVM made no {}.elements.loop", name);
 
   llvm::LLVMContext& ctx = m.getContext();
-  llvm::Type* ptr = llvm::PointerType::getUnqual(ctx);
   llvm::Type* i64 = llvm::Type::getInt64Ty(ctx);
   const size_t nb = numBuffers(k), np = k.shape.params.size();
-  std::vector<llvm::Type*> params(nb, ptr);
-  params.insert(params.end(), np + 5, i64); // extents, n, tid, ntid, ctaid, nctaid
-  auto* fn = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false),
-                                    llvm::GlobalValue::InternalLinkage, name + ".thread", m);
-  fn->addFnAttr(llvm::Attribute::AlwaysInline);
-  fn->addFnAttr(llvm::Attribute::NoUnwind);
-  for (unsigned j = 0; j < nb; ++j)
-    fn->addParamAttr(j, llvm::Attribute::NoAlias);
+  llvm::Function* fn = newThreadFunction(m, name, arityOf(k), /*noAliasPointers=*/true);
   auto arg = [&](size_t j) -> Value* { return fn->getArg(static_cast<unsigned>(j)); };
 
-  auto* entry = llvm::BasicBlock::Create(ctx, "entry", fn);
-  auto* body = llvm::BasicBlock::Create(ctx, "element", fn);
-  auto* exit = llvm::BasicBlock::Create(ctx, "exit", fn);
-  llvm::IRBuilder<> b(entry);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
   // The extents as the array the element loop reads (SROA turns it back
   // into registers).
   Value* extents = llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(ctx));
@@ -78,39 +133,18 @@ StatusOr<llvm::Function*> lowerThreadFunction(const KernelDesc& k, llvm::Module&
       b.CreateStore(arg(nb + p), b.CreateConstInBoundsGEP2_64(
                                      llvm::ArrayType::get(i64, np), extents, 0, p));
   }
-  Value* n = arg(nb + np);
-  Value *tid = arg(nb + np + 1), *ntid = arg(nb + np + 2);
-  Value *ctaid = arg(nb + np + 3), *nctaid = arg(nb + np + 4);
-  Value* start = b.CreateNUWAdd(b.CreateNUWMul(ctaid, ntid), tid, "start");
-  Value* stride = b.CreateNUWMul(ntid, nctaid, "stride");
-  b.CreateCondBr(b.CreateICmpSLT(start, n), body, exit);
-
-  b.SetInsertPoint(body);
-  llvm::PHINode* i = b.CreatePHI(i64, 2, "i");
-  i->addIncoming(start, entry);
+  GridStride g = openGridStride(b, fn, arityOf(k));
   std::vector<Value*> callArgs;
   for (size_t j = 0; j < nb; ++j)
     callArgs.push_back(arg(j));
   callArgs.push_back(extents);
-  callArgs.push_back(i);
-  callArgs.push_back(b.CreateNUWAdd(i, b.getInt64(1)));
+  callArgs.push_back(g.e);
+  callArgs.push_back(b.CreateNUWAdd(g.e, b.getInt64(1)));
   b.CreateCall(loop, callArgs);
-  Value* next = b.CreateNUWAdd(i, stride, "i.next");
-  i->addIncoming(next, body);
-  b.CreateCondBr(b.CreateICmpSLT(next, n), body, exit);
-
-  b.SetInsertPoint(exit);
-  b.CreateRetVoid();
+  b.CreateBr(g.latch);
+  closeGridStride(b, g);
   return fn;
 }
-
-/// A kernel's arguments: `pointers` device pointers, then `scalars` i64s
-/// (n last); the per-thread function takes the four indices after them.
-struct Arity {
-  size_t pointers = 0, scalars = 0;
-};
-
-Arity arityOf(const KernelDesc& k) { return {numBuffers(k), k.shape.params.size() + 1}; }
 
 /// The NVPTX kernel: arguments by value, indices from the special registers.
 void addNvptxKernel(Arity a, llvm::Module& m, llvm::Function* thread, const std::string& name) {
@@ -215,16 +249,6 @@ void recordFault(llvm::IRBuilder<>& b, Value* flag, Value* tag, Value* value,
   b.CreateBr(next);
 }
 
-/// The grid-stride loop's latch: e += stride while e < n, then return.
-void closeGridStride(llvm::IRBuilder<>& b, llvm::PHINode* e, Value* stride, Value* n,
-                     llvm::BasicBlock* latch, llvm::BasicBlock* body, llvm::BasicBlock* exit) {
-  b.SetInsertPoint(latch);
-  Value* next = b.CreateNUWAdd(e, stride);
-  e->addIncoming(next, latch);
-  b.CreateCondBr(b.CreateICmpSLT(next, n), body, exit);
-  b.SetInsertPoint(exit);
-  b.CreateRetVoid();
-}
 
 constexpr Arity kRowArity{4, 7}; // x, indices, rows, flag; B, P, A, Q, R, tag, n
 
@@ -233,20 +257,11 @@ constexpr Arity kRowArity{4, 7}; // x, indices, rows, flag; B, P, A, Q, R, tag, 
 llvm::Function* lowerRowThread(const device::RowKernelDesc& k, llvm::Module& m,
                                const std::string& name) {
   llvm::LLVMContext& ctx = m.getContext();
-  llvm::Type* ptr = llvm::PointerType::getUnqual(ctx);
   llvm::Type* i64 = llvm::Type::getInt64Ty(ctx);
-  std::vector<llvm::Type*> params(kRowArity.pointers, ptr);
-  params.insert(params.end(), kRowArity.scalars + 4, i64);
-  auto* fn = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false),
-                                    llvm::GlobalValue::InternalLinkage, name + ".thread", m);
-  fn->addFnAttr(llvm::Attribute::AlwaysInline);
-  fn->addFnAttr(llvm::Attribute::NoUnwind);
+  llvm::Function* fn = newThreadFunction(m, name, kRowArity, /*noAliasPointers=*/false);
   auto arg = [&](size_t j) -> Value* { return fn->getArg(static_cast<unsigned>(j)); };
   Value *x = arg(0), *indices = arg(1), *rows = arg(2), *flag = arg(3);
-  Value *B = arg(4), *P = arg(5), *A = arg(6), *Q = arg(7), *R = arg(8), *tag = arg(9),
-        *n = arg(10);
-  Value *tid = arg(11), *ntid = arg(12), *ctaid = arg(13), *nctaid = arg(14);
-  (void)B;
+  Value *P = arg(5), *A = arg(6), *Q = arg(7), *R = arg(8), *tag = arg(9); // B = arg(4) unused
 
   llvm::Type* elem = nullptr;
   bool isFloatAdd = k.kind == device::RowKernelKind::ScatterAdd && isFloat(k.dtype);
@@ -256,20 +271,12 @@ llvm::Function* lowerRowThread(const device::RowKernelDesc& k, llvm::Module& m,
   llvm::Type* indexTy = k.indexType == DType::I32 ? llvm::Type::getInt32Ty(ctx) : i64;
   llvm::Align align(static_cast<uint64_t>(dtypeSize(k.dtype)));
 
-  auto* entry = llvm::BasicBlock::Create(ctx, "entry", fn);
-  auto* body = llvm::BasicBlock::Create(ctx, "element", fn);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
+  GridStride g = openGridStride(b, fn, kRowArity);
   auto* bad = llvm::BasicBlock::Create(ctx, "out.of.range", fn);
   auto* good = llvm::BasicBlock::Create(ctx, "in.range", fn);
-  auto* latch = llvm::BasicBlock::Create(ctx, "latch", fn);
-  auto* exit = llvm::BasicBlock::Create(ctx, "exit", fn);
-  llvm::IRBuilder<> b(entry);
-  Value* start = b.CreateNUWAdd(b.CreateNUWMul(ctaid, ntid), tid);
-  Value* stride = b.CreateNUWMul(ntid, nctaid);
-  b.CreateCondBr(b.CreateICmpSLT(start, n), body, exit);
-
-  b.SetInsertPoint(body);
-  llvm::PHINode* e = b.CreatePHI(i64, 2, "e");
-  e->addIncoming(start, entry);
+  llvm::BasicBlock* latch = g.latch;
+  Value* e = g.e;
   Value* r = b.CreateURem(e, R, "r");
   Value* t = b.CreateUDiv(e, R);
   Value* q = b.CreateURem(t, Q, "q");
@@ -316,8 +323,7 @@ llvm::Function* lowerRowThread(const device::RowKernelDesc& k, llvm::Module& m,
   case device::RowKernelKind::Argmax: break; // lowerSliceThread's, lowerReduceThread's
   }
   b.CreateBr(latch);
-
-  closeGridStride(b, e, stride, n, latch, body, exit);
+  closeGridStride(b, g);
   return fn;
 }
 
@@ -329,31 +335,17 @@ llvm::Function* lowerSliceThread(const device::RowKernelDesc& k, llvm::Module& m
                                  const std::string& name) {
   constexpr size_t R = device::kMaxSliceRank;
   llvm::LLVMContext& ctx = m.getContext();
-  llvm::Type* ptr = llvm::PointerType::getUnqual(ctx);
   llvm::Type* i64 = llvm::Type::getInt64Ty(ctx);
-  std::vector<llvm::Type*> params(kSliceArity.pointers, ptr);
-  params.insert(params.end(), kSliceArity.scalars + 4, i64);
-  auto* fn = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false),
-                                    llvm::GlobalValue::InternalLinkage, name + ".thread", m);
-  fn->addFnAttr(llvm::Attribute::AlwaysInline);
-  fn->addFnAttr(llvm::Attribute::NoUnwind);
+  llvm::Function* fn = newThreadFunction(m, name, kSliceArity, /*noAliasPointers=*/false);
   auto arg = [&](size_t j) -> Value* { return fn->getArg(static_cast<unsigned>(j)); };
   Value *x = arg(0), *rows = arg(1), *flag = arg(2 + R);
   const size_t sc = kSliceArity.pointers; // first scalar
-  Value *tag = arg(sc + 2 * R), *n = arg(sc + 2 * R + 1);
-  Value *tid = arg(sc + 2 * R + 2), *ntid = arg(sc + 2 * R + 3), *ctaid = arg(sc + 2 * R + 4),
-        *nctaid = arg(sc + 2 * R + 5);
+  Value* tag = arg(sc + 2 * R);
   llvm::Type* elem = llvm::Type::getIntNTy(ctx, static_cast<unsigned>(8 * dtypeSize(k.dtype)));
   llvm::Align align(static_cast<uint64_t>(dtypeSize(k.dtype)));
   llvm::Type* indexTy = k.indexType == DType::I32 ? llvm::Type::getInt32Ty(ctx) : i64;
 
-  auto* entry = llvm::BasicBlock::Create(ctx, "entry", fn);
-  auto* body = llvm::BasicBlock::Create(ctx, "element", fn);
-  auto* bad = llvm::BasicBlock::Create(ctx, "out.of.range", fn);
-  auto* good = llvm::BasicBlock::Create(ctx, "in.range", fn);
-  auto* latch = llvm::BasicBlock::Create(ctx, "latch", fn);
-  auto* exit = llvm::BasicBlock::Create(ctx, "exit", fn);
-  llvm::IRBuilder<> b(entry);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
   // The starts (null: 0) and whether each fits, once per thread.
   std::vector<Value*> starts;
   Value* fits = b.getTrue();
@@ -380,14 +372,11 @@ llvm::Function* lowerSliceThread(const device::RowKernelDesc& k, llvm::Module& m
     firstBad = b.CreateSelect(b.CreateAnd(fits, b.CreateNot(ok)), st, firstBad);
     fits = b.CreateAnd(fits, ok);
   }
-  Value* start = b.CreateNUWAdd(b.CreateNUWMul(ctaid, ntid), tid);
-  Value* stride = b.CreateNUWMul(ntid, nctaid);
-  llvm::BasicBlock* pre = b.GetInsertBlock();
-  b.CreateCondBr(b.CreateICmpSLT(start, n), body, exit);
-
-  b.SetInsertPoint(body);
-  llvm::PHINode* e = b.CreatePHI(i64, 2, "e");
-  e->addIncoming(start, pre);
+  GridStride g = openGridStride(b, fn, kSliceArity);
+  auto* bad = llvm::BasicBlock::Create(ctx, "out.of.range", fn);
+  auto* good = llvm::BasicBlock::Create(ctx, "in.range", fn);
+  llvm::BasicBlock* latch = g.latch;
+  Value* e = g.e;
   b.CreateCondBr(fits, good, bad);
 
   b.SetInsertPoint(bad);
@@ -416,7 +405,7 @@ llvm::Function* lowerSliceThread(const device::RowKernelDesc& k, llvm::Module& m
     b.CreateAlignedStore(b.CreateAlignedLoad(elem, rowPtr, align), xPtr, align);
   b.CreateBr(latch);
 
-  closeGridStride(b, e, stride, n, latch, body, exit);
+  closeGridStride(b, g);
   return fn;
 }
 
@@ -426,17 +415,10 @@ constexpr Arity kReduceArity{2, 4}; // x, out; P, A, R, n
 llvm::Function* lowerReduceThread(const device::RowKernelDesc& k, llvm::Module& m,
                                   const std::string& name) {
   llvm::LLVMContext& ctx = m.getContext();
-  llvm::Type* ptr = llvm::PointerType::getUnqual(ctx);
   llvm::Type* i64 = llvm::Type::getInt64Ty(ctx);
-  std::vector<llvm::Type*> params(kReduceArity.pointers, ptr);
-  params.insert(params.end(), kReduceArity.scalars + 4, i64);
-  auto* fn = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false),
-                                    llvm::GlobalValue::InternalLinkage, name + ".thread", m);
-  fn->addFnAttr(llvm::Attribute::AlwaysInline);
-  fn->addFnAttr(llvm::Attribute::NoUnwind);
+  llvm::Function* fn = newThreadFunction(m, name, kReduceArity, /*noAliasPointers=*/false);
   auto arg = [&](size_t j) -> Value* { return fn->getArg(static_cast<unsigned>(j)); };
-  Value *x = arg(0), *out = arg(1), *A = arg(3), *R = arg(4), *n = arg(5);
-  Value *tid = arg(6), *ntid = arg(7), *ctaid = arg(8), *nctaid = arg(9);
+  Value *x = arg(0), *out = arg(1), *A = arg(3), *R = arg(4);
   const bool sum = k.kind == device::RowKernelKind::ReduceSum;
   const bool isF = isFloat(k.dtype);
   llvm::Type* elem = k.dtype == DType::F32   ? llvm::Type::getFloatTy(ctx)
@@ -446,20 +428,12 @@ llvm::Function* lowerReduceThread(const device::RowKernelDesc& k, llvm::Module& 
   llvm::Align align(static_cast<uint64_t>(dtypeSize(k.dtype)));
   llvm::Type* dbl = llvm::Type::getDoubleTy(ctx);
 
-  auto* entry = llvm::BasicBlock::Create(ctx, "entry", fn);
-  auto* body = llvm::BasicBlock::Create(ctx, "element", fn);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
+  GridStride g = openGridStride(b, fn, kReduceArity);
+  llvm::BasicBlock* body = b.GetInsertBlock();
   auto* loop = llvm::BasicBlock::Create(ctx, "reduce", fn);
   auto* done = llvm::BasicBlock::Create(ctx, "reduced", fn);
-  auto* latch = llvm::BasicBlock::Create(ctx, "latch", fn);
-  auto* exit = llvm::BasicBlock::Create(ctx, "exit", fn);
-  llvm::IRBuilder<> b(entry);
-  Value* start = b.CreateNUWAdd(b.CreateNUWMul(ctaid, ntid), tid);
-  Value* stride = b.CreateNUWMul(ntid, nctaid);
-  b.CreateCondBr(b.CreateICmpSLT(start, n), body, exit);
-
-  b.SetInsertPoint(body);
-  llvm::PHINode* e = b.CreatePHI(i64, 2, "e");
-  e->addIncoming(start, entry);
+  Value* e = g.e;
   Value* r = b.CreateURem(e, R);
   Value* p = b.CreateUDiv(e, R);
   Value* base = b.CreateNUWAdd(b.CreateNUWMul(b.CreateNUWMul(p, A), R), r);
@@ -516,8 +490,8 @@ llvm::Function* lowerReduceThread(const device::RowKernelDesc& k, llvm::Module& 
     b.CreateAlignedStore(b.CreateTrunc(bestOut, indexTy), b.CreateInBoundsGEP(indexTy, out, e),
                          llvm::Align(indexTy->getPrimitiveSizeInBits() / 8));
   }
-  b.CreateBr(latch);
-  closeGridStride(b, e, stride, n, latch, body, exit);
+  b.CreateBr(g.latch);
+  closeGridStride(b, g);
   return fn;
 }
 
