@@ -16,10 +16,12 @@
 #include "compiler/codegen/cpu/CompileAot.h"
 #include "ir/Parser.h"
 #include "ir/Verifier.h"
+#include "runtime/ReadFile.h"
+#include "tools/ToolMain.h"
 
 using namespace cairn;
 
-int main(int argc, char** argv) {
+static int runTool(int argc, char** argv) {
   CLI::App app{"cairn-compile: compile a Cairn module ahead of time to an object file and a C header"};
   std::string model, object, header;
   codegen::cpu::AotOptions options;
@@ -34,6 +36,10 @@ int main(int argc, char** argv) {
                  "...) or 'host'")
       ->capture_default_str();
   app.add_flag("--time", time, "Report the compile's phases on stderr");
+  bool showTarget = false;
+  app.add_flag("--print-target", showTarget,
+               "Print the CPU and the target features the object records (the loader refuses a "
+               "host lacking any)");
   CLI11_PARSE(app, argc, argv);
 
   std::string base = object.substr(object.find_last_of('/') + 1);
@@ -51,12 +57,12 @@ int main(int argc, char** argv) {
       if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
   }
 
-  std::ifstream in(model, std::ios::binary);
-  if (!in) {
-    std::cerr << "cairn-compile: cannot read " << model << "\n";
+  StatusOr<std::string> read = readWholeFile(model);
+  if (!read.isOk()) {
+    std::cerr << "cairn-compile: error: " << read.status().message() << "\n";
     return 1;
   }
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string& text = *read;
   auto m = parseModule(text, model);
   if (!m.isOk()) {
     std::cerr << m.status().message() << "\n";
@@ -78,9 +84,15 @@ int main(int argc, char** argv) {
     std::cerr << "cairn-compile: cannot write " << header << "\n";
     return 1;
   }
+  if (showTarget)
+    std::cout << "cpu: " << report.targetCpu << "\nfeatures: " << report.targetFeatures << "\n";
   if (time)
     std::cerr << "cairn-compile: " << report.functions << " functions, " << report.kernels
               << " kernels; passes " << report.passesMs << " ms, lowering " << report.lowerMs
               << " ms, LLVM " << report.codegenMs << " ms\n";
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return cairn::toolMain("cairn-compile", [&] { return runTool(argc, argv); });
 }

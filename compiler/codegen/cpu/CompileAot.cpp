@@ -2,6 +2,7 @@
 // instead of ORC, plus the data the runtime needs to rebuild the program.
 #include "compiler/codegen/cpu/CompileAot.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <llvm/IR/Constants.h>
@@ -18,6 +19,7 @@
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/Target/TargetOptions.h>
 #include <llvm/TargetParser/Host.h>
+#include <llvm/TargetParser/X86TargetParser.h>
 
 #include "compiler/Pipeline.h"
 #include "compiler/codegen/cpu/CompileExecutable.h"
@@ -42,27 +44,32 @@ StatusOr<std::unique_ptr<llvm::TargetMachine>> makeTargetMachine(const AotOption
   std::string error;
   const llvm::Target* target = llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target) return errorf("no LLVM target for {}: {}", triple, error);
-  std::string cpu = o.cpu, features;
+  std::string cpu = o.cpu;
+  std::vector<std::string> fs;
   if (cpu == "host") {
     cpu = llvm::sys::getHostCPUName().str();
-    std::vector<std::string> fs;
     for (const auto& f : llvm::sys::getHostCPUFeatures())
       fs.push_back((f.second ? "+" : "-") + f.first().str());
-    features = fmt::format("{}", fmt::join(fs, ","));
-  } else if (cpu == "x86-64-v3") { // named so that the runtime can check the host
-    features = "+avx,+avx2,+fma,+bmi2";
-  } else if (cpu == "x86-64-v4") {
-    features = "+avx,+avx2,+fma,+bmi2,+avx512f,+avx512bw,+avx512vl";
+  } else {
+    // Every ISA feature LLVM's processor table gives the CPU: the object
+    // records them all, so the loader refuses a host lacking any (a hand
+    // list missed AVX-512 for znver4 and sapphirerapids).
+    llvm::SmallVector<llvm::StringRef, 64> implied;
+    llvm::X86::getFeaturesForCPU(cpu, implied, /*NeedPlus=*/true);
+    for (llvm::StringRef f : implied)
+      fs.push_back(f.str());
   }
+  std::sort(fs.begin(), fs.end());
+  std::string features = fmt::format("{}", fmt::join(fs, ","));
   llvm::TargetOptions options;
-  auto* tm = target->createTargetMachine(
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
       triple, cpu, features, options, llvm::Reloc::PIC_, std::nullopt,
-      o.optLevel >= 3 ? llvm::CodeGenOptLevel::Aggressive : llvm::CodeGenOptLevel::Default);
+      o.optLevel >= 3 ? llvm::CodeGenOptLevel::Aggressive : llvm::CodeGenOptLevel::Default));
   if (!tm) return errorf("LLVM cannot make a target machine for CPU '{}'", o.cpu);
   if (!tm->getMCSubtargetInfo()->isCPUStringValid(cpu))
     return errorf("unknown CPU '{}' for {} (try x86-64-v3, x86-64-v4, znver4 or host)", o.cpu,
                   triple);
-  return std::unique_ptr<llvm::TargetMachine>(tm);
+  return tm;
 }
 
 /// A private constant global holding `bytes` (plus a NUL), as an i8 pointer.
@@ -148,6 +155,8 @@ StatusOr<std::string> compileAot(const Module& m, const AotOptions& o,
   if (out.has_error()) return errorf("cannot write {}: {}", objectPath, out.error().message());
   r.codegenMs = msSince(t2);
   r.kernels = static_cast<int>(fns.size());
+  r.targetCpu = tm->getTargetCPU().str();
+  r.targetFeatures = tm->getTargetFeatureString().str();
   r.functions = static_cast<int>(copy->functions().size());
   return aotHeader(*copy, o.prefix);
 }

@@ -38,6 +38,9 @@ struct AotReport {
   int kernels = 0;   ///< distinct kernels in the object
   int functions = 0; ///< entry points in the header
   double passesMs = 0, lowerMs = 0, codegenMs = 0;
+  /// What the object records for the loader's check: the CPU and every
+  /// target feature ("+avx2,+avx512f,..."), from LLVM's processor table.
+  std::string targetCpu, targetFeatures;
 };
 
 /// Optimizes a copy of `m`, writes the object file to `objectPath`, and
