@@ -54,7 +54,8 @@ StatusOr<Corpus> loadCorpus(const CorpusOptions& opts) {
   if (opts.path.empty()) {
     if (opts.format != Format::ListOps)
       return errorf("--format {} needs --data", formatName(opts.format));
-    c.trees = generateListOps(opts.listops, opts.seed, opts.limit ? opts.limit : opts.generated);
+    CAIRN_ASSIGN_OR_RETURN(c.trees, generateListOps(opts.listops, opts.seed,
+                                                    opts.limit ? opts.limit : opts.generated));
   } else if (opts.format == Format::Snli) {
     auto r = readSnli(opts.path, read);
     if (!r.isOk()) return r.status();
@@ -82,8 +83,8 @@ StatusOr<Corpus> loadCorpus(const CorpusOptions& opts) {
   return c;
 }
 
-Corpus generateListOpsCorpus(const ListOpsConfig& cfg, uint64_t seed, size_t count,
-                             const Vocab& vocab, const Corpus* exclude) {
+StatusOr<Corpus> generateListOpsCorpus(const ListOpsConfig& cfg, uint64_t seed, size_t count,
+                                       const Vocab& vocab, const Corpus* exclude) {
   Corpus c;
   c.format = Format::ListOps;
   c.vocab = vocab;
@@ -91,7 +92,8 @@ Corpus generateListOpsCorpus(const ListOpsConfig& cfg, uint64_t seed, size_t cou
   if (exclude)
     for (const TreeExample& e : exclude->trees)
       seen.insert(e.sentence.tokens);
-  for (TreeExample& e : generateListOps(cfg, seed, count))
+  CAIRN_ASSIGN_OR_RETURN(std::vector<TreeExample> generated, generateListOps(cfg, seed, count));
+  for (TreeExample& e : generated)
     if (!seen.count(e.sentence.tokens)) c.trees.push_back(std::move(e));
   return c;
 }

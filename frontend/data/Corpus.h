@@ -55,7 +55,7 @@ StatusOr<Corpus> loadCorpus(const CorpusOptions& opts);
 /// on another corpus). Examples whose token sequence occurs in `exclude` are
 /// dropped, so the set is disjoint from a training set; it may come out
 /// smaller than `count`.
-Corpus generateListOpsCorpus(const ListOpsConfig& cfg, uint64_t seed, size_t count,
+StatusOr<Corpus> generateListOpsCorpus(const ListOpsConfig& cfg, uint64_t seed, size_t count,
                              const Vocab& vocab, const Corpus* exclude = nullptr);
 
 /// One padded batch: tokens, transitions, lengths ([2, B, ...] for SNLI),

@@ -77,7 +77,13 @@ struct ListOpsConfig {
 /// a digit or a nested list; its tree is left-branching:
 /// `[MAX 1 7 2 ]` is `( ( ( ( [MAX 1 ) 7 ) 2 ) ] )`. Draws whose token count
 /// is outside [minLength, maxLength] are redrawn. `line` is the 1-based index.
-std::vector<TreeExample> generateListOps(const ListOpsConfig& cfg, uint64_t seed, size_t count);
+/// A config outside the generator's bounds (fewer than 2 arguments, depth 0
+/// or past 1000, lengths that admit no list) is an error naming the field,
+/// as is one whose lengths no draw reaches.
+StatusOr<std::vector<TreeExample>> generateListOps(const ListOpsConfig& cfg, uint64_t seed,
+                                                   size_t count);
+/// Whether `cfg` is within those bounds.
+Status checkListOpsConfig(const ListOpsConfig& cfg);
 /// The value of a ListOps token sequence (for checking labels): MAX, MIN,
 /// MED (the median; for an even count the floor of the mean of the two middle
 /// values, i.e. Python's `int(numpy.median(...))` as in the original),

@@ -66,12 +66,31 @@ private:
 
 } // namespace
 
-std::vector<TreeExample> generateListOps(const ListOpsConfig& cfg, uint64_t seed, size_t count) {
-  CAIRN_CHECK(cfg.maxArgs >= 2, "ListOpsConfig.maxArgs = {} (need >= 2)", cfg.maxArgs);
-  CAIRN_CHECK(cfg.maxDepth >= 1, "ListOpsConfig.maxDepth = {} (need >= 1)", cfg.maxDepth);
-  CAIRN_CHECK(cfg.maxLength >= 4 && cfg.minLength <= cfg.maxLength,
-              "ListOpsConfig lengths [{}, {}]: the shortest list has 4 tokens", cfg.minLength,
-              cfg.maxLength);
+Status checkListOpsConfig(const ListOpsConfig& cfg) {
+  // Bounds a user can reach from the command line: beyond them the
+  // generator recurses too deep or draws forever.
+  constexpr int kMaxDepth = 1000, kMaxArgs = 1000, kMaxLength = 1'000'000;
+  if (cfg.maxArgs < 2 || cfg.maxArgs > kMaxArgs)
+    return errorf("ListOps arguments per list (--listops-args) is {}: it must be in [2, {}]",
+                  cfg.maxArgs, kMaxArgs);
+  if (cfg.maxDepth < 1 || cfg.maxDepth > kMaxDepth)
+    return errorf("ListOps depth (--listops-depth) is {}: it must be in [1, {}]", cfg.maxDepth,
+                  kMaxDepth);
+  if (cfg.maxLength < 4 || cfg.maxLength > kMaxLength)
+    return errorf("ListOps length (--listops-length) is {}: it must be in [4, {}] tokens (the "
+                  "shortest list, [MAX 1 2 ], has 4)",
+                  cfg.maxLength, kMaxLength);
+  if (cfg.minLength < 0 || cfg.minLength > cfg.maxLength)
+    return errorf("ListOps lengths [{}, {}]: the minimum must be in [0, maximum]", cfg.minLength,
+                  cfg.maxLength);
+  if (!(cfg.nestProbability >= 0 && cfg.nestProbability <= 1))
+    return errorf("ListOps nesting probability is {}: it must be in [0, 1]", cfg.nestProbability);
+  return Status::ok();
+}
+
+StatusOr<std::vector<TreeExample>> generateListOps(const ListOpsConfig& cfg, uint64_t seed,
+                                                   size_t count) {
+  CAIRN_RETURN_IF_ERROR(checkListOpsConfig(cfg));
   Rng rng(seed);
   Generator gen(cfg, rng);
   std::vector<TreeExample> examples;
@@ -84,9 +103,11 @@ std::vector<TreeExample> generateListOps(const ListOpsConfig& cfg, uint64_t seed
     bool fits =
         gen.draw(ex.sentence) && static_cast<int64_t>(ex.sentence.tokens.size()) >= cfg.minLength;
     if (!fits) {
-      CAIRN_CHECK(++failed < kMaxFailedDraws,
-                  "ListOpsConfig: no draw of length [{}, {}] in {} tries", cfg.minLength,
-                  cfg.maxLength, kMaxFailedDraws);
+      if (++failed >= kMaxFailedDraws)
+        return errorf("ListOps: no list of depth <= {} with {}-{} tokens in {} draws in a row "
+                      "(at {} of {} examples): widen the lengths or change the depth",
+                      cfg.maxDepth, cfg.minLength, cfg.maxLength, kMaxFailedDraws,
+                      examples.size(), count);
       continue;
     }
     failed = 0;

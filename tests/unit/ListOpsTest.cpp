@@ -102,7 +102,8 @@ TEST(ListOps, TreeIsLeftBranchingExactly) {
 
   // Generated examples have exactly this shape, and a flat one prints as the paper's.
   bool sawFlat = false;
-  for (const TreeExample& ex : generateListOps({}, 7, 500)) {
+  std::vector<TreeExample> generated = generateListOps({}, 7, 500).value();
+  for (const TreeExample& ex : generated) {
     ASSERT_EQ(ex.sentence.transitions, leftBranching(ex.sentence.tokens));
     if (ex.sentence.tokens.size() == 5 && !sawFlat) {
       sawFlat = true;
@@ -115,9 +116,9 @@ TEST(ListOps, TreeIsLeftBranchingExactly) {
 }
 
 TEST(ListOps, GeneratorIsDeterministic) {
-  auto a = generateListOps({}, 42, 300);
-  auto b = generateListOps({}, 42, 300);
-  auto c = generateListOps({}, 43, 300);
+  auto a = generateListOps({}, 42, 300).value();
+  auto b = generateListOps({}, 42, 300).value();
+  auto c = generateListOps({}, 43, 300).value();
   ASSERT_EQ(a.size(), 300u);
   int same = 0;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -135,7 +136,7 @@ TEST(ListOps, GeneratorIsDeterministic) {
 }
 
 TEST(ListOps, LabelsMatchEvaluationAndHistogram) {
-  auto examples = generateListOps({}, 1, 10000);
+  auto examples = generateListOps({}, 1, 10000).value();
   int64_t histogram[10] = {};
   for (const TreeExample& ex : examples) {
     auto v = evaluateListOps(ex.sentence.tokens);
@@ -162,7 +163,8 @@ TEST(ListOps, DepthLengthAndArgumentBounds) {
   cfg.nestProbability = 0.9;
   int deepest = 0;
   std::map<int, int> argHistogram;
-  for (const TreeExample& ex : generateListOps(cfg, 5, 3000)) {
+  std::vector<TreeExample> generated = generateListOps(cfg, 5, 3000).value();
+  for (const TreeExample& ex : generated) {
     int64_t n = static_cast<int64_t>(ex.sentence.tokens.size());
     ASSERT_GE(n, cfg.minLength);
     ASSERT_LE(n, cfg.maxLength);
@@ -182,7 +184,7 @@ TEST(ListOps, DepthLengthAndArgumentBounds) {
 }
 
 TEST(ListOps, FileRoundTrip) {
-  auto examples = generateListOps({}, 99, 1000);
+  auto examples = generateListOps({}, 99, 1000).value();
   ScratchFile f(".tsv");
   ASSERT_TRUE(writeListOps(f.path(), examples).isOk());
   std::string text = testing::readBytes(f.path());
@@ -224,6 +226,29 @@ TEST(ListOps, MalformedLinesNamedInBothModes) {
     ASSERT_EQ(warnings.size(), 1u);
     EXPECT_EQ(warnings[0].rfind(where, 0), 0u) << warnings[0];
   }
+}
+
+TEST(ListOps, ConfigsOutsideTheGeneratorsBoundsAreErrorsNamingTheFlag) {
+  auto expectError = [](ListOpsConfig cfg, const std::string& needle) {
+    StatusOr<std::vector<TreeExample>> r = generateListOps(cfg, 1, 10);
+    ASSERT_FALSE(r.isOk()) << needle;
+    EXPECT_NE(r.status().message().find(needle), std::string::npos) << r.status().message();
+  };
+  ListOpsConfig c;
+  c.maxArgs = 0;
+  expectError(c, "--listops-args");
+  c = {};
+  c.maxDepth = 0;
+  expectError(c, "--listops-depth");
+  c.maxDepth = 100000; // recursed past the stack before the bound
+  expectError(c, "--listops-depth");
+  c = {};
+  c.maxLength = 2;
+  expectError(c, "--listops-length");
+  c = {};
+  c.minLength = 50;
+  c.maxLength = 40;
+  expectError(c, "lengths [50, 40]");
 }
 
 } // namespace

@@ -65,12 +65,18 @@ StatusOr<Splits> loadSplits(const TrainOptions& o) {
         fmt::format("generated ListOps (seed {}, depth <= {}, <= {} arguments, {}-{} tokens)",
                     o.corpus.seed, c.maxDepth, c.maxArgs, c.minLength, c.maxLength);
     // Different seeds; examples that also occur in training are dropped.
-    s.heldout = data::generateListOpsCorpus(c, o.corpus.seed + 1000, 2 * o.evalExamples,
-                                            s.train.vocab, &s.train);
+    CAIRN_ASSIGN_OR_RETURN(s.heldout,
+                           data::generateListOpsCorpus(c, o.corpus.seed + 1000, 2 * o.evalExamples,
+                                                       s.train.vocab, &s.train));
     s.heldout.trees.resize(std::min(s.heldout.trees.size(), o.evalExamples));
-    if (o.longEval)
-      s.longer = data::generateListOpsCorpus(longerConfig(c), o.corpus.seed + 2000, o.evalExamples,
-                                             s.train.vocab);
+    if (o.longEval) {
+      StatusOr<data::Corpus> longer = data::generateListOpsCorpus(
+          longerConfig(c), o.corpus.seed + 2000, o.evalExamples, s.train.vocab);
+      if (!longer.isOk())
+        return longer.status().withMessage("the longer/deeper evaluation set: " +
+                                           longer.status().message());
+      s.longer = std::move(*longer);
+    }
     return s;
   }
   s.source = fmt::format("{} ({})", o.corpus.path, data::formatName(o.corpus.format));
