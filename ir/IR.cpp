@@ -1,5 +1,7 @@
 #include "ir/IR.h"
 
+#include "ir/Diagnostic.h"
+
 #include <algorithm>
 
 namespace cairn {
@@ -84,9 +86,15 @@ const std::string& Op::getSymbol(const std::string& n) const {
   return std::get<SymbolRef>(a).name;
 }
 
-std::string Op::where() const {
+std::string locPrefix(const Location& loc) {
   std::string s = loc.toString();
   return s.empty() ? s : s + ": ";
+}
+
+std::string Op::where() const { return locPrefix(loc); }
+
+Status opError(const Op& op, const std::string& what, StatusCode code) {
+  return Status::error(fmt::format("{}error: '{}' op {}", op.where(), op.name(), what), code);
 }
 
 static void cloneRegionInto(const Region& src, Region& dst, std::map<const Value*, Value*>& m);

@@ -16,14 +16,26 @@
 
 namespace cairn {
 
-/// Ok, or an error with a human-readable message. Cheap to move.
+/// What kind of failure an error is, for callers that must tell them apart
+/// (a service answers a bad request, an overrun deadline and an exhausted
+/// memory cap differently). Almost every error is kError; the others come
+/// from the limits a run is given (exec::RunLimits).
+enum class StatusCode {
+  kError,             ///< bad input, IR or model; a failed run
+  kResourceExhausted, ///< a size past int64 or a memory cap, or allocation failure
+  kDeadlineExceeded,  ///< the run's deadline passed
+  kCancelled,         ///< the run's cancellation flag was set
+};
+
+/// Ok, or an error with a human-readable message and a code. Cheap to move.
 class [[nodiscard]] Status {
 public:
   Status() = default;
   static Status ok() { return Status(); }
-  static Status error(std::string message) {
+  static Status error(std::string message, StatusCode code = StatusCode::kError) {
     Status s;
     s.message_ = std::move(message);
+    s.code_ = code;
     return s;
   }
   bool isOk() const { return !message_.has_value(); }
@@ -32,9 +44,14 @@ public:
     static const std::string empty;
     return message_ ? *message_ : empty;
   }
+  /// kError for ok statuses too; ask isOk() first.
+  StatusCode code() const { return code_; }
+  /// The same kind of error with a new message (context added by a caller).
+  Status withMessage(std::string message) const { return error(std::move(message), code_); }
 
 private:
   std::optional<std::string> message_;
+  StatusCode code_ = StatusCode::kError;
 };
 
 template <typename... Args>

@@ -1,5 +1,8 @@
 #include "ir/Types.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include <fmt/format.h>
 
 namespace cairn {
@@ -36,9 +39,23 @@ int64_t dtypeSize(DType t) {
   return 0;
 }
 
+std::optional<int64_t> checkedByteSize(const Shape& shape, DType dtype) {
+  int64_t n = dtypeSize(dtype);
+  for (int64_t d : shape)
+    if (d < 0 || __builtin_mul_overflow(n, d, &n)) return std::nullopt;
+  return n;
+}
+
 int64_t numElements(const Shape& shape) {
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape) {
+    // Checked: unchecked, an overflow is UB and a heap overflow later.
+    if (__builtin_mul_overflow(n, d, &n)) {
+      std::fprintf(stderr, "cairn internal error: element count of %s overflows int64\n",
+                   shapeToString(shape).c_str());
+      std::abort();
+    }
+  }
   return n;
 }
 

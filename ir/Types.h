@@ -33,8 +33,13 @@ inline bool isBool(DType t) { return t == DType::I1; }
 inline constexpr int64_t kDynamic = -1;
 using Shape = std::vector<int64_t>;
 
-/// Number of elements of a fully static shape (1 for rank 0).
+/// Number of elements of a fully static shape (1 for rank 0). The shape's
+/// byte size must fit int64 (the verifier ensures it for static types, run
+/// time checks with checkedByteSize); an overflow here is a Cairn bug.
 int64_t numElements(const Shape& shape);
+/// Bytes of a tensor of `shape` (static, dims >= 0) and `dtype`, or nullopt
+/// when the element or byte count overflows int64.
+std::optional<int64_t> checkedByteSize(const Shape& shape, DType dtype);
 bool isStatic(const Shape& shape);
 /// "2x?x3" (empty for rank 0).
 std::string shapeToString(const Shape& shape);

@@ -4,6 +4,8 @@
 // on garbage: every malformed byte ends in an error Status.
 #include "runtime/Npy.h"
 
+#include "runtime/ReadFile.h"
+
 #include <bit>
 #include <cctype>
 #include <cstring>
@@ -245,12 +247,8 @@ StatusOr<std::string> encodeNpy(const Tensor& t) {
 }
 
 StatusOr<Tensor> readNpy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return errorf("{}: cannot open for reading", path);
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) return errorf("{}: read error", path);
-  StatusOr<Tensor> t = decodeNpy(buf.str());
+  CAIRN_ASSIGN_OR_RETURN(std::string bytes, readWholeFile(path));
+  StatusOr<Tensor> t = decodeNpy(bytes);
   if (!t.isOk()) return errorf("{}: {}", path, t.status().message());
   return t;
 }

@@ -3,8 +3,11 @@
 // cairn-compile did, bind each kernel by fingerprint).
 #include "runtime/capi/cairn.h"
 
+#include <atomic>
 #include <cstring>
 #include <map>
+#include <new>
+#include <stdexcept>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,30 +18,81 @@
 #include "ir/Parser.h"
 #include "ir/Verifier.h"
 #include "runtime/Npy.h"
+#include "runtime/RunLimits.h"
 #include "runtime/exec/Executable.h"
+#include "runtime/exec/IsaFeatures.h"
 
 struct cairn_status {
   cairn_code code;
   std::string message;
 };
 
+/// A function's signature in C terms, its dims arrays owned here.
+struct CSignature {
+  std::vector<cairn_value_info> args, results;
+  std::vector<std::vector<int64_t>> dims;
+  std::string unsupported; ///< why it has no C signature (an f16 argument), or ""
+};
+
 struct cairn_model {
   std::unique_ptr<cairn::exec::Executable> exe;
   std::vector<std::string> names;
+  std::map<std::string, CSignature, std::less<>> signatures;
 };
 
 struct cairn_context {
   cairn::exec::ExecutionContext ctx;
   std::vector<cairn::Tensor> results; // what the last run returned
   std::vector<std::vector<int64_t>> dims;
+  std::atomic<bool> running{false}; // a second caller gets CAIRN_BUSY, not a race
+};
+
+struct cairn_cancel_token {
+  std::atomic<bool> cancelled{false};
 };
 
 namespace {
 
 using namespace cairn;
 
+/// The status returned when even a status cannot be allocated.
+cairn_status gOutOfMemory{CAIRN_RESOURCE_EXHAUSTED, ""};
+
 cairn_status* fail(cairn_code code, std::string message) {
-  return new cairn_status{code, std::move(message)};
+  try {
+    return new cairn_status{code, std::move(message)};
+  } catch (...) {
+    return &gOutOfMemory;
+  }
+}
+
+cairn_code codeOf(const Status& s, cairn_code otherwise) {
+  switch (s.code()) {
+  case StatusCode::kResourceExhausted: return CAIRN_RESOURCE_EXHAUSTED;
+  case StatusCode::kDeadlineExceeded: return CAIRN_DEADLINE_EXCEEDED;
+  case StatusCode::kCancelled: return CAIRN_CANCELLED;
+  case StatusCode::kError: break;
+  }
+  return otherwise;
+}
+
+cairn_status* fail(const Status& s, cairn_code otherwise) {
+  return fail(codeOf(s, otherwise), s.message());
+}
+
+/// Runs an API function's body; no C++ exception may cross into C.
+template <typename F> cairn_status* guarded(const char* function, F&& body) {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return fail(CAIRN_RESOURCE_EXHAUSTED, fmt::format("{}: out of memory", function));
+  } catch (const std::length_error& e) {
+    return fail(CAIRN_RESOURCE_EXHAUSTED, fmt::format("{}: a size is too large ({})", function, e.what()));
+  } catch (const std::exception& e) {
+    return fail(CAIRN_RUNTIME_ERROR, fmt::format("{}: internal exception: {}", function, e.what()));
+  } catch (...) {
+    return fail(CAIRN_RUNTIME_ERROR, fmt::format("{}: internal exception", function));
+  }
 }
 
 StatusOr<DType> dtypeOf(cairn_dtype d) {
@@ -70,16 +124,14 @@ StatusOr<Tensor> fromC(const cairn_tensor& t, size_t index) {
   if (t.rank < 0 || t.rank > 32 || (t.rank > 0 && !t.dims))
     return errorf("input #{} has an invalid rank {} or no dims", index, t.rank);
   Shape shape(t.dims, t.dims + t.rank);
-  int64_t n = 1;
-  for (int64_t x : shape) {
-    if (x < 0 || __builtin_mul_overflow(n, x, &n))
-      return errorf("input #{} has an invalid dim {}", index, x);
-  }
+  for (int64_t x : shape)
+    if (x < 0) return errorf("input #{} has a negative dim {}", index, x);
+  // The byte size, not only the element count, must fit (x8 for i64).
+  StatusOr<int64_t> bytes = checkRunTimeSize(shape, d);
+  if (!bytes.isOk()) return bytes.status().withMessage(fmt::format("input #{}: {}", index, bytes.status().message()));
+  if (*bytes > 0 && !t.data) return errorf("input #{} has no data", index);
   Tensor out(TensorType(d, shape));
-  if (out.byteSize() > 0) {
-    if (!t.data) return errorf("input #{} has no data", index);
-    std::memcpy(out.rawData(), t.data, out.byteSize());
-  }
+  if (out.byteSize() > 0) std::memcpy(out.rawData(), t.data, out.byteSize());
   return out;
 }
 
@@ -109,28 +161,47 @@ private:
   std::vector<bool> used_;
 };
 
-/// The x86 features of `features` ("+avx2,+fma,...") this host lacks.
-std::string missingFeatures(const char* features) {
-  std::string missing;
-#if defined(__x86_64__)
-  // Delimited on both sides, so "+avx" does not match "+avx2".
-  const std::string f = "," + std::string(features ? features : "") + ",";
-  auto needs = [&](const char* name) {
-    return f.find(std::string(",+") + name + ",") != std::string::npos;
+/// The C form of a program's signature.
+CSignature signatureOf(const exec::Program& p) {
+  CSignature sig;
+  auto add = [&](std::vector<cairn_value_info>& out, const std::vector<TensorType>& types,
+                 const char* what) {
+    for (size_t i = 0; i < types.size(); ++i) {
+      StatusOr<cairn_dtype> d = cDtypeOf(types[i].dtype);
+      if (!d.isOk() && sig.unsupported.empty())
+        sig.unsupported = fmt::format("{} #{}: {}", what, i, d.status().message());
+      sig.dims.emplace_back(types[i].shape.begin(), types[i].shape.end()); // kDynamic is -1
+      out.push_back(cairn_value_info{d.isOk() ? *d : CAIRN_F32,
+                                     static_cast<int32_t>(types[i].rank()), nullptr});
+    }
   };
-  __builtin_cpu_init();
-#define CAIRN_CHECK_FEATURE(name)                                                                  \
-  if (needs(name) && !__builtin_cpu_supports(name)) missing += std::string(missing.empty() ? "" : ", ") + name;
-  CAIRN_CHECK_FEATURE("avx")
-  CAIRN_CHECK_FEATURE("avx2")
-  CAIRN_CHECK_FEATURE("fma")
-  CAIRN_CHECK_FEATURE("bmi2")
-  CAIRN_CHECK_FEATURE("avx512f")
-  CAIRN_CHECK_FEATURE("avx512bw")
-  CAIRN_CHECK_FEATURE("avx512vl")
-#undef CAIRN_CHECK_FEATURE
-#endif
-  return missing;
+  add(sig.args, p.argTypes, "argument");
+  add(sig.results, p.resultTypes, "result");
+  // Pointers last: `dims` no longer grows.
+  size_t k = 0;
+  for (cairn_value_info& v : sig.args)
+    v.dims = sig.dims[k++].data();
+  for (cairn_value_info& v : sig.results)
+    v.dims = sig.dims[k++].data();
+  return sig;
+}
+
+/// The run's limits from C options (null: none).
+StatusOr<exec::ExecOptions> execOptionsOf(const cairn_run_options* o) {
+  exec::ExecOptions opts;
+  if (!o) return opts;
+  if (o->struct_size < sizeof(cairn_run_options))
+    return errorf("cairn_run_options.struct_size is {}, expected {} (set it to "
+                  "sizeof(cairn_run_options))",
+                  o->struct_size, sizeof(cairn_run_options));
+  if (o->timeout_ns < 0 || o->max_bytes < 0 || o->max_loop_trips < 0)
+    return errorf("cairn_run_options: timeout_ns, max_bytes and max_loop_trips must be >= 0");
+  if (o->timeout_ns > 0)
+    opts.limits.deadline = RunLimits::Clock::now() + std::chrono::nanoseconds(o->timeout_ns);
+  if (o->cancel) opts.limits.cancel = &o->cancel->cancelled;
+  opts.limits.maxBytes = o->max_bytes;
+  opts.defaultMaxTrip = o->max_loop_trips;
+  return opts;
 }
 
 } // namespace
@@ -138,45 +209,57 @@ std::string missingFeatures(const char* features) {
 extern "C" {
 
 cairn_code cairn_status_code(const cairn_status* s) { return s ? s->code : CAIRN_OK; }
-const char* cairn_status_message(const cairn_status* s) { return s ? s->message.c_str() : ""; }
-void cairn_status_free(cairn_status* s) { delete s; }
+const char* cairn_status_message(const cairn_status* s) {
+  if (s == &gOutOfMemory) return "out of memory (even for the error message)";
+  return s ? s->message.c_str() : "";
+}
+void cairn_status_free(cairn_status* s) {
+  if (s != &gOutOfMemory) delete s;
+}
+cairn_status* cairn_out_of_memory_status(void) { return &gOutOfMemory; }
 
 cairn_status* cairn_model_load_aot(const cairn_aot_model* aot, cairn_model** out) {
   if (!aot || !out) return fail(CAIRN_INVALID_ARGUMENT, "cairn_model_load_aot: null argument");
   *out = nullptr;
-  if (aot->abi_version != CAIRN_AOT_ABI_VERSION)
-    return fail(CAIRN_CORRUPT_MODEL,
-                fmt::format("model object has ABI version {}, this runtime reads version {}: "
-                            "recompile it with this release's cairn-compile",
-                            aot->abi_version, CAIRN_AOT_ABI_VERSION));
-  if (!aot->module_text || (aot->num_kernels && (!aot->kernels || !aot->kernel_fingerprints)))
-    return fail(CAIRN_CORRUPT_MODEL, "model object lacks its program or kernel table");
-  std::string missing = missingFeatures(aot->target_features);
-  if (!missing.empty())
-    return fail(CAIRN_UNSUPPORTED_HOST,
-                fmt::format("model was compiled for CPU '{}', and this host lacks {}: recompile "
-                            "with cairn-compile --cpu for this host",
-                            aot->target_cpu ? aot->target_cpu : "?", missing));
-  StatusOr<std::unique_ptr<Module>> m =
-      parseModule(std::string_view(aot->module_text, aot->module_size), "<aot model>");
-  if (!m.isOk()) return fail(CAIRN_CORRUPT_MODEL, "model program does not parse: " + m.status().message());
-  if (Status v = verify(**m); !v.isOk())
-    return fail(CAIRN_CORRUPT_MODEL, "model program does not verify: " + v.message());
-  AotKernels kernels(*aot);
-  StatusOr<codegen::Programs> programs = codegen::buildPrograms(**m, {}, &kernels);
-  if (!programs.isOk()) return fail(CAIRN_CORRUPT_MODEL, programs.status().message());
-  if (int64_t k = kernels.firstUnused(); k >= 0)
-    return fail(CAIRN_CORRUPT_MODEL,
-                fmt::format("model object's kernel #{} matches nothing in its program: the "
-                            "object was built by another version of cairn-compile",
-                            k));
-  std::vector<exec::KernelFn> fns(aot->kernels, aot->kernels + aot->num_kernels);
-  auto model = std::make_unique<cairn_model>();
-  for (const auto& f : (*m)->functions())
-    model->names.push_back(f->name);
-  model->exe = std::make_unique<exec::Executable>(std::move(*m), std::move(*programs), std::move(fns));
-  *out = model.release();
-  return nullptr;
+  return guarded("cairn_model_load_aot", [&]() -> cairn_status* {
+    if (aot->abi_version != CAIRN_AOT_ABI_VERSION)
+      return fail(CAIRN_CORRUPT_MODEL,
+                  fmt::format("model object has ABI version {}, this runtime reads version {}: "
+                              "recompile it with this release's cairn-compile",
+                              aot->abi_version, CAIRN_AOT_ABI_VERSION));
+    if (!aot->module_text || (aot->num_kernels && (!aot->kernels || !aot->kernel_fingerprints)))
+      return fail(CAIRN_CORRUPT_MODEL, "model object lacks its program or kernel table");
+    std::string missing = exec::missingIsaFeatures(aot->target_features ? aot->target_features : "");
+    if (!missing.empty())
+      return fail(CAIRN_UNSUPPORTED_HOST,
+                  fmt::format("model was compiled for CPU '{}', and this host lacks {}: recompile "
+                              "with cairn-compile --cpu for this host",
+                              aot->target_cpu ? aot->target_cpu : "?", missing));
+    StatusOr<std::unique_ptr<Module>> m =
+        parseModule(std::string_view(aot->module_text, aot->module_size), "<aot model>");
+    if (!m.isOk())
+      return fail(CAIRN_CORRUPT_MODEL, "model program does not parse: " + m.status().message());
+    if (Status v = verify(**m); !v.isOk())
+      return fail(CAIRN_CORRUPT_MODEL, "model program does not verify: " + v.message());
+    AotKernels kernels(*aot);
+    StatusOr<codegen::Programs> programs = codegen::buildPrograms(**m, {}, &kernels);
+    if (!programs.isOk()) return fail(CAIRN_CORRUPT_MODEL, programs.status().message());
+    if (int64_t k = kernels.firstUnused(); k >= 0)
+      return fail(CAIRN_CORRUPT_MODEL,
+                  fmt::format("model object's kernel #{} matches nothing in its program: the "
+                              "object was built by another version of cairn-compile",
+                              k));
+    std::vector<exec::KernelFn> fns(aot->kernels, aot->kernels + aot->num_kernels);
+    auto model = std::make_unique<cairn_model>();
+    for (const auto& f : (*m)->functions())
+      model->names.push_back(f->name);
+    for (const auto& [name, p] : *programs)
+      model->signatures.emplace(name, signatureOf(p));
+    model->exe =
+        std::make_unique<exec::Executable>(std::move(*m), std::move(*programs), std::move(fns));
+    *out = model.release();
+    return nullptr;
+  });
 }
 
 void cairn_model_free(cairn_model* m) { delete m; }
@@ -187,67 +270,131 @@ const char* cairn_model_function_name(const cairn_model* m, size_t i) {
   return m && i < m->names.size() ? m->names[i].c_str() : nullptr;
 }
 
-cairn_context* cairn_context_new(void) { return new cairn_context(); }
+cairn_status* cairn_model_function_signature(const cairn_model* m, const char* name,
+                                             size_t* num_args, const cairn_value_info** args,
+                                             size_t* num_results,
+                                             const cairn_value_info** results) {
+  if (!m || !name || !num_args || !args || !num_results || !results)
+    return fail(CAIRN_INVALID_ARGUMENT, "cairn_model_function_signature: null argument");
+  auto it = m->signatures.find(std::string_view(name));
+  if (it == m->signatures.end())
+    return fail(CAIRN_NOT_FOUND, fmt::format("model has no function '{}'", name));
+  const CSignature& sig = it->second;
+  if (!sig.unsupported.empty())
+    return fail(CAIRN_INVALID_ARGUMENT,
+                fmt::format("function '{}' has no C signature: {}", name, sig.unsupported));
+  *num_args = sig.args.size();
+  *args = sig.args.data();
+  *num_results = sig.results.size();
+  *results = sig.results.data();
+  return nullptr;
+}
+
+cairn_context* cairn_context_new(void) { return new (std::nothrow) cairn_context(); }
 void cairn_context_free(cairn_context* ctx) { delete ctx; }
+
+cairn_cancel_token* cairn_cancel_token_new(void) { return new (std::nothrow) cairn_cancel_token(); }
+void cairn_cancel(cairn_cancel_token* token) {
+  if (token) token->cancelled.store(true, std::memory_order_relaxed);
+}
+void cairn_cancel_token_free(cairn_cancel_token* token) { delete token; }
+
+cairn_status* cairn_run_with_options(const cairn_model* m, cairn_context* ctx, const char* name,
+                                     const cairn_tensor* inputs, size_t num_inputs,
+                                     cairn_tensor* outputs, size_t num_outputs,
+                                     const cairn_run_options* options) {
+  if (!m || !ctx || !name || (num_inputs && !inputs) || (num_outputs && !outputs))
+    return fail(CAIRN_INVALID_ARGUMENT, "cairn_run: null argument");
+  // Before anything touches the context: its results belong to the other run.
+  if (ctx->running.exchange(true, std::memory_order_acquire))
+    return fail(CAIRN_BUSY, fmt::format("cairn_run '{}': the context is running another call; "
+                                        "a context serves one run at a time (give each thread "
+                                        "its own)",
+                                        name));
+  struct Done {
+    std::atomic<bool>& running;
+    ~Done() { running.store(false, std::memory_order_release); }
+  } done{ctx->running};
+  return guarded("cairn_run", [&]() -> cairn_status* {
+    StatusOr<exec::ExecOptions> opts = execOptionsOf(options);
+    if (!opts.isOk()) return fail(CAIRN_INVALID_ARGUMENT, opts.status().message());
+    const exec::Program* p = m->exe->program(name);
+    if (!p) return fail(CAIRN_NOT_FOUND, fmt::format("model has no function '{}'", name));
+    if (num_outputs != p->resultTypes.size())
+      return fail(CAIRN_INVALID_ARGUMENT,
+                  fmt::format("function '{}' has {} results, {} outputs given", name,
+                              p->resultTypes.size(), num_outputs));
+    std::vector<Tensor> ins;
+    int64_t inputBytes = 0;
+    for (size_t i = 0; i < num_inputs; ++i) {
+      StatusOr<Tensor> t = fromC(inputs[i], i);
+      if (!t.isOk())
+        return fail(t.status().withMessage(fmt::format("'{}': {}", name, t.status().message())),
+                    CAIRN_INVALID_ARGUMENT);
+      inputBytes += static_cast<int64_t>(t->byteSize());
+      ins.push_back(std::move(t).value());
+    }
+    // The inputs are copies this run holds: they count against the cap.
+    if (opts->limits.maxBytes > 0 && inputBytes > opts->limits.maxBytes)
+      return fail(CAIRN_RESOURCE_EXHAUSTED,
+                  fmt::format("'{}': the inputs hold {} bytes, over the run's memory cap of {}",
+                              name, inputBytes, opts->limits.maxBytes));
+    if (opts->limits.maxBytes > 0) opts->limits.maxBytes -= inputBytes;
+    // The signature is the caller's mistake; anything later happened running.
+    if (Status s = exec::checkArguments(*p, ins); !s.isOk())
+      return fail(CAIRN_INVALID_ARGUMENT, s.message());
+    StatusOr<std::vector<Tensor>> r = m->exe->run(name, ins, ctx->ctx, *opts);
+    if (!r.isOk()) return fail(r.status(), CAIRN_RUNTIME_ERROR);
+    std::vector<cairn_dtype> dtypes; // all converted before any output is written
+    for (const Tensor& t : *r) {
+      StatusOr<cairn_dtype> d = cDtypeOf(t.dtype());
+      if (!d.isOk()) return fail(CAIRN_RUNTIME_ERROR, d.status().message());
+      dtypes.push_back(*d);
+    }
+    ctx->results = std::move(r).value();
+    ctx->dims.clear();
+    for (const Tensor& t : ctx->results)
+      ctx->dims.emplace_back(t.shape().begin(), t.shape().end());
+    for (size_t i = 0; i < num_outputs; ++i)
+      outputs[i] = cairn_tensor{dtypes[i], static_cast<int32_t>(ctx->results[i].rank()),
+                                ctx->dims[i].data(), ctx->results[i].rawData()};
+    return nullptr;
+  });
+}
 
 cairn_status* cairn_run(const cairn_model* m, cairn_context* ctx, const char* name,
                         const cairn_tensor* inputs, size_t num_inputs, cairn_tensor* outputs,
                         size_t num_outputs) {
-  if (!m || !ctx || !name || (num_inputs && !inputs) || (num_outputs && !outputs))
-    return fail(CAIRN_INVALID_ARGUMENT, "cairn_run: null argument");
-  const exec::Program* p = m->exe->program(name);
-  if (!p) return fail(CAIRN_NOT_FOUND, fmt::format("model has no function '{}'", name));
-  if (num_outputs != p->resultTypes.size())
-    return fail(CAIRN_INVALID_ARGUMENT, fmt::format("function '{}' has {} results, {} outputs given",
-                                                    name, p->resultTypes.size(), num_outputs));
-  std::vector<Tensor> ins;
-  for (size_t i = 0; i < num_inputs; ++i) {
-    StatusOr<Tensor> t = fromC(inputs[i], i);
-    if (!t.isOk()) return fail(CAIRN_INVALID_ARGUMENT, fmt::format("'{}': {}", name, t.status().message()));
-    ins.push_back(std::move(t).value());
-  }
-  // The signature is the caller's mistake; anything later happened running.
-  if (Status s = exec::checkArguments(*p, ins); !s.isOk())
-    return fail(CAIRN_INVALID_ARGUMENT, s.message());
-  StatusOr<std::vector<Tensor>> r = m->exe->run(name, ins, ctx->ctx);
-  if (!r.isOk()) return fail(CAIRN_RUNTIME_ERROR, r.status().message());
-  ctx->results = std::move(r).value();
-  ctx->dims.clear();
-  std::vector<cairn_dtype> dtypes; // all converted before any output is written
-  for (size_t i = 0; i < num_outputs; ++i) {
-    const Tensor& t = ctx->results[i];
-    StatusOr<cairn_dtype> d = cDtypeOf(t.dtype());
-    if (!d.isOk()) return fail(CAIRN_RUNTIME_ERROR, d.status().message());
-    dtypes.push_back(*d);
-    ctx->dims.emplace_back(t.shape().begin(), t.shape().end());
-  }
-  for (size_t i = 0; i < num_outputs; ++i)
-    outputs[i] = cairn_tensor{dtypes[i], static_cast<int32_t>(ctx->results[i].rank()),
-                              ctx->dims[i].data(), ctx->results[i].rawData()};
-  return nullptr;
+  return cairn_run_with_options(m, ctx, name, inputs, num_inputs, outputs, num_outputs, nullptr);
 }
 
 cairn_status* cairn_tensor_load_npy(const char* path, cairn_tensor* out) {
   if (!path || !out) return fail(CAIRN_INVALID_ARGUMENT, "cairn_tensor_load_npy: null argument");
-  StatusOr<Tensor> t = readNpy(path);
-  if (!t.isOk()) return fail(CAIRN_INVALID_ARGUMENT, t.status().message());
-  StatusOr<cairn_dtype> d = cDtypeOf(t->dtype());
-  if (!d.isOk()) return fail(CAIRN_INVALID_ARGUMENT, fmt::format("{}: {}", path, d.status().message()));
-  auto* dims = new int64_t[std::max<size_t>(t->rank(), 1)];
-  for (int64_t i = 0; i < t->rank(); ++i)
-    dims[i] = t->shape()[static_cast<size_t>(i)];
-  void* data = std::malloc(std::max<size_t>(t->byteSize(), 1));
-  if (t->byteSize()) std::memcpy(data, t->rawData(), t->byteSize());
-  *out = cairn_tensor{*d, static_cast<int32_t>(t->rank()), dims, data};
-  return nullptr;
+  return guarded("cairn_tensor_load_npy", [&]() -> cairn_status* {
+    StatusOr<Tensor> t = readNpy(path);
+    if (!t.isOk()) return fail(t.status(), CAIRN_INVALID_ARGUMENT);
+    StatusOr<cairn_dtype> d = cDtypeOf(t->dtype());
+    if (!d.isOk())
+      return fail(CAIRN_INVALID_ARGUMENT, fmt::format("{}: {}", path, d.status().message()));
+    std::unique_ptr<int64_t[]> dims(new int64_t[std::max<size_t>(t->rank(), 1)]);
+    for (int64_t i = 0; i < t->rank(); ++i)
+      dims[i] = t->shape()[static_cast<size_t>(i)];
+    void* data = std::malloc(std::max<size_t>(t->byteSize(), 1));
+    if (!data) return fail(CAIRN_RESOURCE_EXHAUSTED, fmt::format("{}: out of memory", path));
+    if (t->byteSize()) std::memcpy(data, t->rawData(), t->byteSize());
+    *out = cairn_tensor{*d, static_cast<int32_t>(t->rank()), dims.release(), data};
+    return nullptr;
+  });
 }
 
 cairn_status* cairn_tensor_save_npy(const char* path, const cairn_tensor* t) {
   if (!path || !t) return fail(CAIRN_INVALID_ARGUMENT, "cairn_tensor_save_npy: null argument");
-  StatusOr<Tensor> copy = fromC(*t, 0);
-  if (!copy.isOk()) return fail(CAIRN_INVALID_ARGUMENT, copy.status().message());
-  if (Status s = writeNpy(path, *copy); !s.isOk()) return fail(CAIRN_INVALID_ARGUMENT, s.message());
-  return nullptr;
+  return guarded("cairn_tensor_save_npy", [&]() -> cairn_status* {
+    StatusOr<Tensor> copy = fromC(*t, 0);
+    if (!copy.isOk()) return fail(copy.status(), CAIRN_INVALID_ARGUMENT);
+    if (Status s = writeNpy(path, *copy); !s.isOk()) return fail(s, CAIRN_INVALID_ARGUMENT);
+    return nullptr;
+  });
 }
 
 void cairn_tensor_free(cairn_tensor* t) {

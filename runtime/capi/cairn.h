@@ -12,7 +12,17 @@
  * Every call that can fail returns a cairn_status*: NULL on success, else an
  * error the caller frees with cairn_status_free. Bad input (a wrong dtype,
  * rank or shape, an index out of range, a loop past its bound, a corrupt or
- * mismatched model) is an error naming the problem, never a crash.
+ * mismatched model, a size past int64) is an error naming the problem, never
+ * a crash. No C++ exception crosses this API: allocation failure is
+ * CAIRN_RESOURCE_EXHAUSTED. (Should allocating the status itself fail, the
+ * call returns cairn_out_of_memory_status(), a static status that
+ * cairn_status_free ignores.)
+ *
+ * Bounding a run (cairn_run_with_options): a timeout, a cancellation token
+ * another thread may trigger, a cap on the bytes the run's values hold and
+ * a bound on loop trips. Timeouts and cancellation are checked between
+ * instructions and at every loop iteration, so a run stops within one
+ * instruction of them, and the context stays usable.
  *
  * Ownership: inputs are read during the call (copied in). Results are owned by the
  * context and stay valid until its next run or until it is freed; copy them
@@ -20,7 +30,8 @@
  *
  * Thread-safety: a cairn_model is immutable once loaded; any number of
  * threads may run it at once, each with its own cairn_context. A context
- * serves one run at a time.
+ * serves one run at a time: a call on a context that is already running
+ * returns CAIRN_BUSY (and leaves the running call alone).
  *
  * Linking: the runtime library (cairn_capi and what it depends on: the
  * executor, the reference kernels, OpenBLAS) and the model's object file.
@@ -41,13 +52,18 @@ typedef enum cairn_code {
   CAIRN_NOT_FOUND = 2,        /* no function of that name */
   CAIRN_CORRUPT_MODEL = 3,    /* a model object that does not load */
   CAIRN_UNSUPPORTED_HOST = 4, /* the object needs CPU features this host lacks */
-  CAIRN_RUNTIME_ERROR = 5     /* the program failed (index out of range, loop bound, ...) */
+  CAIRN_RUNTIME_ERROR = 5,    /* the program failed (index out of range, loop bound, ...) */
+  CAIRN_RESOURCE_EXHAUSTED = 6, /* a size past int64 or the memory cap; allocation failed */
+  CAIRN_DEADLINE_EXCEEDED = 7,  /* the run's timeout passed */
+  CAIRN_CANCELLED = 8,          /* the run's cancellation token was triggered */
+  CAIRN_BUSY = 9                /* the context is running another call (one run at a time) */
 } cairn_code;
 
 typedef struct cairn_status cairn_status;
 cairn_code cairn_status_code(const cairn_status* s);
 const char* cairn_status_message(const cairn_status* s);
 void cairn_status_free(cairn_status* s);
+cairn_status* cairn_out_of_memory_status(void);
 
 typedef enum cairn_dtype {
   CAIRN_F32 = 0,
@@ -83,6 +99,14 @@ typedef struct cairn_aot_model {
 typedef struct cairn_model cairn_model;
 typedef struct cairn_context cairn_context;
 
+/* A function's argument or result as the model declares it: dims of -1 are
+ * dynamic (any size at run time). Owned by the model. */
+typedef struct cairn_value_info {
+  cairn_dtype dtype;
+  int32_t rank;
+  const int64_t* dims;
+} cairn_value_info;
+
 /* Loads an ahead-of-time compiled model: checks the ABI version and the
  * host's CPU features, parses and verifies the program and binds every
  * kernel by fingerprint. */
@@ -92,14 +116,47 @@ void cairn_model_free(cairn_model* m);
 size_t cairn_model_num_functions(const cairn_model* m);
 const char* cairn_model_function_name(const cairn_model* m, size_t i);
 
+/* The signature of function `name`: its arguments and results, so a host
+ * can validate requests before running. Arrays owned by the model. A
+ * function whose types have no C dtype (f16, bf16) is CAIRN_INVALID_ARGUMENT. */
+cairn_status* cairn_model_function_signature(const cairn_model* m, const char* name,
+                                             size_t* num_args, const cairn_value_info** args,
+                                             size_t* num_results,
+                                             const cairn_value_info** results);
+
+/* NULL only when memory is exhausted. */
 cairn_context* cairn_context_new(void);
 void cairn_context_free(cairn_context* ctx);
+
+/* A cancellation token: cairn_cancel (from any thread) makes every run
+ * given this token stop with CAIRN_CANCELLED at its next check; the token
+ * stays triggered. Free it only after the runs using it have returned. */
+typedef struct cairn_cancel_token cairn_cancel_token;
+cairn_cancel_token* cairn_cancel_token_new(void);
+void cairn_cancel(cairn_cancel_token* token);
+void cairn_cancel_token_free(cairn_cancel_token* token);
+
+/* Limits of one run. Zero-initialize, then set what you need; every zero
+ * field means "no limit". `struct_size` must be sizeof(cairn_run_options)
+ * (it lets later releases add fields). */
+typedef struct cairn_run_options {
+  uint64_t struct_size;
+  int64_t timeout_ns;                /* from the call's start; 0: none */
+  const cairn_cancel_token* cancel;  /* NULL: not cancellable */
+  int64_t max_bytes;                 /* bytes the run's values may hold at once; 0: no cap */
+  int64_t max_loop_trips;            /* bound on a while without max_trip; 0: none */
+} cairn_run_options;
 
 /* Runs function `name` on `inputs`; fills `outputs` (num_outputs must be the
  * function's result count) with tensors owned by `ctx`. */
 cairn_status* cairn_run(const cairn_model* m, cairn_context* ctx, const char* name,
                         const cairn_tensor* inputs, size_t num_inputs, cairn_tensor* outputs,
                         size_t num_outputs);
+/* The same within limits (options may be NULL: none). */
+cairn_status* cairn_run_with_options(const cairn_model* m, cairn_context* ctx, const char* name,
+                                     const cairn_tensor* inputs, size_t num_inputs,
+                                     cairn_tensor* outputs, size_t num_outputs,
+                                     const cairn_run_options* options);
 
 /* .npy files (the format numpy.save writes; little-endian, C order), for
  * exchanging tensors with Python and with cairn-run. A loaded tensor is

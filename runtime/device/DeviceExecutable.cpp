@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "ir/Diagnostic.h"
 #include "kernels/reference/Indexing.h"
 #include "runtime/exec/Executable.h"
 #include "runtime/exec/Gemm.h"
@@ -24,10 +25,6 @@ using exec::Instruction;
 using exec::Slot;
 
 namespace {
-
-Status opError(const Op& op, const std::string& what) {
-  return errorf("{}error: '{}' op {}", op.where(), op.name(), what);
-}
 
 size_t byteSize(const TensorType& t) {
   return static_cast<size_t>(t.numElements() * dtypeSize(t.dtype));
@@ -247,6 +244,9 @@ private:
 
   Status runBlock(const Block& b) {
     for (const Instruction& in : b.insts) {
+      // Between instructions and at every loop iteration, as the CPU executor.
+      if (opts_.limits.timed())
+        if (Status s = opts_.limits.check(); !s.isOk()) return opError(*in.op, s);
       CAIRN_RETURN_IF_ERROR(runInstruction(in));
       for (Slot s : in.frees)
         s_.frame[static_cast<size_t>(s)] = Value();
@@ -321,7 +321,7 @@ private:
     }
     int64_t n = types.empty() ? 0 : types[0].numElements();
     Status launched = launchElementwise(dev_, exe_.kernel(in.kernel), buffers, extents.params, n);
-    if (!launched.isOk()) return opError(*in.op, launched.message());
+    if (!launched.isOk()) return opError(*in.op, launched);
     ++stats_.kernelLaunches;
     for (size_t i = 0; i < outs.size(); ++i) {
       if (in.shape) CAIRN_RETURN_IF_ERROR(checkResult(in, i, outs[i].type));
@@ -374,7 +374,7 @@ private:
     CAIRN_ASSIGN_OR_RETURN(Value out, allocate(type));
     Status launched =
         launchElementwise(dev_, *kernel, {x.data(), out.data()}, {P, A, R}, P * R);
-    if (!launched.isOk()) return opError(op, launched.message());
+    if (!launched.isOk()) return opError(op, launched);
     ++stats_.rowLaunches;
     set(in.results[0], std::move(out));
     return Status::ok();
@@ -389,7 +389,7 @@ private:
     CAIRN_ASSIGN_OR_RETURN(Value out, allocate(type));
     Status launched = launchElementwise(dev_, exe_.kernel(kernel), {x.data(), out.data()}, {},
                                         type.numElements());
-    if (!launched.isOk()) return opError(*in.op, launched.message());
+    if (!launched.isOk()) return opError(*in.op, launched);
     ++stats_.kernelLaunches;
     set(in.results[0], std::move(out));
     return Status::ok();
@@ -403,14 +403,14 @@ private:
                                          dtypeName(a.type.dtype), dtypeName(b.type.dtype)));
     Shape shape;
     StatusOr<exec::GemmDims> d = exec::gemmDims(in.gemm, a.type.shape, b.type.shape, &shape);
-    if (!d.isOk()) return opError(*in.op, d.status().message());
+    if (!d.isOk()) return opError(*in.op, d.status());
     TensorType type(a.type.dtype, shape);
     CAIRN_RETURN_IF_ERROR(checkResult(in, 0, type));
     CAIRN_ASSIGN_OR_RETURN(Value out, allocate(type));
     Status ran = d->k == 0 ? dev_.fillZero(out.data(), byteSize(type))
                            : dev_.gemm({a.type.dtype, in.gemm.transA, in.gemm.transB, d->m, d->n,
                                         d->k, d->batch, a.data(), b.data(), out.data()});
-    if (!ran.isOk()) return opError(*in.op, ran.message());
+    if (!ran.isOk()) return opError(*in.op, ran);
     ++stats_.gemmCalls;
     set(in.results[0], std::move(out));
     return Status::ok();
@@ -465,7 +465,7 @@ private:
     Status launched = launchElementwise(dev_, *kernel,
                                         {xPtr, idx.data(), rows, s_.errorFlag.data()},
                                         {B, P, A, Q, R, tagFor(op)}, n);
-    if (!launched.isOk()) return opError(op, launched.message());
+    if (!launched.isOk()) return opError(op, launched);
     ++stats_.rowLaunches;
     set(in.results[0], std::move(target));
     return Status::ok();
@@ -551,7 +551,7 @@ private:
     scalars.insert(scalars.end(), slice.begin(), slice.end());
     scalars.push_back(tagFor(op));
     Status launched = launchElementwise(dev_, *kernel, pointers, scalars, n);
-    if (!launched.isOk()) return opError(op, launched.message());
+    if (!launched.isOk()) return opError(op, launched);
     ++stats_.rowLaunches;
     set(in.results[0], std::move(target));
     return Status::ok();
@@ -584,14 +584,15 @@ private:
     if (op.kind() == OpKind::Call || op.kind() == OpKind::Fusion) {
       InterpreterOptions io;
       io.defaultMaxTrip = opts_.defaultMaxTrip;
+      io.limits = opts_.limits;
       r = evaluateOp(op, args, io);
       if (!r.isOk()) return r.status();
     } else {
       std::vector<const Tensor*> ptrs;
       for (const Tensor& t : args)
         ptrs.push_back(&t);
-      r = interp::evalSimpleOp(op, ptrs);
-      if (!r.isOk()) return opError(op, r.status().message());
+      r = interp::evalSimpleOp(op, ptrs, opts_.limits.maxBytes);
+      if (!r.isOk()) return opError(op, r.status());
     }
     if (r->size() != in.results.size())
       return opError(op, fmt::format("produced {} values for {} results", r->size(),

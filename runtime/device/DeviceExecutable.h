@@ -33,6 +33,7 @@
 
 #include "ir/IR.h"
 #include "ir/Tensor.h"
+#include "runtime/RunLimits.h"
 #include "runtime/device/Device.h"
 #include "runtime/device/RowKernels.h"
 #include "runtime/exec/Program.h"
@@ -42,6 +43,10 @@ namespace cairn::device {
 struct DeviceRunOptions {
   /// Bound on the trips of a `while` without max_trip (0 = unbounded).
   int64_t defaultMaxTrip = 0;
+  /// Deadline and cancellation, checked between instructions and at every
+  /// loop iteration (the loop's condition byte comes back to the host each
+  /// trip anyway); the memory cap bounds values made on the host.
+  RunLimits limits;
 };
 
 /// What a context's runs did, summed.

@@ -12,6 +12,8 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <new>
+#include <stdexcept>
 #include <thread>
 
 #if defined(__SSE2__)
@@ -24,11 +26,13 @@
 
 #include <fmt/format.h>
 
+#include "ir/Diagnostic.h"
 #include "kernels/cpu/Indexing.h"
 #include "kernels/cpu/Reduce.h"
 #include "kernels/cpu/Shape.h"
 #include "kernels/reference/Indexing.h"
 #include "runtime/exec/Blas.h"
+#include "runtime/RunLimits.h"
 #include "runtime/exec/Gemm.h"
 #include "runtime/reference/Interpreter.h"
 #include "runtime/reference/OpEval.h"
@@ -75,15 +79,6 @@ private:
   bool active_ = false;
 };
 
-Status opError(const Op& op, const std::string& what) {
-  return errorf("{}error: '{}' op {}", op.where(), op.name(), what);
-}
-
-std::string locPrefix(const Location& loc) {
-  std::string s = loc.toString();
-  return s.empty() ? s : s + ": ";
-}
-
 } // namespace
 
 /// A thread's buffer pool: released buffers by byte size.
@@ -97,6 +92,9 @@ struct ExecutionContext::State {
   Memory main;                  ///< the running thread's pool
   Memory side;                  ///< the second thread's, for `parallel` instructions
   std::atomic<int64_t> liveBytes{0};
+  /// Set while a run uses the context: a second run at once is refused
+  /// (it would share the frame and return another run's values).
+  std::atomic<bool> running{false};
 };
 
 int usableCpus() {
@@ -157,6 +155,23 @@ Status checkArguments(const Program& p, const std::vector<Tensor>& inputs) {
     if (!m.empty()) return errorf("{}error: function @{} argument #{}: {}", where, p.name, i, m);
   }
   return Status::ok();
+}
+
+/// `f()`'s Status, or the exception it threw as one: allocation failure is
+/// kResourceExhausted. Nothing a run throws may leave the executor (a
+/// thread of a parallel pair would terminate the process; the C API must
+/// not let C++ exceptions cross into C).
+template <typename F> Status guardExceptions(F&& f) {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    return Status::error("out of memory (an allocation failed)", StatusCode::kResourceExhausted);
+  } catch (const std::length_error& e) {
+    return Status::error(fmt::format("a size is too large ({})", e.what()),
+                         StatusCode::kResourceExhausted);
+  } catch (const std::exception& e) {
+    return errorf("internal exception: {}", e.what());
+  }
 }
 
 ExecutionContext::ExecutionContext() : state_(std::make_unique<State>()) {}
@@ -236,9 +251,14 @@ private:
     }
     return *v.view;
   }
-  /// A tensor of `type` from the pool (contents unspecified) or new.
-  Tensor allocate(const TensorType& type) {
-    size_t bytes = static_cast<size_t>(type.numElements() * dtypeSize(type.dtype));
+  /// A tensor of `type` from the pool (contents unspecified) or new; an
+  /// error of the current instruction when its size overflows or passes the
+  /// run's memory cap.
+  StatusOr<Tensor> allocate(const TensorType& type) {
+    StatusOr<int64_t> checked = checkRunTimeSize(type.shape, type.dtype, opts_.limits.maxBytes,
+                                                 s_.liveBytes.load(std::memory_order_relaxed));
+    if (!checked.isOk()) return opError(*current_->op, checked.status());
+    size_t bytes = static_cast<size_t>(*checked);
     auto it = mem_.pool.find(bytes);
     if (it != mem_.pool.end() && !it->second.empty()) {
       std::vector<std::byte> b = std::move(it->second.back());
@@ -247,6 +267,14 @@ private:
       return Tensor::fromBytes(type, std::move(b));
     }
     return Tensor(type);
+  }
+  /// Whether a value made outside allocate() (by a reference kernel) fits
+  /// the run's memory cap beside what is live.
+  Status checkHoldable(const Tensor& t) const {
+    if (opts_.limits.maxBytes <= 0) return Status::ok();
+    StatusOr<int64_t> ok = checkRunTimeSize(t.shape(), t.dtype(), opts_.limits.maxBytes,
+                                            s_.liveBytes.load(std::memory_order_relaxed));
+    return ok.isOk() ? Status::ok() : opError(*current_->op, ok.status());
   }
   void recycle(Tensor t) {
     size_t bytes = t.byteSize();
@@ -303,6 +331,9 @@ StatusOr<std::vector<Tensor>> Runner::run(const std::vector<Tensor>& inputs) {
 
 Status Runner::runBlock(const Block& b) {
   for (const Instruction& in : b.insts) {
+    // Between instructions, and so at every loop iteration (a body is a block).
+    if (opts_.limits.timed())
+      if (Status s = opts_.limits.check(); !s.isOk()) return opError(*in.op, s);
     CAIRN_RETURN_IF_ERROR(exec(in));
     for (Slot s : in.frees)
       release(s);
@@ -375,7 +406,8 @@ Status Runner::execKernel(const Instruction& in) {
   for (const Tensor* t : ins)
     buffers.push_back(const_cast<std::byte*>(t->rawData()));
   for (const TensorType& t : *outTypes) {
-    outs.push_back(allocate(t));
+    CAIRN_ASSIGN_OR_RETURN(Tensor out, allocate(t));
+    outs.push_back(std::move(out));
     buffers.push_back(outs.back().rawData());
   }
   buffers.push_back(extents.params.data());
@@ -393,11 +425,11 @@ Status Runner::execGemm(const Instruction& in) {
   const Tensor& a = *get(in.operands[0]);
   const Tensor& b = *get(in.operands[1]);
   StatusOr<Shape> shape = gemmResultShape(in.gemm, a.shape(), b.shape());
-  if (!shape.isOk()) return opError(*in.op, shape.status().message());
-  Tensor out = allocate(TensorType(a.dtype(), *shape));
+  if (!shape.isOk()) return opError(*in.op, shape.status());
+  CAIRN_ASSIGN_OR_RETURN(Tensor out, allocate(TensorType(a.dtype(), *shape)));
   CAIRN_RETURN_IF_ERROR(checkResult(in, 0, out));
   Status ran = runGemm(in.gemm, a, b, out, &stats_.gemmCalls, &stats_.gemmFlops);
-  if (!ran.isOk()) return opError(*in.op, ran.message());
+  if (!ran.isOk()) return opError(*in.op, ran);
   setOwned(in.results[0], std::move(out));
   return Status::ok();
 }
@@ -405,7 +437,7 @@ Status Runner::execGemm(const Instruction& in) {
 Status Runner::execRows(const Instruction& in) {
   const Op& op = *in.op;
   std::vector<const Tensor*> ins = operands(in);
-  auto fail = [&](const Status& s) { return opError(op, s.message()); };
+  auto fail = [&](const Status& s) { return opError(op, s); };
   switch (op.kind()) {
   case OpKind::DynamicSlice: {
     size_t rank = static_cast<size_t>(ins[0]->rank());
@@ -413,7 +445,7 @@ Status Runner::execRows(const Instruction& in) {
     if (!starts.isOk()) return fail(starts.status());
     StatusOr<Shape> shape = interp::resolveDynamicShape(op.result()->type, ins, 1 + rank);
     if (!shape.isOk()) return fail(shape.status());
-    Tensor out = allocate(TensorType(ins[0]->dtype(), *shape));
+    CAIRN_ASSIGN_OR_RETURN(Tensor out, allocate(TensorType(ins[0]->dtype(), *shape)));
     Status s = kernels::cpu::dynamicSliceInto(*ins[0], *starts, out);
     if (!s.isOk()) return fail(s);
     ++stats_.rowCalls;
@@ -424,7 +456,7 @@ Status Runner::execRows(const Instruction& in) {
     StatusOr<Shape> shape = kernels::gatherShape(ins[0]->shape(), ins[1]->shape(),
                                                  op.getIntOr("axis", 0), op.getIntOr("batch_dims", 0));
     if (!shape.isOk()) return fail(shape.status());
-    Tensor out = allocate(TensorType(ins[0]->dtype(), *shape));
+    CAIRN_ASSIGN_OR_RETURN(Tensor out, allocate(TensorType(ins[0]->dtype(), *shape)));
     Status s = kernels::cpu::gatherInto(*ins[0], *ins[1], op.getIntOr("axis", 0),
                                         op.getIntOr("batch_dims", 0), out);
     if (!s.isOk()) return fail(s);
@@ -472,7 +504,7 @@ Status Runner::execRows(const Instruction& in) {
     if (!kernels::cpu::isValidConcat(ins, axis, type) ||
         !interp::typeMismatch(op.result()->type, type).empty())
       return execFallback(in); // the reference names what is wrong
-    Tensor out = allocate(type);
+    CAIRN_ASSIGN_OR_RETURN(Tensor out, allocate(type));
     kernels::cpu::concatInto(ins, axis, out);
     ++stats_.rowCalls;
     setOwned(in.results[0], std::move(out));
@@ -484,7 +516,7 @@ Status Runner::execRows(const Instruction& in) {
     TensorType type(op.result()->type.dtype, *shape);
     const std::vector<int64_t>& dims = op.getInts("dims");
     if (!kernels::cpu::isValidBroadcast(*ins[0], dims, type)) return execFallback(in);
-    Tensor out = allocate(type);
+    CAIRN_ASSIGN_OR_RETURN(Tensor out, allocate(type));
     kernels::cpu::broadcastInto(*ins[0], dims, out);
     ++stats_.rowCalls;
     setOwned(in.results[0], std::move(out));
@@ -498,7 +530,7 @@ Status Runner::execRows(const Instruction& in) {
       shape.push_back(p >= 0 && p < ins[0]->rank() ? ins[0]->shape()[static_cast<size_t>(p)] : -1);
     TensorType type(ins[0]->dtype(), shape);
     if (!kernels::cpu::isValidTranspose(*ins[0], perm, type)) return execFallback(in);
-    Tensor out = allocate(type);
+    CAIRN_ASSIGN_OR_RETURN(Tensor out, allocate(type));
     CAIRN_RETURN_IF_ERROR(checkResult(in, 0, out));
     kernels::cpu::transposeInto(*ins[0], perm, out);
     ++stats_.rowCalls;
@@ -508,7 +540,8 @@ Status Runner::execRows(const Instruction& in) {
   case OpKind::ReduceSum: {
     const std::vector<int64_t>& dims = op.getInts("dims");
     if (!kernels::cpu::isFastReduceSum(*ins[0], dims)) return execFallback(in);
-    Tensor out = allocate(TensorType(ins[0]->dtype(), kernels::cpu::reducedShape(ins[0]->shape(), dims)));
+    CAIRN_ASSIGN_OR_RETURN(
+        Tensor out, allocate(TensorType(ins[0]->dtype(), kernels::cpu::reducedShape(ins[0]->shape(), dims))));
     CAIRN_RETURN_IF_ERROR(checkResult(in, 0, out));
     kernels::cpu::reduceSumInto(*ins[0], dims, out);
     ++stats_.rowCalls;
@@ -529,19 +562,23 @@ Status Runner::execFallback(const Instruction& in) {
       args.push_back(*t);
     InterpreterOptions io;
     io.defaultMaxTrip = opts_.defaultMaxTrip;
+    io.limits = opts_.limits;
     StatusOr<std::vector<Tensor>> r = evaluateOp(op, args, io);
     if (!r.isOk()) return r.status();
-    for (size_t i = 0; i < r->size(); ++i)
+    for (size_t i = 0; i < r->size(); ++i) {
+      CAIRN_RETURN_IF_ERROR(checkHoldable((*r)[i]));
       setOwned(in.results[i], std::move((*r)[i]));
+    }
     return Status::ok();
   }
-  StatusOr<std::vector<Tensor>> r = interp::evalSimpleOp(op, ins);
-  if (!r.isOk()) return opError(op, r.status().message());
+  StatusOr<std::vector<Tensor>> r = interp::evalSimpleOp(op, ins, opts_.limits.maxBytes);
+  if (!r.isOk()) return opError(op, r.status());
   if (r->size() != in.results.size())
     return opError(op, fmt::format("produced {} values for {} results", r->size(),
                                    in.results.size()));
   for (size_t i = 0; i < r->size(); ++i) {
     CAIRN_RETURN_IF_ERROR(checkResult(in, i, (*r)[i]));
+    CAIRN_RETURN_IF_ERROR(checkHoldable((*r)[i]));
     setOwned(in.results[i], std::move((*r)[i]));
   }
   return Status::ok();
@@ -646,7 +683,7 @@ Status Runner::execParallel(const Instruction& in) {
   std::thread t([&] {
     others.keepTo();
     DenormalMode mode(opts_.flushDenormals);
-    sideStatus = side.runBlock(in.blocks[1]);
+    sideStatus = guardExceptions([&] { return side.runBlock(in.blocks[1]); });
   });
   Status mine = runBlock(in.blocks[0]);
   t.join();
@@ -715,8 +752,22 @@ StatusOr<std::vector<Tensor>> Executable::run(std::string_view name,
                                               const ExecOptions& options) const {
   const Program* p = program(name);
   if (!p) return errorf("error: no function @{} in the module", name);
+  if (ctx.state_->running.exchange(true, std::memory_order_acquire))
+    return errorf("error: @{}: this ExecutionContext is already running another call; a "
+                  "context serves one run at a time (give each thread its own)",
+                  name);
+  struct Done {
+    std::atomic<bool>& running;
+    ~Done() { running.store(false, std::memory_order_release); }
+  } done{ctx.state_->running};
   DenormalMode mode(options.flushDenormals);
-  return Runner(*this, *p, ctx, options).run(inputs);
+  StatusOr<std::vector<Tensor>> out = Status::error("not run");
+  Status ran = guardExceptions([&] {
+    out = Runner(*this, *p, ctx, options).run(inputs);
+    return Status::ok();
+  });
+  if (!ran.isOk()) return ran.withMessage(fmt::format("error: @{}: {}", name, ran.message()));
+  return out;
 }
 
 StatusOr<std::vector<Tensor>> Executable::run(std::string_view name,

@@ -15,7 +15,9 @@
 //
 // Thread-safety: an Executable is immutable after construction; any number
 // of threads may run it at once, each with its own ExecutionContext (a
-// context is used by one run at a time). run() without a context makes one.
+// context is used by one run at a time; a second run on a busy context is
+// refused with an error). run() without a context makes one. No C++
+// exception leaves run(): allocation failure is StatusCode::kResourceExhausted.
 #pragma once
 
 #include <map>
@@ -24,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/RunLimits.h"
 #include "runtime/exec/Program.h"
 
 namespace cairn::exec {
@@ -50,6 +53,11 @@ struct ExecOptions {
   /// IEEE gradual underflow. BLAS worker threads (OPENBLAS_NUM_THREADS > 1)
   /// keep their own setting.
   bool flushDenormals = true;
+  /// Deadline, cancellation and memory cap (RunLimits.h): checked between
+  /// instructions and at every loop iteration; the cap bounds the bytes
+  /// the run's values hold at once (pooled buffers and borrowed inputs
+  /// excluded).
+  RunLimits limits;
 };
 
 /// Calls and wall time of one kind of instruction (ExecOptions::profile).
@@ -101,6 +109,7 @@ public:
 
 private:
   friend class Runner;
+  friend class Executable;
   struct State;
   std::unique_ptr<State> state_;
   ExecStats stats_;

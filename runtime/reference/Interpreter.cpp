@@ -12,6 +12,7 @@
 
 #include <unordered_map>
 
+#include "ir/Diagnostic.h"
 #include "runtime/reference/OpEval.h"
 
 namespace cairn {
@@ -22,22 +23,13 @@ namespace {
 /// (a level costs about 6 KB of stack in a Debug build).
 constexpr int kMaxCallDepth = 256;
 
-/// "<loc>: error: '<op>' op <what>".
-Status opError(const Op& op, const std::string& what) {
-  return errorf("{}error: '{}' op {}", op.where(), op.name(), what);
-}
-
 /// A region-free op through the kernels; their errors carry only "<what>",
 /// so name the op here (region ops format their own and nested errors).
-StatusOr<std::vector<Tensor>> evalSimple(const Op& op, const std::vector<const Tensor*>& in) {
-  StatusOr<std::vector<Tensor>> r = interp::evalSimpleOp(op, in);
-  if (!r.isOk()) return opError(op, r.status().message());
+StatusOr<std::vector<Tensor>> evalSimple(const Op& op, const std::vector<const Tensor*>& in,
+                                         int64_t maxBytes) {
+  StatusOr<std::vector<Tensor>> r = interp::evalSimpleOp(op, in, maxBytes);
+  if (!r.isOk()) return opError(op, r.status());
   return r;
-}
-
-std::string locPrefix(const Location& loc) {
-  std::string s = loc.toString();
-  return s.empty() ? s : s + ": ";
 }
 
 /// The values visible to a region execution: its own, then its parent's.
@@ -160,6 +152,8 @@ Interpreter::runRegion(const Region& region, const std::vector<Tensor>& args, co
 }
 
 StatusOr<std::vector<Tensor>> Interpreter::execOp(const Op& op, const Env& env) {
+  // Between ops (loop iterations included: each runs its regions' ops).
+  if (Status s = opts_.limits.check(); !s.isOk()) return opError(op, s);
   std::vector<const Tensor*> in;
   for (size_t i = 0; i < op.numOperands(); ++i) {
     const Tensor* t = env.lookup(op.operand(i));
@@ -173,9 +167,14 @@ StatusOr<std::vector<Tensor>> Interpreter::execOp(const Op& op, const Env& env) 
                                           : op.kind() == OpKind::If     ? runIf(op, in, env)
                                           : op.kind() == OpKind::Call   ? runCall(op, in)
                                           : op.kind() == OpKind::Fusion ? runFusion(op, in)
-                                                                        : evalSimple(op, in);
+                                                                        : evalSimple(op, in, opts_.limits.maxBytes);
   if (!results.isOk()) return results;
   CAIRN_RETURN_IF_ERROR(checkValues(op, "result", *results, resultTypes(op)));
+  if (opts_.limits.maxBytes > 0)
+    for (const Tensor& r : *results) {
+      StatusOr<int64_t> fits = checkRunTimeSize(r.shape(), r.dtype(), opts_.limits.maxBytes);
+      if (!fits.isOk()) return opError(op, fits.status());
+    }
   return results;
 }
 

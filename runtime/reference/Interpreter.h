@@ -13,6 +13,7 @@
 #include "ir/IR.h"
 #include "ir/Status.h"
 #include "ir/Tensor.h"
+#include "runtime/RunLimits.h"
 
 namespace cairn {
 
@@ -20,6 +21,11 @@ struct InterpreterOptions {
   /// Bound on the iterations of a `while` without a max_trip operand
   /// (0 = unbounded). A loop that passes it is an error, not a hang.
   int64_t defaultMaxTrip = 0;
+  /// Deadline, cancellation (checked before every op) and memory cap (here
+  /// per value: no value may pass it, and one whose size comes from data is
+  /// checked before it is made; the interpreter does not track the total it
+  /// holds, the executors cap that).
+  RunLimits limits;
 };
 
 /// Runs `f` on `inputs`. Inputs are checked against the signature (count,

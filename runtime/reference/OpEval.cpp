@@ -5,6 +5,7 @@
 #include "runtime/reference/OpEval.h"
 
 #include "kernels/reference/Kernels.h"
+#include "runtime/RunLimits.h"
 
 namespace cairn::interp {
 
@@ -21,7 +22,8 @@ std::string typeMismatch(const TensorType& declared, const TensorType& actual) {
 }
 
 StatusOr<Shape> resolveDynamicShape(const TensorType& declared,
-                                    const std::vector<const Tensor*>& operands, size_t first) {
+                                    const std::vector<const Tensor*>& operands, size_t first,
+                                    int64_t maxBytes) {
   size_t numDynamic = 0;
   for (int64_t d : declared.shape)
     numDynamic += d == kDynamic;
@@ -43,6 +45,9 @@ StatusOr<Shape> resolveDynamicShape(const TensorType& declared,
                     d, shape[d]);
     ++next;
   }
+  // Sizes read from data: the product may overflow int64 or pass the cap
+  // (unchecked, 2^62 * 16 wrapped to a small allocation and a heap overflow).
+  if (numDynamic) CAIRN_RETURN_IF_ERROR(checkRunTimeSize(shape, declared.dtype, maxBytes).status());
   return shape;
 }
 
@@ -94,10 +99,11 @@ static StatusOr<std::vector<Tensor>> evalDynamicSlice(const Op& op,
 }
 
 static StatusOr<std::vector<Tensor>> evalRandom(const Op& op,
-                                                const std::vector<const Tensor*>& in) {
+                                                const std::vector<const Tensor*>& in,
+                                                int64_t maxBytes) {
   RngResult r;
   if (op.kind() == OpKind::RngUniform) {
-    CAIRN_ASSIGN_OR_RETURN(Shape shape, resolveDynamicShape(op.result(1)->type, in, 1));
+    CAIRN_ASSIGN_OR_RETURN(Shape shape, resolveDynamicShape(op.result(1)->type, in, 1, maxBytes));
     CAIRN_ASSIGN_OR_RETURN(r, rngUniform(*in[0], TensorType(op.result(1)->type.dtype, shape)));
   } else {
     CAIRN_ASSIGN_OR_RETURN(r, rngCategorical(*in[0], *in[1], op.result(1)->type.dtype));
@@ -108,7 +114,8 @@ static StatusOr<std::vector<Tensor>> evalRandom(const Op& op,
   return out;
 }
 
-StatusOr<std::vector<Tensor>> evalSimpleOp(const Op& op, const std::vector<const Tensor*>& in) {
+StatusOr<std::vector<Tensor>> evalSimpleOp(const Op& op, const std::vector<const Tensor*>& in,
+                                           int64_t maxBytes) {
   const TensorType& resultType = op.result(0)->type;
   auto need = [&](size_t n) -> Status {
     if (in.size() < n) return errorf("needs at least {} operands, got {}", n, in.size());
@@ -136,7 +143,7 @@ StatusOr<std::vector<Tensor>> evalSimpleOp(const Op& op, const std::vector<const
     return one(cast(*in[0], resultType.dtype));
   case OpFamily::Broadcast: {
     CAIRN_RETURN_IF_ERROR(need(1));
-    CAIRN_ASSIGN_OR_RETURN(Shape shape, resolveDynamicShape(resultType, in, 1));
+    CAIRN_ASSIGN_OR_RETURN(Shape shape, resolveDynamicShape(resultType, in, 1, maxBytes));
     // Without `dims`, align trailing dims as numpy does.
     std::vector<int64_t> dflt;
     for (int64_t i = 0; i < in[0]->rank(); ++i)
@@ -145,7 +152,7 @@ StatusOr<std::vector<Tensor>> evalSimpleOp(const Op& op, const std::vector<const
   }
   case OpFamily::Reshape: {
     CAIRN_RETURN_IF_ERROR(need(1));
-    CAIRN_ASSIGN_OR_RETURN(Shape shape, resolveDynamicShape(resultType, in, 1));
+    CAIRN_ASSIGN_OR_RETURN(Shape shape, resolveDynamicShape(resultType, in, 1, maxBytes));
     return one(reshape(*in[0], shape));
   }
   case OpFamily::Transpose: {
@@ -184,7 +191,7 @@ StatusOr<std::vector<Tensor>> evalSimpleOp(const Op& op, const std::vector<const
     return one(scatter(*in[0], *in[1], *in[2], op.getIntOr("axis", 0), op.getIntOr("batch_dims", 0),
                        op.kind() == OpKind::ScatterAdd));
   case OpFamily::Iota: {
-    CAIRN_ASSIGN_OR_RETURN(Shape shape, resolveDynamicShape(resultType, in, 0));
+    CAIRN_ASSIGN_OR_RETURN(Shape shape, resolveDynamicShape(resultType, in, 0, maxBytes));
     return one(iota(TensorType(resultType.dtype, shape), op.getIntOr("axis", 0)));
   }
   case OpFamily::Reduce: {
@@ -220,10 +227,10 @@ StatusOr<std::vector<Tensor>> evalSimpleOp(const Op& op, const std::vector<const
   }
   case OpFamily::RngUniform:
     CAIRN_RETURN_IF_ERROR(need(1));
-    return evalRandom(op, in);
+    return evalRandom(op, in, maxBytes);
   case OpFamily::RngCategorical:
     CAIRN_RETURN_IF_ERROR(need(2));
-    return evalRandom(op, in);
+    return evalRandom(op, in, maxBytes);
   case OpFamily::Identity:
     CAIRN_RETURN_IF_ERROR(need(1));
     return one(Tensor(*in[0]));

@@ -13,9 +13,10 @@
 namespace cairn::interp {
 
 /// The op's results. Errors carry only the "<what>" part; the caller adds
-/// "<loc>: error: '<op>' op ".
-StatusOr<std::vector<Tensor>> evalSimpleOp(const Op& op,
-                                           const std::vector<const Tensor*>& operands);
+/// "<loc>: error: '<op>' op ". A result whose size comes from data and
+/// passes `maxBytes` (0: no cap) or int64 is kResourceExhausted.
+StatusOr<std::vector<Tensor>> evalSimpleOp(const Op& op, const std::vector<const Tensor*>& operands,
+                                           int64_t maxBytes = 0);
 
 /// operands[first, first + count) read as scalar indices (i32/i64 scalars;
 /// a message naming the operand otherwise): dynamic_slice's and
@@ -25,8 +26,11 @@ StatusOr<std::vector<int64_t>> readIndices(const std::vector<const Tensor*>& ope
 
 /// `declared` with each `?` dim replaced by the next dynamic size operand,
 /// taken from operands[first...]; exactly one operand per `?` must remain.
+/// The resulting byte size must fit int64 and `maxBytes` (0: no cap), else
+/// kResourceExhausted.
 StatusOr<Shape> resolveDynamicShape(const TensorType& declared,
-                                    const std::vector<const Tensor*>& operands, size_t first);
+                                    const std::vector<const Tensor*>& operands, size_t first,
+                                    int64_t maxBytes = 0);
 
 /// Whether a run-time tensor fits a declared type: same dtype and rank, and
 /// every static dim equal. Returns a message describing the mismatch, or "".

@@ -33,6 +33,7 @@
 #include "compiler/testing/Reducer.h"
 #include "ir/Printer.h"
 #include "runtime/Npy.h"
+#include "tools/ToolMain.h"
 
 using namespace cairn;
 
@@ -289,7 +290,7 @@ int run(const Options& o) {
 
 } // namespace
 
-int main(int argc, char** argv) {
+static int runTool(int argc, char** argv) {
   if (Status s = registerExecBackend(); !s.isOk()) {
     std::cerr << s.message() << "\n";
     return 2;
@@ -324,4 +325,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   return run(o);
+}
+
+int main(int argc, char** argv) {
+  return cairn::toolMain("cairn-fuzz-diff", [&] { return runTool(argc, argv); });
 }

@@ -25,6 +25,8 @@
 #include "ir/Parser.h"
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
+#include "runtime/ReadFile.h"
+#include "tools/ToolMain.h"
 
 using namespace cairn;
 
@@ -75,9 +77,7 @@ StatusOr<std::string> readInput(const std::string& path) {
     ss << std::cin.rdbuf();
     return ss.str();
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return errorf("cannot open input file '{}': {}", path, std::strerror(errno));
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return readWholeFile(path);
 }
 
 void ensureNewline(std::string& s) {
@@ -197,7 +197,7 @@ void addPassOptions(CLI::App& app, Options& options) {
 
 } // namespace
 
-int main(int argc, char** argv) {
+static int runTool(int argc, char** argv) {
   CLI::App app{"cairn-opt: run Cairn passes on text IR"};
   Options options;
   bool emitDocs = false, listPasses = false;
@@ -275,4 +275,8 @@ int main(int argc, char** argv) {
     }
   }
   return ok ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
+  return cairn::toolMain("cairn-opt", [&] { return runTool(argc, argv); });
 }

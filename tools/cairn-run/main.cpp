@@ -25,6 +25,9 @@
 #include "ir/Verifier.h"
 #include "runtime/Npy.h"
 #include "runtime/reference/Interpreter.h"
+#include "runtime/ReadFile.h"
+#include "runtime/RunLimits.h"
+#include "tools/ToolMain.h"
 
 using namespace cairn;
 
@@ -36,6 +39,8 @@ struct Options {
   std::vector<std::string> inputs;
   std::optional<uint64_t> randomSeed;
   int64_t dynamicDim = 4;
+  int64_t maxMemoryMb = physicalMemoryBytes() / 4 * 3 >> 20; ///< 0: no cap
+  double timeoutSeconds = 0;                                 ///< 0: none
   std::string outputDir;
   std::vector<std::string> save;
   bool print = false;
@@ -47,9 +52,9 @@ struct Options {
 };
 
 StatusOr<std::unique_ptr<Module>> loadModule(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return errorf("cairn-run: error: cannot open '{}': {}", path, std::strerror(errno));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  StatusOr<std::string> read = readWholeFile(path);
+  if (!read.isOk()) return errorf("cairn-run: error: {}", read.status().message());
+  const std::string& text = *read;
   CAIRN_ASSIGN_OR_RETURN(auto m, parseModule(text, path));
   std::vector<Diagnostic> diags;
   Status valid = verify(*m, &diags);
@@ -146,6 +151,14 @@ Status saveOutputs(const std::vector<Tensor>& outputs, const Options& o) {
   return Status::ok();
 }
 
+RunLimits withDeadline(RunLimits l, double seconds) {
+  if (seconds > 0)
+    l.deadline = RunLimits::Clock::now() +
+                 std::chrono::duration_cast<RunLimits::Clock::duration>(
+                     std::chrono::duration<double>(seconds));
+  return l;
+}
+
 int run(const Options& o) {
   auto fail = [](const Status& s) {
     std::cerr << s.message() << "\n";
@@ -154,6 +167,11 @@ int run(const Options& o) {
   if (!o.inputs.empty() && o.randomSeed)
     return fail(errorf("cairn-run: error: give either --input or --input-random, not both"));
   if (o.dynamicDim < 0) return fail(errorf("cairn-run: error: --dim must be >= 0"));
+  if (o.maxMemoryMb < 0 || o.timeoutSeconds < 0)
+    return fail(errorf("cairn-run: error: --max-memory-mb and --timeout must be >= 0"));
+  // Memory: the inputs and the run's values; the deadline is set when the run starts.
+  RunLimits limits;
+  limits.maxBytes = o.maxMemoryMb > 0 ? o.maxMemoryMb << 20 : 0;
   StatusOr<std::unique_ptr<Module>> m = loadModule(o.model);
   if (!m.isOk()) return fail(m.status());
   StatusOr<const Function*> f = pickFunction(**m, o.function);
@@ -162,7 +180,11 @@ int run(const Options& o) {
 
   std::vector<Tensor> inputs;
   if (o.randomSeed) {
-    inputs = randomInputs(fn.argumentTypes(), *o.randomSeed, o.dynamicDim);
+    StatusOr<std::vector<Tensor>> generated =
+        randomInputs(fn.argumentTypes(), *o.randomSeed, o.dynamicDim, limits.maxBytes);
+    if (!generated.isOk())
+      return fail(generated.status().withMessage("cairn-run: error: " + generated.status().message()));
+    inputs = std::move(*generated);
   } else if (!o.inputs.empty() || fn.body().numArguments() > 0) {
     StatusOr<std::vector<Tensor>> loaded = loadInputs(fn, o);
     if (!loaded.isOk()) return fail(loaded.status());
@@ -172,6 +194,16 @@ int run(const Options& o) {
     for (size_t i = 0; i < inputs.size(); ++i)
       std::cout << fmt::format("input {}: {}\n{}\n", i, inputs[i].type().toString(),
                                formatTensor(inputs[i], o.printLimit));
+
+  if (limits.maxBytes > 0) { // the inputs count against the cap, as in the C API
+    int64_t held = 0;
+    for (const Tensor& t : inputs)
+      held += static_cast<int64_t>(t.byteSize());
+    if (held >= limits.maxBytes)
+      return fail(errorf("cairn-run: error: the inputs hold {} bytes, the --max-memory-mb cap is {}",
+                         held, limits.maxBytes));
+    limits.maxBytes -= held;
+  }
 
   auto start = std::chrono::steady_clock::now();
   auto msSince = [](auto t0) {
@@ -190,11 +222,13 @@ int run(const Options& o) {
                                report.gemms, report.fallbacks);
     exec::ExecOptions execOptions;
     execOptions.defaultMaxTrip = o.maxTrip;
+    execOptions.limits = withDeadline(limits, o.timeoutSeconds);
     start = std::chrono::steady_clock::now();
     outputs = (*exe)->run(fn.name, inputs, execOptions);
   } else {
     InterpreterOptions interpOptions;
     interpOptions.defaultMaxTrip = o.maxTrip;
+    interpOptions.limits = withDeadline(limits, o.timeoutSeconds);
     outputs = interpret(fn, inputs, interpOptions);
   }
   if (!outputs.isOk()) return fail(outputs.status());
@@ -216,7 +250,7 @@ int run(const Options& o) {
 
 } // namespace
 
-int main(int argc, char** argv) {
+static int runTool(int argc, char** argv) {
   CLI::App app{"cairn-run: run a function of a Cairn module with the reference interpreter or "
                "the compiled executor"};
   Options o;
@@ -236,9 +270,18 @@ int main(int argc, char** argv) {
   app.add_option("--max-trip", o.maxTrip,
                  "Fail a while loop without max_trip after this many iterations (0: unbounded)")
       ->capture_default_str();
+  app.add_option("--max-memory-mb", o.maxMemoryMb,
+                 "Fail (naming the value) when inputs and live values pass this many MiB "
+                 "(default: 3/4 of physical memory; 0: no cap)")
+      ->capture_default_str();
+  app.add_option("--timeout", o.timeoutSeconds, "Stop the run after this many seconds (0: none)");
   app.add_flag("--compile", o.compile,
                "Compile (optimize pipeline, JIT kernels, BLAS) and run with the executor");
   app.add_flag("--time", o.time, "Report compile and run wall times on stderr");
   CLI11_PARSE(app, argc, argv);
   return run(o);
+}
+
+int main(int argc, char** argv) {
+  return cairn::toolMain("cairn-run", [&] { return runTool(argc, argv); });
 }

@@ -23,6 +23,7 @@
 #include "frontend/models/TreeLstmSentiment.h"
 #include "ir/Printer.h"
 #include "runtime/reference/Interpreter.h"
+#include "tools/ToolMain.h"
 
 using namespace cairn;
 using namespace cairn::data;
@@ -175,7 +176,7 @@ int run(const Options& o) {
 
 } // namespace
 
-int main(int argc, char** argv) {
+static int runTool(int argc, char** argv) {
   CLI::App app{"Run a SPINN classifier forward with Cairn's reference interpreter"};
   Options o;
   o.model.embed = 64;
@@ -233,4 +234,8 @@ int main(int argc, char** argv) {
   o.model.predictTransitions = o.predict;
   o.model.training = o.sample;
   return run(o);
+}
+
+int main(int argc, char** argv) {
+  return cairn::toolMain("cairn-spinn", [&] { return runTool(argc, argv); });
 }

@@ -20,11 +20,12 @@
 
 #include "Trainer.h"
 #include "compiler/codegen/cpu/Jit.h"
+#include "tools/ToolMain.h"
 
 using namespace cairn;
 using namespace cairn::train_tool;
 
-int main(int argc, char** argv) {
+static int runTool(int argc, char** argv) {
   CLI::App app{"Train SPINN with Cairn: autodiff, one compiled @train_step per step"};
   TrainOptions o;
   // Defaults: sized so the built-in ListOps job reaches its accuracy within
@@ -173,4 +174,8 @@ int main(int argc, char** argv) {
     return error(fmt::format("--schedule {}: {}", schedule, e.what()));
   }
   return runTraining(o);
+}
+
+int main(int argc, char** argv) {
+  return cairn::toolMain("cairn-train", [&] { return runTool(argc, argv); });
 }

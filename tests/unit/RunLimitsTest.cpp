@@ -1,0 +1,318 @@
+// Bounding a run (issue: the runtime in a service): sizes from data checked
+// for overflow and against a memory cap, deadlines, cancellation, a busy
+// context, no exception across the C API, and the C signature query. The
+// same model runs through the interpreter, the compiled executor and an
+// ahead-of-time object (tests/unit/Inputs/limits.cairn, compiled by
+// cairn-compile at build time). Nothing here depends on timing: a deadline
+// or a cancellation only has to stop a loop that never ends on its own.
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "ExecTestUtil.h"
+#include "runtime/ReadFile.h"
+#include "runtime/capi/cairn.h"
+#include "runtime/capi/cairn.hpp"
+
+extern "C" const cairn_aot_model limits_aot;
+
+namespace cairn {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::unique_ptr<Module> limitsModule() {
+  StatusOr<std::string> text =
+      readWholeFile(std::string(CAIRN_SOURCE_DIR) + "/tests/unit/Inputs/limits.cairn");
+  EXPECT_TRUE(text.isOk()) << text.status().message();
+  return exectest::parseOk(text.isOk() ? *text : "");
+}
+
+Tensor f32(float v) { return Tensor::scalar(DType::F32, v); }
+Tensor i64(int64_t v) { return Tensor::scalar(DType::I64, static_cast<double>(v)); }
+
+void expectCode(const Status& s, StatusCode code, const std::string& needle) {
+  ASSERT_FALSE(s.isOk()) << "expected an error containing '" << needle << "'";
+  EXPECT_EQ(static_cast<int>(s.code()), static_cast<int>(code)) << s.message();
+  EXPECT_NE(s.message().find(needle), std::string::npos) << s.message();
+}
+
+constexpr int64_t k2to62 = int64_t{1} << 62;
+
+TEST(RunLimits, SizesFromDataThatOverflowAreErrorsNotHeapOverflows) {
+  auto m = limitsModule();
+  auto exe = exectest::compileOk(*m);
+  // 2^62 x 16 elements wrapped to 0 unchecked (a heap overflow write);
+  // 2^62 f32 elements are 2^64 bytes.
+  for (auto [n, k] : {std::pair{k2to62, int64_t{16}}, {k2to62, int64_t{1}}}) {
+    std::vector<Tensor> in = {f32(1), i64(n), i64(k)};
+    auto ref = interpret(*m, "fill", in);
+    expectCode(ref.status(), StatusCode::kResourceExhausted, "more bytes than int64 can count");
+    auto got = exe->run("fill", in);
+    expectCode(got.status(), StatusCode::kResourceExhausted, "more bytes than int64 can count");
+    EXPECT_NE(got.status().message().find("'broadcast' op"), std::string::npos);
+  }
+}
+
+TEST(RunLimits, MemoryCapStopsTheRunAndTheContextStaysUsable) {
+  auto m = limitsModule();
+  auto exe = exectest::compileOk(*m);
+  exec::ExecutionContext ctx;
+  exec::ExecOptions capped;
+  capped.limits.maxBytes = 1 << 20;
+  std::vector<Tensor> big = {f32(2), i64(1000), i64(1000)}; // 4 MB
+  expectCode(exe->run("fill", big, ctx, capped).status(), StatusCode::kResourceExhausted,
+             "tensor<1000x1000xf32> needs 4000000 bytes");
+  InterpreterOptions io;
+  io.limits.maxBytes = 1 << 20;
+  expectCode(interpret(*m, "fill", big, io).status(), StatusCode::kResourceExhausted,
+             "memory cap of 1048576 bytes");
+  std::vector<Tensor> small = {f32(2), i64(10), i64(10)};
+  auto ok = exe->run("fill", small, ctx, capped);
+  ASSERT_TRUE(ok.isOk()) << ok.status().message();
+  EXPECT_EQ((*ok)[0].shape(), (Shape{10, 10}));
+  ASSERT_TRUE(exe->run("fill", big, ctx).isOk()); // uncapped
+}
+
+TEST(RunLimits, DeadlineStopsAnEndlessLoopOnEveryPath) {
+  auto m = limitsModule();
+  auto exe = exectest::compileOk(*m);
+  std::vector<Tensor> in = {f32(0)};
+  exec::ExecutionContext ctx;
+  exec::ExecOptions opts;
+  opts.limits.deadline = RunLimits::Clock::now() + 20ms;
+  expectCode(exe->run("spin", in, ctx, opts).status(), StatusCode::kDeadlineExceeded,
+             "passed its deadline");
+  InterpreterOptions io;
+  io.limits.deadline = RunLimits::Clock::now() + 20ms;
+  expectCode(interpret(*m, "spin", in, io).status(), StatusCode::kDeadlineExceeded,
+             "passed its deadline");
+  // The context is usable after the overrun.
+  auto ok = exe->run("fill", {f32(3), i64(2), i64(2)}, ctx);
+  ASSERT_TRUE(ok.isOk()) << ok.status().message();
+}
+
+TEST(RunLimits, CancellationFromAnotherThread) {
+  auto m = limitsModule();
+  auto exe = exectest::compileOk(*m);
+  std::atomic<bool> cancel{false};
+  exec::ExecOptions opts;
+  opts.limits.cancel = &cancel;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(10ms); // before or after the run starts: either way it stops
+    cancel = true;
+  });
+  auto r = exe->run("spin", {f32(0)}, opts);
+  canceller.join();
+  expectCode(r.status(), StatusCode::kCancelled, "cancelled");
+}
+
+TEST(RunLimits, AContextRunningElsewhereIsRefusedNotShared) {
+  auto m = limitsModule();
+  auto exe = exectest::compileOk(*m);
+  exec::ExecutionContext ctx;
+  std::atomic<bool> cancel{false};
+  exec::ExecOptions opts;
+  opts.limits.cancel = &cancel;
+  StatusOr<std::vector<Tensor>> spun = Status::error("not run");
+  std::thread spinner([&] {
+    // Retried while the main thread holds the context for a moment.
+    do {
+      spun = exe->run("spin", {f32(0)}, ctx, opts);
+    } while (!spun.isOk() && spun.status().message().find("already running") != std::string::npos);
+  });
+  bool sawBusy = false;
+  for (int i = 0; i < 100000 && !sawBusy; ++i) {
+    auto r = exe->run("fill", {f32(1), i64(1), i64(1)}, ctx);
+    sawBusy = !r.isOk() && r.status().message().find("already running") != std::string::npos;
+    if (!sawBusy) std::this_thread::sleep_for(100us);
+  }
+  cancel = true;
+  spinner.join();
+  EXPECT_TRUE(sawBusy);
+  expectCode(spun.status(), StatusCode::kCancelled, "cancelled");
+}
+
+// --- The C API -------------------------------------------------------------
+
+struct CModel {
+  cairn_model* m = nullptr;
+  cairn_context* ctx = cairn_context_new();
+  CModel() { EXPECT_EQ(cairn_model_load_aot(&limits_aot, &m), nullptr); }
+  ~CModel() {
+    cairn_context_free(ctx);
+    cairn_model_free(m);
+  }
+};
+
+/// Runs and returns the code, the message in `msg`.
+cairn_code runC(CModel& c, const char* fn, std::vector<cairn_tensor> in, cairn_tensor* out,
+                const cairn_run_options* opts, std::string* msg = nullptr) {
+  cairn_status* s = cairn_run_with_options(c.m, c.ctx, fn, in.data(), in.size(), out, 1, opts);
+  cairn_code code = cairn_status_code(s);
+  if (msg) *msg = cairn_status_message(s);
+  cairn_status_free(s);
+  return code;
+}
+
+TEST(RunLimitsCApi, SignaturesDescribeArgumentsAndResults) {
+  CModel c;
+  size_t na = 0, nr = 0;
+  const cairn_value_info *args = nullptr, *results = nullptr;
+  ASSERT_EQ(cairn_model_function_signature(c.m, "fill", &na, &args, &nr, &results), nullptr);
+  ASSERT_EQ(na, 3u);
+  EXPECT_EQ(args[0].dtype, CAIRN_F32);
+  EXPECT_EQ(args[0].rank, 0);
+  EXPECT_EQ(args[1].dtype, CAIRN_I64);
+  ASSERT_EQ(nr, 1u);
+  ASSERT_EQ(results[0].rank, 2);
+  EXPECT_EQ(results[0].dims[0], -1);
+  EXPECT_EQ(results[0].dims[1], -1);
+  cairn_status* s = cairn_model_function_signature(c.m, "nope", &na, &args, &nr, &results);
+  EXPECT_EQ(cairn_status_code(s), CAIRN_NOT_FOUND);
+  cairn_status_free(s);
+  s = cairn_model_function_signature(c.m, "fill", nullptr, &args, &nr, &results);
+  EXPECT_EQ(cairn_status_code(s), CAIRN_INVALID_ARGUMENT);
+  cairn_status_free(s);
+}
+
+TEST(RunLimitsCApi, LimitsAndSizesComeBackAsTheirOwnCodes) {
+  CModel c;
+  float x = 0;
+  int64_t n = 0, k = 0;
+  auto fillArgs = [&] {
+    return std::vector<cairn_tensor>{
+        {CAIRN_F32, 0, nullptr, &x}, {CAIRN_I64, 0, nullptr, &n}, {CAIRN_I64, 0, nullptr, &k}};
+  };
+  cairn_tensor out;
+  cairn_run_options o{};
+  o.struct_size = sizeof o;
+  std::string msg;
+
+  o.timeout_ns = 20'000'000;
+  EXPECT_EQ(runC(c, "spin", {{CAIRN_F32, 0, nullptr, &x}}, &out, &o, &msg),
+            CAIRN_DEADLINE_EXCEEDED)
+      << msg;
+  o.timeout_ns = 0;
+
+  cairn_cancel_token* token = cairn_cancel_token_new();
+  cairn_cancel(token); // already triggered: the run stops at its first check
+  o.cancel = token;
+  EXPECT_EQ(runC(c, "spin", {{CAIRN_F32, 0, nullptr, &x}}, &out, &o, &msg), CAIRN_CANCELLED)
+      << msg;
+  o.cancel = nullptr;
+  cairn_cancel_token_free(token);
+
+  o.max_loop_trips = 1000;
+  EXPECT_EQ(runC(c, "spin", {{CAIRN_F32, 0, nullptr, &x}}, &out, &o, &msg), CAIRN_RUNTIME_ERROR);
+  EXPECT_NE(msg.find("max trip count 1000"), std::string::npos) << msg;
+  o.max_loop_trips = 0;
+
+  n = 1000, k = 1000;
+  o.max_bytes = 1 << 20;
+  EXPECT_EQ(runC(c, "fill", fillArgs(), &out, &o, &msg), CAIRN_RESOURCE_EXHAUSTED) << msg;
+  o.max_bytes = 0;
+  ASSERT_EQ(runC(c, "fill", fillArgs(), &out, &o, &msg), CAIRN_OK) << msg;
+  EXPECT_EQ(out.dims[0], 1000);
+
+  n = k2to62, k = 16; // the count overflows
+  EXPECT_EQ(runC(c, "fill", fillArgs(), &out, nullptr, &msg), CAIRN_RESOURCE_EXHAUSTED) << msg;
+  n = int64_t{1} << 58, k = 1; // 2^60 bytes: fits int64, no allocator gives it
+  EXPECT_EQ(runC(c, "fill", fillArgs(), &out, nullptr, &msg), CAIRN_RESOURCE_EXHAUSTED) << msg;
+
+  o.struct_size = 8; // an older or garbage struct
+  EXPECT_EQ(runC(c, "fill", fillArgs(), &out, &o, &msg), CAIRN_INVALID_ARGUMENT);
+  EXPECT_NE(msg.find("struct_size"), std::string::npos) << msg;
+  o.struct_size = sizeof o;
+  o.timeout_ns = -1;
+  EXPECT_EQ(runC(c, "fill", fillArgs(), &out, &o, &msg), CAIRN_INVALID_ARGUMENT);
+
+  // The context works after all of that.
+  n = 2, k = 3;
+  ASSERT_EQ(runC(c, "fill", fillArgs(), &out, nullptr, &msg), CAIRN_OK) << msg;
+  EXPECT_EQ(out.dims[1], 3);
+}
+
+TEST(RunLimitsCApi, InputSizesAreCheckedInBytes) {
+  CModel c;
+  cairn_tensor out;
+  std::string msg;
+  // An f32 tensor of 2^62 elements: the count fits int64, its bytes do not.
+  int64_t huge[] = {k2to62};
+  int64_t zero = 0;
+  std::vector<cairn_tensor> in = {{CAIRN_F32, 1, huge, nullptr},
+                                  {CAIRN_I64, 0, nullptr, &zero},
+                                  {CAIRN_I64, 0, nullptr, &zero}};
+  EXPECT_EQ(runC(c, "fill", in, &out, nullptr, &msg), CAIRN_RESOURCE_EXHAUSTED);
+  EXPECT_NE(msg.find("input #0"), std::string::npos) << msg;
+  int64_t big[] = {1 << 20};
+  in[0] = {CAIRN_F32, 1, big, nullptr}; // no data for a non-empty tensor
+  EXPECT_EQ(runC(c, "fill", in, &out, nullptr, &msg), CAIRN_INVALID_ARGUMENT);
+  EXPECT_NE(msg.find("has no data"), std::string::npos) << msg;
+  int64_t negative[] = {-3};
+  in[0] = {CAIRN_F32, 1, negative, nullptr};
+  EXPECT_EQ(runC(c, "fill", in, &out, nullptr, &msg), CAIRN_INVALID_ARGUMENT);
+}
+
+TEST(RunLimitsCApi, ABusyContextIsRefused) {
+  CModel c;
+  float x = 0;
+  cairn_cancel_token* token = cairn_cancel_token_new();
+  cairn_run_options o{};
+  o.struct_size = sizeof o;
+  o.cancel = token;
+  std::atomic<int> spinCode{-1};
+  std::thread spinner([&] {
+    cairn_code code;
+    do {
+      cairn_tensor out;
+      code = runC(c, "spin", {{CAIRN_F32, 0, nullptr, &x}}, &out, &o);
+    } while (code == CAIRN_BUSY);
+    spinCode = code;
+  });
+  bool sawBusy = false;
+  float one = 1;
+  int64_t n = 1;
+  for (int i = 0; i < 100000 && !sawBusy; ++i) {
+    cairn_tensor out;
+    sawBusy = runC(c, "fill",
+                   {{CAIRN_F32, 0, nullptr, &one},
+                    {CAIRN_I64, 0, nullptr, &n},
+                    {CAIRN_I64, 0, nullptr, &n}},
+                   &out, nullptr) == CAIRN_BUSY;
+    if (!sawBusy) std::this_thread::sleep_for(100us);
+  }
+  cairn_cancel(token);
+  spinner.join();
+  cairn_cancel_token_free(token);
+  EXPECT_TRUE(sawBusy);
+  EXPECT_EQ(spinCode.load(), CAIRN_CANCELLED);
+}
+
+TEST(RunLimitsCApi, CppWrapperThrowsTheStatus) {
+  capi::Model model(&limits_aot);
+  EXPECT_EQ(model.functions(), (std::vector<std::string>{"spin", "fill"}));
+  EXPECT_EQ(model.signature("fill").args.size(), 3u);
+  capi::Context ctx;
+  float x = 5;
+  int64_t n = 2, k = 2;
+  std::vector<cairn_tensor> in = {
+      {CAIRN_F32, 0, nullptr, &x}, {CAIRN_I64, 0, nullptr, &n}, {CAIRN_I64, 0, nullptr, &k}};
+  std::vector<cairn_tensor> out = ctx.run(model, "fill", in, 1);
+  EXPECT_EQ(static_cast<float*>(out[0].data)[3], 5.0f);
+  try {
+    capi::RunOptions o;
+    o.maxLoopTrips = 3;
+    ctx.run(model, "spin", std::span(in).first(1), 1, o);
+    ADD_FAILURE() << "no error";
+  } catch (const capi::Error& e) {
+    EXPECT_EQ(e.code(), CAIRN_RUNTIME_ERROR);
+  }
+  EXPECT_THROW(capi::Model bad(nullptr), capi::Error);
+}
+
+} // namespace
+} // namespace cairn
