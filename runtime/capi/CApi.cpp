@@ -1,6 +1,6 @@
 // The C API over exec::Executable: statuses, tensors as views, and loading
-// an AOT object's model (parse the embedded module, lower it exactly as
-// cairn-compile did, bind each kernel by fingerprint).
+// an AOT object's model (read the embedded module and its programs; no
+// compiler code is linked: runtime/exec/ProgramFormat.h).
 #include "runtime/capi/cairn.h"
 
 #include <atomic>
@@ -14,13 +14,13 @@
 
 #include <fmt/format.h>
 
-#include "compiler/program/BuildProgram.h"
 #include "ir/Parser.h"
 #include "ir/Verifier.h"
 #include "runtime/Npy.h"
 #include "runtime/RunLimits.h"
 #include "runtime/exec/Executable.h"
 #include "runtime/exec/IsaFeatures.h"
+#include "runtime/exec/ProgramFormat.h"
 
 struct cairn_status {
   cairn_code code;
@@ -135,32 +135,6 @@ StatusOr<Tensor> fromC(const cairn_tensor& t, size_t index) {
   return out;
 }
 
-/// Where an AOT object's kernels come from: its table, by fingerprint.
-class AotKernels : public codegen::KernelSource {
-public:
-  explicit AotKernels(const cairn_aot_model& aot) {
-    for (uint64_t k = 0; k < aot.num_kernels; ++k)
-      byFingerprint_.emplace(aot.kernel_fingerprints[k], static_cast<int32_t>(k));
-    used_.assign(aot.num_kernels, false);
-  }
-  int32_t add(const codegen::KernelDesc& k) override {
-    auto it = byFingerprint_.find(codegen::kernelFingerprint(k));
-    if (it == byFingerprint_.end()) return -1;
-    used_[static_cast<size_t>(it->second)] = true;
-    return it->second;
-  }
-  /// The first kernel of the table the program never asked for, or -1.
-  int64_t firstUnused() const {
-    for (size_t k = 0; k < used_.size(); ++k)
-      if (!used_[k]) return static_cast<int64_t>(k);
-    return -1;
-  }
-
-private:
-  std::map<uint64_t, int32_t> byFingerprint_;
-  std::vector<bool> used_;
-};
-
 /// The C form of a program's signature.
 CSignature signatureOf(const exec::Program& p) {
   CSignature sig;
@@ -241,14 +215,15 @@ cairn_status* cairn_model_load_aot(const cairn_aot_model* aot, cairn_model** out
       return fail(CAIRN_CORRUPT_MODEL, "model program does not parse: " + m.status().message());
     if (Status v = verify(**m); !v.isOk())
       return fail(CAIRN_CORRUPT_MODEL, "model program does not verify: " + v.message());
-    AotKernels kernels(*aot);
-    StatusOr<codegen::Programs> programs = codegen::buildPrograms(**m, {}, &kernels);
-    if (!programs.isOk()) return fail(CAIRN_CORRUPT_MODEL, programs.status().message());
-    if (int64_t k = kernels.firstUnused(); k >= 0)
-      return fail(CAIRN_CORRUPT_MODEL,
-                  fmt::format("model object's kernel #{} matches nothing in its program: the "
-                              "object was built by another version of cairn-compile",
-                              k));
+    if (!aot->program_data)
+      return fail(CAIRN_CORRUPT_MODEL, "model object lacks its program data");
+    StatusOr<exec::ProgramMap> programs = exec::readPrograms(
+        std::string_view(aot->program_data, aot->program_size), **m, aot->num_kernels);
+    if (!programs.isOk())
+      return fail(CAIRN_CORRUPT_MODEL, "model object's programs: " + programs.status().message());
+    for (uint64_t k = 0; k < aot->num_kernels; ++k)
+      if (!aot->kernels[k])
+        return fail(CAIRN_CORRUPT_MODEL, fmt::format("model object's kernel #{} is null", k));
     std::vector<exec::KernelFn> fns(aot->kernels, aot->kernels + aot->num_kernels);
     auto model = std::make_unique<cairn_model>();
     for (const auto& f : (*m)->functions())

@@ -82,18 +82,22 @@ typedef struct cairn_tensor {
 } cairn_tensor;
 
 /* What cairn-compile puts in the object file (one per model, named
- * <prefix>_aot): the program, the kernels' code and their fingerprints. */
+ * <prefix>_aot): the module, its lowered programs in a versioned binary form
+ * (instructions, buffer plan, constants: the runtime runs them as they are,
+ * without the compiler), the kernels' code and their fingerprints. */
 typedef void (*cairn_kernel_fn)(void* const* buffers, int64_t begin, int64_t end);
-#define CAIRN_AOT_ABI_VERSION 1
+#define CAIRN_AOT_ABI_VERSION 2
 typedef struct cairn_aot_model {
   uint64_t abi_version;
   const char* module_text; /* the optimized module, Cairn IR text */
   uint64_t module_size;
   uint64_t num_kernels;
   const cairn_kernel_fn* kernels;
-  const uint64_t* kernel_fingerprints; /* one per kernel */
+  const uint64_t* kernel_fingerprints; /* one per kernel (for tools; not needed to load) */
   const char* target_cpu;              /* the CPU the kernels were compiled for */
-  const char* target_features;         /* e.g. "+avx2,+fma,..." */
+  const char* target_features;         /* every feature of that CPU: "+avx2,+fma,..." */
+  const char* program_data;            /* the programs (runtime/exec/ProgramFormat.h) */
+  uint64_t program_size;
 } cairn_aot_model;
 
 typedef struct cairn_model cairn_model;
@@ -108,8 +112,9 @@ typedef struct cairn_value_info {
 } cairn_value_info;
 
 /* Loads an ahead-of-time compiled model: checks the ABI version and the
- * host's CPU features, parses and verifies the program and binds every
- * kernel by fingerprint. */
+ * host's CPU features, reads and verifies the module, and reads and checks
+ * the programs (no compiler, no lowering: any corruption or mismatch is
+ * CAIRN_CORRUPT_MODEL naming what is wrong). */
 cairn_status* cairn_model_load_aot(const cairn_aot_model* aot, cairn_model** out);
 void cairn_model_free(cairn_model* m);
 /* The number of functions, and the name of function i (owned by the model). */

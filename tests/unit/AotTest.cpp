@@ -101,6 +101,16 @@ cairn_code loadCode(const cairn_aot_model& aot, std::string* message = nullptr) 
   return code;
 }
 
+TEST(AotTest, ExampleLinksNoCompiler) {
+  // The runtime stands alone: an AOT model is read, never lowered, so no
+  // compiler code (program building, passes, autodiff) is in the binary.
+  if (std::system("command -v nm > /dev/null 2>&1") != 0) GTEST_SKIP() << "no nm on this host";
+  std::string cmd = fmt::format("nm -C {} | grep -c -E 'cairn::codegen::|cairn::passes::|"
+                                "buildPrograms|buildGradient' > /dev/null",
+                                kExample.string());
+  EXPECT_NE(std::system(cmd.c_str()), 0) << "compiler symbols in " << kExample;
+}
+
 TEST(AotTest, CorruptDescriptorsAreErrors) {
   ASSERT_EQ(loadCode(classifier_aot), CAIRN_OK);
   std::string msg;
@@ -116,14 +126,29 @@ TEST(AotTest, CorruptDescriptorsAreErrors) {
   EXPECT_EQ(loadCode(bad, &msg), CAIRN_CORRUPT_MODEL);
   EXPECT_NE(msg.find("does not parse"), std::string::npos) << msg;
 
-  // A kernel table that does not belong to the program.
-  std::vector<uint64_t> prints(classifier_aot.kernel_fingerprints,
-                               classifier_aot.kernel_fingerprints + classifier_aot.num_kernels);
-  prints[0] ^= 1;
+  // Program data that is cut short, or not program data, or of another
+  // format version: named, never run.
   bad = classifier_aot;
-  bad.kernel_fingerprints = prints.data();
+  bad.program_size -= 1;
   EXPECT_EQ(loadCode(bad, &msg), CAIRN_CORRUPT_MODEL);
-  EXPECT_NE(msg.find("matches nothing"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("model object's programs: program data, byte"), std::string::npos) << msg;
+  std::string programs(classifier_aot.program_data, classifier_aot.program_size);
+  programs[4] = 9;
+  bad.program_data = programs.data();
+  bad.program_size = programs.size();
+  EXPECT_EQ(loadCode(bad, &msg), CAIRN_CORRUPT_MODEL);
+  EXPECT_NE(msg.find("format version 9"), std::string::npos) << msg;
+  bad.program_data = "not programs at all";
+  bad.program_size = 19;
+  EXPECT_EQ(loadCode(bad, &msg), CAIRN_CORRUPT_MODEL);
+  EXPECT_NE(msg.find("magic"), std::string::npos) << msg;
+  // Programs paired with another module: their ops do not match.
+  bad = classifier_aot;
+  std::string other = "func @classify(%x: tensor<?x8xf32>) -> tensor<?x8xf32> {\n  return %x\n}\n";
+  bad.module_text = other.c_str();
+  bad.module_size = other.size();
+  EXPECT_EQ(loadCode(bad, &msg), CAIRN_CORRUPT_MODEL);
+  EXPECT_NE(msg.find("model object's programs"), std::string::npos) << msg;
 
   bad = classifier_aot;
   bad.kernels = nullptr;

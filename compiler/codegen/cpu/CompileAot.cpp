@@ -26,6 +26,8 @@
 #include "compiler/codegen/cpu/LowerToLLVM.h"
 #include "compiler/codegen/cpu/OptimizeModule.h"
 #include "ir/Printer.h"
+#include "runtime/capi/cairn.h"
+#include "runtime/exec/ProgramFormat.h"
 
 namespace cairn::codegen::cpu {
 
@@ -104,8 +106,11 @@ StatusOr<std::string> compileAot(const Module& m, const AotOptions& o,
   auto t1 = std::chrono::steady_clock::now();
   KernelCollector kernels;
   CAIRN_ASSIGN_OR_RETURN(Programs programs, buildPrograms(*copy, LowerOptions{}, &kernels));
-  (void)programs;
   std::string text = printModule(*copy);
+  // The lowered programs in their binary form: the runtime loads them as
+  // they are, with no compiler (runtime/exec/ProgramFormat.h). They refer to
+  // ops by position, which the text read back preserves.
+  std::string programBytes = exec::writePrograms(programs, *copy);
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<llvm::TargetMachine> tm, makeTargetMachine(o));
   llvm::LLVMContext ctx;
   llvm::Module lm(o.prefix, ctx);
@@ -133,12 +138,16 @@ StatusOr<std::string> compileAot(const Module& m, const AotOptions& o,
   auto* printsG =
       new llvm::GlobalVariable(lm, printsTy, true, llvm::GlobalValue::PrivateLinkage,
                                llvm::ConstantArray::get(printsTy, prints), o.prefix + "_fingerprints");
-  auto* descTy = llvm::StructType::get(ctx, {i64, ptr, i64, i64, ptr, ptr, ptr, ptr});
+  // Field by field as cairn_aot_model in runtime/capi/cairn.h.
+  auto* descTy = llvm::StructType::get(ctx, {i64, ptr, i64, i64, ptr, ptr, ptr, ptr, ptr, i64});
   llvm::Constant* desc = llvm::ConstantStruct::get(
-      descTy, {llvm::ConstantInt::get(i64, 1), bytesGlobal(lm, text, o.prefix + "_module"),
+      descTy, {llvm::ConstantInt::get(i64, CAIRN_AOT_ABI_VERSION),
+               bytesGlobal(lm, text, o.prefix + "_module"),
                llvm::ConstantInt::get(i64, text.size()), llvm::ConstantInt::get(i64, fns.size()),
                fnsG, printsG, bytesGlobal(lm, tm->getTargetCPU().str(), o.prefix + "_cpu"),
-               bytesGlobal(lm, tm->getTargetFeatureString().str(), o.prefix + "_features")});
+               bytesGlobal(lm, tm->getTargetFeatureString().str(), o.prefix + "_features"),
+               bytesGlobal(lm, programBytes, o.prefix + "_programs"),
+               llvm::ConstantInt::get(i64, programBytes.size())});
   new llvm::GlobalVariable(lm, descTy, true, llvm::GlobalValue::ExternalLinkage, desc,
                            o.prefix + "_aot");
 

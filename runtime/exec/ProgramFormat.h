@@ -1,0 +1,42 @@
+// The versioned binary form of compiled programs: what cairn-compile writes
+// into an object so that the runtime runs it without the compiler (no
+// lowering, no cairn_program, no LLVM at load time; docs/runtime.md).
+//
+// The programs point at the ops of their module by position (functions in
+// order, each region's ops in order, an op's regions right after it), so
+// the reader pairs the bytes with the module they were built from: the
+// object holds that module's text, which the IR parser reads back in the
+// same order. Reading validates everything an executor relies on (slots,
+// op positions and kinds, kernel and constant indices, shapes, nesting):
+// a corrupt or mismatched blob is an error naming what is wrong, never a
+// program that crashes later.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ir/IR.h"
+#include "ir/Status.h"
+#include "runtime/exec/Program.h"
+
+namespace cairn::exec {
+
+using ProgramMap = std::map<std::string, Program, std::less<>>;
+
+/// Bumped whenever the layout changes; a reader refuses any other.
+inline constexpr uint32_t kProgramFormatVersion = 1;
+
+/// `m`'s ops in the order programs refer to them by.
+std::vector<const Op*> opsInOrder(const Module& m);
+
+/// The programs (built from `m`) as bytes.
+std::string writePrograms(const ProgramMap& programs, const Module& m);
+
+/// Programs from `bytes`, their ops in `m`, their kernels indexing a table
+/// of `numKernels` entries.
+StatusOr<ProgramMap> readPrograms(std::string_view bytes, const Module& m, size_t numKernels);
+
+} // namespace cairn::exec
