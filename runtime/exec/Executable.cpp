@@ -82,9 +82,25 @@ private:
 } // namespace
 
 /// A thread's buffer pool: released buffers by byte size.
+/// Buffers are pooled by size class, not exact size: with lengths that vary
+/// from run to run, exact sizes rarely repeat and a pool keyed by them
+/// grew to its cap (1 GB) under a service's traffic. A class is the size
+/// rounded up to 1, 1.25, 1.5 or 1.75 times a power of two (at most 25%
+/// slack); every buffer of a class has at least its capacity.
+size_t sizeClass(size_t bytes) {
+  if (bytes <= 64) return 64;
+  int top = 63 - __builtin_clzll(bytes); // 2^top <= bytes < 2^(top+1)
+  size_t quarter = size_t{1} << (top - 2);
+  return (bytes + quarter - 1) / quarter * quarter;
+}
+
 struct Memory {
-  std::map<size_t, std::vector<std::vector<std::byte>>> pool;
-  size_t pooledBytes = 0;
+  std::map<size_t, std::vector<std::vector<std::byte>>> pool; ///< by size class
+  size_t pooledBytes = 0;                                     ///< capacities
+  /// The most bytes this context's values held at once: the pool keeps at
+  /// most twice that (a later run of the same sizes finds its buffers; a
+  /// run with other sizes does not pile up more).
+  size_t peakLive = 0;
 };
 
 struct ExecutionContext::State {
@@ -212,7 +228,9 @@ private:
     SlotValue& v = s_.frame[static_cast<size_t>(s)];
     release(s);
     s_.liveBytes += static_cast<int64_t>(t.byteSize());
-    stats_.peakBytes = std::max(stats_.peakBytes, s_.liveBytes.load(std::memory_order_relaxed));
+    int64_t live = s_.liveBytes.load(std::memory_order_relaxed);
+    stats_.peakBytes = std::max(stats_.peakBytes, live);
+    mem_.peakLive = std::max(mem_.peakLive, static_cast<size_t>(live));
     v.owned = std::move(t);
     v.view = &v.owned;
   }
@@ -259,14 +277,18 @@ private:
                                                  s_.liveBytes.load(std::memory_order_relaxed));
     if (!checked.isOk()) return opError(*current_->op, checked.status());
     size_t bytes = static_cast<size_t>(*checked);
-    auto it = mem_.pool.find(bytes);
+    size_t cls = sizeClass(bytes);
+    auto it = mem_.pool.find(cls);
+    std::vector<std::byte> b;
     if (it != mem_.pool.end() && !it->second.empty()) {
-      std::vector<std::byte> b = std::move(it->second.back());
+      b = std::move(it->second.back());
       it->second.pop_back();
-      mem_.pooledBytes -= bytes;
-      return Tensor::fromBytes(type, std::move(b));
+      mem_.pooledBytes -= b.capacity();
+    } else {
+      b.reserve(cls);
     }
-    return Tensor(type);
+    b.resize(bytes); // within the capacity: no reallocation
+    return Tensor::fromBytes(type, std::move(b));
   }
   /// Whether a value made outside allocate() (by a reference kernel) fits
   /// the run's memory cap beside what is live.
@@ -277,10 +299,16 @@ private:
     return ok.isOk() ? Status::ok() : opError(*current_->op, ok.status());
   }
   void recycle(Tensor t) {
-    size_t bytes = t.byteSize();
-    if (bytes == 0 || mem_.pooledBytes + bytes > kMaxPoolBytes) return;
-    mem_.pool[bytes].push_back(std::move(t).takeBytes());
-    mem_.pooledBytes += bytes;
+    std::vector<std::byte> b = std::move(t).takeBytes();
+    size_t cap = b.capacity();
+    size_t limit = std::min(kMaxPoolBytes, 2 * mem_.peakLive);
+    if (cap == 0 || mem_.pooledBytes + cap > limit) return; // freed
+    // Filed under the largest class its capacity covers (a reference
+    // kernel's buffer has its exact size as capacity, not a class).
+    if (cap < 64) return;
+    size_t quarter = size_t{1} << (61 - __builtin_clzll(cap));
+    mem_.pool[cap / quarter * quarter].push_back(std::move(b));
+    mem_.pooledBytes += cap;
   }
   std::vector<const Tensor*> operands(const Instruction& in, size_t from = 0) const {
     std::vector<const Tensor*> out;
