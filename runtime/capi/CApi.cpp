@@ -4,6 +4,7 @@
 #include "runtime/capi/cairn.h"
 
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <map>
 #include <new>
@@ -13,6 +14,10 @@
 #include <vector>
 
 #include <fmt/format.h>
+
+#include <dlfcn.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "ir/Parser.h"
 #include "ir/Verifier.h"
@@ -178,24 +183,12 @@ StatusOr<exec::ExecOptions> execOptionsOf(const cairn_run_options* o) {
   return opts;
 }
 
-} // namespace
-
-extern "C" {
-
-cairn_code cairn_status_code(const cairn_status* s) { return s ? s->code : CAIRN_OK; }
-const char* cairn_status_message(const cairn_status* s) {
-  if (s == &gOutOfMemory) return "out of memory (even for the error message)";
-  return s ? s->message.c_str() : "";
-}
-void cairn_status_free(cairn_status* s) {
-  if (s != &gOutOfMemory) delete s;
-}
-cairn_status* cairn_out_of_memory_status(void) { return &gOutOfMemory; }
-
-cairn_status* cairn_model_load_aot(const cairn_aot_model* aot, cairn_model** out) {
-  if (!aot || !out) return fail(CAIRN_INVALID_ARGUMENT, "cairn_model_load_aot: null argument");
+/// Loads `aot`; `keepAlive` owns the code it points into (a dlopen handle).
+cairn_status* loadAot(const char* function, const cairn_aot_model* aot,
+                      std::shared_ptr<const void> keepAlive, cairn_model** out) {
+  if (!aot || !out) return fail(CAIRN_INVALID_ARGUMENT, fmt::format("{}: null argument", function));
   *out = nullptr;
-  return guarded("cairn_model_load_aot", [&]() -> cairn_status* {
+  return guarded(function, [&]() -> cairn_status* {
     if (aot->abi_version != CAIRN_AOT_ABI_VERSION)
       return fail(CAIRN_CORRUPT_MODEL,
                   fmt::format("model object has ABI version {}, this runtime reads version {}: "
@@ -231,9 +224,86 @@ cairn_status* cairn_model_load_aot(const cairn_aot_model* aot, cairn_model** out
     for (const auto& [name, p] : *programs)
       model->signatures.emplace(name, signatureOf(p));
     model->exe =
-        std::make_unique<exec::Executable>(std::move(*m), std::move(*programs), std::move(fns));
+        std::make_unique<exec::Executable>(std::move(*m), std::move(*programs), std::move(fns),
+                                           std::move(keepAlive));
     *out = model.release();
     return nullptr;
+  });
+}
+
+/// dlopen's `path` (named `shown` in errors) and loads its model entry.
+cairn_status* loadSharedObject(const char* path, const char* shown, cairn_model** out) {
+  // Local: two models' symbols never mix; NOW: a missing symbol fails here.
+  void* handle = ::dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    const char* e = ::dlerror();
+    return fail(CAIRN_CORRUPT_MODEL,
+                fmt::format("cannot load model '{}': {}", shown, e ? e : "dlopen failed"));
+  }
+  std::shared_ptr<const void> keep(handle, [](const void* h) { ::dlclose(const_cast<void*>(h)); });
+  auto* aot = static_cast<const cairn_aot_model*>(::dlsym(handle, CAIRN_MODEL_ENTRY_SYMBOL));
+  if (!aot)
+    return fail(CAIRN_CORRUPT_MODEL,
+                fmt::format("'{}' is a shared object without a Cairn model (no {} symbol: "
+                            "compile it with cairn-compile --shared)",
+                            shown, CAIRN_MODEL_ENTRY_SYMBOL));
+  return loadAot("cairn_model_load_file", aot, std::move(keep), out);
+}
+
+} // namespace
+
+extern "C" {
+
+cairn_code cairn_status_code(const cairn_status* s) { return s ? s->code : CAIRN_OK; }
+const char* cairn_status_message(const cairn_status* s) {
+  if (s == &gOutOfMemory) return "out of memory (even for the error message)";
+  return s ? s->message.c_str() : "";
+}
+void cairn_status_free(cairn_status* s) {
+  if (s != &gOutOfMemory) delete s;
+}
+cairn_status* cairn_out_of_memory_status(void) { return &gOutOfMemory; }
+
+cairn_status* cairn_model_load_aot(const cairn_aot_model* aot, cairn_model** out) {
+  return loadAot("cairn_model_load_aot", aot, nullptr, out);
+}
+
+cairn_status* cairn_model_load_file(const char* path, cairn_model** out) {
+  if (!path || !out) return fail(CAIRN_INVALID_ARGUMENT, "cairn_model_load_file: null argument");
+  *out = nullptr;
+  return guarded("cairn_model_load_file", [&]() -> cairn_status* {
+    return loadSharedObject(path, path, out);
+  });
+}
+
+cairn_status* cairn_model_load_memory(const void* data, size_t size, cairn_model** out) {
+  if (!data || !out) return fail(CAIRN_INVALID_ARGUMENT, "cairn_model_load_memory: null argument");
+  *out = nullptr;
+  return guarded("cairn_model_load_memory", [&]() -> cairn_status* {
+#if defined(__linux__)
+    // dlopen reads files: an anonymous memory file is one without a disk.
+    int fd = static_cast<int>(::syscall(SYS_memfd_create, "cairn-model", 0u));
+    if (fd < 0)
+      return fail(CAIRN_RUNTIME_ERROR, fmt::format("cairn_model_load_memory: memfd_create: {}",
+                                                   std::strerror(errno)));
+    struct Close {
+      int fd;
+      ~Close() { ::close(fd); }
+    } closer{fd};
+    const char* p = static_cast<const char*>(data);
+    for (size_t done = 0; done < size;) {
+      ssize_t n = ::write(fd, p + done, size - done);
+      if (n <= 0)
+        return fail(CAIRN_RUNTIME_ERROR, fmt::format("cairn_model_load_memory: write: {}",
+                                                     std::strerror(errno)));
+      done += static_cast<size_t>(n);
+    }
+    std::string path = fmt::format("/proc/self/fd/{}", fd);
+    return loadSharedObject(path.c_str(), "<model in memory>", out);
+#else
+    (void)size;
+    return fail(CAIRN_UNSUPPORTED_HOST, "cairn_model_load_memory needs Linux (memfd)");
+#endif
   });
 }
 

@@ -116,6 +116,17 @@ typedef struct cairn_value_info {
  * the programs (no compiler, no lowering: any corruption or mismatch is
  * CAIRN_CORRUPT_MODEL naming what is wrong). */
 cairn_status* cairn_model_load_aot(const cairn_aot_model* aot, cairn_model** out);
+/* Loads a model from a shared object written by `cairn-compile --shared`
+ * (it exports the descriptor as CAIRN_MODEL_ENTRY_SYMBOL): dlopen'ed with
+ * RTLD_LOCAL, so any number of models load side by side, and closed by
+ * cairn_model_free. A file that is not such an object is
+ * CAIRN_CORRUPT_MODEL. */
+#define CAIRN_MODEL_ENTRY_SYMBOL "cairn_model_entry"
+cairn_status* cairn_model_load_file(const char* path, cairn_model** out);
+/* The same from the shared object's bytes in memory (e.g. fetched from a
+ * model store): written to an anonymous memory file (memfd) and loaded from
+ * there; Linux only (CAIRN_UNSUPPORTED_HOST elsewhere). */
+cairn_status* cairn_model_load_memory(const void* data, size_t size, cairn_model** out);
 void cairn_model_free(cairn_model* m);
 /* The number of functions, and the name of function i (owned by the model). */
 size_t cairn_model_num_functions(const cairn_model* m);

@@ -334,6 +334,48 @@ TEST(RunLimitsCApi, ABusyContextIsRefused) {
   EXPECT_EQ(spinCode.load(), CAIRN_CANCELLED);
 }
 
+TEST(RunLimitsCApi, SharedObjectsLoadFromAFileAndFromMemory) {
+  const std::string so = std::string(CAIRN_BINARY_DIR) + "/tests/limits.so";
+  StatusOr<std::string> bytes = readWholeFile(so);
+  ASSERT_TRUE(bytes.isOk()) << bytes.status().message();
+  cairn_model* fromFile = nullptr;
+  cairn_model* fromMemory = nullptr;
+  ASSERT_EQ(cairn_model_load_file(so.c_str(), &fromFile), nullptr);
+  ASSERT_EQ(cairn_model_load_memory(bytes->data(), bytes->size(), &fromMemory), nullptr);
+  for (cairn_model* m : {fromFile, fromMemory}) {
+    cairn_context* ctx = cairn_context_new();
+    float x = 2.5f;
+    int64_t n = 3, k = 2;
+    std::vector<cairn_tensor> in = {
+        {CAIRN_F32, 0, nullptr, &x}, {CAIRN_I64, 0, nullptr, &n}, {CAIRN_I64, 0, nullptr, &k}};
+    cairn_tensor out;
+    ASSERT_EQ(cairn_run(m, ctx, "fill", in.data(), 3, &out, 1), nullptr);
+    EXPECT_EQ(out.dims[0], 3);
+    EXPECT_EQ(static_cast<float*>(out.data)[5], 2.5f);
+    cairn_context_free(ctx);
+    cairn_model_free(m);
+  }
+  // Not a model: a missing file, a text file, a shared object without a model, garbage bytes.
+  auto code = [](cairn_status* s, std::string* msg) {
+    cairn_code c = cairn_status_code(s);
+    *msg = cairn_status_message(s);
+    cairn_status_free(s);
+    return c;
+  };
+  cairn_model* m = nullptr;
+  std::string msg;
+  EXPECT_EQ(code(cairn_model_load_file("/nonexistent/model.so", &m), &msg), CAIRN_CORRUPT_MODEL);
+  EXPECT_NE(msg.find("/nonexistent/model.so"), std::string::npos) << msg;
+  std::string text = std::string(CAIRN_SOURCE_DIR) + "/tests/unit/Inputs/limits.cairn";
+  EXPECT_EQ(code(cairn_model_load_file(text.c_str(), &m), &msg), CAIRN_CORRUPT_MODEL);
+  EXPECT_EQ(code(cairn_model_load_file("libm.so.6", &m), &msg), CAIRN_CORRUPT_MODEL);
+  EXPECT_NE(msg.find("without a Cairn model"), std::string::npos) << msg;
+  std::string garbage(4096, 'x');
+  EXPECT_EQ(code(cairn_model_load_memory(garbage.data(), garbage.size(), &m), &msg),
+            CAIRN_CORRUPT_MODEL);
+  EXPECT_EQ(m, nullptr);
+}
+
 TEST(RunLimitsCApi, CppWrapperThrowsTheStatus) {
   capi::Model model(&limits_aot);
   EXPECT_EQ(model.functions(), (std::vector<std::string>{"spin", "fill"}));

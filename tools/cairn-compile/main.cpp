@@ -7,9 +7,16 @@
 // Bad input (an unreadable or malformed module, a prefix that is not a C
 // identifier, an unknown CPU, an unwritable output) is an error naming the
 // problem, exit status 1.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <vector>
+
+#include <spawn.h>
+#include <sys/wait.h>
 
 #include <CLI/CLI.hpp>
 
@@ -19,7 +26,28 @@
 #include "runtime/ReadFile.h"
 #include "tools/ToolMain.h"
 
+extern char** environ; // for posix_spawnp
+
 using namespace cairn;
+
+/// `$CC -shared -o <so> <object>`: the system's linker turns the object into
+/// a shared object (LLVM writes objects, not shared libraries).
+Status linkShared(const std::string& object, const std::string& so) {
+  const char* env = std::getenv("CC");
+  std::string cc = env && *env ? env : "cc";
+  std::vector<std::string> args = {cc, "-shared", "-o", so, object};
+  std::vector<char*> argv;
+  for (std::string& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  if (int e = posix_spawnp(&pid, cc.c_str(), nullptr, nullptr, argv.data(), environ); e != 0)
+    return errorf("cannot run '{}' to link {}: {}", cc, so, std::strerror(e));
+  int status = 0;
+  if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return errorf("'{} -shared -o {} {}' failed", cc, so, object);
+  return Status::ok();
+}
 
 static int runTool(int argc, char** argv) {
   CLI::App app{"cairn-compile: compile a Cairn module ahead of time to an object file and a C header"};
@@ -36,6 +64,10 @@ static int runTool(int argc, char** argv) {
                  "...) or 'host'")
       ->capture_default_str();
   app.add_flag("--time", time, "Report the compile's phases on stderr");
+  bool shared = false;
+  app.add_flag("--shared", shared,
+               "Write a shared object (-o model.so) that cairn_model_load_file and "
+               "cairn_model_load_memory load at run time; links with $CC (default cc)");
   bool showTarget = false;
   app.add_flag("--print-target", showTarget,
                "Print the CPU and the target features the object records (the loader refuses a "
@@ -73,10 +105,20 @@ static int runTool(int argc, char** argv) {
     return 1;
   }
   codegen::cpu::AotReport report;
-  auto h = codegen::cpu::compileAot(**m, options, object, &report);
+  options.sharedEntry = shared;
+  std::string objectPath = shared ? object + ".o" : object;
+  auto h = codegen::cpu::compileAot(**m, options, objectPath, &report);
   if (!h.isOk()) {
     std::cerr << "cairn-compile: " << h.status().message() << "\n";
     return 1;
+  }
+  if (shared) {
+    Status linked = linkShared(objectPath, object);
+    std::remove(objectPath.c_str());
+    if (!linked.isOk()) {
+      std::cerr << "cairn-compile: error: " << linked.message() << "\n";
+      return 1;
+    }
   }
   std::ofstream out(header, std::ios::binary);
   out << *h;

@@ -7,6 +7,7 @@
 
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/DerivedTypes.h>
+#include <llvm/IR/GlobalAlias.h>
 #include <llvm/IR/GlobalVariable.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/LegacyPassManager.h>
@@ -148,8 +149,10 @@ StatusOr<std::string> compileAot(const Module& m, const AotOptions& o,
                bytesGlobal(lm, tm->getTargetFeatureString().str(), o.prefix + "_features"),
                bytesGlobal(lm, programBytes, o.prefix + "_programs"),
                llvm::ConstantInt::get(i64, programBytes.size())});
-  new llvm::GlobalVariable(lm, descTy, true, llvm::GlobalValue::ExternalLinkage, desc,
-                           o.prefix + "_aot");
+  auto* descG = new llvm::GlobalVariable(lm, descTy, true, llvm::GlobalValue::ExternalLinkage,
+                                         desc, o.prefix + "_aot");
+  if (o.sharedEntry)
+    llvm::GlobalAlias::create(llvm::GlobalValue::ExternalLinkage, CAIRN_MODEL_ENTRY_SYMBOL, descG);
 
   auto t2 = std::chrono::steady_clock::now();
   optimizeModule(lm, *tm, o.optLevel);

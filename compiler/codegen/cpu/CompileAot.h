@@ -32,6 +32,9 @@ struct AotOptions {
   /// runtime refuses to load the object on a CPU without its features.
   std::string cpu = "x86-64-v3";
   int optLevel = 3;
+  /// Also export the descriptor as `cairn_model_entry`, the symbol
+  /// cairn_model_load_file finds in a shared object (cairn-compile --shared).
+  bool sharedEntry = false;
 };
 
 struct AotReport {
