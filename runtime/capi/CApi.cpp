@@ -24,6 +24,7 @@
 #include "runtime/Npy.h"
 #include "runtime/RunLimits.h"
 #include "runtime/exec/Executable.h"
+#include "runtime/exec/Gemm.h"
 #include "runtime/exec/IsaFeatures.h"
 #include "runtime/exec/ProgramFormat.h"
 
@@ -168,6 +169,7 @@ CSignature signatureOf(const exec::Program& p) {
 /// The run's limits from C options (null: none).
 StatusOr<exec::ExecOptions> execOptionsOf(const cairn_run_options* o) {
   exec::ExecOptions opts;
+  opts.adjustBlasThreads = false; // a run changes no process-wide state
   if (!o) return opts;
   if (o->struct_size < sizeof(cairn_run_options))
     return errorf("cairn_run_options.struct_size is {}, expected {} (set it to "
@@ -440,6 +442,11 @@ cairn_status* cairn_tensor_save_npy(const char* path, const cairn_tensor* t) {
     if (Status s = writeNpy(path, *copy); !s.isOk()) return fail(s, CAIRN_INVALID_ARGUMENT);
     return nullptr;
   });
+}
+
+int cairn_blas_threads(void) { return exec::blasThreads(); }
+void cairn_set_blas_threads(int n) {
+  if (n >= 1) exec::setBlasThreads(n);
 }
 
 void cairn_tensor_free(cairn_tensor* t) {

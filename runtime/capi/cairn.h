@@ -174,6 +174,12 @@ cairn_status* cairn_run_with_options(const cairn_model* m, cairn_context* ctx, c
                                      cairn_tensor* outputs, size_t num_outputs,
                                      const cairn_run_options* options);
 
+/* The threads each BLAS call may use. Process-wide and the embedder's
+ * choice: a run never changes it (set it at startup, not while runs are in
+ * flight; OPENBLAS_NUM_THREADS gives the initial value). n < 1 is ignored. */
+int cairn_blas_threads(void);
+void cairn_set_blas_threads(int n);
+
 /* .npy files (the format numpy.save writes; little-endian, C order), for
  * exchanging tensors with Python and with cairn-run. A loaded tensor is
  * owned by the caller: free it with cairn_tensor_free. */

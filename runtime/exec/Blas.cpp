@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstdlib>
 #include <mutex>
@@ -132,13 +133,22 @@ ThreadHolders& threadHolders() {
 }
 } // namespace
 
+namespace {
+std::atomic<int64_t> gThreadChanges{0};
+} // namespace
+
+int64_t blasThreadChanges() { return gThreadChanges.load(std::memory_order_relaxed); }
+
 SingleThreadedBlas::SingleThreadedBlas() {
   if (!blasKernels().loaded()) return;
   ThreadHolders& h = threadHolders();
   std::lock_guard<std::mutex> lock(h.mutex);
   if (h.holders++ == 0) {
     h.saved = gSymbols.getThreads();
-    if (h.saved > 1) gSymbols.setThreads(1);
+    if (h.saved > 1) {
+      gSymbols.setThreads(1);
+      gThreadChanges.fetch_add(1, std::memory_order_relaxed);
+    }
   }
 }
 

@@ -40,6 +40,10 @@ const BlasKernels& blasKernels();
 /// instead of 5 with OPENBLAS_NUM_THREADS=2 on 2 cores. Each loop's GEMMs are
 /// small and sequential, so one core each is the better split of two. A GEMM
 /// too small to gain from threads holds one too (runGemm).
+/// How many times SingleThreadedBlas has lowered the process's BLAS thread
+/// count (for tests that check a run leaves it alone).
+int64_t blasThreadChanges();
+
 class SingleThreadedBlas {
 public:
   SingleThreadedBlas();

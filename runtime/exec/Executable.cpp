@@ -13,6 +13,7 @@
 #include <chrono>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -456,7 +457,8 @@ Status Runner::execGemm(const Instruction& in) {
   if (!shape.isOk()) return opError(*in.op, shape.status());
   CAIRN_ASSIGN_OR_RETURN(Tensor out, allocate(TensorType(a.dtype(), *shape)));
   CAIRN_RETURN_IF_ERROR(checkResult(in, 0, out));
-  Status ran = runGemm(in.gemm, a, b, out, &stats_.gemmCalls, &stats_.gemmFlops);
+  Status ran = runGemm(in.gemm, a, b, out, &stats_.gemmCalls, &stats_.gemmFlops,
+                       opts_.adjustBlasThreads);
   if (!ran.isOk()) return opError(*in.op, ran);
   setOwned(in.results[0], std::move(out));
   return Status::ok();
@@ -702,7 +704,8 @@ Status Runner::execParallel(const Instruction& in) {
       CAIRN_RETURN_IF_ERROR(runBlock(b));
     return Status::ok();
   }
-  SingleThreadedBlas oneThreadEach;
+  std::optional<SingleThreadedBlas> oneThreadEach;
+  if (opts_.adjustBlasThreads) oneThreadEach.emplace();
   ExecStats sideStats;
   Runner side(*this, s_.side, sideStats);
   side.loopDepth_ = loopDepth_;

@@ -41,11 +41,16 @@ struct ExecOptions {
   /// Run `parallel` instructions (independent loops) on two threads when
   /// the calling thread may use two CPUs (its affinity); off: one after the
   /// other on the calling thread. During such a pair the BLAS runs
-  /// single-threaded (exec::setBlasThreads(1), restored after: with more,
-  /// the two loops' GEMMs compete for the cores). That setting is the
-  /// process's: an embedder running other BLAS work concurrently on other
-  /// threads should turn this off or run with one BLAS thread.
+  /// single-threaded when adjustBlasThreads allows (with more, the two
+  /// loops' GEMMs compete for the cores).
   bool parallel = true;
+  /// Whether the run may change OpenBLAS's thread count, which is the
+  /// process's (OpenBLAS 0.3.21 has no per-call setting): to one for GEMMs
+  /// under 8 MFLOP and during a parallel pair, restored after. Off (what
+  /// the C API runs with), a run changes no process-wide state: the BLAS
+  /// uses the threads the process gave it (OPENBLAS_NUM_THREADS,
+  /// setBlasThreads, cairn_set_blas_threads), the embedder's choice.
+  bool adjustBlasThreads = true;
   /// Flush subnormal floats to zero (results and inputs) on the threads the
   /// run uses, as XLA's CPU runtime does: subnormal arithmetic is 10-100x
   /// slower on x86, and training steps whose gradients decay produce it.

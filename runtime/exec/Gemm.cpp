@@ -68,7 +68,7 @@ template <typename T> constexpr bool kIsF32 = std::is_same_v<T, float>;
 /// one after another.
 template <typename T>
 Status gemmCore(bool transA, bool transB, const Dims& d, const T* a, const T* b, T* out,
-                int64_t* calls) {
+                int64_t* calls, bool adjustThreads = true) {
   if (d.k == 0) { // BLAS would be asked for C = 0 * C; say it directly.
     std::memset(out, 0, static_cast<size_t>(d.batch * d.m * d.n) * sizeof(T));
     return Status::ok();
@@ -80,7 +80,7 @@ Status gemmCore(bool transA, bool transB, const Dims& d, const T* a, const T* b,
   // BLAS's workers costs about what splitting it saves; the large ones (the
   // hoisted input projections, weight gradients) get them all.
   std::optional<SingleThreadedBlas> serial;
-  if (2 * d.batch * d.m * d.n * d.k < kSerialFlops) serial.emplace();
+  if (adjustThreads && 2 * d.batch * d.m * d.n * d.k < kSerialFlops) serial.emplace();
   if (d.m > INT32_MAX || d.n > INT32_MAX || d.k > INT32_MAX)
     return errorf("matrix dims {}x{}x{} exceed the BLAS interface's 32-bit sizes", d.m, d.k, d.n);
   int m = static_cast<int>(d.m), n = static_cast<int>(d.n), k = static_cast<int>(d.k);
@@ -135,7 +135,7 @@ StatusOr<Shape> gemmResultShape(const GemmShape& g, const Shape& a, const Shape&
 }
 
 Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out,
-               int64_t* calls, int64_t* flops) {
+               int64_t* calls, int64_t* flops, bool adjustThreads) {
   if (a.dtype() != b.dtype() || a.dtype() != out.dtype())
     return errorf("operand dtypes {} and {} differ", dtypeName(a.dtype()), dtypeName(b.dtype()));
   CAIRN_ASSIGN_OR_RETURN(Dims d, dimsOfShapes(g, a.shape(), b.shape(), nullptr));
@@ -143,10 +143,10 @@ Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out
   if (flops) *flops += 2 * d.batch * d.m * d.n * d.k;
   if (a.dtype() == DType::F32)
     return gemmCore<float>(g.transA, g.transB, d, a.data<float>(), b.data<float>(),
-                           out.data<float>(), calls);
+                           out.data<float>(), calls, adjustThreads);
   if (a.dtype() == DType::F64)
     return gemmCore<double>(g.transA, g.transB, d, a.data<double>(), b.data<double>(),
-                            out.data<double>(), calls);
+                            out.data<double>(), calls, adjustThreads);
   return errorf("GEMM supports f32 and f64, not {}", dtypeName(a.dtype()));
 }
 

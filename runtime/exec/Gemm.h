@@ -15,9 +15,11 @@ StatusOr<Shape> gemmResultShape(const GemmShape& g, const Shape& a, const Shape&
 
 /// out = a . b for f32 (sgemm) or f64 (dgemm); `out` has gemmResultShape.
 /// Adds the BLAS calls made to `*calls` and 2*M*N*K per batch element to
-/// `*flops` (each may be null).
+/// `*flops` (each may be null). With `adjustThreads`, a product under 8
+/// MFLOP runs with the BLAS set to one thread (a process-wide setting, for
+/// its duration); without, the BLAS uses the process's setting as it is.
 Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out,
-               int64_t* calls, int64_t* flops = nullptr);
+               int64_t* calls, int64_t* flops = nullptr, bool adjustThreads = true);
 
 /// A GEMM's sizes: `batch` products of op(A) m x k by op(B) k x n.
 struct GemmDims {

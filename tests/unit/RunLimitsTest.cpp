@@ -17,6 +17,7 @@
 #include "runtime/ReadFile.h"
 #include "runtime/capi/cairn.h"
 #include "runtime/capi/cairn.hpp"
+#include "runtime/exec/Blas.h"
 
 extern "C" const cairn_aot_model limits_aot;
 
@@ -376,9 +377,36 @@ TEST(RunLimitsCApi, SharedObjectsLoadFromAFileAndFromMemory) {
   EXPECT_EQ(m, nullptr);
 }
 
+TEST(RunLimitsCApi, ARunChangesNoProcessWideBlasSetting) {
+  // The executor's own runs set OpenBLAS to one thread around small GEMMs;
+  // through the C API the process's setting is the embedder's and stays.
+  int saved = cairn_blas_threads();
+  cairn_set_blas_threads(2);
+  if (cairn_blas_threads() != 2) GTEST_SKIP() << "the BLAS does not take a thread count here";
+  CModel c;
+  std::vector<float> x(8 * 64, 0.5f), w(64 * 64, 0.25f);
+  int64_t xd[] = {8, 64}, wd[] = {64, 64};
+  std::vector<cairn_tensor> in = {{CAIRN_F32, 2, xd, x.data()}, {CAIRN_F32, 2, wd, w.data()}};
+  int64_t before = exec::blasThreadChanges();
+  for (int i = 0; i < 100; ++i) {
+    cairn_tensor out;
+    ASSERT_EQ(runC(c, "project", in, &out, nullptr), CAIRN_OK);
+  }
+  EXPECT_EQ(exec::blasThreadChanges(), before);
+  // The control: the executor's default lowers it for the same product.
+  auto m = limitsModule();
+  auto exe = exectest::compileOk(*m);
+  Tensor tx = exectest::inputOf(TensorType(DType::F32, {8, 64}), 1);
+  Tensor tw = exectest::inputOf(TensorType(DType::F32, {64, 64}), 2);
+  ASSERT_TRUE(exe->run("project", {tx, tw}).isOk());
+  EXPECT_GT(exec::blasThreadChanges(), before);
+  EXPECT_EQ(cairn_blas_threads(), 2);
+  cairn_set_blas_threads(saved);
+}
+
 TEST(RunLimitsCApi, CppWrapperThrowsTheStatus) {
   capi::Model model(&limits_aot);
-  EXPECT_EQ(model.functions(), (std::vector<std::string>{"spin", "fill"}));
+  EXPECT_EQ(model.functions(), (std::vector<std::string>{"spin", "fill", "project"}));
   EXPECT_EQ(model.signature("fill").args.size(), 3u);
   capi::Context ctx;
   float x = 5;
