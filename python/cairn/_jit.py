@@ -1,0 +1,131 @@
+"""`jit`, `grad` and `value_and_grad`: Python functions of NumPy arrays,
+traced and compiled once per signature.
+
+The signature of a call is the dtypes and shapes of its arrays. The first
+call with a new signature traces the function with exactly those (static)
+shapes, adds the gradient function when asked (compiler/autodiff, through
+loops and branches), compiles the module for the CPU (or keeps it for the
+reference interpreter) and caches the result; later calls with the same
+signature go straight to the compiled code, with the GIL released while it
+runs.
+"""
+import numpy as np
+
+from . import _pytree
+from ._dtypes import TensorSpec, as_dtype
+from ._module import Function, Module, _as_array, trace
+
+
+def _scalar_array(a):
+    if isinstance(a, np.ndarray):
+        return a
+    return _as_array(a)
+
+
+class _Compiled:
+    __slots__ = ("module", "run", "fname", "treedef", "nresults")
+
+
+class jit:
+    """`cairn.jit(fn)`: `fn` traced and compiled per signature of its arguments.
+
+    Arguments are NumPy arrays (or numbers: ints i64, floats f32, bools i1)
+    passed positionally. `backend="interpreter"` runs the reference
+    interpreter instead of compiling. `default_max_trip` bounds loops without
+    a max_trip (0: unbounded).
+    """
+
+    def __init__(self, fn, backend="cpu", default_max_trip=0):
+        if backend not in ("cpu", "interpreter"):
+            raise ValueError(f"cairn.jit: unknown backend {backend!r} (cpu, interpreter)")
+        self.fn = fn
+        self.backend = backend
+        self.default_max_trip = default_max_trip
+        self._cache = {}
+        self.__name__ = getattr(fn, "__name__", "f")
+        self.__doc__ = getattr(fn, "__doc__", None)
+
+    def _build(self, arrays):
+        """Traces into a new module; returns (module, function name to run, treedef)."""
+        f = trace(self.fn, *[TensorSpec.of(a) for a in arrays], name=self.__name__)
+        return f.module, f.name, f._treedef
+
+    def _compile(self, arrays):
+        module, fname, treedef = self._build(arrays)
+        c = _Compiled()
+        c.module, c.fname, c.treedef = module, fname, treedef
+        if self.backend == "cpu":
+            c.run = module._h.compile(self.default_max_trip).run
+        else:
+            h, trip = module._h, self.default_max_trip
+            c.run = lambda name, args: h.interpret(name, args, trip)
+        return c
+
+    def lower(self, *args):
+        """The traced Module for these arguments (without compiling)."""
+        return self._build([_scalar_array(a) for a in args])[0]
+
+    def __call__(self, *args):
+        arrays = [a if type(a) is np.ndarray else _scalar_array(a) for a in args]
+        key = tuple((a.dtype, a.shape) for a in arrays)
+        c = self._cache.get(key)
+        if c is None:
+            c = self._compile(arrays)
+            self._cache[key] = c
+        out = c.run(c.fname, arrays)
+        return self._finish(c, out)
+
+    def _finish(self, c, out):
+        return _pytree.unflatten(c.treedef, out)
+
+
+class value_and_grad(jit):
+    """`cairn.value_and_grad(fn, argnums=0)`: (fn's value, d value / d args).
+
+    `fn` returns a float scalar loss, or with `has_aux=True` a pair
+    (loss, aux). The gradient is reverse-mode autodiff of the traced IR
+    (docs/autodiff.md), through `while_loop` and `cond`. `argnums` is an int
+    (one gradient) or a tuple of ints (a tuple of gradients).
+    """
+
+    def __init__(self, fn, argnums=0, has_aux=False, backend="cpu", default_max_trip=0):
+        super().__init__(fn, backend, default_max_trip)
+        self.argnums = argnums
+        self.has_aux = has_aux
+        self._wrt = [argnums] if isinstance(argnums, int) else list(argnums)
+        if not self._wrt:
+            raise ValueError("cairn.grad: argnums is empty")
+
+    def _build(self, arrays):
+        f = trace(self.fn, *[TensorSpec.of(a) for a in arrays], name=self.__name__)
+        nres = f._treedef.num_leaves()
+        if self.has_aux:
+            td = f._treedef
+            if td.kind not in ("tuple", "list") or len(td.children) != 2:
+                raise TypeError("cairn.grad with has_aux=True: fn must return (loss, aux)")
+        elif nres != 1:
+            raise TypeError("cairn.grad: fn must return one scalar loss "
+                            "(use has_aux=True to return (loss, aux))")
+        for i in self._wrt:
+            if not 0 <= i < len(arrays):
+                raise ValueError(f"cairn.grad: argnum {i} out of range for {len(arrays)} arguments")
+            if not as_dtype(arrays[i].dtype).is_float:
+                raise TypeError(f"cairn.grad: argument {i} has dtype {arrays[i].dtype}; "
+                                "gradients are taken with respect to float arguments")
+        gname = f.module.grad(f.name, self._wrt, 0)
+        return f.module, gname, f._treedef
+
+    def _finish(self, c, out):
+        nres = c.treedef.num_leaves()
+        value = _pytree.unflatten(c.treedef, out[:nres])
+        grads = out[nres:]
+        g = grads[0] if isinstance(self.argnums, int) else tuple(grads)
+        return value, g
+
+
+class grad(value_and_grad):
+    """`cairn.grad(fn, argnums=0)`: d fn / d args (see value_and_grad)."""
+
+    def _finish(self, c, out):
+        value, g = super()._finish(c, out)
+        return (g, value[1]) if self.has_aux else g
