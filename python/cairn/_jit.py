@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _pytree
 from ._dtypes import TensorSpec, as_dtype
-from ._module import Function, Module, _as_array, trace
+from ._module import Function, Module, _as_array, _spec, trace
 
 
 def _scalar_array(a):
@@ -30,24 +30,32 @@ class jit:
     """`cairn.jit(fn)`: `fn` traced and compiled per signature of its arguments.
 
     Arguments are NumPy arrays (or numbers: ints i64, floats f32, bools i1)
-    passed positionally. `backend="interpreter"` runs the reference
+    passed positionally. With `specs` (e.g. `[cairn.i32[None, None], ...]`,
+    dynamic dims allowed) the function is traced once, for every call. `backend="interpreter"` runs the reference
     interpreter instead of compiling. `default_max_trip` bounds loops without
     a max_trip (0: unbounded).
     """
 
-    def __init__(self, fn, backend="cpu", default_max_trip=0):
+    def __init__(self, fn, backend="cpu", default_max_trip=0, specs=None):
         if backend not in ("cpu", "interpreter"):
             raise ValueError(f"cairn.jit: unknown backend {backend!r} (cpu, interpreter)")
         self.fn = fn
         self.backend = backend
         self.default_max_trip = default_max_trip
         self._cache = {}
+        # Given specs (dynamic dims allowed): one trace serves every call.
+        self._specs = None if specs is None else [_spec(s) for s in specs]
         self.__name__ = getattr(fn, "__name__", "f")
         self.__doc__ = getattr(fn, "__doc__", None)
 
+    def _specs_for(self, arrays):
+        if self._specs is not None:
+            return self._specs
+        return [TensorSpec.of(a) for a in arrays]
+
     def _build(self, arrays):
         """Traces into a new module; returns (module, function name to run, treedef)."""
-        f = trace(self.fn, *[TensorSpec.of(a) for a in arrays], name=self.__name__)
+        f = trace(self.fn, *self._specs_for(arrays), name=self.__name__)
         return f.module, f.name, f._treedef
 
     def _compile(self, arrays):
@@ -67,7 +75,7 @@ class jit:
 
     def __call__(self, *args):
         arrays = [a if type(a) is np.ndarray else _scalar_array(a) for a in args]
-        key = tuple((a.dtype, a.shape) for a in arrays)
+        key = None if self._specs is not None else tuple((a.dtype, a.shape) for a in arrays)
         c = self._cache.get(key)
         if c is None:
             c = self._compile(arrays)
@@ -88,8 +96,9 @@ class value_and_grad(jit):
     (one gradient) or a tuple of ints (a tuple of gradients).
     """
 
-    def __init__(self, fn, argnums=0, has_aux=False, backend="cpu", default_max_trip=0):
-        super().__init__(fn, backend, default_max_trip)
+    def __init__(self, fn, argnums=0, has_aux=False, backend="cpu", default_max_trip=0,
+                 specs=None):
+        super().__init__(fn, backend, default_max_trip, specs)
         self.argnums = argnums
         self.has_aux = has_aux
         self._wrt = [argnums] if isinstance(argnums, int) else list(argnums)
@@ -97,7 +106,7 @@ class value_and_grad(jit):
             raise ValueError("cairn.grad: argnums is empty")
 
     def _build(self, arrays):
-        f = trace(self.fn, *[TensorSpec.of(a) for a in arrays], name=self.__name__)
+        f = trace(self.fn, *self._specs_for(arrays), name=self.__name__)
         nres = f._treedef.num_leaves()
         if self.has_aux:
             td = f._treedef
@@ -109,7 +118,7 @@ class value_and_grad(jit):
         for i in self._wrt:
             if not 0 <= i < len(arrays):
                 raise ValueError(f"cairn.grad: argnum {i} out of range for {len(arrays)} arguments")
-            if not as_dtype(arrays[i].dtype).is_float:
+            if not as_dtype(self._specs_for(arrays)[i].dtype).is_float:
                 raise TypeError(f"cairn.grad: argument {i} has dtype {arrays[i].dtype}; "
                                 "gradients are taken with respect to float arguments")
         gname = f.module.grad(f.name, self._wrt, 0)

@@ -10,6 +10,7 @@ namespace cairn::python {
 namespace nb = nanobind;
 void bindModule(nb::module_& m);
 void bindTrace(nb::module_& m);
+void bindModels(nb::module_& m);
 } // namespace cairn::python
 
 NB_MODULE(_cairn, m) {
@@ -21,4 +22,5 @@ NB_MODULE(_cairn, m) {
   nb::exception<CairnError>(m, "CairnError", PyExc_RuntimeError);
   bindModule(m);
   bindTrace(m);
+  bindModels(m);
 }

@@ -1,0 +1,149 @@
+"""SPINN's thin stack in Python: a tree classifier trained on ListOps.
+
+    PYTHONPATH=build/python python3 examples/python/spinn.py --steps 300
+
+The encoder is one `cairn.while_loop` over the transition steps that moves
+every row of the batch at once: the stack is a [B, N, 2H] tensor carried by
+the loop, pushed with `scatter` and read with `gather` (batch_dims=1), and
+each row's SHIFT / REDUCE / no-op is a `where` (docs/models.md, "SPINN
+encoder", given transitions, no tracker). The same model is built by C++
+(frontend/models/SpinnEncoder.cpp): `--check` compares the two on a batch
+with the same parameters. Training is reverse-mode autodiff through the loop
+(cairn.value_and_grad) and Adam in NumPy.
+"""
+import argparse
+import time
+
+import numpy as np
+
+import cairn
+from cairn import i32
+
+
+def spinn_logits(tokens, transitions, lengths, p, hidden):
+    H = hidden
+    B, N = tokens.dim(0, i32), tokens.dim(1, i32)
+    buffer = p["embed.weight"][tokens] @ p["projection.weight"] + p["projection.bias"]
+    rows = lambda pred, width: pred.reshape(B, 1).broadcast_to((B, width))  # [B] -> [B, width]
+    steps, last_slot, done_at = transitions.dim(1, i32), N - 1, lengths * 2 - 1
+    zeros = cairn.zeros((B,), i32)
+
+    def body(c):
+        s, sp, bp, stack = c
+        has_buf = bp < lengths
+        buf_row = cairn.gather(buffer, cairn.minimum(bp, last_slot), axis=1, batch_dims=1)
+        top_raw = cairn.gather(stack, cairn.maximum(sp - 1, 0), axis=1, batch_dims=1)
+        second_raw = cairn.gather(stack, cairn.maximum(sp - 2, 0), axis=1, batch_dims=1)
+        top = cairn.where(rows(sp >= 1, 2 * H), top_raw, 0.0)
+        second = cairn.where(rows(sp >= 2, 2 * H), second_raw, 0.0)
+        can_shift, can_reduce, live = has_buf & (sp < N), sp >= 2, s < done_at
+        move = transitions[:, s]
+        do_shift = (move == 1) & can_shift & live
+        do_reduce = (move == 2) & can_reduce & live
+        slot = cairn.where(do_shift, sp, cairn.where(do_reduce, sp - 2, cairn.maximum(sp - 1, 0)))
+        # TreeLSTM Reduce of (second, top): five gates from both children's h.
+        gates = (second[:, :H] @ p["reduce.left.weight"] + p["reduce.left.bias"]) + \
+            top[:, :H] @ p["reduce.right.weight"]
+        a, i, f1, f2, o = cairn.split(gates, 5, axis=-1)
+        cell = cairn.tanh(a) * cairn.sigmoid(i) + cairn.sigmoid(f1) * second[:, H:] + \
+            cairn.sigmoid(f2) * top[:, H:]
+        reduced = cairn.concat([cairn.sigmoid(o) * cairn.tanh(cell), cell], axis=1)
+        item = cairn.where(rows(do_shift, 2 * H), buf_row,
+                           cairn.where(rows(do_reduce, 2 * H), reduced, top_raw))
+        return (s + 1,
+                cairn.where(do_shift, sp + 1, cairn.where(do_reduce, sp - 1, sp)),
+                cairn.where(do_shift, bp + 1, bp),
+                cairn.scatter(stack, slot, item, axis=1, batch_dims=1))
+
+    init = (cairn.constant(0, i32), zeros, zeros, cairn.zeros((B, N, 2 * H)))
+    _, sp, _, stack = cairn.while_loop(lambda c: c[0] < steps, body, init, max_trip=steps)
+    root = cairn.gather(stack, cairn.maximum(sp - 1, 0), axis=1, batch_dims=1)[:, :H]
+    h = cairn.where(rows(sp >= 1, H), root, 0.0)
+    k = 0
+    while f"mlp.{k + 1}.weight" in p:  # the MLP head: relu between layers
+        h = cairn.relu(h @ p[f"mlp.{k}.weight"] + p[f"mlp.{k}.bias"])
+        k += 1
+    return h @ p[f"mlp.{k}.weight"] + p[f"mlp.{k}.bias"]
+
+
+def make_functions(names, hidden):
+    data = [cairn.i32[None, None], cairn.i32[None, None], cairn.i32[None]]
+
+    def logits(tokens, transitions, lengths, *params):
+        return spinn_logits(tokens, transitions, lengths, dict(zip(names, params)), hidden)
+
+    def loss(tokens, transitions, lengths, labels, *params):
+        z = logits(tokens, transitions, lengths, *params)
+        picked = cairn.gather(cairn.log_softmax(z), labels, axis=1, batch_dims=1)
+        hits = (z.argmax(-1, i32) == labels).astype(cairn.f32)
+        return -picked.mean(), hits.mean()
+
+    return data, logits, loss
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--hidden", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--eval-every", type=int, default=100)
+    ap.add_argument("--examples", type=int, default=2048)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--check", action="store_true", help="compare with the C++ SPINN and exit")
+    args = ap.parse_args()
+
+    corpus = cairn.models.listops(args.examples, seed=args.seed)
+    held_out = corpus.split_tail(len(corpus) // 8)
+    _, params = cairn.models.spinn_tree_classifier(
+        vocab=corpus.vocab_size, embed=args.hidden, hidden=args.hidden, mlp_hidden=args.hidden,
+        classes=corpus.classes, seed=args.seed)
+    names = list(params)
+    data, logits_fn, loss_fn = make_functions(names, args.hidden)
+    specs = data + [cairn.TensorSpec(v.shape, v.dtype) for v in params.values()]
+
+    if args.check:
+        cxx, _ = cairn.models.spinn_tree_classifier(
+            vocab=corpus.vocab_size, embed=args.hidden, hidden=args.hidden,
+            mlp_hidden=args.hidden, classes=corpus.classes, seed=args.seed)
+        batch = corpus.batch(list(range(args.batch)))[:3]
+        ours = cairn.jit(logits_fn, specs=specs)(*batch, *params.values())
+        theirs = cxx(*batch, *params.values())
+        diff = float(np.abs(ours - theirs).max())
+        print(f"python SPINN vs C++ SPINN, batch of {args.batch}: max |diff| = {diff:.3g}")
+        return 0 if diff <= 1e-6 else 1
+
+    step_fn = cairn.value_and_grad(loss_fn, argnums=tuple(range(4, 4 + len(names))),
+                                   has_aux=True, specs=specs[:3] + [cairn.i32[None]] + specs[3:])
+    eval_fn = cairn.jit(loss_fn, specs=specs[:3] + [cairn.i32[None]] + specs[3:])
+    values = [v.copy() for v in params.values()]
+    m = [np.zeros_like(v) for v in values]
+    v2 = [np.zeros_like(v) for v in values]
+    rng = np.random.default_rng(args.seed)
+    start, seen, run_loss, run_acc = time.time(), 0, 0.0, 0.0
+    for step in range(1, args.steps + 1):
+        idx = rng.choice(len(corpus), size=args.batch, replace=False)
+        batch = corpus.batch(sorted(idx.tolist()))
+        (loss, acc), grads = step_fn(*batch, *values)
+        for k, g in enumerate(grads):  # Adam
+            m[k] = 0.9 * m[k] + 0.1 * g
+            v2[k] = 0.999 * v2[k] + 0.001 * g * g
+            mh, vh = m[k] / (1 - 0.9 ** step), v2[k] / (1 - 0.999 ** step)
+            values[k] -= (args.lr * mh / (np.sqrt(vh) + 1e-8)).astype(np.float32)
+        seen += args.batch
+        run_loss, run_acc = run_loss + float(loss), run_acc + float(acc)
+        if step % args.eval_every == 0 or step == args.steps:
+            n = args.eval_every if step % args.eval_every == 0 else step % args.eval_every
+            held = held_out.batch(list(range(len(held_out))))
+            h_loss, h_acc = eval_fn(*held, *values)
+            print(f"step {step:5d}  train loss {run_loss / n:.4f}  acc {run_acc / n:.3f}  "
+                  f"held-out loss {float(h_loss):.4f}  acc {float(h_acc):.3f}  "
+                  f"{seen / (time.time() - start):.0f} ex/s")
+            run_loss = run_acc = 0.0
+    print(f"trained {args.steps} steps of {args.batch} in {time.time() - start:.1f} s "
+          f"(chance is {1 / corpus.classes:.0%})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

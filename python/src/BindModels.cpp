@@ -1,0 +1,84 @@
+// Python bindings of Cairn's C++ models and data: the SPINN tree classifier
+// (frontend/models/Spinn.h) built into a module with its parameters'
+// initial values, and the generated ListOps corpus with its padded batches
+// (frontend/data/Corpus.h). They let Python train the C++ model, and check a
+// model written in Python (examples/python/spinn.py) against it.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/vector.h>
+
+#include "Arrays.h"
+#include "Handles.h"
+#include "frontend/data/Corpus.h"
+#include "frontend/models/Spinn.h"
+
+namespace cairn::python {
+
+namespace {
+
+nb::list arrays(std::vector<Tensor> ts) {
+  nb::list out;
+  for (Tensor& t : ts)
+    out.append(arrayFromTensor(std::move(t)));
+  return out;
+}
+
+} // namespace
+
+void bindModels(nb::module_& m) {
+  m.def(
+      "spinn_tree_classifier",
+      [](ModuleHandle& h, int64_t vocab, int64_t embed, int64_t hidden, int64_t tracker,
+         int64_t mlpHidden, int64_t mlpLayers, int64_t classes, bool loss,
+         const std::string& name, uint64_t seed) {
+        if (h.module->lookup(name)) throw BuildError("the module already has a function @" + name);
+        SpinnConfig cfg;
+        cfg.vocab = vocab;
+        cfg.embed = embed;
+        cfg.hidden = hidden;
+        cfg.trackerSize = tracker;
+        cfg.mlpHidden = mlpHidden;
+        cfg.mlpLayers = mlpLayers;
+        ParamStore ps;
+        if (loss) buildSpinnTreeClassifierLoss(*h.module, ps, cfg, classes, name);
+        else buildSpinnTreeClassifier(*h.module, ps, cfg, classes, name);
+        return nb::make_tuple(ps.names(), arrays(ps.initialize(seed)));
+      },
+      nb::arg("module"), nb::arg("vocab"), nb::arg("embed"), nb::arg("hidden"),
+      nb::arg("tracker"), nb::arg("mlp_hidden"), nb::arg("mlp_layers"), nb::arg("classes"),
+      nb::arg("loss"), nb::arg("name"), nb::arg("seed"));
+
+  nb::class_<data::Corpus>(m, "Corpus")
+      .def_static(
+          "listops",
+          [](size_t count, uint64_t seed, int maxDepth, int maxArgs, int maxLength) {
+            data::CorpusOptions o;
+            o.format = data::Format::ListOps;
+            o.generated = count;
+            o.seed = seed;
+            o.listops.maxDepth = maxDepth;
+            o.listops.maxArgs = maxArgs;
+            o.listops.maxLength = maxLength;
+            return take(data::loadCorpus(o));
+          },
+          nb::arg("count"), nb::arg("seed") = 1, nb::arg("max_depth") = 4,
+          nb::arg("max_args") = 5, nb::arg("max_length") = 60)
+      .def("__len__", &data::Corpus::size)
+      .def_prop_ro("vocab_size", [](const data::Corpus& c) { return c.vocab.size(); })
+      .def_prop_ro("classes", &data::Corpus::classes)
+      .def("lengths", &data::Corpus::lengths)
+      .def("split_tail", &data::Corpus::splitTail)
+      .def("batch", [](const data::Corpus& c, const std::vector<size_t>& indices) {
+        for (size_t i : indices)
+          if (i >= c.size()) throw nb::index_error("example index out of range");
+        data::Batch b = data::makeBatch(c, indices);
+        return nb::make_tuple(arrayFromTensor(std::move(b.tokens)),
+                              arrayFromTensor(std::move(b.transitions)),
+                              arrayFromTensor(std::move(b.lengths)),
+                              arrayFromTensor(std::move(b.labels)));
+      });
+}
+
+} // namespace cairn::python
