@@ -13,7 +13,7 @@ import numpy as np
 from . import _cairn
 from . import _pytree
 from ._dtypes import TensorSpec, as_dtype
-from ._tensor import Tensor, _TRACE_STACK, as_tensor
+from ._tensor import Tensor, as_tensor, trace_stack
 
 BuildError = _cairn.BuildError
 CairnError = _cairn.CairnError
@@ -209,7 +209,8 @@ def trace(fn, *specs, name=None, module=None, backend="cpu", default_max_trip=0)
     arg_names = [params[i] if i < len(params) else "" for i in range(len(specs))]
     builder = _cairn.Builder.create(module._h, name,
                                     [(s.dtype.name, s.ir_shape()) for s in specs], arg_names)
-    _TRACE_STACK.append(builder)
+    stack = trace_stack()
+    stack.append(builder)
     try:
         args = [Tensor(builder.arg(i)) for i in range(len(specs))]
         out = fn(*args)
@@ -220,7 +221,7 @@ def trace(fn, *specs, name=None, module=None, backend="cpu", default_max_trip=0)
         builder.abandon()
         raise
     finally:
-        _TRACE_STACK.pop()
+        stack.pop()
     return Function(module, name, treedef, backend, default_max_trip)
 
 

@@ -9,6 +9,7 @@ as its IR location, so run-time errors (an index out of range) name it too.
 """
 import os
 import sys
+import threading
 
 import numpy as np
 
@@ -17,16 +18,24 @@ from ._dtypes import DType, as_dtype, f32, i1, i64
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
-# The builders of the functions being traced, innermost last (tracing is
-# single-threaded per trace; nested traces are allowed).
-_TRACE_STACK = []
+# The builders of the functions being traced on this thread, innermost last
+# (nested traces are allowed; threads trace independently).
+_TRACES = threading.local()
+
+
+def trace_stack():
+    stack = getattr(_TRACES, "stack", None)
+    if stack is None:
+        stack = _TRACES.stack = []
+    return stack
 
 
 def current_builder():
-    if not _TRACE_STACK:
+    stack = trace_stack()
+    if not stack:
         raise RuntimeError("cairn: no function is being traced here (use cairn.function, "
                            "cairn.jit or cairn.grad)")
-    return _TRACE_STACK[-1]
+    return stack[-1]
 
 
 def _locate(builder):

@@ -95,3 +95,22 @@ def test_unsupported_dtype_is_a_type_error():
         f(np.zeros(3, np.uint8))
     with pytest.raises(TypeError):
         f(np.zeros(3, np.complex64))
+
+
+def test_threads_trace_independently():
+    results, errors = {}, []
+
+    def work(k):
+        try:
+            f = cairn.jit(lambda x: cairn.fori_loop(0, k, lambda i, c: c + x, x))
+            results[k] = float(f(np.float32(1.0)))
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(1, 6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert results == {k: float(k + 1) for k in range(1, 6)}
