@@ -84,6 +84,8 @@ class jit:
         return self._finish(c, out)
 
     def _finish(self, c, out):
+        if c.treedef is _pytree.LEAF:
+            return out[0]
         return _pytree.unflatten(c.treedef, out)
 
 

@@ -11,6 +11,7 @@ namespace nb = nanobind;
 void bindModule(nb::module_& m);
 void bindTrace(nb::module_& m);
 void bindModels(nb::module_& m);
+void bindTraining(nb::module_& m);
 } // namespace cairn::python
 
 NB_MODULE(_cairn, m) {
@@ -23,4 +24,5 @@ NB_MODULE(_cairn, m) {
   bindModule(m);
   bindTrace(m);
   bindModels(m);
+  bindTraining(m);
 }
