@@ -8,10 +8,12 @@ the loop, pushed with `scatter` and read with `gather` (batch_dims=1), and
 each row's SHIFT / REDUCE / no-op is a `where` (docs/models.md, "SPINN
 encoder", given transitions, no tracker). The same model is built by C++
 (frontend/models/SpinnEncoder.cpp): `--check` compares the two on a batch
-with the same parameters. Training is reverse-mode autodiff through the loop
+with the same parameters, `--golden ../shared/data` the SNLI classifier on
+the golden batch with the C++ model and PyTorch's stored logits. Training is reverse-mode autodiff through the loop
 (cairn.value_and_grad) and Adam in NumPy.
 """
 import argparse
+import os
 import time
 
 import numpy as np
@@ -20,8 +22,8 @@ import cairn
 from cairn import i32
 
 
-def spinn_logits(tokens, transitions, lengths, p, hidden):
-    H = hidden
+def spinn_encode(tokens, transitions, lengths, p, H):
+    """The root's h [B, H] of each row's tree."""
     B, N = tokens.dim(0, i32), tokens.dim(1, i32)
     buffer = p["embed.weight"][tokens] @ p["projection.weight"] + p["projection.bias"]
     rows = lambda pred, width: pred.reshape(B, 1).broadcast_to((B, width))  # [B] -> [B, width]
@@ -58,12 +60,45 @@ def spinn_logits(tokens, transitions, lengths, p, hidden):
     init = (cairn.constant(0, i32), zeros, zeros, cairn.zeros((B, N, 2 * H)))
     _, sp, _, stack = cairn.while_loop(lambda c: c[0] < steps, body, init, max_trip=steps)
     root = cairn.gather(stack, cairn.maximum(sp - 1, 0), axis=1, batch_dims=1)[:, :H]
-    h = cairn.where(rows(sp >= 1, H), root, 0.0)
+    return cairn.where(rows(sp >= 1, H), root, 0.0)
+
+
+def mlp(h, p):
     k = 0
     while f"mlp.{k + 1}.weight" in p:  # the MLP head: relu between layers
         h = cairn.relu(h @ p[f"mlp.{k}.weight"] + p[f"mlp.{k}.bias"])
         k += 1
     return h @ p[f"mlp.{k}.weight"] + p[f"mlp.{k}.bias"]
+
+
+def spinn_logits(tokens, transitions, lengths, p, hidden):
+    return mlp(spinn_encode(tokens, transitions, lengths, p, hidden), p)
+
+
+def snli_logits(tokens, transitions, lengths, p, H):
+    """SNLI: premises [0] and hypotheses [1] encoded as one batch of 2B rows."""
+    merge = lambda x: x.reshape(-1, x.dim(2))
+    both = spinn_encode(merge(tokens), merge(transitions), lengths.reshape(-1), p, H)
+    pair = both.reshape(2, -1, H)
+    prem, hyp = pair[0], pair[1]
+    return mlp(cairn.concat([prem, hyp, prem - hyp, prem * hyp], axis=1), p)
+
+
+def check_golden(data_dir):
+    """The golden SNLI batch (tests/golden/spinn_pi_notracker): the C++ model
+    and PyTorch's stored logits, with the same parameters."""
+    case = cairn.models.golden_case("spinn_pi_notracker", data_dir)
+    params, inputs = case["params"], list(case["inputs"].values())
+    H = params["reduce.right.weight"].shape[0]
+    f = lambda t, tr, ln, *ps: snli_logits(t, tr, ln, dict(zip(params, ps)), H)
+    ours = cairn.jit(f)(*inputs, *params.values())
+    cxx = case["module"][case["function"]](*inputs, *params.values())
+    torch = np.load(os.path.join(os.path.dirname(__file__), "../../tests/golden",
+                                 "spinn_pi_notracker", "expected_0.npy"))
+    vs_cxx, vs_torch = np.abs(ours - cxx).max(), np.abs(ours - torch).max() / np.abs(torch).max()
+    print(f"golden SNLI batch {ours.shape}: max |python - C++| = {vs_cxx:.3g}, "
+          f"relative to PyTorch = {vs_torch:.3g}")
+    return 0 if vs_cxx <= 1e-6 and vs_torch <= 1e-5 else 1
 
 
 def make_functions(names, hidden):
@@ -91,7 +126,10 @@ def main():
     ap.add_argument("--examples", type=int, default=2048)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--check", action="store_true", help="compare with the C++ SPINN and exit")
+    ap.add_argument("--golden", metavar="DATA_DIR", help="check the golden SNLI batch and exit")
     args = ap.parse_args()
+    if args.golden:
+        return check_golden(args.golden)
 
     corpus = cairn.models.listops(args.examples, seed=args.seed)
     held_out = corpus.split_tail(len(corpus) // 8)

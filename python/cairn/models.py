@@ -41,3 +41,20 @@ def listops(count, seed=1, max_depth=4, max_args=5, max_length=60):
     `batch(indices)` -> (tokens, transitions, lengths, labels) arrays,
     `vocab_size`, `classes`, `lengths()` and `split_tail(n)`."""
     return Corpus.listops(count, seed, max_depth, max_args, max_length)
+
+
+def golden_case(name, data_dir):
+    """Golden case `name` (tests/golden/<name>): a dict with the C++ model's
+    Module and function name, the inputs (real SNLI/SST examples from
+    `data_dir`) and parameters by name. Its PyTorch outputs are
+    tests/golden/<name>/expected_<i>.npy. Needs the data files
+    (`golden_have_data(data_dir)`)."""
+    c = _cairn.golden_case(name, str(data_dir))
+    c["module"] = Module(c["module"])
+    c["inputs"] = dict(zip(c.pop("input_names"), c["inputs"]))
+    c["params"] = dict(zip(c.pop("param_names"), c["params"]))
+    return c
+
+
+def golden_have_data(data_dir):
+    return _cairn.golden_have_data(str(data_dir))

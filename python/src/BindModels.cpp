@@ -13,6 +13,7 @@
 #include "Handles.h"
 #include "frontend/data/Corpus.h"
 #include "frontend/models/Spinn.h"
+#include "tests/golden/GoldenCases.h"
 
 namespace cairn::python {
 
@@ -49,6 +50,29 @@ void bindModels(nb::module_& m) {
       nb::arg("module"), nb::arg("vocab"), nb::arg("embed"), nb::arg("hidden"),
       nb::arg("tracker"), nb::arg("mlp_hidden"), nb::arg("mlp_layers"), nb::arg("classes"),
       nb::arg("loss"), nb::arg("name"), nb::arg("seed"));
+
+  // The golden cases (tests/golden): real SNLI/SST batches, the C++ model
+  // and its parameters, whose PyTorch outputs are stored beside them; the
+  // Python models are checked against both.
+  m.def("golden_have_data", &golden::haveData, nb::arg("data_dir"));
+  m.def(
+      "golden_case",
+      [](const std::string& name, const std::string& dataDir) {
+        golden::GoldenCase c = take(golden::makeCase(name, dataDir));
+        ModuleHandle h;
+        std::string fn = c.function->name;
+        h.module = std::shared_ptr<Module>(std::move(c.module));
+        nb::dict out;
+        out["module"] = nb::cast(std::move(h));
+        out["function"] = fn;
+        out["input_names"] = c.inputNames;
+        out["inputs"] = arrays(std::move(c.inputs));
+        out["param_names"] = c.params.names();
+        out["params"] = arrays(std::move(c.paramValues));
+        out["output_names"] = c.outputNames;
+        return out;
+      },
+      nb::arg("name"), nb::arg("data_dir"));
 
   nb::class_<data::Corpus>(m, "Corpus")
       .def_static(

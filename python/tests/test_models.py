@@ -92,3 +92,21 @@ def test_cpp_model_trains_from_python(setup):
         losses.append(float(out[0]))
         values = [v - 0.5 * g for v, g in zip(values, out[2:])]
     assert losses[-1] < losses[0] - 0.1, losses  # deterministic: 2.316 -> 2.169
+
+
+DATA_DIR = os.environ.get("CAIRN_DATA_DIR") or os.path.join(os.path.dirname(ROOT), "shared", "data")
+
+
+@pytest.mark.skipif(not cairn.models.golden_have_data(DATA_DIR),
+                    reason="no SNLI/SST data in $CAIRN_DATA_DIR or ../shared/data")
+def test_python_snli_spinn_on_the_golden_batch():
+    ex = load_example()
+    case = cairn.models.golden_case("spinn_pi_notracker", DATA_DIR)
+    params, inputs = case["params"], list(case["inputs"].values())
+    H = params["reduce.right.weight"].shape[0]
+    f = cairn.jit(lambda t, tr, ln, *ps: ex.snli_logits(t, tr, ln, dict(zip(params, ps)), H))
+    ours = f(*inputs, *params.values())
+    cxx = case["module"][case["function"]].interpret(*inputs, *params.values())
+    torch = np.load(os.path.join(ROOT, "tests", "golden", "spinn_pi_notracker", "expected_0.npy"))
+    np.testing.assert_allclose(ours, cxx, rtol=0, atol=1e-6)
+    assert np.abs(ours - torch).max() / np.abs(torch).max() <= 1e-5
