@@ -23,7 +23,7 @@ def _scalar_array(a):
 
 
 class _Compiled:
-    __slots__ = ("module", "run", "fname", "treedef", "nresults")
+    __slots__ = ("module", "run", "fname", "treedef", "argdef")
 
 
 class jit:
@@ -53,15 +53,23 @@ class jit:
             return self._specs
         return [TensorSpec.of(a) for a in arrays]
 
-    def _build(self, arrays):
+    def _traced(self, arrays, argdef):
+        """`fn` traced over the leaves of its arguments (argdef: their nest)."""
+        fn = self.fn
+        if argdef is not None:
+            def fn(*leaves):
+                return self.fn(*_pytree.unflatten(argdef, leaves))
+        return trace(fn, *self._specs_for(arrays), name=self.__name__)
+
+    def _build(self, arrays, argdef):
         """Traces into a new module; returns (module, function name to run, treedef)."""
-        f = trace(self.fn, *self._specs_for(arrays), name=self.__name__)
+        f = self._traced(arrays, argdef)
         return f.module, f.name, f._treedef
 
-    def _compile(self, arrays):
-        module, fname, treedef = self._build(arrays)
+    def _compile(self, arrays, argdef):
+        module, fname, treedef = self._build(arrays, argdef)
         c = _Compiled()
-        c.module, c.fname, c.treedef = module, fname, treedef
+        c.module, c.fname, c.treedef, c.argdef = module, fname, treedef, argdef
         if self.backend == "cpu":
             c.run = module._h.compile(self.default_max_trip).run
         else:
@@ -69,16 +77,29 @@ class jit:
             c.run = lambda name, args: h.interpret(name, args, trip)
         return c
 
+    @staticmethod
+    def _flatten_args(args):
+        """(arrays, argdef): the leaves of the arguments as arrays, and their
+        nest (None when every argument is an array or a number)."""
+        if all(type(a) is np.ndarray for a in args):
+            return list(args), None
+        leaves, argdef = _pytree.flatten(list(args))
+        if all(ch is _pytree.LEAF for ch in argdef.children):
+            argdef = None
+        return [a if type(a) is np.ndarray else _scalar_array(a) for a in leaves], argdef
+
     def lower(self, *args):
         """The traced Module for these arguments (without compiling)."""
-        return self._build([_scalar_array(a) for a in args])[0]
+        arrays, argdef = self._flatten_args(args)
+        return self._build(arrays, argdef)[0]
 
     def __call__(self, *args):
-        arrays = [a if type(a) is np.ndarray else _scalar_array(a) for a in args]
-        key = None if self._specs is not None else tuple((a.dtype, a.shape) for a in arrays)
+        arrays, argdef = self._flatten_args(args)
+        key = None if self._specs is not None else \
+            (argdef, tuple((a.dtype, a.shape) for a in arrays))
         c = self._cache.get(key)
         if c is None:
-            c = self._compile(arrays)
+            c = self._compile(arrays, argdef)
             self._cache[key] = c
         out = c.run(c.fname, arrays)
         return self._finish(c, out)
@@ -106,9 +127,10 @@ class value_and_grad(jit):
         self._wrt = [argnums] if isinstance(argnums, int) else list(argnums)
         if not self._wrt:
             raise ValueError("cairn.grad: argnums is empty")
+        self._groups = {}  # argument nest -> the nests of the gradients
 
-    def _build(self, arrays):
-        f = trace(self.fn, *self._specs_for(arrays), name=self.__name__)
+    def _build(self, arrays, argdef):
+        f = self._traced(arrays, argdef)
         nres = f._treedef.num_leaves()
         if self.has_aux:
             td = f._treedef
@@ -117,20 +139,35 @@ class value_and_grad(jit):
         elif nres != 1:
             raise TypeError("cairn.grad: fn must return one scalar loss "
                             "(use has_aux=True to return (loss, aux))")
+        # The leaves of each differentiated argument (an argument may be a nest).
+        subtrees = [_pytree.LEAF] * len(arrays) if argdef is None else list(argdef.children)
+        offsets = [0]
+        for t in subtrees:
+            offsets.append(offsets[-1] + t.num_leaves())
+        wrt = []
         for i in self._wrt:
-            if not 0 <= i < len(arrays):
-                raise ValueError(f"cairn.grad: argnum {i} out of range for {len(arrays)} arguments")
-            if not as_dtype(self._specs_for(arrays)[i].dtype).is_float:
-                raise TypeError(f"cairn.grad: argument {i} has dtype {arrays[i].dtype}; "
-                                "gradients are taken with respect to float arguments")
-        gname = f.module.grad(f.name, self._wrt, 0)
+            if not 0 <= i < len(subtrees):
+                raise ValueError(f"cairn.grad: argnum {i} out of range for {len(subtrees)} "
+                                 "arguments")
+            for k in range(offsets[i], offsets[i + 1]):
+                d = self._specs_for(arrays)[k].dtype
+                if not as_dtype(d).is_float:
+                    raise TypeError(f"cairn.grad: argument {i} has dtype {d.name}; gradients "
+                                    "are taken with respect to float arguments")
+                wrt.append(k)
+        self._groups[argdef] = [subtrees[i] for i in self._wrt]
+        gname = f.module.grad(f.name, wrt, 0)
         return f.module, gname, f._treedef
 
     def _finish(self, c, out):
         nres = c.treedef.num_leaves()
         value = _pytree.unflatten(c.treedef, out[:nres])
-        grads = out[nres:]
-        g = grads[0] if isinstance(self.argnums, int) else tuple(grads)
+        grads, groups, at = out[nres:], [], 0
+        for t in self._groups[c.argdef]:
+            n = t.num_leaves()
+            groups.append(_pytree.unflatten(t, grads[at:at + n]))
+            at += n
+        g = groups[0] if isinstance(self.argnums, int) else tuple(groups)
         return value, g
 
 

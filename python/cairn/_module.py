@@ -203,7 +203,8 @@ def trace(fn, *specs, name=None, module=None, backend="cpu", default_max_trip=0)
     if not name.isidentifier():
         name = "f"
     try:
-        params = list(inspect.signature(fn).parameters)
+        params = [n for n, p in inspect.signature(fn).parameters.items()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     except (TypeError, ValueError):
         params = []
     arg_names = [params[i] if i < len(params) else "" for i in range(len(specs))]

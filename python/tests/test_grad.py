@@ -92,3 +92,28 @@ def test_grad_errors():
         cairn.grad(lambda w: (w, w))(np.ones(2, np.float32))
     with pytest.raises(cairn.CairnError, match="scalar"):
         cairn.grad(lambda w: w * 2.0)(np.ones(2, np.float32))
+
+
+def test_grad_of_nested_arguments(rng):
+    def loss(params, x):
+        h = cairn.tanh(x @ params["w"] + params["b"])
+        return (h * params["scale"][0]).sum()
+
+    params = {"w": rng.standard_normal((3, 2)), "b": rng.standard_normal(2),
+              "scale": [np.array(1.5)]}
+    x = rng.standard_normal((4, 3))
+    g = cairn.grad(loss)(params, x)
+    assert set(g) == {"w", "b", "scale"} and isinstance(g["scale"], list)
+    flat = lambda w, b, s, x: loss({"w": w, "b": b, "scale": [s]}, x)
+    args = [params["w"], params["b"], params["scale"][0], x]
+    for k, name in enumerate(("w", "b")):
+        np.testing.assert_allclose(g[name], finite_difference(cairn.jit(flat), args, k),
+                                   rtol=1e-4, atol=1e-5)
+    value, (gp, gx) = cairn.value_and_grad(loss, argnums=(0, 1))(params, x)
+    np.testing.assert_allclose(gp["w"], g["w"])
+    assert gx.shape == x.shape
+    # jit takes nests too, and caches by structure as well as shapes.
+    f = cairn.jit(loss)
+    np.testing.assert_allclose(f(params, x), value)
+    f({"w": params["w"], "b": params["b"], "scale": [np.array(2.0)]}, x)
+    assert len(f._cache) == 1
