@@ -110,3 +110,17 @@ def test_python_snli_spinn_on_the_golden_batch():
     torch = np.load(os.path.join(ROOT, "tests", "golden", "spinn_pi_notracker", "expected_0.npy"))
     np.testing.assert_allclose(ours, cxx, rtol=0, atol=1e-6)
     assert np.abs(ours - torch).max() / np.abs(torch).max() <= 1e-5
+
+
+def test_spinn_example_runs_end_to_end():
+    import subprocess
+    import sys
+
+    script = os.path.join(ROOT, "examples", "python", "spinn.py")
+    env = dict(os.environ)
+    for flags in (["--check"], ["--steps", "4", "--batch", "8", "--eval-every", "2",
+                                "--examples", "64", "--hidden", "8"]):
+        out = subprocess.run([sys.executable, script, *flags], capture_output=True, text=True,
+                             env=env, timeout=300)
+        assert out.returncode == 0, out.stdout + out.stderr
+    assert "step     4" in out.stdout and "held-out" in out.stdout
