@@ -148,6 +148,10 @@ class Function:
             if isinstance(a, (bool, int, float, np.number, np.bool_)) and s.dtype.numpy is not None:
                 a = np.asarray(a, dtype=s.dtype.numpy)
             a = _as_array(a)
+            if s.dtype.numpy is None:
+                raise TypeError(f"@{self.name} argument {i} is {s.dtype.name}, which NumPy "
+                                "has no dtype for; call the function from a module that "
+                                "takes f32 and casts")
             if a.dtype != s.dtype.numpy:
                 raise TypeError(f"@{self.name} argument {i}: expected {s.dtype.name} "
                                 f"({s.dtype.numpy}), got {a.dtype}")

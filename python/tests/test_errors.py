@@ -167,3 +167,58 @@ def test_bad_specs():
         cairn.trace(lambda x: x, "f32")
     with pytest.raises(TypeError, match="dtype"):
         cairn.trace(lambda x: x.astype("u1"), cairn.f32[1])
+
+
+F23 = cairn.f32[2, 3]
+
+
+@pytest.mark.parametrize("build, exc", [
+    (lambda: cairn.trace(lambda x: x.reshape(7), F23), cairn.BuildError),
+    (lambda: cairn.trace(lambda x: x.transpose(0, 0), F23), cairn.BuildError),
+    (lambda: cairn.trace(lambda x: cairn.split(x, 4, 1), F23), cairn.BuildError),
+    (lambda: cairn.trace(lambda x: x.sum(axis=5), F23), IndexError),
+    (lambda: cairn.trace(lambda x: cairn.gather(x, x), F23), cairn.BuildError),
+    (lambda: cairn.trace(lambda x: x[x[0, 0]], F23), cairn.BuildError),
+    (lambda: cairn.trace(lambda x: cairn.dynamic_slice(x, [0, 0], [5, 5]), F23), cairn.BuildError),
+    (lambda: cairn.trace(lambda x: cairn.iota((3,), axis=2), F23), cairn.BuildError),
+    (lambda: cairn.trace(lambda x: cairn.zeros((-1, 2)), F23), cairn.BuildError),
+    (lambda: cairn.trace(lambda x: cairn.rng_uniform(x, (2,)), F23), cairn.BuildError),
+    (lambda: cairn.trace(lambda x: cairn.nonzero(x > 0), F23), cairn.BuildError),
+    (lambda: cairn.trace(lambda x: x.broadcast_to((5, 7)), F23), cairn.BuildError),
+    (lambda: cairn.trace(lambda x: x.at[0].set(cairn.ones((4,))), F23), cairn.BuildError),
+    (lambda: cairn.trace(lambda x: cairn.cond(x, lambda: x, lambda: x), F23), cairn.BuildError),
+    (lambda: cairn.trace(lambda x: cairn.while_loop(lambda c: c, lambda c: c, x), F23),
+     cairn.BuildError),
+    (lambda: cairn.trace(lambda x: x[::-1], F23), IndexError),
+    (lambda: cairn.trace(lambda x: x, cairn.bf16[2])(np.ones(2, np.float32)), TypeError),
+    (lambda: cairn.jit(lambda x: x.astype("bf16"))(np.ones(2, np.float32)), TypeError),
+    (lambda: cairn.jit(lambda x: x / 0)(np.int64(3)), cairn.CairnError),
+    (lambda: cairn.jit(lambda x: cairn.scatter(x, np.array([5]), np.ones((1, 3), np.float32)))(
+        np.ones((2, 3), np.float32)), cairn.CairnError),
+    (lambda: cairn.jit(lambda x: cairn.while_loop(lambda c: c > -1, lambda c: c + 1, 0),
+                       default_max_trip=100)(1), cairn.CairnError),
+    (lambda: cairn.jit(lambda x: cairn.while_loop(lambda c: c > -1, lambda c: c + 1, 0),
+                       default_max_trip=100, backend="interpreter")(1), cairn.CairnError),
+    (lambda: cairn.models.spinn_tree_classifier(vocab=0), cairn.BuildError),
+    (lambda: cairn.models.golden_case("nope", "/nonexistent"), cairn.CairnError),
+])
+def test_bad_input_raises(build, exc):
+    with pytest.raises(exc):
+        build()
+
+
+def test_module_level_errors():
+    f = cairn.trace(lambda x: x.sum(), F23)
+    with pytest.raises(cairn.CairnError, match="no argument #5"):
+        f.module.grad(f.name, [5])
+    with pytest.raises(cairn.CairnError, match="no loss result"):
+        f.module.grad(f.name, [0], loss_result=3)
+    f.module.grad(f.name, [0])
+    with pytest.raises(cairn.CairnError, match="already exists"):
+        f.module.grad(f.name, [0])
+    with pytest.raises(cairn.CairnError, match="C identifier"):
+        f.module.compile_aot("/tmp/unused.o", prefix="1 bad")
+    with pytest.raises(cairn.CairnError, match="takes 1 argument"):
+        f.module.compile().run(f.name)
+    with pytest.raises(cairn.CairnError, match="returns tensor<3xf32>"):
+        cairn.parse("func @f(%x: tensor<2xf32>) -> tensor<3xf32> { return %x }")
