@@ -9,17 +9,23 @@ reference interpreter) and caches the result; later calls with the same
 signature go straight to the compiled code, with the GIL released while it
 runs.
 """
+import itertools
+
 import numpy as np
 
 from . import _pytree
 from ._dtypes import TensorSpec, as_dtype
 from ._module import Function, Module, _as_array, _spec, trace
+from ._tensor import Tensor, as_tensor, current_builder
 
 
 def _scalar_array(a):
     if isinstance(a, np.ndarray):
         return a
     return _as_array(a)
+
+
+_INLINED = itertools.count(1)  # numbers the gradient functions built inside traces
 
 
 class _Compiled:
@@ -53,21 +59,26 @@ class jit:
             return self._specs
         return [TensorSpec.of(a) for a in arrays]
 
-    def _traced(self, arrays, argdef):
+    def _traced(self, specs, argdef, module=None, name=None):
         """`fn` traced over the leaves of its arguments (argdef: their nest)."""
         fn = self.fn
         if argdef is not None:
             def fn(*leaves):
                 return self.fn(*_pytree.unflatten(argdef, leaves))
-        return trace(fn, *self._specs_for(arrays), name=self.__name__)
+        return trace(fn, *specs, name=name or self.__name__, module=module)
 
-    def _build(self, arrays, argdef):
-        """Traces into a new module; returns (module, function name to run, treedef)."""
-        f = self._traced(arrays, argdef)
+    def _build(self, specs, argdef, module=None, name=None):
+        """Traces (into a new module by default); returns (module, function
+        name to run, treedef)."""
+        f = self._traced(specs, argdef, module, name)
         return f.module, f.name, f._treedef
 
+    def _inline(self, args):
+        """Called on symbolic tensors (inside another trace): `fn` itself."""
+        return self.fn(*args)
+
     def _compile(self, arrays, argdef):
-        module, fname, treedef = self._build(arrays, argdef)
+        module, fname, treedef = self._build(self._specs_for(arrays), argdef)
         c = _Compiled()
         c.module, c.fname, c.treedef, c.argdef = module, fname, treedef, argdef
         if self.backend == "cpu":
@@ -91,9 +102,11 @@ class jit:
     def lower(self, *args):
         """The traced Module for these arguments (without compiling)."""
         arrays, argdef = self._flatten_args(args)
-        return self._build(arrays, argdef)[0]
+        return self._build(self._specs_for(arrays), argdef)[0]
 
     def __call__(self, *args):
+        if any(isinstance(a, Tensor) for a in _pytree.flatten(list(args))[0]):
+            return self._inline(args)
         arrays, argdef = self._flatten_args(args)
         key = None if self._specs is not None else \
             (argdef, tuple((a.dtype, a.shape) for a in arrays))
@@ -129,8 +142,8 @@ class value_and_grad(jit):
             raise ValueError("cairn.grad: argnums is empty")
         self._groups = {}  # argument nest -> the nests of the gradients
 
-    def _build(self, arrays, argdef):
-        f = self._traced(arrays, argdef)
+    def _build(self, specs, argdef, module=None, name=None):
+        f = self._traced(specs, argdef, module, name)
         nres = f._treedef.num_leaves()
         if self.has_aux:
             td = f._treedef
@@ -140,7 +153,7 @@ class value_and_grad(jit):
             raise TypeError("cairn.grad: fn must return one scalar loss "
                             "(use has_aux=True to return (loss, aux))")
         # The leaves of each differentiated argument (an argument may be a nest).
-        subtrees = [_pytree.LEAF] * len(arrays) if argdef is None else list(argdef.children)
+        subtrees = [_pytree.LEAF] * len(specs) if argdef is None else list(argdef.children)
         offsets = [0]
         for t in subtrees:
             offsets.append(offsets[-1] + t.num_leaves())
@@ -150,7 +163,7 @@ class value_and_grad(jit):
                 raise ValueError(f"cairn.grad: argnum {i} out of range for {len(subtrees)} "
                                  "arguments")
             for k in range(offsets[i], offsets[i + 1]):
-                d = self._specs_for(arrays)[k].dtype
+                d = specs[k].dtype
                 if not as_dtype(d).is_float:
                     raise TypeError(f"cairn.grad: argument {i} has dtype {d.name}; gradients "
                                     "are taken with respect to float arguments")
@@ -158,6 +171,30 @@ class value_and_grad(jit):
         self._groups[argdef] = [subtrees[i] for i in self._wrt]
         gname = f.module.grad(f.name, wrt, 0)
         return f.module, gname, f._treedef
+
+    def _inline(self, args):
+        """Called on symbolic tensors (inside another trace): `fn` is traced as
+        a function of the same module, its gradient function built, and a
+        `call` of it made here (passes inline it). The gradient is then part
+        of the enclosing function: a training step written in Python compiles
+        to one function."""
+        leaves, argdef = _pytree.flatten(list(args))
+        tensors = [as_tensor(x) for x in leaves]
+        if all(ch is _pytree.LEAF for ch in argdef.children):
+            argdef = None
+        b = current_builder()
+        # Built in a scratch module (passes verify their whole module, and the
+        # enclosing function is unfinished), then moved into the enclosing one
+        # under a name unique in the process.
+        scratch = Module()
+        name = f"{self.__name__ if self.__name__.isidentifier() else 'f'}_{next(_INLINED)}"
+        specs = [TensorSpec(t.shape, t.dtype) for t in tensors]
+        _, gname, treedef = self._build(specs, argdef, scratch, name)
+        b.module().adopt(scratch._h)
+        c = _Compiled()
+        c.treedef, c.argdef = treedef, argdef
+        outs = b.call(gname, [t._v for t in tensors])
+        return self._finish(c, [Tensor(v) for v in outs])
 
     def _finish(self, c, out):
         nres = c.treedef.num_leaves()

@@ -206,6 +206,8 @@ def trace(fn, *specs, name=None, module=None, backend="cpu", default_max_trip=0)
     name = name or getattr(fn, "__name__", "f")
     if not name.isidentifier():
         name = "f"
+    if name in module:
+        raise ValueError(f"cairn.trace: the module already has a function @{name}")
     try:
         params = [n for n, p in inspect.signature(fn).parameters.items()
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]

@@ -75,6 +75,19 @@ void bindModule(nb::module_& m) {
            [](const ModuleHandle& h, const std::string& f) {
              return signature(lookup(h, f).resultTypes);
            })
+      .def("adopt",
+           [](ModuleHandle& h, ModuleHandle& other) {
+             // Copies every function of `other` here (functions built in a
+             // scratch module while this one has an unfinished function:
+             // passes verify the whole module they run on). Copies, not
+             // moves: values Python may still hold stay in `other`.
+             if (h.module == other.module) return;
+             for (const auto& f : other.module->functions())
+               if (h.module->lookup(f->name))
+                 throw CairnError("both modules have a function @" + f->name);
+             for (const auto& f : other.module->functions())
+               h.module->addFunction(cloneFunction(*f, f->name));
+           })
       .def(
           "interpret",
           [](const ModuleHandle& h, const std::string& f, const std::vector<InArray>& args,

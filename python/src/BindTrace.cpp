@@ -194,6 +194,21 @@ void bindTrace(nb::module_& m) {
                s->abandoned = s->module->takeFunction(&s->builder->function());
              }
            })
+      .def("module",
+           [](std::shared_ptr<BuildState> s) {
+             ModuleHandle h;
+             h.module = s->module;
+             return h;
+           })
+      .def("call",
+           [](std::shared_ptr<BuildState> s, const std::string& callee,
+              const std::vector<PyVal>& args) {
+             Ctx c = ctxOf(s);
+             ValueList in;
+             for (const PyVal& v : args)
+               in.push_back(c.val(v));
+             return c.wrap(s->builder->call(callee, in));
+           })
       .def("set_location",
            [](std::shared_ptr<BuildState> s, const std::string& file, int line) {
              s->builder->setLocation(Location{file, line, 1});

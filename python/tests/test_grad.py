@@ -117,3 +117,31 @@ def test_grad_of_nested_arguments(rng):
     np.testing.assert_allclose(f(params, x), value)
     f({"w": params["w"], "b": params["b"], "scale": [np.array(2.0)]}, x)
     assert len(f._cache) == 1
+
+
+def test_grad_inside_a_traced_training_step(rng):
+    def loss(w, x, y):
+        return ((x @ w - y) ** 2.0).mean()
+
+    @cairn.jit
+    def step(w, x, y):
+        value, g = cairn.value_and_grad(loss)(w, x, y)
+        return w - 0.1 * g, value
+
+    x = rng.standard_normal((8, 3))
+    y = rng.standard_normal((8, 1))
+    w = np.zeros((3, 1))
+    w1, value = step(w, x, y)
+    np.testing.assert_allclose(value, ((x @ w - y) ** 2).mean())
+    np.testing.assert_allclose(w1, w - 0.1 * (2 * x.T @ (x @ w - y) / 8), rtol=1e-12)
+    text = step.lower(w, x, y).text()
+    assert "call @loss_" in text and "func @loss_" in text
+
+
+def test_second_derivative_through_a_loop():
+    def inner(x):
+        return cairn.fori_loop(0, 3, lambda i, acc: acc * x, x * 0.0 + 1.0).sum()  # sum(x**3)
+
+    d2 = cairn.grad(lambda x: cairn.grad(inner)(x).sum())
+    x = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(d2(x), 6 * x, rtol=1e-12)
