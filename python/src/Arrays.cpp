@@ -36,13 +36,20 @@ static nb::dlpack::dtype dlpackOf(DType d) {
     return t;
   };
   switch (d) {
-  case DType::F32: return make(C::Float, 32);
-  case DType::F64: return make(C::Float, 64);
-  case DType::F16: return make(C::Float, 16);
-  case DType::BF16: return make(C::Bfloat, 16);
-  case DType::I1: return make(C::Bool, 8);
-  case DType::I32: return make(C::Int, 32);
-  case DType::I64: return make(C::Int, 64);
+  case DType::F32:
+    return make(C::Float, 32);
+  case DType::F64:
+    return make(C::Float, 64);
+  case DType::F16:
+    return make(C::Float, 16);
+  case DType::BF16:
+    return make(C::Bfloat, 16);
+  case DType::I1:
+    return make(C::Bool, 8);
+  case DType::I32:
+    return make(C::Int, 32);
+  case DType::I64:
+    return make(C::Int, 64);
   }
   return make(C::Float, 32);
 }

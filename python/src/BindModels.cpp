@@ -32,8 +32,8 @@ void bindModels(nb::module_& m) {
   m.def(
       "spinn_tree_classifier",
       [](ModuleHandle& h, int64_t vocab, int64_t embed, int64_t hidden, int64_t tracker,
-         int64_t mlpHidden, int64_t mlpLayers, int64_t classes, bool loss,
-         const std::string& name, uint64_t seed) {
+         int64_t mlpHidden, int64_t mlpLayers, int64_t classes, bool loss, const std::string& name,
+         uint64_t seed) {
         if (h.module->lookup(name)) throw BuildError("the module already has a function @" + name);
         SpinnConfig cfg;
         cfg.vocab = vocab;
@@ -43,13 +43,15 @@ void bindModels(nb::module_& m) {
         cfg.mlpHidden = mlpHidden;
         cfg.mlpLayers = mlpLayers;
         ParamStore ps;
-        if (loss) buildSpinnTreeClassifierLoss(*h.module, ps, cfg, classes, name);
-        else buildSpinnTreeClassifier(*h.module, ps, cfg, classes, name);
+        if (loss)
+          buildSpinnTreeClassifierLoss(*h.module, ps, cfg, classes, name);
+        else
+          buildSpinnTreeClassifier(*h.module, ps, cfg, classes, name);
         return nb::make_tuple(ps.names(), arrays(ps.initialize(seed)));
       },
-      nb::arg("module"), nb::arg("vocab"), nb::arg("embed"), nb::arg("hidden"),
-      nb::arg("tracker"), nb::arg("mlp_hidden"), nb::arg("mlp_layers"), nb::arg("classes"),
-      nb::arg("loss"), nb::arg("name"), nb::arg("seed"));
+      nb::arg("module"), nb::arg("vocab"), nb::arg("embed"), nb::arg("hidden"), nb::arg("tracker"),
+      nb::arg("mlp_hidden"), nb::arg("mlp_layers"), nb::arg("classes"), nb::arg("loss"),
+      nb::arg("name"), nb::arg("seed"));
 
   // The golden cases (tests/golden): real SNLI/SST batches, the C++ model
   // and its parameters, whose PyTorch outputs are stored beside them; the
@@ -87,8 +89,8 @@ void bindModels(nb::module_& m) {
             o.listops.maxLength = maxLength;
             return take(data::loadCorpus(o));
           },
-          nb::arg("count"), nb::arg("seed") = 1, nb::arg("max_depth") = 4,
-          nb::arg("max_args") = 5, nb::arg("max_length") = 60)
+          nb::arg("count"), nb::arg("seed") = 1, nb::arg("max_depth") = 4, nb::arg("max_args") = 5,
+          nb::arg("max_length") = 60)
       .def("__len__", &data::Corpus::size)
       .def_prop_ro("vocab_size", [](const data::Corpus& c) { return c.vocab.size(); })
       .def_prop_ro("classes", &data::Corpus::classes)
@@ -98,10 +100,9 @@ void bindModels(nb::module_& m) {
         for (size_t i : indices)
           if (i >= c.size()) throw nb::index_error("example index out of range");
         data::Batch b = data::makeBatch(c, indices);
-        return nb::make_tuple(arrayFromTensor(std::move(b.tokens)),
-                              arrayFromTensor(std::move(b.transitions)),
-                              arrayFromTensor(std::move(b.lengths)),
-                              arrayFromTensor(std::move(b.labels)));
+        return nb::make_tuple(
+            arrayFromTensor(std::move(b.tokens)), arrayFromTensor(std::move(b.transitions)),
+            arrayFromTensor(std::move(b.lengths)), arrayFromTensor(std::move(b.labels)));
       });
 }
 

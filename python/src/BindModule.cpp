@@ -71,10 +71,8 @@ void bindModule(nb::module_& m) {
            [](const ModuleHandle& h, const std::string& f) {
              return signature(lookup(h, f).argumentTypes());
            })
-      .def("result_types",
-           [](const ModuleHandle& h, const std::string& f) {
-             return signature(lookup(h, f).resultTypes);
-           })
+      .def("result_types", [](const ModuleHandle& h,
+                              const std::string& f) { return signature(lookup(h, f).resultTypes); })
       .def("adopt",
            [](ModuleHandle& h, ModuleHandle& other) {
              // Copies every function of `other` here (functions built in a
@@ -113,8 +111,7 @@ void bindModule(nb::module_& m) {
             Function* g = take(buildGradient(*h.module, lookup(h, f), o));
             return g->name;
           },
-          nb::arg("function"), nb::arg("wrt"), nb::arg("loss_result") = 0,
-          nb::arg("name") = "")
+          nb::arg("function"), nb::arg("wrt"), nb::arg("loss_result") = 0, nb::arg("name") = "")
       .def(
           "compile",
           [](const ModuleHandle& h, int64_t defaultMaxTrip) {

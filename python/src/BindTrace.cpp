@@ -44,7 +44,8 @@ struct Ctx {
     if (v.state->broken)
       throw BuildError("this traced function is unusable: an error left a while_loop or cond "
                        "half built");
-    if (!state) state = v.state;
+    if (!state)
+      state = v.state;
     else if (state != v.state)
       throw BuildError("values of two different traced functions were mixed in one op");
   }
@@ -97,10 +98,17 @@ using Unary = Val (*)(Val);
 using Binary = Val (*)(Arg, Arg);
 
 Unary unaryOp(const std::string& name) {
-  static const std::map<std::string, Unary, std::less<>> table = {
-      {"neg", neg},     {"abs", abs},         {"exp", exp},   {"log", log},
-      {"tanh", tanh},   {"sigmoid", sigmoid}, {"relu", relu}, {"sqrt", sqrt},
-      {"rsqrt", rsqrt}, {"logical_not", logicalNot}, {"stop_gradient", stopGradient}};
+  static const std::map<std::string, Unary, std::less<>> table = {{"neg", neg},
+                                                                  {"abs", abs},
+                                                                  {"exp", exp},
+                                                                  {"log", log},
+                                                                  {"tanh", tanh},
+                                                                  {"sigmoid", sigmoid},
+                                                                  {"relu", relu},
+                                                                  {"sqrt", sqrt},
+                                                                  {"rsqrt", rsqrt},
+                                                                  {"logical_not", logicalNot},
+                                                                  {"stop_gradient", stopGradient}};
   auto it = table.find(name);
   if (it == table.end()) throw nb::value_error(("cairn: no unary op " + name).c_str());
   return it->second;
@@ -108,9 +116,9 @@ Unary unaryOp(const std::string& name) {
 
 Binary binaryOp(const std::string& name) {
   static const std::map<std::string, Binary, std::less<>> table = {
-      {"add", add}, {"sub", sub}, {"mul", mul}, {"div", div}, {"max", max},
-      {"min", min}, {"pow", pow}, {"and", logicalAnd}, {"or", logicalOr},
-      {"eq", eq},   {"ne", ne},   {"lt", lt},   {"le", le},   {"gt", gt}, {"ge", ge}};
+      {"add", add}, {"sub", sub}, {"mul", mul},        {"div", div},      {"max", max},
+      {"min", min}, {"pow", pow}, {"and", logicalAnd}, {"or", logicalOr}, {"eq", eq},
+      {"ne", ne},   {"lt", lt},   {"le", le},          {"gt", gt},        {"ge", ge}};
   auto it = table.find(name);
   if (it == table.end()) throw nb::value_error(("cairn: no binary op " + name).c_str());
   return it->second;
@@ -128,8 +136,10 @@ const Val& readable(const PyVal& v) {
 nb::list shapeOf(const Val& v) {
   nb::list out;
   for (int64_t d : v.shape())
-    if (d == kDynamic) out.append(nb::none());
-    else out.append(d);
+    if (d == kDynamic)
+      out.append(nb::none());
+    else
+      out.append(d);
   return out;
 }
 
@@ -138,9 +148,8 @@ nb::list shapeOf(const Val& v) {
 DType dtypeFromName(const std::string& name) {
   std::optional<DType> d = parseDType(name);
   if (!d)
-    throw nb::value_error(("cairn: unknown dtype '" + name +
-                           "' (f32, f64, f16, bf16, i1, i32, i64)")
-                              .c_str());
+    throw nb::value_error(
+        ("cairn: unknown dtype '" + name + "' (f32, f64, f16, bf16, i1, i32, i64)").c_str());
   return *d;
 }
 
@@ -248,36 +257,37 @@ void bindTrace(nb::module_& m) {
               in.push_back(c.val(v));
             std::optional<IntOrVal> mt;
             if (maxTrip) mt = c.intOrVal(*maxTrip);
-            ValueList out = guarded(*s, [&] { return s->builder->whileLoop(
-                in, [&](const ValueList& carried) { return c.val(cond(c.wrap(carried))); },
-                [&](const ValueList& carried) {
-                  ValueList next;
-                  for (const PyVal& v : body(c.wrap(carried)))
-                    next.push_back(c.val(v));
-                  return next;
-                },
-                mt); });
+            ValueList out = guarded(*s, [&] {
+              return s->builder->whileLoop(
+                  in, [&](const ValueList& carried) { return c.val(cond(c.wrap(carried))); },
+                  [&](const ValueList& carried) {
+                    ValueList next;
+                    for (const PyVal& v : body(c.wrap(carried)))
+                      next.push_back(c.val(v));
+                    return next;
+                  },
+                  mt);
+            });
             return c.wrap(out);
           },
           nb::arg("inits"), nb::arg("cond"), nb::arg("body"), nb::arg("max_trip").none())
-      .def("if_else",
-           [](std::shared_ptr<BuildState> s, const PyVal& pred,
-              const std::function<std::vector<PyVal>()>& thenFn,
-              const std::function<std::vector<PyVal>()>& elseFn) {
-             Ctx c = ctxOf(s);
-             auto branch = [&](const std::function<std::vector<PyVal>()>& fn) {
-               ValueList out;
-               for (const PyVal& v : fn())
-                 out.push_back(c.val(v));
-               return out;
-             };
-             Val p = c.val(pred);
-             ValueList out = guarded(*s, [&] {
-               return s->builder->ifElse(
-                   p, [&] { return branch(thenFn); }, [&] { return branch(elseFn); });
-             });
-             return c.wrap(out);
-           });
+      .def("if_else", [](std::shared_ptr<BuildState> s, const PyVal& pred,
+                         const std::function<std::vector<PyVal>()>& thenFn,
+                         const std::function<std::vector<PyVal>()>& elseFn) {
+        Ctx c = ctxOf(s);
+        auto branch = [&](const std::function<std::vector<PyVal>()>& fn) {
+          ValueList out;
+          for (const PyVal& v : fn())
+            out.push_back(c.val(v));
+          return out;
+        };
+        Val p = c.val(pred);
+        ValueList out = guarded(*s, [&] {
+          return s->builder->ifElse(
+              p, [&] { return branch(thenFn); }, [&] { return branch(elseFn); });
+        });
+        return c.wrap(out);
+      });
 
   nb::class_<PyVal>(m, "Val")
       .def_prop_ro("dtype",
@@ -381,15 +391,15 @@ void bindTrace(nb::module_& m) {
     return c.wrap(accumulate ? scatterAdd(v, i, u, axis, batchDims)
                              : scatter(v, i, u, axis, batchDims));
   });
-  m.def("reduce", [](const std::string& kind, const PyVal& x, std::vector<int64_t> dims,
-                     bool keep) {
-    Ctx c;
-    Val v = c.val(x);
-    if (kind == "sum") return c.wrap(reduceSum(v, dims, keep));
-    if (kind == "max") return c.wrap(reduceMax(v, dims, keep));
-    if (kind == "min") return c.wrap(reduceMin(v, dims, keep));
-    throw nb::value_error(("cairn: no reduction " + kind).c_str());
-  });
+  m.def("reduce",
+        [](const std::string& kind, const PyVal& x, std::vector<int64_t> dims, bool keep) {
+          Ctx c;
+          Val v = c.val(x);
+          if (kind == "sum") return c.wrap(reduceSum(v, dims, keep));
+          if (kind == "max") return c.wrap(reduceMax(v, dims, keep));
+          if (kind == "min") return c.wrap(reduceMin(v, dims, keep));
+          throw nb::value_error(("cairn: no reduction " + kind).c_str());
+        });
   m.def("argmax", [](const PyVal& x, int64_t axis, const std::string& d) {
     Ctx c;
     return c.wrap(argmax(c.val(x), axis, dtypeFromName(d)));

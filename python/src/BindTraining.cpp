@@ -53,8 +53,8 @@ std::shared_ptr<const training::Optimizer> makeOptimizer(const std::string& kind
     r.centered = flag("centered", false);
     return training::makeRmsprop(r);
   }
-  throw nb::value_error(("cairn: unknown optimizer '" + kind + "' (sgd, adam, adamw, rmsprop)")
-                            .c_str());
+  throw nb::value_error(
+      ("cairn: unknown optimizer '" + kind + "' (sgd, adam, adamw, rmsprop)").c_str());
 }
 
 } // namespace
