@@ -91,10 +91,16 @@ class jit:
     @staticmethod
     def _flatten_args(args):
         """(arrays, argdef): the leaves of the arguments as arrays, and their
-        nest (None when every argument is an array or a number)."""
-        if all(type(a) is np.ndarray for a in args):
-            return list(args), None
+        nest (None when every argument is an array or a number); (None, None)
+        when a leaf is a symbolic tensor (a call inside a trace)."""
+        for a in args:
+            if type(a) is not np.ndarray:
+                break
+        else:
+            return list(args), None  # the common case, kept cheap
         leaves, argdef = _pytree.flatten(list(args))
+        if any(isinstance(x, Tensor) for x in leaves):
+            return None, None
         if all(ch is _pytree.LEAF for ch in argdef.children):
             argdef = None
         return [a if type(a) is np.ndarray else _scalar_array(a) for a in leaves], argdef
@@ -102,12 +108,14 @@ class jit:
     def lower(self, *args):
         """The traced Module for these arguments (without compiling)."""
         arrays, argdef = self._flatten_args(args)
+        if arrays is None:
+            raise TypeError("cairn.jit.lower takes arrays, not traced tensors")
         return self._build(self._specs_for(arrays), argdef)[0]
 
     def __call__(self, *args):
-        if any(isinstance(a, Tensor) for a in _pytree.flatten(list(args))[0]):
-            return self._inline(args)
         arrays, argdef = self._flatten_args(args)
+        if arrays is None:
+            return self._inline(args)
         key = None if self._specs is not None else \
             (argdef, tuple((a.dtype, a.shape) for a in arrays))
         c = self._cache.get(key)
