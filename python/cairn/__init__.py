@@ -12,7 +12,7 @@ CPU and run them on NumPy arrays. See docs/python.md.
     df(np.ones((2, 3), np.float32), np.ones((3, 4), np.float32))
 """
 from . import _cairn
-from . import models
+from . import models, nn
 from ._control import cond, fori_loop, while_loop
 from ._dtypes import DType, TensorSpec, as_dtype, bf16, bool_, f16, f32, f64, i1, i32, i64
 from ._jit import grad, jit, value_and_grad

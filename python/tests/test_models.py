@@ -99,15 +99,17 @@ DATA_DIR = os.environ.get("CAIRN_DATA_DIR") or os.path.join(os.path.dirname(ROOT
 
 @pytest.mark.skipif(not cairn.models.golden_have_data(DATA_DIR),
                     reason="no SNLI/SST data in $CAIRN_DATA_DIR or ../shared/data")
-def test_python_snli_spinn_on_the_golden_batch():
+@pytest.mark.parametrize("name, tracker", [("spinn_pi_notracker", 0), ("spinn_pi_tracker", 1)])
+def test_python_snli_spinn_on_the_golden_batch(name, tracker):
     ex = load_example()
-    case = cairn.models.golden_case("spinn_pi_notracker", DATA_DIR)
+    case = cairn.models.golden_case(name, DATA_DIR)
     params, inputs = case["params"], list(case["inputs"].values())
     H = params["reduce.right.weight"].shape[0]
-    f = cairn.jit(lambda t, tr, ln, *ps: ex.snli_logits(t, tr, ln, dict(zip(params, ps)), H))
+    T = params["tracker.cell.wh"].shape[0] if tracker else 0
+    f = cairn.jit(lambda t, tr, ln, *ps: ex.snli_logits(t, tr, ln, dict(zip(params, ps)), H, T))
     ours = f(*inputs, *params.values())
     cxx = case["module"][case["function"]].interpret(*inputs, *params.values())
-    torch = np.load(os.path.join(ROOT, "tests", "golden", "spinn_pi_notracker", "expected_0.npy"))
+    torch = np.load(os.path.join(ROOT, "tests", "golden", name, "expected_0.npy"))
     np.testing.assert_allclose(ours, cxx, rtol=0, atol=1e-6)
     assert np.abs(ours - torch).max() / np.abs(torch).max() <= 1e-5
 
@@ -124,3 +126,23 @@ def test_spinn_example_runs_end_to_end():
                              env=env, timeout=300)
         assert out.returncode == 0, out.stdout + out.stderr
     assert "step     4" in out.stdout and "held-out" in out.stdout
+
+
+def test_nn_cells_against_numpy(rng):
+    sig = lambda v: 1 / (1 + np.exp(-v))
+    x, h, c = rng.standard_normal((2, 3)), rng.standard_normal((2, 4)), rng.standard_normal((2, 4))
+    p = {"l.wx": rng.standard_normal((3, 16)), "l.wh": rng.standard_normal((4, 16)),
+         "l.b": rng.standard_normal(16), "g.wx": rng.standard_normal((3, 12)),
+         "g.wh": rng.standard_normal((4, 12)), "g.bx": rng.standard_normal(12),
+         "g.bh": rng.standard_normal(12)}
+    f = cairn.jit(lambda x, h, c, p: (cairn.nn.lstm_cell(x, (h, c), p, "l"),
+                                      cairn.nn.gru_cell(x, h, p, "g")))
+    (h1, c1), g1 = f(x, h, c, p)
+    i, fg, g, o = np.split(x @ p["l.wx"] + h @ p["l.wh"] + p["l.b"], 4, axis=-1)
+    c_want = sig(fg) * c + sig(i) * np.tanh(g)
+    np.testing.assert_allclose(c1, c_want, rtol=1e-12)
+    np.testing.assert_allclose(h1, sig(o) * np.tanh(c_want), rtol=1e-12)
+    xr, xz, xn = np.split(x @ p["g.wx"] + p["g.bx"], 3, axis=-1)
+    hr, hz, hn = np.split(h @ p["g.wh"] + p["g.bh"], 3, axis=-1)
+    r, z = sig(xr + hr), sig(xz + hz)
+    np.testing.assert_allclose(g1, (1 - z) * np.tanh(xn + r * hn) + z * h, rtol=1e-12)
