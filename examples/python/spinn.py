@@ -65,8 +65,8 @@ def spinn_encode(tokens, transitions, lengths, p, H, T=0):
     return cairn.where(rows(sp >= 1, H), root, 0.0)
 
 
-def spinn_logits(tokens, transitions, lengths, p, hidden):
-    return nn.mlp(spinn_encode(tokens, transitions, lengths, p, hidden), p, "mlp")
+def spinn_logits(tokens, transitions, lengths, p, hidden, tracker=0):
+    return nn.mlp(spinn_encode(tokens, transitions, lengths, p, hidden, tracker), p, "mlp")
 
 
 def snli_logits(tokens, transitions, lengths, p, H, T=0):
@@ -100,11 +100,11 @@ def check_golden(data_dir):
     return 0 if worst <= 1 else 1
 
 
-def make_functions(names, hidden):
+def make_functions(names, hidden, tracker=0):
     data = [cairn.i32[None, None], cairn.i32[None, None], cairn.i32[None]]
 
     def logits(tokens, transitions, lengths, *params):
-        return spinn_logits(tokens, transitions, lengths, dict(zip(names, params)), hidden)
+        return spinn_logits(tokens, transitions, lengths, dict(zip(names, params)), hidden, tracker)
 
     def loss(tokens, transitions, lengths, labels, *params):
         z = logits(tokens, transitions, lengths, *params)
@@ -118,6 +118,7 @@ def main():
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--hidden", type=int, default=32)
+    ap.add_argument("--tracker", type=int, default=0, help="the tracker's size (0: none)")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--examples", type=int, default=2048)
@@ -130,17 +131,16 @@ def main():
 
     corpus = cairn.models.listops(args.examples, seed=args.seed)
     held_out = corpus.split_tail(len(corpus) // 8)
-    _, params = cairn.models.spinn_tree_classifier(
-        vocab=corpus.vocab_size, embed=args.hidden, hidden=args.hidden, mlp_hidden=args.hidden,
-        classes=corpus.classes, seed=args.seed)
+    sizes = dict(vocab=corpus.vocab_size, embed=args.hidden, hidden=args.hidden,
+                 tracker=args.tracker, mlp_hidden=args.hidden, classes=corpus.classes,
+                 seed=args.seed)
+    _, params = cairn.models.spinn_tree_classifier(**sizes)
     names = list(params)
-    data, logits_fn, loss_fn = make_functions(names, args.hidden)
+    data, logits_fn, loss_fn = make_functions(names, args.hidden, args.tracker)
     specs = data + [cairn.TensorSpec(v.shape, v.dtype) for v in params.values()]
 
     if args.check:
-        cxx, _ = cairn.models.spinn_tree_classifier(
-            vocab=corpus.vocab_size, embed=args.hidden, hidden=args.hidden,
-            mlp_hidden=args.hidden, classes=corpus.classes, seed=args.seed)
+        cxx, _ = cairn.models.spinn_tree_classifier(**sizes)
         batch = corpus.batch(list(range(args.batch)))[:3]
         ours = cairn.jit(logits_fn, specs=specs)(*batch, *params.values())
         theirs = cxx(*batch, *params.values())

@@ -58,3 +58,17 @@ def golden_case(name, data_dir):
 
 def golden_have_data(data_dir):
     return _cairn.golden_have_data(str(data_dir))
+
+
+def save(path, arrays, metadata=None):
+    """Writes a dict of arrays as a safetensors file (as cairn-train's
+    checkpoints; an interrupted write never leaves a truncated file)."""
+    names = list(arrays)
+    _cairn.save_safetensors(str(path), names, [arrays[n] for n in names],
+                            {str(k): str(v) for k, v in (metadata or {}).items()})
+
+
+def load(path):
+    """(dict of arrays in file order, metadata dict) from a safetensors file;
+    a malformed file is a CairnError naming the path and the problem."""
+    return _cairn.load_safetensors(str(path))

@@ -4,6 +4,7 @@
 // (frontend/data/Corpus.h). They let Python train the C++ model, and check a
 // model written in Python (examples/python/spinn.py) against it.
 #include <nanobind/nanobind.h>
+#include <nanobind/stl/map.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/tuple.h>
@@ -13,6 +14,7 @@
 #include "Handles.h"
 #include "frontend/data/Corpus.h"
 #include "frontend/models/Spinn.h"
+#include "runtime/Safetensors.h"
 #include "tests/golden/GoldenCases.h"
 
 namespace cairn::python {
@@ -75,6 +77,32 @@ void bindModels(nb::module_& m) {
         return out;
       },
       nb::arg("name"), nb::arg("data_dir"));
+
+  // Checkpoints: safetensors files (runtime/Safetensors.h), as cairn-train
+  // writes them.
+  m.def(
+      "save_safetensors",
+      [](const std::string& path, const std::vector<std::string>& names,
+         const std::vector<InArray>& arrays, const std::map<std::string, std::string>& metadata) {
+        if (names.size() != arrays.size()) throw nb::value_error("names and arrays differ in count");
+        SafetensorsData d;
+        d.names = names;
+        for (const InArray& a : arrays)
+          d.tensors.push_back(tensorFromArray(a));
+        d.metadata = metadata;
+        check(writeSafetensors(path, d));
+      },
+      nb::arg("path"), nb::arg("names"), nb::arg("arrays"), nb::arg("metadata"));
+  m.def(
+      "load_safetensors",
+      [](const std::string& path) {
+        SafetensorsData d = take(readSafetensors(path));
+        nb::dict tensors;
+        for (size_t i = 0; i < d.names.size(); ++i)
+          tensors[d.names[i].c_str()] = arrayFromTensor(std::move(d.tensors[i]));
+        return nb::make_tuple(tensors, d.metadata);
+      },
+      nb::arg("path"));
 
   nb::class_<data::Corpus>(m, "Corpus")
       .def_static(

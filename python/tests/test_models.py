@@ -146,3 +146,18 @@ def test_nn_cells_against_numpy(rng):
     hr, hz, hn = np.split(h @ p["g.wh"] + p["g.bh"], 3, axis=-1)
     r, z = sig(xr + hr), sig(xz + hz)
     np.testing.assert_allclose(g1, (1 - z) * np.tanh(xn + r * hn) + z * h, rtol=1e-12)
+
+
+def test_safetensors_round_trip(tmp_path, setup):
+    _, params = setup
+    extra = {"flags": np.array([True, False]), "step": np.array(7, np.int64),
+             "half": np.arange(4, dtype=np.float16)}
+    cairn.models.save(tmp_path / "ckpt.safetensors", {**params, **extra}, {"step": 7})
+    loaded, meta = cairn.models.load(tmp_path / "ckpt.safetensors")
+    assert list(loaded) == list(params) + list(extra) and meta == {"step": "7"}
+    for k, v in {**params, **extra}.items():
+        assert loaded[k].dtype == v.dtype
+        np.testing.assert_array_equal(loaded[k], v)
+    (tmp_path / "bad.safetensors").write_bytes(b"\x05\x00\x00\x00\x00\x00\x00\x00{bad}")
+    with pytest.raises(cairn.CairnError, match="bad.safetensors"):
+        cairn.models.load(tmp_path / "bad.safetensors")
