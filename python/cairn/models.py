@@ -43,6 +43,16 @@ def listops(count, seed=1, max_depth=4, max_args=5, max_length=60):
     return Corpus.listops(count, seed, max_depth, max_args, max_length)
 
 
+def load_corpus(path, format, limit=0):
+    """SNLI (.jsonl or .jsonl.gz), SST (PTB trees) or ListOps (label<TAB>parse)
+    examples from a file (`format`: "snli", "sst", "listops"), with their
+    vocabulary; `limit` the first examples only (0: all). SNLI batches are
+    [2, B, ...] (premises, hypotheses). Unreadable files and files without a
+    usable example are CairnErrors; skipped malformed lines are listed in
+    `warnings`."""
+    return Corpus.load(str(path), format, limit)
+
+
 def golden_case(name, data_dir):
     """Golden case `name` (tests/golden/<name>): a dict with the C++ model's
     Module and function name, the inputs (real SNLI/SST examples from

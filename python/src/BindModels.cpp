@@ -119,6 +119,19 @@ void bindModels(nb::module_& m) {
           },
           nb::arg("count"), nb::arg("seed") = 1, nb::arg("max_depth") = 4, nb::arg("max_args") = 5,
           nb::arg("max_length") = 60)
+      .def_static(
+          "load",
+          [](const std::string& path, const std::string& format, size_t limit) {
+            data::CorpusOptions o;
+            o.path = path;
+            o.format = take(data::parseFormat(format));
+            o.limit = limit;
+            return take(data::loadCorpus(o));
+          },
+          nb::arg("path"), nb::arg("format"), nb::arg("limit") = 0)
+      .def_prop_ro("format",
+                   [](const data::Corpus& c) { return data::formatName(c.format); })
+      .def_prop_ro("warnings", [](const data::Corpus& c) { return c.warnings; })
       .def("__len__", &data::Corpus::size)
       .def_prop_ro("vocab_size", [](const data::Corpus& c) { return c.vocab.size(); })
       .def_prop_ro("classes", &data::Corpus::classes)

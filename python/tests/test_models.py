@@ -161,3 +161,24 @@ def test_safetensors_round_trip(tmp_path, setup):
     (tmp_path / "bad.safetensors").write_bytes(b"\x05\x00\x00\x00\x00\x00\x00\x00{bad}")
     with pytest.raises(cairn.CairnError, match="bad.safetensors"):
         cairn.models.load(tmp_path / "bad.safetensors")
+
+
+def test_load_corpus_files(tmp_path):
+    f = tmp_path / "l.tsv"
+    f.write_text("7\t( ( ( [MAX 1 ) 7 ) ] )\n1\t( ( ( [MIN 1 ) 3 ) ] )\n")
+    c = cairn.models.load_corpus(f, "listops")
+    assert len(c) == 2 and c.format == "listops" and c.classes == 10
+    tokens, transitions, lengths, labels = c.batch([0, 1])
+    assert list(labels) == [7, 1] and list(lengths) == [4, 4]
+    with pytest.raises(cairn.CairnError):
+        cairn.models.load_corpus(tmp_path / "missing.tsv", "listops")
+    with pytest.raises(cairn.CairnError):
+        cairn.models.load_corpus(f, "nope")
+
+
+@pytest.mark.skipif(not cairn.models.golden_have_data(DATA_DIR), reason="no SNLI data")
+def test_load_snli():
+    c = cairn.models.load_corpus(os.path.join(DATA_DIR, "snli", "snli_1.0_dev.jsonl.gz"), "snli",
+                                 limit=8)
+    tokens, transitions, lengths, labels = c.batch(list(range(8)))
+    assert tokens.shape[:2] == (2, 8) and transitions.shape[:2] == (2, 8) and labels.shape == (8,)
