@@ -1,6 +1,7 @@
-"""SPINN's thin stack in Python: a tree classifier trained on ListOps.
+"""SPINN's thin stack in Python, checked against the C++ model.
 
-    PYTHONPATH=build/python python3 examples/python/spinn.py --steps 300
+    PYTHONPATH=build/python python3 examples/python/spinn.py [--tracker 16]
+    PYTHONPATH=build/python python3 examples/python/spinn.py --golden ../shared/data
 
 The encoder is one `cairn.while_loop` over the transition steps that moves
 every row of the batch at once: the stack is a [B, N, 2H] tensor carried by
@@ -8,14 +9,13 @@ the loop, pushed with `scatter` and read with `gather` (batch_dims=1), and
 each row's SHIFT / REDUCE / no-op is a `where` (docs/models.md, "SPINN
 encoder", given transitions, with or without the tracker; the layers are
 cairn.nn's, which mirror the C++ ones). The same model is built by C++
-(frontend/models/SpinnEncoder.cpp): `--check` compares the two on a batch
-with the same parameters, `--golden ../shared/data` the SNLI classifier on
-the golden batch with the C++ model and PyTorch's stored logits. Training is reverse-mode autodiff through the loop
-(cairn.value_and_grad) and Adam in NumPy.
+(frontend/models/SpinnEncoder.cpp): this script compares the two on a
+ListOps batch with the same parameters, and with `--golden` the SNLI
+classifier on the golden batches against the C++ model and PyTorch's stored
+logits. train_spinn.py trains it.
 """
 import argparse
 import os
-import time
 
 import numpy as np
 
@@ -115,69 +115,26 @@ def make_functions(names, hidden, tracker=0):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--hidden", type=int, default=32)
     ap.add_argument("--tracker", type=int, default=0, help="the tracker's size (0: none)")
-    ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--eval-every", type=int, default=100)
-    ap.add_argument("--examples", type=int, default=2048)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--check", action="store_true", help="compare with the C++ SPINN and exit")
-    ap.add_argument("--golden", metavar="DATA_DIR", help="check the golden SNLI batch and exit")
+    ap.add_argument("--golden", metavar="DATA_DIR", help="check the golden SNLI batches instead")
     args = ap.parse_args()
     if args.golden:
         return check_golden(args.golden)
-
-    corpus = cairn.models.listops(args.examples, seed=args.seed)
-    held_out = corpus.split_tail(len(corpus) // 8)
-    sizes = dict(vocab=corpus.vocab_size, embed=args.hidden, hidden=args.hidden,
-                 tracker=args.tracker, mlp_hidden=args.hidden, classes=corpus.classes,
-                 seed=args.seed)
-    _, params = cairn.models.spinn_tree_classifier(**sizes)
-    names = list(params)
-    data, logits_fn, loss_fn = make_functions(names, args.hidden, args.tracker)
+    # The C++ model on a ListOps batch, with the same parameters.
+    corpus = cairn.models.listops(256, seed=args.seed)
+    cxx, params = cairn.models.spinn_tree_classifier(
+        vocab=corpus.vocab_size, embed=args.hidden, hidden=args.hidden, tracker=args.tracker,
+        mlp_hidden=args.hidden, classes=corpus.classes, seed=args.seed)
+    data, logits_fn, _ = make_functions(list(params), args.hidden, args.tracker)
     specs = data + [cairn.TensorSpec(v.shape, v.dtype) for v in params.values()]
-
-    if args.check:
-        cxx, _ = cairn.models.spinn_tree_classifier(**sizes)
-        batch = corpus.batch(list(range(args.batch)))[:3]
-        ours = cairn.jit(logits_fn, specs=specs)(*batch, *params.values())
-        theirs = cxx(*batch, *params.values())
-        diff = float(np.abs(ours - theirs).max())
-        print(f"python SPINN vs C++ SPINN, batch of {args.batch}: max |diff| = {diff:.3g}")
-        return 0 if diff <= 1e-6 else 1
-
-    step_fn = cairn.value_and_grad(loss_fn, argnums=tuple(range(4, 4 + len(names))),
-                                   has_aux=True, specs=specs[:3] + [cairn.i32[None]] + specs[3:])
-    eval_fn = cairn.jit(loss_fn, specs=specs[:3] + [cairn.i32[None]] + specs[3:])
-    values = [v.copy() for v in params.values()]
-    m = [np.zeros_like(v) for v in values]
-    v2 = [np.zeros_like(v) for v in values]
-    rng = np.random.default_rng(args.seed)
-    start, seen, run_loss, run_acc = time.time(), 0, 0.0, 0.0
-    for step in range(1, args.steps + 1):
-        idx = rng.choice(len(corpus), size=args.batch, replace=False)
-        batch = corpus.batch(sorted(idx.tolist()))
-        (loss, acc), grads = step_fn(*batch, *values)
-        for k, g in enumerate(grads):  # Adam
-            m[k] = 0.9 * m[k] + 0.1 * g
-            v2[k] = 0.999 * v2[k] + 0.001 * g * g
-            mh, vh = m[k] / (1 - 0.9 ** step), v2[k] / (1 - 0.999 ** step)
-            values[k] -= (args.lr * mh / (np.sqrt(vh) + 1e-8)).astype(np.float32)
-        seen += args.batch
-        run_loss, run_acc = run_loss + float(loss), run_acc + float(acc)
-        if step % args.eval_every == 0 or step == args.steps:
-            n = args.eval_every if step % args.eval_every == 0 else step % args.eval_every
-            held = held_out.batch(list(range(len(held_out))))
-            h_loss, h_acc = eval_fn(*held, *values)
-            print(f"step {step:5d}  train loss {run_loss / n:.4f}  acc {run_acc / n:.3f}  "
-                  f"held-out loss {float(h_loss):.4f}  acc {float(h_acc):.3f}  "
-                  f"{seen / (time.time() - start):.0f} ex/s")
-            run_loss = run_acc = 0.0
-    print(f"trained {args.steps} steps of {args.batch} in {time.time() - start:.1f} s "
-          f"(chance is {1 / corpus.classes:.0%})")
-    return 0
+    batch = corpus.batch(list(range(args.batch)))[:3]
+    ours = cairn.jit(logits_fn, specs=specs)(*batch, *params.values())
+    diff = float(np.abs(ours - cxx(*batch, *params.values())).max())
+    print(f"python SPINN vs C++ SPINN, ListOps batch of {args.batch}: max |diff| = {diff:.3g}")
+    return 0 if diff <= 1e-6 else 1
 
 
 if __name__ == "__main__":
