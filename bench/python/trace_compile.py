@@ -1,7 +1,8 @@
-"""Tracing + differentiating + compiling SPINN's training function: the
-Python front-end (examples/python/spinn.py traced by cairn) against the C++
-builder (frontend/models/Spinn.h), both ending in the same buildGradient and
-compileExecutable.
+"""Building + differentiating + compiling SPINN's training step (loss,
+gradient through the loop, Adam as IR): the Python front-end
+(examples/python/spinn.py traced by cairn) against the C++ builder
+(frontend/models/Spinn.h), both ending in the same buildGradient,
+buildTrainStep and compileExecutable.
 
     PYTHONPATH=build/python python3 bench/python/trace_compile.py
 
@@ -46,7 +47,9 @@ def one(path):
         f = cairn.trace(loss, *specs, name="loss")
         module, name = f.module, f.name
     t1 = time.perf_counter()
-    module.grad(name, list(range(4, 4 + len(params))))
+    gname = module.grad(name, list(range(4, 4 + len(params))))
+    cairn._cairn.build_train_step(module._h, gname, 4, list(params), "adam", {}, 1e-3, 0, None,
+                                  "train_step")
     t2 = time.perf_counter()
     module.compile()
     t3 = time.perf_counter()
@@ -68,12 +71,13 @@ def main():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    print(f"CPU: {cpu}; SPINN tree classifier loss, hidden 64, median of 5 fresh processes (ms)")
-    print(f"{'path':8} {'build':>8} {'grad':>8} {'compile':>8} {'total':>8}")
+    print(f"CPU: {cpu}; SPINN tree classifier training step, hidden 64, median of 5 fresh "
+          "processes (ms)")
+    print(f"{'path':8} {'build':>8} {'grad+step':>10} {'compile':>8} {'total':>8}")
     for path, rs in runs.items():
         cols = [statistics.median(r[i] for r in rs) for i in range(3)]
         total = statistics.median(sum(r) for r in rs)
-        print(f"{path:8} {cols[0]:8.1f} {cols[1]:8.1f} {cols[2]:8.1f} {total:8.1f}")
+        print(f"{path:8} {cols[0]:8.1f} {cols[1]:10.1f} {cols[2]:8.1f} {total:8.1f}")
 
 
 if __name__ == "__main__":
