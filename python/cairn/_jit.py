@@ -42,7 +42,7 @@ class jit:
     a max_trip (0: unbounded).
     """
 
-    def __init__(self, fn, backend="cpu", default_max_trip=0, specs=None):
+    def __init__(self, fn, backend="cpu", default_max_trip=0, specs=None, static_argnums=()):
         if backend not in ("cpu", "interpreter"):
             raise ValueError(f"cairn.jit: unknown backend {backend!r} (cpu, interpreter)")
         self.fn = fn
@@ -53,6 +53,37 @@ class jit:
         self._specs = None if specs is None else [_spec(s) for s in specs]
         self.__name__ = getattr(fn, "__name__", "f")
         self.__doc__ = getattr(fn, "__doc__", None)
+        # Static arguments: Python values fixed at trace time; one traced
+        # function per distinct (hashable) tuple of them.
+        self._static = (static_argnums,) if isinstance(static_argnums, int) else \
+            tuple(sorted(static_argnums))
+        self._per_static = {}
+
+    def _for_static(self, args):
+        """The jit of fn with this call's static arguments bound, and the
+        remaining arguments."""
+        statics = tuple(args[i] for i in self._static if i < len(args))
+        if len(statics) != len(self._static):
+            raise TypeError(f"cairn.jit: static_argnums {self._static} but {len(args)} arguments")
+        try:
+            inner = self._per_static.get(statics)
+        except TypeError:
+            raise TypeError("cairn.jit: static arguments must be hashable") from None
+        if inner is None:
+            static, fn = self._static, self.fn
+
+            def bound(*dyn):
+                it, full = iter(dyn), []
+                for i in range(len(dyn) + len(static)):
+                    full.append(statics[static.index(i)] if i in static else next(it))
+                return fn(*full)
+
+            bound.__name__ = self.__name__
+            inner = self._per_static[statics] = self._rebind(bound)
+        return inner, [a for i, a in enumerate(args) if i not in self._static]
+
+    def _rebind(self, fn):
+        return jit(fn, self.backend, self.default_max_trip, self._specs)
 
     def _specs_for(self, arrays):
         if self._specs is not None:
@@ -113,6 +144,9 @@ class jit:
         return self._build(self._specs_for(arrays), argdef)[0]
 
     def __call__(self, *args):
+        if self._static:
+            inner, rest = self._for_static(args)
+            return inner(*rest)
         arrays, argdef = self._flatten_args(args)
         if arrays is None:
             return self._inline(args)
@@ -141,14 +175,24 @@ class value_and_grad(jit):
     """
 
     def __init__(self, fn, argnums=0, has_aux=False, backend="cpu", default_max_trip=0,
-                 specs=None):
-        super().__init__(fn, backend, default_max_trip, specs)
+                 specs=None, static_argnums=()):
+        super().__init__(fn, backend, default_max_trip, specs, static_argnums)
+        if any(i in self._static for i in ([argnums] if isinstance(argnums, int) else argnums)):
+            raise ValueError("cairn.grad: an argument cannot be both differentiated and static")
         self.argnums = argnums
         self.has_aux = has_aux
         self._wrt = [argnums] if isinstance(argnums, int) else list(argnums)
         if not self._wrt:
             raise ValueError("cairn.grad: argnums is empty")
         self._groups = {}  # argument nest -> the nests of the gradients
+
+    def _rebind(self, fn):
+        # argnums counted among the remaining (non-static) arguments.
+        shift = lambda i: i - sum(1 for k in self._static if k < i)
+        argnums = shift(self.argnums) if isinstance(self.argnums, int) else \
+            tuple(shift(i) for i in self.argnums)
+        return type(self)(fn, argnums, self.has_aux, self.backend, self.default_max_trip,
+                          self._specs)
 
     def _build(self, specs, argdef, module=None, name=None):
         f = self._traced(specs, argdef, module, name)

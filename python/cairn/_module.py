@@ -95,13 +95,15 @@ class Executable:
 
 
 def _as_array(a):
+    """Python numbers as i1/i64/f32 arrays; NumPy scalars and the rest keep
+    their dtype."""
     if isinstance(a, np.ndarray):
         return a
-    if isinstance(a, (bool, np.bool_)):
+    if type(a) is bool:
         return np.asarray(a, dtype=np.bool_)
-    if isinstance(a, (int, np.integer)) and not isinstance(a, np.ndarray):
+    if type(a) is int:
         return np.asarray(a, dtype=np.int64)
-    if isinstance(a, float):
+    if type(a) is float:
         return np.asarray(a, dtype=np.float32)
     return np.asarray(a)
 

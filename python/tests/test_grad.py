@@ -145,3 +145,25 @@ def test_second_derivative_through_a_loop():
     d2 = cairn.grad(lambda x: cairn.grad(inner)(x).sum())
     x = np.array([0.5, -1.0, 2.0])
     np.testing.assert_allclose(d2(x), 6 * x, rtol=1e-12)
+
+
+def test_static_arguments():
+    def power(x, n, scale):
+        acc = x
+        for _ in range(n - 1):  # Python control flow on a static value: unrolled
+            acc = acc * x
+        return (acc * scale).sum()
+
+    x = np.array([1.0, 2.0, 3.0])
+    f = cairn.jit(power, static_argnums=1)
+    two = np.float64(2.0)  # a NumPy scalar keeps its dtype (a Python float is f32)
+    assert float(f(x, 3, two)) == pytest.approx(2 * (1 + 8 + 27))
+    assert float(f(x, 2, np.float64(1.0))) == pytest.approx(1 + 4 + 9)
+    assert len(f._per_static) == 2
+    g = cairn.grad(power, argnums=(0, 2), static_argnums=(1,))(x, 3, two)
+    np.testing.assert_allclose(g[0], 2 * 3 * x ** 2)
+    np.testing.assert_allclose(g[1], (x ** 3).sum())
+    with pytest.raises(ValueError, match="static"):
+        cairn.grad(power, argnums=1, static_argnums=1)
+    with pytest.raises(TypeError, match="hashable"):
+        cairn.jit(power, static_argnums=1)(x, [3], two)
