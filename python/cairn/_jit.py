@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _pytree
 from ._dtypes import TensorSpec, as_dtype
-from ._module import Function, Module, _as_array, _spec, trace
+from ._module import Module, _as_array, _spec, trace
 from ._tensor import Tensor, as_tensor, current_builder
 
 
@@ -92,10 +92,10 @@ class jit:
 
     def _traced(self, specs, argdef, module=None, name=None):
         """`fn` traced over the leaves of its arguments (argdef: their nest)."""
-        fn = self.fn
-        if argdef is not None:
-            def fn(*leaves):
-                return self.fn(*_pytree.unflatten(argdef, leaves))
+        def of_leaves(*leaves):
+            return self.fn(*_pytree.unflatten(argdef, leaves))
+
+        fn = self.fn if argdef is None else of_leaves
         return trace(fn, *specs, name=name or self.__name__, module=module)
 
     def _build(self, specs, argdef, module=None, name=None):

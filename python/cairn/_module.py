@@ -12,7 +12,7 @@ import numpy as np
 
 from . import _cairn
 from . import _pytree
-from ._dtypes import TensorSpec, as_dtype
+from ._dtypes import TensorSpec
 from ._tensor import Tensor, as_tensor, trace_stack
 
 BuildError = _cairn.BuildError

@@ -14,7 +14,7 @@ import threading
 import numpy as np
 
 from . import _cairn
-from ._dtypes import DType, as_dtype, f32, i1, i64
+from ._dtypes import DType, as_dtype, f32, i64
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 

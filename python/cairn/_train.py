@@ -14,7 +14,7 @@ when `params` is a list) and returns the float scalar loss, or a tuple
 """
 import numpy as np
 
-from . import _cairn, _pytree
+from . import _cairn
 from ._dtypes import TensorSpec
 from ._module import _spec, trace
 

@@ -1,6 +1,5 @@
 """Tracing Python functions into Cairn functions: operators, methods, the IR."""
 import numpy as np
-import pytest
 
 import cairn
 
