@@ -306,21 +306,26 @@ class Tensor:
     def __getitem__(self, key):
         """Ints (static or a scalar Tensor) pick along an axis; slices with
         static bounds cut one; an integer Tensor of rank >= 1 gathers rows;
-        `...` skips dims."""
+        `...` skips dims; None inserts a dim of size 1."""
         if not isinstance(key, tuple):
             key = (key,)
         if sum(k is Ellipsis for k in key) > 1:
             raise IndexError("cairn: at most one ... in an index")
         if any(k is Ellipsis for k in key):
             i = next(j for j, k in enumerate(key) if k is Ellipsis)
-            used = sum(1 for k in key if k is not Ellipsis)
+            used = sum(1 for k in key if k is not Ellipsis and k is not None)
             key = key[:i] + (slice(None),) * (self.ndim - used) + key[i + 1:]
-        if len(key) > self.ndim:
+        if sum(1 for k in key if k is not None) > self.ndim:
             raise IndexError(f"cairn: {len(key)} indices for a rank-{self.ndim} tensor")
         x, axis = self, 0
         b = self._v.builder()
         for k in key:
             _locate(b)
+            if k is None:  # numpy's newaxis: a dim of size 1 here
+                sizes = [x.dim(a) if n is None else n for a, n in enumerate(x.shape)]
+                x = x.reshape(sizes[:axis] + [1] + sizes[axis:])
+                axis += 1
+                continue
             size = x.shape[axis]
             if isinstance(k, Tensor):
                 if k.ndim == 0:

@@ -154,3 +154,14 @@ def test_function_results_nest():
     out = f(np.ones(1, np.float32))
     assert set(out) == {"a", "b"}
     np.testing.assert_allclose(out["b"][1][0], [2.0])
+
+
+def test_newaxis_indexing():
+    @cairn.function(cairn.f32[None, 3])
+    def f(x):
+        return x[None], x[:, None, 1:], x[..., None], x[0, None]
+
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    for got, want in zip(f(a), (a[None], a[:, None, 1:], a[..., None], a[0, None])):
+        assert got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
