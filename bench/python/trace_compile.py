@@ -1,6 +1,6 @@
 """Building + differentiating + compiling SPINN's training step (loss,
 gradient through the loop, Adam as IR): the Python front-end
-(examples/python/spinn.py traced by cairn) against the C++ builder
+(examples/python/spinn_model.py traced by cairn) against the C++ builder
 (frontend/models/Spinn.h), both ending in the same buildGradient,
 buildTrainStep and compileExecutable.
 
@@ -26,7 +26,7 @@ def one(path):
 
     import cairn
 
-    spec = importlib.util.spec_from_file_location("spinn", os.path.join(ROOT, "examples/python/spinn.py"))
+    spec = importlib.util.spec_from_file_location("spinn", os.path.join(ROOT, "examples/python/spinn_model.py"))
     ex = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ex)
     hidden, vocab = 64, 20

@@ -1,4 +1,4 @@
-"""The C++ models from Python, and the Python SPINN (examples/python/spinn.py)
+"""The C++ models from Python, and the Python SPINN (examples/python/spinn_model.py)
 against the C++ one: the same logits and gradients with the same parameters."""
 import importlib.util
 import os
@@ -12,7 +12,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def load_example():
-    path = os.path.join(ROOT, "examples", "python", "spinn.py")
+    path = os.path.join(ROOT, "examples", "python", "spinn_model.py")
     spec = importlib.util.spec_from_file_location("spinn_example", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -124,8 +124,8 @@ def test_spinn_examples_run_end_to_end():
         assert out.returncode == 0, out.stdout + out.stderr
         return out.stdout
 
-    assert "max |diff| = 0" in run("spinn.py", "--tracker", "4", "--hidden", "8")
-    report = run("train_spinn.py", "--steps", "4", "--batch", "8", "--eval-every", "2",
+    assert "max |diff| = 0" in run("spinn_model.py", "--tracker", "4", "--hidden", "8")
+    report = run("spinn.py", "--steps", "4", "--batch", "8", "--eval-every", "2",
                  "--examples", "64", "--hidden", "8", "--tracker", "4")
     assert "report:" in report and "held-out accuracy" in report
     assert report.count("eval: step") == 2
