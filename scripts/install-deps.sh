@@ -8,7 +8,33 @@ packages=(
   libfmt-dev libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev
   llvm-19-dev llvm-19-tools clang-19 libclang-rt-19-dev zlib1g-dev
   libopenblas-dev libopenblas0-pthread
+  python3-dev python3-pip
 )
+
+# The Python bindings (python/, docs/python.md) build with nanobind and test
+# with pytest and NumPy, from PyPI into the python3 on PATH (nanobind is not
+# packaged in Debian 12). On Debian's own python3 (PEP 668 "externally
+# managed") that needs --break-system-packages: acceptable on a build or CI
+# machine, and simpler than a venv that every later cmake, ctest and user
+# command would have to know about. pip >= 23.0 accepts the flag everywhere.
+install_python_packages() {
+  local wanted=(nanobind numpy pytest) py_missing=()
+  for m in "${wanted[@]}"; do
+    python3 -c "import $m" 2>/dev/null || py_missing+=("$m")
+  done
+  if [ ${#py_missing[@]} -eq 0 ]; then
+    echo "install-deps: Python packages ${wanted[*]} present"
+    return
+  fi
+  echo "install-deps: pip installing ${py_missing[*]}"
+  local specs=()
+  for m in "${py_missing[@]}"; do
+    if [ "$m" = nanobind ]; then specs+=("nanobind>=2.0"); else specs+=("$m"); fi
+  done
+  local user=()
+  if [ "$(id -u)" -ne 0 ]; then user=(--user); fi
+  python3 -m pip install --quiet --break-system-packages "${user[@]}" "${specs[@]}"
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -16,6 +42,7 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
+  install_python_packages
   exit 0
 fi
 
@@ -25,3 +52,4 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+install_python_packages

@@ -1,0 +1,150 @@
+// Python bindings of Cairn's C++ models and data: the SPINN tree classifier
+// (frontend/models/Spinn.h) built into a module with its parameters'
+// initial values, and the generated ListOps corpus with its padded batches
+// (frontend/data/Corpus.h). They let Python train the C++ model, and check a
+// model written in Python (examples/python/spinn.py) against it.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/map.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/vector.h>
+
+#include "Arrays.h"
+#include "Handles.h"
+#include "frontend/data/Corpus.h"
+#include "frontend/models/Spinn.h"
+#include "runtime/Safetensors.h"
+#include "tests/golden/GoldenCases.h"
+
+namespace cairn::python {
+
+namespace {
+
+nb::list arrays(std::vector<Tensor> ts) {
+  nb::list out;
+  for (Tensor& t : ts)
+    out.append(arrayFromTensor(std::move(t)));
+  return out;
+}
+
+} // namespace
+
+void bindModels(nb::module_& m) {
+  m.def(
+      "spinn_tree_classifier",
+      [](ModuleHandle& h, int64_t vocab, int64_t embed, int64_t hidden, int64_t tracker,
+         int64_t mlpHidden, int64_t mlpLayers, int64_t classes, bool loss, const std::string& name,
+         uint64_t seed) {
+        if (h.module->lookup(name)) throw BuildError("the module already has a function @" + name);
+        SpinnConfig cfg;
+        cfg.vocab = vocab;
+        cfg.embed = embed;
+        cfg.hidden = hidden;
+        cfg.trackerSize = tracker;
+        cfg.mlpHidden = mlpHidden;
+        cfg.mlpLayers = mlpLayers;
+        ParamStore ps;
+        if (loss)
+          buildSpinnTreeClassifierLoss(*h.module, ps, cfg, classes, name);
+        else
+          buildSpinnTreeClassifier(*h.module, ps, cfg, classes, name);
+        return nb::make_tuple(ps.names(), arrays(ps.initialize(seed)));
+      },
+      nb::arg("module"), nb::arg("vocab"), nb::arg("embed"), nb::arg("hidden"), nb::arg("tracker"),
+      nb::arg("mlp_hidden"), nb::arg("mlp_layers"), nb::arg("classes"), nb::arg("loss"),
+      nb::arg("name"), nb::arg("seed"));
+
+  // The golden cases (tests/golden): real SNLI/SST batches, the C++ model
+  // and its parameters, whose PyTorch outputs are stored beside them; the
+  // Python models are checked against both.
+  m.def("golden_have_data", &golden::haveData, nb::arg("data_dir"));
+  m.def(
+      "golden_case",
+      [](const std::string& name, const std::string& dataDir) {
+        golden::GoldenCase c = take(golden::makeCase(name, dataDir));
+        ModuleHandle h;
+        std::string fn = c.function->name;
+        h.module = std::shared_ptr<Module>(std::move(c.module));
+        nb::dict out;
+        out["module"] = nb::cast(std::move(h));
+        out["function"] = fn;
+        out["input_names"] = c.inputNames;
+        out["inputs"] = arrays(std::move(c.inputs));
+        out["param_names"] = c.params.names();
+        out["params"] = arrays(std::move(c.paramValues));
+        out["output_names"] = c.outputNames;
+        return out;
+      },
+      nb::arg("name"), nb::arg("data_dir"));
+
+  // Checkpoints: safetensors files (runtime/Safetensors.h), as cairn-train
+  // writes them.
+  m.def(
+      "save_safetensors",
+      [](const std::string& path, const std::vector<std::string>& names,
+         const std::vector<InArray>& arrays, const std::map<std::string, std::string>& metadata) {
+        if (names.size() != arrays.size()) throw nb::value_error("names and arrays differ in count");
+        SafetensorsData d;
+        d.names = names;
+        for (const InArray& a : arrays)
+          d.tensors.push_back(tensorFromArray(a));
+        d.metadata = metadata;
+        check(writeSafetensors(path, d));
+      },
+      nb::arg("path"), nb::arg("names"), nb::arg("arrays"), nb::arg("metadata"));
+  m.def(
+      "load_safetensors",
+      [](const std::string& path) {
+        SafetensorsData d = take(readSafetensors(path));
+        nb::dict tensors;
+        for (size_t i = 0; i < d.names.size(); ++i)
+          tensors[d.names[i].c_str()] = arrayFromTensor(std::move(d.tensors[i]));
+        return nb::make_tuple(tensors, d.metadata);
+      },
+      nb::arg("path"));
+
+  nb::class_<data::Corpus>(m, "Corpus")
+      .def_static(
+          "listops",
+          [](size_t count, uint64_t seed, int maxDepth, int maxArgs, int maxLength) {
+            data::CorpusOptions o;
+            o.format = data::Format::ListOps;
+            o.generated = count;
+            o.seed = seed;
+            o.listops.maxDepth = maxDepth;
+            o.listops.maxArgs = maxArgs;
+            o.listops.maxLength = maxLength;
+            return take(data::loadCorpus(o));
+          },
+          nb::arg("count"), nb::arg("seed") = 1, nb::arg("max_depth") = 4, nb::arg("max_args") = 5,
+          nb::arg("max_length") = 60)
+      .def_static(
+          "load",
+          [](const std::string& path, const std::string& format, size_t limit) {
+            data::CorpusOptions o;
+            o.path = path;
+            o.format = take(data::parseFormat(format));
+            o.limit = limit;
+            return take(data::loadCorpus(o));
+          },
+          nb::arg("path"), nb::arg("format"), nb::arg("limit") = 0)
+      .def_prop_ro("format",
+                   [](const data::Corpus& c) { return data::formatName(c.format); })
+      .def_prop_ro("warnings", [](const data::Corpus& c) { return c.warnings; })
+      .def("__len__", &data::Corpus::size)
+      .def_prop_ro("vocab_size", [](const data::Corpus& c) { return c.vocab.size(); })
+      .def_prop_ro("classes", &data::Corpus::classes)
+      .def("lengths", &data::Corpus::lengths)
+      .def("split_tail", &data::Corpus::splitTail)
+      .def("batch", [](const data::Corpus& c, const std::vector<size_t>& indices) {
+        for (size_t i : indices)
+          if (i >= c.size()) throw nb::index_error("example index out of range");
+        data::Batch b = data::makeBatch(c, indices);
+        return nb::make_tuple(
+            arrayFromTensor(std::move(b.tokens)), arrayFromTensor(std::move(b.transitions)),
+            arrayFromTensor(std::move(b.lengths)), arrayFromTensor(std::move(b.labels)));
+      });
+}
+
+} // namespace cairn::python

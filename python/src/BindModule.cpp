@@ -1,0 +1,173 @@
+// Python bindings of whole modules: parse, print, verify, the reference
+// interpreter, reverse-mode gradients, CPU compilation (JIT and ahead of
+// time) and running compiled functions on NumPy arrays.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/unique_ptr.h>
+#include <nanobind/stl/vector.h>
+
+#include "Arrays.h"
+#include "Handles.h"
+#include "compiler/autodiff/Autodiff.h"
+#include "compiler/codegen/cpu/CompileAot.h"
+#include "compiler/codegen/cpu/CompileExecutable.h"
+#include "ir/Parser.h"
+#include "ir/Printer.h"
+#include "ir/Verifier.h"
+#include "runtime/reference/Interpreter.h"
+
+namespace cairn::python {
+
+namespace {
+
+std::vector<Tensor> tensorsOf(const std::vector<InArray>& arrays) {
+  std::vector<Tensor> out;
+  out.reserve(arrays.size());
+  for (const InArray& a : arrays)
+    out.push_back(tensorFromArray(a));
+  return out;
+}
+
+nb::list arraysOf(std::vector<Tensor>&& ts) {
+  nb::list out;
+  for (Tensor& t : ts)
+    out.append(arrayFromTensor(std::move(t)));
+  return out;
+}
+
+const Function& lookup(const ModuleHandle& m, const std::string& name) {
+  const Function* f = m.module->lookup(name);
+  if (!f) throw CairnError("no function @" + name + " in the module");
+  return *f;
+}
+
+/// A function's signature for Python: [(dtype name, [sizes, -1 = dynamic])].
+nb::list signature(const std::vector<TensorType>& types) {
+  nb::list out;
+  for (const TensorType& t : types) {
+    nb::list dims;
+    for (int64_t d : t.shape)
+      dims.append(d);
+    out.append(nb::make_tuple(std::string(dtypeName(t.dtype)), dims));
+  }
+  return out;
+}
+
+} // namespace
+
+void bindModule(nb::module_& m) {
+  nb::class_<ModuleHandle>(m, "ModuleHandle")
+      .def(nb::init<>())
+      .def("print", [](const ModuleHandle& h) { return printModule(*h.module); })
+      .def("verify", [](const ModuleHandle& h) { check(verify(*h.module)); })
+      .def("functions",
+           [](const ModuleHandle& h) {
+             std::vector<std::string> names;
+             for (const auto& f : h.module->functions())
+               names.push_back(f->name);
+             return names;
+           })
+      .def("arg_types",
+           [](const ModuleHandle& h, const std::string& f) {
+             return signature(lookup(h, f).argumentTypes());
+           })
+      .def("result_types", [](const ModuleHandle& h,
+                              const std::string& f) { return signature(lookup(h, f).resultTypes); })
+      .def("adopt",
+           [](ModuleHandle& h, ModuleHandle& other) {
+             // Copies every function of `other` here (functions built in a
+             // scratch module while this one has an unfinished function:
+             // passes verify the whole module they run on). Copies, not
+             // moves: values Python may still hold stay in `other`.
+             if (h.module == other.module) return;
+             for (const auto& f : other.module->functions())
+               if (h.module->lookup(f->name))
+                 throw CairnError("both modules have a function @" + f->name);
+             for (const auto& f : other.module->functions())
+               h.module->addFunction(cloneFunction(*f, f->name));
+           })
+      .def(
+          "interpret",
+          [](const ModuleHandle& h, const std::string& f, const std::vector<InArray>& args,
+             int64_t defaultMaxTrip) {
+            const Function& fn = lookup(h, f);
+            std::vector<Tensor> in = tensorsOf(args);
+            StatusOr<std::vector<Tensor>> out = Status::error("not run");
+            {
+              nb::gil_scoped_release unlocked;
+              out = interpret(fn, in, InterpreterOptions{defaultMaxTrip});
+            }
+            return arraysOf(take(std::move(out)));
+          },
+          nb::arg("function"), nb::arg("args"), nb::arg("default_max_trip") = 0)
+      .def(
+          "build_gradient",
+          [](ModuleHandle& h, const std::string& f, std::vector<size_t> wrt, size_t loss,
+             const std::string& name) {
+            GradOptions o;
+            o.wrt = std::move(wrt);
+            o.lossResult = loss;
+            o.name = name;
+            Function* g = take(buildGradient(*h.module, lookup(h, f), o));
+            return g->name;
+          },
+          nb::arg("function"), nb::arg("wrt"), nb::arg("loss_result") = 0, nb::arg("name") = "")
+      .def(
+          "compile",
+          [](const ModuleHandle& h, int64_t defaultMaxTrip) {
+            check(verify(*h.module));
+            auto c = std::make_unique<CompiledHandle>();
+            {
+              nb::gil_scoped_release unlocked;
+              c->exe = take(codegen::cpu::compileExecutable(*h.module));
+            }
+            c->options.defaultMaxTrip = defaultMaxTrip;
+            return c;
+          },
+          nb::arg("default_max_trip") = 0)
+      .def(
+          "compile_aot",
+          [](const ModuleHandle& h, const std::string& objectPath, const std::string& prefix,
+             const std::string& cpu) {
+            check(verify(*h.module));
+            codegen::cpu::AotOptions o;
+            o.prefix = prefix;
+            o.cpu = cpu;
+            return take(codegen::cpu::compileAot(*h.module, o, objectPath));
+          },
+          nb::arg("object_path"), nb::arg("prefix") = "model", nb::arg("cpu") = "x86-64-v3");
+
+  m.def(
+      "parse",
+      [](const std::string& text, const std::string& filename) {
+        ModuleHandle h;
+        h.module = std::shared_ptr<Module>(take(parseModule(text, filename)).release());
+        check(verify(*h.module));
+        return h;
+      },
+      nb::arg("text"), nb::arg("filename") = "");
+
+  nb::class_<CompiledHandle>(m, "Executable")
+      .def(
+          "run",
+          [](CompiledHandle& c, const std::string& f, const std::vector<InArray>& args) {
+            std::vector<Tensor> in = tensorsOf(args);
+            StatusOr<std::vector<Tensor>> out = Status::error("not run");
+            {
+              nb::gil_scoped_release unlocked;
+              std::unique_lock lock(c.mu, std::try_to_lock);
+              if (lock.owns_lock()) {
+                out = c.exe->run(f, in, c.ctx, c.options);
+              } else {
+                exec::ExecutionContext fresh;
+                out = c.exe->run(f, in, fresh, c.options);
+              }
+            }
+            return arraysOf(take(std::move(out)));
+          },
+          nb::arg("function"), nb::arg("args"))
+      .def("describe", [](const CompiledHandle& c) { return c.exe->describe(); })
+      .def("print", [](const CompiledHandle& c) { return printModule(c.exe->module()); });
+}
+
+} // namespace cairn::python
