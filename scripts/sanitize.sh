@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Sanitizer runs (docs/runtime.md "Sanitizers"), each in its own build folder:
+#   scripts/sanitize.sh asan   ASan + UBSan build, the whole GoogleTest and lit suite
+#   scripts/sanitize.sh tsan   TSan build, the concurrency tests (threads sharing a
+#                              model, parallel loop pairs, busy contexts, cancellation)
+# Extra arguments go to ctest (e.g. -R RunLimits). clang-19 from install-deps.sh.
+#
+# JIT-compiled kernels are called through plain function pointers: clang's
+# -fsanitize=function reads the 8 bytes before a callee for a type hash, which
+# JIT code does not have (and which faults when the kernel starts a page), so
+# it is off. OpenBLAS is not instrumented; TSan's reports inside it (its
+# workers synchronize through spinning) are suppressed, nothing of ours is.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+mode="${1:-asan}"
+shift || true
+case "$mode" in
+asan)
+  flags="-fsanitize=address,undefined -fno-sanitize=function -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+  tests=()
+  export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1:${ASAN_OPTIONS:-}"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
+  ;;
+tsan)
+  flags="-fsanitize=thread -fno-omit-frame-pointer"
+  tests=(-R "RunLimits|AotTest.RunErrorsAndThreads|ExecControlFlowTest.IndependentLoops|ThreadsShare|Concurrent|Parallel")
+  export TSAN_OPTIONS="suppressions=$root/scripts/tsan.supp:halt_on_error=1:second_deadlock_stack=1:${TSAN_OPTIONS:-}"
+  ;;
+*)
+  echo "usage: $0 asan|tsan [ctest arguments]" >&2
+  exit 2
+  ;;
+esac
+build="${BUILD_DIR:-$root/build-$mode}"
+if [ ! -f "$build/build.ninja" ]; then
+  CC=clang-19 CXX=clang++-19 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="$flags" \
+    -DCMAKE_SHARED_LINKER_FLAGS="$flags" -DCAIRN_BUILD_PYTHON=OFF > /dev/null
+fi
+start=$(date +%s)
+cmake --build "$build"
+echo "sanitize.sh: $mode build took $(( $(date +%s) - start )) s"
+start=$(date +%s)
+(cd "$build" && ctest --output-on-failure -j2 "${tests[@]}" "$@")
+echo "sanitize.sh: $mode tests took $(( $(date +%s) - start )) s; no sanitizer report"
