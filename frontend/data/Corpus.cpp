@@ -65,6 +65,22 @@ StatusOr<Corpus> loadCorpus(const CorpusOptions& opts) {
     if (!r.isOk()) return r.status();
     c.trees = std::move(*r);
   }
+  if (opts.maxTokens) {
+    size_t dropped = 0, longest = 0;
+    auto tooLong = [&](const Sentence& s) {
+      if (s.tokens.size() <= opts.maxTokens) return false;
+      longest = std::max(longest, s.tokens.size());
+      return true;
+    };
+    dropped += std::erase_if(c.pairs, [&](const NliExample& e) {
+      return tooLong(e.premise) | tooLong(e.hypothesis);
+    });
+    dropped += std::erase_if(c.trees, [&](const TreeExample& e) { return tooLong(e.sentence); });
+    if (dropped)
+      c.warnings.push_back(fmt::format("{}: dropped {} example(s) longer than {} tokens (the "
+                                       "longest has {}; raise the token limit to keep them)",
+                                       opts.path, dropped, opts.maxTokens, longest));
+  }
   if (opts.limit) {
     if (c.pairs.size() > opts.limit) c.pairs.resize(opts.limit);
     if (c.trees.size() > opts.limit) c.trees.resize(opts.limit);

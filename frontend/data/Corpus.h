@@ -28,6 +28,10 @@ struct CorpusOptions {
   ListOpsConfig listops;  ///< generated ListOps: the generator's shape
   uint64_t seed = 1;      ///< generated ListOps: the generator's seed
   bool skipMalformed = true;
+  /// Examples (either sentence of a pair) with more tokens than this are
+  /// dropped with a warning (0: no bound): one 1.6 M-token line grew a
+  /// training run to 9.8 GB, since a step's buffers scale with the length.
+  size_t maxTokens = 0;
 };
 
 struct Corpus {

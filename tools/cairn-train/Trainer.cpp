@@ -21,6 +21,7 @@
 #include "compiler/codegen/cpu/CompileExecutable.h"
 #include "compiler/codegen/cuda/CompileForDevice.h"
 #include "runtime/device/OpenDevice.h"
+#include "runtime/RunLimits.h"
 #include "runtime/exec/Blas.h"
 #include "runtime/exec/Executable.h"
 #include "runtime/exec/Gemm.h"
@@ -105,6 +106,7 @@ struct EvalResult {
 /// interpreter, or one compiled Executable with a context per function (so
 /// each keeps its buffer pool warm).
 struct Runner {
+  RunLimits limits;                                     // --max-memory-mb
   std::unique_ptr<exec::Executable> exe;                // --backend compiled
   std::unique_ptr<device::DeviceExecutable> deviceExe; // --backend cuda
   std::map<std::string, std::unique_ptr<exec::ExecutionContext>> contexts;
@@ -114,12 +116,20 @@ struct Runner {
     if (deviceExe) {
       auto& ctx = deviceContexts[f.name];
       if (!ctx) ctx = std::make_unique<device::DeviceContext>();
-      return deviceExe->run(f.name, in, *ctx);
+      device::DeviceRunOptions o;
+      o.limits = limits;
+      return deviceExe->run(f.name, in, *ctx, o);
     }
-    if (!exe) return interpret(f, in);
+    if (!exe) {
+      InterpreterOptions o;
+      o.limits = limits;
+      return interpret(f, in, o);
+    }
     auto& ctx = contexts[f.name];
     if (!ctx) ctx = std::make_unique<exec::ExecutionContext>();
-    return exe->run(f.name, in, *ctx);
+    exec::ExecOptions o;
+    o.limits = limits;
+    return exe->run(f.name, in, *ctx, o);
   }
 };
 
@@ -236,6 +246,7 @@ int runTraining(const TrainOptions& o) {
 
   std::cout << std::flush; // the header reaches a log before the first slow step
   Runner runner;
+  runner.limits.maxBytes = o.maxBytes;
   if (o.backend == "compiled") {
     const double t0 = monotonicSeconds();
     codegen::cpu::CompileReport report;

@@ -27,6 +27,9 @@ struct TrainOptions {
   /// "interpreter" (the reference interpreter) or "compiled" (the CPU
   /// executor: JIT kernels, BLAS, in-place updates).
   std::string backend = "interpreter";
+  /// Bytes a step's values may hold at once (0: no cap): past it the step
+  /// fails with a message naming the value instead of the OOM killer.
+  int64_t maxBytes = 0;
 };
 
 /// Runs the whole job, printing to stdout (errors to stderr, prefixed

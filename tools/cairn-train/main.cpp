@@ -20,6 +20,7 @@
 
 #include "Trainer.h"
 #include "compiler/codegen/cpu/Jit.h"
+#include "runtime/RunLimits.h"
 #include "tools/ToolMain.h"
 
 using namespace cairn;
@@ -41,6 +42,7 @@ static int runTool(int argc, char** argv) {
   o.corpus.listops.maxArgs = 3;
   o.corpus.listops.maxLength = 20;
   o.corpus.listops.minLength = 4;
+  o.corpus.maxTokens = 10000;
   o.steps = 4000; // the end of the cosine schedule
   o.timeLimit = 900;
   // The executor when this host can JIT; the interpreter gives the same
@@ -115,6 +117,14 @@ static int runTool(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--seed", o.seed, "Seed of weights, batch order and generated data")
       ->capture_default_str();
+  app.add_option("--max-tokens", o.corpus.maxTokens,
+                 "Drop examples longer than this many tokens, with a warning (0: no bound)")
+      ->capture_default_str();
+  int64_t maxMemoryMb = physicalMemoryBytes() / 4 * 3 >> 20;
+  app.add_option("--max-memory-mb", maxMemoryMb,
+                 "Fail a step (naming the value) whose values would hold more than this many MiB "
+                 "(default: 3/4 of physical memory; 0: no cap)")
+      ->capture_default_str();
   app.add_option("--listops-depth", o.corpus.listops.maxDepth, "Generated ListOps: nesting depth")
       ->capture_default_str();
   app.add_option("--listops-args", o.corpus.listops.maxArgs,
@@ -129,6 +139,8 @@ static int runTool(int argc, char** argv) {
     std::cerr << "cairn-train: error: " << m << "\n";
     return 1;
   };
+  if (maxMemoryMb < 0) return error("--max-memory-mb must be >= 0");
+  o.maxBytes = maxMemoryMb << 20;
   auto fmtFormat = data::parseFormat(format);
   if (!fmtFormat.isOk()) return error(fmtFormat.status().message());
   o.config.format = *fmtFormat;
