@@ -71,8 +71,17 @@ StatusOr<Splits> loadSplits(const TrainOptions& o) {
                                                        s.train.vocab, &s.train));
     s.heldout.trees.resize(std::min(s.heldout.trees.size(), o.evalExamples));
     if (o.longEval) {
-      StatusOr<data::Corpus> longer = data::generateListOpsCorpus(
-          longerConfig(c), o.corpus.seed + 2000, o.evalExamples, s.train.vocab);
+      data::ListOpsConfig lc = longerConfig(c);
+      StatusOr<data::Corpus> longer =
+          data::generateListOpsCorpus(lc, o.corpus.seed + 2000, o.evalExamples, s.train.vocab);
+      if (!longer.isOk()) {
+        // At training's nesting rate lists past ~100 tokens are too rare to
+        // draw (--listops-length 100 found none in a million draws): nest
+        // as often as the generator allows instead.
+        lc.nestProbability = 1.0;
+        longer = data::generateListOpsCorpus(lc, o.corpus.seed + 2000, o.evalExamples,
+                                             s.train.vocab);
+      }
       if (!longer.isOk())
         return longer.status().withMessage("the longer/deeper evaluation set: " +
                                            longer.status().message());
