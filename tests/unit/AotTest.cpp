@@ -4,6 +4,7 @@
 // loading checks on corrupted descriptors; and threads sharing one loaded
 // model.
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -186,6 +187,64 @@ TEST(AotTest, LoaderKnowsEveryFeatureLlvmGivesACpu) {
   EXPECT_NE(unknown.find("cannot check (frobnicate)"), std::string::npos) << unknown;
   if (!__builtin_cpu_supports("avx512f"))
     EXPECT_NE(exec::missingIsaFeatures("+avx512f").find("avx512f"), std::string::npos);
+}
+
+TEST(AotTest, EightThreadsTwoThousandRunsEachAreBitIdentical) {
+  cairn_model* m = nullptr;
+  ASSERT_EQ(cairn_model_load_aot(&classifier_aot, &m), nullptr);
+  // Weights with some structure, so that different batches give different logits.
+  auto ramp = [](size_t n, float scale) {
+    std::vector<float> v(n);
+    for (size_t i = 0; i < n; ++i)
+      v[i] = scale * static_cast<float>((i * 37) % 17) / 17.0f - scale / 2;
+    return v;
+  };
+  std::vector<float> w1 = ramp(8 * 16, 0.8f), b1 = ramp(16, 0.1f), w2 = ramp(16 * 3, 1.2f),
+                     b2 = ramp(3, 0.1f);
+  int64_t w1d[] = {8, 16}, b1d[] = {16}, w2d[] = {16, 3}, b2d[] = {3};
+  auto runOnce = [&](cairn_context* c, int batch, std::vector<float>& probs) {
+    std::vector<float> x = ramp(static_cast<size_t>(8 * batch), 1.0f + 0.1f * batch);
+    int64_t xd[] = {batch, 8};
+    cairn_tensor in[] = {{CAIRN_F32, 2, xd, x.data()},
+                         {CAIRN_F32, 2, w1d, w1.data()},
+                         {CAIRN_F32, 1, b1d, b1.data()},
+                         {CAIRN_F32, 2, w2d, w2.data()},
+                         {CAIRN_F32, 1, b2d, b2.data()}};
+    cairn_tensor out[2];
+    cairn_status* s = cairn_run(m, c, "classify", in, 5, out, 2);
+    if (s) {
+      cairn_status_free(s);
+      return false;
+    }
+    const float* p = static_cast<const float*>(out[0].data);
+    probs.assign(p, p + 3 * batch);
+    return true;
+  };
+  // The single-threaded answers for batches 1..8.
+  std::vector<std::vector<float>> want(9);
+  cairn_context* c0 = cairn_context_new();
+  for (int b = 1; b <= 8; ++b)
+    ASSERT_TRUE(runOnce(c0, b, want[static_cast<size_t>(b)]));
+  cairn_context_free(c0);
+  std::vector<int> mismatches(8, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      cairn_context* c = cairn_context_new();
+      std::vector<float> got;
+      for (int rep = 0; rep < 2000; ++rep) {
+        int batch = 1 + (rep + t) % 8;
+        if (!runOnce(c, batch, got) ||
+            std::memcmp(got.data(), want[static_cast<size_t>(batch)].data(),
+                        got.size() * sizeof(float)) != 0)
+          ++mismatches[static_cast<size_t>(t)];
+      }
+      cairn_context_free(c);
+    });
+  for (auto& th : threads)
+    th.join();
+  EXPECT_EQ(mismatches, std::vector<int>(8, 0));
+  cairn_model_free(m);
 }
 
 TEST(AotTest, RunErrorsAndThreads) {
