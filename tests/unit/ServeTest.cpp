@@ -1,0 +1,239 @@
+// cairn-serve from the outside, on loopback, bounded in time: the binary is
+// started with --port 0 and a port file, driven with httplib's client, and
+// stopped with SIGTERM. Models: tests/unit/Inputs/limits.cairn, as the AOT
+// shared object the build makes (through the C API) and as text (the JIT).
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+const std::string kServe = std::string(CAIRN_BINARY_DIR) + "/bin/cairn-serve";
+const std::string kSo = std::string(CAIRN_BINARY_DIR) + "/tests/limits.so";
+const std::string kText = std::string(CAIRN_SOURCE_DIR) + "/tests/unit/Inputs/limits.cairn";
+
+/// A running cairn-serve; stopped (SIGTERM) and reaped by the destructor.
+class ServeProcess {
+public:
+  explicit ServeProcess(std::vector<std::string> extra) {
+    dir_ = fs::temp_directory_path() / ("cairn-serve-test-" + std::to_string(::getpid()) + "-" +
+                                        std::to_string(counter_++));
+    fs::create_directories(dir_);
+    std::vector<std::string> args = {kServe, "--port", "0", "--port-file", portFile()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      std::freopen((dir_ / "log.txt").c_str(), "w", stderr);
+      std::freopen("/dev/null", "w", stdout);
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(kServe.c_str(), argv.data());
+      std::_Exit(127);
+    }
+    // Up when the port file appears (or gone when the process exits).
+    for (int i = 0; i < 3000 && port_ == 0; ++i) {
+      std::ifstream f(portFile());
+      if (!(f >> port_)) port_ = 0;
+      int status = 0;
+      if (port_ == 0 && ::waitpid(pid_, &status, WNOHANG) == pid_) {
+        exitStatus_ = status;
+        pid_ = -1;
+        return;
+      }
+      if (port_ == 0) std::this_thread::sleep_for(10ms);
+    }
+  }
+  ~ServeProcess() {
+    if (pid_ > 0) stop();
+    fs::remove_all(dir_);
+  }
+  int port() const { return port_; }
+  /// SIGTERM and wait; the exit status.
+  int stop() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, &exitStatus_, 0);
+      pid_ = -1;
+    }
+    return exitStatus_;
+  }
+  int exitStatus() const { return exitStatus_; }
+  std::string log() const {
+    std::ifstream f(dir_ / "log.txt");
+    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  }
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(30, 0);
+    return c;
+  }
+
+private:
+  std::string portFile() const { return (dir_ / "port").string(); }
+  static inline int counter_ = 0;
+  fs::path dir_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  int exitStatus_ = -1;
+};
+
+json scalar(const char* dtype, json v) { return {{"dtype", dtype}, {"shape", json::array()}, {"data", {v}}}; }
+
+json fillRequest(int64_t n, int64_t k) {
+  return {{"function", "fill"},
+          {"inputs", {scalar("f32", 2.5), scalar("i64", n), scalar("i64", k)}}};
+}
+
+int post(const ServeProcess& s, const std::string& path, const std::string& body, json* out = nullptr) {
+  auto c = s.client();
+  auto r = c.Post(path.c_str(), body, "application/json");
+  if (!r) return -1;
+  if (out) *out = json::parse(r->body, nullptr, false);
+  return r->status;
+}
+
+TEST(ServeTest, ServesAotAndJitModels) {
+  ServeProcess s({"--model", "aot=" + kSo, "--model", "jit=" + kText});
+  ASSERT_GT(s.port(), 0) << s.log();
+  auto c = s.client();
+  auto models = c.Get("/v1/models");
+  ASSERT_TRUE(models);
+  EXPECT_EQ(models->status, 200);
+  json m = json::parse(models->body);
+  ASSERT_EQ(m["models"].size(), 2u);
+  EXPECT_EQ(m["models"][0]["name"], "aot");
+  EXPECT_EQ(m["models"][0]["kind"], "aot");
+  for (const char* model : {"aot", "jit"}) {
+    json out;
+    ASSERT_EQ(post(s, std::string("/v1/models/") + model + ":predict", fillRequest(2, 3).dump(), &out), 200)
+        << out.dump();
+    EXPECT_EQ(out["outputs"][0]["shape"], json({2, 3}));
+    EXPECT_EQ(out["outputs"][0]["data"][5], 2.5);
+  }
+  EXPECT_EQ(c.Get("/healthz")->status, 200);
+  EXPECT_EQ(c.Get("/readyz")->status, 200);
+  EXPECT_EQ(s.stop(), 0) << s.log();
+}
+
+TEST(ServeTest, BadRequestsGetAClearStatus) {
+  ServeProcess s({"--model", "m=" + kSo, "--max-body-bytes", "4096", "--max-elements", "1000"});
+  ASSERT_GT(s.port(), 0) << s.log();
+  json out;
+  EXPECT_EQ(post(s, "/v1/models/m:predict", "{not json", &out), 400);
+  EXPECT_EQ(out["code"], "BAD_REQUEST");
+  EXPECT_EQ(post(s, "/v1/models/m:predict", "[1, 2]", &out), 400);
+  EXPECT_EQ(post(s, "/v1/models/nope:predict", fillRequest(1, 1).dump(), &out), 404);
+  json req = fillRequest(1, 1);
+  req["function"] = "nope";
+  EXPECT_EQ(post(s, "/v1/models/m:predict", req.dump(), &out), 404);
+  req = fillRequest(1, 1);
+  req["inputs"][1]["dtype"] = "f32"; // wrong dtype for the signature
+  EXPECT_EQ(post(s, "/v1/models/m:predict", req.dump(), &out), 400);
+  EXPECT_NE(out["error"].get<std::string>().find("input #1"), std::string::npos) << out.dump();
+  req = fillRequest(1, 1);
+  req["inputs"][0]["dtype"] = "q7";
+  EXPECT_EQ(post(s, "/v1/models/m:predict", req.dump(), &out), 400);
+  req = fillRequest(1, 1);
+  req["inputs"][0]["shape"] = {3}; // three elements declared, one given
+  EXPECT_EQ(post(s, "/v1/models/m:predict", req.dump(), &out), 400);
+  req = fillRequest(1, 1);
+  req["inputs"][0] = {{"dtype", "f32"}, {"shape", {2000}}, {"data", json::array()}};
+  EXPECT_EQ(post(s, "/v1/models/m:predict", req.dump(), &out), 413); // past --max-elements
+  EXPECT_EQ(post(s, "/v1/models/m:predict", std::string(8000, ' '), &out), 413); // body
+  req = fillRequest(1, 1);
+  req.erase("inputs");
+  EXPECT_EQ(post(s, "/v1/models/m:predict", req.dump(), &out), 400);
+  // A run that fails, and one whose output passes the int64 byte count.
+  EXPECT_EQ(post(s, "/v1/models/m:predict", fillRequest(-1, 1).dump(), &out), 422);
+  EXPECT_EQ(post(s, "/v1/models/m:predict", fillRequest(int64_t{1} << 62, 16).dump(), &out), 413);
+  // Still serving.
+  EXPECT_EQ(post(s, "/v1/models/m:predict", fillRequest(1, 1).dump(), &out), 200);
+  EXPECT_EQ(s.stop(), 0) << s.log();
+}
+
+TEST(ServeTest, ARequestPastItsDeadlineIs504AndTheServerGoesOn) {
+  ServeProcess s({"--model", "m=" + kSo});
+  ASSERT_GT(s.port(), 0) << s.log();
+  json spin = {{"function", "spin"}, {"inputs", {scalar("f32", 0)}}, {"timeout_ms", 50}};
+  json out;
+  EXPECT_EQ(post(s, "/v1/models/m:predict", spin.dump(), &out), 504);
+  EXPECT_EQ(out["code"], "DEADLINE_EXCEEDED");
+  EXPECT_EQ(post(s, "/v1/models/m:predict", fillRequest(2, 2).dump(), &out), 200);
+}
+
+TEST(ServeTest, AClientThatDisconnectsMidRequestDoesNotHurtOthers) {
+  ServeProcess s({"--model", "m=" + kSo});
+  ASSERT_GT(s.port(), 0) << s.log();
+  for (int i = 0; i < 5; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(s.port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    std::string partial = "POST /v1/models/m:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n{\"fun";
+    ASSERT_GT(::write(fd, partial.data(), partial.size()), 0);
+    ::close(fd);
+  }
+  json out;
+  EXPECT_EQ(post(s, "/v1/models/m:predict", fillRequest(3, 1).dump(), &out), 200);
+  EXPECT_EQ(s.stop(), 0) << s.log();
+}
+
+TEST(ServeTest, SigtermUnderLoadAnswersEveryAcceptedRequest) {
+  ServeProcess s({"--model", "m=" + kSo, "--threads", "12"}); // room for /v1/stats beside the eight
+  ASSERT_GT(s.port(), 0) << s.log();
+  // Eight requests that each run until their 2 s deadline: in flight when
+  // the signal comes (the server's /v1/stats says so before it is sent).
+  json spin = {{"function", "spin"}, {"inputs", {scalar("f32", 0)}}, {"timeout_ms", 2000}};
+  std::vector<int> codes(8, 0);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 8; ++i)
+    clients.emplace_back([&, i] { codes[static_cast<size_t>(i)] = post(s, "/v1/models/m:predict", spin.dump()); });
+  bool allInFlight = false;
+  for (int i = 0; i < 2000 && !allInFlight; ++i) {
+    auto r = s.client().Get("/v1/stats");
+    allInFlight = r && json::parse(r->body)["in_flight"] == 8;
+    if (!allInFlight) std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_TRUE(allInFlight);
+  EXPECT_EQ(s.stop(), 0) << s.log();
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(codes, std::vector<int>(8, 504)); // each answered (at its deadline), none lost
+}
+
+TEST(ServeTest, AModelThatDoesNotLoadStopsTheServerBeforeItListens) {
+  fs::path bad = fs::temp_directory_path() / ("cairn-serve-bad-" + std::to_string(::getpid()) + ".so");
+  {
+    std::ofstream f(bad);
+    f << "this is not a shared object";
+  }
+  for (std::string model : {bad.string(), std::string("/nonexistent.so"), std::string("/tmp")}) {
+    ServeProcess s({"--model", "m=" + model});
+    EXPECT_EQ(s.port(), 0);
+    ASSERT_TRUE(WIFEXITED(s.exitStatus())) << model;
+    EXPECT_EQ(WEXITSTATUS(s.exitStatus()), 1) << model;
+    EXPECT_NE(s.log().find("cairn-serve: error: model '" + model + "'"), std::string::npos) << s.log();
+  }
+  fs::remove(bad);
+}
+
+} // namespace

@@ -1,0 +1,210 @@
+#include "Server.h"
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "TensorJson.h"
+
+namespace cairn::serve {
+
+namespace {
+
+using nlohmann::json;
+
+void reply(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void fail(httplib::Response& res, int status, const std::string& code, const std::string& message) {
+  reply(res, status, {{"error", message}, {"code", code}});
+}
+
+/// Whether `inputs` fit `f`'s arguments: the client's mistake (400), told
+/// apart from a run that fails later (422).
+std::string signatureMismatch(const FunctionInfo& f, const std::vector<Tensor>& inputs) {
+  if (inputs.size() != f.args.size())
+    return fmt::format("function '{}' takes {} input(s), got {}", f.name, f.args.size(),
+                       inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const TensorType& want = f.args[i];
+    const TensorType& got = inputs[i].type();
+    bool ok = want.dtype == got.dtype && want.rank() == got.rank();
+    for (int64_t d = 0; ok && d < want.rank(); ++d)
+      ok = want.shape[d] == kDynamic || want.shape[d] == got.shape[d];
+    if (!ok)
+      return fmt::format("input #{}: expected {}, got {}", i, want.toString(), got.toString());
+  }
+  return "";
+}
+
+} // namespace
+
+Server::Server(ServerOptions options, std::map<std::string, std::unique_ptr<ServedModel>> models)
+    : o_(std::move(options)), models_(std::move(models)), http_(std::make_unique<httplib::Server>()) {
+  routes();
+}
+
+Server::~Server() = default;
+
+void Server::routes() {
+  httplib::Server& s = *http_;
+  int threads = o_.threads;
+  s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  s.set_payload_max_length(o_.maxBodyBytes);
+  s.set_read_timeout(5, 0); // a client that stops sending mid-request is dropped
+  s.set_write_timeout(5, 0);
+  s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty()) // httplib's own refusals (413 for a large body, 404 for no route)
+      fail(res, res.status, res.status == 413 ? "BODY_TOO_LARGE" : "NOT_FOUND",
+           res.status == 413 ? "request body is larger than the server's limit"
+                             : "no such endpoint");
+  });
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "internal error";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::bad_alloc&) {
+      what = "out of memory";
+    } catch (const std::exception& e) {
+      what = e.what();
+    }
+    fail(res, 500, "INTERNAL", what);
+  });
+
+  s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    reply(res, 200, {{"status", "ok"}});
+  });
+  s.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+    if (draining_) return fail(res, 503, "DRAINING", "the server is shutting down");
+    reply(res, 200, {{"status", "ready"}, {"models", models_.size()}});
+  });
+  s.Get("/v1/stats", [this](const httplib::Request&, httplib::Response& res) {
+    reply(res, 200, {{"in_flight", inFlight_.load()}, {"answered", answered_.load()},
+                     {"failed", failed_.load()}, {"draining", draining_.load()}});
+  });
+  s.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+    json list = json::array();
+    for (const auto& [name, m] : models_) {
+      json fns = json::array();
+      for (const FunctionInfo& f : m->functions()) {
+        json args = json::array(), results = json::array();
+        for (const TensorType& t : f.args) args.push_back(typeToJson(t));
+        for (const TensorType& t : f.results) results.push_back(typeToJson(t));
+        fns.push_back({{"name", f.name}, {"inputs", args}, {"outputs", results}});
+      }
+      list.push_back({{"name", name}, {"kind", m->kind()}, {"functions", fns}});
+    }
+    reply(res, 200, {{"models", list}});
+  });
+  s.Post(R"(/v1/models/([^/:]+):predict)", [this](const httplib::Request& req,
+                                                  httplib::Response& res) {
+    // Not refused while draining: a request accepted before the stop is
+    // answered (the listening socket is closed, so no new one arrives).
+    auto start = std::chrono::steady_clock::now();
+    ++inFlight_;
+    struct Count {
+      Server& s;
+      httplib::Response& res;
+      ~Count() {
+        --s.inFlight_;
+        ++(res.status < 400 ? s.answered_ : s.failed_);
+      }
+    } count{*this, res};
+    auto it = models_.find(req.matches[1].str());
+    if (it == models_.end())
+      return fail(res, 404, "NOT_FOUND", fmt::format("no model '{}'", req.matches[1].str()));
+    const ServedModel& model = *it->second;
+    json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded() || !body.is_object())
+      return fail(res, 400, "BAD_REQUEST", "the body is not a JSON object");
+    std::string function = model.functions().empty() ? "" : model.functions()[0].name;
+    if (auto f = body.find("function"); f != body.end()) {
+      if (!f->is_string()) return fail(res, 400, "BAD_REQUEST", "\"function\" must be a string");
+      function = f->get<std::string>();
+    }
+    const FunctionInfo* info = nullptr;
+    for (const FunctionInfo& f : model.functions())
+      if (f.name == function) info = &f;
+    if (!info)
+      return fail(res, 404, "NOT_FOUND",
+                  fmt::format("model '{}' has no function '{}'", it->first, function));
+    auto in = body.find("inputs");
+    if (in == body.end() || !in->is_array())
+      return fail(res, 400, "BAD_REQUEST", "\"inputs\" must be an array of tensors");
+    std::vector<Tensor> inputs;
+    for (size_t i = 0; i < in->size(); ++i) {
+      StatusOr<Tensor> t = tensorFromJson((*in)[i], i, o_.maxElements);
+      if (!t.isOk())
+        return fail(res, t.status().code() == StatusCode::kResourceExhausted ? 413 : 400,
+                    t.status().code() == StatusCode::kResourceExhausted ? "TOO_LARGE"
+                                                                        : "BAD_REQUEST",
+                    t.status().message());
+      inputs.push_back(std::move(t).value());
+    }
+    if (std::string m = signatureMismatch(*info, inputs); !m.empty())
+      return fail(res, 400, "BAD_REQUEST", m);
+    int64_t timeoutMs = o_.timeoutMs;
+    if (auto t = body.find("timeout_ms"); t != body.end()) {
+      if (!t->is_number_integer() || t->get<int64_t>() <= 0)
+        return fail(res, 400, "BAD_REQUEST", "\"timeout_ms\" must be a positive integer");
+      timeoutMs = std::min(timeoutMs, t->get<int64_t>());
+    }
+    RunLimits limits;
+    limits.deadline = start + std::chrono::milliseconds(timeoutMs);
+    limits.maxBytes = o_.maxBytes;
+    StatusOr<std::vector<Tensor>> out = model.run(function, inputs, limits);
+    if (!out.isOk()) {
+      switch (out.status().code()) {
+      case StatusCode::kDeadlineExceeded:
+        return fail(res, 504, "DEADLINE_EXCEEDED", out.status().message());
+      case StatusCode::kResourceExhausted:
+        return fail(res, 413, "RESOURCE_EXHAUSTED", out.status().message());
+      case StatusCode::kCancelled: return fail(res, 503, "CANCELLED", out.status().message());
+      case StatusCode::kError: return fail(res, 422, "RUN_FAILED", out.status().message());
+      }
+    }
+    json outputs = json::array();
+    for (const Tensor& t : *out) outputs.push_back(tensorToJson(t));
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                    .count();
+    reply(res, 200, {{"model", it->first}, {"function", function}, {"outputs", outputs},
+                     {"elapsed_ms", ms}});
+  });
+}
+
+bool Server::run() {
+  int port = o_.port;
+  if (port == 0) {
+    port = http_->bind_to_any_port(o_.host);
+    if (port < 0) port = -1;
+  } else if (!http_->bind_to_port(o_.host, port)) {
+    port = -1;
+  }
+  if (port < 0) {
+    std::fprintf(stderr, "cairn-serve: error: cannot listen on %s:%d\n", o_.host.c_str(), o_.port);
+    return false;
+  }
+  if (!o_.portFile.empty()) {
+    std::ofstream f(o_.portFile + ".tmp");
+    f << port << "\n";
+    f.close();
+    std::rename((o_.portFile + ".tmp").c_str(), o_.portFile.c_str()); // readers see it whole
+  }
+  std::printf("cairn-serve: %zu model(s) on http://%s:%d\n", models_.size(), o_.host.c_str(), port);
+  std::fflush(stdout);
+  http_->listen_after_bind();
+  return true;
+}
+
+void Server::stop() {
+  draining_ = true;
+  http_->stop();
+}
+
+} // namespace cairn::serve

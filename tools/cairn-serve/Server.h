@@ -1,0 +1,58 @@
+// cairn-serve's HTTP face (cpp-httplib, Debian's libcpp-httplib-dev):
+//   GET  /v1/models                     every model, its functions and signatures
+//   POST /v1/models/{name}:predict      {"function": "f", "inputs": [tensor...],
+//                                        "timeout_ms": 50} -> {"outputs": [tensor...]}
+//   GET  /healthz                       200 while the process serves
+//   GET  /readyz                        200 when models are loaded and it is not draining
+//   GET  /v1/stats                      requests in flight, answered, and by status
+// Errors are JSON {"error": "...", "code": "..."} with a 4xx/5xx status: 400
+// a malformed request or inputs that do not fit the signature, 404 an
+// unknown model or function, 413 a body or tensor past the limits or a run
+// past the memory cap, 422 a run that failed (an index out of range, a loop
+// past its bound), 504 a run past its deadline, 503 while draining.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "ServedModel.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace cairn::serve {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080; ///< 0: any free port (written to portFile)
+  std::string portFile;
+  int threads = 8;                        ///< requests served at once
+  size_t maxBodyBytes = 16 << 20;         ///< larger bodies get 413
+  int64_t maxElements = 16 << 20;         ///< per input tensor
+  int64_t timeoutMs = 10000;              ///< default and upper bound of a request's deadline
+  int64_t maxBytes = 0;                   ///< memory cap of one run (0: none)
+};
+
+class Server {
+public:
+  Server(ServerOptions options, std::map<std::string, std::unique_ptr<ServedModel>> models);
+  ~Server();
+  /// Binds and serves until stop(); false when it cannot bind (message on stderr).
+  bool run();
+  /// Stops accepting; requests already accepted are answered first. Safe
+  /// from another thread (a signal-handling one).
+  void stop();
+
+private:
+  void routes();
+  ServerOptions o_;
+  std::map<std::string, std::unique_ptr<ServedModel>> models_;
+  std::unique_ptr<httplib::Server> http_;
+  std::atomic<bool> draining_{false};
+  std::atomic<int64_t> inFlight_{0}, answered_{0}, failed_{0};
+};
+
+} // namespace cairn::serve

@@ -1,0 +1,121 @@
+// cairn-serve: an HTTP/JSON inference server around the runtime
+// (docs/runtime.md "cairn-serve"). Models are ahead-of-time shared objects
+// (cairn-compile --shared), run through the C API, or text-IR modules
+// compiled at startup by the JIT:
+//
+//   cairn-compile model.cairn -o model.so --shared
+//   cairn-serve --model classifier=model.so --port 8080
+//   curl -s localhost:8080/v1/models/classifier:predict \
+//        -d '{"inputs": [{"dtype": "f32", "shape": [1, 8], "data": [...]}]}'
+//
+// SIGTERM or SIGINT stops accepting and answers the requests already
+// accepted before exiting 0. A model that does not load stops the server
+// before it listens, exit status 1, naming the file.
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <map>
+#include <unistd.h>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "Server.h"
+#include "runtime/RunLimits.h"
+#include "tools/ToolMain.h"
+
+using namespace cairn;
+using namespace cairn::serve;
+
+static int gSignalPipe[2] = {-1, -1};
+
+static int runTool(int argc, char** argv) {
+  CLI::App app{"cairn-serve: serve Cairn models over HTTP/JSON"};
+  ServerOptions o;
+  std::vector<std::string> models;
+  int64_t maxMemoryMb = physicalMemoryBytes() / 4 * 3 >> 20;
+  app.add_option("--model", models, "name=path: a shared object (.so, cairn-compile --shared) or a "
+                                    ".cairn module (compiled at startup); repeatable")
+      ->required();
+  app.add_option("--host", o.host, "Address to listen on")->capture_default_str();
+  app.add_option("--port", o.port, "Port (0: any free one, see --port-file)")->capture_default_str();
+  app.add_option("--port-file", o.portFile, "Write the port here once listening");
+  app.add_option("--threads", o.threads, "Requests served at once")->capture_default_str();
+  app.add_option("--max-body-bytes", o.maxBodyBytes, "Larger request bodies get 413")
+      ->capture_default_str();
+  app.add_option("--max-elements", o.maxElements, "Elements per input tensor (413 past it)")
+      ->capture_default_str();
+  app.add_option("--timeout-ms", o.timeoutMs,
+                 "Deadline of a request (a request's timeout_ms may only shorten it)")
+      ->capture_default_str();
+  app.add_option("--max-memory-mb", maxMemoryMb,
+                 "Memory cap of one run, MiB (413 past it; default 3/4 of physical memory / threads)")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  if (o.threads < 1 || o.timeoutMs < 1 || o.maxElements < 1 || maxMemoryMb < 0) {
+    std::fprintf(stderr, "cairn-serve: error: --threads, --timeout-ms and --max-elements must be "
+                         ">= 1, --max-memory-mb >= 0\n");
+    return 1;
+  }
+  o.maxBytes = (maxMemoryMb << 20) / o.threads;
+
+  std::map<std::string, std::unique_ptr<ServedModel>> loaded;
+  for (const std::string& spec : models) {
+    size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+      std::fprintf(stderr, "cairn-serve: error: --model '%s': expected name=path\n", spec.c_str());
+      return 1;
+    }
+    std::string name = spec.substr(0, eq);
+    if (loaded.count(name)) {
+      std::fprintf(stderr, "cairn-serve: error: model name '%s' given twice\n", name.c_str());
+      return 1;
+    }
+    StatusOr<std::unique_ptr<ServedModel>> m = loadServedModel(spec.substr(eq + 1));
+    if (!m.isOk()) {
+      std::fprintf(stderr, "cairn-serve: error: %s\n", m.status().message().c_str());
+      return 1;
+    }
+    loaded.emplace(name, std::move(m).value());
+  }
+
+  // SIGTERM and SIGINT write a byte to a pipe (async-signal-safe, whichever
+  // thread takes the signal: OpenBLAS's and LLVM's threads exist before
+  // main could block them); a thread reading it stops the server.
+  if (::pipe(gSignalPipe) != 0) {
+    std::perror("cairn-serve: error: pipe");
+    return 1;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = [](int sig) {
+    unsigned char b = static_cast<unsigned char>(sig);
+    [[maybe_unused]] ssize_t n = ::write(gSignalPipe[1], &b, 1);
+  };
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  std::signal(SIGPIPE, SIG_IGN); // a client that hangs up is the socket's error, not ours
+
+  Server server(o, std::move(loaded));
+  std::thread waiter([&] {
+    unsigned char sig = 0;
+    while (::read(gSignalPipe[0], &sig, 1) < 0 && errno == EINTR) {
+    }
+    if (sig != 0) {
+      std::fprintf(stderr, "cairn-serve: signal %d: draining\n", sig);
+      server.stop();
+    }
+  });
+  bool ok = server.run();
+  if (!ok) { // wake the waiter without a signal
+    unsigned char zero = 0;
+    [[maybe_unused]] ssize_t n = ::write(gSignalPipe[1], &zero, 1);
+  }
+  waiter.join();
+  if (ok) std::fprintf(stderr, "cairn-serve: stopped\n");
+  return ok ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
+  return cairn::toolMain("cairn-serve", [&] { return runTool(argc, argv); });
+}
