@@ -18,7 +18,8 @@ if [ ! -f "$fuzz/build.ninja" ]; then
   CC=clang-19 CXX=clang++-19 cmake -S "$root" -B "$fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCAIRN_BUILD_FUZZERS=ON -DCAIRN_BUILD_TESTS=OFF > /dev/null
 fi
-cmake --build "$fuzz" --target cairn-parser-fuzzer cairn-safetensors-fuzzer cairn-program-fuzzer
+cmake --build "$fuzz" --target cairn-parser-fuzzer cairn-safetensors-fuzzer cairn-program-fuzzer \
+  cairn-serve-request-fuzzer
 corpus=$(mktemp -d)
 cp "$root"/tests/fuzz/corpus/* "$corpus"/
 "$fuzz/tests/fuzz/cairn-parser-fuzzer" -max_total_time="${FUZZ_SECONDS:-30}" -print_final_stats=0 \
@@ -32,6 +33,12 @@ rm -rf "$corpus"
 # The AOT program loader: it builds its own valid programs and fuzzes edits of them.
 corpus=$(mktemp -d)
 "$fuzz/tests/fuzz/cairn-program-fuzzer" -max_total_time="${PROGRAM_FUZZ_SECONDS:-15}" \
+  -print_final_stats=0 "$corpus" 2>&1 | tail -3
+rm -rf "$corpus"
+# cairn-serve's request decoding, from two checked-in requests.
+corpus=$(mktemp -d)
+cp "$root"/tests/fuzz/serve-corpus/* "$corpus"/
+"$fuzz/tests/fuzz/cairn-serve-request-fuzzer" -max_total_time="${SERVE_FUZZ_SECONDS:-10}" \
   -print_final_stats=0 "$corpus" 2>&1 | tail -3
 rm -rf "$corpus"
 echo "test.sh: all tests passed"
