@@ -367,6 +367,9 @@ Status Runner::runBlock(const Block& b) {
     for (Slot s : in.frees)
       release(s);
   }
+  for (Slot s : b.yields)
+    if (!get(s))
+      return errorf("error: block yields slot {}, which holds no value: the program is corrupt", s);
   return Status::ok();
 }
 
@@ -382,6 +385,10 @@ std::vector<Tensor> Runner::takeYields(const Block& b) {
 
 Status Runner::exec(const Instruction& in) {
   current_ = &in;
+  // A compiled program never reads an empty slot; one read from an object
+  // file might (ProgramFormat checks its structure, not its data flow).
+  for (Slot s : in.operands)
+    if (!get(s)) return opError(*in.op, fmt::format("operand slot {} holds no value: the program is corrupt", s));
   if (opts_.profile && in.kind != InstKind::While && in.kind != InstKind::If &&
       in.kind != InstKind::Parallel) {
     static const char* const kNames[] = {"kernel", "gemm",  "rows", "fallback",

@@ -1,7 +1,8 @@
 // Layout (little-endian, as the host; objects are not moved between byte
-// orders): "CPRG", u32 version, u32 program count, then each program. Every
-// count is u32 and every index i32/i64; see write*/read* below, which mirror
-// each other field by field.
+// orders): "CPRG", u32 version, u32 program count, then each program, then
+// a u64 FNV-1a checksum of everything before it. Every count is u32 and
+// every index i32/i64; see write*/read* below, which mirror each other
+// field by field.
 #include "runtime/exec/ProgramFormat.h"
 
 #include <cstring>
@@ -18,6 +19,15 @@ namespace {
 constexpr char kMagic[4] = {'C', 'P', 'R', 'G'};
 constexpr int kMaxNesting = 64;       ///< while/if/parallel blocks inside each other
 constexpr int32_t kMaxSlots = 1 << 24;
+
+uint64_t fnv1a(std::string_view bytes) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (char c : bytes) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
 
 void walkOps(const Region& r, std::vector<const Op*>& out) {
   for (const auto& op : r.ops()) {
@@ -445,11 +455,18 @@ std::string writePrograms(const ProgramMap& programs, const Module& m) {
     for (const Tensor& t : p.constants) w.tensor(t);
     w.block(p.body);
   }
+  w.pod(fnv1a(w.out));
   return std::move(w.out);
 }
 
+void resealPrograms(std::string& bytes) {
+  if (bytes.size() < 8) return;
+  uint64_t h = fnv1a(std::string_view(bytes).substr(0, bytes.size() - 8));
+  std::memcpy(bytes.data() + bytes.size() - 8, &h, 8);
+}
+
 StatusOr<ProgramMap> readPrograms(std::string_view bytes, const Module& m, size_t numKernels) {
-  if (bytes.size() < 12 || std::memcmp(bytes.data(), kMagic, 4) != 0)
+  if (bytes.size() < 20 || std::memcmp(bytes.data(), kMagic, 4) != 0)
     return errorf("program data does not start with the Cairn program magic");
   uint32_t version = 0, n = 0;
   std::memcpy(&version, bytes.data() + 4, 4);
@@ -457,9 +474,13 @@ StatusOr<ProgramMap> readPrograms(std::string_view bytes, const Module& m, size_
     return errorf("program data has format version {}, this runtime reads version {}: recompile "
                   "the model with this release's cairn-compile",
                   version, kProgramFormatVersion);
+  uint64_t stored = 0;
+  std::memcpy(&stored, bytes.data() + bytes.size() - 8, 8);
+  if (stored != fnv1a(bytes.substr(0, bytes.size() - 8)))
+    return errorf("program data is corrupt (its checksum does not match)");
   std::memcpy(&n, bytes.data() + 8, 4);
   std::vector<const Op*> ops = opsInOrder(m);
-  Reader r(bytes.substr(12), ops, numKernels);
+  Reader r(bytes.substr(12, bytes.size() - 20), ops, numKernels);
   ProgramMap out;
   for (uint32_t i = 0; i < n && r.ok(); ++i) {
     Program p;

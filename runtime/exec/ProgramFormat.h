@@ -27,7 +27,11 @@ namespace cairn::exec {
 using ProgramMap = std::map<std::string, Program, std::less<>>;
 
 /// Bumped whenever the layout changes; a reader refuses any other.
-inline constexpr uint32_t kProgramFormatVersion = 1;
+inline constexpr uint32_t kProgramFormatVersion = 2;
+
+/// Rewrites the trailing checksum of `bytes` (at least 8 long) to match the
+/// rest: for tools and fuzzers that edit program data on purpose.
+void resealPrograms(std::string& bytes);
 
 /// `m`'s ops in the order programs refer to them by.
 std::vector<const Op*> opsInOrder(const Module& m);
@@ -36,7 +40,8 @@ std::vector<const Op*> opsInOrder(const Module& m);
 std::string writePrograms(const ProgramMap& programs, const Module& m);
 
 /// Programs from `bytes`, their ops in `m`, their kernels indexing a table
-/// of `numKernels` entries.
+/// of `numKernels` entries. The bytes end in a checksum of the rest, so
+/// accidental corruption is caught before any field is read.
 StatusOr<ProgramMap> readPrograms(std::string_view bytes, const Module& m, size_t numKernels);
 
 } // namespace cairn::exec

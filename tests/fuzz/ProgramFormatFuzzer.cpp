@@ -3,7 +3,8 @@
 // either raw program bytes (first byte even) or edits to the valid programs
 // of a module with loops, branches, kernels and constants (first byte odd:
 // then (u16 offset, u8 value) triples, and a final byte that may truncate):
-// the edits reach deep into the format without a seed corpus. Any input must
+// the edits reach deep into the format without a seed corpus (and are
+// resealed with a matching checksum, so they test the structural checks). Any input must
 // read or fail cleanly; what reads must write back to bytes that read again
 // to the same bytes.
 #include <cstdint>
@@ -89,6 +90,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       bytes[at] = static_cast<char>(data[i + 2]);
     }
     if (i < size && data[i] < 64) bytes.resize(bytes.size() * data[i] / 64);
+    exec::resealPrograms(bytes); // past the checksum, into the structure
   }
   auto read = exec::readPrograms(bytes, *f.module, f.numKernels);
   if (!read.isOk()) return 0;

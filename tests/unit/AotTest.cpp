@@ -16,6 +16,7 @@
 #include "runtime/Npy.h"
 #include "runtime/capi/cairn.h"
 #include "runtime/exec/IsaFeatures.h"
+#include "runtime/exec/ProgramFormat.h"
 
 #include <llvm/ADT/SmallVector.h>
 #include <llvm/TargetParser/Host.h>
@@ -132,8 +133,20 @@ TEST(AotTest, CorruptDescriptorsAreErrors) {
   bad = classifier_aot;
   bad.program_size -= 1;
   EXPECT_EQ(loadCode(bad, &msg), CAIRN_CORRUPT_MODEL);
-  EXPECT_NE(msg.find("model object's programs: program data, byte"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("checksum"), std::string::npos) << msg;
   std::string programs(classifier_aot.program_data, classifier_aot.program_size);
+  programs[40] ^= 0x10; // one bit anywhere
+  bad.program_data = programs.data();
+  EXPECT_EQ(loadCode(bad, &msg), CAIRN_CORRUPT_MODEL);
+  EXPECT_NE(msg.find("checksum"), std::string::npos) << msg;
+  programs[40] ^= 0x10;
+  programs.resize(programs.size() - 9); // cut inside the last program, resealed: the structure says so
+  programs.resize(programs.size() + 8);
+  exec::resealPrograms(programs);
+  bad.program_size = programs.size();
+  EXPECT_EQ(loadCode(bad, &msg), CAIRN_CORRUPT_MODEL);
+  EXPECT_NE(msg.find("model object's programs: program data, byte"), std::string::npos) << msg;
+  programs.assign(classifier_aot.program_data, classifier_aot.program_size);
   programs[4] = 9;
   bad.program_data = programs.data();
   bad.program_size = programs.size();
