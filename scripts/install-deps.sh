@@ -8,6 +8,7 @@ packages=(
   libfmt-dev libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev
   llvm-19-dev llvm-19-tools clang-19 libclang-rt-19-dev zlib1g-dev
   libopenblas-dev libopenblas0-pthread
+  libonnx-dev libprotobuf-dev libonnx-testdata
 )
 
 missing=()
