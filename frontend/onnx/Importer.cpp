@@ -68,18 +68,18 @@ Val refineWithDeclared(const Val& v, const onnx::ValueInfoProto& vi) {
   // A dim the model declares static where ours is `?` (e.g. a slice whose
   // bounds are run-time values but whose length is not): reshape to the
   // declared size; the reshape checks the element count at run time.
-  Sizes s;
-  bool refined = false;
-  for (int64_t d = 0; d < v.rank(); ++d) {
+  auto declaredStatic = [&](int64_t d) {
     const auto& dim = dims[static_cast<int>(d)];
-    if (v.shape()[d] == kDynamic && dim.has_dim_value() && dim.dim_value() >= 0) {
-      s.emplace_back(dim.dim_value());
-      refined = true;
-    } else {
-      s.push_back(sizeOf(v, d));
-    }
-  }
-  return refined ? reshape(v, s) : v;
+    return v.shape()[d] == kDynamic && dim.has_dim_value() && dim.dim_value() >= 0;
+  };
+  bool refine = false;
+  for (int64_t d = 0; d < v.rank(); ++d)
+    refine |= declaredStatic(d);
+  if (!refine) return v;
+  Sizes s;
+  for (int64_t d = 0; d < v.rank(); ++d)
+    s.push_back(declaredStatic(d) ? IntOrVal(dims[static_cast<int>(d)].dim_value()) : sizeOf(v, d));
+  return reshape(v, s);
 }
 
 NodeContext::NodeContext(Importer& imp, const onnx::NodeProto& node, const Scope& scope,

@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 
 #include "compiler/codegen/cpu/CompileAot.h"
+#include "frontend/onnx/OnnxImport.h"
 #include "ir/Parser.h"
 #include "ir/Verifier.h"
 
@@ -57,7 +58,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto m = parseModule(text, model);
+  auto m = isOnnxPath(model) ? importOnnxFile(model) : parseModule(text, model);
   if (!m.isOk()) {
     std::cerr << m.status().message() << "\n";
     return 1;
