@@ -277,6 +277,7 @@ const ConverterTable& converters() {
     registerMathOps(t);
     registerControlFlowOps(t);
     registerRnnOps(t);
+    registerLossOps(t);
     return t;
   }();
   return table;

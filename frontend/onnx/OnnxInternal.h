@@ -109,6 +109,7 @@ void registerReduceOps(ConverterTable& t);
 void registerMathOps(ConverterTable& t);
 void registerControlFlowOps(ConverterTable& t);
 void registerRnnOps(ConverterTable& t);
+void registerLossOps(ConverterTable& t);
 const ConverterTable& converters();
 
 class Importer {
