@@ -278,6 +278,7 @@ const ConverterTable& converters() {
     registerControlFlowOps(t);
     registerRnnOps(t);
     registerLossOps(t);
+    registerMiscOps(t);
     return t;
   }();
   return table;

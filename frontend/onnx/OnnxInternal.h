@@ -110,6 +110,7 @@ void registerMathOps(ConverterTable& t);
 void registerControlFlowOps(ConverterTable& t);
 void registerRnnOps(ConverterTable& t);
 void registerLossOps(ConverterTable& t);
+void registerMiscOps(ConverterTable& t);
 const ConverterTable& converters();
 
 class Importer {
