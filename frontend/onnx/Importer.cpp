@@ -30,8 +30,10 @@ constexpr int kMaxOpset = 17;
 constexpr int64_t kMaxFoldElements = 1 << 16;
 
 std::string nodeLabel(const onnx::NodeProto& n) {
-  std::string name = n.name().empty() ? (n.output_size() ? n.output(0) : std::string("?"))
-                                      : n.name();
+  std::string name = n.name();
+  for (int i = 0; name.empty() && i < n.output_size(); ++i)
+    name = n.output(i); // unnamed nodes go by their first named output
+  if (name.empty()) name = "?";
   return fmt::format("node '{}' (op {})", name, n.op_type());
 }
 
@@ -371,6 +373,13 @@ StatusOr<std::unique_ptr<Module>> importOnnxFile(const std::string& path,
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::string dir = std::filesystem::path(path).parent_path().string();
   return importOnnxBytes(bytes, dir.empty() ? "." : dir, path, options);
+}
+
+std::vector<std::string> onnxSupportedOps() {
+  std::vector<std::string> ops;
+  for (const auto& [name, fn] : converters())
+    ops.push_back(name);
+  return ops;
 }
 
 bool isOnnxPath(std::string_view path) {

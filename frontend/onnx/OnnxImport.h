@@ -21,6 +21,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ir/IR.h"
 #include "ir/Status.h"
@@ -47,6 +48,9 @@ StatusOr<std::unique_ptr<Module>> importOnnxBytes(std::string_view bytes,
 
 /// Reads a serialized TensorProto file (the `input_0.pb` of ONNX's tests).
 StatusOr<Tensor> readOnnxTensorFile(const std::string& path);
+
+/// The ONNX op types the importer converts (default domain), sorted.
+std::vector<std::string> onnxSupportedOps();
 
 /// True when `path` names an ONNX file (by its extension), so tools can
 /// accept `.onnx` where they take text IR.

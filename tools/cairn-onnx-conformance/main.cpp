@@ -24,6 +24,7 @@
 #include <fmt/format.h>
 
 #include "RunCase.h"
+#include "frontend/onnx/OnnxImport.h"
 
 using namespace cairn;
 namespace fs = std::filesystem;
@@ -78,7 +79,11 @@ std::string markdown(const std::vector<std::pair<std::string, CaseReport>>& resu
   s += "Ops without a converter (cases): ";
   for (size_t i = 0; i < byCount.size(); ++i)
     s += fmt::format("{}{} ({})", i ? ", " : "", byCount[i].second, -byCount[i].first);
-  s += ".\n\n| case | result | detail |\n| --- | --- | --- |\n";
+  s += ".\n\nOps the importer converts: ";
+  std::vector<std::string> ops = onnxSupportedOps();
+  for (size_t i = 0; i < ops.size(); ++i)
+    s += (i ? ", " : "") + ("`" + ops[i] + "`");
+  s += fmt::format(" ({} ops).\n\n| case | result | detail |\n| --- | --- | --- |\n", ops.size());
   for (auto& [name, r] : results)
     s += fmt::format("| {} | {} | {} |\n", name, resultName(r.result), r.detail);
   return s;
