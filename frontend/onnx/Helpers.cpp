@@ -66,8 +66,8 @@ ValueList broadcastTogether(const ValueList& xs) {
   for (const Val& x : xs) {
     bool same = x.rank() == static_cast<int64_t>(target.size());
     for (int64_t d = 0; same && d < x.rank(); ++d)
-      same = target[d].isStatic() ? x.shape()[d] == target[d].staticValue()
-                                  : x.shape()[d] == kDynamic;
+      same =
+          target[d].isStatic() ? x.shape()[d] == target[d].staticValue() : x.shape()[d] == kDynamic;
     out.push_back(same ? x : broadcastTo(x, target));
   }
   return out;

@@ -33,17 +33,17 @@ std::string nodeLabel(const onnx::NodeProto& n) {
   std::string name = n.name();
   for (int i = 0; name.empty() && i < n.output_size(); ++i)
     name = n.output(i); // unnamed nodes go by their first named output
-  if (name.empty()) name = "?";
+  if (name.empty()) return fmt::format("node #? (op {})", n.op_type());
   return fmt::format("node '{}' (op {})", name, n.op_type());
 }
 
 StatusOr<TensorType> typeFromValueInfo(const onnx::ValueInfoProto& vi) {
   if (!vi.has_type() || !vi.type().has_tensor_type()) {
-    std::string kind = !vi.has_type()                       ? "no type"
-                       : vi.type().has_sequence_type()      ? "a sequence type"
-                       : vi.type().has_optional_type()      ? "an optional type"
-                       : vi.type().has_map_type()           ? "a map type"
-                                                            : "a non-tensor type";
+    std::string kind = !vi.has_type()                  ? "no type"
+                       : vi.type().has_sequence_type() ? "a sequence type"
+                       : vi.type().has_optional_type() ? "an optional type"
+                       : vi.type().has_map_type()      ? "a map type"
+                                                       : "a non-tensor type";
     return errorf("value '{}' has {}: not supported (only tensors are)", vi.name(), kind);
   }
   const auto& tt = vi.type().tensor_type();
@@ -88,7 +88,9 @@ NodeContext::NodeContext(Importer& imp, const onnx::NodeProto& node, const Scope
                          ValueList inputs)
     : importer(imp), b(imp.b), node(node), scope(scope), inputs_(std::move(inputs)) {}
 
-int NodeContext::opset() const { return importer.opset; }
+int NodeContext::opset() const {
+  return importer.opset;
+}
 
 Val NodeContext::input(size_t i) const {
   if (!hasInput(i)) throw InvalidModel(fmt::format("input #{} is missing", i));
@@ -128,12 +130,14 @@ std::vector<std::string> NodeContext::attrStrings(std::string_view name) const {
 }
 const onnx::GraphProto& NodeContext::attrGraph(std::string_view name) const {
   const auto* a = attr(name);
-  if (!a || !a->has_g()) throw InvalidModel(fmt::format("attribute '{}' (a graph) is missing", name));
+  if (!a || !a->has_g())
+    throw InvalidModel(fmt::format("attribute '{}' (a graph) is missing", name));
   return a->g();
 }
 Tensor NodeContext::attrTensor(std::string_view name) const {
   const auto* a = attr(name);
-  if (!a || !a->has_t()) throw InvalidModel(fmt::format("attribute '{}' (a tensor) is missing", name));
+  if (!a || !a->has_t())
+    throw InvalidModel(fmt::format("attribute '{}' (a tensor) is missing", name));
   StatusOr<Tensor> t = tensorFromProto(a->t(), importer.baseDir);
   if (!t.isOk()) throw Unsupported(fmt::format("attribute '{}': {}", name, t.status().message()));
   return std::move(*t);
@@ -172,7 +176,8 @@ std::optional<Tensor> Importer::fold(Value* v, int depth) {
   case OpKind::RngCategorical:
   case OpKind::Call:
     return std::nullopt;
-  default: break;
+  default:
+    break;
   }
   std::vector<Tensor> operands;
   for (Value* o : op->operands) {
@@ -200,7 +205,8 @@ void Importer::forget(const Op& op) {
 void Importer::importNodes(const onnx::GraphProto& g, Scope& scope) {
   for (const auto& init : g.initializer()) {
     StatusOr<Tensor> t = tensorFromProto(init, baseDir);
-    if (!t.isOk()) throw NodeError(fmt::format("initializer '{}': {}", init.name(), t.status().message()));
+    if (!t.isOk())
+      throw NodeError(fmt::format("initializer '{}': {}", init.name(), t.status().message()));
     Val c = b.constant(*t);
     constants_[c.value()] = std::move(*t);
     scope.define(init.name(), c);
@@ -237,7 +243,8 @@ void Importer::importNodes(const onnx::GraphProto& g, Scope& scope) {
         if (static_cast<size_t>(i) >= outs.size() || !outs[i].valid())
           throw Unsupported(fmt::format("output #{} ('{}') is not produced", i, n.output(i)));
         auto d = declared.find(n.output(i));
-        scope.define(n.output(i), d == declared.end() ? outs[i] : refineWithDeclared(outs[i], *d->second));
+        scope.define(n.output(i),
+                     d == declared.end() ? outs[i] : refineWithDeclared(outs[i], *d->second));
       }
     } catch (const NodeError& e) {
       throw NodeError(fmt::format("{}: {}", nodeLabel(n), e.what()));

@@ -76,7 +76,9 @@ public:
   Val input(size_t i) const;
   size_t numOutputs() const { return static_cast<size_t>(node.output_size()); }
   /// True when output i is wanted (present and named).
-  bool wantsOutput(size_t i) const { return i < numOutputs() && !node.output(static_cast<int>(i)).empty(); }
+  bool wantsOutput(size_t i) const {
+    return i < numOutputs() && !node.output(static_cast<int>(i)).empty();
+  }
 
   const onnx::AttributeProto* attr(std::string_view name) const;
   bool hasAttr(std::string_view name) const { return attr(name) != nullptr; }

@@ -281,7 +281,8 @@ ScanSpec scanSpec(NodeContext& c, size_t nIn, size_t nOut) {
   ScanSpec s;
   auto flags = [](std::vector<int64_t> v, size_t n, std::string_view what) {
     if (v.empty()) v.assign(n, 0);
-    if (v.size() != n) throw InvalidModel(fmt::format("{} has {} entries, expected {}", what, v.size(), n));
+    if (v.size() != n)
+      throw InvalidModel(fmt::format("{} has {} entries, expected {}", what, v.size(), n));
     return std::vector<bool>(v.begin(), v.end());
   };
   std::vector<int64_t> dirs = c.attrInts(c.opset() < 9 ? "directions" : "scan_input_directions");
@@ -331,7 +332,8 @@ ValueList scan8(NodeContext& c) {
   ScanSpec spec = scanSpec(c, nIn, nOut);
   spec.outputAxes.assign(nOut, 0);
   int64_t batch = c.input(1).shape()[0];
-  if (batch == kDynamic || batch > 64) throw Unsupported("Scan (opset 8) over a dynamic or large batch");
+  if (batch == kDynamic || batch > 64)
+    throw Unsupported("Scan (opset 8) over a dynamic or large batch");
   std::vector<ValueList> perRow;
   for (int64_t row = 0; row < batch; ++row) {
     ValueList states, xs;
@@ -351,7 +353,9 @@ ValueList scan8(NodeContext& c) {
   return out;
 }
 
-ValueList scanOp(NodeContext& c) { return c.opset() < 9 ? scan8(c) : scan9(c); }
+ValueList scanOp(NodeContext& c) {
+  return c.opset() < 9 ? scan8(c) : scan9(c);
+}
 
 // ---- If -----------------------------------------------------------------------
 

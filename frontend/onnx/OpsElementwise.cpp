@@ -23,8 +23,8 @@ template <Val (*F)(Val)> ValueList unaryOp(NodeContext& c) {
 
 void requireFloat(const Val& x, std::string_view op) {
   if (!isFloat(x.dtype()))
-    throw Unsupported(fmt::format("{} of {} (Cairn computes it for float types only)", op,
-                                  x.type().toString()));
+    throw Unsupported(
+        fmt::format("{} of {} (Cairn computes it for float types only)", op, x.type().toString()));
 }
 
 /// Folds a variadic op (Max, Min, Sum, Mean) left to right.
@@ -50,10 +50,16 @@ ValueList pow(NodeContext& c) {
   return {cast(r, x.dtype())};
 }
 
-ValueList xorOp(NodeContext& c) { return {ne(c.input(0), c.input(1))}; }
+ValueList xorOp(NodeContext& c) {
+  return {ne(c.input(0), c.input(1))};
+}
 
-ValueList reciprocal(NodeContext& c) { return {1.0 / c.input(0)}; }
-ValueList identity(NodeContext& c) { return {c.input(0)}; }
+ValueList reciprocal(NodeContext& c) {
+  return {1.0 / c.input(0)};
+}
+ValueList identity(NodeContext& c) {
+  return {c.input(0)};
+}
 
 /// floor for floats: truncation, minus one where it rounded up.
 Val floorOf(const Val& x) {
@@ -92,7 +98,9 @@ ValueList sign(NodeContext& c) {
   return {cast(gt(x, 0), x.dtype()) - cast(lt(x, 0), x.dtype())};
 }
 
-ValueList isNan(NodeContext& c) { return {ne(c.input(0), c.input(0))}; }
+ValueList isNan(NodeContext& c) {
+  return {ne(c.input(0), c.input(0))};
+}
 ValueList isInf(NodeContext& c) {
   Val x = c.input(0);
   bool pos = c.attrInt("detect_positive", 1) != 0, neg = c.attrInt("detect_negative", 1) != 0;
@@ -175,7 +183,9 @@ ValueList castOp(NodeContext& c) {
   if (!dt.isOk()) throw Unsupported(dt.status().message());
   return {cast(c.input(0), *dt)};
 }
-ValueList castLike(NodeContext& c) { return {cast(c.input(0), c.input(1).dtype())}; }
+ValueList castLike(NodeContext& c) {
+  return {cast(c.input(0), c.input(1).dtype())};
+}
 
 ValueList constantOp(NodeContext& c) {
   auto floats = [&](std::vector<float> v, Shape s) {

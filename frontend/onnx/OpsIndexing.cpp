@@ -92,11 +92,15 @@ ValueList dynamicSliceOp(NodeContext& c, std::vector<int64_t> axes, std::vector<
     if (step > 0) {
       s = clamp(s, zero, n);
       e = clamp(e, zero, n);
-      len = max(div(e - s + static_cast<double>(step - 1), b.scalar(static_cast<double>(step), DType::I64)), 0);
+      len = max(div(e - s + static_cast<double>(step - 1),
+                    b.scalar(static_cast<double>(step), DType::I64)),
+                0);
     } else {
       s = clamp(s, zero, n - 1.0);
       e = clamp(e, b.scalar(-1, DType::I64), n - 1.0);
-      len = max(div(s - e + static_cast<double>(-step - 1), b.scalar(static_cast<double>(-step), DType::I64)), 0);
+      len = max(div(s - e + static_cast<double>(-step - 1),
+                    b.scalar(static_cast<double>(-step), DType::I64)),
+                0);
     }
     Val idx = s + b.iota(DType::I64, {IntOrVal(len)}, 0) * static_cast<double>(step);
     r = gather(r, idx, a);
@@ -140,8 +144,10 @@ ValueList sliceOp(NodeContext& c) {
     }
     int64_t s = starts[k], e = ends[k];
     if (s < 0) s += n;
-    if (e < 0 && e > LLONG_MIN + n) e += n;
-    else if (e < 0) e = -1;
+    if (e < 0 && e > LLONG_MIN + n)
+      e += n;
+    else if (e < 0)
+      e = -1;
     if (step > 0) {
       s = std::clamp<int64_t>(s, 0, n);
       e = std::clamp<int64_t>(e, 0, n);

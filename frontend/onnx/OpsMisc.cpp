@@ -38,7 +38,8 @@ ValueList oneHot(NodeContext& c) {
   else
     depth = IntOrVal(toScalar(cast(c.input(1), DType::I64), DType::I64));
   Val values = c.input(2);
-  if (values.rank() != 1 || values.shape()[0] != 2) throw InvalidModel("values must hold 2 entries");
+  if (values.rank() != 1 || values.shape()[0] != 2)
+    throw InvalidModel("values must hold 2 entries");
   int64_t rank = idx.rank() + 1;
   int64_t axis = normalizeAxis(c.attrInt("axis", -1), rank);
   idx = select(lt(idx, 0), idx + c.b.intValue(depth, DType::I64), idx);
@@ -74,7 +75,8 @@ ValueList shrink(NodeContext& c) {
   double bias = c.attrFloat("bias", 0.0f), lambd = c.attrFloat("lambd", 0.5f);
   if (!isFloat(x.dtype())) {
     Val xf = cast(x, DType::F64);
-    return {cast(select(lt(xf, -lambd), xf + bias, select(gt(xf, lambd), xf - bias, 0)), x.dtype())};
+    return {
+        cast(select(lt(xf, -lambd), xf + bias, select(gt(xf, lambd), xf - bias, 0)), x.dtype())};
   }
   return {select(lt(x, -lambd), x + bias, select(gt(x, lambd), x - bias, 0))};
 }
@@ -104,7 +106,8 @@ ValueList spaceToDepth(NodeContext& c) {
 
 ValueList meanVarianceNorm(NodeContext& c) {
   Val x = c.input(0);
-  std::vector<int64_t> axes = c.hasAttr("axes") ? c.attrInts("axes") : std::vector<int64_t>{0, 2, 3};
+  std::vector<int64_t> axes =
+      c.hasAttr("axes") ? c.attrInts("axes") : std::vector<int64_t>{0, 2, 3};
   Sizes counted;
   for (int64_t& a : axes) {
     a = normalizeAxis(a, x.rank());
@@ -136,7 +139,8 @@ ValueList scatterElements(NodeContext& c) {
     throw InvalidModel("indices and updates must have the data's rank and one shape");
   for (int64_t d = 0; d < x.rank(); ++d)
     if (d != axis && (x.shape()[d] != idx.shape()[d] || x.shape()[d] == kDynamic))
-      throw Unsupported("ScatterElements with indices smaller than the data in a non-scattered dim");
+      throw Unsupported(
+          "ScatterElements with indices smaller than the data in a non-scattered dim");
   IntOrVal n = sizeOf(x, axis);
   idx = select(lt(idx, 0), idx + cast(c.b.intValue(n), DType::I64), idx);
   int64_t last = x.rank() - 1, batch = 1;
@@ -146,7 +150,8 @@ ValueList scatterElements(NodeContext& c) {
   IntOrVal m = sizeOf(it, last);
   Val flatX = reshape(xt, {batch, sizeOf(xt, last)});
   Val flatI = reshape(it, {batch, m}), flatU = reshape(ut, {batch, m});
-  Val r = reduction == "add" ? scatterAdd(flatX, flatI, flatU, 1, 1) : scatter(flatX, flatI, flatU, 1, 1);
+  Val r = reduction == "add" ? scatterAdd(flatX, flatI, flatU, 1, 1)
+                             : scatter(flatX, flatI, flatU, 1, 1);
   return {moveAxis(reshape(r, sizesOf(xt)), last, axis)};
 }
 
@@ -156,7 +161,8 @@ ValueList padAtRunTime(NodeContext& c, const std::string& mode) {
   Val x = c.input(0);
   FunctionBuilder& b = c.b;
   Val pads = cast(c.input(1), DType::I64);
-  if (pads.rank() != 1 || pads.shape()[0] != 2 * x.rank()) throw InvalidModel("pads must hold 2 * rank values");
+  if (pads.rank() != 1 || pads.shape()[0] != 2 * x.rank())
+    throw InvalidModel("pads must hold 2 * rank values");
   Val value = c.hasInput(2) ? toScalar(c.input(2), x.dtype()) : b.scalar(0, x.dtype());
   Val r = x;
   for (int64_t d = 0; d < x.rank(); ++d) {
@@ -187,7 +193,8 @@ ValueList pad(NodeContext& c) {
   std::string mode = c.attrString("mode", "constant");
   if (c.opset() >= 11 && !c.constInput(1)) return padAtRunTime(c, mode);
   std::vector<int64_t> pads = c.opset() < 11 ? c.attrInts("pads") : c.constInts(1, "pads");
-  if (static_cast<int64_t>(pads.size()) != 2 * x.rank()) throw InvalidModel("pads must hold 2 * rank values");
+  if (static_cast<int64_t>(pads.size()) != 2 * x.rank())
+    throw InvalidModel("pads must hold 2 * rank values");
   Val value = c.b.scalar(0, x.dtype());
   if (c.opset() < 11)
     value = c.b.scalar(c.attrFloat("value", 0), x.dtype());
@@ -219,7 +226,8 @@ ValueList pad(NodeContext& c) {
     }
     if (mode != "edge" && mode != "reflect") throw Unsupported(fmt::format("Pad mode '{}'", mode));
     if (before < 0 || after < 0) throw Unsupported("negative pads with edge or reflect");
-    if (mode == "reflect" && (before >= n || after >= n)) throw InvalidModel("reflect pad wider than the dim");
+    if (mode == "reflect" && (before >= n || after >= n))
+      throw InvalidModel("reflect pad wider than the dim");
     Tensor idx(TensorType(DType::I64, {before + n + after}));
     for (int64_t i = 0; i < before + n + after; ++i) {
       int64_t j = i - before;

@@ -51,11 +51,16 @@ template <Kind K> ValueList reduceOp(NodeContext& c) {
   if (r.noop) return {r.x};
   Val x = r.x;
   switch (K) {
-  case Kind::Sum: return {reduceSum(x, r.dims, r.keep)};
-  case Kind::Max: return {reduceMax(x, r.dims, r.keep)};
-  case Kind::Min: return {reduceMin(x, r.dims, r.keep)};
-  case Kind::L1: return {reduceSum(abs(x), r.dims, r.keep)};
-  case Kind::SumSquare: return {reduceSum(x * x, r.dims, r.keep)};
+  case Kind::Sum:
+    return {reduceSum(x, r.dims, r.keep)};
+  case Kind::Max:
+    return {reduceMax(x, r.dims, r.keep)};
+  case Kind::Min:
+    return {reduceMin(x, r.dims, r.keep)};
+  case Kind::L1:
+    return {reduceSum(abs(x), r.dims, r.keep)};
+  case Kind::SumSquare:
+    return {reduceSum(x * x, r.dims, r.keep)};
   case Kind::L2: {
     if (!isFloat(x.dtype())) {
       Val s = reduceSum(cast(x * x, DType::F64), r.dims, r.keep);
@@ -63,7 +68,8 @@ template <Kind K> ValueList reduceOp(NodeContext& c) {
     }
     return {sqrt(reduceSum(x * x, r.dims, r.keep))};
   }
-  case Kind::LogSum: return {log(reduceSum(x, r.dims, r.keep))};
+  case Kind::LogSum:
+    return {log(reduceSum(x, r.dims, r.keep))};
   case Kind::LogSumExp: {
     Val m = reduceMax(x, r.dims, true);
     // An all -inf slice would give -inf - -inf = NaN: shift by 0 there.
@@ -79,7 +85,8 @@ template <Kind K> ValueList reduceOp(NodeContext& c) {
     Val n = cast(c.b.intValue(productOf(c.b, counted)), x.dtype());
     return {reduceSum(x, r.dims, r.keep) / n};
   }
-  case Kind::Prod: break;
+  case Kind::Prod:
+    break;
   }
   throw Unsupported("ReduceProd (Cairn has no product reduction)");
 }

@@ -43,8 +43,8 @@ Val activate(const Activation& a, const Val& x) {
 
 struct RnnSpec {
   Cell cell;
-  int64_t gates;    // 4, 3, 1
-  int64_t nActs;    // activations per direction: 3, 2, 1
+  int64_t gates; // 4, 3, 1
+  int64_t nActs; // activations per direction: 3, 2, 1
   int64_t hidden;
   std::vector<Activation> acts; // nActs per direction, directions in order
   std::optional<double> clip;
@@ -58,17 +58,19 @@ Val clipped(const RnnSpec& s, const Val& x) {
 }
 
 /// Columns [k*H, (k+1)*H) of a [B, G*H] value: gate k.
-Val gate(const Val& all, int64_t k, int64_t h) { return sliceAxis(all, 1, k * h, (k + 1) * h); }
+Val gate(const Val& all, int64_t k, int64_t h) {
+  return sliceAxis(all, 1, k * h, (k + 1) * h);
+}
 
 struct DirectionOut {
-  Val y;      // [T, B, H]
-  Val h, c;   // [B, H]
+  Val y;    // [T, B, H]
+  Val h, c; // [B, H]
 };
 
 /// One direction of the layer. W [G*H, I], R [G*H, H], bias [2*G*H] or
 /// absent, peep [3H] or absent, h0/c0 [B, H], lens [B] or absent.
-DirectionOut runDirection(FunctionBuilder& b, const RnnSpec& s, int dir, bool reverse, Val x,
-                          Val w, Val r, std::optional<Val> bias, std::optional<Val> peep, Val h0,
+DirectionOut runDirection(FunctionBuilder& b, const RnnSpec& s, int dir, bool reverse, Val x, Val w,
+                          Val r, std::optional<Val> bias, std::optional<Val> peep, Val h0,
                           std::optional<Val> c0, std::optional<Val> lens) {
   const int64_t H = s.hidden, G = s.gates;
   const Activation* act = &s.acts[static_cast<size_t>(dir * s.nActs)];
@@ -114,7 +116,8 @@ DirectionOut runDirection(FunctionBuilder& b, const RnnSpec& s, int dir, bool re
         } else {
           Val c = a[3];
           Val pre = xw + hr;
-          Val pi = gate(pre, 0, H), po = gate(pre, 1, H), pf = gate(pre, 2, H), pc = gate(pre, 3, H);
+          Val pi = gate(pre, 0, H), po = gate(pre, 1, H), pf = gate(pre, 2, H),
+              pc = gate(pre, 3, H);
           if (peep) {
             pi = pi + sliceAxis(*peep, 0, 0, H) * c;
             pf = pf + sliceAxis(*peep, 0, 2 * H, 3 * H) * c;
@@ -159,7 +162,8 @@ template <Cell C> ValueList rnnOp(NodeContext& c) {
   s.inputForget = c.attrInt("input_forget", 0) != 0;
 
   std::vector<std::string> names = c.attrStrings("activations");
-  std::vector<float> alphas = c.attrFloats("activation_alpha"), betas = c.attrFloats("activation_beta");
+  std::vector<float> alphas = c.attrFloats("activation_alpha"),
+                     betas = c.attrFloats("activation_beta");
   if (names.empty()) {
     for (int d = 0; d < dirs; ++d) {
       if (C == Cell::Lstm) names.insert(names.end(), {"Sigmoid", "Tanh", "Tanh"});
@@ -181,8 +185,7 @@ template <Cell C> ValueList rnnOp(NodeContext& c) {
     throw InvalidModel("X, W and R must have rank 3");
   if (layout == 1) x = transpose(x, {1, 0, 2});
   s.hidden = c.attrInt("hidden_size", r.shape()[2]);
-  if (s.hidden <= 0 || r.shape()[2] != s.hidden)
-    throw InvalidModel("hidden_size disagrees with R");
+  if (s.hidden <= 0 || r.shape()[2] != s.hidden) throw InvalidModel("hidden_size disagrees with R");
   auto perBatchState = [&](size_t i) -> std::optional<Val> {
     if (!c.hasInput(i)) return std::nullopt;
     Val v = c.input(i);
@@ -192,8 +195,7 @@ template <Cell C> ValueList rnnOp(NodeContext& c) {
   if (c.hasInput(4)) lens = cast(c.input(4), DType::I64);
   std::optional<Val> h0All = perBatchState(5);
   std::optional<Val> c0All = C == Cell::Lstm ? perBatchState(6) : std::nullopt;
-  if (C != Cell::Lstm && c.numInputs() > 6)
-    throw InvalidModel("too many inputs");
+  if (C != Cell::Lstm && c.numInputs() > 6) throw InvalidModel("too many inputs");
   if (lens && direction != "forward")
     throw Unsupported("sequence_lens with a reverse or bidirectional direction");
   Sizes stateSizes{sizeOf(x, 1), IntOrVal(s.hidden)};

@@ -34,7 +34,9 @@ Sizes shapeOperand(NodeContext& c, size_t i) {
   return out;
 }
 
-Val asVal(FunctionBuilder& b, const IntOrVal& v) { return b.intValue(v, DType::I64); }
+Val asVal(FunctionBuilder& b, const IntOrVal& v) {
+  return b.intValue(v, DType::I64);
+}
 
 ValueList reshapeOp(NodeContext& c) {
   Val x = c.input(0);
@@ -54,8 +56,8 @@ ValueList reshapeOp(NodeContext& c) {
       int64_t v = s[i].staticValue();
       if (v == 0 && !allowZero) {
         if (static_cast<int64_t>(i) >= x.rank())
-          throw InvalidModel(fmt::format("shape entry {} copies dim {} of a rank-{} input", i, i,
-                                         x.rank()));
+          throw InvalidModel(
+              fmt::format("shape entry {} copies dim {} of a rank-{} input", i, i, x.rank()));
         out.push_back(sizeOf(x, static_cast<int64_t>(i)));
       } else if (v == -1) {
         ++inferred;
@@ -208,8 +210,8 @@ ValueList expand(NodeContext& c) {
       out.push_back(ss);
     else if (xs.isStatic() && ss.isStatic()) {
       if (xs.staticValue() != ss.staticValue())
-        throw InvalidModel(fmt::format("cannot expand dim of size {} to {}", xs.staticValue(),
-                                       ss.staticValue()));
+        throw InvalidModel(
+            fmt::format("cannot expand dim of size {} to {}", xs.staticValue(), ss.staticValue()));
       out.push_back(xs);
     } else {
       Val a = asVal(c.b, xs), b = asVal(c.b, ss);
@@ -239,10 +241,9 @@ ValueList constantOfShape(NodeContext& c) {
       return {c.b.constant(t)};
     }
   }
-  Val scalar = c.b.constant(Tensor::fromBytes(TensorType(value.dtype(), {}),
-                                              std::vector<std::byte>(value.rawData(),
-                                                                     value.rawData() +
-                                                                         value.byteSize())));
+  Val scalar = c.b.constant(Tensor::fromBytes(
+      TensorType(value.dtype(), {}),
+      std::vector<std::byte>(value.rawData(), value.rawData() + value.byteSize())));
   return {broadcastTo(scalar, s)};
 }
 

@@ -37,11 +37,13 @@ StatusOr<std::string> readExternal(const onnx::TensorProto& t, const std::string
     }
   }
   if (location.empty()) return errorf("external data without a 'location'");
-  if (baseDir.empty()) return errorf("external data '{}' but no model folder to find it in", location);
+  if (baseDir.empty())
+    return errorf("external data '{}' but no model folder to find it in", location);
   std::filesystem::path rel(location);
   if (rel.is_absolute()) return errorf("external data location '{}' must be relative", location);
   for (const auto& part : rel)
-    if (part == "..") return errorf("external data location '{}' leaves the model's folder", location);
+    if (part == "..")
+      return errorf("external data location '{}' leaves the model's folder", location);
   std::filesystem::path full = std::filesystem::path(baseDir) / rel;
   std::ifstream in(full, std::ios::binary);
   if (!in) return errorf("cannot open external data file '{}'", full.string());
@@ -59,8 +61,7 @@ StatusOr<std::string> readExternal(const onnx::TensorProto& t, const std::string
   return bytes;
 }
 
-template <typename Field>
-Status checkCount(const Field& field, int64_t n, const char* name) {
+template <typename Field> Status checkCount(const Field& field, int64_t n, const char* name) {
   if (static_cast<int64_t>(field.size()) != n)
     return errorf("{} holds {} values, the dims need {}", name, field.size(), n);
   return Status::ok();
@@ -69,9 +70,7 @@ Status checkCount(const Field& field, int64_t n, const char* name) {
 } // namespace
 
 StatusOr<Tensor> tensorFromProto(const onnx::TensorProto& t, const std::string& baseDir) {
-  auto what = [&](const Status& s) {
-    return errorf("tensor '{}': {}", t.name(), s.message());
-  };
+  auto what = [&](const Status& s) { return errorf("tensor '{}': {}", t.name(), s.message()); };
   CAIRN_ASSIGN_OR_RETURN(DType dt, dtypeFromOnnx(t.data_type()));
   Shape shape;
   int64_t n = 1;
@@ -146,19 +145,27 @@ StatusOr<Tensor> tensorFromProto(const onnx::TensorProto& t, const std::string& 
 
 StatusOr<DType> dtypeFromOnnx(int32_t elemType) {
   switch (elemType) {
-  case onnx::TensorProto::FLOAT: return DType::F32;
-  case onnx::TensorProto::DOUBLE: return DType::F64;
-  case onnx::TensorProto::FLOAT16: return DType::F16;
-  case onnx::TensorProto::BFLOAT16: return DType::BF16;
-  case onnx::TensorProto::BOOL: return DType::I1;
-  case onnx::TensorProto::INT32: return DType::I32;
-  case onnx::TensorProto::INT64: return DType::I64;
-  default: break;
+  case onnx::TensorProto::FLOAT:
+    return DType::F32;
+  case onnx::TensorProto::DOUBLE:
+    return DType::F64;
+  case onnx::TensorProto::FLOAT16:
+    return DType::F16;
+  case onnx::TensorProto::BFLOAT16:
+    return DType::BF16;
+  case onnx::TensorProto::BOOL:
+    return DType::I1;
+  case onnx::TensorProto::INT32:
+    return DType::I32;
+  case onnx::TensorProto::INT64:
+    return DType::I64;
+  default:
+    break;
   }
-  std::string name = onnx::TensorProto::DataType_IsValid(elemType)
-                         ? onnx::TensorProto::DataType_Name(
-                               static_cast<onnx::TensorProto::DataType>(elemType))
-                         : fmt::format("#{}", elemType);
+  std::string name =
+      onnx::TensorProto::DataType_IsValid(elemType)
+          ? onnx::TensorProto::DataType_Name(static_cast<onnx::TensorProto::DataType>(elemType))
+          : fmt::format("#{}", elemType);
   return errorf("element type {} is not supported (Cairn has f32, f64, f16, bf16, bool, int32, "
                 "int64)",
                 name);
@@ -173,7 +180,8 @@ StatusOr<Tensor> readOnnxTensorFile(const std::string& path) {
   if (!in) return errorf("{}: cannot open", path);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   onnx::TensorProto t;
-  if (!t.ParseFromString(bytes)) return errorf("{}: not a valid TensorProto (truncated or corrupt)", path);
+  if (!t.ParseFromString(bytes))
+    return errorf("{}: not a valid TensorProto (truncated or corrupt)", path);
   StatusOr<Tensor> out = onnx_import::tensorFromProto(t, "");
   if (!out.isOk()) return errorf("{}: {}", path, out.status().message());
   return out;

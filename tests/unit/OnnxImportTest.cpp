@@ -4,6 +4,7 @@
 // byte corruption of a model is an error or a valid module, never a crash).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
@@ -130,7 +131,9 @@ onnx::ModelProto loopModel() {
   return m;
 }
 
-Tensor i64(int64_t v) { return Tensor::fromInts(TensorType(DType::I64, {}), {v}); }
+Tensor i64(int64_t v) {
+  return Tensor::fromInts(TensorType(DType::I64, {}), {v});
+}
 
 } // namespace
 
@@ -156,8 +159,8 @@ TEST(OnnxImport, RunTimeReshapeBecomesDynamicDims) {
   auto m = importOk(model);
   ASSERT_TRUE(m);
   Tensor x = Tensor::fromDoubles(TensorType(DType::F32, {2, 3}), {1, 2, 3, 4, 5, 6});
-  StatusOr<std::vector<Tensor>> r = interpret(*m, "main",
-      {x, Tensor::fromInts(TensorType(DType::I64, {2}), {-1, 2})});
+  StatusOr<std::vector<Tensor>> r =
+      interpret(*m, "main", {x, Tensor::fromInts(TensorType(DType::I64, {2}), {-1, 2})});
   ASSERT_TRUE(r.isOk()) << r.status().message();
   EXPECT_EQ((*r)[0].shape(), (Shape{3, 2}));
   r = interpret(*m, "main", {x, Tensor::fromInts(TensorType(DType::I64, {2}), {0, -1})});
@@ -231,7 +234,8 @@ TEST(OnnxImport, ExternalDataIsRead) {
   w->add_dims(3);
   w->set_data_location(onnx::TensorProto::EXTERNAL);
   for (auto [k, v] : {std::pair<const char*, const char*>{"location", "weights.bin"},
-                      {"offset", "4"}, {"length", "12"}}) {
+                      {"offset", "4"},
+                      {"length", "12"}}) {
     auto* kv = w->add_external_data();
     kv->set_key(k);
     kv->set_value(v);
@@ -287,4 +291,103 @@ TEST(OnnxImport, TensorFilesAreRead) {
   std::ofstream(p, std::ios::binary) << "\x08\x02\x08"; // dims then a truncated field
   EXPECT_FALSE(readOnnxTensorFile(p.string()).isOk());
   fs::remove(p);
+}
+
+namespace {
+
+void addInitializer(onnx::GraphProto* g, const std::string& name, const std::vector<int64_t>& dims,
+                    double seed) {
+  auto* t = g->add_initializer();
+  t->set_name(name);
+  t->set_data_type(onnx::TensorProto::FLOAT);
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    t->add_dims(d);
+    n *= d;
+  }
+  for (int64_t i = 0; i < n; ++i)
+    t->add_float_data(static_cast<float>(0.5 * std::sin(seed + 0.7 * static_cast<double>(i))));
+}
+
+/// A one-layer `op` (LSTM or GRU) over X [T=4, B=2, I=3] with H = 2, its
+/// weights taken from direction(s) `dirs` of one fixed set of two.
+onnx::ModelProto recurrentModel(const std::string& op, const std::string& direction,
+                                const std::vector<int>& dirs) {
+  const int64_t gates = op == "LSTM" ? 4 : 3, h = 2, in = 3;
+  onnx::ModelProto m = newModel(14);
+  auto* g = m.mutable_graph();
+  setType(g->add_input(), "x", onnx::TensorProto::FLOAT, {4, 2, in});
+  // Both directions' weights, then a Gather picks the ones this model uses.
+  addInitializer(g, "w_all", {2, gates * h, in}, 0.3);
+  addInitializer(g, "r_all", {2, gates * h, h}, 1.1);
+  addInitializer(g, "b_all", {2, 2 * gates * h}, 2.3);
+  auto* idx = g->add_initializer();
+  idx->set_name("dirs");
+  idx->set_data_type(onnx::TensorProto::INT64);
+  idx->add_dims(static_cast<int64_t>(dirs.size()));
+  for (int d : dirs)
+    idx->add_int64_data(d);
+  addNode(g, "Gather", {"w_all", "dirs"}, {"w"});
+  addNode(g, "Gather", {"r_all", "dirs"}, {"r"});
+  addNode(g, "Gather", {"b_all", "dirs"}, {"b"});
+  auto* n = addNode(g, op, {"x", "w", "r", "b"}, {"y", "y_h"}, "rnn");
+  auto* a = n->add_attribute();
+  a->set_name("hidden_size");
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(h);
+  a = n->add_attribute();
+  a->set_name("direction");
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s(direction);
+  setType(g->add_output(), "y", onnx::TensorProto::FLOAT, {4, static_cast<int64_t>(dirs.size()), 2, h});
+  setType(g->add_output(), "y_h", onnx::TensorProto::FLOAT, {static_cast<int64_t>(dirs.size()), 2, h});
+  return m;
+}
+
+std::vector<Tensor> run(const onnx::ModelProto& model, const Tensor& x) {
+  auto m = importOk(model);
+  if (!m) return {};
+  StatusOr<std::vector<Tensor>> r = interpret(*m, "main", {x});
+  EXPECT_TRUE(r.isOk()) << r.status().message();
+  return r.isOk() ? *r : std::vector<Tensor>{};
+}
+
+} // namespace
+
+// The forward cases are checked against ONNX's own outputs by the
+// conformance suite; the reverse and bidirectional ones are checked here by
+// their definition: a bidirectional layer's second direction is the forward
+// layer run on the time-reversed input, its outputs reversed back.
+TEST(OnnxImport, BidirectionalRecurrentLayersReverseTime) {
+  std::vector<double> xs(24), xr(24);
+  for (size_t i = 0; i < xs.size(); ++i)
+    xs[i] = std::cos(0.37 * static_cast<double>(i));
+  for (int t = 0; t < 4; ++t) // reverse along T (rows of 6)
+    for (int k = 0; k < 6; ++k)
+      xr[t * 6 + k] = xs[(3 - t) * 6 + k];
+  Tensor x = Tensor::fromDoubles(TensorType(DType::F32, {4, 2, 3}), xs);
+  Tensor xRev = Tensor::fromDoubles(TensorType(DType::F32, {4, 2, 3}), xr);
+  for (const std::string op : {"LSTM", "GRU"}) {
+    SCOPED_TRACE(op);
+    std::vector<Tensor> bidi = run(recurrentModel(op, "bidirectional", {0, 1}), x);
+    std::vector<Tensor> fwd = run(recurrentModel(op, "forward", {0}), x);
+    std::vector<Tensor> bwdOnReversed = run(recurrentModel(op, "forward", {1}), xRev);
+    std::vector<Tensor> reverse = run(recurrentModel(op, "reverse", {1}), x);
+    ASSERT_EQ(bidi.size(), 2u);
+    ASSERT_EQ(fwd.size(), 2u);
+    ASSERT_EQ(bwdOnReversed.size(), 2u);
+    ASSERT_EQ(reverse.size(), 2u);
+    // Y [T, dirs, B, H] with B * H = 4 values per (t, dir).
+    for (int t = 0; t < 4; ++t)
+      for (int k = 0; k < 4; ++k) {
+        EXPECT_NEAR(bidi[0].getDouble((t * 2 + 0) * 4 + k), fwd[0].getDouble(t * 4 + k), 1e-6);
+        double back = bwdOnReversed[0].getDouble((3 - t) * 4 + k);
+        EXPECT_NEAR(bidi[0].getDouble((t * 2 + 1) * 4 + k), back, 1e-6);
+        EXPECT_NEAR(reverse[0].getDouble(t * 4 + k), back, 1e-6);
+      }
+    for (int k = 0; k < 4; ++k) {
+      EXPECT_NEAR(bidi[1].getDouble(k), fwd[1].getDouble(k), 1e-6);
+      EXPECT_NEAR(bidi[1].getDouble(4 + k), bwdOnReversed[1].getDouble(k), 1e-6);
+    }
+  }
 }

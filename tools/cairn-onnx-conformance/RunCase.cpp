@@ -32,8 +32,7 @@ std::string oneLine(std::string s, size_t limit = 300) {
 }
 
 bool saysUnsupported(const std::string& m) {
-  return m.find("unsupported") != std::string::npos ||
-         m.find("not supported") != std::string::npos;
+  return m.find("unsupported") != std::string::npos || m.find("not supported") != std::string::npos;
 }
 
 /// First mismatch between `got` and `want`, or "" when they agree.
@@ -74,11 +73,16 @@ std::string stripPath(const std::string& message, const std::string& path) {
 
 const char* resultName(CaseResult r) {
   switch (r) {
-  case CaseResult::Pass: return "pass";
-  case CaseResult::Fail: return "fail";
-  case CaseResult::Unsupported: return "unsupported";
-  case CaseResult::Crash: return "crash";
-  case CaseResult::Timeout: return "timeout";
+  case CaseResult::Pass:
+    return "pass";
+  case CaseResult::Fail:
+    return "fail";
+  case CaseResult::Unsupported:
+    return "unsupported";
+  case CaseResult::Crash:
+    return "crash";
+  case CaseResult::Timeout:
+    return "timeout";
   }
   return "?";
 }
@@ -165,7 +169,8 @@ CaseReport runCaseIsolated(const std::string& dir, const CaseOptions& o, int sec
   }
   size_t tab = line.find('\t');
   if (tab == std::string::npos)
-    return {CaseResult::Crash, fmt::format("exited with status {} and no report", WEXITSTATUS(status))};
+    return {CaseResult::Crash,
+            fmt::format("exited with status {} and no report", WEXITSTATUS(status))};
   return {static_cast<CaseResult>(std::stoi(line.substr(0, tab))), line.substr(tab + 1)};
 }
 

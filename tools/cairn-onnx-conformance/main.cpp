@@ -69,9 +69,9 @@ std::string markdown(const std::vector<std::pair<std::string, CaseReport>>& resu
   s += fmt::format("**{} of {} node cases pass ({:.1f}%)**: {} fail, {} unsupported, {} crash, {} "
                    "time out.\n\n",
                    counts[CaseResult::Pass], total,
-                   total ? 100.0 * counts[CaseResult::Pass] / total : 0.0,
-                   counts[CaseResult::Fail], counts[CaseResult::Unsupported],
-                   counts[CaseResult::Crash], counts[CaseResult::Timeout]);
+                   total ? 100.0 * counts[CaseResult::Pass] / total : 0.0, counts[CaseResult::Fail],
+                   counts[CaseResult::Unsupported], counts[CaseResult::Crash],
+                   counts[CaseResult::Timeout]);
   std::vector<std::pair<int, std::string>> byCount;
   for (auto& [op, n] : missing)
     byCount.emplace_back(-n, op);
@@ -154,7 +154,8 @@ int main(int argc, char** argv) {
     const std::string begin = "<!-- conformance:begin -->\n", end = "<!-- conformance:end -->";
     size_t b = doc.find(begin), e = doc.find(end);
     if (b == std::string::npos || e == std::string::npos || e < b) {
-      std::cerr << "cairn-onnx-conformance: error: " << updateDoc << " has no conformance markers\n";
+      std::cerr << "cairn-onnx-conformance: error: " << updateDoc
+                << " has no conformance markers\n";
       return 1;
     }
     doc = doc.substr(0, b + begin.size()) + table + doc.substr(e);
