@@ -288,6 +288,7 @@ const ConverterTable& converters() {
     registerRnnOps(t);
     registerLossOps(t);
     registerMiscOps(t);
+    registerConvOps(t);
     return t;
   }();
   return table;

@@ -113,6 +113,7 @@ void registerControlFlowOps(ConverterTable& t);
 void registerRnnOps(ConverterTable& t);
 void registerLossOps(ConverterTable& t);
 void registerMiscOps(ConverterTable& t);
+void registerConvOps(ConverterTable& t);
 const ConverterTable& converters();
 
 class Importer {

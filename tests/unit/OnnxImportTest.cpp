@@ -339,8 +339,10 @@ onnx::ModelProto recurrentModel(const std::string& op, const std::string& direct
   a->set_name("direction");
   a->set_type(onnx::AttributeProto::STRING);
   a->set_s(direction);
-  setType(g->add_output(), "y", onnx::TensorProto::FLOAT, {4, static_cast<int64_t>(dirs.size()), 2, h});
-  setType(g->add_output(), "y_h", onnx::TensorProto::FLOAT, {static_cast<int64_t>(dirs.size()), 2, h});
+  setType(g->add_output(), "y", onnx::TensorProto::FLOAT,
+          {4, static_cast<int64_t>(dirs.size()), 2, h});
+  setType(g->add_output(), "y_h", onnx::TensorProto::FLOAT,
+          {static_cast<int64_t>(dirs.size()), 2, h});
   return m;
 }
 
@@ -390,4 +392,56 @@ TEST(OnnxImport, BidirectionalRecurrentLayersReverseTime) {
       EXPECT_NEAR(bidi[1].getDouble(4 + k), bwdOnReversed[1].getDouble(k), 1e-6);
     }
   }
+}
+
+// Grouped convolution (no case in ONNX's 1.12 node tests): each group of
+// output channels sees only its group of input channels. Checked against a
+// direct loop.
+TEST(OnnxImport, GroupedConvolutionMatchesDirectLoop) {
+  onnx::ModelProto model = newModel(13);
+  auto* g = model.mutable_graph();
+  setType(g->add_input(), "x", onnx::TensorProto::FLOAT, {1, 4, 4, 5});
+  addInitializer(g, "w", {6, 2, 2, 3}, 0.9); // 2 groups: 3 filters of 2 channels each
+  addInitializer(g, "b", {6}, 1.7);
+  auto* n = addNode(g, "Conv", {"x", "w", "b"}, {"y"}, "conv");
+  auto* a = n->add_attribute();
+  a->set_name("group");
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(2);
+  a = n->add_attribute();
+  a->set_name("pads");
+  a->set_type(onnx::AttributeProto::INTS);
+  for (int64_t p : {1, 0, 0, 1})
+    a->add_ints(p);
+  setType(g->add_output(), "y", onnx::TensorProto::FLOAT, {1, 6, 4, 4});
+  auto m = importOk(model);
+  ASSERT_TRUE(m);
+  std::vector<double> xs(80);
+  for (size_t i = 0; i < xs.size(); ++i)
+    xs[i] = std::cos(0.21 * static_cast<double>(i));
+  Tensor x = Tensor::fromDoubles(TensorType(DType::F32, {1, 4, 4, 5}), xs);
+  StatusOr<std::vector<Tensor>> r = interpret(*m, "main", {x});
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  const Tensor& y = (*r)[0];
+  ASSERT_EQ(y.shape(), (Shape{1, 6, 4, 4}));
+  auto w = [](int64_t i) {
+    return static_cast<float>(0.5 * std::sin(0.9 + 0.7 * static_cast<double>(i)));
+  };
+  auto b = [](int64_t i) {
+    return static_cast<float>(0.5 * std::sin(1.7 + 0.7 * static_cast<double>(i)));
+  };
+  for (int64_t oc = 0; oc < 6; ++oc)
+    for (int64_t oh = 0; oh < 4; ++oh)
+      for (int64_t ow = 0; ow < 4; ++ow) {
+        double sum = b(oc);
+        for (int64_t ic = 0; ic < 2; ++ic)
+          for (int64_t kh = 0; kh < 2; ++kh)
+            for (int64_t kw = 0; kw < 3; ++kw) {
+              int64_t ih = oh - 1 + kh, iw = ow + kw, c = (oc / 3) * 2 + ic;
+              if (ih < 0 || ih >= 4 || iw >= 5) continue;
+              sum += w(((oc * 2 + ic) * 2 + kh) * 3 + kw) *
+                     static_cast<float>(xs[(c * 4 + ih) * 5 + iw]);
+            }
+        EXPECT_NEAR(y.getDouble((oc * 4 + oh) * 4 + ow), sum, 1e-5) << oc << " " << oh << " " << ow;
+      }
 }
