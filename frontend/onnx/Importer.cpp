@@ -289,6 +289,7 @@ const ConverterTable& converters() {
     registerLossOps(t);
     registerMiscOps(t);
     registerConvOps(t);
+    registerGatherScatterNdOps(t);
     return t;
   }();
   return table;

@@ -114,6 +114,7 @@ void registerRnnOps(ConverterTable& t);
 void registerLossOps(ConverterTable& t);
 void registerMiscOps(ConverterTable& t);
 void registerConvOps(ConverterTable& t);
+void registerGatherScatterNdOps(ConverterTable& t);
 const ConverterTable& converters();
 
 class Importer {

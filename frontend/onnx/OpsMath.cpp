@@ -85,14 +85,9 @@ Val hardmaxAxis(Val x, int64_t axis) {
   return cast(eq(ramp, broadcastTo(reshape(am, kept), sizesOf(x))), x.dtype());
 }
 
-ValueList cumsum(NodeContext& c) {
-  Val x = c.input(0);
-  std::vector<int64_t> axisV = c.constInts(1, "axis");
-  if (axisV.size() != 1) throw InvalidModel("axis must hold one value");
-  int64_t axis = normalizeAxis(axisV[0], x.rank());
+Val cumsumAlong(NodeContext& c, const Val& x, int64_t axis, bool exclusive, bool reverse) {
   int64_t n = x.shape()[axis];
   if (n == kDynamic) throw Unsupported("CumSum along a dynamic dim");
-  bool exclusive = c.attrInt("exclusive", 0) != 0, reverse = c.attrInt("reverse", 0) != 0;
   // out[j] = sum_i x[i] * m[i, j]
   Tensor m(TensorType(x.dtype(), {n, n}));
   for (int64_t i = 0; i < n; ++i)
@@ -102,7 +97,54 @@ ValueList cumsum(NodeContext& c) {
     }
   int64_t last = x.rank() - 1;
   Val r = dot(moveAxis(x, axis, last), c.b.constant(m));
-  return {moveAxis(r, last, axis)};
+  return moveAxis(r, last, axis);
+}
+
+ValueList cumsum(NodeContext& c) {
+  Val x = c.input(0);
+  bool exclusive = c.attrInt("exclusive", 0) != 0, reverse = c.attrInt("reverse", 0) != 0;
+  if (std::optional<Tensor> a = c.constInput(1)) {
+    if (a->numElements() != 1) throw InvalidModel("axis must hold one value");
+    return {cumsumAlong(c, x, normalizeAxis(a->getInt(0), x.rank()), exclusive, reverse)};
+  }
+  // The axis is known only at run time but does not change the shape:
+  // compute the sums along every axis and select the one asked for. An axis
+  // out of range matches none and gives zeros (ONNX leaves it undefined).
+  Val axis = toScalar(c.input(1), DType::I64);
+  axis = select(lt(axis, 0), axis + static_cast<double>(x.rank()), axis);
+  Val r = x - x;
+  for (int64_t d = x.rank() - 1; d >= 0; --d)
+    r = select(eq(axis, static_cast<double>(d)), cumsumAlong(c, x, d, exclusive, reverse), r);
+  return {r};
+}
+
+/// LRN: x / (bias + alpha / size * (sum of squares over `size` neighbouring
+/// channels)) ^ beta.
+ValueList lrn(NodeContext& c) {
+  Val x = c.input(0);
+  if (!x.type().hasStaticShape() || x.rank() < 3) throw Unsupported("LRN of a dynamic shape");
+  int64_t size = c.attrInt("size", 0);
+  if (size <= 0) throw InvalidModel("size must be positive");
+  double alpha = c.attrFloat("alpha", 1e-4f), beta = c.attrFloat("beta", 0.75f),
+         bias = c.attrFloat("bias", 1.0f);
+  int64_t before = (size - 1) / 2, after = size - 1 - before, ch = x.shape()[1];
+  Val sq = x * x;
+  auto zeros = [&](int64_t n) {
+    Shape s = x.shape();
+    s[1] = n;
+    return c.b.constant(0.0, TensorType(x.dtype(), s));
+  };
+  ValueList parts;
+  if (before) parts.push_back(zeros(before));
+  parts.push_back(sq);
+  if (after) parts.push_back(zeros(after));
+  Val padded = concat(parts, 1);
+  Val sum;
+  for (int64_t k = 0; k < size; ++k) {
+    Val s = sliceAxis(padded, 1, k, k + ch);
+    sum = sum.valid() ? sum + s : s;
+  }
+  return {x / pow(sum * (alpha / static_cast<double>(size)) + bias, beta)};
 }
 
 /// [C] parameters shaped to broadcast along dim 1 of a rank-`rank` input.
@@ -169,6 +211,7 @@ void registerMathOps(ConverterTable& t) {
   t["LogSoftmax"] = softmaxLike<logSoftmax>;
   t["Hardmax"] = softmaxLike<hardmaxAxis>;
   t["CumSum"] = cumsum;
+  t["LRN"] = lrn;
   t["BatchNormalization"] = batchNorm;
   t["LayerNormalization"] = layerNorm;
   t["InstanceNormalization"] = instanceNorm;

@@ -6,6 +6,8 @@
 // (the other reductions move them to an input at opset 18, past what we
 // import). No axes means every axis, unless noop_with_empty_axes says the
 // reduction is the identity.
+#include <algorithm>
+
 #include "frontend/onnx/OnnxInternal.h"
 
 namespace cairn::onnx_import {
@@ -88,7 +90,34 @@ template <Kind K> ValueList reduceOp(NodeContext& c) {
   case Kind::Prod:
     break;
   }
-  throw Unsupported("ReduceProd (Cairn has no product reduction)");
+  // Cairn has no product reduction: a loop multiplies the reduced slices in
+  // order (the reduced dims moved first and flattened into one).
+  std::vector<int64_t> perm = r.dims, kept;
+  for (int64_t d = 0; d < x.rank(); ++d)
+    if (!std::binary_search(r.dims.begin(), r.dims.end(), d)) kept.push_back(d);
+  perm.insert(perm.end(), kept.begin(), kept.end());
+  Val xt = transpose(x, perm);
+  Sizes counted, keptSizes;
+  for (int64_t d : r.dims)
+    counted.push_back(sizeOf(x, d));
+  for (int64_t d : kept)
+    keptSizes.push_back(sizeOf(x, d));
+  IntOrVal n = productOf(c.b, counted);
+  Sizes flat{n};
+  flat.insert(flat.end(), keptSizes.begin(), keptSizes.end());
+  Val rows = reshape(xt, flat);
+  Val nVal = c.b.intValue(n, DType::I64);
+  Val one = broadcastTo(c.b.scalar(1, x.dtype()), keptSizes);
+  ValueList out = c.b.whileLoop(
+      {c.b.scalar(0, DType::I64), one}, [&](const ValueList& a) { return lt(a[0], nVal); },
+      [&](const ValueList& a) {
+        return ValueList{a[0] + 1.0, a[1] * sliceAt(rows, a[0], 0)};
+      });
+  if (!r.keep) return {out[1]};
+  Sizes keptShape = sizesOf(x);
+  for (int64_t d : r.dims)
+    keptShape[d] = 1;
+  return {reshape(out[1], keptShape)};
 }
 
 template <bool Min> ValueList argOp(NodeContext& c) {
