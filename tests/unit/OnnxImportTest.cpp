@@ -11,6 +11,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include "GradCheckUtil.h"
 #include "compiler/codegen/cpu/CompileExecutable.h"
 #include "frontend/onnx/OnnxImport.h"
 #include "ir/Verifier.h"
@@ -444,4 +445,94 @@ TEST(OnnxImport, GroupedConvolutionMatchesDirectLoop) {
             }
         EXPECT_NEAR(y.getDouble((oc * 4 + oh) * 4 + ow), sum, 1e-5) << oc << " " << oh << " " << ow;
       }
+}
+
+namespace {
+
+onnx::AttributeProto intAttr(const std::string& name, int64_t v) {
+  onnx::AttributeProto a;
+  a.set_name(name);
+  a.set_type(onnx::AttributeProto::INT);
+  a.set_i(v);
+  return a;
+}
+
+/// loss = sum(Y^2) + sum(Y_h) over an imported recurrent layer or loop: the
+/// function autodiff sees.
+void addSquaredLoss(onnx::GraphProto* g, const std::string& y, const std::string& yh) {
+  addNode(g, "Mul", {y, y}, {"y2"});
+  addNode(g, "ReduceSum", {"y2"}, {"l1"})->add_attribute()->CopyFrom(intAttr("keepdims", 0));
+  addNode(g, "ReduceSum", {yh}, {"l2"})->add_attribute()->CopyFrom(intAttr("keepdims", 0));
+  addNode(g, "Add", {"l1", "l2"}, {"loss"});
+  setType(g->add_output(), "loss", onnx::TensorProto::DOUBLE, {});
+}
+
+Tensor wave(Shape shape, double phase) {
+  TensorType t(DType::F64, std::move(shape));
+  std::vector<double> v(static_cast<size_t>(t.numElements()));
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = 0.6 * std::sin(phase + 0.83 * static_cast<double>(i));
+  return Tensor::fromDoubles(t, v);
+}
+
+} // namespace
+
+// Issue 14's "beyond the peers": an imported ONNX Loop (and an LSTM) is
+// differentiated by Cairn's autodiff like any other loop, checked against
+// finite differences.
+TEST(OnnxImport, GradientsThroughImportedLoopMatchFiniteDifferences) {
+  onnx::ModelProto model = newModel(13);
+  auto* g = model.mutable_graph();
+  setType(g->add_input(), "x", onnx::TensorProto::DOUBLE, {4, 3});
+  setType(g->add_input(), "w", onnx::TensorProto::DOUBLE, {3, 3});
+  setType(g->add_input(), "h0", onnx::TensorProto::DOUBLE, {3});
+  auto* trips = addNode(g, "Constant", {}, {"m"});
+  auto* v = trips->add_attribute();
+  v->set_name("value");
+  v->set_type(onnx::AttributeProto::TENSOR);
+  v->mutable_t()->set_data_type(onnx::TensorProto::INT64);
+  v->mutable_t()->add_int64_data(4);
+  auto* loop = addNode(g, "Loop", {"m", "", "h0"}, {"h", "hs"}, "rnn_loop");
+  auto* attr = loop->add_attribute();
+  attr->set_name("body");
+  attr->set_type(onnx::AttributeProto::GRAPH);
+  auto* body = attr->mutable_g();
+  setType(body->add_input(), "i", onnx::TensorProto::INT64, {});
+  setType(body->add_input(), "c", onnx::TensorProto::BOOL, {});
+  setType(body->add_input(), "h_in", onnx::TensorProto::DOUBLE, {3});
+  addNode(body, "Gather", {"x", "i"}, {"xt"}); // x is an outer value
+  addNode(body, "MatMul", {"h_in", "w"}, {"hw"});
+  addNode(body, "Add", {"hw", "xt"}, {"pre"});
+  addNode(body, "Tanh", {"pre"}, {"h_out"});
+  addNode(body, "Identity", {"c"}, {"c_out"});
+  addNode(body, "Identity", {"h_out"}, {"row"});
+  setType(body->add_output(), "c_out", onnx::TensorProto::BOOL, {});
+  setType(body->add_output(), "h_out", onnx::TensorProto::DOUBLE, {3});
+  setType(body->add_output(), "row", onnx::TensorProto::DOUBLE, {3});
+  addSquaredLoss(g, "hs", "h");
+  auto m = importOk(model);
+  ASSERT_TRUE(m);
+  const Function& f = *m->lookup("main");
+  cairn::testing::expectGradientsMatchFiniteDifferences(
+      *m, f, {wave({4, 3}, 0.1), wave({3, 3}, 1.3), wave({3}, 2.9)}, {0, 1, 2});
+}
+
+TEST(OnnxImport, GradientsThroughImportedLstmMatchFiniteDifferences) {
+  onnx::ModelProto model = newModel(14);
+  auto* g = model.mutable_graph();
+  setType(g->add_input(), "x", onnx::TensorProto::DOUBLE, {3, 2, 2});
+  setType(g->add_input(), "w", onnx::TensorProto::DOUBLE, {2, 8, 2});
+  setType(g->add_input(), "r", onnx::TensorProto::DOUBLE, {2, 8, 2});
+  auto* n = addNode(g, "LSTM", {"x", "w", "r"}, {"y", "y_h"}, "lstm");
+  n->add_attribute()->CopyFrom(intAttr("hidden_size", 2));
+  auto* dir = n->add_attribute();
+  dir->set_name("direction");
+  dir->set_type(onnx::AttributeProto::STRING);
+  dir->set_s("bidirectional");
+  addSquaredLoss(g, "y", "y_h");
+  auto m = importOk(model);
+  ASSERT_TRUE(m);
+  const Function& f = *m->lookup("main");
+  cairn::testing::expectGradientsMatchFiniteDifferences(
+      *m, f, {wave({3, 2, 2}, 0.4), wave({2, 8, 2}, 1.9), wave({2, 8, 2}, 3.1)}, {0, 1, 2});
 }
