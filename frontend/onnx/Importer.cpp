@@ -290,6 +290,7 @@ const ConverterTable& converters() {
     registerMiscOps(t);
     registerConvOps(t);
     registerGatherScatterNdOps(t);
+    registerEinsumOps(t);
     return t;
   }();
   return table;

@@ -115,6 +115,7 @@ void registerLossOps(ConverterTable& t);
 void registerMiscOps(ConverterTable& t);
 void registerConvOps(ConverterTable& t);
 void registerGatherScatterNdOps(ConverterTable& t);
+void registerEinsumOps(ConverterTable& t);
 const ConverterTable& converters();
 
 class Importer {
