@@ -201,12 +201,108 @@ ValueList conv(NodeContext& c) {
   return {y};
 }
 
+/// x with `size` zeros inserted along `axis` (static), before or after.
+Val zeroPad(const Val& x, int64_t axis, int64_t before, int64_t after) {
+  ValueList parts;
+  auto zeros = [&](int64_t n) {
+    Shape s = x.shape();
+    s[axis] = n;
+    return x.builder().constant(0.0, TensorType(x.dtype(), s));
+  };
+  if (before > 0) parts.push_back(zeros(before));
+  parts.push_back(x);
+  if (after > 0) parts.push_back(zeros(after));
+  return parts.size() == 1 ? x : concat(parts, axis);
+}
+
+/// ConvTranspose: every input element spreads over the output through the
+/// kernel. Per kernel offset, the channel product x W[:, :, off] is spread to
+/// every s-th position (zeros interleaved by a pad and reshape), shifted by
+/// off * dilation, and summed; then the pads are cropped.
+ValueList convTranspose(NodeContext& c) {
+  Val x = c.input(0), wt = c.input(1);
+  if (c.attrInt("group", 1) != 1) throw Unsupported("grouped ConvTranspose");
+  if (!x.type().hasStaticShape() || !wt.type().hasStaticShape() || wt.rank() != x.rank())
+    throw Unsupported("ConvTranspose of dynamic shapes");
+  const int64_t nd = x.rank() - 2, cin = wt.shape()[0], cout = wt.shape()[1];
+  if (x.shape()[1] != cin) throw InvalidModel("input channels disagree with the weights");
+  auto orDefault = [&](const char* name, int64_t dflt) {
+    std::vector<int64_t> v = c.attrInts(name);
+    if (v.empty()) v.assign(nd, dflt);
+    if (static_cast<int64_t>(v.size()) != nd)
+      throw InvalidModel(fmt::format("{} has the wrong length", name));
+    return v;
+  };
+  std::vector<int64_t> strides = orDefault("strides", 1), dil = orDefault("dilations", 1),
+                       outPad = orDefault("output_padding", 0);
+  std::vector<int64_t> pads = c.attrInts("pads"), outShape = c.attrInts("output_shape");
+  if (pads.empty()) pads.assign(2 * nd, 0);
+  std::string autoPad = c.attrString("auto_pad", "NOTSET");
+  std::vector<int64_t> full(nd), in(nd), kernel(nd);
+  for (int64_t i = 0; i < nd; ++i) {
+    in[i] = x.shape()[2 + i];
+    kernel[i] = wt.shape()[2 + i];
+    full[i] = strides[i] * (in[i] - 1) + outPad[i] + (kernel[i] - 1) * dil[i] + 1;
+    if (!outShape.empty() || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      int64_t want = outShape.empty() ? in[i] * strides[i] : outShape[outShape.size() - nd + i];
+      int64_t total = full[i] - want;
+      if (total < 0) { // a larger output_shape adds zeros at the end, as output_padding does
+        full[i] -= total;
+        total = 0;
+      }
+      bool upper = autoPad == "SAME_UPPER";
+      pads[i] = upper ? total / 2 : total - total / 2;
+      pads[nd + i] = total - pads[i];
+    }
+  }
+  Val acc;
+  std::vector<int64_t> off(nd, 0);
+  while (true) {
+    std::vector<int64_t> start(wt.rank(), 0), limit = wt.shape();
+    for (int64_t i = 0; i < nd; ++i) {
+      start[2 + i] = off[i];
+      limit[2 + i] = off[i] + 1;
+    }
+    Val k = reshape(slice(wt, start, limit), {cin, cout});
+    DotDims dd;
+    dd.lhsContract = {1};
+    dd.rhsContract = {0};
+    Val t = moveAxis(dot(x, k, dd), x.rank() - 1, 1); // [N, Cout, in...]
+    for (int64_t i = 0; i < nd; ++i) {
+      int64_t axis = 2 + i, s = strides[i];
+      if (s > 1) { // interleave s - 1 zeros after every element
+        Shape sh = t.shape();
+        Shape split = sh;
+        split.insert(split.begin() + axis + 1, 1);
+        Val col = zeroPad(reshape(t, Sizes(split.begin(), split.end())), axis + 1, 0, s - 1);
+        sh[axis] *= s;
+        t = sliceAxis(reshape(col, Sizes(sh.begin(), sh.end())), axis, 0, (in[i] - 1) * s + 1);
+      }
+      int64_t shift = off[i] * dil[i];
+      t = zeroPad(t, axis, shift, full[i] - shift - ((in[i] - 1) * s + 1));
+    }
+    acc = acc.valid() ? acc + t : t;
+    int64_t i = nd;
+    while (i > 0 && ++off[i - 1] == kernel[i - 1])
+      off[--i] = 0;
+    if (i == 0) break;
+  }
+  for (int64_t i = 0; i < nd; ++i)
+    acc = sliceAxis(acc, 2 + i, pads[i], full[i] - pads[nd + i]);
+  if (c.hasInput(2)) {
+    Sizes all = sizesOf(acc);
+    acc = acc + broadcastInDim(c.input(2), all, {1});
+  }
+  return {acc};
+}
+
 } // namespace
 
 void registerConvOps(ConverterTable& t) {
   t["Conv"] = conv;
   t["MaxPool"] = pool<true>;
   t["AveragePool"] = pool<false>;
+  t["ConvTranspose"] = convTranspose;
 }
 
 } // namespace cairn::onnx_import
