@@ -108,6 +108,44 @@ ValueList dynamicSliceOp(NodeContext& c, std::vector<int64_t> axes, std::vector<
   return {r};
 }
 
+/// Slice whose axes or steps are known only at run time: every dim of the
+/// data may be sliced, so each gets its bounds selected from the entries
+/// that name it (the whole dim when none does), its length computed by
+/// ONNX's clamping rules for either sign of the step, and a gather.
+ValueList runTimeAxesSliceOp(NodeContext& c) {
+  Val x = c.input(0);
+  FunctionBuilder& b = c.b;
+  int64_t count = c.input(1).rank() == 1 ? c.input(1).shape()[0] : kDynamic;
+  if (count == kDynamic) throw InvalidModel("starts must be 1-D of a known length");
+  Val starts = cast(c.input(1), DType::I64), ends = cast(c.input(2), DType::I64);
+  Val axes = c.hasInput(3) ? cast(c.input(3), DType::I64) : b.iota(DType::I64, {count}, 0);
+  Val steps =
+      c.hasInput(4) ? cast(c.input(4), DType::I64) : broadcastTo(b.scalar(1, DType::I64), {count});
+  Val r = x;
+  for (int64_t d = 0; d < x.rank(); ++d) {
+    Val n = b.intValue(sizeOf(r, d), DType::I64);
+    Val s = b.scalar(0, DType::I64), e = n, step = b.scalar(1, DType::I64);
+    for (int64_t k = 0; k < count; ++k) {
+      Val a = elementAt(axes, k);
+      Val mine = eq(select(lt(a, 0), a + static_cast<double>(x.rank()), a), static_cast<double>(d));
+      s = select(mine, elementAt(starts, k), s);
+      e = select(mine, elementAt(ends, k), e);
+      step = select(mine, elementAt(steps, k), step);
+    }
+    s = select(lt(s, 0), s + n, s);
+    e = select(lt(e, 0), max(e, neg(n) - 1.0) + n, e);
+    auto clamp = [](Val v, Arg lo, Arg hi) { return min(max(v, lo), hi); };
+    Val up = gt(step, 0);
+    Val sc = select(up, clamp(s, 0, n), clamp(s, 0, n - 1.0));
+    Val ec = select(up, clamp(e, 0, n), clamp(e, -1, n - 1.0));
+    Val absStep = abs(step);
+    Val span = select(up, ec - sc, sc - ec);
+    Val len = max(div(span + absStep - 1.0, absStep), 0);
+    r = gather(r, sc + b.iota(DType::I64, {IntOrVal(len)}, 0) * step, d);
+  }
+  return {r};
+}
+
 ValueList sliceOp(NodeContext& c) {
   Val x = c.input(0);
   std::vector<int64_t> starts, ends, axes, steps;
@@ -116,6 +154,8 @@ ValueList sliceOp(NodeContext& c) {
     ends = c.attrInts("ends");
     axes = c.attrInts("axes");
   } else {
+    if ((c.hasInput(3) && !c.constInput(3)) || (c.hasInput(4) && !c.constInput(4)))
+      return runTimeAxesSliceOp(c);
     if (c.hasInput(3)) axes = c.constInts(3, "axes");
     if (c.hasInput(4)) steps = c.constInts(4, "steps");
     if (!c.constInput(1) || !c.constInput(2)) return dynamicSliceOp(c, axes, steps);

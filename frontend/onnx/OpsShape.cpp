@@ -249,18 +249,19 @@ ValueList constantOfShape(NodeContext& c) {
 
 ValueList tile(NodeContext& c) {
   Val x = c.input(0);
-  std::vector<int64_t> reps = c.constInts(1, "repeats");
+  // Repeats known at run time only make the tiled dims dynamic.
+  Sizes reps = shapeOperand(c, 1);
   if (static_cast<int64_t>(reps.size()) != x.rank())
     throw InvalidModel(fmt::format("{} repeats for rank {}", reps.size(), x.rank()));
   // [d0, d1] tiled [r0, r1] = broadcast to [r0, d0, r1, d1], then merge pairs.
   Sizes wide, merged;
   std::vector<int64_t> dims;
   for (int64_t d = 0; d < x.rank(); ++d) {
-    if (reps[d] < 0) throw InvalidModel("negative repeat");
-    wide.emplace_back(reps[d]);
+    if (reps[d].isStatic() && reps[d].staticValue() < 0) throw InvalidModel("negative repeat");
+    wide.push_back(reps[d]);
     wide.push_back(sizeOf(x, d));
     dims.push_back(2 * d + 1);
-    merged.push_back(productOf(c.b, {IntOrVal(reps[d]), sizeOf(x, d)}));
+    merged.push_back(productOf(c.b, {reps[d], sizeOf(x, d)}));
   }
   return {reshape(broadcastInDim(x, wide, dims), merged)};
 }
@@ -269,10 +270,24 @@ ValueList splitOp(NodeContext& c) {
   Val x = c.input(0);
   int64_t axis = normalizeAxis(c.attrInt("axis", 0), x.rank());
   std::vector<int64_t> parts;
-  if (c.opset() < 13)
+  if (c.opset() < 13) {
     parts = c.attrInts("split");
-  else if (c.hasInput(1))
+  } else if (c.hasInput(1) && !c.constInput(1)) {
+    // Sizes known at run time: each output gathers its index range, a
+    // dynamic dim (the gathers' range checks stop sizes that overrun the
+    // dim; sizes adding up to less than it are not detected).
+    Sizes sizes = shapeOperand(c, 1);
+    ValueList out;
+    Val start = c.b.scalar(0, DType::I64);
+    for (const IntOrVal& p : sizes) {
+      Val n = c.b.intValue(p, DType::I64);
+      out.push_back(gather(x, start + c.b.iota(DType::I64, {IntOrVal(n)}, 0), axis));
+      start = start + n;
+    }
+    return out;
+  } else if (c.hasInput(1)) {
     parts = c.constInts(1, "split");
+  }
   int64_t size = x.shape()[axis];
   if (parts.empty()) {
     if (size == kDynamic) throw Unsupported("Split of a dynamic dim into equal parts");
