@@ -14,6 +14,12 @@ int64_t normalizeAxis(int64_t axis, int64_t rank, std::string_view what) {
   return axis < 0 ? axis + rank : axis;
 }
 
+void checkHostTable(int64_t elements, std::string_view what) {
+  if (elements < 0 || elements > (int64_t(1) << 26))
+    throw Unsupported(
+        fmt::format("{} would need a table of {} elements at import", what, elements));
+}
+
 IntOrVal sizeOf(const Val& x, int64_t d) {
   if (x.shape()[d] != kDynamic) return x.shape()[d];
   return dim(x, d);
@@ -140,6 +146,7 @@ Val reverseAxis(const Val& x, int64_t axis) {
   FunctionBuilder& b = x.builder();
   IntOrVal n = sizeOf(x, axis);
   if (n.isStatic()) {
+    checkHostTable(n.staticValue(), "reversing a dim");
     Tensor idx(TensorType(DType::I64, {n.staticValue()}));
     for (int64_t i = 0; i < n.staticValue(); ++i)
       idx.setInt(i, n.staticValue() - 1 - i);

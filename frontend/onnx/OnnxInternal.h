@@ -151,6 +151,10 @@ private:
 
 /// axis in [-rank, rank) -> [0, rank); throws InvalidModel otherwise.
 int64_t normalizeAxis(int64_t axis, int64_t rank, std::string_view what = "axis");
+/// Throws Unsupported when a table the importer builds on the host (an
+/// index ramp, a mask, a count) would hold more than 2^26 elements: a
+/// corrupt or huge declared shape must not exhaust memory at import.
+void checkHostTable(int64_t elements, std::string_view what);
 /// The size of x's dim d: static, or a `dim` op (i64).
 IntOrVal sizeOf(const Val& x, int64_t d);
 /// All sizes of x.

@@ -129,6 +129,7 @@ template <bool Max> ValueList pool(NodeContext& c) {
   // count_include_pad) the number of input elements it covers.
   bool includePad = c.attrInt("count_include_pad", 0) != 0;
   Shape outShape(w.out.begin(), w.out.end());
+  checkHostTable(numElements(outShape), "the average's counts");
   Tensor count(TensorType(x.dtype(), outShape));
   for (int64_t p = 0; p < count.numElements(); ++p) {
     int64_t rest = p, n = 1;

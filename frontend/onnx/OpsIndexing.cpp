@@ -195,6 +195,7 @@ ValueList sliceOp(NodeContext& c) {
       s = std::clamp<int64_t>(s, 0, n - 1);
       e = std::clamp<int64_t>(e, -1, n - 1);
     }
+    checkHostTable(n, "a strided slice");
     std::vector<int64_t> idx;
     for (int64_t i = s; step > 0 ? i < e : i > e; i += step)
       idx.push_back(i);

@@ -89,6 +89,7 @@ Val cumsumAlong(NodeContext& c, const Val& x, int64_t axis, bool exclusive, bool
   int64_t n = x.shape()[axis];
   if (n == kDynamic) throw Unsupported("CumSum along a dynamic dim");
   // out[j] = sum_i x[i] * m[i, j]
+  if (n > 4096) throw Unsupported(fmt::format("CumSum along a dim of {} (over 4096)", n));
   Tensor m(TensorType(x.dtype(), {n, n}));
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < n; ++j) {

@@ -64,6 +64,7 @@ ValueList eyeLike(NodeContext& c) {
     dt = *d;
   }
   int64_t k = c.attrInt("k", 0), rows = x.shape()[0], cols = x.shape()[1];
+  checkHostTable(rows > 0 && cols > (int64_t(1) << 26) / rows ? -1 : rows * cols, "EyeLike");
   Tensor t(TensorType(dt, {rows, cols}));
   for (int64_t i = 0; i < rows; ++i)
     if (i + k >= 0 && i + k < cols) t.setDouble(i * cols + i + k, 1.0);
@@ -228,6 +229,7 @@ ValueList pad(NodeContext& c) {
     if (before < 0 || after < 0) throw Unsupported("negative pads with edge or reflect");
     if (mode == "reflect" && (before >= n || after >= n))
       throw InvalidModel("reflect pad wider than the dim");
+    checkHostTable(before > (1 << 26) || after > (1 << 26) ? -1 : before + n + after, "a Pad");
     Tensor idx(TensorType(DType::I64, {before + n + after}));
     for (int64_t i = 0; i < before + n + after; ++i) {
       int64_t j = i - before;

@@ -7,9 +7,11 @@
 // with location/offset/length keys). Every size is checked against the dims
 // before a byte is copied: a malformed tensor is an error, never a read past
 // the end.
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "frontend/onnx/OnnxInternal.h"
 
@@ -81,8 +83,41 @@ StatusOr<Tensor> tensorFromProto(const onnx::TensorProto& t, const std::string& 
     shape.push_back(d);
   }
   if (t.has_segment()) return what(errorf("segmented tensors are not supported"));
-  Tensor out(TensorType(dt, shape));
   const int64_t bytes = n * dtypeSize(dt);
+  // Check that the data is all there before allocating: corrupt dims must
+  // not make us allocate what the file does not hold.
+  if (t.data_location() != onnx::TensorProto::EXTERNAL) {
+    int64_t have = 0;
+    if (t.has_raw_data()) {
+      if (static_cast<int64_t>(t.raw_data().size()) != bytes)
+        return what(errorf("raw data has {} bytes, the dims and dtype need {}", t.raw_data().size(),
+                           bytes));
+      have = n;
+    } else {
+      switch (dt) {
+      case DType::F32:
+        have = t.float_data_size();
+        break;
+      case DType::F64:
+        have = t.double_data_size();
+        break;
+      case DType::I64:
+        have = t.int64_data_size();
+        break;
+      default:
+        have = t.int32_data_size();
+        break;
+      }
+    }
+    if (have < n) return what(errorf("holds {} values, the dims need {}", have, n));
+  }
+  std::optional<std::string> external; // read (and size-checked) before allocating
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+    StatusOr<std::string> raw = readExternal(t, baseDir, bytes);
+    if (!raw.isOk()) return what(raw.status());
+    external = std::move(*raw);
+  }
+  Tensor out(TensorType(dt, shape));
   auto copyRaw = [&](const std::string& raw) -> Status {
     if (static_cast<int64_t>(raw.size()) != bytes)
       return errorf("raw data has {} bytes, the dims and dtype need {}", raw.size(), bytes);
@@ -95,9 +130,7 @@ StatusOr<Tensor> tensorFromProto(const onnx::TensorProto& t, const std::string& 
     return Status::ok();
   };
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
-    StatusOr<std::string> raw = readExternal(t, baseDir, bytes);
-    if (!raw.isOk()) return what(raw.status());
-    Status s = copyRaw(*raw);
+    Status s = copyRaw(*external);
     if (!s.isOk()) return what(s);
     return out;
   }

@@ -199,6 +199,19 @@ TEST(OnnxImport, BadModelsAreErrors) {
   EXPECT_NE(message(badRaw).find("tensor 'w': raw data has 7 bytes, the dims and dtype need 16"),
             std::string::npos);
 
+  // Dims claiming 2^33 floats with 4 bytes of data: an error before any
+  // allocation, not an out-of-memory crash.
+  onnx::ModelProto huge = newModel();
+  auto* big = huge.mutable_graph()->add_initializer();
+  big->set_name("big");
+  big->set_data_type(onnx::TensorProto::FLOAT);
+  big->add_dims(int64_t(1) << 33);
+  big->set_raw_data(std::string(4, '\0'));
+  EXPECT_NE(message(huge).find("tensor 'big': raw data has 4 bytes"), std::string::npos);
+  big->clear_raw_data();
+  big->add_float_data(1.0f);
+  EXPECT_NE(message(huge).find("tensor 'big': holds 1 values"), std::string::npos);
+
   onnx::ModelProto undefined = newModel();
   addNode(undefined.mutable_graph(), "Relu", {"nowhere"}, {"y"}, "r");
   EXPECT_NE(message(undefined).find("node 'r' (op Relu): invalid: input 'nowhere' is not defined"),
