@@ -326,11 +326,14 @@ void addInitializer(onnx::GraphProto* g, const std::string& name, const std::vec
 /// A one-layer `op` (LSTM or GRU) over X [T=4, B=2, I=3] with H = 2, its
 /// weights taken from direction(s) `dirs` of one fixed set of two.
 onnx::ModelProto recurrentModel(const std::string& op, const std::string& direction,
-                                const std::vector<int>& dirs) {
+                                const std::vector<int>& dirs, bool symbolic = false) {
   const int64_t gates = op == "LSTM" ? 4 : 3, h = 2, in = 3;
   onnx::ModelProto m = newModel(14);
   auto* g = m.mutable_graph();
-  setType(g->add_input(), "x", onnx::TensorProto::FLOAT, {4, 2, in});
+  // Symbolic: time and batch are dim_params, as torch.onnx.export's
+  // dynamic_axes make them.
+  setType(g->add_input(), "x", onnx::TensorProto::FLOAT,
+          symbolic ? std::vector<int64_t>{-1, -1, in} : std::vector<int64_t>{4, 2, in});
   // Both directions' weights, then a Gather picks the ones this model uses.
   addInitializer(g, "w_all", {2, gates * h, in}, 0.3);
   addInitializer(g, "r_all", {2, gates * h, h}, 1.1);
@@ -548,4 +551,37 @@ TEST(OnnxImport, GradientsThroughImportedLstmMatchFiniteDifferences) {
   const Function& f = *m->lookup("main");
   cairn::testing::expectGradientsMatchFiniteDifferences(
       *m, f, {wave({3, 2, 2}, 0.4), wave({2, 8, 2}, 1.9), wave({2, 8, 2}, 3.1)}, {0, 1, 2});
+}
+
+// Exported models have dynamic batch and time axes: the same layers with
+// both dims symbolic import to `?` dims, and interpreted and compiled runs
+// agree with the static import.
+TEST(OnnxImport, RecurrentLayersWithSymbolicBatchAndTime) {
+  std::vector<double> xs(24);
+  for (size_t i = 0; i < xs.size(); ++i)
+    xs[i] = std::cos(0.37 * static_cast<double>(i));
+  Tensor x = Tensor::fromDoubles(TensorType(DType::F32, {4, 2, 3}), xs);
+  for (const std::string op : {"LSTM", "GRU"}) {
+    SCOPED_TRACE(op);
+    std::vector<Tensor> fixed = run(recurrentModel(op, "bidirectional", {0, 1}), x);
+    auto m = importOk(recurrentModel(op, "bidirectional", {0, 1}, /*symbolic=*/true));
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->lookup("main")->argumentTypes()[0].toString(), "tensor<?x?x3xf32>");
+    std::vector<std::vector<double>> want;
+    for (const Tensor& t : fixed)
+      want.push_back(t.toDoubles());
+    ASSERT_EQ(want.size(), 2u);
+    StatusOr<std::vector<Tensor>> got = interpret(*m, "main", {x});
+    ASSERT_TRUE(got.isOk()) << got.status().message();
+    auto exe = codegen::cpu::compileExecutable(*m);
+    ASSERT_TRUE(exe.isOk()) << exe.status().message();
+    StatusOr<std::vector<Tensor>> compiled = (*exe)->run("main", {x});
+    ASSERT_TRUE(compiled.isOk()) << compiled.status().message();
+    for (size_t i = 0; i < 2; ++i) {
+      EXPECT_EQ((*got)[i].toDoubles(), want[i]) << "interpreted output " << i;
+      ASSERT_EQ((*compiled)[i].numElements(), (*got)[i].numElements());
+      for (int64_t k = 0; k < (*got)[i].numElements(); ++k)
+        EXPECT_NEAR((*compiled)[i].getDouble(k), want[i][k], 1e-5) << "compiled output " << i;
+    }
+  }
 }
