@@ -291,6 +291,7 @@ const ConverterTable& converters() {
     registerConvOps(t);
     registerGatherScatterNdOps(t);
     registerEinsumOps(t);
+    registerTopKOps(t);
     return t;
   }();
   return table;

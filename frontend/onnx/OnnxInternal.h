@@ -116,6 +116,7 @@ void registerMiscOps(ConverterTable& t);
 void registerConvOps(ConverterTable& t);
 void registerGatherScatterNdOps(ConverterTable& t);
 void registerEinsumOps(ConverterTable& t);
+void registerTopKOps(ConverterTable& t);
 const ConverterTable& converters();
 
 class Importer {

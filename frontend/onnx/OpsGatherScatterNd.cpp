@@ -1,10 +1,13 @@
-// ONNX GatherND, ScatterND and ReverseSequence on Cairn's gather/scatter.
+// ONNX GatherND, ScatterND, ReverseSequence and TopK on Cairn's gather,
+// scatter and argmax.
 //
 // GatherND/ScatterND address the first k dims of the data with index
 // tuples; flattening those k dims into one turns each tuple into one linear
 // index (sum of index * stride), so a plain gather (batch_dims 1 over the
 // flattened batch dims) or scatter along one axis does the work.
 // ReverseSequence is a gather along time of a per-row index ramp.
+#include <cmath>
+
 #include "frontend/onnx/OnnxInternal.h"
 
 namespace cairn::onnx_import {
@@ -110,6 +113,62 @@ void registerGatherScatterNdOps(ConverterTable& t) {
   t["GatherND"] = gatherNd;
   t["ScatterND"] = scatterNd;
   t["ReverseSequence"] = reverseSequence;
+}
+
+} // namespace cairn::onnx_import
+
+namespace cairn::onnx_import {
+namespace {
+
+/// TopK as k rounds of argmax: each round takes the first maximum (so equal
+/// values come out lower index first, as ONNX wants), records it, and masks
+/// it with the lowest value. The sort axis moves last and the other dims
+/// flatten into rows; k may be a run-time value (a dynamic dim).
+ValueList topK(NodeContext& c) {
+  Val x = c.input(0);
+  FunctionBuilder& b = c.b;
+  int64_t axis = normalizeAxis(c.attrInt("axis", -1), x.rank());
+  bool largest = c.attrInt("largest", 1) != 0;
+  if (!isFloat(x.dtype())) throw Unsupported("TopK of integers");
+  IntOrVal k = 0;
+  if (std::optional<Tensor> kt = c.constInput(1))
+    k = kt->getInt(0);
+  else
+    k = IntOrVal(toScalar(c.input(1), DType::I64));
+  int64_t last = x.rank() - 1;
+  Val xt = moveAxis(x, axis, last);
+  Sizes outer = sizesOf(xt);
+  outer.pop_back();
+  IntOrVal rows = productOf(b, outer);
+  Val flat = reshape(xt, {rows, sizeOf(xt, last)});
+  Val work = largest ? flat : neg(flat);
+  Val kVal = b.intValue(k, DType::I64);
+  Val vals0 = broadcastTo(b.scalar(0, x.dtype()), {rows, k});
+  Val idx0 = broadcastTo(b.scalar(0, DType::I64), {rows, k});
+  Val lowest = broadcastTo(b.scalar(-INFINITY, x.dtype()), {rows, IntOrVal(1)});
+  ValueList r = b.whileLoop(
+      {b.scalar(0, DType::I64), work, vals0, idx0},
+      [&](const ValueList& a) { return lt(a[0], kVal); },
+      [&](const ValueList& a) {
+        Val am = argmax(a[1], 1, DType::I64);       // [rows]
+        Val v = gather(a[1], am, 1, 1);             // [rows]
+        Val col = reshape(am, {rows, IntOrVal(1)}); // [rows, 1]
+        Val masked = scatter(a[1], col, lowest, 1, 1);
+        return ValueList{a[0] + 1.0, masked, updateAt(a[2], a[0], v, 1),
+                         updateAt(a[3], a[0], am, 1)};
+      },
+      sizeOf(xt, last)); // k past the axis' length: a run-time error, not masked picks
+  Val values = largest ? r[2] : neg(r[2]);
+  Sizes shaped = outer;
+  shaped.push_back(k);
+  return {moveAxis(reshape(values, shaped), last, axis),
+          moveAxis(reshape(r[3], shaped), last, axis)};
+}
+
+} // namespace
+
+void registerTopKOps(ConverterTable& t) {
+  t["TopK"] = topK;
 }
 
 } // namespace cairn::onnx_import
