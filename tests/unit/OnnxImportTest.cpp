@@ -585,3 +585,84 @@ TEST(OnnxImport, RecurrentLayersWithSymbolicBatchAndTime) {
     }
   }
 }
+
+namespace {
+
+onnx::GraphProto constantBranch(const std::string& name, const std::vector<float>& values) {
+  onnx::GraphProto g;
+  g.set_name(name);
+  auto* n = addNode(&g, "Constant", {}, {name + "_out"});
+  auto* a = n->add_attribute();
+  a->set_name("value");
+  a->set_type(onnx::AttributeProto::TENSOR);
+  a->mutable_t()->set_data_type(onnx::TensorProto::FLOAT);
+  a->mutable_t()->add_dims(static_cast<int64_t>(values.size()));
+  for (float v : values)
+    a->mutable_t()->add_float_data(v);
+  setType(g.add_output(), name + "_out", onnx::TensorProto::FLOAT,
+          {static_cast<int64_t>(values.size())});
+  return g;
+}
+
+} // namespace
+
+// If whose branches yield different shapes: the result type joins them
+// into a dynamic dim, and each branch's value comes out whole.
+TEST(OnnxImport, IfBranchesOfDifferentShapesJoin) {
+  onnx::ModelProto model = newModel(13);
+  auto* g = model.mutable_graph();
+  setType(g->add_input(), "p", onnx::TensorProto::BOOL, {});
+  auto* n = addNode(g, "If", {"p"}, {"y"}, "branch");
+  for (auto [attr, values] : {std::pair<const char*, std::vector<float>>{"then_branch", {1, 2}},
+                              {"else_branch", {3, 4, 5}}}) {
+    auto* a = n->add_attribute();
+    a->set_name(attr);
+    a->set_type(onnx::AttributeProto::GRAPH);
+    *a->mutable_g() = constantBranch(attr, values);
+  }
+  setType(g->add_output(), "y", onnx::TensorProto::FLOAT, {-1});
+  auto m = importOk(model);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->lookup("main")->resultTypes[0].toString(), "tensor<?xf32>");
+  auto bit = [](bool b) { return Tensor::fromInts(TensorType(DType::I1, {}), {b ? 1 : 0}); };
+  expectRuns(*m, {bit(true)}, {{1, 2}});
+  expectRuns(*m, {bit(false)}, {{3, 4, 5}});
+}
+
+// Scan (opset 9+) in reverse over axis 1 with its output stacked on axis 1:
+// running sums from the end.
+TEST(OnnxImport, ScanReverseAlongAnAxis) {
+  onnx::ModelProto model = newModel(11);
+  auto* g = model.mutable_graph();
+  setType(g->add_input(), "init", onnx::TensorProto::FLOAT, {2});
+  setType(g->add_input(), "xs", onnx::TensorProto::FLOAT, {2, 3});
+  auto* n = addNode(g, "Scan", {"init", "xs"}, {"total", "partial"}, "scan");
+  n->add_attribute()->CopyFrom(intAttr("num_scan_inputs", 1));
+  for (const char* name : {"scan_input_axes", "scan_input_directions", "scan_output_axes"}) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INTS);
+    a->add_ints(1); // axis 1 in and out; direction 1 = reverse
+  }
+  auto* body = n->add_attribute();
+  body->set_name("body");
+  body->set_type(onnx::AttributeProto::GRAPH);
+  auto* b = body->mutable_g();
+  setType(b->add_input(), "s", onnx::TensorProto::FLOAT, {2});
+  setType(b->add_input(), "x", onnx::TensorProto::FLOAT, {2});
+  addNode(b, "Add", {"s", "x"}, {"s_next"});
+  addNode(b, "Identity", {"s_next"}, {"out"});
+  setType(b->add_output(), "s_next", onnx::TensorProto::FLOAT, {2});
+  setType(b->add_output(), "out", onnx::TensorProto::FLOAT, {2});
+  setType(g->add_output(), "total", onnx::TensorProto::FLOAT, {2});
+  setType(g->add_output(), "partial", onnx::TensorProto::FLOAT, {2, 3});
+  auto m = importOk(model);
+  ASSERT_TRUE(m);
+  // xs = [[1, 2, 3], [10, 20, 30]] scanned from the last column: the
+  // running sums are 3, 5, 6 and 30, 50, 60, each stored at the column of
+  // its step (reverse output direction is 0: step k at column k).
+  expectRuns(*m,
+             {Tensor::fromDoubles(TensorType(DType::F32, {2}), {0, 0}),
+              Tensor::fromDoubles(TensorType(DType::F32, {2, 3}), {1, 2, 3, 10, 20, 30})},
+             {{6, 60}, {3, 5, 6, 30, 50, 60}});
+}
