@@ -155,7 +155,9 @@ ValueList loopOp(NodeContext& c) {
 
   // 3: the real loop.
   bool mayStopEarly = !(condStartsTrue && condPassesThrough);
-  bool prealloc = staticTrips && *staticTrips >= 0 && *staticTrips <= (1 << 20);
+  // (At least one row: a [0, ...] buffer cannot take a row update, even one
+  // that never runs.)
+  bool prealloc = staticTrips && *staticTrips >= 1 && *staticTrips <= (1 << 20);
   ValueList realInits{zero, cond0};
   for (const Val& v : generalizeAll(inits, types))
     realInits.push_back(v);
@@ -215,13 +217,24 @@ ValueList scanCore(NodeContext& c, const onnx::GraphProto& body, const ValueList
   const size_t nOut = static_cast<size_t>(body.output_size()) - nState;
   IntOrVal trips = sizeOf(xs[0], 0);
   Val tripsVal = b.intValue(trips, DType::I64);
+  // A static empty scan still has to type-check a row read and a row update
+  // (that never run): make the scanned dim dynamic.
+  ValueList scanned = xs;
+  if (trips.isStatic() && trips.staticValue() == 0) {
+    trips = IntOrVal(tripsVal);
+    for (Val& x : scanned) {
+      TensorType t = x.type();
+      t.shape[0] = kDynamic;
+      x = generalizeTo(x, t);
+    }
+  }
   Val zero = b.scalar(0, DType::I64);
 
   auto elements = [&](const Val& i) {
     ValueList es;
     for (size_t k = 0; k < nIn; ++k) {
       Val idx = spec.inputReverse[k] ? (tripsVal - 1.0) - i : i;
-      es.push_back(sliceAt(xs[k], idx, 0));
+      es.push_back(sliceAt(scanned[k], idx, 0));
     }
     return es;
   };

@@ -82,6 +82,14 @@ DirectionOut runDirection(FunctionBuilder& b, const RnnSpec& s, int dir, bool re
   }
   IntOrVal steps = sizeOf(x, 0);
   Val stepsVal = b.intValue(steps, DType::I64);
+  // A static empty sequence still has to type-check a step's read and write
+  // (that never run): make the time dim dynamic.
+  if (steps.isStatic() && steps.staticValue() == 0) {
+    steps = IntOrVal(stepsVal);
+    TensorType t = x.type();
+    t.shape[0] = kDynamic;
+    x = generalizeTo(x, t);
+  }
   Val y0 = broadcastTo(b.scalar(0, x.dtype()), {steps, sizeOf(h0, 0), IntOrVal(H)});
   ValueList inits{b.scalar(0, DType::I64), h0, y0};
   if (s.cell == Cell::Lstm) inits.push_back(*c0);

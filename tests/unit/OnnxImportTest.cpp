@@ -84,10 +84,17 @@ void expectRuns(const Module& m, const std::vector<Tensor>& inputs,
 
 /// Loop(M, cond, s) whose body adds i to s, emits s, and continues while
 /// i + 1 < stop: trip count and condition both bound it.
-onnx::ModelProto loopModel() {
+onnx::ModelProto loopModel(int64_t constantTrips = -1) {
   onnx::ModelProto m = newModel();
   auto* g = m.mutable_graph();
-  setType(g->add_input(), "m", onnx::TensorProto::INT64, {});
+  if (constantTrips < 0) {
+    setType(g->add_input(), "m", onnx::TensorProto::INT64, {});
+  } else { // known at import: the scan output is preallocated
+    auto* t = g->add_initializer();
+    t->set_name("m");
+    t->set_data_type(onnx::TensorProto::INT64);
+    t->add_int64_data(constantTrips);
+  }
   setType(g->add_input(), "stop", onnx::TensorProto::INT64, {});
   setType(g->add_input(), "s0", onnx::TensorProto::FLOAT, {2});
   addNode(g, "Constant", {}, {"yes"})->add_attribute()->CopyFrom([] {
@@ -148,6 +155,18 @@ TEST(OnnxImport, LoopHonoursTripCountAndCondition) {
   expectRuns(*m, {i64(100), i64(2), s0}, {{11, 21}, {10, 20, 11, 21}});
   // Zero iterations: the initial value and an empty stack.
   expectRuns(*m, {i64(0), i64(100), s0}, {{10, 20}, {}});
+}
+
+TEST(OnnxImport, LoopWithConstantTripCountStopsEarly) {
+  Tensor s0 = Tensor::fromDoubles(TensorType(DType::F32, {2}), {10, 20});
+  auto m = importOk(loopModel(5));
+  ASSERT_TRUE(m);
+  expectRuns(*m, {i64(100), s0}, {{20, 30}, {10, 20, 11, 21, 13, 23, 16, 26, 20, 30}});
+  // The condition stops it after 2 of the 5 preallocated rows.
+  expectRuns(*m, {i64(2), s0}, {{11, 21}, {10, 20, 11, 21}});
+  auto none = importOk(loopModel(0));
+  ASSERT_TRUE(none);
+  expectRuns(*none, {i64(100), s0}, {{10, 20}, {}});
 }
 
 TEST(OnnxImport, RunTimeReshapeBecomesDynamicDims) {
@@ -631,11 +650,11 @@ TEST(OnnxImport, IfBranchesOfDifferentShapesJoin) {
 
 // Scan (opset 9+) in reverse over axis 1 with its output stacked on axis 1:
 // running sums from the end.
-TEST(OnnxImport, ScanReverseAlongAnAxis) {
+onnx::ModelProto reverseScanModel(int64_t length) {
   onnx::ModelProto model = newModel(11);
   auto* g = model.mutable_graph();
   setType(g->add_input(), "init", onnx::TensorProto::FLOAT, {2});
-  setType(g->add_input(), "xs", onnx::TensorProto::FLOAT, {2, 3});
+  setType(g->add_input(), "xs", onnx::TensorProto::FLOAT, {2, length});
   auto* n = addNode(g, "Scan", {"init", "xs"}, {"total", "partial"}, "scan");
   n->add_attribute()->CopyFrom(intAttr("num_scan_inputs", 1));
   for (const char* name : {"scan_input_axes", "scan_input_directions", "scan_output_axes"}) {
@@ -655,7 +674,12 @@ TEST(OnnxImport, ScanReverseAlongAnAxis) {
   setType(b->add_output(), "s_next", onnx::TensorProto::FLOAT, {2});
   setType(b->add_output(), "out", onnx::TensorProto::FLOAT, {2});
   setType(g->add_output(), "total", onnx::TensorProto::FLOAT, {2});
-  setType(g->add_output(), "partial", onnx::TensorProto::FLOAT, {2, 3});
+  setType(g->add_output(), "partial", onnx::TensorProto::FLOAT, {2, length});
+  return model;
+}
+
+TEST(OnnxImport, ScanReverseAlongAnAxis) {
+  onnx::ModelProto model = reverseScanModel(3);
   auto m = importOk(model);
   ASSERT_TRUE(m);
   // xs = [[1, 2, 3], [10, 20, 30]] scanned from the last column: the
@@ -665,4 +689,15 @@ TEST(OnnxImport, ScanReverseAlongAnAxis) {
              {Tensor::fromDoubles(TensorType(DType::F32, {2}), {0, 0}),
               Tensor::fromDoubles(TensorType(DType::F32, {2, 3}), {1, 2, 3, 10, 20, 30})},
              {{6, 60}, {3, 5, 6, 30, 50, 60}});
+}
+
+// A scan over an empty axis (static length 0): the states pass through and
+// the stacked output is empty.
+TEST(OnnxImport, ScanOverAnEmptyAxis) {
+  auto m = importOk(reverseScanModel(0));
+  ASSERT_TRUE(m);
+  expectRuns(*m,
+             {Tensor::fromDoubles(TensorType(DType::F32, {2}), {7, 8}),
+              Tensor(TensorType(DType::F32, {2, 0}))},
+             {{7, 8}, {}});
 }
