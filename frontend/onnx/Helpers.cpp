@@ -20,7 +20,16 @@ void checkHostTable(int64_t elements, std::string_view what) {
         fmt::format("{} would need a table of {} elements at import", what, elements));
 }
 
+void checkRank(int64_t rank, std::string_view what) {
+  if (rank > kMaxRank)
+    throw InvalidModel(fmt::format("{} has {} entries (more than {})", what, rank, kMaxRank));
+}
+
 IntOrVal sizeOf(const Val& x, int64_t d) {
+  // Converters ask for the dims their op's inputs must have; a malformed
+  // model may give fewer.
+  if (d < 0 || d >= x.rank())
+    throw InvalidModel(fmt::format("an input of type {} has no dim {}", x.type().toString(), d));
   if (x.shape()[d] != kDynamic) return x.shape()[d];
   return dim(x, d);
 }

@@ -50,6 +50,9 @@ StatusOr<TensorType> typeFromValueInfo(const onnx::ValueInfoProto& vi) {
   StatusOr<DType> dt = dtypeFromOnnx(tt.elem_type());
   if (!dt.isOk()) return errorf("value '{}': {}", vi.name(), dt.status().message());
   if (!tt.has_shape()) return errorf("value '{}' has no shape (unknown rank)", vi.name());
+  if (tt.shape().dim_size() > kMaxRank)
+    return errorf("value '{}' has rank {} (more than {})", vi.name(), tt.shape().dim_size(),
+                  kMaxRank);
   Shape shape;
   for (const auto& d : tt.shape().dim()) {
     if (d.has_dim_value() && d.dim_value() >= 0)

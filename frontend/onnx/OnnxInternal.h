@@ -156,6 +156,11 @@ int64_t normalizeAxis(int64_t axis, int64_t rank, std::string_view what = "axis"
 /// index ramp, a mask, a count) would hold more than 2^26 elements: a
 /// corrupt or huge declared shape must not exhaust memory at import.
 void checkHostTable(int64_t elements, std::string_view what);
+/// Ranks (and lengths of shape, axes and starts tensors) above this are
+/// rejected: per-dim loops build ops, and a corrupt length must not make
+/// millions of them.
+inline constexpr int64_t kMaxRank = 64;
+void checkRank(int64_t rank, std::string_view what);
 /// The size of x's dim d: static, or a `dim` op (i64).
 IntOrVal sizeOf(const Val& x, int64_t d);
 /// All sizes of x.

@@ -344,6 +344,7 @@ ValueList scan8(NodeContext& c) {
   const size_t nOut = static_cast<size_t>(body.output_size()) - nState;
   ScanSpec spec = scanSpec(c, nIn, nOut);
   spec.outputAxes.assign(nOut, 0);
+  if (c.input(1).rank() < 1) throw InvalidModel("Scan (opset 8) inputs need a batch dim");
   int64_t batch = c.input(1).shape()[0];
   if (batch == kDynamic || batch > 64)
     throw Unsupported("Scan (opset 8) over a dynamic or large batch");

@@ -6,6 +6,7 @@
 // AveragePool their sum over a count, Conv a `dot` with the weights' slice at
 // that offset (contracting the channels). Kernels of exported models are
 // small (3x3, 5x5): tens of slices, each fused or a GEMM.
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -40,6 +41,10 @@ Window windowOf(NodeContext& c, const Val& x, std::vector<int64_t> kernel, bool 
       static_cast<int64_t>(w.dilations.size()) != nd)
     throw InvalidModel("pads, strides or dilations have the wrong length");
   std::string autoPad = c.attrString("auto_pad", "NOTSET");
+  int64_t offsets = 1;
+  for (int64_t k : w.kernel)
+    offsets = k > 4096 ? 4097 : std::min<int64_t>(offsets * std::max<int64_t>(k, 0), 4097);
+  if (offsets > 4096) throw Unsupported("a kernel of more than 4096 positions");
   for (int64_t i = 0; i < nd; ++i) {
     int64_t n = x.shape()[2 + i], k = w.kernel[i], s = w.strides[i], d = w.dilations[i];
     int64_t span = (k - 1) * d + 1;
@@ -174,7 +179,7 @@ Val convGroup(const Val& padded, const Val& wt, const Window& w) {
 
 ValueList conv(NodeContext& c) {
   Val x = c.input(0), wt = c.input(1);
-  if (!wt.type().hasStaticShape() || wt.rank() != x.rank())
+  if (x.rank() < 3 || !wt.type().hasStaticShape() || wt.rank() != x.rank())
     throw InvalidModel("weights must be [M, C, k...] with a static shape");
   std::vector<int64_t> kernel(wt.shape().begin() + 2, wt.shape().end());
   if (c.hasAttr("kernel_shape") && c.attrInts("kernel_shape") != kernel)
@@ -223,7 +228,9 @@ Val zeroPad(const Val& x, int64_t axis, int64_t before, int64_t after) {
 ValueList convTranspose(NodeContext& c) {
   Val x = c.input(0), wt = c.input(1);
   if (c.attrInt("group", 1) != 1) throw Unsupported("grouped ConvTranspose");
-  if (!x.type().hasStaticShape() || !wt.type().hasStaticShape() || wt.rank() != x.rank())
+  if (x.rank() < 3 || wt.rank() != x.rank())
+    throw InvalidModel("ConvTranspose needs [N, C, ...] data and [C, M, k...] weights");
+  if (!x.type().hasStaticShape() || !wt.type().hasStaticShape())
     throw Unsupported("ConvTranspose of dynamic shapes");
   const int64_t nd = x.rank() - 2, cin = wt.shape()[0], cout = wt.shape()[1];
   if (x.shape()[1] != cin) throw InvalidModel("input channels disagree with the weights");
@@ -239,6 +246,10 @@ ValueList convTranspose(NodeContext& c) {
   std::vector<int64_t> pads = c.attrInts("pads"), outShape = c.attrInts("output_shape");
   if (pads.empty()) pads.assign(2 * nd, 0);
   std::string autoPad = c.attrString("auto_pad", "NOTSET");
+  int64_t offsets = 1;
+  for (int64_t i = 0; i < nd; ++i)
+    offsets = std::min<int64_t>(offsets * std::max<int64_t>(wt.shape()[2 + i], 0), 4097);
+  if (offsets > 4096) throw Unsupported("a kernel of more than 4096 positions");
   std::vector<int64_t> full(nd), in(nd), kernel(nd);
   for (int64_t i = 0; i < nd; ++i) {
     in[i] = x.shape()[2 + i];

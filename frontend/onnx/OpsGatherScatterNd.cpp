@@ -41,6 +41,7 @@ ValueList gatherNd(NodeContext& c) {
   int64_t b = c.attrInt("batch_dims", 0);
   if (!data.type().hasStaticShape() || !idx.type().hasStaticShape())
     throw Unsupported("GatherND of dynamic shapes");
+  if (idx.rank() < 1 || data.rank() < 1) throw InvalidModel("data and indices need rank 1 or more");
   const Shape& ds = data.shape();
   const Shape& is = idx.shape();
   int64_t q = idx.rank(), k = is.back();
@@ -70,6 +71,7 @@ ValueList scatterNd(NodeContext& c) {
     throw Unsupported(fmt::format("ScatterND with reduction '{}'", reduction));
   if (!data.type().hasStaticShape() || !idx.type().hasStaticShape())
     throw Unsupported("ScatterND of dynamic shapes");
+  if (idx.rank() < 1 || data.rank() < 1) throw InvalidModel("data and indices need rank 1 or more");
   const Shape& ds = data.shape();
   const Shape& is = idx.shape();
   int64_t q = idx.rank(), k = is.back();

@@ -69,6 +69,7 @@ ValueList dynamicSliceOp(NodeContext& c, std::vector<int64_t> axes, std::vector<
   int64_t count = c.input(1).rank() == 1 ? c.input(1).shape()[0] : kDynamic;
   if (count == kDynamic || c.input(2).rank() != 1 || c.input(2).shape()[0] != count)
     throw InvalidModel("starts and ends must be 1-D of one known length");
+  checkRank(count, "starts");
   if (axes.empty())
     for (int64_t i = 0; i < count; ++i)
       axes.push_back(i);
@@ -117,6 +118,7 @@ ValueList runTimeAxesSliceOp(NodeContext& c) {
   FunctionBuilder& b = c.b;
   int64_t count = c.input(1).rank() == 1 ? c.input(1).shape()[0] : kDynamic;
   if (count == kDynamic) throw InvalidModel("starts must be 1-D of a known length");
+  checkRank(count, "starts");
   Val starts = cast(c.input(1), DType::I64), ends = cast(c.input(2), DType::I64);
   Val axes = c.hasInput(3) ? cast(c.input(3), DType::I64) : b.iota(DType::I64, {count}, 0);
   Val steps =

@@ -125,7 +125,7 @@ ValueList lrn(NodeContext& c) {
   Val x = c.input(0);
   if (!x.type().hasStaticShape() || x.rank() < 3) throw Unsupported("LRN of a dynamic shape");
   int64_t size = c.attrInt("size", 0);
-  if (size <= 0) throw InvalidModel("size must be positive");
+  if (size <= 0 || size > 4096) throw InvalidModel("size must be in [1, 4096]");
   double alpha = c.attrFloat("alpha", 1e-4f), beta = c.attrFloat("beta", 0.75f),
          bias = c.attrFloat("bias", 1.0f);
   int64_t before = (size - 1) / 2, after = size - 1 - before, ch = x.shape()[1];

@@ -11,6 +11,8 @@
 //     its state and writes zeros, as the spec's reference does.
 // Activations come from the `activations` attribute (per direction, with
 // activation_alpha/beta by position); `clip` bounds the gates' inputs.
+#include <fmt/ranges.h>
+
 #include "frontend/onnx/OnnxInternal.h"
 
 namespace cairn::onnx_import {
@@ -194,6 +196,28 @@ template <Cell C> ValueList rnnOp(NodeContext& c) {
   if (layout == 1) x = transpose(x, {1, 0, 2});
   s.hidden = c.attrInt("hidden_size", r.shape()[2]);
   if (s.hidden <= 0 || r.shape()[2] != s.hidden) throw InvalidModel("hidden_size disagrees with R");
+  // The shapes the spec requires; a malformed model gets an error naming it.
+  const int64_t gh = s.gates * s.hidden;
+  auto expect = [&](size_t i, const char* what, std::vector<int64_t> dims) {
+    if (!c.hasInput(i)) return;
+    const Shape& got = c.input(i).shape();
+    bool ok = got.size() == dims.size();
+    for (size_t d = 0; ok && d < dims.size(); ++d)
+      ok = dims[d] == kDynamic || got[d] == kDynamic || got[d] == dims[d];
+    if (!ok)
+      throw InvalidModel(fmt::format("{} has type {}, expected shape [{}]", what,
+                                     c.input(i).type().toString(), fmt::join(dims, ", ")));
+  };
+  expect(1, "W", {dirs, gh, x.shape()[2]});
+  expect(2, "R", {dirs, gh, s.hidden});
+  expect(3, "B", {dirs, 2 * gh});
+  expect(4, "sequence_lens", {kDynamic});
+  Shape state = layout == 1 ? Shape{kDynamic, dirs, s.hidden} : Shape{dirs, kDynamic, s.hidden};
+  expect(5, "initial_h", state);
+  if (C == Cell::Lstm) {
+    expect(6, "initial_c", state);
+    expect(7, "P", {dirs, 3 * s.hidden});
+  }
   auto perBatchState = [&](size_t i) -> std::optional<Val> {
     if (!c.hasInput(i)) return std::nullopt;
     Val v = c.input(i);

@@ -22,6 +22,7 @@ Sizes shapeOperand(NodeContext& c, size_t i) {
   if (s.rank() != 1 || s.shape()[0] == kDynamic)
     throw InvalidModel(fmt::format("shape input must be a 1-D tensor of known length, got {}",
                                    s.type().toString()));
+  checkRank(s.shape()[0], "a shape");
   Sizes out;
   if (std::optional<Tensor> t = c.constInput(i)) {
     for (int64_t v : t->toInts())
@@ -145,6 +146,7 @@ ValueList unsqueeze(NodeContext& c) {
   Val x = c.input(0);
   std::vector<int64_t> axes = axesOf(c, 1, 13);
   int64_t rank = x.rank() + static_cast<int64_t>(axes.size());
+  checkRank(rank, "the result of Unsqueeze");
   std::vector<bool> added(static_cast<size_t>(rank), false);
   for (int64_t a : axes) {
     int64_t d = normalizeAxis(a, rank);
@@ -229,9 +231,14 @@ ValueList constantOfShape(NodeContext& c) {
   bool allStatic = std::all_of(s.begin(), s.end(), [](const IntOrVal& v) { return v.isStatic(); });
   if (allStatic) {
     Shape shape;
-    for (const IntOrVal& v : s)
+    int64_t count = 1;
+    for (const IntOrVal& v : s) {
+      if (v.staticValue() < 0) throw InvalidModel(fmt::format("shape entry {}", v.staticValue()));
       shape.push_back(v.staticValue());
-    if (numElements(shape) <= (1 << 16)) {
+      count = v.staticValue() > (1 << 16) ? (1 << 17)
+                                          : std::min<int64_t>(count * v.staticValue(), 1 << 17);
+    }
+    if (count <= (1 << 16)) {
       Tensor t(TensorType(value.dtype(), shape));
       for (int64_t i = 0; i < t.numElements(); ++i)
         t.setDouble(i, value.getDouble(0));
