@@ -10,6 +10,7 @@ packages=(
   libopenblas-dev libopenblas0-pthread
   libcpp-httplib-dev pkg-config
   python3-dev python3-pip
+  libonnx-dev libprotobuf-dev libonnx-testdata
 )
 
 # The Python bindings (python/, docs/python.md) build with nanobind and test

@@ -21,6 +21,7 @@
 #include <CLI/CLI.hpp>
 
 #include "compiler/codegen/cpu/CompileAot.h"
+#include "frontend/onnx/OnnxImport.h"
 #include "ir/Parser.h"
 #include "ir/Verifier.h"
 #include "runtime/ReadFile.h"
@@ -95,7 +96,7 @@ static int runTool(int argc, char** argv) {
     return 1;
   }
   const std::string& text = *read;
-  auto m = parseModule(text, model);
+  auto m = isOnnxPath(model) ? importOnnxFile(model) : parseModule(text, model);
   if (!m.isOk()) {
     std::cerr << m.status().message() << "\n";
     return 1;

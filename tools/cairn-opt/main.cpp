@@ -21,6 +21,7 @@
 #include "compiler/PassRegistry.h"
 #include "compiler/Pipeline.h"
 #include "compiler/autodiff/Autodiff.h"
+#include "frontend/onnx/OnnxImport.h"
 #include "ir/DiagnosticVerifier.h"
 #include "ir/Parser.h"
 #include "ir/Printer.h"
@@ -97,7 +98,8 @@ public:
 
 private:
   bool compile(std::string_view chunk, std::string& out) {
-    auto parsed = parseModule(chunk, name_);
+    // An .onnx input is imported (frontend/onnx) instead of parsed.
+    auto parsed = isOnnxPath(name_) ? importOnnxFile(name_) : parseModule(chunk, name_);
     if (!parsed.isOk()) return fail(parsed.status().message());
     Module& m = **parsed;
     // Passes assume valid IR, so --no-verify only skips checks when no pass runs.

@@ -21,6 +21,7 @@
 
 #include "RandomInputs.h"
 #include "compiler/codegen/cpu/CompileExecutable.h"
+#include "frontend/onnx/OnnxImport.h"
 #include "ir/Parser.h"
 #include "ir/Verifier.h"
 #include "runtime/Npy.h"
@@ -52,6 +53,11 @@ struct Options {
 };
 
 StatusOr<std::unique_ptr<Module>> loadModule(const std::string& path) {
+  if (isOnnxPath(path)) { // imported (frontend/onnx), then verified as text IR is
+    CAIRN_ASSIGN_OR_RETURN(auto m, importOnnxFile(path));
+    CAIRN_RETURN_IF_ERROR(verify(*m));
+    return m;
+  }
   StatusOr<std::string> read = readWholeFile(path);
   if (!read.isOk()) return errorf("cairn-run: error: {}", read.status().message());
   const std::string& text = *read;
