@@ -17,6 +17,7 @@
 
 #include "frontend/onnx/OnnxInternal.h"
 #include "runtime/reference/Interpreter.h"
+#include "runtime/ReadFile.h"
 
 namespace cairn::onnx_import {
 namespace {
@@ -382,9 +383,8 @@ StatusOr<std::unique_ptr<Module>> importOnnxBytes(std::string_view bytes,
 
 StatusOr<std::unique_ptr<Module>> importOnnxFile(const std::string& path,
                                                  const OnnxImportOptions& options) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return errorf("{}: cannot open", path);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // readWholeFile: a directory is an error, not a stream exception.
+  CAIRN_ASSIGN_OR_RETURN(std::string bytes, readWholeFile(path));
   std::string dir = std::filesystem::path(path).parent_path().string();
   return importOnnxBytes(bytes, dir.empty() ? "." : dir, path, options);
 }

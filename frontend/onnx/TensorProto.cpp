@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "frontend/onnx/OnnxInternal.h"
+#include "runtime/ReadFile.h"
 
 namespace cairn::onnx_import {
 namespace {
@@ -47,6 +48,8 @@ StatusOr<std::string> readExternal(const onnx::TensorProto& t, const std::string
     if (part == "..")
       return errorf("external data location '{}' leaves the model's folder", location);
   std::filesystem::path full = std::filesystem::path(baseDir) / rel;
+  if (std::filesystem::is_directory(full))
+    return errorf("external data location '{}' is a directory", location);
   std::ifstream in(full, std::ios::binary);
   if (!in) return errorf("cannot open external data file '{}'", full.string());
   in.seekg(0, std::ios::end);
@@ -209,9 +212,7 @@ StatusOr<DType> dtypeFromOnnx(int32_t elemType) {
 namespace cairn {
 
 StatusOr<Tensor> readOnnxTensorFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return errorf("{}: cannot open", path);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CAIRN_ASSIGN_OR_RETURN(std::string bytes, readWholeFile(path));
   onnx::TensorProto t;
   if (!t.ParseFromString(bytes))
     return errorf("{}: not a valid TensorProto (truncated or corrupt)", path);

@@ -19,10 +19,11 @@
 #include "frontend/onnx/OnnxImport.h"
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
+#include "tools/ToolMain.h"
 
 using namespace cairn;
 
-int main(int argc, char** argv) {
+static int runTool(int argc, char** argv) {
   CLI::App app{"cairn-import: convert an ONNX model to a Cairn text-IR module"};
   std::string model, output;
   OnnxImportOptions options;
@@ -69,4 +70,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return cairn::toolMain("cairn-import", [&] { return runTool(argc, argv); });
 }

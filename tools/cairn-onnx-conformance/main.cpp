@@ -25,6 +25,7 @@
 
 #include "RunCase.h"
 #include "frontend/onnx/OnnxImport.h"
+#include "tools/ToolMain.h"
 
 using namespace cairn;
 namespace fs = std::filesystem;
@@ -91,7 +92,7 @@ std::string markdown(const std::vector<std::pair<std::string, CaseReport>>& resu
 
 } // namespace
 
-int main(int argc, char** argv) {
+static int runTool(int argc, char** argv) {
   CLI::App app{"cairn-onnx-conformance: ONNX's backend node tests through Cairn"};
   std::string dir, filter = "*", require, updateDoc, markdownOut;
   CaseOptions options;
@@ -176,4 +177,8 @@ int main(int argc, char** argv) {
     }
   }
   return bad ? 1 : 0;
+}
+
+int main(int argc, char** argv) {
+  return cairn::toolMain("cairn-onnx-conformance", [&] { return runTool(argc, argv); });
 }
