@@ -9,6 +9,7 @@
 #include <map>
 #include <new>
 #include <stdexcept>
+#include <type_traits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -102,7 +103,11 @@ template <typename F> cairn_status* guarded(const char* function, F&& body) {
 }
 
 StatusOr<DType> dtypeOf(cairn_dtype d) {
-  switch (d) {
+  // Read as an integer: a value outside the enum (a caller's 99) is not a
+  // cairn_dtype, and switching on it as one is undefined behaviour.
+  std::underlying_type_t<cairn_dtype> raw;
+  std::memcpy(&raw, &d, sizeof raw);
+  switch (raw) {
   case CAIRN_F32: return DType::F32;
   case CAIRN_F64: return DType::F64;
   case CAIRN_I32: return DType::I32;
@@ -122,6 +127,20 @@ StatusOr<cairn_dtype> cDtypeOf(DType d) {
   default: break;
   }
   return errorf("dtype {} has no C API equivalent", dtypeName(d));
+}
+
+/// Why C tensor `t` does not fit `want` (dtype, rank, static dims), or "".
+/// Malformed tensors (bad rank, no dims) are left to fromC to name.
+std::string signatureMismatch(const cairn_tensor& t, const TensorType& want) {
+  StatusOr<DType> d = dtypeOf(t.dtype);
+  if (!d.isOk() || t.rank < 0 || t.rank > 32 || (t.rank > 0 && !t.dims)) return "";
+  Shape got(t.dims, t.dims + t.rank);
+  bool ok = *d == want.dtype && t.rank == want.rank();
+  for (int64_t k = 0; ok && k < want.rank(); ++k)
+    ok = want.shape[static_cast<size_t>(k)] == kDynamic ||
+         want.shape[static_cast<size_t>(k)] == got[static_cast<size_t>(k)];
+  if (ok) return "";
+  return fmt::format("expected {}, got {}", want.toString(), TensorType(*d, got).toString());
 }
 
 /// A copy of a C tensor (the executor borrows Tensors; a C tensor is a view).
@@ -373,7 +392,14 @@ cairn_status* cairn_run_with_options(const cairn_model* m, cairn_context* ctx, c
                               p->resultTypes.size(), num_outputs));
     std::vector<Tensor> ins;
     int64_t inputBytes = 0;
+    if (num_inputs != p->argTypes.size())
+      return fail(CAIRN_INVALID_ARGUMENT, fmt::format("function '{}' takes {} input(s), {} given",
+                                                      name, p->argTypes.size(), num_inputs));
     for (size_t i = 0; i < num_inputs; ++i) {
+      // The signature first, from the C struct: a tensor of the wrong shape
+      // is refused before its data (perhaps a smaller buffer) is read.
+      if (std::string m = signatureMismatch(inputs[i], p->argTypes[i]); !m.empty())
+        return fail(CAIRN_INVALID_ARGUMENT, fmt::format("'{}': input #{}: {}", name, i, m));
       StatusOr<Tensor> t = fromC(inputs[i], i);
       if (!t.isOk())
         return fail(t.status().withMessage(fmt::format("'{}': {}", name, t.status().message())),

@@ -109,7 +109,15 @@ const Case kCases[] = {
     {"wrong_rank", CAIRN_INVALID_ARGUMENT,
      [](cairn_model* m, cairn_context* c) {
        auto in = fillArgs();
-       in[0] = {CAIRN_F32, 2, dims2, &x};
+       static float four[4] = {1, 2, 3, 4};
+       in[0] = {CAIRN_F32, 2, dims2, four};
+       return runFill(m, c, in);
+     }},
+    {"wrong_rank_small_buffer", CAIRN_INVALID_ARGUMENT, // refused before the data is read
+     [](cairn_model* m, cairn_context* c) {
+       auto in = fillArgs();
+       static int64_t big[] = {1000, 1000};
+       in[0] = {CAIRN_F32, 2, big, &x};
        return runFill(m, c, in);
      }},
     {"null_data", CAIRN_INVALID_ARGUMENT,

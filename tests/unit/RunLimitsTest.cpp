@@ -299,21 +299,25 @@ TEST(RunLimitsCApi, InputSizesAreCheckedInBytes) {
   CModel c;
   cairn_tensor out;
   std::string msg;
-  // An f32 tensor of 2^62 elements: the count fits int64, its bytes do not.
-  int64_t huge[] = {k2to62};
-  int64_t zero = 0;
-  std::vector<cairn_tensor> in = {{CAIRN_F32, 1, huge, nullptr},
-                                  {CAIRN_I64, 0, nullptr, &zero},
-                                  {CAIRN_I64, 0, nullptr, &zero}};
-  EXPECT_EQ(runC(c, "fill", in, &out, nullptr, &msg), CAIRN_RESOURCE_EXHAUSTED);
+  std::vector<float> w(64 * 64, 0.f);
+  int64_t wd[] = {64, 64};
+  // @project(x: ?x64, w: 64x64). 2^56 x 64 f32: the count fits int64, its bytes do not.
+  int64_t huge[] = {int64_t{1} << 56, 64};
+  std::vector<cairn_tensor> in = {{CAIRN_F32, 2, huge, nullptr}, {CAIRN_F32, 2, wd, w.data()}};
+  EXPECT_EQ(runC(c, "project", in, &out, nullptr, &msg), CAIRN_RESOURCE_EXHAUSTED);
   EXPECT_NE(msg.find("input #0"), std::string::npos) << msg;
-  int64_t big[] = {1 << 20};
-  in[0] = {CAIRN_F32, 1, big, nullptr}; // no data for a non-empty tensor
-  EXPECT_EQ(runC(c, "fill", in, &out, nullptr, &msg), CAIRN_INVALID_ARGUMENT);
+  int64_t big[] = {1 << 14, 64};
+  in[0] = {CAIRN_F32, 2, big, nullptr}; // no data for a non-empty tensor
+  EXPECT_EQ(runC(c, "project", in, &out, nullptr, &msg), CAIRN_INVALID_ARGUMENT);
   EXPECT_NE(msg.find("has no data"), std::string::npos) << msg;
-  int64_t negative[] = {-3};
-  in[0] = {CAIRN_F32, 1, negative, nullptr};
-  EXPECT_EQ(runC(c, "fill", in, &out, nullptr, &msg), CAIRN_INVALID_ARGUMENT);
+  int64_t negative[] = {-3, 64};
+  in[0] = {CAIRN_F32, 2, negative, nullptr};
+  EXPECT_EQ(runC(c, "project", in, &out, nullptr, &msg), CAIRN_INVALID_ARGUMENT);
+  // A shape that does not fit is refused before its data is read.
+  int64_t wrong[] = {4, 65};
+  in[0] = {CAIRN_F32, 2, wrong, nullptr};
+  EXPECT_EQ(runC(c, "project", in, &out, nullptr, &msg), CAIRN_INVALID_ARGUMENT);
+  EXPECT_NE(msg.find("expected tensor<?x64xf32>, got tensor<4x65xf32>"), std::string::npos) << msg;
 }
 
 TEST(RunLimitsCApi, ABusyContextIsRefused) {

@@ -49,7 +49,7 @@ private:
 // --- through the C API -----------------------------------------------------
 
 StatusOr<DType> dtypeOf(cairn_dtype d) {
-  switch (d) {
+  switch (static_cast<int>(d)) {
   case CAIRN_F32: return DType::F32;
   case CAIRN_F64: return DType::F64;
   case CAIRN_I32: return DType::I32;
