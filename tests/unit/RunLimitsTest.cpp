@@ -21,11 +21,12 @@
 
 extern "C" const cairn_aot_model limits_aot;
 
-// ASan (gcc defines __SANITIZE_ADDRESS__, clang has __has_feature).
-#if defined(__SANITIZE_ADDRESS__)
+// ASan or TSan, whose allocators report and exit on a huge request instead
+// of throwing std::bad_alloc (gcc defines __SANITIZE_*, clang has __has_feature).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define CAIRN_UNDER_ASAN 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define CAIRN_UNDER_ASAN 1
 #endif
 #endif
@@ -277,7 +278,7 @@ TEST(RunLimitsCApi, LimitsAndSizesComeBackAsTheirOwnCodes) {
   EXPECT_EQ(runC(c, "fill", fillArgs(), &out, nullptr, &msg), CAIRN_RESOURCE_EXHAUSTED) << msg;
 #if !CAIRN_UNDER_ASAN
   // 2^60 bytes: fits int64, no allocator gives it, and std::bad_alloc comes
-  // back as a code. (ASan's operator new reports and dies instead of throwing.)
+  // back as a code. (The sanitizers' operator new reports and dies instead.)
   n = int64_t{1} << 58, k = 1;
   EXPECT_EQ(runC(c, "fill", fillArgs(), &out, nullptr, &msg), CAIRN_RESOURCE_EXHAUSTED) << msg;
 #endif
