@@ -65,6 +65,18 @@ struct GemmArgs {
   void* c = nullptr;
 };
 
+/// A `while` loop recorded once and replayed on the device with no host
+/// decision per iteration (docs/gpu.md, "Loops on the device"): a CUDA graph
+/// whose conditional WHILE node runs the body while the condition, set on
+/// the device, holds; on the emulated device the recorded commands replayed
+/// as a host loop.
+class DeviceGraph {
+public:
+  virtual ~DeviceGraph() = default;
+  /// Issues one run of the whole loop (asynchronously on the real device).
+  virtual Status launch() = 0;
+};
+
 class Device {
 public:
   virtual ~Device() = default;
@@ -84,10 +96,43 @@ public:
                                 size_t widthBytes, size_t rows) = 0;
   virtual Status fillZero(void* dst, size_t bytes) = 0;
   virtual StatusOr<KernelHandle> load(const KernelImage& image) = 0;
-  virtual Status launch(KernelHandle kernel, LaunchConfig config, void** params) = 0;
+  /// `params[j]` points at argument j's value, `numParams` of them, each 8
+  /// bytes (pointers and i64: LowerToDevice.h's ABI).
+  virtual Status launch(KernelHandle kernel, LaunchConfig config, void** params,
+                        size_t numParams) = 0;
   virtual Status gemm(const GemmArgs& g) = 0;
   /// Waits for everything issued so far; reports an asynchronous failure.
   virtual Status synchronize() = 0;
+
+  // Recording a `while` loop as a DeviceGraph:
+  //
+  //   beginWhileCapture();  the cond block's work;  loopControl(cond, state, max);
+  //   beginWhileBody();     the body's work, then the cond's again;  loopControl(...);
+  //   endWhileCapture()  ->  the graph
+  //
+  // Work issued while recording (launches, GEMMs, copies and fills on the
+  // device) is recorded, not run; allocation happens at once, and so does
+  // copyToDevice (for values that outlive the graph: constants), while
+  // copyToHost and synchronize are errors: a loop that needs the host cannot
+  // be a graph. abortCapture() drops a recording. One recording at a time.
+
+  /// Whether this device records loops (the executor falls back to the
+  /// host-synchronized loop where it does not).
+  virtual bool supportsLoopGraphs() const { return false; }
+  virtual Status beginWhileCapture() { return Status::error("loop graphs are not supported"); }
+  /// Records the loop control after an evaluation of the condition: reads the
+  /// i1 byte at `condition` and goes on while it is true, counting trips in
+  /// `state[0]` (i64, zeroed before each launch); a trip past `maxTrip` (< 0:
+  /// none) stops the loop instead and sets `state[1]` to 1.
+  virtual Status loopControl(const void* condition, void* state, int64_t maxTrip) {
+    (void)condition, (void)state, (void)maxTrip;
+    return Status::error("loop graphs are not supported");
+  }
+  virtual Status beginWhileBody() { return Status::error("loop graphs are not supported"); }
+  virtual StatusOr<std::unique_ptr<DeviceGraph>> endWhileCapture() {
+    return Status::error("loop graphs are not supported");
+  }
+  virtual void abortCapture() {}
 };
 
 /// A device in host memory that runs KernelImage::emulated.

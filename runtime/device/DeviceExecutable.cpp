@@ -2,10 +2,17 @@
 // buffers shared by reference count: no instruction here writes into an
 // operand, so a yield, a carried value or an alias shares the buffer, and a
 // buffer goes back to the context's pool when its last value is released.
+//
+// A `while` runs on the device as a recorded loop (Device.h's DeviceGraph: a
+// CUDA graph with a conditional WHILE node) when everything in it has a
+// device form; otherwise, and where the device records no loops, the host
+// decides each iteration from a one-byte read (docs/gpu.md, "Loops on the
+// device").
 #include "runtime/device/DeviceExecutable.h"
 
 #include <algorithm>
 #include <optional>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -35,6 +42,9 @@ struct Pool {
   Device* device = nullptr;
   std::map<size_t, std::vector<void*>> free;
   int64_t liveBytes = 0;
+  /// While a loop is being recorded, released buffers go here instead of to
+  /// `free`: the recording reads and writes them on every launch.
+  std::map<void*, size_t>* retain = nullptr;
 
   void clear() {
     for (auto& [bytes, ptrs] : free)
@@ -58,7 +68,8 @@ struct Buffer {
   Buffer& operator=(const Buffer&) = delete;
   ~Buffer() {
     pool->liveBytes -= static_cast<int64_t>(bytes);
-    pool->free[bytes].push_back(ptr);
+    if (pool->retain) (*pool->retain)[ptr] = bytes;
+    else pool->free[bytes].push_back(ptr);
   }
 };
 
@@ -72,6 +83,58 @@ struct Value {
   void* data() const { return buf->ptr; }
 };
 
+/// A `while` recorded as a DeviceGraph for one set of carried types, trip
+/// bound and outer values. The buffers the recording reads and writes are
+/// its own while it lives: the carried values' (`carried`: the initial
+/// values are copied in before a launch, the results out after it), every
+/// value made inside the loop (`owned`), and the values from outside the
+/// loop it reads (`outer`: a later run's value in another buffer is copied
+/// into the held one; several recorded loops may hold one buffer).
+struct LoopGraph {
+  struct Outer {
+    Slot slot;
+    Value held;
+  };
+  Pool* pool = nullptr;
+  std::unique_ptr<DeviceGraph> graph;
+  std::map<void*, size_t> owned;
+  std::vector<TensorType> carriedTypes;
+  std::vector<void*> carried;
+  std::vector<Outer> outer;
+  int64_t maxTrip = -1;
+  Value state; ///< [trips, exceeded] (Device::loopControl)
+  bool rowOps = false; ///< row kernels inside report faults through the context's flag
+
+  ~LoopGraph() {
+    graph.reset();
+    for (auto& [ptr, bytes] : owned)
+      pool->free[bytes].push_back(ptr);
+  }
+};
+
+/// The slots defined inside `b` (results, carried values of nested loops).
+void collectDefs(const Block& b, std::set<Slot>& defs) {
+  for (const Instruction& in : b.insts) {
+    defs.insert(in.results.begin(), in.results.end());
+    defs.insert(in.carried.begin(), in.carried.end());
+    for (const Block& nested : in.blocks)
+      collectDefs(nested, defs);
+  }
+}
+
+/// The slots `b` reads (nested blocks included).
+void collectUses(const Block& b, std::set<Slot>& uses) {
+  for (const Instruction& in : b.insts) {
+    uses.insert(in.operands.begin(), in.operands.end());
+    for (const Block& nested : in.blocks)
+      collectUses(nested, uses);
+  }
+  uses.insert(b.yields.begin(), b.yields.end());
+}
+
+/// Recorded forms kept per loop (shape buckets), the oldest dropped first.
+constexpr size_t kGraphsPerLoop = 8;
+
 } // namespace
 
 struct DeviceContext::State {
@@ -84,10 +147,26 @@ struct DeviceContext::State {
   /// Constants uploaded for `constantsOf`'s programs, by their host address.
   const DeviceExecutable* constantsOf = nullptr;
   std::map<const Tensor*, Value> constants;
+  /// Row ops' fault tags (RowKernels.h), stable for the context: recorded
+  /// loops keep the tags they were recorded with.
+  std::map<const Op*, int64_t> tags;
+  std::vector<const Op*> tagged; ///< by tag - 1
+  /// Recorded loops by instruction, and the loops that need the host.
+  std::map<const Instruction*, std::vector<std::unique_ptr<LoopGraph>>> loopGraphs;
+  std::set<const Instruction*> hostLoops;
+
+  /// Forgets everything tied to one executable's instructions.
+  void clearLoops() {
+    loopGraphs.clear();
+    hostLoops.clear();
+    tags.clear();
+    tagged.clear();
+  }
 };
 
 DeviceContext::DeviceContext() : state_(std::make_unique<State>()) {}
 DeviceContext::~DeviceContext() {
+  state_->clearLoops(); // their buffers return to the pool before it frees them
   state_->frame.clear();
   state_->errorFlag = Value();
   state_->scalars.clear();
@@ -100,6 +179,7 @@ public:
                const DeviceRunOptions& opts)
       : exe_(exe), dev_(exe.device()), p_(p), s_(*ctx.state_), stats_(ctx.stats_), opts_(opts) {
     if (s_.pool.device != &dev_) {
+      s_.clearLoops();
       s_.frame.clear();
       s_.constants.clear();
       s_.errorFlag = Value();
@@ -108,6 +188,7 @@ public:
       s_.pool.device = &dev_;
     }
     if (s_.constantsOf != &exe_) {
+      s_.clearLoops();
       s_.constants.clear();
       s_.constantsOf = &exe_;
     }
@@ -170,6 +251,8 @@ private:
 
   StatusOr<Tensor> download(const Value& v) {
     if (!v) return Status::error("internal error: a value read before it was written");
+    if (recording_)
+      return needsHost(fmt::format("'{}' reads a value on the host", current_ ? current_->name() : "?"));
     Tensor t(v.type);
     CAIRN_RETURN_IF_ERROR(dev_.copyToHost(t.rawData(), v.data(), t.byteSize()));
     stats_.bytesToHost += static_cast<int64_t>(t.byteSize());
@@ -206,7 +289,7 @@ private:
   }
 
   Status clearErrorFlag() {
-    tagged_.clear();
+    rowFaultsPossible_ = false;
     if (!s_.errorFlag) {
       CAIRN_ASSIGN_OR_RETURN(s_.errorFlag, allocate(TensorType(DType::I64, {2})));
     }
@@ -215,12 +298,13 @@ private:
 
   /// The first row kernel fault since the last check, as the op's error.
   Status checkErrorFlag() {
-    if (tagged_.empty()) return Status::ok();
+    if (!rowFaultsPossible_) return Status::ok();
     int64_t flag[2] = {0, 0};
     CAIRN_RETURN_IF_ERROR(dev_.copyToHost(flag, s_.errorFlag.data(), sizeof flag));
     if (flag[0] == 0) return Status::ok();
-    const Op* op = flag[0] > 0 && size_t(flag[0]) <= tagged_.size() ? tagged_[size_t(flag[0] - 1)]
-                                                                     : nullptr;
+    const Op* op = flag[0] > 0 && size_t(flag[0]) <= s_.tagged.size()
+                       ? s_.tagged[size_t(flag[0] - 1)]
+                       : nullptr;
     if (!op) return errorf("error: a device row kernel reported index {} out of range", flag[1]);
     if (op->kind() == OpKind::DynamicSlice || op->kind() == OpKind::DynamicUpdateSlice)
       return opError(*op, fmt::format("start index {} is out of range: the slice does not fit "
@@ -232,8 +316,10 @@ private:
 
   /// The tag a row kernel writes for `op` (1-based; 0 means no fault).
   int64_t tagFor(const Op& op) {
-    tagged_.push_back(&op);
-    return static_cast<int64_t>(tagged_.size());
+    rowFaultsPossible_ = true;
+    auto [it, added] = s_.tags.emplace(&op, static_cast<int64_t>(s_.tagged.size()) + 1);
+    if (added) s_.tagged.push_back(&op);
+    return it->second;
   }
 
   Status checkResult(const Instruction& in, size_t i, const TensorType& t) const {
@@ -247,6 +333,7 @@ private:
       // Between instructions and at every loop iteration, as the CPU executor.
       if (opts_.limits.timed())
         if (Status s = opts_.limits.check(); !s.isOk()) return opError(*in.op, s);
+      current_ = in.op;
       CAIRN_RETURN_IF_ERROR(runInstruction(in));
       for (Slot s : in.frees)
         s_.frame[static_cast<size_t>(s)] = Value();
@@ -568,6 +655,7 @@ private:
   /// Operands down, the reference kernels on the host, results up.
   Status execOnHostAlways(const Instruction& in) {
     const Op& op = *in.op;
+    if (recording_) return needsHost(fmt::format("'{}' runs on the host", op.name()));
     ++stats_.hostOps;
     ++stats_.hostOpsByName[std::string(op.name())];
     std::vector<Tensor> args;
@@ -711,6 +799,7 @@ private:
 
   Status execWhile(const Instruction& in) {
     const Op& op = *in.op;
+    if (recording_) return needsHost("a loop inside the loop");
     size_t n = in.carried.size();
     bool hasMaxTrip = in.operands.size() == n + 1;
     int64_t maxTrip = opts_.defaultMaxTrip;
@@ -732,8 +821,18 @@ private:
     for (size_t i = 0; i < n; ++i) {
       std::string m = interp::typeMismatch(op.result(i)->type, init[i].type);
       if (!m.empty()) return opError(op, fmt::format("initial value #{}: {}", i, m));
-      set(in.carried[i], std::move(init[i]));
     }
+    // On the device when it can be recorded. A loop with no trip bound stays
+    // on the host when the run has a deadline or can be cancelled: the host
+    // checks those between iterations, a recorded loop only after it.
+    if (opts_.loopGraphs && dev_.supportsLoopGraphs() && !s_.hostLoops.count(&in) &&
+        (bounded || !opts_.limits.timed())) {
+      CAIRN_ASSIGN_OR_RETURN(bool ran, runRecordedWhile(in, init, bounded ? maxTrip : -1,
+                                                        hasMaxTrip));
+      if (ran) return Status::ok();
+    }
+    for (size_t i = 0; i < n; ++i)
+      set(in.carried[i], std::move(init[i]));
     const Block& cond = in.blocks[0];
     const Block& body = in.blocks[1];
     for (int64_t trips = 0;; ++trips) {
@@ -746,12 +845,206 @@ private:
         return exec::maxTripExceeded(op, maxTrip, hasMaxTrip);
       CAIRN_RETURN_IF_ERROR(runBlock(body));
       ++stats_.whileIterations;
-      std::vector<Value> next = takeYields(body);
-      for (size_t i = 0; i < n; ++i) {
-        std::string m = interp::typeMismatch(op.result(i)->type, next[i].type);
-        if (!m.empty()) return opError(op, fmt::format("body yield #{}: {}", i, m));
-        set(in.carried[i], std::move(next[i]));
+      CAIRN_RETURN_IF_ERROR(setCarried(in, takeYields(body)));
+    }
+    return Status::ok();
+  }
+
+  Status setCarried(const Instruction& in, std::vector<Value> next) {
+    for (size_t i = 0; i < next.size(); ++i) {
+      std::string m = interp::typeMismatch(in.op->result(i)->type, next[i].type);
+      if (!m.empty()) return opError(*in.op, fmt::format("body yield #{}: {}", i, m));
+      set(in.carried[i], std::move(next[i]));
+    }
+    return Status::ok();
+  }
+
+  // ---- Loops recorded as device graphs ----
+
+  /// Runs the loop as a recorded graph (recording it first where no
+  /// recorded form fits); false when it needs the host (remembered: the
+  /// host-synchronized loop runs it from then on).
+  StatusOr<bool> runRecordedWhile(const Instruction& in, const std::vector<Value>& init,
+                                  int64_t maxTrip, bool hasMaxTrip) {
+    LoopGraph* g = findRecorded(in, init, maxTrip);
+    if (!g) {
+      CAIRN_ASSIGN_OR_RETURN(g, record(in, init, maxTrip));
+      if (!g) return false;
+    }
+    CAIRN_RETURN_IF_ERROR(launchRecorded(in, *g, init, hasMaxTrip));
+    return true;
+  }
+
+  /// A recorded form of `in` for these carried types, trip bound and outer
+  /// values: the same buffers, or values that can be copied into the held
+  /// ones (the same type and host-known value; nothing else holds the
+  /// held buffer).
+  LoopGraph* findRecorded(const Instruction& in, const std::vector<Value>& init,
+                          int64_t maxTrip) {
+    auto it = s_.loopGraphs.find(&in);
+    if (it == s_.loopGraphs.end()) return nullptr;
+    for (const std::unique_ptr<LoopGraph>& g : it->second) {
+      bool fits = g->maxTrip == maxTrip && g->carriedTypes.size() == init.size();
+      for (size_t i = 0; fits && i < init.size(); ++i)
+        fits = g->carriedTypes[i] == init[i].type;
+      for (const LoopGraph::Outer& o : g->outer) {
+        if (!fits) break;
+        const Value& now = get(o.slot);
+        fits = now && now.type == o.held.type && now.known == o.held.known &&
+               (now.buf == o.held.buf || o.held.buf.use_count() == graphHolders(o.held.buf));
       }
+      if (fits) return g.get();
+    }
+    return nullptr;
+  }
+
+  /// How many recorded loops hold `buf` as an outer value. A buffer only
+  /// they hold may take a later run's value: each copies its own in before
+  /// it runs.
+  long graphHolders(const std::shared_ptr<Buffer>& buf) const {
+    long n = 0;
+    for (const auto& [inst, forms] : s_.loopGraphs)
+      for (const std::unique_ptr<LoopGraph>& g : forms)
+        for (const LoopGraph::Outer& o : g->outer)
+          n += o.held.buf == buf;
+    return n;
+  }
+
+  /// Stops recording: the loop needs the host for `reason`.
+  Status needsHost(std::string reason) {
+    hostReason_ = std::move(reason);
+    return Status::error(hostReason_);
+  }
+
+  /// Records `in` (Device.h's protocol); null when it needs the host.
+  StatusOr<LoopGraph*> record(const Instruction& in, const std::vector<Value>& init,
+                              int64_t maxTrip) {
+    auto g = std::make_unique<LoopGraph>();
+    g->pool = &s_.pool;
+    g->maxTrip = maxTrip;
+    std::set<Slot> defs(in.carried.begin(), in.carried.end()), uses;
+    for (const Block& b : in.blocks) {
+      collectDefs(b, defs);
+      collectUses(b, uses);
+    }
+    for (Slot s : uses)
+      if (!defs.count(s)) {
+        if (!get(s)) return Status::error("internal error: a loop reads a value never written");
+        g->outer.push_back({s, get(s)});
+      }
+    CAIRN_ASSIGN_OR_RETURN(g->state, allocate(TensorType(DType::I64, {2})));
+    std::vector<Value> carried;
+    for (const Value& v : init) {
+      CAIRN_ASSIGN_OR_RETURN(Value c, allocate(v.type));
+      g->carriedTypes.push_back(v.type);
+      g->carried.push_back(c.data());
+      carried.push_back(std::move(c));
+    }
+
+    s_.pool.retain = &g->owned;
+    recording_ = true;
+    hostReason_.clear();
+    bool faultsBefore = rowFaultsPossible_;
+    rowFaultsPossible_ = false;
+    Status recorded = recordWhile(in, *g, std::move(carried));
+    g->rowOps = rowFaultsPossible_;
+    rowFaultsPossible_ = faultsBefore || g->rowOps;
+    for (Slot s : defs) // the loop's values: the recording's buffers from now on
+      s_.frame[static_cast<size_t>(s)] = Value();
+    recording_ = false;
+    s_.pool.retain = nullptr;
+    if (!recorded.isOk()) {
+      dev_.abortCapture(); // nothing recorded ran: the buffers return to the pool with g
+      std::string reason = hostReason_.empty() ? recorded.message() : hostReason_;
+      s_.hostLoops.insert(&in);
+      ++stats_.hostLoops[reason];
+      return nullptr;
+    }
+    std::vector<std::unique_ptr<LoopGraph>>& forms = s_.loopGraphs[&in];
+    if (forms.size() >= kGraphsPerLoop) forms.erase(forms.begin());
+    forms.push_back(std::move(g));
+    ++stats_.loopRecordings;
+    return forms.back().get();
+  }
+
+  /// The loop's work issued into the recording: the condition, then the
+  /// body, the yields into the carried buffers and the condition again.
+  Status recordWhile(const Instruction& in, LoopGraph& g, std::vector<Value> carried) {
+    const Block& body = in.blocks[1];
+    std::vector<std::weak_ptr<Buffer>> carriedBufs;
+    for (size_t i = 0; i < carried.size(); ++i) {
+      carriedBufs.push_back(carried[i].buf);
+      set(in.carried[i], std::move(carried[i])); // alone in the frame: updates go in place
+    }
+    CAIRN_RETURN_IF_ERROR(dev_.beginWhileCapture());
+    CAIRN_RETURN_IF_ERROR(recordCondition(in, g));
+    CAIRN_RETURN_IF_ERROR(dev_.beginWhileBody());
+    CAIRN_RETURN_IF_ERROR(runBlock(body));
+    std::vector<Value> next = takeYields(body);
+    for (size_t i = 0; i < next.size(); ++i) {
+      if (next[i].type != g.carriedTypes[i])
+        return needsHost(fmt::format("carried value #{} changes its type", i));
+      for (size_t j = 0; j < next.size(); ++j)
+        if (j != i && next[j].data() == g.carried[i])
+          return needsHost("the body yields one carried value as another");
+    }
+    for (size_t i = 0; i < next.size(); ++i) {
+      if (next[i].data() != g.carried[i])
+        CAIRN_RETURN_IF_ERROR(
+            dev_.copyOnDevice(g.carried[i], next[i].data(), byteSize(g.carriedTypes[i])));
+      std::shared_ptr<Buffer> b = carriedBufs[i].lock();
+      if (!b) { // released in the body: held by the recording, wrapped again
+        size_t bytes = std::max<size_t>(byteSize(g.carriedTypes[i]), 1);
+        s_.pool.liveBytes += static_cast<int64_t>(bytes);
+        b = std::make_shared<Buffer>(&s_.pool, g.carried[i], bytes);
+      }
+      next[i] = Value{g.carriedTypes[i], std::move(b)};
+    }
+    CAIRN_RETURN_IF_ERROR(setCarried(in, std::move(next)));
+    CAIRN_RETURN_IF_ERROR(recordCondition(in, g));
+    CAIRN_ASSIGN_OR_RETURN(g.graph, dev_.endWhileCapture());
+    return Status::ok();
+  }
+
+  Status recordCondition(const Instruction& in, LoopGraph& g) {
+    const Block& cond = in.blocks[0];
+    CAIRN_RETURN_IF_ERROR(runBlock(cond));
+    const Value& c = get(cond.yields[0]);
+    if (c.type.dtype != DType::I1 || c.type.rank() != 0)
+      return opError(*in.op, "the cond region's yield must be one i1 scalar");
+    CAIRN_RETURN_IF_ERROR(dev_.loopControl(c.data(), g.state.data(), g.maxTrip));
+    if (cond.moveYield[0]) s_.frame[static_cast<size_t>(cond.yields[0])] = Value();
+    return Status::ok();
+  }
+
+  /// One launch of a recorded loop: this run's outer and initial values
+  /// into its buffers, the graph, the trip count back (the one host read),
+  /// the final carried values out into values of their own.
+  Status launchRecorded(const Instruction& in, LoopGraph& g, const std::vector<Value>& init,
+                        bool hasMaxTrip) {
+    for (const LoopGraph::Outer& o : g.outer) {
+      const Value& now = get(o.slot);
+      if (now.buf != o.held.buf)
+        CAIRN_RETURN_IF_ERROR(dev_.copyOnDevice(o.held.data(), now.data(), byteSize(now.type)));
+    }
+    for (size_t i = 0; i < init.size(); ++i)
+      CAIRN_RETURN_IF_ERROR(
+          dev_.copyOnDevice(g.carried[i], init[i].data(), byteSize(g.carriedTypes[i])));
+    CAIRN_RETURN_IF_ERROR(dev_.fillZero(g.state.data(), 2 * sizeof(int64_t)));
+    if (Status s = g.graph->launch(); !s.isOk()) return opError(*in.op, s);
+    ++stats_.graphLaunches;
+    int64_t state[2] = {0, 0};
+    CAIRN_RETURN_IF_ERROR(dev_.copyToHost(state, g.state.data(), sizeof state));
+    stats_.bytesToHost += static_cast<int64_t>(sizeof state);
+    stats_.whileIterations += state[0];
+    rowFaultsPossible_ = rowFaultsPossible_ || g.rowOps;
+    CAIRN_RETURN_IF_ERROR(checkErrorFlag());
+    if (state[1]) return exec::maxTripExceeded(*in.op, g.maxTrip, hasMaxTrip);
+    for (size_t i = 0; i < init.size(); ++i) {
+      CAIRN_ASSIGN_OR_RETURN(Value out, allocate(g.carriedTypes[i]));
+      CAIRN_RETURN_IF_ERROR(
+          dev_.copyOnDevice(out.data(), g.carried[i], byteSize(g.carriedTypes[i])));
+      set(in.carried[i], std::move(out));
     }
     return Status::ok();
   }
@@ -778,7 +1071,10 @@ private:
   DeviceContext::State& s_;
   DeviceStats& stats_;
   const DeviceRunOptions& opts_;
-  std::vector<const Op*> tagged_; ///< the ops of this run's row launches, by tag - 1
+  bool rowFaultsPossible_ = false; ///< a row kernel ran since the flag was cleared
+  bool recording_ = false;         ///< a loop is being recorded (record)
+  const Op* current_ = nullptr;    ///< the op running (names why a loop needs the host)
+  std::string hostReason_;         ///< why the loop being recorded needs the host
 };
 
 DeviceExecutable::DeviceExecutable(std::unique_ptr<Module> module,

@@ -11,13 +11,14 @@
 // products (Device::gemm: cuBLAS, or the CPU's BLAS on the emulated device),
 // gathers and scatters (RowKernels.h; a scatter in place when its operand
 // dies there), reshapes as buffer aliases, constants uploaded once per
-// context. A `while`
-// is the host-synchronized form XLA uses: the cond block runs on the device,
-// its one-byte result is copied back and the host decides (an `if` the
-// same); the row kernels' out-of-range flag is read with it. Still on the
-// host, with copies both ways (counted in DeviceStats::hostOps): slices,
-// concat, broadcast, transpose, reductions and every op the kernels do not
-// cover; device kernels for them are the next step (docs/gpu.md).
+// context. A `while` whose ops all have device forms is recorded once per
+// shape (Device.h's DeviceGraph: a CUDA graph with a conditional WHILE node)
+// and then runs with no host decision per iteration; any other loop is the
+// host-synchronized form XLA uses: the cond block runs on the device, its
+// one-byte result is copied back and the host decides (an `if` the same);
+// the row kernels' out-of-range flag is read with it. Still on the host,
+// with copies both ways (counted in DeviceStats::hostOps): transpose,
+// dynamic broadcasts and every op the kernels do not cover (docs/gpu.md).
 //
 // Errors are the CPU executor's: a Status naming the op (wrong inputs, an
 // index out of range, a loop past its max trip count), never a crash.
@@ -44,9 +45,14 @@ struct DeviceRunOptions {
   /// Bound on the trips of a `while` without max_trip (0 = unbounded).
   int64_t defaultMaxTrip = 0;
   /// Deadline and cancellation, checked between instructions and at every
-  /// loop iteration (the loop's condition byte comes back to the host each
-  /// trip anyway); the memory cap bounds values made on the host.
+  /// iteration of a host-synchronized loop (a recorded loop is checked
+  /// before and after it runs, so a loop with no trip bound is recorded only
+  /// when neither is set); the memory cap bounds values made on the host.
   RunLimits limits;
+  /// Run each `while` whose ops all have device forms as a recorded loop
+  /// (a CUDA graph with a conditional WHILE node: no host decision per
+  /// iteration); false: every loop host-synchronized, as XLA does.
+  bool loopGraphs = true;
 };
 
 /// What a context's runs did, summed.
@@ -59,6 +65,9 @@ struct DeviceStats {
   std::map<std::string, int64_t> hostOpsByName; ///< the same by op name ("concat": 12)
   int64_t conditionReads = 0; ///< while/if decisions read back by the host
   int64_t whileIterations = 0;
+  int64_t loopRecordings = 0; ///< loops recorded as device graphs
+  int64_t graphLaunches = 0;  ///< runs of recorded loops (one host read each: the trip count)
+  std::map<std::string, int64_t> hostLoops; ///< loops that could not be recorded, by reason
   int64_t bytesToDevice = 0;
   int64_t bytesToHost = 0;
   int64_t aliases = 0;          ///< reshapes that shared their operand's buffer

@@ -1,15 +1,51 @@
 // The emulated device: host memory, kernels' host entries, the CPU BLAS.
+// A recorded loop (Device.h) is a list of commands per phase, replayed by
+// EmulatedGraph::launch as the CUDA graph's WHILE node runs its body.
 #include "runtime/device/Device.h"
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 
 #include "runtime/exec/Gemm.h"
 
 namespace cairn::device {
 
 namespace {
+
+using Command = std::function<void()>;
+
+/// A recorded loop: the prologue (the first condition), then the body (the
+/// body and the next condition) while the loop control says so.
+class EmulatedGraph final : public DeviceGraph {
+public:
+  std::vector<Command> prologue, body;
+  unsigned condition = 0; ///< the conditional handle's value
+
+  Status launch() override {
+    condition = 0;
+    for (Command& c : prologue)
+      c();
+    while (condition)
+      for (Command& c : body)
+        c();
+    return Status::ok();
+  }
+};
+
+/// The loop control's meaning (the CUDA kernel in cuda/LoopControl.cu is
+/// the same): go on while the condition holds, unless a trip would pass
+/// maxTrip.
+unsigned loopStep(const void* condition, int64_t* state, int64_t maxTrip) {
+  bool more = *static_cast<const uint8_t*>(condition) != 0;
+  if (more && maxTrip >= 0 && state[0] >= maxTrip) {
+    state[1] = 1;
+    more = false;
+  }
+  if (more) ++state[0];
+  return more ? 1u : 0u;
+}
 
 class EmulatedDevice final : public Device {
 public:
@@ -29,25 +65,29 @@ public:
     return Status::ok();
   }
   Status copyToHost(void* dst, const void* src, size_t bytes) override {
+    if (recording_) return Status::error("emulated device: a copy to the host while recording a loop");
     if (bytes) std::memcpy(dst, src, bytes);
     return Status::ok();
   }
 
   Status copyOnDevice(void* dst, const void* src, size_t bytes) override {
-    if (bytes) std::memcpy(dst, src, bytes);
-    return Status::ok();
+    return issue([=] {
+      if (bytes) std::memcpy(dst, src, bytes);
+    });
   }
   Status copyOnDevice2D(void* dst, size_t dstPitch, const void* src, size_t srcPitch,
                         size_t widthBytes, size_t rows) override {
-    for (size_t r = 0; r < rows && widthBytes; ++r)
-      std::memcpy(static_cast<std::byte*>(dst) + r * dstPitch,
-                  static_cast<const std::byte*>(src) + r * srcPitch, widthBytes);
-    return Status::ok();
+    return issue([=] {
+      for (size_t r = 0; r < rows && widthBytes; ++r)
+        std::memcpy(static_cast<std::byte*>(dst) + r * dstPitch,
+                    static_cast<const std::byte*>(src) + r * srcPitch, widthBytes);
+    });
   }
 
   Status fillZero(void* dst, size_t bytes) override {
-    if (bytes) std::memset(dst, 0, bytes);
-    return Status::ok();
+    return issue([=] {
+      if (bytes) std::memset(dst, 0, bytes);
+    });
   }
 
   StatusOr<KernelHandle> load(const KernelImage& image) override {
@@ -58,21 +98,94 @@ public:
     return KernelHandle{reinterpret_cast<void*>(image.emulated)};
   }
 
-  Status launch(KernelHandle kernel, LaunchConfig config, void** params) override {
+  Status launch(KernelHandle kernel, LaunchConfig config, void** params,
+                size_t numParams) override {
     if (!kernel.impl) return Status::error("emulated device: launch of an unloaded kernel");
     if (config.grid == 0 || config.block == 0 || config.block > 1024)
       return errorf("emulated device: invalid launch of {} blocks of {} threads", config.grid,
                     config.block);
-    reinterpret_cast<EmulatedKernelFn>(kernel.impl)(params, config.grid, config.block);
+    auto fn = reinterpret_cast<EmulatedKernelFn>(kernel.impl);
+    if (!recording_) {
+      fn(params, config.grid, config.block);
+      return Status::ok();
+    }
+    // As cuLaunchKernel does, keep the arguments' values, not the pointers.
+    std::vector<uint64_t> values(numParams);
+    for (size_t j = 0; j < numParams; ++j)
+      std::memcpy(&values[j], params[j], sizeof(uint64_t));
+    recording_->push_back([fn, config, values]() mutable {
+      std::vector<void*> p;
+      for (uint64_t& v : values)
+        p.push_back(&v);
+      fn(p.data(), config.grid, config.block);
+    });
     return Status::ok();
   }
 
   Status gemm(const GemmArgs& g) override {
+    if (recording_) {
+      recording_->push_back([g] {
+        (void)exec::runGemmRaw(g.dtype, g.transA, g.transB, {g.batch, g.m, g.n, g.k}, g.a, g.b,
+                               g.c); // its arguments were checked when it was recorded
+      });
+      return exec::checkGemmRaw(g.dtype, {g.batch, g.m, g.n, g.k});
+    }
     return exec::runGemmRaw(g.dtype, g.transA, g.transB, {g.batch, g.m, g.n, g.k}, g.a, g.b,
                             g.c);
   }
 
-  Status synchronize() override { return Status::ok(); }
+  Status synchronize() override {
+    if (recording_) return Status::error("emulated device: synchronize while recording a loop");
+    return Status::ok();
+  }
+
+  bool supportsLoopGraphs() const override { return true; }
+
+  Status beginWhileCapture() override {
+    if (graph_) return Status::error("emulated device: a loop is already being recorded");
+    graph_ = std::make_unique<EmulatedGraph>();
+    recording_ = &graph_->prologue;
+    return Status::ok();
+  }
+
+  Status loopControl(const void* condition, void* state, int64_t maxTrip) override {
+    if (!recording_) return Status::error("emulated device: loop control outside a recording");
+    EmulatedGraph* g = graph_.get();
+    recording_->push_back([g, condition, state, maxTrip] {
+      g->condition = loopStep(condition, static_cast<int64_t*>(state), maxTrip);
+    });
+    return Status::ok();
+  }
+
+  Status beginWhileBody() override {
+    if (!graph_ || recording_ != &graph_->prologue)
+      return Status::error("emulated device: beginWhileBody outside a loop's prologue");
+    recording_ = &graph_->body;
+    return Status::ok();
+  }
+
+  StatusOr<std::unique_ptr<DeviceGraph>> endWhileCapture() override {
+    if (!graph_ || recording_ != &graph_->body)
+      return Status::error("emulated device: endWhileCapture outside a loop's body");
+    recording_ = nullptr;
+    return std::unique_ptr<DeviceGraph>(std::move(graph_));
+  }
+
+  void abortCapture() override {
+    recording_ = nullptr;
+    graph_.reset();
+  }
+
+private:
+  /// Runs `c` now, or records it while a loop is being recorded.
+  Status issue(Command c) {
+    if (recording_) recording_->push_back(std::move(c));
+    else c();
+    return Status::ok();
+  }
+
+  std::unique_ptr<EmulatedGraph> graph_;
+  std::vector<Command>* recording_ = nullptr;
 };
 
 } // namespace

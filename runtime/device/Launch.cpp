@@ -25,7 +25,8 @@ Status launchElementwise(Device& device, KernelHandle kernel, const std::vector<
     params.push_back(&b);
   for (int64_t& s : scalars)
     params.push_back(&s);
-  return device.launch(kernel, config ? *config : elementwiseLaunch(n), params.data());
+  return device.launch(kernel, config ? *config : elementwiseLaunch(n), params.data(),
+                       params.size());
 }
 
 } // namespace cairn::device

@@ -150,10 +150,17 @@ Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out
   return errorf("GEMM supports f32 and f64, not {}", dtypeName(a.dtype()));
 }
 
-Status runGemmRaw(DType dtype, bool transA, bool transB, const GemmDims& d, const void* a,
-                  const void* b, void* c) {
+Status checkGemmRaw(DType dtype, const GemmDims& d) {
   if (d.m < 0 || d.n < 0 || d.k < 0 || d.batch < 0)
     return errorf("GEMM sizes {}x{}x{} (batch {}) must not be negative", d.m, d.k, d.n, d.batch);
+  if (dtype != DType::F32 && dtype != DType::F64)
+    return errorf("GEMM supports f32 and f64, not {}", dtypeName(dtype));
+  return Status::ok();
+}
+
+Status runGemmRaw(DType dtype, bool transA, bool transB, const GemmDims& d, const void* a,
+                  const void* b, void* c) {
+  CAIRN_RETURN_IF_ERROR(checkGemmRaw(dtype, d));
   if (d.batch * d.m * d.n == 0) return Status::ok();
   if (dtype == DType::F32)
     return gemmCore<float>(transA, transB, d, static_cast<const float*>(a),

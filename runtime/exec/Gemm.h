@@ -35,6 +35,9 @@ StatusOr<GemmDims> gemmDims(const GemmShape& g, const Shape& a, const Shape& b,
 /// stored one after another (the emulated device's GEMM).
 Status runGemmRaw(DType dtype, bool transA, bool transB, const GemmDims& d, const void* a,
                   const void* b, void* c);
+/// runGemmRaw's checks of the sizes and dtype alone (a recorded GEMM is
+/// checked when it is recorded).
+Status checkGemmRaw(DType dtype, const GemmDims& d);
 
 /// The BLAS in use and its kernels, one line (BlasKernels::describe, e.g.
 /// "OpenBLAS 0.3.21, SkylakeX kernels (AVX-512; CPU: AVX-512; chosen by CPU

@@ -251,7 +251,7 @@ TEST(CodegenCudaTest, EmulatedDeviceRejectsBadLaunchesAndImages) {
   auto none = dev->load({"k", {{"sm_80", ".version 7.0"}}, nullptr});
   ASSERT_FALSE(none.isOk());
   EXPECT_TRUE(codegentest::contains(none.status().message(), "no host entry"));
-  EXPECT_FALSE(dev->launch({}, {1, 32}, nullptr).isOk());
+  EXPECT_FALSE(dev->launch({}, {1, 32}, nullptr, 0).isOk());
   EXPECT_EQ(device::elementwiseLaunch(1).grid, 1u);
   EXPECT_EQ(device::elementwiseLaunch(1000).grid, 4u);
   EXPECT_EQ(device::elementwiseLaunch(int64_t{1} << 40).grid, 65535u);

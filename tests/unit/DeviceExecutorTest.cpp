@@ -28,13 +28,21 @@ std::unique_ptr<device::DeviceExecutable> compileForDeviceOk(
   return exe.isOk() ? std::move(exe).value() : nullptr;
 }
 
+/// Loops recorded as device graphs, or decided by the host each iteration.
+device::DeviceRunOptions loops(bool graphs) {
+  device::DeviceRunOptions o;
+  o.loopGraphs = graphs;
+  return o;
+}
+
 void expectDeviceMatches(const Module& m, const device::DeviceExecutable& exe,
                          const std::string& fn, const std::vector<Tensor>& inputs,
-                         double tol = 1e-5, device::DeviceContext* ctx = nullptr) {
+                         double tol = 1e-5, device::DeviceContext* ctx = nullptr,
+                         const device::DeviceRunOptions& options = {}) {
   auto want = interpret(m, fn, inputs);
   ASSERT_TRUE(want.isOk()) << want.status().message();
   device::DeviceContext own;
-  auto got = exe.run(fn, inputs, ctx ? *ctx : own);
+  auto got = exe.run(fn, inputs, ctx ? *ctx : own, options);
   ASSERT_TRUE(got.isOk()) << got.status().message();
   ASSERT_EQ(got->size(), want->size());
   for (size_t i = 0; i < want->size(); ++i)
@@ -107,15 +115,111 @@ TEST(DeviceExecutor, LoopOfKernelsAndGemmsStaysOnTheDevice) {
     for (int64_t i = 0; i < in[k].numElements(); ++i)
       in[k].setDouble(i, in[k].getDouble(i) * 0.3);
   device::DeviceContext ctx;
-  expectDeviceMatches(*m, *exe, "f", in, 1e-5, &ctx);
+  expectDeviceMatches(*m, *exe, "f", in, 1e-5, &ctx, loops(false));
   const device::DeviceStats& s = ctx.stats();
   EXPECT_EQ(s.whileIterations, 5);
   EXPECT_EQ(s.conditionReads, 6); // five trips and the exit
   EXPECT_EQ(s.gemmCalls, 5);
   EXPECT_GE(s.kernelLaunches, 5);
   EXPECT_EQ(s.hostOps, 0) << "everything in this loop has a device form";
+  EXPECT_EQ(s.graphLaunches, 0);
   // Inputs go up once, the result comes down once, plus the conditions.
   EXPECT_EQ(s.bytesToHost, 4 * 8 * 4 + 6);
+}
+
+// The same loop recorded as a device graph: recorded once (one GEMM and the
+// kernels issued once), launched once per run, no host decision; the trip
+// count is the one read back.
+TEST(DeviceExecutor, LoopRecordedAsAGraphRunsWithoutHostDecisions) {
+  CAIRN_REQUIRE_EMULATOR();
+  auto m = parseOk(kLoop);
+  ASSERT_TRUE(m);
+  auto exe = compileForDeviceOk(*m);
+  ASSERT_TRUE(exe);
+  auto inputs = [](uint64_t salt, double n) {
+    std::vector<Tensor> in = {inputOf(TensorType(DType::F32, {4, 8}), salt),
+                              inputOf(TensorType(DType::F32, {8, 8}), salt + 1),
+                              Tensor::scalar(DType::I64, n)};
+    for (size_t k = 0; k < 2; ++k)
+      for (int64_t i = 0; i < in[k].numElements(); ++i)
+        in[k].setDouble(i, in[k].getDouble(i) * 0.3);
+    return in;
+  };
+  device::DeviceContext ctx;
+  expectDeviceMatches(*m, *exe, "f", inputs(1, 5), 1e-5, &ctx);
+  {
+    const device::DeviceStats& s = ctx.stats();
+    EXPECT_EQ(s.loopRecordings, 1);
+    EXPECT_EQ(s.graphLaunches, 1);
+    EXPECT_EQ(s.whileIterations, 5);
+    EXPECT_EQ(s.conditionReads, 0);
+    EXPECT_EQ(s.gemmCalls, 1) << "the body's GEMM is recorded once";
+    EXPECT_TRUE(s.hostLoops.empty());
+    EXPECT_EQ(s.bytesToHost, 4 * 8 * 4 + 16); // the result and the trip count
+  }
+  // Other inputs (other buffers, another trip count): the same recording,
+  // the new values copied into the buffers it reads.
+  expectDeviceMatches(*m, *exe, "f", inputs(7, 3), 1e-5, &ctx);
+  expectDeviceMatches(*m, *exe, "f", inputs(9, 0), 1e-5, &ctx);
+  EXPECT_EQ(ctx.stats().loopRecordings, 1);
+  EXPECT_EQ(ctx.stats().graphLaunches, 3);
+  EXPECT_EQ(ctx.stats().whileIterations, 5 + 3 + 0);
+  EXPECT_EQ(ctx.stats().conditionReads, 0);
+}
+
+// A loop with an op that has no device form inside stays host-synchronized,
+// and says why.
+TEST(DeviceExecutor, LoopThatNeedsTheHostIsNotRecorded) {
+  CAIRN_REQUIRE_EMULATOR();
+  auto m = parseOk(R"(
+func @f(%h0: tensor<4x4xf32>, %n: tensor<i64>) -> (tensor<4x4xf32>) {
+  %zero = constant 0 : tensor<i64>
+  %one = constant 1 : tensor<i64>
+  %r:2 = while (%i = %zero, %h = %h0) : (tensor<i64>, tensor<4x4xf32>) cond {
+    %c = lt %i, %n : tensor<i1>
+    yield %c
+  } body {
+    %t = transpose %h {perm = [1, 0]} : tensor<4x4xf32>
+    %j = add %i, %one : tensor<i64>
+    yield %j, %t
+  }
+  return %r#1
+}
+)");
+  ASSERT_TRUE(m);
+  auto exe = compileForDeviceOk(*m);
+  ASSERT_TRUE(exe);
+  device::DeviceContext ctx;
+  std::vector<Tensor> in = {inputOf(TensorType(DType::F32, {4, 4}), 1),
+                            Tensor::scalar(DType::I64, 3)};
+  expectDeviceMatches(*m, *exe, "f", in, 0, &ctx);
+  expectDeviceMatches(*m, *exe, "f", in, 0, &ctx);
+  const device::DeviceStats& s = ctx.stats();
+  EXPECT_EQ(s.loopRecordings, 0);
+  EXPECT_EQ(s.graphLaunches, 0);
+  EXPECT_EQ(s.conditionReads, 2 * 4);
+  ASSERT_EQ(s.hostLoops.size(), 1u);
+  EXPECT_EQ(s.hostLoops.begin()->first, "'transpose' runs on the host");
+  EXPECT_EQ(s.hostLoops.begin()->second, 1) << "tried once per context";
+}
+
+// A loop with no trip bound in a run that has a deadline stays on the host,
+// which checks the deadline between iterations.
+TEST(DeviceExecutor, UnboundedLoopUnderADeadlineIsHostSynchronized) {
+  CAIRN_REQUIRE_EMULATOR();
+  auto m = parseOk(kLoop);
+  ASSERT_TRUE(m);
+  auto exe = compileForDeviceOk(*m);
+  ASSERT_TRUE(exe);
+  device::DeviceRunOptions o;
+  o.limits.deadline = RunLimits::Clock::now() + std::chrono::hours(1);
+  device::DeviceContext ctx;
+  std::vector<Tensor> in = {inputOf(TensorType(DType::F32, {4, 8}), 1),
+                            inputOf(TensorType(DType::F32, {8, 8}), 2),
+                            Tensor::scalar(DType::I64, 2.0)};
+  expectDeviceMatches(*m, *exe, "f", in, 1e-4, &ctx, o);
+  EXPECT_EQ(ctx.stats().graphLaunches, 0);
+  EXPECT_EQ(ctx.stats().conditionReads, 3);
 }
 
 TEST(DeviceExecutor, ErrorsNameTheOp) {
@@ -234,23 +338,30 @@ TEST(DeviceExecutor, GathersAndScattersRunOnTheDevice) {
   // Index 4 twice: scatter_add accumulates both rows.
   Tensor idx = Tensor::fromInts(TensorType(DType::I32, {4}), {4, 0, 2, 5});
   Tensor x = inputOf(TensorType(DType::F32, {6, 5}), 3);
-  device::DeviceContext ctx;
-  expectDeviceMatches(*m, *exe, "f", {x, idx, Tensor::scalar(DType::I64, 3.0)}, 1e-5, &ctx);
-  const device::DeviceStats& s = ctx.stats();
-  EXPECT_EQ(s.rowLaunches, 3 * 3 + 1);
-  EXPECT_EQ(s.hostOps, 0);
-  EXPECT_GE(s.inPlaceUpdates, 3) << "the scatter of the dying scatter_add result";
+  for (bool graphs : {false, true}) {
+    SCOPED_TRACE(graphs ? "recorded loop" : "host-synchronized loop");
+    device::DeviceContext ctx;
+    expectDeviceMatches(*m, *exe, "f", {x, idx, Tensor::scalar(DType::I64, 3.0)}, 1e-5, &ctx,
+                        loops(graphs));
+    const device::DeviceStats& s = ctx.stats();
+    // Recorded, the body's three row launches are issued once.
+    EXPECT_EQ(s.rowLaunches, graphs ? 3 + 1 : 3 * 3 + 1);
+    EXPECT_EQ(s.hostOps, 0);
+    EXPECT_GE(s.inPlaceUpdates, graphs ? 1 : 3) << "the scatter of the dying scatter_add result";
 
-  // An index out of range is skipped on the device, and the run fails
-  // naming the op at the next synchronization.
-  Tensor bad = Tensor::fromInts(TensorType(DType::I32, {4}), {4, 0, 9, 5});
-  auto r = exe->run("f", {x, bad, Tensor::scalar(DType::I64, 3.0)}, ctx);
-  ASSERT_FALSE(r.isOk());
-  EXPECT_NE(r.status().message().find("index 9 is out of range"), std::string::npos)
-      << r.status().message();
-  EXPECT_NE(r.status().message().find("'gather' op"), std::string::npos) << r.status().message();
-  // The context is usable again after the error.
-  expectDeviceMatches(*m, *exe, "f", {x, idx, Tensor::scalar(DType::I64, 2.0)}, 1e-5, &ctx);
+    // An index out of range is skipped on the device, and the run fails
+    // naming the op at the next synchronization (a recorded loop's: after it).
+    Tensor bad = Tensor::fromInts(TensorType(DType::I32, {4}), {4, 0, 9, 5});
+    auto r = exe->run("f", {x, bad, Tensor::scalar(DType::I64, 3.0)}, ctx, loops(graphs));
+    ASSERT_FALSE(r.isOk());
+    EXPECT_NE(r.status().message().find("index 9 is out of range"), std::string::npos)
+        << r.status().message();
+    EXPECT_NE(r.status().message().find("'gather' op"), std::string::npos)
+        << r.status().message();
+    // The context is usable again after the error.
+    expectDeviceMatches(*m, *exe, "f", {x, idx, Tensor::scalar(DType::I64, 2.0)}, 1e-5, &ctx,
+                        loops(graphs));
+  }
 }
 
 TEST(DeviceExecutor, RowKernelsAssembleForEveryArchitecture) {
@@ -313,18 +424,23 @@ TEST(DeviceExecutor, DynamicSlicesRunOnTheDevice) {
   ASSERT_TRUE(exe);
   Tensor tape = inputOf(TensorType(DType::F32, {5, 3, 4}), 1);
   Tensor x = inputOf(TensorType(DType::F32, {3, 4}), 2);
-  device::DeviceContext ctx;
-  expectDeviceMatches(*m, *exe, "f", {tape, x, Tensor::scalar(DType::I32, 5.0)}, 1e-6, &ctx);
-  const device::DeviceStats& s = ctx.stats();
-  EXPECT_EQ(s.hostOps, 0);
-  EXPECT_EQ(s.rowLaunches, 2 * 5);
-  EXPECT_GE(s.inPlaceUpdates, 4) << "the tape is updated in place after the first step";
-  // Step 6 reads row 5 of 5: out of range, reported by the slice.
-  auto r = exe->run("f", {tape, x, Tensor::scalar(DType::I32, 6.0)}, ctx);
-  ASSERT_FALSE(r.isOk());
-  EXPECT_NE(r.status().message().find("'dynamic_slice' op start index 5 is out of range"),
-            std::string::npos)
-      << r.status().message();
+  for (bool graphs : {false, true}) {
+    SCOPED_TRACE(graphs ? "recorded loop" : "host-synchronized loop");
+    device::DeviceContext ctx;
+    expectDeviceMatches(*m, *exe, "f", {tape, x, Tensor::scalar(DType::I32, 5.0)}, 1e-6, &ctx,
+                        loops(graphs));
+    const device::DeviceStats& s = ctx.stats();
+    EXPECT_EQ(s.hostOps, 0);
+    EXPECT_EQ(s.rowLaunches, graphs ? 2 : 2 * 5);
+    // Recorded, the tape is carried in the recording's own buffer: in place always.
+    EXPECT_GE(s.inPlaceUpdates, graphs ? 1 : 4) << "the tape is updated in place";
+    // Step 6 reads row 5 of 5: out of range, reported by the slice.
+    auto r = exe->run("f", {tape, x, Tensor::scalar(DType::I32, 6.0)}, ctx, loops(graphs));
+    ASSERT_FALSE(r.isOk());
+    EXPECT_NE(r.status().message().find("'dynamic_slice' op start index 5 is out of range"),
+              std::string::npos)
+        << r.status().message();
+  }
 }
 
 } // namespace

@@ -68,19 +68,37 @@ TEST_P(DeviceGoldenModels, EmulatedDeviceMatchesInterpreter) {
   args.insert(args.end(), c->paramValues.begin(), c->paramValues.end());
   auto want = interpret(*c->module, c->function->name, args);
   ASSERT_TRUE(want.isOk()) << want.status().message();
-  device::DeviceContext ctx;
-  for (int run = 0; run < 2; ++run) { // the second in a warm context
-    auto got = (*exe)->run(c->function->name, args, ctx);
-    ASSERT_TRUE(got.isOk()) << got.status().message();
-    ASSERT_EQ(got->size(), want->size());
-    for (size_t i = 0; i < want->size(); ++i)
-      EXPECT_LE(relDiff((*got)[i], (*want)[i]), golden::kRelTolerance) << "result #" << i;
+  // Loops recorded as device graphs (the default), then host-synchronized.
+  for (bool graphs : {true, false}) {
+    SCOPED_TRACE(graphs ? "recorded loops" : "host-synchronized loops");
+    device::DeviceRunOptions o;
+    o.loopGraphs = graphs;
+    device::DeviceContext ctx;
+    for (int run = 0; run < 2; ++run) { // the second in a warm context
+      auto got = (*exe)->run(c->function->name, args, ctx, o);
+      ASSERT_TRUE(got.isOk()) << got.status().message();
+      ASSERT_EQ(got->size(), want->size());
+      for (size_t i = 0; i < want->size(); ++i)
+        EXPECT_LE(relDiff((*got)[i], (*want)[i]), golden::kRelTolerance) << "result #" << i;
+    }
+    const device::DeviceStats& s = ctx.stats();
+    EXPECT_GT(s.kernelLaunches, 0);
+    EXPECT_GT(s.gemmCalls, 0);
+    EXPECT_GT(s.whileIterations, 0);
+    if (graphs) {
+      // Every golden model's loops have device forms: no host decision.
+      EXPECT_GT(s.loopRecordings, 0);
+      EXPECT_EQ(s.conditionReads, 0);
+      EXPECT_TRUE(s.hostLoops.empty()) << s.hostLoops.begin()->first;
+      std::cout << "  " << s.loopRecordings << " loop(s) recorded, " << s.graphLaunches
+                << " graph launches for " << s.whileIterations << " iterations\n";
+    } else {
+      EXPECT_EQ(s.graphLaunches, 0);
+      EXPECT_GT(s.conditionReads, s.whileIterations);
+      for (const auto& [name, calls] : s.hostOpsByName)
+        std::cout << "  on the host: " << name << " x" << calls << "\n";
+    }
   }
-  EXPECT_GT(ctx.stats().kernelLaunches, 0);
-  EXPECT_GT(ctx.stats().gemmCalls, 0);
-  EXPECT_GT(ctx.stats().whileIterations, 0);
-  for (const auto& [name, calls] : ctx.stats().hostOpsByName)
-    std::cout << "  on the host: " << name << " x" << calls << "\n";
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, DeviceGoldenModels, ::testing::ValuesIn(golden::caseNames()),

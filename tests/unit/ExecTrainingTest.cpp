@@ -129,8 +129,14 @@ void checkTrainStep(Module& m, const ParamStore& ps, const Function& loss,
       checkTwoSteps([&](const std::vector<Tensor>& in) {
         return (*exe)->run(step->function->name, in, ctx);
       }, *step, ps, batch);
-      EXPECT_GT(ctx.stats().kernelLaunches, 0);
-      EXPECT_GT(ctx.stats().gemmCalls, 0);
+      const device::DeviceStats& s = ctx.stats();
+      EXPECT_GT(s.kernelLaunches, 0);
+      EXPECT_GT(s.gemmCalls, 0);
+      EXPECT_GT(s.loopRecordings, 0) << "no loop of the step was recorded as a device graph";
+      std::cout << "  " << s.loopRecordings << " loop(s) recorded, " << s.graphLaunches
+                << " graph launches, " << s.conditionReads << " host decisions\n";
+      for (const auto& [reason, loops] : s.hostLoops)
+        std::cout << "  host-synchronized: " << loops << " loop(s): " << reason << "\n";
       continue;
     }
     codegen::cpu::CompileOptions options;

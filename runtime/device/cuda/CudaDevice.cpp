@@ -17,6 +17,12 @@
 
 #include "runtime/device/Device.h"
 
+#ifdef CAIRN_LOOP_CONTROL
+// The loop control kernel (LoopControl.cu), one cubin per architecture.
+extern const unsigned char cairn_loop_control_sm80[], cairn_loop_control_sm90[];
+extern const size_t cairn_loop_control_sm80_size, cairn_loop_control_sm90_size;
+#endif
+
 namespace cairn::device {
 namespace {
 
@@ -62,9 +68,36 @@ const std::string* pickPtx(const KernelImage& image, int cc) {
   return best;
 }
 
+/// A recorded loop: the instantiated graph (its WHILE node's body inside).
+class CudaGraph final : public DeviceGraph {
+public:
+  CudaGraph(CUcontext context, CUstream stream, CUgraph graph, CUgraphExec exec)
+      : context_(context), stream_(stream), graph_(graph), exec_(exec) {}
+  ~CudaGraph() override {
+    if (cuCtxSetCurrent(context_) != CUDA_SUCCESS) return;
+    cuGraphExecDestroy(exec_);
+    cuGraphDestroy(graph_);
+  }
+  Status launch() override {
+    CAIRN_CU(cuCtxSetCurrent(context_));
+    CAIRN_CU(cuGraphLaunch(exec_, stream_));
+    return Status::ok();
+  }
+
+private:
+  CUcontext context_;
+  CUstream stream_;
+  CUgraph graph_;
+  CUgraphExec exec_;
+};
+
 class CudaDevice final : public Device {
 public:
   ~CudaDevice() override {
+    if (capturing_) abortCapture();
+    if (loopModule_) cuModuleUnload(loopModule_);
+    if (upload_) cuStreamDestroy(upload_);
+    if (workspace_) cuMemFree(workspace_);
     for (auto& [text, module] : modules_)
       cuModuleUnload(module);
     if (blas_) cublasDestroy(blas_);
@@ -92,6 +125,23 @@ public:
     if (cublasStatus_t s = cublasCreate(&blas_); s != CUBLAS_STATUS_SUCCESS)
       return errorf("cublasCreate: {}", cublasError(s));
     cublasSetStream(blas_, reinterpret_cast<cudaStream_t>(stream_));
+    // A workspace of our own, set after the stream (setting the stream
+    // resets it): cuBLAS then allocates nothing while a loop is recorded.
+    CAIRN_CU(cuMemAlloc(&workspace_, kBlasWorkspace));
+    if (cublasStatus_t s = cublasSetWorkspace(blas_, reinterpret_cast<void*>(workspace_),
+                                              kBlasWorkspace);
+        s != CUBLAS_STATUS_SUCCESS)
+      return errorf("cublasSetWorkspace: {}", cublasError(s));
+    CAIRN_CU(cuStreamCreate(&upload_, CU_STREAM_NON_BLOCKING));
+#ifdef CAIRN_LOOP_CONTROL
+    // The cubin for this GPU's architecture family; other GPUs keep
+    // host-synchronized loops (a cubin does not run on a newer major).
+    const unsigned char* cubin = cc_ / 10 == 9 ? cairn_loop_control_sm90
+                                 : cc_ / 10 == 8 ? cairn_loop_control_sm80
+                                                 : nullptr;
+    if (cubin && cuModuleLoadData(&loopModule_, cubin) == CUDA_SUCCESS)
+      CAIRN_CU(cuModuleGetFunction(&loopControl_, loopModule_, "cairn_loop_control"));
+#endif
     return Status::ok();
   }
 
@@ -112,14 +162,18 @@ public:
   Status copyToDevice(void* dst, const void* src, size_t bytes) override {
     if (!bytes) return Status::ok();
     CAIRN_RETURN_IF_ERROR(current());
-    CAIRN_CU(cuMemcpyHtoDAsync(reinterpret_cast<CUdeviceptr>(dst), src, bytes, stream_));
+    // While recording, the upload stream: nothing else runs then
+    // (beginWhileCapture waited for the stream), so the order holds.
+    CUstream s = capturing_ ? upload_ : stream_;
+    CAIRN_CU(cuMemcpyHtoDAsync(reinterpret_cast<CUdeviceptr>(dst), src, bytes, s));
     // Pageable host memory: wait, so the caller may reuse `src` at once.
-    CAIRN_CU(cuStreamSynchronize(stream_));
+    CAIRN_CU(cuStreamSynchronize(s));
     return Status::ok();
   }
 
   Status copyToHost(void* dst, const void* src, size_t bytes) override {
     if (!bytes) return Status::ok();
+    if (capturing_) return Status::error("a copy to the host while recording a loop");
     CAIRN_RETURN_IF_ERROR(current());
     CAIRN_CU(cuMemcpyDtoHAsync(dst, reinterpret_cast<CUdeviceptr>(src), bytes, stream_));
     CAIRN_CU(cuStreamSynchronize(stream_));
@@ -179,7 +233,7 @@ public:
     return KernelHandle{fn};
   }
 
-  Status launch(KernelHandle kernel, LaunchConfig config, void** params) override {
+  Status launch(KernelHandle kernel, LaunchConfig config, void** params, size_t) override {
     if (!kernel.impl) return Status::error("launch of an unloaded kernel");
     CAIRN_RETURN_IF_ERROR(current());
     CAIRN_CU(cuLaunchKernel(static_cast<CUfunction>(kernel.impl), config.grid, 1, 1, config.block,
@@ -219,12 +273,116 @@ public:
   }
 
   Status synchronize() override {
+    if (capturing_) return Status::error("synchronize while recording a loop");
     CAIRN_RETURN_IF_ERROR(current());
     CAIRN_CU(cuStreamSynchronize(stream_));
     return Status::ok();
   }
 
+  // Recording a loop (Device.h): the stream is captured (relaxed mode, so
+  // allocations may happen meanwhile) into a graph; after the condition's
+  // work and the loop control, a conditional WHILE node is added behind
+  // them and the outer capture ends; the body is then captured into the
+  // node's body graph, the condition again at its end.
+  bool supportsLoopGraphs() const override { return loopControl_ != nullptr; }
+
+  Status beginWhileCapture() override {
+    if (!loopControl_) return Status::error("no loop control kernel for " + name_);
+    if (capturing_) return Status::error("a loop is already being recorded");
+    CAIRN_RETURN_IF_ERROR(current());
+    CAIRN_CU(cuStreamSynchronize(stream_));
+    CAIRN_CU(cuStreamBeginCapture(stream_, CU_STREAM_CAPTURE_MODE_RELAXED));
+    capturing_ = true;
+    CUgraph graph = nullptr;
+    CAIRN_RETURN_IF_ERROR(captureInfo(&graph, nullptr, nullptr, nullptr));
+    CAIRN_CU(cuGraphConditionalHandleCreate(&handle_, graph, context_, 0, 0));
+    return Status::ok();
+  }
+
+  Status loopControl(const void* condition, void* state, int64_t maxTrip) override {
+    if (!capturing_) return Status::error("loop control outside a recording");
+    CAIRN_RETURN_IF_ERROR(current());
+    long long bound = maxTrip;
+    void* params[] = {&handle_, &condition, &state, &bound};
+    CAIRN_CU(cuLaunchKernel(loopControl_, 1, 1, 1, 1, 1, 1, 0, stream_, params, nullptr));
+    return Status::ok();
+  }
+
+  Status beginWhileBody() override {
+    if (!capturing_ || body_) return Status::error("beginWhileBody outside a loop's prologue");
+    CAIRN_RETURN_IF_ERROR(current());
+    CUgraph graph = nullptr;
+    const CUgraphNode* deps = nullptr;
+    const CUgraphEdgeData* edges = nullptr;
+    size_t numDeps = 0;
+    CAIRN_RETURN_IF_ERROR(captureInfo(&graph, &deps, &edges, &numDeps));
+    CUgraphNodeParams p = {};
+    p.type = CU_GRAPH_NODE_TYPE_CONDITIONAL;
+    p.conditional.handle = handle_;
+    p.conditional.type = CU_GRAPH_COND_TYPE_WHILE;
+    p.conditional.size = 1;
+    p.conditional.ctx = context_;
+    CUgraphNode node = nullptr;
+    CAIRN_CU(cuGraphAddNode(&node, graph, deps, edges, numDeps, &p));
+    body_ = p.conditional.phGraph_out[0];
+    CAIRN_CU(cuStreamUpdateCaptureDependencies(stream_, &node, nullptr, 1,
+                                               CU_STREAM_SET_CAPTURE_DEPENDENCIES));
+    CAIRN_CU(cuStreamEndCapture(stream_, &outer_));
+    CAIRN_CU(cuStreamBeginCaptureToGraph(stream_, body_, nullptr, nullptr, 0,
+                                         CU_STREAM_CAPTURE_MODE_RELAXED));
+    return Status::ok();
+  }
+
+  StatusOr<std::unique_ptr<DeviceGraph>> endWhileCapture() override {
+    if (!capturing_ || !body_) return Status::error("endWhileCapture outside a loop's body");
+    CAIRN_RETURN_IF_ERROR(current());
+    CUgraph body = nullptr;
+    CUresult ended = cuStreamEndCapture(stream_, &body);
+    capturing_ = false;
+    body_ = nullptr;
+    CUgraph outer = outer_;
+    outer_ = nullptr;
+    if (ended != CUDA_SUCCESS) {
+      cuGraphDestroy(outer);
+      return errorf("recording a loop's body: {}", cuError(ended));
+    }
+    CUgraphExec exec = nullptr;
+    if (CUresult r = cuGraphInstantiate(&exec, outer, 0); r != CUDA_SUCCESS) {
+      cuGraphDestroy(outer);
+      return errorf("instantiating a recorded loop: {}", cuError(r));
+    }
+    return std::unique_ptr<DeviceGraph>(
+        std::make_unique<CudaGraph>(context_, stream_, outer, exec));
+  }
+
+  void abortCapture() override {
+    if (!capturing_) return;
+    if (current().isOk()) {
+      CUgraph g = nullptr;
+      if (cuStreamEndCapture(stream_, &g) == CUDA_SUCCESS && g && g != body_) cuGraphDestroy(g);
+      if (outer_) cuGraphDestroy(outer_); // owns the body graph
+    }
+    capturing_ = false;
+    body_ = outer_ = nullptr;
+  }
+
 private:
+  Status captureInfo(CUgraph* graph, const CUgraphNode** deps, const CUgraphEdgeData** edges,
+                     size_t* numDeps) {
+    CUstreamCaptureStatus status;
+    cuuint64_t id = 0;
+    const CUgraphNode* d = nullptr;
+    const CUgraphEdgeData* e = nullptr;
+    size_t n = 0;
+    CAIRN_CU(cuStreamGetCaptureInfo(stream_, &status, &id, graph, &d, &e, &n));
+    if (status != CU_STREAM_CAPTURE_STATUS_ACTIVE)
+      return Status::error("the stream's capture was invalidated while recording a loop");
+    if (deps) *deps = d;
+    if (edges) *edges = e;
+    if (numDeps) *numDeps = n;
+    return Status::ok();
+  }
+
   /// The driver's current context is per thread: make ours current here.
   Status current() {
     CAIRN_CU(cuCtxSetCurrent(context_));
@@ -238,6 +396,16 @@ private:
   int cc_ = 0;
   std::string name_;
   std::map<std::string, CUmodule> modules_; ///< by PTX text: one module per program
+  static constexpr size_t kBlasWorkspace = 32 << 20;
+  CUdeviceptr workspace_ = 0;
+  CUstream upload_ = nullptr; ///< uploads while the main stream is being captured
+  // Recording loops.
+  CUmodule loopModule_ = nullptr;
+  CUfunction loopControl_ = nullptr;
+  bool capturing_ = false;
+  CUgraphConditionalHandle handle_ = 0;
+  CUgraph outer_ = nullptr; ///< the loop's graph, once the WHILE node is in it
+  CUgraph body_ = nullptr;  ///< the WHILE node's body, being captured
 };
 
 } // namespace
