@@ -3,6 +3,7 @@
 #include "compiler/codegen/cpu/CompileExecutable.h"
 #include "compiler/codegen/cuda/CompileForDevice.h"
 #include "compiler/testing/Backend.h"
+#include "runtime/device/OpenDevice.h"
 
 namespace cairn {
 namespace {
@@ -61,8 +62,15 @@ private:
   device::DeviceContext ctx_;
 };
 
-/// The CUDA backend on the emulated device (the same kernels and programs a
-/// GPU runs).
+/// The device the cuda backend runs on, one per process: openDevice's
+/// choice (CAIRN_DEVICE=gpu on a GPU machine; in CI, no driver: the emulated
+/// device, which runs the same kernels and programs a GPU runs).
+StatusOr<std::shared_ptr<device::Device>> backendDevice() {
+  static StatusOr<std::shared_ptr<device::Device>> dev = device::openDevice();
+  return dev;
+}
+
+/// The CUDA backend.
 class DeviceBackend : public Backend {
 public:
   explicit DeviceBackend(bool passes) : passes_(passes) {}
@@ -70,8 +78,8 @@ public:
   StatusOr<std::unique_ptr<Executable>> compile(const Module& m) override {
     codegen::cuda::DeviceCompileOptions o;
     if (!passes_) o.passes = std::vector<std::string>{};
-    CAIRN_ASSIGN_OR_RETURN(auto exe,
-                           codegen::cuda::compileForDevice(m, device::makeEmulatedDevice(), o));
+    CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<device::Device> dev, backendDevice());
+    CAIRN_ASSIGN_OR_RETURN(auto exe, codegen::cuda::compileForDevice(m, dev, o));
     return std::unique_ptr<Executable>(std::make_unique<DeviceExecutable>(std::move(exe)));
   }
 

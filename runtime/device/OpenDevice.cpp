@@ -26,8 +26,13 @@ StatusOr<std::shared_ptr<Device>> openCudaDevice(int ordinal) {
   return Status::error("this build has no CUDA device layer (the CUDA toolkit was not found "
                        "when it was configured)");
 #else
-  // Loaded once and never closed: the driver's state lives as long as the process.
-  static void* lib = dlopen(CAIRN_CUDA_DEVICE_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+  // Loaded once and never closed: the driver's state lives as long as the
+  // process. CAIRN_CUDA_DEVICE_LIBRARY names another copy (binaries moved to
+  // another machine: scripts/gpu-check.sh).
+  static void* lib = [] {
+    const char* env = std::getenv("CAIRN_CUDA_DEVICE_LIBRARY");
+    return dlopen(env && *env ? env : CAIRN_CUDA_DEVICE_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+  }();
   static std::string loadError = [] {
     if (lib) return std::string();
     const char* e = dlerror(); // read once: a second call returns null

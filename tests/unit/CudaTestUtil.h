@@ -11,7 +11,24 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "runtime/device/OpenDevice.h"
+
 namespace cairn::cudatest {
+
+/// The device the CUDA backend's tests run on: the emulated device, or with
+/// CAIRN_TEST_DEVICE=gpu (scripts/gpu-check.sh) the GPU, one per process;
+/// a GPU asked for and not found fails the test that asks.
+inline std::shared_ptr<device::Device> testDevice() {
+  const char* env = std::getenv("CAIRN_TEST_DEVICE");
+  if (!env || std::string(env) != "gpu") return device::makeEmulatedDevice();
+  static StatusOr<std::shared_ptr<device::Device>> gpu =
+      device::openDevice(device::DeviceChoice::Gpu);
+  if (!gpu.isOk()) {
+    ADD_FAILURE() << "CAIRN_TEST_DEVICE=gpu: " << gpu.status().message();
+    return device::makeEmulatedDevice();
+  }
+  return *gpu;
+}
 
 /// Whether ptxas was found when the tests were configured.
 inline bool havePtxas() {

@@ -18,7 +18,8 @@ namespace {
   if (!codegen::cuda::sharedEmulatedKernelCompiler().isOk())                                       \
   GTEST_SKIP() << "no host JIT for the emulated device"
 
-std::shared_ptr<device::Device> emulated() { return device::makeEmulatedDevice(); }
+/// The emulated device, or the GPU under scripts/gpu-check.sh.
+std::shared_ptr<device::Device> emulated() { return cudatest::testDevice(); }
 
 std::unique_ptr<device::DeviceExecutable> compileForDeviceOk(
     const Module& m, const codegen::cuda::DeviceCompileOptions& o = {},

@@ -60,7 +60,7 @@ TEST_P(DeviceGoldenModels, EmulatedDeviceMatchesInterpreter) {
   options.alwaysEmitPtx = true; // every kernel of the model must assemble for the GPUs
   codegen::cuda::DeviceCompileReport report;
   auto exe =
-      codegen::cuda::compileForDevice(*c->module, device::makeEmulatedDevice(), options, &report);
+      codegen::cuda::compileForDevice(*c->module, cudatest::testDevice(), options, &report);
   ASSERT_TRUE(exe.isOk()) << exe.status().message();
   for (const auto& [arch, ptx] : report.ptx)
     EXPECT_TRUE(cudatest::assemblesWithPtxas(ptx, arch)) << GetParam();

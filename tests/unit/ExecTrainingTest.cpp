@@ -120,7 +120,7 @@ void checkTrainStep(Module& m, const ParamStore& ps, const Function& loss,
       options.alwaysEmitPtx = rewrites == FloatRewrites::Exact;
       codegen::cuda::DeviceCompileReport report;
       auto exe =
-          codegen::cuda::compileForDevice(m, device::makeEmulatedDevice(), options, &report);
+          codegen::cuda::compileForDevice(m, cudatest::testDevice(), options, &report);
       ASSERT_TRUE(exe.isOk()) << exe.status().message();
       for (const auto& [arch, ptx] : report.ptx)
         EXPECT_TRUE(cudatest::assemblesWithPtxas(ptx, arch));
