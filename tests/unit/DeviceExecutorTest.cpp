@@ -204,6 +204,105 @@ func @f(%h0: tensor<4x4xf32>, %n: tensor<i64>) -> (tensor<4x4xf32>) {
   EXPECT_EQ(s.hostLoops.begin()->second, 1) << "tried once per context";
 }
 
+// A loop nested in another: the outer one needs the host (the inner loop's
+// launch and trip count), the inner one is recorded once and launched on
+// every outer trip; an `if` inside a loop keeps that loop on the host; so
+// does a body that yields one carried value as another (a swap: copying the
+// yields into the carried buffers one by one would clobber one of them).
+TEST(DeviceExecutor, NestedLoopsBranchesAndSwapsInRecordedLoops) {
+  CAIRN_REQUIRE_EMULATOR();
+  auto m = parseOk(R"(
+func @nested(%x0: tensor<3xf32>, %n: tensor<i64>) -> (tensor<3xf32>) {
+  %zero = constant 0 : tensor<i64>
+  %one = constant 1 : tensor<i64>
+  %r:2 = while (%i = %zero, %x = %x0) : (tensor<i64>, tensor<3xf32>) cond {
+    %c = lt %i, %n : tensor<i1>
+    yield %c
+  } body {
+    %s:2 = while (%j = %zero, %y = %x) : (tensor<i64>, tensor<3xf32>) cond {
+      %d = lt %j, %i : tensor<i1>
+      yield %d
+    } body {
+      %y2 = mul %y, %y : tensor<3xf32>
+      %h = tanh %y2 : tensor<3xf32>
+      %j2 = add %j, %one : tensor<i64>
+      yield %j2, %h
+    }
+    %i2 = add %i, %one : tensor<i64>
+    yield %i2, %s#1
+  }
+  return %r#1
+}
+func @branchy(%x0: tensor<3xf32>, %n: tensor<i64>) -> (tensor<3xf32>) {
+  %zero = constant 0 : tensor<i64>
+  %one = constant 1 : tensor<i64>
+  %two = constant 2 : tensor<i64>
+  %r:2 = while (%i = %zero, %x = %x0) : (tensor<i64>, tensor<3xf32>) cond {
+    %c = lt %i, %n : tensor<i1>
+    yield %c
+  } body {
+    %p = lt %i, %two : tensor<i1>
+    %y = if %p -> (tensor<3xf32>) {
+      %t = tanh %x : tensor<3xf32>
+      yield %t
+    } else {
+      %u = neg %x : tensor<3xf32>
+      yield %u
+    }
+    %i2 = add %i, %one : tensor<i64>
+    yield %i2, %y
+  }
+  return %r#1
+}
+func @swap(%a0: tensor<3xf32>, %b0: tensor<3xf32>, %n: tensor<i64>) -> (tensor<3xf32>, tensor<3xf32>) {
+  %zero = constant 0 : tensor<i64>
+  %one = constant 1 : tensor<i64>
+  %r:3 = while (%i = %zero, %a = %a0, %b = %b0) : (tensor<i64>, tensor<3xf32>, tensor<3xf32>) cond {
+    %c = lt %i, %n : tensor<i1>
+    yield %c
+  } body {
+    %i2 = add %i, %one : tensor<i64>
+    %a2 = add %a, %a : tensor<3xf32>
+    yield %i2, %b, %a2
+  }
+  return %r#1, %r#2
+}
+)");
+  ASSERT_TRUE(m);
+  auto exe = compileForDeviceOk(*m);
+  ASSERT_TRUE(exe);
+  Tensor x = inputOf(TensorType(DType::F32, {3}), 4);
+  {
+    device::DeviceContext ctx;
+    expectDeviceMatches(*m, *exe, "nested", {x, Tensor::scalar(DType::I64, 4)}, 1e-5, &ctx);
+    const device::DeviceStats& s = ctx.stats();
+    // The inner loop reads the outer counter %i: on the first outer trip the
+    // host knows it (the constant 0, baked into that recording), later not.
+    EXPECT_EQ(s.loopRecordings, 2) << "the inner loop, for a known and an unknown %i";
+    EXPECT_EQ(s.graphLaunches, 4) << "once per outer trip";
+    EXPECT_EQ(s.whileIterations, 4 + (0 + 1 + 2 + 3));
+    ASSERT_EQ(s.hostLoops.size(), 1u);
+    EXPECT_EQ(s.hostLoops.begin()->first, "a loop inside the loop");
+  }
+  {
+    device::DeviceContext ctx;
+    expectDeviceMatches(*m, *exe, "branchy", {x, Tensor::scalar(DType::I64, 4)}, 1e-5, &ctx);
+    EXPECT_EQ(ctx.stats().loopRecordings, 0);
+    ASSERT_EQ(ctx.stats().hostLoops.size(), 1u);
+    EXPECT_EQ(ctx.stats().hostLoops.begin()->first, "'if' reads a value on the host");
+  }
+  {
+    device::DeviceContext ctx;
+    Tensor y = inputOf(TensorType(DType::F32, {3}), 5);
+    for (double n : {0.0, 1.0, 2.0, 5.0})
+      expectDeviceMatches(*m, *exe, "swap", {x, y, Tensor::scalar(DType::I64, n)}, 0, &ctx);
+    EXPECT_EQ(ctx.stats().loopRecordings, 0);
+    ASSERT_EQ(ctx.stats().hostLoops.size(), 1u);
+    EXPECT_EQ(ctx.stats().hostLoops.begin()->first,
+              "the body yields one carried value as another");
+  }
+}
+
 // A loop with no trip bound in a run that has a deadline stays on the host,
 // which checks the deadline between iterations.
 TEST(DeviceExecutor, UnboundedLoopUnderADeadlineIsHostSynchronized) {
