@@ -28,6 +28,7 @@
 #include "runtime/exec/Gemm.h"
 #include "runtime/exec/IsaFeatures.h"
 #include "runtime/exec/ProgramFormat.h"
+#include "runtime/reference/OpEval.h"
 
 struct cairn_status {
   cairn_code code;
@@ -134,13 +135,7 @@ StatusOr<cairn_dtype> cDtypeOf(DType d) {
 std::string signatureMismatch(const cairn_tensor& t, const TensorType& want) {
   StatusOr<DType> d = dtypeOf(t.dtype);
   if (!d.isOk() || t.rank < 0 || t.rank > 32 || (t.rank > 0 && !t.dims)) return "";
-  Shape got(t.dims, t.dims + t.rank);
-  bool ok = *d == want.dtype && t.rank == want.rank();
-  for (int64_t k = 0; ok && k < want.rank(); ++k)
-    ok = want.shape[static_cast<size_t>(k)] == kDynamic ||
-         want.shape[static_cast<size_t>(k)] == got[static_cast<size_t>(k)];
-  if (ok) return "";
-  return fmt::format("expected {}, got {}", want.toString(), TensorType(*d, got).toString());
+  return interp::typeMismatch(want, TensorType(*d, Shape(t.dims, t.dims + t.rank)));
 }
 
 /// A copy of a C tensor (the executor borrows Tensors; a C tensor is a view).
