@@ -156,8 +156,7 @@ StatusOr<exec::ExecOptions> execOptionsOf(const cairn_run_options* o) {
                   o->struct_size, sizeof(cairn_run_options));
   if (o->timeout_ns < 0 || o->max_bytes < 0 || o->max_loop_trips < 0)
     return errorf("cairn_run_options: timeout_ns, max_bytes and max_loop_trips must be >= 0");
-  if (o->timeout_ns > 0)
-    opts.limits.deadline = RunLimits::Clock::now() + std::chrono::nanoseconds(o->timeout_ns);
+  opts.limits = opts.limits.withTimeout(std::chrono::nanoseconds(o->timeout_ns));
   if (o->cancel) opts.limits.cancel = &o->cancel->cancelled;
   opts.limits.maxBytes = o->max_bytes;
   opts.defaultMaxTrip = o->max_loop_trips;

@@ -150,8 +150,7 @@ void Server::routes() {
         return fail(res, 400, "BAD_REQUEST", "\"timeout_ms\" must be a positive integer");
       timeoutMs = std::min(timeoutMs, t->get<int64_t>());
     }
-    RunLimits limits;
-    limits.deadline = start + std::chrono::milliseconds(timeoutMs);
+    RunLimits limits = RunLimits().withTimeout(std::chrono::milliseconds(timeoutMs), start);
     limits.maxBytes = o_.maxBytes;
     StatusOr<std::vector<Tensor>> out = model.run(function, inputs, limits);
     if (!out.isOk()) {
