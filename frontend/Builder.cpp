@@ -52,6 +52,11 @@ FunctionBuilder::FunctionBuilder(Module& m, std::string name, std::vector<Tensor
     : m_(m) {
   if (m.lookup(name))
     throw BuildError(fmt::format("function @{} already exists in the module", name));
+  for (size_t i = 0; i < argTypes.size(); ++i)
+    if (!withinElementLimit(argTypes[i].shape))
+      throw BuildError(fmt::format("function @{}: argument #{} type {} has a negative dim or "
+                                   "more than 2^48 elements",
+                                   name, i, argTypes[i].toString()));
   f_ = m.addFunction(std::move(name));
   for (size_t i = 0; i < argTypes.size(); ++i)
     f_->body().addArgument(argTypes[i], i < argNames.size() ? argNames[i] : "");
@@ -122,10 +127,23 @@ ValueList FunctionBuilder::create(OpKind kind, const ValueList& operands, AttrMa
     types.push_back(v.type());
     values.push_back(v.value());
   }
+  // Types the parser would refuse are refused here too: a frontend's sizes
+  // may come from data (an ONNX Reshape's shape), and type inference takes
+  // element counts that must fit int64.
+  auto checkLimit = [&](const TensorType& t, const char* what) {
+    if (!withinElementLimit(t.shape))
+      throw BuildError(fmt::format("'{}' op: {} type {} has a negative dim or more than 2^48 "
+                                   "elements",
+                                   opName(kind), what, t.toString()));
+  };
+  for (const TensorType& t : declared)
+    checkLimit(t, "declared result");
   auto inferred = inferResultTypes(kind, types, attrs, declared);
   if (!inferred.isOk())
     throw BuildError(fmt::format("'{}' op {} (operand types: {})", opName(kind),
                                  inferred.status().message(), typeListString(operands)));
+  for (const TensorType& t : *inferred)
+    checkLimit(t, "result");
   Op* op = insert(Op::create(kind, std::move(values), *inferred, std::move(attrs), 0, loc_));
   return wrap(op->results());
 }

@@ -12,10 +12,6 @@
 
 namespace cairn {
 
-/// Static element count above which a type is rejected, so later code can
-/// multiply element counts by element sizes without overflowing int64.
-static constexpr int64_t kMaxTypeElements = int64_t(1) << 48;
-
 TextParser::TextParser(std::string_view text, std::string_view filename)
     : lexer_(text), filename_(filename) {
   consume();

@@ -46,6 +46,16 @@ std::optional<int64_t> checkedByteSize(const Shape& shape, DType dtype) {
   return n;
 }
 
+bool withinElementLimit(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d == kDynamic) continue;
+    if (d < 0 || d > kMaxTypeElements || (d > 0 && n > kMaxTypeElements / d)) return false;
+    n *= d;
+  }
+  return true;
+}
+
 int64_t numElements(const Shape& shape) {
   int64_t n = 1;
   for (int64_t d : shape) {

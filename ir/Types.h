@@ -33,9 +33,18 @@ inline bool isBool(DType t) { return t == DType::I1; }
 inline constexpr int64_t kDynamic = -1;
 using Shape = std::vector<int64_t>;
 
+/// The most elements a type's static dims may multiply to. The parser and
+/// the frontend's builder refuse larger types, so code past them (type
+/// inference, buffer sizes) can multiply an element count by an element
+/// size without overflowing int64.
+inline constexpr int64_t kMaxTypeElements = int64_t(1) << 48;
+/// Whether every dim of `shape` is `?` or >= 0 and the static ones multiply
+/// to at most kMaxTypeElements.
+bool withinElementLimit(const Shape& shape);
+
 /// Number of elements of a fully static shape (1 for rank 0). The shape's
-/// byte size must fit int64 (the verifier ensures it for static types, run
-/// time checks with checkedByteSize); an overflow here is a Cairn bug.
+/// byte size must fit int64 (types within kMaxTypeElements; run time checks
+/// with checkedByteSize); an overflow here is a Cairn bug.
 int64_t numElements(const Shape& shape);
 /// Bytes of a tensor of `shape` (static, dims >= 0) and `dtype`, or nullopt
 /// when the element or byte count overflows int64.

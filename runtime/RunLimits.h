@@ -30,6 +30,14 @@ struct RunLimits {
   /// with kResourceExhausted naming the value's type and size.
   int64_t maxBytes = 0;
 
+  /// These limits with a deadline `timeout` after `from` as well (the
+  /// earlier of the two applies). A timeout that is not positive (0, NaN)
+  /// adds none, and one past what the clock can count means no deadline
+  /// rather than an overflow into the past: the C API's INT64_MAX ns, a
+  /// tool's --timeout 1e300.
+  RunLimits withTimeout(std::chrono::duration<double> timeout,
+                        Clock::time_point from = Clock::now()) const;
+
   bool timed() const { return deadline != Clock::time_point::max() || cancel; }
   /// The deadline or cancellation error, or ok. Cheap when neither is set.
   Status check() const {

@@ -9,7 +9,6 @@
 #include <map>
 #include <new>
 #include <stdexcept>
-#include <type_traits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,10 +23,12 @@
 #include "ir/Verifier.h"
 #include "runtime/Npy.h"
 #include "runtime/RunLimits.h"
+#include "runtime/capi/CEnums.h"
 #include "runtime/exec/Executable.h"
 #include "runtime/exec/Gemm.h"
 #include "runtime/exec/IsaFeatures.h"
 #include "runtime/exec/ProgramFormat.h"
+#include "runtime/reference/OpEval.h"
 
 struct cairn_status {
   cairn_code code;
@@ -61,6 +62,8 @@ struct cairn_cancel_token {
 namespace {
 
 using namespace cairn;
+using capi::cDtypeOf;
+using capi::dtypeOf;
 
 /// The status returned when even a status cannot be allocated.
 cairn_status gOutOfMemory{CAIRN_RESOURCE_EXHAUSTED, ""};
@@ -73,18 +76,8 @@ cairn_status* fail(cairn_code code, std::string message) {
   }
 }
 
-cairn_code codeOf(const Status& s, cairn_code otherwise) {
-  switch (s.code()) {
-  case StatusCode::kResourceExhausted: return CAIRN_RESOURCE_EXHAUSTED;
-  case StatusCode::kDeadlineExceeded: return CAIRN_DEADLINE_EXCEEDED;
-  case StatusCode::kCancelled: return CAIRN_CANCELLED;
-  case StatusCode::kError: break;
-  }
-  return otherwise;
-}
-
 cairn_status* fail(const Status& s, cairn_code otherwise) {
-  return fail(codeOf(s, otherwise), s.message());
+  return fail(capi::cCodeOf(s, otherwise), s.message());
 }
 
 /// Runs an API function's body; no C++ exception may cross into C.
@@ -102,45 +95,12 @@ template <typename F> cairn_status* guarded(const char* function, F&& body) {
   }
 }
 
-StatusOr<DType> dtypeOf(cairn_dtype d) {
-  // Read as an integer: a value outside the enum (a caller's 99) is not a
-  // cairn_dtype, and switching on it as one is undefined behaviour.
-  std::underlying_type_t<cairn_dtype> raw;
-  std::memcpy(&raw, &d, sizeof raw);
-  switch (raw) {
-  case CAIRN_F32: return DType::F32;
-  case CAIRN_F64: return DType::F64;
-  case CAIRN_I32: return DType::I32;
-  case CAIRN_I64: return DType::I64;
-  case CAIRN_I1: return DType::I1;
-  }
-  return errorf("unknown cairn_dtype {}", static_cast<int>(d));
-}
-
-StatusOr<cairn_dtype> cDtypeOf(DType d) {
-  switch (d) {
-  case DType::F32: return CAIRN_F32;
-  case DType::F64: return CAIRN_F64;
-  case DType::I32: return CAIRN_I32;
-  case DType::I64: return CAIRN_I64;
-  case DType::I1: return CAIRN_I1;
-  default: break;
-  }
-  return errorf("dtype {} has no C API equivalent", dtypeName(d));
-}
-
 /// Why C tensor `t` does not fit `want` (dtype, rank, static dims), or "".
 /// Malformed tensors (bad rank, no dims) are left to fromC to name.
 std::string signatureMismatch(const cairn_tensor& t, const TensorType& want) {
   StatusOr<DType> d = dtypeOf(t.dtype);
   if (!d.isOk() || t.rank < 0 || t.rank > 32 || (t.rank > 0 && !t.dims)) return "";
-  Shape got(t.dims, t.dims + t.rank);
-  bool ok = *d == want.dtype && t.rank == want.rank();
-  for (int64_t k = 0; ok && k < want.rank(); ++k)
-    ok = want.shape[static_cast<size_t>(k)] == kDynamic ||
-         want.shape[static_cast<size_t>(k)] == got[static_cast<size_t>(k)];
-  if (ok) return "";
-  return fmt::format("expected {}, got {}", want.toString(), TensorType(*d, got).toString());
+  return interp::typeMismatch(want, TensorType(*d, Shape(t.dims, t.dims + t.rank)));
 }
 
 /// A copy of a C tensor (the executor borrows Tensors; a C tensor is a view).
@@ -196,8 +156,7 @@ StatusOr<exec::ExecOptions> execOptionsOf(const cairn_run_options* o) {
                   o->struct_size, sizeof(cairn_run_options));
   if (o->timeout_ns < 0 || o->max_bytes < 0 || o->max_loop_trips < 0)
     return errorf("cairn_run_options: timeout_ns, max_bytes and max_loop_trips must be >= 0");
-  if (o->timeout_ns > 0)
-    opts.limits.deadline = RunLimits::Clock::now() + std::chrono::nanoseconds(o->timeout_ns);
+  opts.limits = opts.limits.withTimeout(std::chrono::nanoseconds(o->timeout_ns));
   if (o->cancel) opts.limits.cancel = &o->cancel->cancelled;
   opts.limits.maxBytes = o->max_bytes;
   opts.defaultMaxTrip = o->max_loop_trips;

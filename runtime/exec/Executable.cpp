@@ -156,10 +156,7 @@ struct OtherCpus {
 };
 
 Status maxTripExceeded(const Op& op, int64_t maxTrip, bool fromOperand) {
-  return opError(op, fmt::format("while loop exceeded its max trip count {}{}", maxTrip,
-                                 fromOperand ? ""
-                                             : " (the executor's defaultMaxTrip; the loop has "
-                                               "no max_trip operand)"));
+  return interp::maxTripExceeded(op, maxTrip, fromOperand, "executor");
 }
 
 Status checkArguments(const Program& p, const std::vector<Tensor>& inputs) {

@@ -158,7 +158,8 @@ Status checkArguments(const Program& p, const std::vector<Tensor>& inputs);
 
 /// The error of a `while` past its trip bound: `maxTrip` from its max_trip
 /// operand (`fromOperand`) or the executor's defaultMaxTrip. Shared by the
-/// CPU and device executors so both say the same.
+/// CPU and device executors so both say the same (interp::maxTripExceeded's
+/// wording, which the interpreter uses too).
 Status maxTripExceeded(const Op& op, int64_t maxTrip, bool fromOperand);
 
 /// The CPUs the calling thread may run on (its affinity mask), at least 1.

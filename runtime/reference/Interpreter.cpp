@@ -202,10 +202,7 @@ Interpreter::runWhile(const Op& op, const std::vector<const Tensor*>& in, const 
       return opError(op, "cond region must yield one i1 scalar");
     if (!go[0].data<bool>()[0]) break;
     if (bounded && trips >= maxTrip)
-      return opError(op, fmt::format("while loop exceeded its max trip count {}{}", maxTrip,
-                                     hasOperand ? ""
-                                                : " (the interpreter's defaultMaxTrip; the loop "
-                                                  "has no max_trip operand)"));
+      return interp::maxTripExceeded(op, maxTrip, hasOperand, "interpreter");
     CAIRN_ASSIGN_OR_RETURN(carried, runRegion(op.region(1), carried, env));
     CAIRN_RETURN_IF_ERROR(checkValues(op, "body yield", carried, types));
   }

@@ -4,6 +4,7 @@
 // op (see ir/Ops.def for the operand layouts).
 #include "runtime/reference/OpEval.h"
 
+#include "ir/Diagnostic.h"
 #include "kernels/reference/Kernels.h"
 #include "runtime/RunLimits.h"
 
@@ -19,6 +20,14 @@ std::string typeMismatch(const TensorType& declared, const TensorType& actual) {
       return fmt::format("expected {}, got {} (dim {} differs)", declared.toString(),
                          actual.toString(), d);
   return "";
+}
+
+Status maxTripExceeded(const Op& op, int64_t maxTrip, bool fromOperand, std::string_view runner) {
+  return opError(op, fmt::format("while loop exceeded its max trip count {}{}", maxTrip,
+                                 fromOperand ? ""
+                                             : fmt::format(" (the {}'s defaultMaxTrip; the loop "
+                                                           "has no max_trip operand)",
+                                                           runner)));
 }
 
 StatusOr<Shape> resolveDynamicShape(const TensorType& declared,

@@ -4,6 +4,7 @@
 // kernels of kernels/reference.
 #pragma once
 
+#include <string_view>
 #include <vector>
 
 #include "ir/IR.h"
@@ -35,5 +36,11 @@ StatusOr<Shape> resolveDynamicShape(const TensorType& declared,
 /// Whether a run-time tensor fits a declared type: same dtype and rank, and
 /// every static dim equal. Returns a message describing the mismatch, or "".
 std::string typeMismatch(const TensorType& declared, const TensorType& actual);
+
+/// The error of a `while` past its trip bound, with the op's location:
+/// `maxTrip` from its max_trip operand (`fromOperand`) or else from the
+/// default of `runner` ("interpreter", "executor"). The one wording the
+/// interpreter and both executors (through exec::maxTripExceeded) report.
+Status maxTripExceeded(const Op& op, int64_t maxTrip, bool fromOperand, std::string_view runner);
 
 } // namespace cairn::interp

@@ -190,6 +190,39 @@ TEST(OnnxImport, RunTimeReshapeBecomesDynamicDims) {
   EXPECT_EQ((*r)[0].shape(), (Shape{2, 3})); // 0 copies the input's dim
 }
 
+// Found by cairn-onnx-fuzzer: a Reshape to a constant shape whose entries
+// multiply past int64 aborted in type inference (numElements); types past
+// kMaxTypeElements, which the parser refuses, are now build errors.
+TEST(OnnxImport, TypesPastTheElementLimitAreErrors) {
+  auto message = [](const onnx::ModelProto& m) {
+    StatusOr<std::unique_ptr<Module>> r = importOnnxBytes(m.SerializeAsString(), "", "m");
+    return r.isOk() ? std::string("ok") : r.status().message();
+  };
+  onnx::ModelProto model = newModel();
+  auto* g = model.mutable_graph();
+  setType(g->add_input(), "x", onnx::TensorProto::FLOAT, {-1, 3});
+  auto* shape = g->add_initializer();
+  shape->set_name("s");
+  shape->set_data_type(onnx::TensorProto::INT64);
+  shape->add_dims(2);
+  shape->add_int64_data(int64_t(1) << 40);
+  shape->add_int64_data(int64_t(1) << 40);
+  addNode(g, "Reshape", {"x", "s"}, {"y"}, "reshape");
+  setType(g->add_output(), "y", onnx::TensorProto::FLOAT, {-1, -1});
+  std::string m = message(model);
+  EXPECT_NE(m.find("node 'reshape' (op Reshape)"), std::string::npos) << m;
+  EXPECT_NE(m.find("tensor<1099511627776x1099511627776xf32> has a negative dim or more than 2^48 "
+                   "elements"),
+            std::string::npos)
+      << m;
+
+  onnx::ModelProto wide = newModel();
+  setType(wide.mutable_graph()->add_input(), "x", onnx::TensorProto::FLOAT,
+          {int64_t(1) << 30, int64_t(1) << 30});
+  m = message(wide);
+  EXPECT_NE(m.find("more than 2^48 elements"), std::string::npos) << m;
+}
+
 TEST(OnnxImport, UnsupportedNodeIsNamed) {
   onnx::ModelProto model = newModel();
   auto* g = model.mutable_graph();

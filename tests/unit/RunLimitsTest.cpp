@@ -7,6 +7,8 @@
 // or a cancellation only has to stop a loop that never ends on its own.
 #include <atomic>
 #include <chrono>
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <thread>
 
@@ -108,6 +110,27 @@ TEST(RunLimits, DeadlineStopsAnEndlessLoopOnEveryPath) {
   // The context is usable after the overrun.
   auto ok = exe->run("fill", {f32(3), i64(2), i64(2)}, ctx);
   ASSERT_TRUE(ok.isOk()) << ok.status().message();
+}
+
+TEST(RunLimits, TimeoutsBecomeDeadlinesWithoutOverflow) {
+  using Clock = RunLimits::Clock;
+  Clock::time_point now = Clock::now(), never = Clock::time_point::max();
+  EXPECT_EQ(RunLimits().withTimeout(20ms, now).deadline, now + 20ms);
+  EXPECT_EQ(RunLimits().withTimeout(std::chrono::duration<double>(1.5), now).deadline,
+            now + 1500ms);
+  // Not positive: no deadline added.
+  EXPECT_EQ(RunLimits().withTimeout(0s, now).deadline, never);
+  EXPECT_EQ(RunLimits().withTimeout(-5s, now).deadline, never);
+  EXPECT_EQ(RunLimits().withTimeout(std::chrono::duration<double>(std::nan("")), now).deadline,
+            never);
+  // Past what the clock counts: no deadline, not one wrapped into the past.
+  EXPECT_EQ(RunLimits().withTimeout(std::chrono::nanoseconds(INT64_MAX), now).deadline, never);
+  EXPECT_EQ(RunLimits().withTimeout(std::chrono::duration<double>(1e300), now).deadline, never);
+  // The earlier deadline applies.
+  RunLimits early;
+  early.deadline = now + 10ms;
+  EXPECT_EQ(early.withTimeout(1s, now).deadline, now + 10ms);
+  EXPECT_EQ(early.withTimeout(1ms, now).deadline, now + 1ms);
 }
 
 TEST(RunLimits, CancellationFromAnotherThread) {
@@ -252,6 +275,11 @@ TEST(RunLimitsCApi, LimitsAndSizesComeBackAsTheirOwnCodes) {
   EXPECT_EQ(runC(c, "spin", {{CAIRN_F32, 0, nullptr, &x}}, &out, &o, &msg),
             CAIRN_DEADLINE_EXCEEDED)
       << msg;
+  // The longest timeout is no deadline (now + INT64_MAX ns wrapped into the
+  // past and failed the run at once).
+  o.timeout_ns = INT64_MAX;
+  n = 2, k = 3;
+  EXPECT_EQ(runC(c, "fill", fillArgs(), &out, &o, &msg), CAIRN_OK) << msg;
   o.timeout_ns = 0;
 
   cairn_cancel_token* token = cairn_cancel_token_new();

@@ -157,14 +157,6 @@ Status saveOutputs(const std::vector<Tensor>& outputs, const Options& o) {
   return Status::ok();
 }
 
-RunLimits withDeadline(RunLimits l, double seconds) {
-  if (seconds > 0)
-    l.deadline = RunLimits::Clock::now() +
-                 std::chrono::duration_cast<RunLimits::Clock::duration>(
-                     std::chrono::duration<double>(seconds));
-  return l;
-}
-
 int run(const Options& o) {
   auto fail = [](const Status& s) {
     std::cerr << s.message() << "\n";
@@ -228,13 +220,13 @@ int run(const Options& o) {
                                report.gemms, report.fallbacks);
     exec::ExecOptions execOptions;
     execOptions.defaultMaxTrip = o.maxTrip;
-    execOptions.limits = withDeadline(limits, o.timeoutSeconds);
+    execOptions.limits = limits.withTimeout(std::chrono::duration<double>(o.timeoutSeconds));
     start = std::chrono::steady_clock::now();
     outputs = (*exe)->run(fn.name, inputs, execOptions);
   } else {
     InterpreterOptions interpOptions;
     interpOptions.defaultMaxTrip = o.maxTrip;
-    interpOptions.limits = withDeadline(limits, o.timeoutSeconds);
+    interpOptions.limits = limits.withTimeout(std::chrono::duration<double>(o.timeoutSeconds));
     outputs = interpret(fn, inputs, interpOptions);
   }
   if (!outputs.isOk()) return fail(outputs.status());

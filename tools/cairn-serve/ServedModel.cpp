@@ -9,6 +9,7 @@
 #include "ir/Parser.h"
 #include "ir/Verifier.h"
 #include "runtime/ReadFile.h"
+#include "runtime/capi/CEnums.h"
 #include "runtime/capi/cairn.h"
 #include "runtime/exec/Executable.h"
 
@@ -48,37 +49,8 @@ private:
 
 // --- through the C API -----------------------------------------------------
 
-StatusOr<DType> dtypeOf(cairn_dtype d) {
-  switch (static_cast<int>(d)) {
-  case CAIRN_F32: return DType::F32;
-  case CAIRN_F64: return DType::F64;
-  case CAIRN_I32: return DType::I32;
-  case CAIRN_I64: return DType::I64;
-  case CAIRN_I1: return DType::I1;
-  }
-  return errorf("unknown dtype {}", static_cast<int>(d));
-}
-
-StatusOr<cairn_dtype> cDtypeOf(DType d) {
-  switch (d) {
-  case DType::F32: return CAIRN_F32;
-  case DType::F64: return CAIRN_F64;
-  case DType::I32: return CAIRN_I32;
-  case DType::I64: return CAIRN_I64;
-  case DType::I1: return CAIRN_I1;
-  default: break;
-  }
-  return errorf("dtype {} has no C API equivalent", dtypeName(d));
-}
-
-StatusCode codeOf(cairn_code c) {
-  switch (c) {
-  case CAIRN_RESOURCE_EXHAUSTED: return StatusCode::kResourceExhausted;
-  case CAIRN_DEADLINE_EXCEEDED: return StatusCode::kDeadlineExceeded;
-  case CAIRN_CANCELLED: return StatusCode::kCancelled;
-  default: return StatusCode::kError;
-  }
-}
+using capi::cDtypeOf;
+using capi::dtypeOf;
 
 class AotModel : public ServedModel {
 public:
@@ -153,7 +125,8 @@ public:
     }
     contexts_.give(ctx);
     if (s) {
-      Status err = Status::error(cairn_status_message(s), codeOf(cairn_status_code(s)));
+      Status err =
+          Status::error(cairn_status_message(s), capi::statusCodeOf(cairn_status_code(s)));
       cairn_status_free(s);
       return err;
     }

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "TensorJson.h"
+#include "runtime/reference/OpEval.h"
 
 namespace cairn::serve {
 
@@ -31,15 +32,9 @@ std::string signatureMismatch(const FunctionInfo& f, const std::vector<Tensor>& 
   if (inputs.size() != f.args.size())
     return fmt::format("function '{}' takes {} input(s), got {}", f.name, f.args.size(),
                        inputs.size());
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const TensorType& want = f.args[i];
-    const TensorType& got = inputs[i].type();
-    bool ok = want.dtype == got.dtype && want.rank() == got.rank();
-    for (int64_t d = 0; ok && d < want.rank(); ++d)
-      ok = want.shape[d] == kDynamic || want.shape[d] == got.shape[d];
-    if (!ok)
-      return fmt::format("input #{}: expected {}, got {}", i, want.toString(), got.toString());
-  }
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (std::string m = interp::typeMismatch(f.args[i], inputs[i].type()); !m.empty())
+      return fmt::format("input #{}: {}", i, m);
   return "";
 }
 
@@ -155,8 +150,7 @@ void Server::routes() {
         return fail(res, 400, "BAD_REQUEST", "\"timeout_ms\" must be a positive integer");
       timeoutMs = std::min(timeoutMs, t->get<int64_t>());
     }
-    RunLimits limits;
-    limits.deadline = start + std::chrono::milliseconds(timeoutMs);
+    RunLimits limits = RunLimits().withTimeout(std::chrono::milliseconds(timeoutMs), start);
     limits.maxBytes = o_.maxBytes;
     StatusOr<std::vector<Tensor>> out = model.run(function, inputs, limits);
     if (!out.isOk()) {
