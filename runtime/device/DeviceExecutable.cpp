@@ -134,6 +134,10 @@ void collectUses(const Block& b, std::set<Slot>& uses) {
 
 /// Recorded forms kept per loop (shape buckets), the oldest dropped first.
 constexpr size_t kGraphsPerLoop = 8;
+/// Recordings of one loop after which it stays host-synchronized: its sizes
+/// or host-known values change nearly every time, and a recording costs
+/// more than the iterations it saves.
+constexpr int64_t kMaxRecordingsPerLoop = 4 * kGraphsPerLoop;
 
 } // namespace
 
@@ -153,11 +157,13 @@ struct DeviceContext::State {
   std::vector<const Op*> tagged; ///< by tag - 1
   /// Recorded loops by instruction, and the loops that need the host.
   std::map<const Instruction*, std::vector<std::unique_ptr<LoopGraph>>> loopGraphs;
+  std::map<const Instruction*, int64_t> recordings;
   std::set<const Instruction*> hostLoops;
 
   /// Forgets everything tied to one executable's instructions.
   void clearLoops() {
     loopGraphs.clear();
+    recordings.clear();
     hostLoops.clear();
     tags.clear();
     tagged.clear();
@@ -359,7 +365,41 @@ private:
     return Status::ok();
   }
 
+  /// Whether `in` computes integer scalars from integer scalars the host
+  /// knows (size arithmetic: `dim(x) - 1`): then the host computes them too.
+  bool onKnownScalars(const Instruction& in) const {
+    for (Slot s : in.operands)
+      if (!get(s).known) return false;
+    for (const TensorType& t : in.outputTypes)
+      if (t.rank() != 0 || !isInteger(t.dtype)) return false;
+    return !in.operands.empty() && !in.outputTypes.empty();
+  }
+
+  /// Size arithmetic on the host: no launch, and the results stay known (a
+  /// later reshape, broadcast, iota or kernel extent needs no read back;
+  /// recorded loops bake them in like any other size).
+  Status execOnKnownScalars(const Instruction& in) {
+    const Op& op = *in.op;
+    std::vector<Tensor> args;
+    for (Slot s : in.operands)
+      args.push_back(Tensor::scalar(get(s).type.dtype, static_cast<double>(*get(s).known)));
+    InterpreterOptions io;
+    io.limits = opts_.limits;
+    StatusOr<std::vector<Tensor>> r = evaluateOp(op, args, io);
+    if (!r.isOk()) return r.status();
+    if (r->size() != in.results.size())
+      return opError(op, fmt::format("produced {} values for {} results", r->size(),
+                                     in.results.size()));
+    for (size_t i = 0; i < r->size(); ++i) {
+      CAIRN_RETURN_IF_ERROR(checkResult(in, i, (*r)[i].type()));
+      CAIRN_RETURN_IF_ERROR(setScalar(in.results[i], (*r)[i].dtype(), (*r)[i].getInt(0)));
+    }
+    ++stats_.hostScalarOps;
+    return Status::ok();
+  }
+
   Status execKernel(const Instruction& in) {
+    if (onKnownScalars(in)) return execOnKnownScalars(in);
     std::vector<const Value*> ins;
     for (Slot s : in.operands)
       ins.push_back(&get(s));
@@ -644,12 +684,124 @@ private:
     return Status::ok();
   }
 
-  /// What has a device form here (dim, concat) runs so; the rest on the host.
+  /// What has a device form here (dim, concat, argmax, transpose,
+  /// broadcast, iota) runs so; the rest on the host.
   Status execOnHost(const Instruction& in) {
-    if (in.op->kind() == OpKind::Dim) return execDim(in);
-    if (in.op->kind() == OpKind::Concat) return execConcat(in);
-    if (in.op->kind() == OpKind::Argmax) return execReduce(in);
-    return execOnHostAlways(in);
+    switch (in.op->kind()) {
+    case OpKind::Dim: return execDim(in);
+    case OpKind::Concat: return execConcat(in);
+    case OpKind::Argmax: return execReduce(in);
+    case OpKind::Transpose:
+    case OpKind::Broadcast: return execStrided(in);
+    case OpKind::Iota: return execIota(in);
+    default: return execOnHostAlways(in);
+    }
+  }
+
+  /// `declared` with its `?` dims taken from the size operands from
+  /// `firstSize` on; false where the host does not know one.
+  bool knownShape(const Instruction& in, const TensorType& declared, size_t firstSize,
+                  Shape* shape) const {
+    *shape = declared.shape;
+    for (size_t d = 0, next = firstSize; d < shape->size(); ++d) {
+      if ((*shape)[d] != kDynamic) continue;
+      if (next >= in.operands.size() || !get(in.operands[next]).known) return false;
+      (*shape)[d] = *get(in.operands[next++]).known;
+      if ((*shape)[d] < 0) return false; // the reference's error to give
+    }
+    return true;
+  }
+
+  /// A row kernel's launch for `in`'s one result of `type` (checked against
+  /// the declared type), counted.
+  Status launchRowKernel(const Instruction& in, const KernelHandle& kernel,
+                         std::vector<void*> buffers, const TensorType& type,
+                         const std::vector<int64_t>& scalars) {
+    CAIRN_RETURN_IF_ERROR(checkResult(in, 0, type));
+    CAIRN_ASSIGN_OR_RETURN(Value out, allocate(type));
+    buffers.push_back(out.data());
+    Status launched = launchElementwise(dev_, kernel, buffers, scalars, type.numElements());
+    if (!launched.isOk()) return opError(*in.op, launched);
+    ++stats_.rowLaunches;
+    set(in.results[0], std::move(out));
+    return Status::ok();
+  }
+
+  /// transpose and broadcast as one strided copy (RowKernels.h); ranks over
+  /// kMaxStridedRank, sizes the host does not know and shapes the reference
+  /// must judge on the host.
+  Status execStrided(const Instruction& in) {
+    const Op& op = *in.op;
+    const Value& x = get(in.operands[0]);
+    const Shape& xs = x.type.shape;
+    const size_t rank = xs.size();
+    std::vector<int64_t> xStride(rank);
+    for (size_t d = rank, s = 1; d-- > 0;) {
+      xStride[d] = static_cast<int64_t>(s);
+      s *= static_cast<size_t>(xs[d]);
+    }
+    Shape out;
+    std::vector<int64_t> strides;
+    if (op.kind() == OpKind::Transpose) {
+      std::vector<int64_t> perm = op.getIntsOr("perm", {});
+      std::vector<bool> seen(rank, false);
+      if (perm.size() != rank) return execOnHostAlways(in);
+      for (int64_t p : perm) {
+        if (p < 0 || static_cast<size_t>(p) >= rank || seen[size_t(p)]) return execOnHostAlways(in);
+        seen[size_t(p)] = true;
+        out.push_back(xs[size_t(p)]);
+        strides.push_back(xStride[size_t(p)]);
+      }
+    } else {
+      if (!knownShape(in, op.result()->type, 1, &out)) return execOnHostAlways(in);
+      std::vector<int64_t> dflt; // numpy's trailing alignment, as the reference
+      for (size_t i = 0; i < rank; ++i)
+        dflt.push_back(static_cast<int64_t>(out.size() - rank + i));
+      std::vector<int64_t> dims = op.getIntsOr("dims", dflt);
+      if (dims.size() != rank) return execOnHostAlways(in);
+      strides.assign(out.size(), 0); // new and repeated dims: stride 0
+      for (size_t i = 0; i < rank; ++i) {
+        int64_t j = dims[i];
+        if (j < 0 || static_cast<size_t>(j) >= out.size() || (i && j <= dims[i - 1]))
+          return execOnHostAlways(in);
+        if (xs[i] == out[size_t(j)]) strides[size_t(j)] = xStride[i];
+        else if (xs[i] != 1) return execOnHostAlways(in);
+      }
+    }
+    RowKernelDesc desc;
+    const KernelHandle* kernel = nullptr;
+    if (out.size() <= size_t(kMaxStridedRank) &&
+        rowKernelFor(RowKernelKind::Strided, x.type.dtype, DType::I32, &desc))
+      kernel = exe_.rowKernel(desc);
+    TensorType type(x.type.dtype, out);
+    if (!kernel || !interp::typeMismatch(op.result()->type, type).empty())
+      return execOnHostAlways(in);
+    // Padded with leading dims of size 1.
+    std::vector<int64_t> scalars(size_t(kMaxStridedRank) - out.size(), 1);
+    scalars.insert(scalars.end(), out.begin(), out.end());
+    scalars.insert(scalars.end(), size_t(kMaxStridedRank) - out.size(), 0);
+    scalars.insert(scalars.end(), strides.begin(), strides.end());
+    return launchRowKernel(in, *kernel, {x.data()}, type, scalars);
+  }
+
+  /// iota: each element's coordinate along the axis, on the device.
+  Status execIota(const Instruction& in) {
+    const Op& op = *in.op;
+    Shape shape;
+    int64_t axis = op.getIntOr("axis", 0);
+    const TensorType& declared = op.result()->type;
+    RowKernelDesc desc;
+    const KernelHandle* kernel = nullptr;
+    if (rowKernelFor(RowKernelKind::Iota, declared.dtype, DType::I32, &desc))
+      kernel = exe_.rowKernel(desc);
+    if (!kernel || !knownShape(in, declared, 0, &shape) || axis < 0 ||
+        axis >= static_cast<int64_t>(shape.size()))
+      return execOnHostAlways(in);
+    int64_t inner = 1;
+    for (size_t d = size_t(axis) + 1; d < shape.size(); ++d)
+      inner *= shape[d];
+    return launchRowKernel(in, *kernel, {}, TensorType(declared.dtype, shape),
+                           {shape[size_t(axis)], std::max<int64_t>(inner, 1)});
   }
 
   /// Operands down, the reference kernels on the host, results up.
@@ -772,11 +924,8 @@ private:
     TensorType type = in.op->kind() == OpKind::Reshape ? declared : x.type;
     // A reshape's `?` sizes follow as operands: the host knows them when
     // they are dims or sizes it computed.
-    for (size_t d = 0, next = 1; d < type.shape.size(); ++d) {
-      if (type.shape[d] != kDynamic) continue;
-      if (next >= in.operands.size() || !get(in.operands[next]).known) break;
-      type.shape[d] = *get(in.operands[next++]).known;
-    }
+    if (in.op->kind() == OpKind::Reshape && !knownShape(in, declared, 1, &type.shape))
+      return execOnHost(in);
     if (!type.hasStaticShape() || type.numElements() != x.type.numElements() ||
         type.dtype != x.type.dtype)
       return execOnHost(in);
@@ -867,6 +1016,11 @@ private:
   StatusOr<bool> runRecordedWhile(const Instruction& in, const std::vector<Value>& init,
                                   int64_t maxTrip, bool hasMaxTrip) {
     LoopGraph* g = findRecorded(in, init, maxTrip);
+    if (!g && ++s_.recordings[&in] > kMaxRecordingsPerLoop) {
+      s_.hostLoops.insert(&in);
+      ++stats_.hostLoops["recorded too often: its sizes or host-known values keep changing"];
+      return false;
+    }
     if (!g) {
       CAIRN_ASSIGN_OR_RETURN(g, record(in, init, maxTrip));
       if (!g) return false;

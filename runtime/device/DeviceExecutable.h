@@ -62,6 +62,7 @@ struct DeviceStats {
   int64_t inPlaceUpdates = 0; ///< scatters that wrote into their operand's buffer
   int64_t gemmCalls = 0;
   int64_t hostOps = 0;        ///< ops run on the host (operands down, results up)
+  int64_t hostScalarOps = 0;  ///< size arithmetic on scalars the host knows (no copies)
   std::map<std::string, int64_t> hostOpsByName; ///< the same by op name ("concat": 12)
   int64_t conditionReads = 0; ///< while/if decisions read back by the host
   int64_t whileIterations = 0;

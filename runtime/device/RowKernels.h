@@ -37,6 +37,21 @@
 //
 // ABI: (ptr x, ptr out, i64 P, i64 A, i64 R, i64 n = P*R). A must be > 0
 // for argmax (the executor leaves A = 0 to the reference's error).
+//
+// A strided copy moves every element of the result from x at strides of the
+// executor's choosing: a transpose (x's strides permuted) and a broadcast
+// (stride 0 along repeated dims) are each one launch. Rank up to 6 (lower
+// ranks padded with leading dims of size 1):
+//
+//   strided: out[e] = x[sum_d unravel(e, D)_d * S_d]
+//
+// ABI: (ptr x, ptr out, i64 D0..D5 (out's dims), i64 S0..S5 (x's strides in
+// elements), i64 n).
+//
+// iota writes each element's coordinate along one axis, converted to the
+// result's dtype (i32, i64, f32, f64) as the reference converts it:
+//
+//   iota: out[p, a, r] = a        ABI: (ptr out, i64 A, i64 R, i64 n)
 #pragma once
 
 #include <cstdint>
@@ -54,21 +69,25 @@ enum class RowKernelKind : uint8_t {
   Slice,
   UpdateSlice,
   ReduceSum,
-  Argmax
+  Argmax,
+  Strided,
+  Iota
 };
 
 /// The highest rank a slice kernel takes.
 constexpr int kMaxSliceRank = 4;
+/// The highest rank a strided copy takes.
+constexpr int kMaxStridedRank = 6;
 
 struct RowKernelDesc {
   RowKernelKind kind = RowKernelKind::Gather;
-  /// The moves (gathers, scatters, slices) move bytes: one dtype stands
-  /// for each size (i1: 1, f16: 2, i32: 4, i64: 8 bytes). ScatterAdd adds
-  /// f32, f64, i32 or i64; ReduceSum sums f32 or f64; Argmax compares f32,
-  /// f64, i32 or i64.
+  /// The moves (gathers, scatters, slices, strided copies) move bytes: one
+  /// dtype stands for each size (i1: 1, f16: 2, i32: 4, i64: 8 bytes).
+  /// ScatterAdd adds f32, f64, i32 or i64; ReduceSum sums f32 or f64;
+  /// Argmax compares f32, f64, i32 or i64; Iota writes i32, i64, f32, f64.
   DType dtype = DType::I32;
   /// Of the indices or starts, or argmax's result: i32 or i64 (i32 for
-  /// ReduceSum, which has none).
+  /// ReduceSum, Strided and Iota, which have none).
   DType indexType = DType::I32;
   bool operator==(const RowKernelDesc&) const = default;
 };

@@ -176,13 +176,16 @@ TEST(DeviceExecutor, LoopThatNeedsTheHostIsNotRecorded) {
 func @f(%h0: tensor<4x4xf32>, %n: tensor<i64>) -> (tensor<4x4xf32>) {
   %zero = constant 0 : tensor<i64>
   %one = constant 1 : tensor<i64>
+  %two = constant 2 : tensor<i64>
   %r:2 = while (%i = %zero, %h = %h0) : (tensor<i64>, tensor<4x4xf32>) cond {
     %c = lt %i, %n : tensor<i1>
     yield %c
   } body {
-    %t = transpose %h {perm = [1, 0]} : tensor<4x4xf32>
+    %t = tanh %h : tensor<4x4xf32>
     %j = add %i, %one : tensor<i64>
-    yield %j, %t
+    %d = mul %j, %two : tensor<i64>
+    %k = div %d, %two : tensor<i64>
+    yield %k, %t
   }
   return %r#1
 }
@@ -193,20 +196,20 @@ func @f(%h0: tensor<4x4xf32>, %n: tensor<i64>) -> (tensor<4x4xf32>) {
   device::DeviceContext ctx;
   std::vector<Tensor> in = {inputOf(TensorType(DType::F32, {4, 4}), 1),
                             Tensor::scalar(DType::I64, 3)};
-  expectDeviceMatches(*m, *exe, "f", in, 0, &ctx);
-  expectDeviceMatches(*m, *exe, "f", in, 0, &ctx);
+  expectDeviceMatches(*m, *exe, "f", in, 1e-5, &ctx);
+  expectDeviceMatches(*m, *exe, "f", in, 1e-5, &ctx);
   const device::DeviceStats& s = ctx.stats();
   EXPECT_EQ(s.loopRecordings, 0);
   EXPECT_EQ(s.graphLaunches, 0);
   EXPECT_EQ(s.conditionReads, 2 * 4);
   ASSERT_EQ(s.hostLoops.size(), 1u);
-  EXPECT_EQ(s.hostLoops.begin()->first, "'transpose' runs on the host");
+  EXPECT_EQ(s.hostLoops.begin()->first, "'div' runs on the host"); // integer div: no kernel yet
   EXPECT_EQ(s.hostLoops.begin()->second, 1) << "tried once per context";
 }
 
 // A loop nested in another: the outer one needs the host (the inner loop's
-// launch and trip count), the inner one is recorded once and launched on
-// every outer trip; an `if` inside a loop keeps that loop on the host; so
+// launch and trip count), the inner one is recorded and launched on every
+// outer trip; an `if` inside a loop keeps that loop on the host; so
 // does a body that yields one carried value as another (a swap: copying the
 // yields into the carried buffers one by one would clobber one of them).
 TEST(DeviceExecutor, NestedLoopsBranchesAndSwapsInRecordedLoops) {
@@ -276,13 +279,22 @@ func @swap(%a0: tensor<3xf32>, %b0: tensor<3xf32>, %n: tensor<i64>) -> (tensor<3
     device::DeviceContext ctx;
     expectDeviceMatches(*m, *exe, "nested", {x, Tensor::scalar(DType::I64, 4)}, 1e-5, &ctx);
     const device::DeviceStats& s = ctx.stats();
-    // The inner loop reads the outer counter %i: on the first outer trip the
-    // host knows it (the constant 0, baked into that recording), later not.
-    EXPECT_EQ(s.loopRecordings, 2) << "the inner loop, for a known and an unknown %i";
+    // The inner loop reads the outer counter %i, which the host knows (size
+    // arithmetic on the host): each value is baked into its own recording.
+    EXPECT_EQ(s.loopRecordings, 4) << "the inner loop, once per value of %i";
     EXPECT_EQ(s.graphLaunches, 4) << "once per outer trip";
     EXPECT_EQ(s.whileIterations, 4 + (0 + 1 + 2 + 3));
     ASSERT_EQ(s.hostLoops.size(), 1u);
     EXPECT_EQ(s.hostLoops.begin()->first, "a loop inside the loop");
+  }
+  {
+    // 40 values of %i: recorded 32 times, then host-synchronized.
+    device::DeviceContext ctx;
+    expectDeviceMatches(*m, *exe, "nested", {x, Tensor::scalar(DType::I64, 40)}, 1e-5, &ctx);
+    EXPECT_EQ(ctx.stats().loopRecordings, 32);
+    EXPECT_EQ(ctx.stats().hostLoops.count(
+                  "recorded too often: its sizes or host-known values keep changing"),
+              1u);
   }
   {
     device::DeviceContext ctx;
@@ -608,6 +620,36 @@ func @f(%x: tensor<3x5x4xf32>) -> (tensor<3x4xi64>, tensor<5x4xi32>, tensor<3xf3
   expectDeviceMatches(*m, *exe, "f", {x}, 0, &ctx);
   EXPECT_EQ(ctx.stats().hostOpsByName.count("argmax"), 0u);
   EXPECT_EQ(ctx.stats().hostOpsByName.count("reduce_sum"), 1u) << "dims [0, 2] are not contiguous";
+}
+
+// Transposes, broadcasts (sizes the host knows from dims) and iotas are
+// strided-copy and iota kernels on the device, bit for bit.
+TEST(DeviceExecutor, TransposeBroadcastAndIotaRunOnTheDevice) {
+  CAIRN_REQUIRE_EMULATOR();
+  auto m = parseOk(R"(
+func @f(%x: tensor<?x3x4xf32>, %row: tensor<4xi64>, %col: tensor<?x1xf16>) -> (tensor<4x?x3xf32>, tensor<?x5x4xi64>, tensor<?x5xf16>, tensor<?x2xf64>, tensor<3x?xi32>) {
+  %n = dim %x {axis = 0} : tensor<i64>
+  %t = transpose %x {perm = [2, 0, 1]} : tensor<4x?x3xf32>
+  %b = broadcast %row, %n {dims = [2]} : tensor<?x5x4xi64>
+  %c = broadcast %col, %n {dims = [0, 1]} : tensor<?x5xf16>
+  %i = iota %n {axis = 0} : tensor<?x2xf64>
+  %j = iota %n {axis = 1} : tensor<3x?xi32>
+  return %t, %b, %c, %i, %j
+}
+)");
+  ASSERT_TRUE(m);
+  auto exe = compileForDeviceOk(*m);
+  ASSERT_TRUE(exe);
+  for (int64_t n : {int64_t{2}, int64_t{0}, int64_t{7}}) {
+    SCOPED_TRACE(n);
+    device::DeviceContext ctx;
+    expectDeviceMatches(*m, *exe, "f",
+                        {inputOf(TensorType(DType::F32, {n, 3, 4}), 1),
+                         inputOf(TensorType(DType::I64, {4}), 2),
+                         inputOf(TensorType(DType::F16, {n, 1}), 3)},
+                        0, &ctx);
+    EXPECT_EQ(ctx.stats().hostOps, 0);
+  }
 }
 
 } // namespace

@@ -320,7 +320,9 @@ llvm::Function* lowerRowThread(const device::RowKernelDesc& k, llvm::Module& m,
   case device::RowKernelKind::Slice:
   case device::RowKernelKind::UpdateSlice:
   case device::RowKernelKind::ReduceSum:
-  case device::RowKernelKind::Argmax: break; // lowerSliceThread's, lowerReduceThread's
+  case device::RowKernelKind::Argmax:
+  case device::RowKernelKind::Strided:
+  case device::RowKernelKind::Iota: break; // the other lower*Thread functions'
   }
   b.CreateBr(latch);
   closeGridStride(b, g);
@@ -495,6 +497,57 @@ llvm::Function* lowerReduceThread(const device::RowKernelDesc& k, llvm::Module& 
   return fn;
 }
 
+constexpr Arity kStridedArity{2, 2 * device::kMaxStridedRank + 1}; // x, out; D.., S.., n
+
+/// name.thread for a strided copy: out[e] = x[unravel(e, D) . S].
+llvm::Function* lowerStridedThread(const device::RowKernelDesc& k, llvm::Module& m,
+                                   const std::string& name) {
+  constexpr size_t R = device::kMaxStridedRank;
+  llvm::LLVMContext& ctx = m.getContext();
+  llvm::Function* fn = newThreadFunction(m, name, kStridedArity, /*noAliasPointers=*/true);
+  auto arg = [&](size_t j) -> Value* { return fn->getArg(static_cast<unsigned>(j)); };
+  const size_t sc = kStridedArity.pointers;
+  llvm::Type* elem = llvm::Type::getIntNTy(ctx, static_cast<unsigned>(8 * dtypeSize(k.dtype)));
+  llvm::Align align(static_cast<uint64_t>(dtypeSize(k.dtype)));
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
+  GridStride g = openGridStride(b, fn, kStridedArity);
+  Value* rest = g.e;
+  Value* at = b.getInt64(0);
+  for (size_t d = R; d-- > 0;) {
+    Value* dim = arg(sc + d);
+    at = b.CreateNUWAdd(at, b.CreateNUWMul(b.CreateURem(rest, dim), arg(sc + R + d)));
+    rest = b.CreateUDiv(rest, dim);
+  }
+  Value* v = b.CreateAlignedLoad(elem, b.CreateInBoundsGEP(elem, arg(0), at), align);
+  b.CreateAlignedStore(v, b.CreateInBoundsGEP(elem, arg(1), g.e), align);
+  b.CreateBr(g.latch);
+  closeGridStride(b, g);
+  return fn;
+}
+
+constexpr Arity kIotaArity{1, 3}; // out; A, R, n
+
+/// name.thread for iota: out[e] = (e / R) mod A in the result's dtype.
+llvm::Function* lowerIotaThread(const device::RowKernelDesc& k, llvm::Module& m,
+                                const std::string& name) {
+  llvm::LLVMContext& ctx = m.getContext();
+  llvm::Function* fn = newThreadFunction(m, name, kIotaArity, /*noAliasPointers=*/true);
+  auto arg = [&](size_t j) -> Value* { return fn->getArg(static_cast<unsigned>(j)); };
+  llvm::Type* elem = k.dtype == DType::F32   ? llvm::Type::getFloatTy(ctx)
+                     : k.dtype == DType::F64 ? llvm::Type::getDoubleTy(ctx)
+                                             : llvm::Type::getIntNTy(ctx, static_cast<unsigned>(
+                                                                              8 * dtypeSize(k.dtype)));
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
+  GridStride g = openGridStride(b, fn, kIotaArity);
+  Value* a = b.CreateURem(b.CreateUDiv(g.e, arg(2)), arg(1));
+  Value* v = isFloat(k.dtype) ? b.CreateSIToFP(a, elem) : b.CreateTrunc(a, elem);
+  b.CreateAlignedStore(v, b.CreateInBoundsGEP(elem, arg(0), g.e),
+                       llvm::Align(static_cast<uint64_t>(dtypeSize(k.dtype))));
+  b.CreateBr(g.latch);
+  closeGridStride(b, g);
+  return fn;
+}
+
 /// A module of every row kernel with entries for the GPU or the host.
 std::unique_ptr<llvm::Module> buildRowModule(llvm::LLVMContext& ctx,
                                              const std::vector<device::RowKernelDesc>& kernels,
@@ -506,10 +559,18 @@ std::unique_ptr<llvm::Module> buildRowModule(llvm::LLVMContext& ctx,
         k.kind == device::RowKernelKind::Slice || k.kind == device::RowKernelKind::UpdateSlice;
     bool reduce =
         k.kind == device::RowKernelKind::ReduceSum || k.kind == device::RowKernelKind::Argmax;
-    llvm::Function* thread = slice    ? lowerSliceThread(k, *m, name)
-                             : reduce ? lowerReduceThread(k, *m, name)
-                                      : lowerRowThread(k, *m, name);
-    Arity arity = slice ? kSliceArity : reduce ? kReduceArity : kRowArity;
+    bool strided = k.kind == device::RowKernelKind::Strided;
+    bool iota = k.kind == device::RowKernelKind::Iota;
+    llvm::Function* thread = slice     ? lowerSliceThread(k, *m, name)
+                             : reduce  ? lowerReduceThread(k, *m, name)
+                             : strided ? lowerStridedThread(k, *m, name)
+                             : iota    ? lowerIotaThread(k, *m, name)
+                                       : lowerRowThread(k, *m, name);
+    Arity arity = slice     ? kSliceArity
+                  : reduce  ? kReduceArity
+                  : strided ? kStridedArity
+                  : iota    ? kIotaArity
+                            : kRowArity;
     if (forHost)
       addHostEntry(arity, *m, thread, name);
     else
