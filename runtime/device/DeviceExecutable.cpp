@@ -931,7 +931,9 @@ private:
       return execOnHost(in);
     CAIRN_RETURN_IF_ERROR(checkResult(in, 0, type));
     ++stats_.aliases;
-    set(in.results[0], Value{type, x.buf});
+    // A known integer scalar stays known (reshaped to rank 0: a size).
+    std::optional<int64_t> known = type.rank() == 0 ? x.known : std::nullopt;
+    set(in.results[0], Value{type, x.buf, known});
     return Status::ok();
   }
 
