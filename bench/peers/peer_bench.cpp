@@ -67,6 +67,7 @@
 #include "compiler/codegen/cuda/CompileForDevice.h"
 #include "frontend/layers/Layers.h"
 #include "frontend/models/Spinn.h"
+#include "frontend/models/TreeLstmSentiment.h"
 #include "frontend/training/TrainStep.h"
 #include "runtime/Npy.h"
 #include "runtime/device/DeviceExecutable.h"
@@ -175,22 +176,45 @@ Tensor labelsFor(const golden::GoldenCase& c) {
   return labels;
 }
 
-/// The SPINN timing case's config, with the pairs merged into one loop when
-/// `mergePairs` (the device: one stream would run the two loops in turn).
-SpinnConfig spinnConfig(const golden::GoldenCase& c, bool mergePairs) {
+/// How a case's tree model is built for the device (the results do not
+/// depend on it): SPINN's pairs merged into one loop (one stream would run
+/// two loops in turn), and optionally the Reduce on every row, selected by
+/// the transitions, instead of on the reducing rows only (compactReduce's
+/// nonzero runs on the host, so its loops cannot be recorded).
+struct TreeChoices {
+  bool mergePairs = false;
+  bool fullReduce = false;
+};
+
+SpinnConfig spinnConfig(const golden::GoldenCase& c, TreeChoices t) {
   SpinnConfig cfg = golden::timingSpinnConfig(c);
-  if (mergePairs) cfg.splitPairs = false;
+  if (t.mergePairs) cfg.splitPairs = false;
+  if (t.fullReduce) cfg.compactReduce = false;
   return cfg;
 }
 
-/// Rebuilds a SPINN case's forward function with the pairs merged (same
-/// parameters, same results), when its config says they are split.
-void mergeSpinnPairs(golden::GoldenCase& c) {
-  if (c.kind != "spinn_snli" || !golden::timingSpinnConfig(c).splitPairs) return;
+/// Rebuilds a SPINN or TreeLSTM case's forward function as `t` asks (same
+/// parameters, same results); other cases stay as they are.
+void rebuildTreeModel(golden::GoldenCase& c, TreeChoices t) {
   auto m = std::make_unique<Module>();
   ParamStore ps;
-  const Function* f = buildSpinnSnli(*m, ps, spinnConfig(c, true));
-  if (ps.names() != c.params.names()) die("the merged SPINN declares other parameters than the case");
+  const Function* f = nullptr;
+  if (c.kind == "spinn_snli") {
+    SpinnConfig base = golden::timingSpinnConfig(c), cfg = spinnConfig(c, t);
+    if (cfg.splitPairs == base.splitPairs && cfg.compactReduce == base.compactReduce) return;
+    f = buildSpinnSnli(*m, ps, cfg);
+  } else if (c.kind == "treelstm_sst" && t.fullReduce) {
+    TreeLstmConfig cfg;
+    cfg.vocab = c.model.at("vocab");
+    cfg.embed = c.model.at("embed");
+    cfg.hidden = c.model.at("hidden");
+    cfg.classes = c.model.value("classes", 5);
+    cfg.compactReduce = false;
+    f = buildTreeLstmSentiment(*m, ps, cfg);
+  } else {
+    return;
+  }
+  if (ps.names() != c.params.names()) die("the rebuilt model declares other parameters than the case");
   c.module = std::move(m);
   c.function = f;
 }
@@ -208,7 +232,7 @@ Runnable forwardRunnable(golden::GoldenCase& c) {
 /// buildSpinnSnliLoss (as exec_bench's); the others' is the mean
 /// cross-entropy of the case's logits function, called from a `loss`
 /// function added to its module.
-Runnable trainRunnable(golden::GoldenCase& c, bool mergePairs) {
+Runnable trainRunnable(golden::GoldenCase& c, TreeChoices t) {
   if (c.kind == "spinn_snli" && c.model.value("mode", "pi") != "pi")
     die("predicted-mode SPINN has no training step here");
   Runnable r;
@@ -217,7 +241,7 @@ Runnable trainRunnable(golden::GoldenCase& c, bool mergePairs) {
   std::vector<Tensor> batch = c.inputs;
   batch.push_back(labelsFor(c));
   if (c.kind == "spinn_snli") {
-    SpinnConfig cfg = spinnConfig(c, mergePairs); // PI (checked above)
+    SpinnConfig cfg = spinnConfig(c, t); // PI (checked above)
     ParamStore ps;
     Function* loss = buildSpinnSnliLoss(*r.ownModule, ps, cfg);
     if (ps.names() != c.params.names()) die("the SPINN loss declares other parameters than the case");
@@ -276,6 +300,7 @@ struct ServeOptions {
   int threads = 0;
   bool ftz = false, exactFloats = false;
   bool loopGraphs = true; ///< cuda: DeviceRunOptions::loopGraphs
+  bool fullReduce = false; ///< SPINN, TreeLSTM: compactReduce off (TreeChoices)
 };
 
 /// The commands after the ready line, on either backend: `runOnce` is one
@@ -385,17 +410,20 @@ int serve(const ServeOptions& o) {
   if (o.ftz) flushDenormals();
   golden::GoldenCase c = check(w.make(o.dataDir));
   if (!o.exportDir.empty()) check(golden::exportCase(c, {}, o.exportDir));
-  if (cuda && o.mode == "forward") mergeSpinnPairs(c);
+  TreeChoices tree;
+  if (cuda) tree.mergePairs = true;
+  tree.fullReduce = o.fullReduce;
+  rebuildTreeModel(c, tree); // train: SPINN's loss is built anew by trainRunnable
 
   json ready = {{"event", "ready"}, {"workload", o.workload}, {"mode", o.mode},
                 {"backend", o.backend}, {"blas", exec::blasDescription()},
                 {"blas_threads", exec::blasThreads()}, {"flush_denormals", o.ftz},
-                {"exact_floats", o.exactFloats}};
+                {"exact_floats", o.exactFloats}, {"full_reduce", o.fullReduce}};
   const FloatRewrites rewrites = o.exactFloats ? FloatRewrites::Exact // the diagnostic
                                                : FloatRewrites::Reassociate; // XLA and cuDNN do too
   if (!cuda) {
     warmJit();
-    Runnable r = o.mode == "train" ? trainRunnable(c, false) : forwardRunnable(c);
+    Runnable r = o.mode == "train" ? trainRunnable(c, tree) : forwardRunnable(c);
     codegen::cpu::CompileReport report;
     auto t0 = std::chrono::steady_clock::now();
     codegen::cpu::CompileOptions options;
@@ -460,7 +488,7 @@ int serve(const ServeOptions& o) {
   std::string note;
   std::shared_ptr<device::Device> dev = check(device::openDevice(device::DeviceChoice::Auto, &note));
   warmDevice(dev);
-  Runnable r = o.mode == "train" ? trainRunnable(c, true) : forwardRunnable(c);
+  Runnable r = o.mode == "train" ? trainRunnable(c, tree) : forwardRunnable(c);
   codegen::cuda::DeviceCompileOptions options;
   options.floatRewrites = rewrites;
   codegen::cuda::DeviceCompileReport report;
@@ -473,7 +501,7 @@ int serve(const ServeOptions& o) {
                 {"device_note", note},
                 {"loop_graphs", o.loopGraphs},
                 {"loop_graphs_supported", dev->supportsLoopGraphs()},
-                {"split_pairs", false},
+                {"split_pairs", c.kind == "spinn_snli" ? json(false) : json(nullptr)},
                 {"build_ms", r.buildMs},
                 {"compile_ms", compileMs},
                 {"ir_to_runnable_ms", r.buildMs + compileMs},
@@ -670,6 +698,10 @@ int main(int argc, char** argv) {
   bool noLoopGraphs = false;
   srv->add_flag("--no-loop-graphs", noLoopGraphs,
                 "cuda: every loop host-synchronized (DeviceRunOptions::loopGraphs = false)");
+  bool fullReduce = false;
+  srv->add_flag("--full-reduce", fullReduce,
+                "SPINN, TreeLSTM: the Reduce on every row, selected by the transitions (static "
+                "shapes: on the device the loop can be recorded), instead of the reducing rows only");
   bool ftz = false;
   srv->add_flag("--flush-denormals", ftz,
                 "diagnostic: set FTZ/DAZ on the running thread (not OpenBLAS's workers)");
@@ -694,6 +726,7 @@ int main(int argc, char** argv) {
     o.workload = workload, o.mode = mode, o.exportDir = out, o.dataDir = dataDir;
     o.backend = backend, o.threads = threads, o.ftz = ftz, o.exactFloats = exactFloats;
     o.loopGraphs = !noLoopGraphs;
+    o.fullReduce = fullReduce;
     return serve(o);
   }
   if (backend == "cuda") {
