@@ -129,8 +129,10 @@ def parse_variants(specs):
 class CairnServer:
     """A `cairn-peer-bench serve` process answering one JSON line per command."""
 
+    TIMEOUT = 600  # seconds: a compile or one command
+
     def __init__(self, exe, workload, mode, threads, export_dir=None, data=None, ftz=False,
-                 backend="cpu", flags=()):
+                 backend="cpu", flags=(), wait=True):
         cmd = [exe, "serve", "--workload", workload, "--mode", mode]
         if backend == "cpu":
             cmd += ["--threads", str(threads)]
@@ -143,14 +145,30 @@ class CairnServer:
             cmd += ["--export", export_dir]
         if data:
             cmd = [exe, "--data", data] + cmd[1:]
+        self.cmd = cmd
         self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                   bufsize=1)
-        self.ready = self._read()
+        self.ready = self._read() if wait else None
+
+    def wait_ready(self):
+        if self.ready is None:
+            self.ready = self._read()
+        return self.ready
 
     def _read(self):
+        # One line per command; a server that says nothing for TIMEOUT
+        # seconds (a hung device run) is killed rather than left to hang
+        # the whole benchmark.
+        import select
+        ready, _, _ = select.select([self.p.stdout], [], [], self.TIMEOUT)
+        if not ready:
+            self.p.kill()
+            raise RuntimeError(f"cairn-peer-bench serve said nothing for {self.TIMEOUT} s "
+                               f"(killed): {' '.join(self.cmd[1:])}")
         line = self.p.stdout.readline()
         if not line:
-            raise RuntimeError(f"cairn-peer-bench serve exited (status {self.p.wait()})")
+            raise RuntimeError(f"cairn-peer-bench serve exited (status {self.p.wait()}): "
+                               f"{' '.join(self.cmd[1:])}")
         return json.loads(line)
 
     def ask(self, command):
@@ -167,7 +185,10 @@ class CairnServer:
             self.p.stdin.flush()
         except BrokenPipeError:
             pass
-        self.p.wait(timeout=60)
+        try:
+            self.p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
 
 
 def stats(samples):
@@ -387,10 +408,21 @@ def bench_one(args, workload, mode, threads, cases_dir, target):
         # the tree models only).
         variants = [(label, flags) for label, flags in args.variants
                     if "--full-reduce" not in flags or kind in TREE_KINDS]
-        for label, flags in variants:
-            servers[f"cairn_{label}"] = CairnServer(
-                args.exe, workload, mode, threads, None, args.data, args.flush_denormals,
-                backend, list(args.cairn_flags) + flags)
+        # Started together (they compile in parallel); one that fails is
+        # left out of this workload's columns, and said.
+        starting = {label: CairnServer(args.exe, workload, mode, threads, None, args.data,
+                                       args.flush_denormals, backend,
+                                       list(args.cairn_flags) + flags, wait=False)
+                    for label, flags in variants}
+        for label, srv in starting.items():
+            try:
+                srv.wait_ready()
+                servers[f"cairn_{label}"] = srv
+            except Exception as e:
+                rec.setdefault("variant_errors", {})[label] = repr(e)
+                print(f"  {workload} {mode}: Cairn {label} failed: {e!r}", flush=True)
+                srv.close()
+        variants = [(label, flags) for label, flags in variants if f"cairn_{label}" in servers]
         fws = frameworks(variants)
         rec["frameworks"] = list(fws)
         rec["variants"] = {label: " ".join(flags) for label, flags in variants}
@@ -441,6 +473,9 @@ def bench_one(args, workload, mode, threads, cases_dir, target):
         times = {fw: [] for fw in fws}
         n = len(fws)
         for r in range(reps):
+            if r >= 1 and args.deadline and time.time() > args.deadline:
+                rec["cut_short"] = f"{r} of {reps} rounds (--deadline)"
+                break
             order = fws[r % n:] + fws[:r % n]
             for fw in order:
                 times[fw].append(once(fw))
@@ -516,6 +551,11 @@ def child_main(args):
                          f"({out['peak'].get('device_note', '')}); --allow-emulated to go on")
     for spec in args.child_specs:
         workload, mode = spec.split(":")
+        if args.deadline and time.time() > args.deadline:
+            out["errors"].append({"workload": workload, "mode": mode,
+                                  "error": "skipped: past --deadline"})
+            print(f"{tag} {workload} {mode}: skipped (past --deadline)", flush=True)
+            continue
         t0 = time.perf_counter()
         try:
             rec = bench_one(args, workload, mode, threads, args.cases, target)
@@ -640,7 +680,8 @@ def markdown(all_out, info, specs):
         row = [r["workload"], fmt_batch(r), r["mode"]] + ([] if cuda else [str(r["threads"])])
         row += [fmt_t(t[fw]) if fw in t else "-" for fw in fws]
         row += [f"{r['ratio'][fw]:.2f}" if fw in r["ratio"] else "-" for fw in ratio_order]
-        row += [str(t["cairn"]["n"]), fmt_check(r)]
+        row += [str(t["cairn"]["n"]) + (" (deadline)" if r.get("cut_short") else ""),
+                fmt_check(r)]
         lines.append("| " + " | ".join(row) + " |")
     lines.append("\nChecks, before timing, on the same inputs and parameters: forward: "
                  "max|peer - Cairn| / max|Cairn| of the logits (predicted SPINN: and how many of "
@@ -672,6 +713,9 @@ def markdown(all_out, info, specs):
     else:
         lines += markdown_roofline(all_out, recs)
     errs = [e for o in all_out for e in o["errors"]]
+    errs += [{"workload": r["workload"], "mode": r["mode"], "threads": r["threads"],
+              "error": f"Cairn {label}: {e}"}
+             for r in recs for label, e in r.get("variant_errors", {}).items()]
     if errs:
         lines.append("\n### Failures\n")
         for e in errs:
@@ -809,6 +853,9 @@ def main():
                     help="one more Cairn column: serve with FLAGS added, e.g. "
                          "'sync=--no-loop-graphs' or 'full=--full-reduce' (a variant with "
                          "--full-reduce runs on SPINN and TreeLSTM only)")
+    ap.add_argument("--deadline", type=float, default=0,
+                    help="seconds for the whole run: past it, timed rounds stop early and the "
+                         "workloads left are skipped (the tables still come out); 0: none")
     ap.add_argument("--allow-emulated", action="store_true",
                     help="cuda: time Cairn even when its device is the emulated one")
     ap.add_argument("--cuda-dry-run", action="store_true",
@@ -833,6 +880,8 @@ def main():
 
     if args.child:
         return child_main(args)
+    if args.deadline:
+        args.deadline = time.time() + args.deadline  # the children get the moment
 
     if not os.access(args.exe, os.X_OK):
         sys.exit(f"bench.py: no {args.exe}: build it (ninja -C build cairn-peer-bench)")
@@ -856,7 +905,8 @@ def main():
                    *(["--full-reduce"] if args.full_reduce else []),
                    *(["--allow-emulated"] if args.allow_emulated else []),
                    *(["--cuda-dry-run"] if args.cuda_dry_run else []),
-                   *[f"--cairn-variant={v}" for v in args.cairn_variant]]
+                   *[f"--cairn-variant={v}" for v in args.cairn_variant],
+                   *(["--deadline", repr(args.deadline)] if args.deadline else [])]
     if args.data:
         common_args += ["--data", args.data]
     with tempfile.TemporaryDirectory(prefix="cairn-peers-") as cases:
