@@ -54,6 +54,11 @@ devlib="$(grep -ao '/[^[:space:][:cntrl:]]*libcairn_cuda_device\.so' "$exe" | he
 if [[ "$CAIRN_DEVICE" != emulated ]]; then
   [[ -n "$devlib" ]] || fail "$exe was built without the CUDA device layer (CAIRN_CUDA_DEVICE=OFF?)"
   [[ -f "$devlib" ]] || fail "$exe loads its CUDA device layer from $devlib, which is not here (build it on this machine, or where that path exists)"
+  # Its own libraries (libcuda from the driver, cuBLAS 13, libfmt): a
+  # missing one would only show as Cairn falling back to the emulator.
+  missing="$(ldd "$devlib" 2>/dev/null | grep 'not found' || true)"
+  [[ -z "$missing" ]] || fail "$devlib cannot load its libraries (LD_LIBRARY_PATH?):
+$missing"
 fi
 [[ -d "$data/snli" ]] || fail "no SNLI data under $data (set CAIRN_DATA_DIR)"
 [[ -d "$data/sst" ]] || fail "no SST data under $data (set CAIRN_DATA_DIR)"
