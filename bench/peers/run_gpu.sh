@@ -22,6 +22,9 @@
 #   BUDGET            seconds of timed rounds per workload and mode (default 2)
 #   DEADLINE          seconds after which timed rounds stop and the workloads
 #                     left are skipped (default 210; the tables still come out)
+#   CAIRN_CUDA_DEVICE_LIBRARY  the device layer, where it is not at the path
+#                     the build wrote into the binary (scripts/gpu-check.sh,
+#                     which runs this script, sets it and LD_LIBRARY_PATH)
 #   CAIRN_DEVICE      default gpu here: Cairn falling back to its emulated
 #                     device is an error, not a silently wrong table;
 #                     emulated: a rehearsal without a GPU (the peers on the
@@ -40,6 +43,8 @@ else
 fi
 out="${OUT_DIR:-$root/build/peers-gpu}"
 python="${PYTHON:-python3}"
+# scripts/gpu-check.sh's dry run (CAIRN_TEST_DEVICE=emulated) is a rehearsal here too.
+[[ -z "${CAIRN_DEVICE:-}" && "${CAIRN_TEST_DEVICE:-}" == emulated ]] && export CAIRN_DEVICE=emulated
 export CAIRN_DEVICE="${CAIRN_DEVICE:-gpu}"
 
 fail() { echo "run_gpu.sh: $*" >&2; exit 2; }
@@ -49,11 +54,13 @@ fail() { echo "run_gpu.sh: $*" >&2; exit 2; }
 missing="$(ldd "$exe" 2>/dev/null | grep 'not found' || true)"
 [[ -z "$missing" ]] || fail "$exe cannot load its libraries (LD_LIBRARY_PATH?):
 $missing"
-# The device layer is dlopen'ed from the path the build wrote into the binary.
-devlib="$(grep -ao '/[^[:space:][:cntrl:]]*libcairn_cuda_device\.so' "$exe" | head -1 || true)"
+# The device layer is dlopen'ed from $CAIRN_CUDA_DEVICE_LIBRARY (what
+# scripts/gpu-check.sh sets for its bundle), else from the path the build
+# wrote into the binary.
+devlib="${CAIRN_CUDA_DEVICE_LIBRARY:-$(grep -ao '/[^[:space:][:cntrl:]]*libcairn_cuda_device\.so' "$exe" | head -1 || true)}"
 if [[ "$CAIRN_DEVICE" != emulated ]]; then
   [[ -n "$devlib" ]] || fail "$exe was built without the CUDA device layer (CAIRN_CUDA_DEVICE=OFF?)"
-  [[ -f "$devlib" ]] || fail "$exe loads its CUDA device layer from $devlib, which is not here (build it on this machine, or where that path exists)"
+  [[ -f "$devlib" ]] || fail "no CUDA device layer at $devlib (set CAIRN_CUDA_DEVICE_LIBRARY to its copy)"
   # Its own libraries (libcuda from the driver, cuBLAS 13, libfmt): a
   # missing one would only show as Cairn falling back to the emulator.
   missing="$(ldd "$devlib" 2>/dev/null | grep 'not found' || true)"
