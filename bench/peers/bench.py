@@ -55,6 +55,21 @@ Per workload and mode, in the child:
 
 Writes the results as JSON (--json) and Markdown tables (--markdown), and
 prints the tables.
+
+--device cuda (bench/peers/run_gpu.sh; README.md, "CUDA mode") runs the same
+comparison on the GPU: Cairn's CUDA backend (`serve --backend cuda`), the
+PyTorch reference models and their inputs on torch.device('cuda') (nn.LSTM /
+nn.GRU on cuDNN; SPINN and TreeLSTM the per-example define-by-run models),
+torch.cuda.synchronize() before every clock read, and JAX with its arrays on
+jax.devices('gpu')[0], results blocked with block_until_ready(). One child,
+not pinned, with no thread variables set and JAX_PLATFORMS left to JAX; TF32
+is off in both peers (torch.backends.{cuda.matmul,cudnn}.allow_tf32 = False,
+jax_default_matmul_precision = 'highest') so the checks stay tight.
+XLA_PYTHON_CLIENT_PREALLOCATE=false: JAX would otherwise take 75% of the
+GPU's memory from PyTorch and Cairn. --cairn-variant LABEL=FLAGS adds Cairn
+served with other flags as one more column (e.g. sync=--no-loop-graphs: every
+loop host-synchronized); a variant with --full-reduce runs only on SPINN and
+TreeLSTM, where it changes the graph.
 """
 import argparse
 import json
@@ -76,8 +91,37 @@ DEFAULT_WORKLOADS = [
     ("spinn_pred_b128", "forward"), ("spinn_pi_b8", "forward"), ("spinn_pi_b1", "forward"),
     ("treelstm_b128", "forward"), ("treelstm_b128", "train"),
 ]
+# The workloads of the GPU comparison: SPINN forward and training step at
+# batch 128 and 512, TreeLSTM at 128, BiLSTM / BiGRU at 64.
+# Batch 512 last: its per-example PyTorch training step is the slowest run,
+# and past --deadline the workloads left are skipped.
+GPU_WORKLOADS = [
+    ("spinn_pi_b128", "forward"), ("spinn_pi_b128", "train"),
+    ("treelstm_b128", "forward"), ("treelstm_b128", "train"),
+    ("bilstm_b64", "forward"), ("bilstm_b64", "train"),
+    ("bigru_b64", "forward"), ("bigru_b64", "train"),
+    ("spinn_pi_b512", "forward"), ("spinn_pi_b512", "train"),
+]
+WORKLOAD_SETS = {"default": DEFAULT_WORKLOADS, "gpu": GPU_WORKLOADS}
 CLIP, LR = 5.0, 1e-3
-FRAMEWORKS = ("cairn", "torch", "jax")
+PEERS = ("torch", "jax")
+TREE_KINDS = ("spinn_snli", "treelstm_sst")  # where --full-reduce changes the graph
+
+
+def frameworks(variants):
+    """The columns timed per round: Cairn, its variants, the peers."""
+    return ("cairn", *(f"cairn_{label}" for label, _ in variants), *PEERS)
+
+
+def parse_variants(specs):
+    """--cairn-variant LABEL=FLAGS -> [(label, [flags])]."""
+    out = []
+    for spec in specs:
+        label, sep, flags = spec.partition("=")
+        if not sep or not label.isidentifier():
+            raise SystemExit(f"bench.py: --cairn-variant {spec!r}: expected LABEL=FLAGS")
+        out.append((label, flags.split()))
+    return out
 
 
 # ----------------------------------------------------------------------------
@@ -87,22 +131,46 @@ FRAMEWORKS = ("cairn", "torch", "jax")
 class CairnServer:
     """A `cairn-peer-bench serve` process answering one JSON line per command."""
 
-    def __init__(self, exe, workload, mode, threads, export_dir=None, data=None, ftz=False):
-        cmd = [exe, "serve", "--workload", workload, "--mode", mode, "--threads", str(threads)]
+    TIMEOUT = 600  # seconds: a compile or one command
+
+    def __init__(self, exe, workload, mode, threads, export_dir=None, data=None, ftz=False,
+                 backend="cpu", flags=(), wait=True):
+        cmd = [exe, "serve", "--workload", workload, "--mode", mode]
+        if backend == "cpu":
+            cmd += ["--threads", str(threads)]
+        else:
+            cmd += ["--backend", backend]
+        cmd += list(flags)
         if ftz:
             cmd.append("--flush-denormals")
         if export_dir:
             cmd += ["--export", export_dir]
         if data:
             cmd = [exe, "--data", data] + cmd[1:]
+        self.cmd = cmd
         self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                   bufsize=1)
-        self.ready = self._read()
+        self.ready = self._read() if wait else None
+
+    def wait_ready(self):
+        if self.ready is None:
+            self.ready = self._read()
+        return self.ready
 
     def _read(self):
+        # One line per command; a server that says nothing for TIMEOUT
+        # seconds (a hung device run) is killed rather than left to hang
+        # the whole benchmark.
+        import select
+        ready, _, _ = select.select([self.p.stdout], [], [], self.TIMEOUT)
+        if not ready:
+            self.p.kill()
+            raise RuntimeError(f"cairn-peer-bench serve said nothing for {self.TIMEOUT} s "
+                               f"(killed): {' '.join(self.cmd[1:])}")
         line = self.p.stdout.readline()
         if not line:
-            raise RuntimeError(f"cairn-peer-bench serve exited (status {self.p.wait()})")
+            raise RuntimeError(f"cairn-peer-bench serve exited (status {self.p.wait()}): "
+                               f"{' '.join(self.cmd[1:])}")
         return json.loads(line)
 
     def ask(self, command):
@@ -119,7 +187,10 @@ class CairnServer:
             self.p.stdin.flush()
         except BrokenPipeError:
             pass
-        self.p.wait(timeout=60)
+        try:
+            self.p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
 
 
 def stats(samples):
@@ -130,9 +201,43 @@ def stats(samples):
             "n": int(a.size), "samples": [round(float(x), 4) for x in a]}
 
 
-def torch_side(kind, case_dir, config, inputs, mode, labels_np):
+class Target:
+    """Where the peers run: the CPU (threads set by the parent), or the GPU
+    (torch.device('cuda'), jax.devices('gpu')[0]). `sync` waits for the
+    torch device's queued work (a no-op on the CPU)."""
+
+    def __init__(self, device="cpu", dry_run=False):
+        self.cuda = device == "cuda"
+        self.dry_run = dry_run  # --device cuda's plumbing with the peers on the CPU
+        self.torch_device = None
+        self.jax_device = None  # None: jnp.asarray's default (the CPU mode, unchanged)
+        if self.cuda:
+            import jax
+            import torch
+            if dry_run:
+                self.torch_device = torch.device("cpu")
+                self.jax_device = jax.devices("cpu")[0]
+                return
+            if not torch.cuda.is_available():
+                raise SystemExit("bench.py: --device cuda: torch.cuda.is_available() is False "
+                                 f"(torch {torch.__version__}, built for CUDA {torch.version.cuda})")
+            self.torch_device = torch.device("cuda")
+            try:
+                self.jax_device = jax.devices("gpu")[0]
+            except RuntimeError as e:
+                raise SystemExit(f"bench.py: --device cuda: JAX has no GPU ({e}; "
+                                 f"JAX_PLATFORMS={os.environ.get('JAX_PLATFORMS', '')!r})")
+
+    def sync(self):
+        if self.cuda and not self.dry_run:
+            import torch
+            torch.cuda.synchronize()
+
+
+def torch_side(kind, case_dir, config, inputs, mode, labels_np, target):
     """(run function, reset function or None, check outputs/values) for
-    PyTorch eager."""
+    PyTorch eager. The run functions leave their work queued on a GPU: the
+    caller synchronizes (Target.sync) around the clock reads."""
     import numpy as np
     import torch
     from common import ParamBag
@@ -141,6 +246,8 @@ def torch_side(kind, case_dir, config, inputs, mode, labels_np):
     P = ParamBag(case_dir, config["params"])
     model = build(kind, P, config["model"], config.get("names"))
     P.check_all_taken()
+    if target.torch_device is not None:
+        model.to(target.torch_device)  # the parameters in place (no new Parameter objects)
     if mode == "forward":
         model.eval()
 
@@ -150,8 +257,8 @@ def torch_side(kind, case_dir, config, inputs, mode, labels_np):
 
         out = run()
         vals = [out[name] for name in config["outputs"]]
-        return run, None, [v.numpy() if isinstance(v, torch.Tensor) else np.asarray(v)
-                           for v in vals]
+        return run, None, [v.detach().cpu().numpy() if isinstance(v, torch.Tensor)
+                           else np.asarray(v) for v in vals]
 
     model.train()
     # nn.LSTM's second bias is fixed at 0 in Cairn's parameterization (one
@@ -163,7 +270,7 @@ def torch_side(kind, case_dir, config, inputs, mode, labels_np):
     params = [p for p in model.parameters() if p.requires_grad]
     initial = [p.detach().clone() for p in params]
     opt = torch.optim.Adam(params, lr=LR)
-    labels = torch.as_tensor(labels_np, dtype=torch.long)
+    labels = torch.as_tensor(labels_np, dtype=torch.long, device=target.torch_device)
 
     def run():
         opt.zero_grad(set_to_none=True)
@@ -185,19 +292,22 @@ def torch_side(kind, case_dir, config, inputs, mode, labels_np):
     return run, reset, [np.float32(loss.item()), np.float32(norm.item())]
 
 
-def jax_side(kind, case_dir, config, inputs, mode, labels_np):
+def jax_side(kind, case_dir, config, inputs, mode, labels_np, target):
     """(run function, check values, compile times) for JAX."""
     import jax
     import jax.numpy as jnp
     import numpy as np
     import jax_models as jm
 
+    def put(a):  # on the target's device (committed: the jitted calls run there)
+        return jnp.asarray(a) if target.jax_device is None else jax.device_put(a, target.jax_device)
+
     cfg, names = config["model"], config.get("names")
     if jm.param_names(kind, cfg, names) != config["params"]:
         raise ValueError("jax_models' parameter names differ from the case's")
-    params = {k: jnp.asarray(np.load(os.path.join(case_dir, "params", k + ".npy")))
+    params = {k: put(np.load(os.path.join(case_dir, "params", k + ".npy")))
               for k in config["params"]}
-    x = {k: jnp.asarray(v) for k, v in inputs.items()}
+    x = {k: put(v) for k, v in inputs.items()}
     compile_info = {}
     if mode == "forward":
         fn = jm.make_forward(kind, cfg, names)
@@ -222,8 +332,10 @@ def jax_side(kind, case_dir, config, inputs, mode, labels_np):
         p, state = jm.adam_update(p, grads, state, LR)
         return p, state, loss, norm
 
-    labels = jnp.asarray(labels_np, jnp.int32)
+    labels = put(np.asarray(labels_np, np.int32))
     state = jm.adam_init(params)
+    if target.jax_device is not None:
+        state = jax.device_put(state, target.jax_device)
     jitted = jax.jit(step)
     t0 = time.perf_counter()
     lowered = jitted.lower(params, state, x, labels)
@@ -240,14 +352,17 @@ def jax_side(kind, case_dir, config, inputs, mode, labels_np):
     return run, [np.float32(loss), np.float32(norm)], compile_info
 
 
-def check_forward(config, cairn_dir, torch_out, jax_out):
+def check_forward(config, cairn_dir, torch_out, jax_out, variant_dirs=()):
     import numpy as np
     from common import max_rel_diff
     res = {}
     for i, name in enumerate(config["outputs"]):
         c = np.load(os.path.join(cairn_dir, f"cairn_{i}.npy"))
-        for fw, outs in (("torch", torch_out), ("jax", jax_out)):
-            o = np.asarray(outs[i])
+        outs = [("torch", torch_out[i]), ("jax", jax_out[i])]
+        outs += [(f"variant_{label}", np.load(os.path.join(d, f"cairn_{i}.npy")))
+                 for label, d in variant_dirs]
+        for fw, o in outs:
+            o = np.asarray(o)
             if c.dtype.kind in "iu":
                 bad = int(np.sum(o != c)) if o.shape == c.shape else int(c.size)
                 res[f"{fw}_{name}_differ"] = bad
@@ -256,25 +371,34 @@ def check_forward(config, cairn_dir, torch_out, jax_out):
     return res
 
 
-def check_train(cairn_dir, torch_vals, jax_vals):
+def check_train(cairn_dir, torch_vals, jax_vals, variant_dirs=()):
     import numpy as np
-    loss = float(np.load(os.path.join(cairn_dir, "cairn_loss.npy")))
-    norm = float(np.load(os.path.join(cairn_dir, "cairn_grad_norm.npy")))
+
+    def load(d):
+        return (float(np.load(os.path.join(d, "cairn_loss.npy"))),
+                float(np.load(os.path.join(d, "cairn_grad_norm.npy"))))
+
+    loss, norm = load(cairn_dir)
     res = {"cairn_loss": loss, "cairn_grad_norm": norm}
-    for fw, (l, n) in (("torch", torch_vals), ("jax", jax_vals)):
+    vals = [("torch", torch_vals), ("jax", jax_vals)]
+    vals += [(f"variant_{label}", load(d)) for label, d in variant_dirs]
+    for fw, (l, n) in vals:
         res[f"{fw}_loss_rel"] = abs(float(l) - loss) / max(abs(loss), 1e-6)
         res[f"{fw}_grad_norm_rel"] = abs(float(n) - norm) / max(abs(norm), 1e-6)
     return res
 
 
-def bench_one(args, workload, mode, threads, cases_dir):
+def bench_one(args, workload, mode, threads, cases_dir, target):
     import numpy as np
     from common import load_config, load_inputs
 
+    backend = "cuda" if target.cuda else "cpu"
     case_dir = os.path.join(cases_dir, workload)
     fresh = not os.path.isfile(os.path.join(case_dir, "config.json"))
-    srv = CairnServer(args.exe, workload, mode, threads, case_dir if fresh else None, args.data,
-                      args.flush_denormals)
+    servers = {}  # framework -> CairnServer
+    servers["cairn"] = CairnServer(args.exe, workload, mode, threads,
+                                   case_dir if fresh else None, args.data, args.flush_denormals,
+                                   backend, args.cairn_flags)
     rec = {"workload": workload, "mode": mode, "threads": threads}
     try:
         config = load_config(case_dir)
@@ -282,48 +406,93 @@ def bench_one(args, workload, mode, threads, cases_dir):
         inputs = load_inputs(case_dir, config)
         rec["kind"], rec["model"] = kind, config["model"]
         rec["shapes"] = {k: list(v.shape) for k, v in inputs.items()}
+        # The variants that change something for this model (--full-reduce:
+        # the tree models only).
+        variants = [(label, flags) for label, flags in args.variants
+                    if "--full-reduce" not in flags or kind in TREE_KINDS]
+        # Started together (they compile in parallel); one that fails is
+        # left out of this workload's columns, and said.
+        starting = {label: CairnServer(args.exe, workload, mode, threads, None, args.data,
+                                       args.flush_denormals, backend,
+                                       list(args.cairn_flags) + flags, wait=False)
+                    for label, flags in variants}
+        for label, srv in starting.items():
+            try:
+                srv.wait_ready()
+                servers[f"cairn_{label}"] = srv
+            except Exception as e:
+                rec.setdefault("variant_errors", {})[label] = repr(e)
+                print(f"  {workload} {mode}: Cairn {label} failed: {e!r}", flush=True)
+                srv.close()
+        variants = [(label, flags) for label, flags in variants if f"cairn_{label}" in servers]
+        fws = frameworks(variants)
+        rec["frameworks"] = list(fws)
+        rec["variants"] = {label: " ".join(flags) for label, flags in variants}
         labels = None
         if mode == "train":
             B = inputs["tokens"].shape[-2] if kind == "spinn_snli" else inputs["tokens"].shape[0]
             labels = (np.arange(B) % config["model"].get("classes", 3)).astype(np.int32)
-        rec["compile"] = {"cairn": srv.ready}
+        rec["compile"] = {fw: srv.ready for fw, srv in servers.items()}
+        emulated = [fw for fw, srv in servers.items() if srv.ready.get("emulated")]
+        if target.cuda and emulated and not (args.allow_emulated or target.dry_run):
+            raise RuntimeError(f"Cairn's CUDA backend is on the emulated device "
+                               f"({servers['cairn'].ready.get('device_note', '')}); "
+                               f"--allow-emulated to time it anyway")
 
         with tempfile.TemporaryDirectory() as tmp:
-            srv.ask(f"save {tmp}")
-            t_run, t_reset, t_vals = torch_side(kind, case_dir, config, inputs, mode, labels)
-            j_run, j_vals, jinfo = jax_side(kind, case_dir, config, inputs, mode, labels)
+            srv_dirs = {}
+            for fw, srv in servers.items():
+                srv_dirs[fw] = tmp if fw == "cairn" else os.path.join(tmp, fw)
+                srv.ask(f"save {srv_dirs[fw]}")
+            variant_dirs = [(fw[len("cairn_"):], d) for fw, d in srv_dirs.items() if fw != "cairn"]
+            t_run, t_reset, t_vals = torch_side(kind, case_dir, config, inputs, mode, labels,
+                                                target)
+            j_run, j_vals, jinfo = jax_side(kind, case_dir, config, inputs, mode, labels, target)
             rec["compile"]["jax"] = jinfo
-            rec["check"] = (check_forward(config, tmp, t_vals, j_vals) if mode == "forward"
-                            else check_train(tmp, t_vals, j_vals))
+            rec["check"] = (check_forward(config, tmp, t_vals, j_vals, variant_dirs)
+                            if mode == "forward" else
+                            check_train(tmp, t_vals, j_vals, variant_dirs))
 
         def once(fw):
-            if fw == "cairn":
-                r = srv.ask("run 1")
-                rec["gemm_flops"] = r["gemm_flops"]
+            if fw in servers:
+                r = servers[fw].ask("run 1")
+                if fw == "cairn" and "gemm_flops" in r:
+                    rec["gemm_flops"] = r["gemm_flops"]
                 return r["ms"][0]
             if fw == "torch" and t_reset:
                 t_reset()
+            target.sync()  # nothing of torch's still queued (the reset's copies)
             t0 = time.perf_counter()
-            (t_run if fw == "torch" else j_run)()
+            (t_run if fw == "torch" else j_run)()  # JAX: block_until_ready inside
+            if fw == "torch":
+                target.sync()
             return 1e3 * (time.perf_counter() - t0)
 
         round_ms = 0.0
         for w in range(args.warmup):
-            round_ms = sum(once(fw) for fw in FRAMEWORKS)
+            round_ms = sum(once(fw) for fw in fws)
         reps = int(min(args.max_reps, max(args.min_reps, 1e3 * args.budget / max(round_ms, 1e-3))))
-        times = {fw: [] for fw in FRAMEWORKS}
+        times = {fw: [] for fw in fws}
+        n = len(fws)
         for r in range(reps):
-            order = FRAMEWORKS[r % 3:] + FRAMEWORKS[:r % 3]
+            if r >= 1 and args.deadline and time.time() > args.deadline:
+                rec["cut_short"] = f"{r} of {reps} rounds (--deadline)"
+                break
+            order = fws[r % n:] + fws[:r % n]
             for fw in order:
                 times[fw].append(once(fw))
-        rec["time"] = {fw: stats(times[fw]) for fw in FRAMEWORKS}
+        rec["time"] = {fw: stats(times[fw]) for fw in fws}
         c = rec["time"]["cairn"]["median"]
-        rec["ratio"] = {fw: rec["time"][fw]["median"] / c for fw in ("torch", "jax")}
+        rec["ratio"] = {fw: rec["time"][fw]["median"] / c for fw in fws if fw != "cairn"}
         if rec.get("gemm_flops"):
             rec["cairn_gflops"] = rec["gemm_flops"] / (c * 1e-3) / 1e9
-        rec["profile"] = srv.ask("profile")
+        rec["profile"] = servers["cairn"].ask("profile")
+        if target.cuda:
+            rec["profiles"] = {fw: (rec["profile"] if fw == "cairn" else srv.ask("profile"))
+                               for fw, srv in servers.items()}
     finally:
-        srv.close()
+        for srv in servers.values():
+            srv.close()
     return rec
 
 
@@ -332,43 +501,81 @@ def child_main(args):
     import numpy as np  # noqa: F401
     import torch
     import jax
-    torch.set_num_threads(threads)
+    cuda = args.device == "cuda"
+    if cuda:
+        # Full float32 in both peers (Cairn has no TF32), so the checks against
+        # Cairn's outputs stay as tight as on the CPU.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        try:
+            jax.config.update("jax_default_matmul_precision", "highest")
+        except (AttributeError, KeyError, ValueError) as e:  # a JAX without the option
+            print(f"bench.py: warning: JAX matmul precision not set ({e!r}): its checks may "
+                  "show TF32's error", flush=True)
+    else:
+        torch.set_num_threads(threads)
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:
+            pass
     if args.flush_denormals:
         torch.set_flush_denormal(True)
-    try:
-        torch.set_num_interop_threads(1)
-    except RuntimeError:
-        pass
+    target = Target(args.device, args.cuda_dry_run)
     sys.path.insert(0, os.path.join(root, "bench", "reference"))
     sys.path.insert(0, here)
     import warnings
     warnings.filterwarnings("ignore", message=".*donated buffers.*")
 
-    out = {"threads": threads, "affinity": sorted(os.sched_getaffinity(0)),
+    out = {"device": args.device, "threads": threads,
+           "affinity": sorted(os.sched_getaffinity(0)),
            "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
            "jax": jax.__version__, "xla_flags": os.environ.get("XLA_FLAGS", ""),
            "flush_denormals": args.flush_denormals,
+           "variants": {label: " ".join(flags) for label, flags in args.variants},
+           "cairn_flags": " ".join(args.cairn_flags),
            "results": [], "errors": []}
-    peak = subprocess.run([args.exe, "peak", "--threads", str(threads)], check=True,
-                          capture_output=True, text=True)
+    peak_cmd = [args.exe, "peak"]
+    if cuda:
+        out["cuda_dry_run"] = args.cuda_dry_run
+        out["torch_device"] = str(target.torch_device)
+        out["jax_device"] = str(target.jax_device)
+        if not args.cuda_dry_run:
+            out["gpu"] = torch.cuda.get_device_name(0)
+            out["torch_cuda"] = torch.version.cuda
+            out["cudnn"] = torch.backends.cudnn.version()
+        peak_cmd += ["--backend", "cuda"]
+    else:
+        peak_cmd += ["--threads", str(threads)]
+    peak = subprocess.run(peak_cmd, check=True, capture_output=True, text=True)
     out["peak"] = json.loads(peak.stdout)
     load0 = os.getloadavg()[0]
-    print(f"[threads {threads}] sgemm peak {out['peak']['peak_gflops']:.1f} GFLOP/s", flush=True)
+    tag = f"[{args.device}]" if cuda else f"[threads {threads}]"
+    where = f" on {out['peak'].get('device', '?')}" if cuda else ""
+    print(f"{tag} sgemm peak{where} {out['peak']['peak_gflops']:.1f} GFLOP/s", flush=True)
+    if cuda and out["peak"].get("emulated") and not (args.allow_emulated or args.cuda_dry_run):
+        raise SystemExit(f"bench.py: --device cuda: Cairn's device is the emulated one "
+                         f"({out['peak'].get('device_note', '')}); --allow-emulated to go on")
     for spec in args.child_specs:
         workload, mode = spec.split(":")
+        if args.deadline and time.time() > args.deadline:
+            out["errors"].append({"workload": workload, "mode": mode,
+                                  "error": "skipped: past --deadline"})
+            print(f"{tag} {workload} {mode}: skipped (past --deadline)", flush=True)
+            continue
         t0 = time.perf_counter()
         try:
-            rec = bench_one(args, workload, mode, threads, args.cases)
+            rec = bench_one(args, workload, mode, threads, args.cases, target)
         except Exception as e:  # one broken workload must not lose the others
             out["errors"].append({"workload": workload, "mode": mode, "error": repr(e)})
-            print(f"[threads {threads}] {workload} {mode}: FAILED: {e!r}", flush=True)
+            print(f"{tag} {workload} {mode}: FAILED: {e!r}", flush=True)
             continue
         out["results"].append(rec)
         t = rec["time"]
-        print(f"[threads {threads}] {workload:16} {mode:7} cairn {t['cairn']['median']:9.2f} ms  "
-              f"torch {t['torch']['median']:9.2f} ms ({rec['ratio']['torch']:5.2f}x)  "
-              f"jax {t['jax']['median']:9.2f} ms ({rec['ratio']['jax']:5.2f}x)  "
-              f"n={t['cairn']['n']}  [{time.perf_counter() - t0:.0f} s]", flush=True)
+        cols = [f"cairn {t['cairn']['median']:9.2f} ms"]
+        cols += [f"{fw} {t[fw]['median']:9.2f} ms ({rec['ratio'][fw]:5.2f}x)"
+                 for fw in rec["frameworks"] if fw != "cairn"]
+        print(f"{tag} {workload:16} {mode:7} " + "  ".join(cols) +
+              f"  n={t['cairn']['n']}  [{time.perf_counter() - t0:.0f} s]", flush=True)
     out["loadavg"] = [round(load0, 2), round(os.getloadavg()[0], 2)]
     with open(args.child_out, "w") as f:
         json.dump(out, f)
@@ -400,9 +607,16 @@ def fmt_t(s):
 
 def fmt_check(r):
     c = r["check"]
+    var = [v for k, v in c.items() if k.startswith("variant_") and k.endswith("_rel")]
+    var_ints = [v for k, v in c.items() if k.startswith("variant_") and k.endswith("_differ")]
+    var_s = ""
+    if var or var_ints:
+        var_s = f"; Cairn variants {max(var):.0e}" if var else "; Cairn variants"
+        if var_ints:
+            var_s += f" ({sum(var_ints)} moves differ)" if sum(var_ints) else " (moves equal)"
     if r["mode"] == "train":
         return (f"loss {c['torch_loss_rel']:.0e} / {c['jax_loss_rel']:.0e}, "
-                f"norm {c['torch_grad_norm_rel']:.0e} / {c['jax_grad_norm_rel']:.0e}")
+                f"norm {c['torch_grad_norm_rel']:.0e} / {c['jax_grad_norm_rel']:.0e}" + var_s)
     parts = []
     for fw in ("torch", "jax"):
         vals = [v for k, v in c.items() if k.startswith(fw + "_") and k.endswith("_rel")]
@@ -411,7 +625,7 @@ def fmt_check(r):
         if ints:
             s += f" ({sum(ints)} moves differ)" if sum(ints) else " (moves equal)"
         parts.append(s)
-    return " / ".join(parts)
+    return " / ".join(parts) + var_s
 
 
 def fmt_batch(r):
@@ -426,37 +640,110 @@ def fmt_batch(r):
     return f"{tok[0]} x {tok[1]}"
 
 
-def markdown(all_out, info):
+FW_TITLES = {"cairn": "Cairn", "torch": "PyTorch eager", "jax": "JAX jit"}
+RATIO_TITLES = {"torch": "torch / Cairn", "jax": "JAX / Cairn"}
+
+
+def fw_title(fw):
+    return FW_TITLES.get(fw) or f"Cairn {fw[len('cairn_'):]}"
+
+
+def ratio_title(fw):
+    return RATIO_TITLES.get(fw) or f"{fw[len('cairn_'):]} / Cairn"
+
+
+def markdown(all_out, info, specs):
+    cuda = all_out[0].get("device") == "cuda"
+    recs = sorted((r for o in all_out for r in o["results"]),
+                  key=lambda r: (order_key(r, specs), r["threads"]))
+    # The columns: Cairn, its variants (in the order asked), the peers.
+    fws = ["cairn"]
+    for label in all_out[0].get("variants", {}):
+        if any(f"cairn_{label}" in r["time"] for r in recs):
+            fws.append(f"cairn_{label}")
+    fws += list(PEERS)
+    others = [fw for fw in fws if fw != "cairn"]
+    ratio_order = list(PEERS) + [fw for fw in others if fw not in PEERS]
+
     lines = []
+    if cuda:
+        o0 = all_out[0]
+        lines.append(f"Device: Cairn's CUDA backend on {o0['peak'].get('device', '?')}; PyTorch on "
+                     f"{o0.get('gpu', o0.get('torch_device'))}; JAX on {o0.get('jax_device')}"
+                     + (" (dry run: the peers on the CPU)" if o0.get("cuda_dry_run") else "") + ".")
+        for label, flags in o0.get("variants", {}).items():
+            lines.append(f"Cairn {label}: `serve --backend cuda {flags}`.")
+        lines.append("")
     lines.append("### Time per run (ms: median [p25-p75]; ratio = peer median / Cairn median, "
                  "> 1: Cairn faster)\n")
-    lines.append("| workload | batch | mode | threads | Cairn | PyTorch eager | JAX jit | "
-                 "torch / Cairn | JAX / Cairn | reps | check vs Cairn (torch / JAX) |")
-    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    recs = sorted((r for o in all_out for r in o["results"]),
-                  key=lambda r: (order_key(r), r["threads"]))
+    head = ["workload", "batch", "mode"] + ([] if cuda else ["threads"])
+    head += [fw_title(fw) for fw in fws] + [ratio_title(fw) for fw in ratio_order]
+    head += ["reps", "check vs Cairn (torch / JAX)"]
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + " --- |" * len(head))
     for r in recs:
         t = r["time"]
-        lines.append(f"| {r['workload']} | {fmt_batch(r)} | {r['mode']} | {r['threads']} | "
-                     f"{fmt_t(t['cairn'])} | {fmt_t(t['torch'])} | {fmt_t(t['jax'])} | "
-                     f"{r['ratio']['torch']:.2f} | {r['ratio']['jax']:.2f} | {t['cairn']['n']} | "
-                     f"{fmt_check(r)} |")
+        row = [r["workload"], fmt_batch(r), r["mode"]] + ([] if cuda else [str(r["threads"])])
+        row += [fmt_t(t[fw]) if fw in t else "-" for fw in fws]
+        row += [f"{r['ratio'][fw]:.2f}" if fw in r["ratio"] else "-" for fw in ratio_order]
+        row += [str(t["cairn"]["n"]) + (" (deadline)" if r.get("cut_short") else ""),
+                fmt_check(r)]
+        lines.append("| " + " | ".join(row) + " |")
     lines.append("\nChecks, before timing, on the same inputs and parameters: forward: "
                  "max|peer - Cairn| / max|Cairn| of the logits (predicted SPINN: and how many of "
                  "the moves taken differ); train: the relative difference of the first step's "
                  "loss and of its gradient's global norm (before clipping).\n")
+    if cuda:
+        lines.append("On the GPU, Cairn's time is one `DeviceExecutable::run` from host tensors to "
+                     "host tensors: the parameters (and a training step's optimizer state) go up "
+                     "and the results come down in every run (MB per run below); PyTorch's "
+                     "parameters stay on the GPU and its inputs go up per run; JAX's arrays are "
+                     "on the GPU before the call. TF32 is off in PyTorch and JAX.\n")
 
     lines.append("### Compile time (ms)\n")
-    lines.append("| workload | mode | threads | Cairn gradient + train step built | Cairn compile "
+    lines.append("| workload | mode | " + ("" if cuda else "threads | ") +
+                 "Cairn gradient + train step built | Cairn compile "
                  "| Cairn IR to runnable | JAX trace (lower) | JAX compile | JAX total |")
-    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    lines.append("| --- | --- | " + ("" if cuda else "--- | ") +
+                 "--- | --- | --- | --- | --- | --- |")
     for r in recs:
         c, j = r["compile"]["cairn"], r["compile"].get("jax", {})
-        lines.append(f"| {r['workload']} | {r['mode']} | {r['threads']} | "
+        lines.append(f"| {r['workload']} | {r['mode']} | " +
+                     ("" if cuda else f"{r['threads']} | ") +
                      f"{c['build_ms']:.0f} | {c['compile_ms']:.0f} | {c['ir_to_runnable_ms']:.0f} | "
                      f"{j.get('trace_ms', 0):.0f} | {j.get('compile_ms', 0):.0f} | "
                      f"{j.get('trace_ms', 0) + j.get('compile_ms', 0):.0f} |")
 
+    if cuda:
+        lines += markdown_device(all_out, recs)
+    else:
+        lines += markdown_roofline(all_out, recs)
+    errs = [e for o in all_out for e in o["errors"]]
+    errs += [{"workload": r["workload"], "mode": r["mode"], "threads": r["threads"],
+              "error": f"Cairn {label}: {e}"}
+             for r in recs for label, e in r.get("variant_errors", {}).items()]
+    if errs:
+        lines.append("\n### Failures\n")
+        for e in errs:
+            where = "" if cuda else f"threads {e.get('threads', '?')}: "
+            lines.append(f"- {where}{e['workload']} {e['mode']}: {e['error']}")
+    o0 = all_out[0]
+    if cuda:
+        loads = f"{o0['loadavg'][0]} -> {o0['loadavg'][1]}"
+    else:
+        loads = ", ".join(f"{o['threads']} threads: {o['loadavg'][0]} -> {o['loadavg'][1]}"
+                          for o in all_out)
+    lines.append(f"\nLoad average (1 min) at the start and end of each child: {loads}.")
+    gpu = (f"GPU {o0.get('gpu', '?')} (torch CUDA {o0.get('torch_cuda')}, cuDNN "
+           f"{o0.get('cudnn')}); " if cuda else "")
+    lines.append(f"\nMachine: {gpu}{info.get('Model name', '?')}, {info.get('CPU(s)', '?')} CPUs "
+                 f"({info.get('Flags', '')}); {o0['peak']['blas']}; PyTorch {o0['torch']}, "
+                 f"JAX {o0['jax']}, Python {info['python']}.")
+    return "\n".join(lines) + "\n"
+
+
+def markdown_roofline(all_out, recs):
+    lines = []
     lines.append("\n### Roofline: sgemm through Cairn's GEMM (OpenBLAS)\n")
     lines.append("| threads | " + " | ".join(f"{s['m']}x{s['k']} @ {s['k']}x{s['n']}"
                                               for s in all_out[0]["peak"]["shapes"]) + " | peak |")
@@ -486,33 +773,64 @@ def markdown(all_out, info):
                      f"{r['gemm_flops'] / 1e9:.3f} | {r['cairn_gflops']:.1f} | "
                      f"{100 * r['cairn_gflops'] / peaks[r['threads']]:.0f}% | "
                      f"{100 * gemm / total:.0f}% | {top} |")
-    errs = [e for o in all_out for e in o["errors"]]
-    if errs:
-        lines.append("\n### Failures\n")
-        for e in errs:
-            lines.append(f"- threads {e.get('threads', '?')}: {e['workload']} {e['mode']}: "
-                         f"{e['error']}")
-    o0 = all_out[0]
-    loads = ", ".join(f"{o['threads']} threads: {o['loadavg'][0]} -> {o['loadavg'][1]}"
-                      for o in all_out)
-    lines.append(f"\nLoad average (1 min) at the start and end of each child: {loads}.")
-    lines.append(f"\nMachine: {info.get('Model name', '?')}, {info.get('CPU(s)', '?')} CPUs "
-                 f"({info.get('Flags', '')}); {o0['peak']['blas']}; PyTorch {o0['torch']}, "
-                 f"JAX {o0['jax']}, Python {info['python']}.")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
-def order_key(r):
-    specs = [f"{w}:{m}" for w, m in DEFAULT_WORKLOADS]
+def markdown_device(all_out, recs):
+    """The device sgemm peak, and what one run of each Cairn column did on
+    the device (DeviceStats of its fastest profiled run)."""
+    lines = []
+    p = all_out[0]["peak"]
+    lines.append(f"\n### sgemm through Cairn's Device::gemm ({p.get('blas', '?')}, "
+                 f"{p.get('device', '?')})\n")
+    lines.append("| " + " | ".join(f"{s['m']}x{s['k']} @ {s['k']}x{s['n']}" for s in p["shapes"]) +
+                 " |")
+    lines.append("|" + " --- |" * len(p["shapes"]))
+    lines.append("| " + " | ".join(f"{s['gflops']:.0f} GFLOP/s ({s['us']:.1f} us)"
+                                   for s in p["shapes"]) + " |")
+    lines.append("\n### Cairn on the device: one run\n")
+    lines.append("Kernel and row launches, GEMMs, ops run on the host (by op), condition reads "
+                 "(host-synchronized loop decisions), recorded-loop launches, the loops not "
+                 "recorded (why, when first met), MB copied to the device and back per run, "
+                 "and the best of 3 runs.\n")
+    lines.append("| workload | mode | Cairn | ms | kernels | row | GEMMs | host ops | "
+                 "condition reads | graph launches | loops on the host (why) | MB up | MB down |")
+    lines.append("|" + " --- |" * 13)
+    for r in recs:
+        for fw, prof in r.get("profiles", {}).items():
+            d = prof.get("device_stats", {})
+            if not d:
+                continue
+            by = ", ".join(f"{k} {v}" for k, v in
+                           sorted(d.get("host_ops_by_name", {}).items(), key=lambda kv: -kv[1]))
+            why = ", ".join(f"{k} ({v})" for k, v in prof.get("host_loops_seen", {}).items())
+            lines.append(f"| {r['workload']} | {r['mode']} | {fw_title(fw)} | "
+                         f"{prof.get('total_ms', 0):.2f} | {d['kernel_launches']} | "
+                         f"{d['row_launches']} | {d['gemm_calls']} | {d['host_ops']}"
+                         f"{' (' + by + ')' if by else ''} | {d['condition_reads']} | "
+                         f"{d['graph_launches']} | {why or '-'} | "
+                         f"{d['bytes_to_device'] / 1e6:.1f} | {d['bytes_to_host'] / 1e6:.1f} |")
+    return lines
+
+
+def order_key(r, specs):
     k = f"{r['workload']}:{r['mode']}"
     return specs.index(k) if k in specs else len(specs)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                    help="cpu: Cairn's compiled executor, PyTorch and JAX on the CPU, per thread "
+                         "count; cuda: Cairn's CUDA backend, PyTorch CUDA and JAX on the GPU "
+                         "(one child, --threads ignored)")
+    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (cpu)")
     ap.add_argument("--workload", action="append", default=[],
-                    help="NAME or NAME:MODE (default: all; `cairn-peer-bench list`)")
+                    help="NAME or NAME:MODE (default: the workload set; `cairn-peer-bench list`)")
+    ap.add_argument("--workload-set", choices=sorted(WORKLOAD_SETS), default=None,
+                    help="default: every workload (the CPU comparison); gpu: SPINN b128 and "
+                         "b512, TreeLSTM b128, BiLSTM / BiGRU b64, forward and train (default "
+                         "with --device cuda)")
     ap.add_argument("--budget", type=float, default=15.0,
                     help="seconds of timed rounds per workload and mode (approximate)")
     ap.add_argument("--min-reps", type=int, default=7)
@@ -531,6 +849,28 @@ def main():
                     help="leave OMP_WAIT_POLICY alone (torch's OpenMP threads spin at barriers)")
     ap.add_argument("--no-pin", action="store_true",
                     help="do not pin the child to N CPUs (then JAX uses all cores at N = 1)")
+    ap.add_argument("--no-loop-graphs", action="store_true",
+                    help="cuda: Cairn's main column with every loop host-synchronized "
+                         "(serve --no-loop-graphs)")
+    ap.add_argument("--full-reduce", action="store_true",
+                    help="Cairn's main column with serve --full-reduce (SPINN, TreeLSTM: the "
+                         "Reduce over every row)")
+    ap.add_argument("--cairn-variant", action="append", default=[], metavar="LABEL=FLAGS",
+                    help="one more Cairn column: serve with FLAGS added, e.g. "
+                         "'sync=--no-loop-graphs' or 'full=--full-reduce' (a variant with "
+                         "--full-reduce runs on SPINN and TreeLSTM only)")
+    ap.add_argument("--deadline", type=float, default=0,
+                    help="seconds for the whole run: past it, timed rounds stop early and the "
+                         "workloads left are skipped (the tables still come out); 0: none")
+    ap.add_argument("--serve-timeout", type=float, default=600,
+                    help="seconds a Cairn server may stay silent (compiling, or one command) "
+                         "before it is killed and its workload fails")
+    ap.add_argument("--allow-emulated", action="store_true",
+                    help="cuda: time Cairn even when its device is the emulated one")
+    ap.add_argument("--cuda-dry-run", action="store_true",
+                    help="--device cuda's code path with PyTorch and JAX on the CPU and Cairn "
+                         "on the device openDevice picks (the emulated one without a GPU): "
+                         "checks the plumbing where there is no GPU; the times mean nothing")
     # The child's arguments.
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--child-threads", type=int, help=argparse.SUPPRESS)
@@ -538,61 +878,98 @@ def main():
     ap.add_argument("--child-specs", nargs="*", help=argparse.SUPPRESS)
     ap.add_argument("--cases", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    args.variants = parse_variants(args.cairn_variant)
+    args.cairn_flags = (["--no-loop-graphs"] if args.no_loop_graphs else []) + \
+        (["--full-reduce"] if args.full_reduce else [])
+    cuda = args.device == "cuda"
+    if args.cuda_dry_run and not cuda:
+        sys.exit("bench.py: --cuda-dry-run is for --device cuda")
+    if not cuda and (args.no_loop_graphs or any("--no-loop-graphs" in f for _, f in args.variants)):
+        sys.exit("bench.py: --no-loop-graphs is for --device cuda")
 
+    CairnServer.TIMEOUT = args.serve_timeout
     if args.child:
         return child_main(args)
+    if args.deadline:
+        args.deadline = time.time() + args.deadline  # the children get the moment
 
     if not os.access(args.exe, os.X_OK):
         sys.exit(f"bench.py: no {args.exe}: build it (ninja -C build cairn-peer-bench)")
+    workload_set = WORKLOAD_SETS[args.workload_set or ("gpu" if cuda else "default")]
     specs = []
     for w in args.workload:
         if ":" in w:
             specs.append(w)
         else:
-            modes = [m for n, m in DEFAULT_WORKLOADS if n == w] or ["forward"]
-            specs += [f"{w}:{m}" for m in modes]
+            modes = [m for n, m in DEFAULT_WORKLOADS + GPU_WORKLOADS if n == w] or ["forward"]
+            specs += [f"{w}:{m}" for m in dict.fromkeys(modes)]
     if not specs:
-        specs = [f"{w}:{m}" for w, m in DEFAULT_WORKLOADS]
-    thread_counts = [int(t) for t in args.threads.split(",")]
-    cpus = sorted(os.sched_getaffinity(0))
+        specs = [f"{w}:{m}" for w, m in workload_set]
     info = machine_info(args.exe)
     all_out = []
-    with tempfile.TemporaryDirectory(prefix="cairn-peers-") as cases:
-        for n in thread_counts:
-            if n > len(cpus):
-                sys.exit(f"bench.py: {n} threads but only {len(cpus)} CPUs available")
-            env = dict(os.environ, OPENBLAS_NUM_THREADS=str(n), OMP_NUM_THREADS=str(n),
-                       MKL_NUM_THREADS=str(n), JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="2")
-            if not args.omp_active:
-                env["OMP_WAIT_POLICY"] = "PASSIVE"
-            env.pop("XLA_FLAGS", None)
-            if n == 1:
-                env["XLA_FLAGS"] = ("--xla_cpu_multi_thread_eigen=false "
-                                    "intra_op_parallelism_threads=1")
-            out_file = os.path.join(cases, f"threads{n}.json")
-            cmd = [sys.executable, os.path.abspath(__file__), "--child", "--child-threads", str(n),
-                   "--child-out", out_file, "--cases", cases, "--exe", args.exe,
+    common_args = ["--exe", args.exe, "--device", args.device,
                    "--budget", str(args.budget), "--min-reps", str(args.min_reps),
                    "--max-reps", str(args.max_reps), "--warmup", str(args.warmup),
                    *(["--flush-denormals"] if args.flush_denormals else []),
+                   *(["--no-loop-graphs"] if args.no_loop_graphs else []),
+                   *(["--full-reduce"] if args.full_reduce else []),
+                   *(["--allow-emulated"] if args.allow_emulated else []),
+                   *(["--cuda-dry-run"] if args.cuda_dry_run else []),
+                   *[f"--cairn-variant={v}" for v in args.cairn_variant],
+                   *(["--deadline", repr(args.deadline)] if args.deadline else []),
+                   "--serve-timeout", str(args.serve_timeout)]
+    if args.data:
+        common_args += ["--data", args.data]
+    with tempfile.TemporaryDirectory(prefix="cairn-peers-") as cases:
+        if cuda:
+            # One child on the GPU: not pinned, no thread variables (threads
+            # are not what is compared), JAX free to find its GPU; its
+            # allocator must not take 75% of the GPU's memory from PyTorch
+            # and Cairn.
+            env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false",
+                       TF_CPP_MIN_LOG_LEVEL="2")
+            if args.cuda_dry_run:
+                env["JAX_PLATFORMS"] = "cpu"
+            out_file = os.path.join(cases, "cuda.json")
+            cmd = [sys.executable, os.path.abspath(__file__), "--child", "--child-threads", "0",
+                   "--child-out", out_file, "--cases", cases, *common_args,
                    "--child-specs", *specs]
-            if args.data:
-                cmd += ["--data", args.data]
-            pin = None if args.no_pin else set(cpus[:n])
-            subprocess.run(cmd, env=env, check=True,
-                           preexec_fn=(lambda: os.sched_setaffinity(0, pin)) if pin else None)
+            subprocess.run(cmd, env=env, check=True)
             with open(out_file) as f:
-                o = json.load(f)
-            for e in o["errors"]:
-                e["threads"] = n
-            all_out.append(o)
+                all_out.append(json.load(f))
+        else:
+            thread_counts = [int(t) for t in args.threads.split(",")]
+            cpus = sorted(os.sched_getaffinity(0))
+            for n in thread_counts:
+                if n > len(cpus):
+                    sys.exit(f"bench.py: {n} threads but only {len(cpus)} CPUs available")
+                env = dict(os.environ, OPENBLAS_NUM_THREADS=str(n), OMP_NUM_THREADS=str(n),
+                           MKL_NUM_THREADS=str(n), JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="2")
+                if not args.omp_active:
+                    env["OMP_WAIT_POLICY"] = "PASSIVE"
+                env.pop("XLA_FLAGS", None)
+                if n == 1:
+                    env["XLA_FLAGS"] = ("--xla_cpu_multi_thread_eigen=false "
+                                        "intra_op_parallelism_threads=1")
+                out_file = os.path.join(cases, f"threads{n}.json")
+                cmd = [sys.executable, os.path.abspath(__file__), "--child", "--child-threads",
+                       str(n), "--child-out", out_file, "--cases", cases, *common_args,
+                       "--child-specs", *specs]
+                pin = None if args.no_pin else set(cpus[:n])
+                subprocess.run(cmd, env=env, check=True,
+                               preexec_fn=(lambda: os.sched_setaffinity(0, pin)) if pin else None)
+                with open(out_file) as f:
+                    o = json.load(f)
+                for e in o["errors"]:
+                    e["threads"] = n
+                all_out.append(o)
 
-    md = markdown(all_out, info)
+    md = markdown(all_out, info, specs)
     print()
     print(md)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"machine": info, "runs": all_out}, f, indent=1)
+            json.dump({"machine": info, "specs": specs, "runs": all_out}, f, indent=1)
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write(md)

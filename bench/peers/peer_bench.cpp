@@ -9,7 +9,7 @@
 //       DIR/{config.json, inputs/, params/} (bench/reference/common.py reads
 //       them); --run adds outputs/cairn_<i>.npy from the compiled executor
 //   cairn-peer-bench serve --workload NAME --mode forward|train [--export DIR]
-//                          [--threads N]
+//                          [--threads N] [--backend cpu|cuda] [--no-loop-graphs]
 //       prints one JSON line (compile times), then answers commands on stdin,
 //       one JSON line each:
 //         run K      K runs: {"ms": [K wall times], "gemm_flops": per run, ...}
@@ -19,9 +19,23 @@
 //         profile    the fastest of 3 runs with ExecOptions::profile: time by
 //                    instruction kind
 //         quit
-//   cairn-peer-bench peak [--threads N] [--reps R]
+//   cairn-peer-bench peak [--threads N] [--reps R] [--backend cpu|cuda]
 //       sgemm GFLOP/s through the executor's GEMM (exec::runGemm, OpenBLAS)
-//       at the SPINN shapes and two BiRNN shapes
+//       at the SPINN shapes and two BiRNN shapes; --backend cuda: through
+//       Device::gemm (cuBLAS on a GPU, OpenBLAS on the emulated device)
+//
+// --backend cuda compiles with codegen::cuda::compileForDevice for the device
+// device::openDevice(Auto) picks (the GPU, else the emulated device;
+// CAIRN_DEVICE=gpu|emulated forces one; the ready line names it) and runs
+// DeviceExecutable::run on one DeviceContext reused across runs. A run takes
+// host tensors and returns host tensors (the parameters go up and the results
+// come down every run: `run` reports the bytes), so its wall time is
+// synchronized. --no-loop-graphs sets DeviceRunOptions::loopGraphs = false
+// (every loop host-synchronized, as XLA runs them). SPINN is compiled with
+// the pairs merged into one loop on the device (splitPairs only pays where
+// two CPU cores run the two loops; on one stream they would run one after
+// the other). `profile` on the device has no per-instruction times: it
+// reports the fastest of 3 runs and what one run did (DeviceStats).
 //
 // Train mode is the training step of bench/exec/exec_bench.cpp (mean
 // cross-entropy against labels b % classes, gradient, clipping by global norm
@@ -50,10 +64,14 @@
 #include "bench/BenchStep.h"
 #include "compiler/autodiff/Autodiff.h"
 #include "compiler/codegen/cpu/CompileExecutable.h"
+#include "compiler/codegen/cuda/CompileForDevice.h"
 #include "frontend/layers/Layers.h"
 #include "frontend/models/Spinn.h"
+#include "frontend/models/TreeLstmSentiment.h"
 #include "frontend/training/TrainStep.h"
 #include "runtime/Npy.h"
+#include "runtime/device/DeviceExecutable.h"
+#include "runtime/device/OpenDevice.h"
 #include "runtime/exec/Blas.h"
 #include "runtime/exec/Gemm.h"
 #include "tests/golden/GoldenCases.h"
@@ -99,6 +117,8 @@ const std::vector<Workload>& workloads() {
   static const std::vector<Workload> all = {
       {"spinn_pi_b128", "SPINN-PI + tracker, SNLI dev, 128 pairs, h300 (tracker 150, MLP 600)", true,
        [](const std::string& d) { return first(makeTimingCases(d, 128, 1, 300)); }},
+      {"spinn_pi_b512", "SPINN-PI + tracker, SNLI dev, 512 pairs, h300 (tracker 150, MLP 600)", true,
+       [](const std::string& d) { return first(makeTimingCases(d, 512, 1, 300)); }},
       {"spinn_pi_b8", "SPINN-PI + tracker, SNLI dev, 8 pairs, h300", false,
        [](const std::string& d) { return first(makeTimingCases(d, 8, 1, 300)); }},
       {"spinn_pi_b1", "SPINN-PI + tracker, SNLI dev, 1 pair, h300", false,
@@ -156,6 +176,49 @@ Tensor labelsFor(const golden::GoldenCase& c) {
   return labels;
 }
 
+/// How a case's tree model is built for the device (the results do not
+/// depend on it): SPINN's pairs merged into one loop (one stream would run
+/// two loops in turn), and optionally the Reduce on every row, selected by
+/// the transitions, instead of on the reducing rows only (compactReduce's
+/// nonzero runs on the host, so its loops cannot be recorded).
+struct TreeChoices {
+  bool mergePairs = false;
+  bool fullReduce = false;
+};
+
+SpinnConfig spinnConfig(const golden::GoldenCase& c, TreeChoices t) {
+  SpinnConfig cfg = golden::timingSpinnConfig(c);
+  if (t.mergePairs) cfg.splitPairs = false;
+  if (t.fullReduce) cfg.compactReduce = false;
+  return cfg;
+}
+
+/// Rebuilds a SPINN or TreeLSTM case's forward function as `t` asks (same
+/// parameters, same results); other cases stay as they are.
+void rebuildTreeModel(golden::GoldenCase& c, TreeChoices t) {
+  auto m = std::make_unique<Module>();
+  ParamStore ps;
+  const Function* f = nullptr;
+  if (c.kind == "spinn_snli") {
+    SpinnConfig base = golden::timingSpinnConfig(c), cfg = spinnConfig(c, t);
+    if (cfg.splitPairs == base.splitPairs && cfg.compactReduce == base.compactReduce) return;
+    f = buildSpinnSnli(*m, ps, cfg);
+  } else if (c.kind == "treelstm_sst" && t.fullReduce) {
+    TreeLstmConfig cfg;
+    cfg.vocab = c.model.at("vocab");
+    cfg.embed = c.model.at("embed");
+    cfg.hidden = c.model.at("hidden");
+    cfg.classes = c.model.value("classes", 5);
+    cfg.compactReduce = false;
+    f = buildTreeLstmSentiment(*m, ps, cfg);
+  } else {
+    return;
+  }
+  if (ps.names() != c.params.names()) die("the rebuilt model declares other parameters than the case");
+  c.module = std::move(m);
+  c.function = f;
+}
+
 Runnable forwardRunnable(golden::GoldenCase& c) {
   Runnable r;
   r.module = c.module.get();
@@ -169,7 +232,7 @@ Runnable forwardRunnable(golden::GoldenCase& c) {
 /// buildSpinnSnliLoss (as exec_bench's); the others' is the mean
 /// cross-entropy of the case's logits function, called from a `loss`
 /// function added to its module.
-Runnable trainRunnable(golden::GoldenCase& c) {
+Runnable trainRunnable(golden::GoldenCase& c, TreeChoices t) {
   if (c.kind == "spinn_snli" && c.model.value("mode", "pi") != "pi")
     die("predicted-mode SPINN has no training step here");
   Runnable r;
@@ -178,7 +241,7 @@ Runnable trainRunnable(golden::GoldenCase& c) {
   std::vector<Tensor> batch = c.inputs;
   batch.push_back(labelsFor(c));
   if (c.kind == "spinn_snli") {
-    SpinnConfig cfg = golden::timingSpinnConfig(c); // PI (checked above)
+    SpinnConfig cfg = spinnConfig(c, t); // PI (checked above)
     ParamStore ps;
     Function* loss = buildSpinnSnliLoss(*r.ownModule, ps, cfg);
     if (ps.names() != c.params.names()) die("the SPINN loss declares other parameters than the case");
@@ -231,44 +294,27 @@ void flushDenormals() { _mm_setcsr(_mm_getcsr() | 0x8040); }
 
 void printJson(const json& j) { std::cout << j.dump() << std::endl; }
 
-int serve(const std::string& workload, const std::string& mode, const std::string& exportDir,
-          const std::string& dataDir, int threads, bool ftz, bool exactFloats) {
-  const Workload& w = findWorkload(workload);
-  if (mode != "forward" && mode != "train") die("--mode is forward or train");
-  if (mode == "train" && !w.train) die(fmt::format("workload {} has no training step", workload));
-  setThreads(threads);
-  if (ftz) flushDenormals();
-  golden::GoldenCase c = check(w.make(dataDir));
-  if (!exportDir.empty()) check(golden::exportCase(c, {}, exportDir));
-  warmJit();
+struct ServeOptions {
+  std::string workload, mode, exportDir, dataDir;
+  std::string backend = "cpu"; ///< cpu: the compiled executor; cuda: the CUDA backend
+  int threads = 0;
+  bool ftz = false, exactFloats = false;
+  bool loopGraphs = true; ///< cuda: DeviceRunOptions::loopGraphs
+  bool fullReduce = false; ///< SPINN, TreeLSTM: compactReduce off (TreeChoices)
+};
 
-  Runnable r = mode == "train" ? trainRunnable(c) : forwardRunnable(c);
-  codegen::cpu::CompileReport report;
-  auto t0 = std::chrono::steady_clock::now();
-  codegen::cpu::CompileOptions options;
-  options.floatRewrites = exactFloats ? FloatRewrites::Exact // the diagnostic
-                                      : FloatRewrites::Reassociate; // XLA and cuDNN do too
-  std::unique_ptr<exec::Executable> exe =
-      check(codegen::cpu::compileExecutable(*r.module, options, &report));
-  double compileMs = msSince(t0);
-  printJson({{"event", "ready"},
-             {"workload", workload},
-             {"mode", mode},
-             {"build_ms", r.buildMs},
-             {"compile_ms", compileMs},
-             {"ir_to_runnable_ms", r.buildMs + compileMs},
-             {"passes_ms", report.passesMs},
-             {"lower_ms", report.lowerMs},
-             {"jit_ms", report.jitMs},
-             {"kernels", report.kernels},
-             {"gemms", report.gemms},
-             {"fallbacks", report.fallbacks},
-             {"blas", exec::blasDescription()},
-             {"blas_threads", exec::blasThreads()},
-             {"flush_denormals", ftz},
-             {"exact_floats", exactFloats}});
+/// The commands after the ready line, on either backend: `runOnce` is one
+/// run on the serve loop's context (its results), `runStats` the JSON extras
+/// of a `run K` (what the last run did), `profile` the answer to `profile`.
+struct Served {
+  std::function<std::vector<Tensor>()> runOnce;
+  std::function<std::vector<Tensor>()> saveOnce; ///< the run `save` writes
+  std::function<void()> beforeRun;
+  std::function<json()> runStats;
+  std::function<json()> profile;
+};
 
-  exec::ExecutionContext ctx;
+void serveLoop(const ServeOptions& o, const Runnable& r, Served& s) {
   std::string line;
   while (std::getline(std::cin, line)) {
     std::istringstream in(line);
@@ -279,27 +325,26 @@ int serve(const std::string& workload, const std::string& mode, const std::strin
       int k = 1;
       in >> k;
       json ms = json::array();
-      int64_t flops = 0, gemmCalls = 0;
       for (int i = 0; i < k; ++i) {
-        exec::ExecStats before = ctx.stats();
+        s.beforeRun();
         auto t1 = std::chrono::steady_clock::now();
-        std::vector<Tensor> out = check(exe->run(r.function, r.args, ctx));
+        std::vector<Tensor> out = s.runOnce();
         ms.push_back(msSince(t1));
-        flops = ctx.stats().gemmFlops - before.gemmFlops;
-        gemmCalls = ctx.stats().gemmCalls - before.gemmCalls;
       }
-      printJson({{"ms", ms}, {"gemm_flops", flops}, {"gemm_calls", gemmCalls}});
+      json reply = s.runStats();
+      reply["ms"] = ms;
+      printJson(reply);
     } else if (cmd == "save") {
       std::string dir;
       in >> dir;
-      std::vector<Tensor> out = check(exe->run(r.function, r.args));
+      std::vector<Tensor> out = s.saveOnce();
       fs::create_directories(dir);
       json written = json::array();
       auto write = [&](const std::string& name, const Tensor& t) {
         check(writeNpy((fs::path(dir) / (name + ".npy")).string(), t));
         written.push_back(name);
       };
-      if (mode == "forward") {
+      if (o.mode == "forward") {
         for (size_t i = 0; i < out.size(); ++i)
           write(fmt::format("cairn_{}", i), out[i]);
       } else {
@@ -308,6 +353,106 @@ int serve(const std::string& workload, const std::string& mode, const std::strin
       }
       printJson({{"saved", written}});
     } else if (cmd == "profile") {
+      printJson(s.profile());
+    } else {
+      printJson({{"error", fmt::format("unknown command '{}' (run K, save DIR, profile, quit)", cmd)}});
+    }
+  }
+}
+
+/// b - a for the counters of one run (peakDeviceBytes: b's, the context's
+/// high-water mark).
+json deviceStatsDelta(const device::DeviceStats& a, const device::DeviceStats& b) {
+  auto mapDelta = [](const std::map<std::string, int64_t>& x,
+                     const std::map<std::string, int64_t>& y) {
+    json d = json::object();
+    for (const auto& [k, v] : y) {
+      auto it = x.find(k);
+      int64_t n = v - (it == x.end() ? 0 : it->second);
+      if (n != 0) d[k] = n;
+    }
+    return d;
+  };
+  return {{"kernel_launches", b.kernelLaunches - a.kernelLaunches},
+          {"row_launches", b.rowLaunches - a.rowLaunches},
+          {"in_place_updates", b.inPlaceUpdates - a.inPlaceUpdates},
+          {"gemm_calls", b.gemmCalls - a.gemmCalls},
+          {"host_ops", b.hostOps - a.hostOps},
+          {"host_ops_by_name", mapDelta(a.hostOpsByName, b.hostOpsByName)},
+          {"condition_reads", b.conditionReads - a.conditionReads},
+          {"while_iterations", b.whileIterations - a.whileIterations},
+          {"loop_recordings", b.loopRecordings - a.loopRecordings},
+          {"graph_launches", b.graphLaunches - a.graphLaunches},
+          {"host_loops", mapDelta(a.hostLoops, b.hostLoops)},
+          {"bytes_to_device", b.bytesToDevice - a.bytesToDevice},
+          {"bytes_to_host", b.bytesToHost - a.bytesToHost},
+          {"aliases", b.aliases - a.aliases},
+          {"peak_device_bytes", b.peakDeviceBytes}};
+}
+
+/// Compiles a tiny module for `dev` once, so that the timed compile does not
+/// pay for LLVM's (NVPTX or host JIT) start-up in this process.
+void warmDevice(const std::shared_ptr<device::Device>& dev) {
+  Module m;
+  FunctionBuilder fb(m, "warm", {TensorType(DType::F32, {kDynamic})});
+  fb.ret({fb.arg(0) * fb.arg(0) + 1.0});
+  check(codegen::cuda::compileForDevice(m, dev).status());
+}
+
+int serve(const ServeOptions& o) {
+  const Workload& w = findWorkload(o.workload);
+  if (o.mode != "forward" && o.mode != "train") die("--mode is forward or train");
+  if (o.mode == "train" && !w.train) die(fmt::format("workload {} has no training step", o.workload));
+  if (o.backend != "cpu" && o.backend != "cuda") die("--backend is cpu or cuda");
+  const bool cuda = o.backend == "cuda";
+  if (!o.loopGraphs && !cuda) die("--no-loop-graphs is for --backend cuda");
+  setThreads(o.threads);
+  if (o.ftz) flushDenormals();
+  golden::GoldenCase c = check(w.make(o.dataDir));
+  if (!o.exportDir.empty()) check(golden::exportCase(c, {}, o.exportDir));
+  TreeChoices tree;
+  if (cuda) tree.mergePairs = true;
+  tree.fullReduce = o.fullReduce;
+  rebuildTreeModel(c, tree); // train: SPINN's loss is built anew by trainRunnable
+
+  json ready = {{"event", "ready"}, {"workload", o.workload}, {"mode", o.mode},
+                {"backend", o.backend}, {"blas", exec::blasDescription()},
+                {"blas_threads", exec::blasThreads()}, {"flush_denormals", o.ftz},
+                {"exact_floats", o.exactFloats}, {"full_reduce", o.fullReduce}};
+  const FloatRewrites rewrites = o.exactFloats ? FloatRewrites::Exact // the diagnostic
+                                               : FloatRewrites::Reassociate; // XLA and cuDNN do too
+  if (!cuda) {
+    warmJit();
+    Runnable r = o.mode == "train" ? trainRunnable(c, tree) : forwardRunnable(c);
+    codegen::cpu::CompileReport report;
+    auto t0 = std::chrono::steady_clock::now();
+    codegen::cpu::CompileOptions options;
+    options.floatRewrites = rewrites;
+    std::unique_ptr<exec::Executable> exe =
+        check(codegen::cpu::compileExecutable(*r.module, options, &report));
+    double compileMs = msSince(t0);
+    ready.update({{"build_ms", r.buildMs},
+                  {"compile_ms", compileMs},
+                  {"ir_to_runnable_ms", r.buildMs + compileMs},
+                  {"passes_ms", report.passesMs},
+                  {"lower_ms", report.lowerMs},
+                  {"jit_ms", report.jitMs},
+                  {"kernels", report.kernels},
+                  {"gemms", report.gemms},
+                  {"fallbacks", report.fallbacks}});
+    printJson(ready);
+
+    exec::ExecutionContext ctx;
+    exec::ExecStats before;
+    Served s;
+    s.runOnce = [&] { return check(exe->run(r.function, r.args, ctx)); };
+    s.saveOnce = [&] { return check(exe->run(r.function, r.args)); };
+    s.beforeRun = [&] { before = ctx.stats(); };
+    s.runStats = [&]() -> json {
+      return {{"gemm_flops", ctx.stats().gemmFlops - before.gemmFlops},
+              {"gemm_calls", ctx.stats().gemmCalls - before.gemmCalls}};
+    };
+    s.profile = [&]() -> json {
       // The fastest of 3 profiled runs (a shared machine's hiccups inflate
       // single runs), each on a context whose pool one plain run warmed.
       exec::ExecOptions eo;
@@ -333,11 +478,77 @@ int serve(const std::string& workload, const std::string& mode, const std::strin
       }
       std::sort(rows.begin(), rows.end(),
                 [](const json& a, const json& b) { return a["ms"] > b["ms"]; });
-      printJson({{"total_ms", total}, {"rows", rows}});
-    } else {
-      printJson({{"error", fmt::format("unknown command '{}' (run K, save DIR, profile, quit)", cmd)}});
-    }
+      return {{"total_ms", total}, {"rows", rows}};
+    };
+    serveLoop(o, r, s);
+    return 0;
   }
+
+  // The CUDA backend.
+  std::string note;
+  std::shared_ptr<device::Device> dev = check(device::openDevice(device::DeviceChoice::Auto, &note));
+  warmDevice(dev);
+  Runnable r = o.mode == "train" ? trainRunnable(c, tree) : forwardRunnable(c);
+  codegen::cuda::DeviceCompileOptions options;
+  options.floatRewrites = rewrites;
+  codegen::cuda::DeviceCompileReport report;
+  auto t0 = std::chrono::steady_clock::now();
+  std::unique_ptr<device::DeviceExecutable> exe =
+      check(codegen::cuda::compileForDevice(*r.module, dev, options, &report));
+  double compileMs = msSince(t0);
+  ready.update({{"device", dev->name()},
+                {"emulated", dev->isEmulated()},
+                {"device_note", note},
+                {"loop_graphs", o.loopGraphs},
+                {"loop_graphs_supported", dev->supportsLoopGraphs()},
+                {"split_pairs", c.kind == "spinn_snli" ? json(false) : json(nullptr)},
+                {"build_ms", r.buildMs},
+                {"compile_ms", compileMs},
+                {"ir_to_runnable_ms", r.buildMs + compileMs},
+                {"passes_ms", report.passesMs},
+                {"lower_ms", report.lowerMs},
+                {"codegen_ms", report.codegenMs},
+                {"kernels", report.kernels},
+                {"gemms", report.gemms},
+                {"fallbacks", report.fallbacks}});
+  printJson(ready);
+
+  device::DeviceRunOptions ro;
+  ro.loopGraphs = o.loopGraphs;
+  device::DeviceContext ctx;
+  device::DeviceStats before;
+  Served s;
+  s.runOnce = [&] { return check(exe->run(r.function, r.args, ctx, ro)); };
+  s.saveOnce = s.runOnce;
+  s.beforeRun = [&] { before = ctx.stats(); };
+  s.runStats = [&]() -> json {
+    json d = deviceStatsDelta(before, ctx.stats());
+    return {{"gemm_calls", d["gemm_calls"]}, {"device_stats", d}};
+  };
+  s.profile = [&]() -> json {
+    // No per-instruction times on the device: the fastest of 3 runs on the
+    // serve context (warm) and what one run does.
+    double total = 0;
+    json stats;
+    for (int i = 0; i < 3; ++i) {
+      device::DeviceStats b = ctx.stats();
+      auto t1 = std::chrono::steady_clock::now();
+      check(exe->run(r.function, r.args, ctx, ro).status());
+      double ms = msSince(t1);
+      if (i == 0 || ms < total) {
+        total = ms;
+        stats = deviceStatsDelta(b, ctx.stats());
+      }
+    }
+    // Why loops were not recorded is noted when they are first met (the
+    // first run of a shape), so the context's totals.
+    json hostLoops = json::object();
+    for (const auto& [why, n] : ctx.stats().hostLoops)
+      hostLoops[why] = n;
+    return {{"total_ms", total}, {"rows", json::array()}, {"device_stats", stats},
+            {"host_loops_seen", hostLoops}};
+  };
+  serveLoop(o, r, s);
   return 0;
 }
 
@@ -401,6 +612,64 @@ int peak(int threads, int reps) {
   return 0;
 }
 
+/// sgemm through Device::gemm (cuBLAS on a GPU) at the shapes of peak():
+/// per shape, the median over batches of back-to-back calls (one
+/// synchronize per batch of 10), after 3 warm-up calls.
+int devicePeak(int reps) {
+  std::string note;
+  std::shared_ptr<device::Device> dev = check(device::openDevice(device::DeviceChoice::Auto, &note));
+  struct Shape {
+    int64_t m, k, n;
+    const char* role;
+  };
+  const std::vector<Shape> shapes = {{128, 300, 1500, "SPINN: 2B x H @ H x 5H (reduce)"},
+                                     {1024, 300, 1500, "SPINN b512: 2B x H @ H x 5H"},
+                                     {64, 256, 1024, "BiLSTM b64: h @ wh"},
+                                     {2240, 256, 1024, "BiLSTM b64: all steps' x @ wx"}};
+  json rows = json::array();
+  double best = 0;
+  for (const Shape& s : shapes) {
+    std::vector<float> a(size_t(s.m * s.k)), b(size_t(s.k * s.n));
+    for (size_t i = 0; i < a.size(); ++i)
+      a[i] = float(i % 17) * 0.01f;
+    for (size_t i = 0; i < b.size(); ++i)
+      b[i] = float(i % 13) * 0.01f;
+    void* da = check(dev->allocate(a.size() * 4));
+    void* db = check(dev->allocate(b.size() * 4));
+    void* dc = check(dev->allocate(size_t(s.m * s.n) * 4));
+    check(dev->copyToDevice(da, a.data(), a.size() * 4));
+    check(dev->copyToDevice(db, b.data(), b.size() * 4));
+    device::GemmArgs g;
+    g.m = s.m, g.n = s.n, g.k = s.k, g.a = da, g.b = db, g.c = dc;
+    for (int i = 0; i < 3; ++i)
+      check(dev->gemm(g));
+    check(dev->synchronize());
+    const int inner = dev->isEmulated() ? 1 : 10;
+    std::vector<double> us;
+    auto start = std::chrono::steady_clock::now();
+    while (us.size() < size_t(std::max(reps, 1)) || (reps > 1 && msSince(start) < 200)) {
+      auto t0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < inner; ++i)
+        check(dev->gemm(g));
+      check(dev->synchronize());
+      us.push_back(msSince(t0) * 1e3 / inner);
+    }
+    dev->release(da);
+    dev->release(db);
+    dev->release(dc);
+    std::sort(us.begin(), us.end());
+    double med = us[us.size() / 2];
+    double gflops = 2.0 * s.m * s.k * s.n / med / 1e3;
+    if (s.role[0] == 'S') best = std::max(best, gflops);
+    rows.push_back({{"m", s.m}, {"k", s.k}, {"n", s.n}, {"role", s.role}, {"us", med},
+                    {"gflops", gflops}, {"samples", us.size()}});
+  }
+  printJson({{"backend", "cuda"}, {"device", dev->name()}, {"emulated", dev->isEmulated()},
+             {"device_note", note}, {"blas", dev->isEmulated() ? exec::blasDescription() : "cuBLAS"},
+             {"threads", exec::blasThreads()}, {"shapes", rows}, {"peak_gflops", best}});
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -421,6 +690,18 @@ int main(int argc, char** argv) {
   srv->add_option("--mode", mode, "forward or train")->capture_default_str();
   srv->add_option("--export", out, "first write the case directory here");
   srv->add_option("--threads", threads, "OpenBLAS threads (default: OPENBLAS_NUM_THREADS)");
+  std::string backend = "cpu";
+  srv->add_option("--backend", backend,
+                  "cpu (the compiled executor) or cuda (the GPU, else the emulated device; "
+                  "CAIRN_DEVICE=gpu|emulated forces one)")
+      ->capture_default_str();
+  bool noLoopGraphs = false;
+  srv->add_flag("--no-loop-graphs", noLoopGraphs,
+                "cuda: every loop host-synchronized (DeviceRunOptions::loopGraphs = false)");
+  bool fullReduce = false;
+  srv->add_flag("--full-reduce", fullReduce,
+                "SPINN, TreeLSTM: the Reduce on every row, selected by the transitions (static "
+                "shapes: on the device the loop can be recorded), instead of the reducing rows only");
   bool ftz = false;
   srv->add_flag("--flush-denormals", ftz,
                 "diagnostic: set FTZ/DAZ on the running thread (not OpenBLAS's workers)");
@@ -430,6 +711,8 @@ int main(int argc, char** argv) {
   CLI::App* pk = app.add_subcommand("peak", "sgemm GFLOP/s at the SPINN shapes");
   pk->add_option("--threads", threads, "OpenBLAS threads (default: OPENBLAS_NUM_THREADS)");
   pk->add_option("--reps", reps, "timed calls per shape (at least)")->capture_default_str();
+  pk->add_option("--backend", backend, "cpu (exec::runGemm) or cuda (Device::gemm)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   if (*list) {
@@ -438,6 +721,18 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*exp) return exportWorkload(workload, out, dataDir, run);
-  if (*srv) return serve(workload, mode, out, dataDir, threads, ftz, exactFloats);
+  if (*srv) {
+    ServeOptions o;
+    o.workload = workload, o.mode = mode, o.exportDir = out, o.dataDir = dataDir;
+    o.backend = backend, o.threads = threads, o.ftz = ftz, o.exactFloats = exactFloats;
+    o.loopGraphs = !noLoopGraphs;
+    o.fullReduce = fullReduce;
+    return serve(o);
+  }
+  if (backend == "cuda") {
+    setThreads(threads);
+    return devicePeak(reps);
+  }
+  if (backend != "cpu") die("--backend is cpu or cuda");
   return peak(threads, reps);
 }

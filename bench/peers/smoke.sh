@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The peers benchmark's cheap smoke test (ctest peer_bench_smoke): no data,
 # no venv. cairn-peer-bench's sgemm peak, the tiny workload exported, and
-# served forward and as a training step through the stdin protocol.
+# served forward and as a training step through the stdin protocol, on the
+# CPU backend and on the CUDA backend.
 #   bench/peers/smoke.sh build/bin/cairn-peer-bench
 set -euo pipefail
 exe="$1"
@@ -23,4 +24,39 @@ for mode in forward train; do
 done
 [[ -f "$tmp/forward/cairn_0.npy" && -f "$tmp/train/cairn_loss.npy" ]] ||
   { echo "smoke: save wrote nothing"; exit 1; }
+
+# The CUDA backend (the GPU where there is one, else the emulated device),
+# recorded loops and host-synchronized: the same protocol, and the CPU
+# backend's results to 1e-5.
+for mode in forward train; do
+  for flags in "" "--no-loop-graphs"; do
+    d="$tmp/cuda-$mode${flags:+-sync}"
+    out="$(printf 'save %s
+run 2
+profile
+quit
+' "$d" |
+           "$exe" serve --workload bilstm_tiny --mode "$mode" --backend cuda $flags)"
+    echo "$out" | head -1 | grep -q '"backend":"cuda"' || { echo "smoke: cuda $mode: $out"; exit 1; }
+    echo "$out" | grep -q '"ms":\[' || { echo "smoke: cuda $mode: no run: $out"; exit 1; }
+    echo "$out" | grep -q '"device_stats"' || { echo "smoke: cuda $mode: no stats: $out"; exit 1; }
+  done
+done
+python3 - "$tmp" <<'PY' || exit 1
+import struct, sys
+def npy(path):  # float32 .npy, stdlib only
+    b = open(path, "rb").read()
+    n = struct.unpack("<H", b[8:10])[0]
+    return struct.unpack(f"<{(len(b) - 10 - n) // 4}f", b[10 + n:])
+t = sys.argv[1]
+pairs = [(f"forward/cairn_0", f"cuda-forward{s}/cairn_0") for s in ("", "-sync")]
+pairs += [(f"train/{f}", f"cuda-train{s}/{f}") for s in ("", "-sync")
+          for f in ("cairn_loss", "cairn_grad_norm")]
+for a, b in pairs:
+    x, y = npy(f"{t}/{a}.npy"), npy(f"{t}/{b}.npy")
+    scale = max(max(abs(v) for v in x), 1e-6)
+    rel = max(abs(u - v) for u, v in zip(x, y)) / scale if len(x) == len(y) else float("inf")
+    if rel > 1e-5:
+        sys.exit(f"smoke: cuda {b} differs from the CPU backend's {a}: {rel:.2e}")
+PY
 echo "peer_bench_smoke: ok"

@@ -56,7 +56,9 @@ class BiRnn(torch.nn.Module):
         """tokens [B, N], lengths [B] (each >= 1). Classifier: logits [B, C];
         tagger: logits [B, N, C] (padded positions give the bias)."""
         B, N = tokens.shape
-        x = self.embed(torch.as_tensor(tokens, dtype=torch.long))
+        dev = self.embed.weight.device  # the model's device (bench.py --device cuda)
+        x = self.embed(torch.as_tensor(tokens, dtype=torch.long, device=dev))
+        # pack_padded_sequence takes the lengths on the CPU, whatever the device.
         lens = torch.as_tensor(lengths, dtype=torch.long)
         packed = pack_padded_sequence(x, lens, batch_first=True, enforce_sorted=False)
         out, state = self.rnn(packed)

@@ -60,15 +60,16 @@ class SpinnEncoder(torch.nn.Module):
         lengths [B]. Returns (root h [B, H], chosen transitions [B, 2N-1] or None)."""
         B, N = tokens.shape
         H = self.H
-        zeros = torch.zeros(H)
-        proj = self.projection(self.embed(torch.as_tensor(tokens, dtype=torch.long)))
+        dev = self.projection.weight.device  # the model's device (bench.py --device cuda)
+        zeros = torch.zeros(H, device=dev)
+        proj = self.projection(self.embed(torch.as_tensor(tokens, dtype=torch.long, device=dev)))
         # Buffers hold (h, c) pairs; the next word to shift is at the end.
         buffers = [[(proj[b, i, :H], proj[b, i, H:]) for i in range(int(lengths[b]))][::-1]
                    for b in range(B)]
         stacks = [[] for _ in range(B)]
         if self.tracker is not None:
-            th = torch.zeros(B, self.T)
-            tc = torch.zeros(B, self.T)
+            th = torch.zeros(B, self.T, device=dev)
+            tc = torch.zeros(B, self.T, device=dev)
         steps = 2 * N - 1 if self.predicted else transitions.shape[1]
         self.min_margin = float("inf")
         chosen = np.zeros((B, max(steps, 0)), dtype=np.int32)
@@ -86,7 +87,7 @@ class SpinnEncoder(torch.nn.Module):
                 top = torch.stack([st[-1][0] if len(st) >= 1 else zeros for st in stacks])
                 second = torch.stack([st[-2][0] if len(st) >= 2 else zeros for st in stacks])
                 nh, nc = self.tracker(torch.cat([buf_top, top, second], dim=1), (th, tc))
-                keep = torch.tensor(active).unsqueeze(1)
+                keep = torch.tensor(active, device=dev).unsqueeze(1)
                 th = torch.where(keep, nh, th)
                 tc = torch.where(keep, nc, tc)
 
