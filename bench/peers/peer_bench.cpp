@@ -27,10 +27,11 @@
 // --backend cuda compiles with codegen::cuda::compileForDevice for the device
 // device::openDevice(Auto) picks (the GPU, else the emulated device;
 // CAIRN_DEVICE=gpu|emulated forces one; the ready line names it) and runs
-// DeviceExecutable::run on one DeviceContext reused across runs. A run takes
-// host tensors and returns host tensors (the parameters go up and the results
-// come down every run: `run` reports the bytes), so its wall time is
-// synchronized. --no-loop-graphs sets DeviceRunOptions::loopGraphs = false
+// DeviceExecutable::runOnDevice on one DeviceContext reused across runs: the
+// inputs (parameters, optimizer state, the batch) are uploaded once as
+// DeviceTensors and stay there, as the peers keep theirs; a timed run
+// downloads its first result (the loss or the logits), which synchronizes
+// it (`run` reports the bytes each way); `save` runs from host tensors. --no-loop-graphs sets DeviceRunOptions::loopGraphs = false
 // (every loop host-synchronized, as XLA runs them). SPINN is compiled with
 // the pairs merged into one loop on the device (splitPairs only pays where
 // two CPU cores run the two loops; on one stream they would run one after
@@ -517,9 +518,20 @@ int serve(const ServeOptions& o) {
   ro.loopGraphs = o.loopGraphs;
   device::DeviceContext ctx;
   device::DeviceStats before;
+  // The inputs (parameters, optimizer state, the batch) go up once and stay
+  // on the device, as the peers keep theirs; a timed run brings back its
+  // first result only (the loss or the logits), which also waits for it.
+  std::vector<device::DeviceArg> onDevice;
+  for (const Tensor& t : r.args)
+    onDevice.push_back(check(exe->upload(t, ctx)));
   Served s;
-  s.runOnce = [&] { return check(exe->run(r.function, r.args, ctx, ro)); };
-  s.saveOnce = s.runOnce;
+  s.runOnce = [&] {
+    std::vector<device::DeviceTensor> out = check(exe->runOnDevice(r.function, onDevice, ctx, ro));
+    std::vector<Tensor> first;
+    if (!out.empty()) first.push_back(check(out[0].download()));
+    return first;
+  };
+  s.saveOnce = [&] { return check(exe->run(r.function, r.args, ctx, ro)); };
   s.beforeRun = [&] { before = ctx.stats(); };
   s.runStats = [&]() -> json {
     json d = deviceStatsDelta(before, ctx.stats());

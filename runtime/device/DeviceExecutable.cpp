@@ -37,9 +37,11 @@ size_t byteSize(const TensorType& t) {
   return static_cast<size_t>(t.numElements() * dtypeSize(t.dtype));
 }
 
-/// Released device buffers by size, freed with the context.
+/// Released device buffers by size, freed with the context (or with the
+/// last DeviceTensor made in it, whichever goes last).
 struct Pool {
   Device* device = nullptr;
+  std::shared_ptr<Device> owner; ///< keeps the device alive as long as its buffers
   std::map<size_t, std::vector<void*>> free;
   int64_t liveBytes = 0;
   /// While a loop is being recorded, released buffers go here instead of to
@@ -57,13 +59,20 @@ struct Pool {
   }
 };
 
+} // namespace
+} // namespace cairn::device
+
+// Outside the anonymous namespace: DeviceTensor::Impl (public) holds a Value.
+namespace cairn::device::detail {
+
 /// Owns a device buffer: returns it to the pool when destroyed (so it is
 /// neither copyable nor movable).
 struct Buffer {
-  Pool* pool;
+  std::shared_ptr<Pool> pool;
   void* ptr;
   size_t bytes;
-  Buffer(Pool* pool, void* ptr, size_t bytes) : pool(pool), ptr(ptr), bytes(bytes) {}
+  Buffer(std::shared_ptr<Pool> pool, void* ptr, size_t bytes)
+      : pool(std::move(pool)), ptr(ptr), bytes(bytes) {}
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
   ~Buffer() {
@@ -82,6 +91,28 @@ struct Value {
   explicit operator bool() const { return buf != nullptr; }
   void* data() const { return buf->ptr; }
 };
+
+} // namespace cairn::device::detail
+
+namespace cairn::device {
+
+struct DeviceTensor::Impl {
+  detail::Value value;
+};
+
+DeviceTensor::DeviceTensor() = default;
+DeviceTensor::~DeviceTensor() = default;
+DeviceTensor::DeviceTensor(const DeviceTensor&) = default;
+DeviceTensor& DeviceTensor::operator=(const DeviceTensor&) = default;
+const TensorType& DeviceTensor::type() const {
+  static const TensorType none;
+  return impl_ ? impl_->value.type : none;
+}
+
+namespace {
+
+using detail::Buffer;
+using detail::Value;
 
 /// A `while` recorded as a DeviceGraph for one set of carried types, trip
 /// bound and outer values. The buffers the recording reads and writes are
@@ -142,7 +173,7 @@ constexpr int64_t kMaxRecordingsPerLoop = 4 * kGraphsPerLoop;
 } // namespace
 
 struct DeviceContext::State {
-  Pool pool;
+  std::shared_ptr<Pool> pool = std::make_shared<Pool>();
   std::vector<Value> frame;
   /// The row kernels' out-of-range record: [tag, index] (RowKernels.h).
   Value errorFlag;
@@ -184,14 +215,16 @@ public:
   DeviceRunner(const DeviceExecutable& exe, const exec::Program& p, DeviceContext& ctx,
                const DeviceRunOptions& opts)
       : exe_(exe), dev_(exe.device()), p_(p), s_(*ctx.state_), stats_(ctx.stats_), opts_(opts) {
-    if (s_.pool.device != &dev_) {
+    if (s_.pool->device != &dev_) {
       s_.clearLoops();
       s_.frame.clear();
       s_.constants.clear();
       s_.errorFlag = Value();
       s_.scalars.clear();
-      if (s_.pool.device) s_.pool.clear();
-      s_.pool.device = &dev_;
+      // A fresh pool: DeviceTensors of the old device keep the old one.
+      if (s_.pool->device) s_.pool = std::make_shared<Pool>();
+      s_.pool->device = &dev_;
+      s_.pool->owner = exe.sharedDevice();
     }
     if (s_.constantsOf != &exe_) {
       s_.clearLoops();
@@ -202,50 +235,103 @@ public:
 
   StatusOr<std::vector<Tensor>> run(const std::vector<Tensor>& inputs) {
     CAIRN_RETURN_IF_ERROR(exec::checkArguments(p_, inputs));
+    std::vector<DeviceArg> args(inputs.begin(), inputs.end());
+    CAIRN_ASSIGN_OR_RETURN(std::vector<Value> values, runValues(args));
+    std::vector<Tensor> results;
+    Status ran = Status::ok();
+    for (size_t i = 0; i < values.size() && ran.isOk(); ++i) {
+      StatusOr<Tensor> t = download(values[i]);
+      if (t.isOk()) results.push_back(std::move(*t));
+      else ran = t.status();
+    }
+    values.clear();
+    if (ran.isOk()) ran = dev_.synchronize();
+    if (!ran.isOk()) return ran;
+    return results;
+  }
+
+  /// The run with results left on the device.
+  StatusOr<std::vector<DeviceTensor>> runOnDevice(const std::vector<DeviceArg>& inputs) {
+    if (inputs.size() != p_.argTypes.size())
+      return errorf("error: function @{} takes {} argument(s), got {}", p_.name,
+                    p_.argTypes.size(), inputs.size());
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (!inputs[i].host && !inputs[i].device)
+        return errorf("error: function @{} argument #{}: an empty DeviceTensor", p_.name, i);
+      if (!inputs[i].host && inputs[i].device.impl_->value.buf->pool != s_.pool)
+        return errorf("error: function @{} argument #{}: a DeviceTensor of another context "
+                      "or device",
+                      p_.name, i);
+      const TensorType& t = inputs[i].host ? inputs[i].host->type() : inputs[i].device.type();
+      std::string m = interp::typeMismatch(p_.argTypes[i], t);
+      if (!m.empty()) return errorf("error: function @{} argument #{}: {}", p_.name, i, m);
+    }
+    CAIRN_ASSIGN_OR_RETURN(std::vector<Value> values, runValues(inputs));
+    std::vector<DeviceTensor> out;
+    for (Value& v : values)
+      out.push_back(wrap(std::move(v)));
+    return out;
+  }
+
+  StatusOr<DeviceTensor> uploadTensor(const Tensor& t) {
+    CAIRN_ASSIGN_OR_RETURN(Value v, upload(t));
+    CAIRN_RETURN_IF_ERROR(dev_.synchronize());
+    return wrap(std::move(v));
+  }
+
+private:
+  static DeviceTensor wrap(Value v) {
+    DeviceTensor t;
+    v.known.reset(); // a later run may not assume it (its buffer is what counts)
+    t.impl_ = std::make_shared<const DeviceTensor::Impl>(DeviceTensor::Impl{std::move(v)});
+    return t;
+  }
+
+  /// The program on `inputs` (uploaded where on the host): its results,
+  /// checked against the declared types, still on the device.
+  StatusOr<std::vector<Value>> runValues(const std::vector<DeviceArg>& inputs) {
     s_.frame.assign(static_cast<size_t>(p_.numSlots), Value());
     Status ran = clearErrorFlag();
     for (size_t i = 0; i < inputs.size() && ran.isOk(); ++i) {
-      StatusOr<Value> v = upload(inputs[i]);
+      if (!inputs[i].host) {
+        set(p_.args[i], inputs[i].device.impl_->value);
+        continue;
+      }
+      StatusOr<Value> v = upload(*inputs[i].host);
       if (v.isOk()) set(p_.args[i], std::move(*v));
       else ran = v.status();
     }
     if (ran.isOk()) ran = runBlock(p_.body);
     if (ran.isOk()) ran = checkErrorFlag();
-    std::vector<Tensor> results;
+    std::vector<Value> results;
     for (size_t i = 0; i < p_.body.yields.size() && ran.isOk(); ++i) {
-      StatusOr<Tensor> t = download(get(p_.body.yields[i]));
-      if (t.isOk()) results.push_back(std::move(*t));
-      else ran = t.status();
+      results.push_back(get(p_.body.yields[i]));
+      std::string m = interp::typeMismatch(p_.resultTypes[i], results.back().type);
+      if (!m.empty()) ran = errorf("error: function @{} result #{}: {}", p_.name, i, m);
     }
-    if (ran.isOk()) ran = dev_.synchronize();
     s_.frame.clear();
     if (!ran.isOk()) return ran;
-    for (size_t i = 0; i < results.size(); ++i) {
-      std::string m = interp::typeMismatch(p_.resultTypes[i], results[i].type());
-      if (!m.empty()) return errorf("error: function @{} result #{}: {}", p_.name, i, m);
-    }
     return results;
   }
 
-private:
   const Value& get(Slot s) const { return s_.frame[static_cast<size_t>(s)]; }
   void set(Slot s, Value v) {
     s_.frame[static_cast<size_t>(s)] = std::move(v);
-    stats_.peakDeviceBytes = std::max(stats_.peakDeviceBytes, s_.pool.liveBytes);
+    stats_.peakDeviceBytes = std::max(stats_.peakDeviceBytes, s_.pool->liveBytes);
   }
 
   StatusOr<Value> allocate(const TensorType& type) {
     size_t bytes = std::max<size_t>(byteSize(type), 1);
     void* ptr = nullptr;
-    auto it = s_.pool.free.find(bytes);
-    if (it != s_.pool.free.end() && !it->second.empty()) {
+    auto it = s_.pool->free.find(bytes);
+    if (it != s_.pool->free.end() && !it->second.empty()) {
       ptr = it->second.back();
       it->second.pop_back();
     } else {
       CAIRN_ASSIGN_OR_RETURN(ptr, dev_.allocate(bytes));
     }
-    s_.pool.liveBytes += static_cast<int64_t>(bytes);
-    return Value{type, std::make_shared<Buffer>(&s_.pool, ptr, bytes)};
+    s_.pool->liveBytes += static_cast<int64_t>(bytes);
+    return Value{type, std::make_shared<Buffer>(s_.pool, ptr, bytes)};
   }
 
   StatusOr<Value> upload(const Tensor& t) {
@@ -1076,7 +1162,7 @@ private:
   StatusOr<LoopGraph*> record(const Instruction& in, const std::vector<Value>& init,
                               int64_t maxTrip) {
     auto g = std::make_unique<LoopGraph>();
-    g->pool = &s_.pool;
+    g->pool = s_.pool.get();
     g->maxTrip = maxTrip;
     std::set<Slot> defs(in.carried.begin(), in.carried.end()), uses;
     for (const Block& b : in.blocks) {
@@ -1097,7 +1183,7 @@ private:
       carried.push_back(std::move(c));
     }
 
-    s_.pool.retain = &g->owned;
+    s_.pool->retain = &g->owned;
     recording_ = true;
     hostReason_.clear();
     bool faultsBefore = rowFaultsPossible_;
@@ -1108,7 +1194,7 @@ private:
     for (Slot s : defs) // the loop's values: the recording's buffers from now on
       s_.frame[static_cast<size_t>(s)] = Value();
     recording_ = false;
-    s_.pool.retain = nullptr;
+    s_.pool->retain = nullptr;
     if (!recorded.isOk()) {
       dev_.abortCapture(); // nothing recorded ran: the buffers return to the pool with g
       std::string reason = hostReason_.empty() ? recorded.message() : hostReason_;
@@ -1151,8 +1237,8 @@ private:
       std::shared_ptr<Buffer> b = carriedBufs[i].lock();
       if (!b) { // released in the body: held by the recording, wrapped again
         size_t bytes = std::max<size_t>(byteSize(g.carriedTypes[i]), 1);
-        s_.pool.liveBytes += static_cast<int64_t>(bytes);
-        b = std::make_shared<Buffer>(&s_.pool, g.carried[i], bytes);
+        s_.pool->liveBytes += static_cast<int64_t>(bytes);
+        b = std::make_shared<Buffer>(s_.pool, g.carried[i], bytes);
       }
       next[i] = Value{g.carriedTypes[i], std::move(b)};
     }
@@ -1262,6 +1348,28 @@ StatusOr<std::vector<Tensor>> DeviceExecutable::run(std::string_view name,
   const exec::Program* p = program(name);
   if (!p) return errorf("error: no function @{} in the module", name);
   return DeviceRunner(*this, *p, ctx, options).run(inputs);
+}
+
+StatusOr<std::vector<DeviceTensor>> DeviceExecutable::runOnDevice(
+    std::string_view name, const std::vector<DeviceArg>& inputs, DeviceContext& ctx,
+    const DeviceRunOptions& options) const {
+  const exec::Program* p = program(name);
+  if (!p) return errorf("error: no function @{} in the module", name);
+  return DeviceRunner(*this, *p, ctx, options).runOnDevice(inputs);
+}
+
+StatusOr<DeviceTensor> DeviceExecutable::upload(const Tensor& t, DeviceContext& ctx) const {
+  if (programs_.empty()) return Status::error("error: the executable has no function");
+  DeviceRunOptions options;
+  return DeviceRunner(*this, programs_.begin()->second, ctx, options).uploadTensor(t);
+}
+
+StatusOr<Tensor> DeviceTensor::download() const {
+  if (!impl_) return Status::error("error: download of an empty DeviceTensor");
+  const detail::Value& v = impl_->value;
+  Tensor t(v.type);
+  CAIRN_RETURN_IF_ERROR(v.buf->pool->device->copyToHost(t.rawData(), v.data(), t.byteSize()));
+  return t;
 }
 
 StatusOr<std::vector<Tensor>> DeviceExecutable::run(std::string_view name,

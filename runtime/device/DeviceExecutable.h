@@ -93,6 +93,39 @@ private:
   DeviceStats stats_;
 };
 
+/// A value kept in device memory across runs, as JAX keeps arrays on the
+/// device: made by DeviceExecutable::upload or returned by runOnDevice, and
+/// passed to runOnDevice without a copy. Immutable (no run writes into it;
+/// copies share the buffer). It belongs to the context it was made in
+/// (passing it to a run in another is an error) and keeps that context's
+/// device memory alive. Used under its context's one-thread rule.
+class DeviceTensor {
+public:
+  DeviceTensor();
+  ~DeviceTensor();
+  DeviceTensor(const DeviceTensor&);
+  DeviceTensor& operator=(const DeviceTensor&);
+  const TensorType& type() const;
+  explicit operator bool() const { return impl_ != nullptr; }
+  /// Copies the value to the host (waits for the device).
+  StatusOr<Tensor> download() const;
+
+  struct Impl;
+
+private:
+  friend class DeviceRunner;
+  std::shared_ptr<const Impl> impl_;
+};
+
+/// An argument of DeviceExecutable::runOnDevice: a host tensor (uploaded
+/// for the run; it must outlive the call) or a DeviceTensor (used where it is).
+struct DeviceArg {
+  DeviceArg(const Tensor& t) : host(&t) {}            // NOLINT: implicit by design
+  DeviceArg(DeviceTensor t) : device(std::move(t)) {} // NOLINT
+  const Tensor* host = nullptr;
+  DeviceTensor device;
+};
+
 class DeviceExecutable {
 public:
   /// `kernels[k]` is Instruction::kernel number k, loaded on `device`;
@@ -108,10 +141,20 @@ public:
                                     DeviceContext& ctx, const DeviceRunOptions& options = {}) const;
   StatusOr<std::vector<Tensor>> run(std::string_view name, const std::vector<Tensor>& inputs,
                                     const DeviceRunOptions& options = {}) const;
+  /// A run whose inputs may already be on the device and whose results stay
+  /// there: parameters and optimizer state uploaded once, a training step's
+  /// outputs fed to the next without a round trip.
+  StatusOr<std::vector<DeviceTensor>> runOnDevice(std::string_view name,
+                                                  const std::vector<DeviceArg>& inputs,
+                                                  DeviceContext& ctx,
+                                                  const DeviceRunOptions& options = {}) const;
+  /// `t` copied into `ctx`'s device memory.
+  StatusOr<DeviceTensor> upload(const Tensor& t, DeviceContext& ctx) const;
 
   const Module& module() const { return *module_; }
   const exec::Program* program(std::string_view name) const;
   Device& device() const { return *device_; }
+  const std::shared_ptr<Device>& sharedDevice() const { return device_; }
   KernelHandle kernel(int32_t k) const { return kernels_[static_cast<size_t>(k)]; }
   size_t numKernels() const { return kernels_.size(); }
   /// The loaded row kernel `k`, or null when row ops run on the host.

@@ -652,5 +652,58 @@ func @f(%x: tensor<?x3x4xf32>, %row: tensor<4xi64>, %col: tensor<?x1xf16>) -> (t
   }
 }
 
+// Values kept on the device across runs: uploaded once, results fed to the
+// next run without a round trip, errors for foreign or mistyped tensors,
+// and a DeviceTensor that outlives its context keeps its memory.
+TEST(DeviceExecutor, DeviceTensorsStayOnTheDeviceAcrossRuns) {
+  CAIRN_REQUIRE_EMULATOR();
+  auto m = parseOk(kLoop);
+  ASSERT_TRUE(m);
+  auto exe = compileForDeviceOk(*m);
+  ASSERT_TRUE(exe);
+  Tensor h0 = inputOf(TensorType(DType::F32, {4, 8}), 1), w = inputOf(TensorType(DType::F32, {8, 8}), 2);
+  for (int64_t i = 0; i < w.numElements(); ++i)
+    w.setDouble(i, w.getDouble(i) * 0.3);
+  Tensor n = Tensor::scalar(DType::I64, 3.0);
+  // Host runs: h1 = f(h0), h2 = f(h1).
+  auto h1 = exe->run("f", {h0, w, n});
+  ASSERT_TRUE(h1.isOk()) << h1.status().message();
+  auto h2 = exe->run("f", {(*h1)[0], w, n});
+  ASSERT_TRUE(h2.isOk());
+
+  device::DeviceTensor kept;
+  {
+    device::DeviceContext ctx;
+    auto dw = exe->upload(w, ctx);
+    ASSERT_TRUE(dw.isOk()) << dw.status().message();
+    EXPECT_EQ(dw->type(), w.type());
+    auto r1 = exe->runOnDevice("f", {h0, *dw, n}, ctx);
+    ASSERT_TRUE(r1.isOk()) << r1.status().message();
+    int64_t up = ctx.stats().bytesToDevice;
+    auto r2 = exe->runOnDevice("f", {(*r1)[0], *dw, n}, ctx);
+    ASSERT_TRUE(r2.isOk()) << r2.status().message();
+    EXPECT_EQ(ctx.stats().bytesToDevice - up, 8) << "only n goes up: h1 and w are on the device";
+    auto got = (*r2)[0].download();
+    ASSERT_TRUE(got.isOk());
+    EXPECT_EQ(relDiff(*got, (*h2)[0]), 0.0);
+
+    device::DeviceContext other;
+    auto foreign = exe->runOnDevice("f", {h0, *dw, n}, other);
+    ASSERT_FALSE(foreign.isOk());
+    EXPECT_NE(foreign.status().message().find("another context"), std::string::npos);
+    auto mistyped = exe->runOnDevice("f", {*dw, *dw, n}, ctx);
+    ASSERT_FALSE(mistyped.isOk());
+    EXPECT_NE(mistyped.status().message().find("argument #0"), std::string::npos)
+        << mistyped.status().message();
+    EXPECT_FALSE(exe->runOnDevice("f", {h0, device::DeviceTensor(), n}, ctx).isOk());
+    EXPECT_FALSE(exe->runOnDevice("f", {h0, w}, ctx).isOk());
+    kept = (*r2)[0];
+  }
+  auto late = kept.download(); // the context is gone; its memory is not
+  ASSERT_TRUE(late.isOk());
+  EXPECT_EQ(relDiff(*late, (*h2)[0]), 0.0);
+  EXPECT_FALSE(device::DeviceTensor().download().isOk());
+}
+
 } // namespace
 } // namespace cairn::exectest
