@@ -90,8 +90,8 @@ grep -h -i -E 'mismatch|error' "$out"/fuzz-*.log | head -5 | tee -a "$summary"
 # 3. The timings beside PyTorch and JAX.
 bench_rc=0
 if [ -z "${SKIP_BENCH:-}" ] && [ -x bench/peers/run_gpu.sh ]; then
-  CAIRN_PEER_BENCH="$work/bin/cairn-peer-bench" OUT_DIR="$out/peers" bench/peers/run_gpu.sh \
-    > "$out/bench.log" 2>&1
+  CAIRN_DEVICE=${CAIRN_DEVICE:-emulated} CAIRN_PEER_BENCH="$work/bin/cairn-peer-bench" \
+    OUT_DIR="$out/peers" bench/peers/run_gpu.sh > "$out/bench.log" 2>&1
   bench_rc=$?
   note "gpu-check: timings (rc $bench_rc): $out/peers/results.md"
 else

@@ -583,14 +583,7 @@ private:
     // argmax over an empty axis is the reference's error to give.
     if (!kernel || (argmax && A == 0)) return execOnHostAlways(in);
     TensorType type(argmax ? resultType : x.type.dtype, outShape);
-    CAIRN_RETURN_IF_ERROR(checkResult(in, 0, type));
-    CAIRN_ASSIGN_OR_RETURN(Value out, allocate(type));
-    Status launched =
-        launchElementwise(dev_, *kernel, {x.data(), out.data()}, {P, A, R}, P * R);
-    if (!launched.isOk()) return opError(op, launched);
-    ++stats_.rowLaunches;
-    set(in.results[0], std::move(out));
-    return Status::ok();
+    return launchRowKernel(in, *kernel, {x.data()}, type, {P, A, R});
   }
 
   /// A kernel the compiler made for a row op (static shapes: its operand
