@@ -33,7 +33,7 @@ using EmulatedKernelFn = void (*)(void** params, uint32_t grid, uint32_t block);
 /// (the real device loads the best one its GPU runs), and the host entry the
 /// emulated device runs. Either may be absent.
 struct KernelImage {
-  std::string name; ///< the entry's name in the PTX module
+  std::string name;                                     ///< the entry's name in the PTX module
   std::vector<std::pair<std::string, std::string>> ptx; ///< ("sm_80", PTX text), ...
   EmulatedKernelFn emulated = nullptr;
 };

@@ -77,8 +77,10 @@ struct Buffer {
   Buffer& operator=(const Buffer&) = delete;
   ~Buffer() {
     pool->liveBytes -= static_cast<int64_t>(bytes);
-    if (pool->retain) (*pool->retain)[ptr] = bytes;
-    else pool->free[bytes].push_back(ptr);
+    if (pool->retain)
+      (*pool->retain)[ptr] = bytes;
+    else
+      pool->free[bytes].push_back(ptr);
   }
 };
 
@@ -133,7 +135,7 @@ struct LoopGraph {
   std::vector<void*> carried;
   std::vector<Outer> outer;
   int64_t maxTrip = -1;
-  Value state; ///< [trips, exceeded] (Device::loopControl)
+  Value state;         ///< [trips, exceeded] (Device::loopControl)
   bool rowOps = false; ///< row kernels inside report faults through the context's flag
 
   ~LoopGraph() {
@@ -241,8 +243,10 @@ public:
     Status ran = Status::ok();
     for (size_t i = 0; i < values.size() && ran.isOk(); ++i) {
       StatusOr<Tensor> t = download(values[i]);
-      if (t.isOk()) results.push_back(std::move(*t));
-      else ran = t.status();
+      if (t.isOk())
+        results.push_back(std::move(*t));
+      else
+        ran = t.status();
     }
     values.clear();
     if (ran.isOk()) ran = dev_.synchronize();
@@ -253,8 +257,8 @@ public:
   /// The run with results left on the device.
   StatusOr<std::vector<DeviceTensor>> runOnDevice(const std::vector<DeviceArg>& inputs) {
     if (inputs.size() != p_.argTypes.size())
-      return errorf("error: function @{} takes {} argument(s), got {}", p_.name,
-                    p_.argTypes.size(), inputs.size());
+      return errorf("error: function @{} takes {} argument(s), got {}", p_.name, p_.argTypes.size(),
+                    inputs.size());
     for (size_t i = 0; i < inputs.size(); ++i) {
       if (!inputs[i].host && !inputs[i].device)
         return errorf("error: function @{} argument #{}: an empty DeviceTensor", p_.name, i);
@@ -298,8 +302,10 @@ private:
         continue;
       }
       StatusOr<Value> v = upload(*inputs[i].host);
-      if (v.isOk()) set(p_.args[i], std::move(*v));
-      else ran = v.status();
+      if (v.isOk())
+        set(p_.args[i], std::move(*v));
+      else
+        ran = v.status();
     }
     if (ran.isOk()) ran = runBlock(p_.body);
     if (ran.isOk()) ran = checkErrorFlag();
@@ -344,7 +350,8 @@ private:
   StatusOr<Tensor> download(const Value& v) {
     if (!v) return Status::error("internal error: a value read before it was written");
     if (recording_)
-      return needsHost(fmt::format("'{}' reads a value on the host", current_ ? current_->name() : "?"));
+      return needsHost(
+          fmt::format("'{}' reads a value on the host", current_ ? current_->name() : "?"));
     Tensor t(v.type);
     CAIRN_RETURN_IF_ERROR(dev_.copyToHost(t.rawData(), v.data(), t.byteSize()));
     stats_.bytesToHost += static_cast<int64_t>(t.byteSize());
@@ -402,8 +409,8 @@ private:
       return opError(*op, fmt::format("start index {} is out of range: the slice does not fit "
                                       "the operand (on the device)",
                                       flag[1]));
-    return opError(*op, fmt::format("index {} is out of range for axis {} (on the device)",
-                                    flag[1], op->getIntOr("axis", 0)));
+    return opError(*op, fmt::format("index {} is out of range for axis {} (on the device)", flag[1],
+                                    op->getIntOr("axis", 0)));
   }
 
   /// The tag a row kernel writes for `op` (1-based; 0 means no fault).
@@ -435,14 +442,22 @@ private:
 
   Status runInstruction(const Instruction& in) {
     switch (in.kind) {
-    case InstKind::Kernel: return execKernel(in);
-    case InstKind::Gemm: return execGemm(in);
-    case InstKind::Rows: return execRows(in);
-    case InstKind::Fallback: return execOnHost(in);
-    case InstKind::Alias: return execAlias(in);
-    case InstKind::Constant: return execConstant(in);
-    case InstKind::While: return execWhile(in);
-    case InstKind::If: return execIf(in);
+    case InstKind::Kernel:
+      return execKernel(in);
+    case InstKind::Gemm:
+      return execGemm(in);
+    case InstKind::Rows:
+      return execRows(in);
+    case InstKind::Fallback:
+      return execOnHost(in);
+    case InstKind::Alias:
+      return execAlias(in);
+    case InstKind::Constant:
+      return execConstant(in);
+    case InstKind::While:
+      return execWhile(in);
+    case InstKind::If:
+      return execIf(in);
     case InstKind::Parallel: // one stream: the loops run one after the other
       for (const Block& b : in.blocks)
         CAIRN_RETURN_IF_ERROR(runBlock(b));
@@ -474,8 +489,8 @@ private:
     StatusOr<std::vector<Tensor>> r = evaluateOp(op, args, io);
     if (!r.isOk()) return r.status();
     if (r->size() != in.results.size())
-      return opError(op, fmt::format("produced {} values for {} results", r->size(),
-                                     in.results.size()));
+      return opError(
+          op, fmt::format("produced {} values for {} results", r->size(), in.results.size()));
     for (size_t i = 0; i < r->size(); ++i) {
       CAIRN_RETURN_IF_ERROR(checkResult(in, i, (*r)[i].type()));
       CAIRN_RETURN_IF_ERROR(setScalar(in.results[i], (*r)[i].dtype(), (*r)[i].getInt(0)));
@@ -575,9 +590,12 @@ private:
     Shape outShape;
     for (int64_t d = 0; d < x.type.rank(); ++d) {
       int64_t size = xs[static_cast<size_t>(d)];
-      if (d < lo) P *= size;
-      else if (d < hi) A *= size;
-      else R *= size;
+      if (d < lo)
+        P *= size;
+      else if (d < hi)
+        A *= size;
+      else
+        R *= size;
       if (d < lo || d >= hi) outShape.push_back(size);
     }
     // argmax over an empty axis is the reference's error to give.
@@ -605,8 +623,8 @@ private:
     const Value& a = get(in.operands[0]);
     const Value& b = get(in.operands[1]);
     if (a.type.dtype != b.type.dtype)
-      return opError(*in.op, fmt::format("operand dtypes {} and {} differ",
-                                         dtypeName(a.type.dtype), dtypeName(b.type.dtype)));
+      return opError(*in.op, fmt::format("operand dtypes {} and {} differ", dtypeName(a.type.dtype),
+                                         dtypeName(b.type.dtype)));
     Shape shape;
     StatusOr<exec::GemmDims> d = exec::gemmDims(in.gemm, a.type.shape, b.type.shape, &shape);
     if (!d.isOk()) return opError(*in.op, d.status());
@@ -636,7 +654,7 @@ private:
       return execOnHost(in);
     const Value& x = get(in.operands[0]);
     const Value& idx = get(in.operands[1]);
-    RowKernelKind kind = gather ? RowKernelKind::Gather
+    RowKernelKind kind = gather                         ? RowKernelKind::Gather
                          : op.kind() == OpKind::Scatter ? RowKernelKind::Scatter
                                                         : RowKernelKind::ScatterAdd;
     RowKernelDesc desc;
@@ -668,9 +686,9 @@ private:
     }
     void* rows = gather ? target.data() : get(in.operands[2]).data();
     void* xPtr = gather ? x.data() : target.data();
-    Status launched = launchElementwise(dev_, *kernel,
-                                        {xPtr, idx.data(), rows, s_.errorFlag.data()},
-                                        {B, P, A, Q, R, tagFor(op)}, n);
+    Status launched =
+        launchElementwise(dev_, *kernel, {xPtr, idx.data(), rows, s_.errorFlag.data()},
+                          {B, P, A, Q, R, tagFor(op)}, n);
     if (!launched.isOk()) return opError(op, launched);
     ++stats_.rowLaunches;
     set(in.results[0], std::move(target));
@@ -767,13 +785,19 @@ private:
   /// broadcast, iota) runs so; the rest on the host.
   Status execOnHost(const Instruction& in) {
     switch (in.op->kind()) {
-    case OpKind::Dim: return execDim(in);
-    case OpKind::Concat: return execConcat(in);
-    case OpKind::Argmax: return execReduce(in);
+    case OpKind::Dim:
+      return execDim(in);
+    case OpKind::Concat:
+      return execConcat(in);
+    case OpKind::Argmax:
+      return execReduce(in);
     case OpKind::Transpose:
-    case OpKind::Broadcast: return execStrided(in);
-    case OpKind::Iota: return execIota(in);
-    default: return execOnHostAlways(in);
+    case OpKind::Broadcast:
+      return execStrided(in);
+    case OpKind::Iota:
+      return execIota(in);
+    default:
+      return execOnHostAlways(in);
     }
   }
 
@@ -843,8 +867,10 @@ private:
         int64_t j = dims[i];
         if (j < 0 || static_cast<size_t>(j) >= out.size() || (i && j <= dims[i - 1]))
           return execOnHostAlways(in);
-        if (xs[i] == out[size_t(j)]) strides[size_t(j)] = xStride[i];
-        else if (xs[i] != 1) return execOnHostAlways(in);
+        if (xs[i] == out[size_t(j)])
+          strides[size_t(j)] = xStride[i];
+        else if (xs[i] != 1)
+          return execOnHostAlways(in);
       }
     }
     RowKernelDesc desc;
@@ -914,8 +940,8 @@ private:
       if (!r.isOk()) return opError(op, r.status());
     }
     if (r->size() != in.results.size())
-      return opError(op, fmt::format("produced {} values for {} results", r->size(),
-                                     in.results.size()));
+      return opError(
+          op, fmt::format("produced {} values for {} results", r->size(), in.results.size()));
     for (size_t i = 0; i < r->size(); ++i) {
       CAIRN_RETURN_IF_ERROR(checkResult(in, i, (*r)[i].type()));
       CAIRN_ASSIGN_OR_RETURN(Value v, uploadKnown((*r)[i]));
@@ -1057,8 +1083,8 @@ private:
     // checks those between iterations, a recorded loop only after it.
     if (opts_.loopGraphs && dev_.supportsLoopGraphs() && !s_.hostLoops.count(&in) &&
         (bounded || !opts_.limits.timed())) {
-      CAIRN_ASSIGN_OR_RETURN(bool ran, runRecordedWhile(in, init, bounded ? maxTrip : -1,
-                                                        hasMaxTrip));
+      CAIRN_ASSIGN_OR_RETURN(bool ran,
+                             runRecordedWhile(in, init, bounded ? maxTrip : -1, hasMaxTrip));
       if (ran) return Status::ok();
     }
     for (size_t i = 0; i < n; ++i)
@@ -1071,8 +1097,7 @@ private:
                              readCondition(op, get(cond.yields[0]), "the cond region's yield"));
       if (cond.moveYield[0]) s_.frame[static_cast<size_t>(cond.yields[0])] = Value();
       if (!more) break;
-      if (bounded && trips >= maxTrip)
-        return exec::maxTripExceeded(op, maxTrip, hasMaxTrip);
+      if (bounded && trips >= maxTrip) return exec::maxTripExceeded(op, maxTrip, hasMaxTrip);
       CAIRN_RETURN_IF_ERROR(runBlock(body));
       ++stats_.whileIterations;
       CAIRN_RETURN_IF_ERROR(setCarried(in, takeYields(body)));
@@ -1114,8 +1139,7 @@ private:
   /// values: the same buffers, or values that can be copied into the held
   /// ones (the same type and host-known value; nothing else holds the
   /// held buffer).
-  LoopGraph* findRecorded(const Instruction& in, const std::vector<Value>& init,
-                          int64_t maxTrip) {
+  LoopGraph* findRecorded(const Instruction& in, const std::vector<Value>& init, int64_t maxTrip) {
     auto it = s_.loopGraphs.find(&in);
     if (it == s_.loopGraphs.end()) return nullptr;
     for (const std::unique_ptr<LoopGraph>& g : it->second) {
@@ -1343,9 +1367,9 @@ StatusOr<std::vector<Tensor>> DeviceExecutable::run(std::string_view name,
   return DeviceRunner(*this, *p, ctx, options).run(inputs);
 }
 
-StatusOr<std::vector<DeviceTensor>> DeviceExecutable::runOnDevice(
-    std::string_view name, const std::vector<DeviceArg>& inputs, DeviceContext& ctx,
-    const DeviceRunOptions& options) const {
+StatusOr<std::vector<DeviceTensor>>
+DeviceExecutable::runOnDevice(std::string_view name, const std::vector<DeviceArg>& inputs,
+                              DeviceContext& ctx, const DeviceRunOptions& options) const {
   const exec::Program* p = program(name);
   if (!p) return errorf("error: no function @{} in the module", name);
   return DeviceRunner(*this, *p, ctx, options).runOnDevice(inputs);

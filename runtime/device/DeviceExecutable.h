@@ -61,18 +61,18 @@ struct DeviceStats {
   int64_t rowLaunches = 0;    ///< gathers and scatters on the device
   int64_t inPlaceUpdates = 0; ///< scatters that wrote into their operand's buffer
   int64_t gemmCalls = 0;
-  int64_t hostOps = 0;        ///< ops run on the host (operands down, results up)
-  int64_t hostScalarOps = 0;  ///< size arithmetic on scalars the host knows (no copies)
+  int64_t hostOps = 0;       ///< ops run on the host (operands down, results up)
+  int64_t hostScalarOps = 0; ///< size arithmetic on scalars the host knows (no copies)
   std::map<std::string, int64_t> hostOpsByName; ///< the same by op name ("concat": 12)
-  int64_t conditionReads = 0; ///< while/if decisions read back by the host
+  int64_t conditionReads = 0;                   ///< while/if decisions read back by the host
   int64_t whileIterations = 0;
   int64_t loopRecordings = 0; ///< loops recorded as device graphs
   int64_t graphLaunches = 0;  ///< runs of recorded loops (one host read each: the trip count)
   std::map<std::string, int64_t> hostLoops; ///< loops that could not be recorded, by reason
   int64_t bytesToDevice = 0;
   int64_t bytesToHost = 0;
-  int64_t aliases = 0;          ///< reshapes that shared their operand's buffer
-  int64_t peakDeviceBytes = 0;  ///< live values' bytes at most (pooled buffers excluded)
+  int64_t aliases = 0;         ///< reshapes that shared their operand's buffer
+  int64_t peakDeviceBytes = 0; ///< live values' bytes at most (pooled buffers excluded)
 };
 
 /// One run's device memory (a pool of released buffers by size, freed with

@@ -65,7 +65,8 @@ public:
     return Status::ok();
   }
   Status copyToHost(void* dst, const void* src, size_t bytes) override {
-    if (recording_) return Status::error("emulated device: a copy to the host while recording a loop");
+    if (recording_)
+      return Status::error("emulated device: a copy to the host while recording a loop");
     if (bytes) std::memcpy(dst, src, bytes);
     return Status::ok();
   }
@@ -130,8 +131,7 @@ public:
       });
       return exec::checkGemmRaw(g.dtype, {g.batch, g.m, g.n, g.k});
     }
-    return exec::runGemmRaw(g.dtype, g.transA, g.transB, {g.batch, g.m, g.n, g.k}, g.a, g.b,
-                            g.c);
+    return exec::runGemmRaw(g.dtype, g.transA, g.transB, {g.batch, g.m, g.n, g.k}, g.a, g.b, g.c);
   }
 
   Status synchronize() override {
@@ -179,8 +179,10 @@ public:
 private:
   /// Runs `c` now, or records it while a loop is being recorded.
   Status issue(Command c) {
-    if (recording_) recording_->push_back(std::move(c));
-    else c();
+    if (recording_)
+      recording_->push_back(std::move(c));
+    else
+      c();
     return Status::ok();
   }
 

@@ -17,11 +17,20 @@ bool rowKernelFor(RowKernelKind kind, DType element, DType index, RowKernelDesc*
     if (d != DType::F32 && d != DType::F64 && d != DType::I32 && d != DType::I64) return false;
   } else {
     switch (dtypeSize(element)) { // one representative dtype per size
-    case 1: d = DType::I1; break;
-    case 2: d = DType::F16; break;
-    case 4: d = DType::I32; break;
-    case 8: d = DType::I64; break;
-    default: return false;
+    case 1:
+      d = DType::I1;
+      break;
+    case 2:
+      d = DType::F16;
+      break;
+    case 4:
+      d = DType::I32;
+      break;
+    case 8:
+      d = DType::I64;
+      break;
+    default:
+      return false;
     }
     if (kind == RowKernelKind::Strided) index = DType::I32;
   }
@@ -54,9 +63,9 @@ const std::vector<RowKernelDesc>& allRowKernels() {
 }
 
 std::string rowKernelName(const RowKernelDesc& k) {
-  static const char* const kinds[] = {"gather",       "scatter",    "scatter_add", "slice",
-                                      "update_slice", "reduce_sum", "argmax",      "strided",
-                                      "iota"};
+  static const char* const kinds[] = {"gather", "scatter",      "scatter_add",
+                                      "slice",  "update_slice", "reduce_sum",
+                                      "argmax", "strided",      "iota"};
   const char* kind = kinds[static_cast<int>(k.kind)];
   bool moves = k.kind == RowKernelKind::Gather || k.kind == RowKernelKind::Scatter ||
                k.kind == RowKernelKind::Slice || k.kind == RowKernelKind::UpdateSlice ||

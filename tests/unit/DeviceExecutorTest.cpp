@@ -19,11 +19,13 @@ namespace {
   GTEST_SKIP() << "no host JIT for the emulated device"
 
 /// The emulated device, or the GPU under scripts/gpu-check.sh.
-std::shared_ptr<device::Device> emulated() { return cudatest::testDevice(); }
+std::shared_ptr<device::Device> emulated() {
+  return cudatest::testDevice();
+}
 
-std::unique_ptr<device::DeviceExecutable> compileForDeviceOk(
-    const Module& m, const codegen::cuda::DeviceCompileOptions& o = {},
-    codegen::cuda::DeviceCompileReport* report = nullptr) {
+std::unique_ptr<device::DeviceExecutable>
+compileForDeviceOk(const Module& m, const codegen::cuda::DeviceCompileOptions& o = {},
+                   codegen::cuda::DeviceCompileReport* report = nullptr) {
   auto exe = codegen::cuda::compileForDevice(m, emulated(), o, report);
   EXPECT_TRUE(exe.isOk()) << exe.status().message();
   return exe.isOk() ? std::move(exe).value() : nullptr;
@@ -48,10 +50,9 @@ void expectDeviceMatches(const Module& m, const device::DeviceExecutable& exe,
   ASSERT_EQ(got->size(), want->size());
   for (size_t i = 0; i < want->size(); ++i)
     EXPECT_LE(relDiff((*got)[i], (*want)[i]), tol)
-        << fn << " result #" << i << "\n got " << (*got)[i].toString().substr(0, 400)
-        << "\nwant " << (*want)[i].toString().substr(0, 400);
+        << fn << " result #" << i << "\n got " << (*got)[i].toString().substr(0, 400) << "\nwant "
+        << (*want)[i].toString().substr(0, 400);
 }
-
 
 class DeviceOpExamples : public ::testing::TestWithParam<size_t> {};
 
@@ -310,8 +311,7 @@ func @swap(%a0: tensor<3xf32>, %b0: tensor<3xf32>, %n: tensor<i64>) -> (tensor<3
       expectDeviceMatches(*m, *exe, "swap", {x, y, Tensor::scalar(DType::I64, n)}, 0, &ctx);
     EXPECT_EQ(ctx.stats().loopRecordings, 0);
     ASSERT_EQ(ctx.stats().hostLoops.size(), 1u);
-    EXPECT_EQ(ctx.stats().hostLoops.begin()->first,
-              "the body yields one carried value as another");
+    EXPECT_EQ(ctx.stats().hostLoops.begin()->first, "the body yields one carried value as another");
   }
 }
 
@@ -361,8 +361,8 @@ func @f(%h0: tensor<4x8xf32>, %w: tensor<8x8xf32>, %n: tensor<i64>) -> (tensor<4
   EXPECT_NE(past.status().message().find("exceeded its max trip count 3"), std::string::npos)
       << past.status().message();
   EXPECT_NE(past.status().message().find("'while' op"), std::string::npos);
-  auto badShape = exe->run("f", {Tensor(TensorType(DType::F32, {5, 8})), w,
-                                 Tensor::scalar(DType::I64, 1.0)});
+  auto badShape =
+      exe->run("f", {Tensor(TensorType(DType::F32, {5, 8})), w, Tensor::scalar(DType::I64, 1.0)});
   ASSERT_FALSE(badShape.isOk());
   EXPECT_NE(badShape.status().message().find("argument #0"), std::string::npos)
       << badShape.status().message();
@@ -468,8 +468,7 @@ TEST(DeviceExecutor, GathersAndScattersRunOnTheDevice) {
     ASSERT_FALSE(r.isOk());
     EXPECT_NE(r.status().message().find("index 9 is out of range"), std::string::npos)
         << r.status().message();
-    EXPECT_NE(r.status().message().find("'gather' op"), std::string::npos)
-        << r.status().message();
+    EXPECT_NE(r.status().message().find("'gather' op"), std::string::npos) << r.status().message();
     // The context is usable again after the error.
     expectDeviceMatches(*m, *exe, "f", {x, idx, Tensor::scalar(DType::I64, 2.0)}, 1e-5, &ctx,
                         loops(graphs));
@@ -611,7 +610,7 @@ func @f(%x: tensor<3x5x4xf32>) -> (tensor<3x4xi64>, tensor<5x4xi32>, tensor<3xf3
   Tensor x(TensorType(DType::F32, {3, 5, 4}));
   for (int64_t i = 0; i < x.numElements(); ++i)
     x.setDouble(i, std::sin(static_cast<double>(i) * 1.7) * 1e3 + (i % 7 == 0 ? 1e-4 : 0.0));
-  x.setDouble(2, 1e9);  // a tie below
+  x.setDouble(2, 1e9); // a tie below
   x.setDouble(6, 1e9);
   x.setDouble(9, NAN);  // a NaN wins its column
   x.setDouble(13, NAN); // and the first NaN stays
@@ -661,7 +660,8 @@ TEST(DeviceExecutor, DeviceTensorsStayOnTheDeviceAcrossRuns) {
   ASSERT_TRUE(m);
   auto exe = compileForDeviceOk(*m);
   ASSERT_TRUE(exe);
-  Tensor h0 = inputOf(TensorType(DType::F32, {4, 8}), 1), w = inputOf(TensorType(DType::F32, {8, 8}), 2);
+  Tensor h0 = inputOf(TensorType(DType::F32, {4, 8}), 1),
+         w = inputOf(TensorType(DType::F32, {8, 8}), 2);
   for (int64_t i = 0; i < w.numElements(); ++i)
     w.setDouble(i, w.getDouble(i) * 0.3);
   Tensor n = Tensor::scalar(DType::I64, 3.0);

@@ -42,13 +42,20 @@ std::string cuError(CUresult r) {
 
 const char* cublasError(cublasStatus_t s) {
   switch (s) {
-  case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
-  case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
-  case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
-  case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
-  case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
-  case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
-  default: return "cuBLAS error";
+  case CUBLAS_STATUS_NOT_INITIALIZED:
+    return "CUBLAS_STATUS_NOT_INITIALIZED";
+  case CUBLAS_STATUS_ALLOC_FAILED:
+    return "CUBLAS_STATUS_ALLOC_FAILED";
+  case CUBLAS_STATUS_INVALID_VALUE:
+    return "CUBLAS_STATUS_INVALID_VALUE";
+  case CUBLAS_STATUS_ARCH_MISMATCH:
+    return "CUBLAS_STATUS_ARCH_MISMATCH";
+  case CUBLAS_STATUS_EXECUTION_FAILED:
+    return "CUBLAS_STATUS_EXECUTION_FAILED";
+  case CUBLAS_STATUS_NOT_SUPPORTED:
+    return "CUBLAS_STATUS_NOT_SUPPORTED";
+  default:
+    return "cuBLAS error";
   }
 }
 
@@ -128,15 +135,15 @@ public:
     // A workspace of our own, set after the stream (setting the stream
     // resets it): cuBLAS then allocates nothing while a loop is recorded.
     CAIRN_CU(cuMemAlloc(&workspace_, kBlasWorkspace));
-    if (cublasStatus_t s = cublasSetWorkspace(blas_, reinterpret_cast<void*>(workspace_),
-                                              kBlasWorkspace);
+    if (cublasStatus_t s =
+            cublasSetWorkspace(blas_, reinterpret_cast<void*>(workspace_), kBlasWorkspace);
         s != CUBLAS_STATUS_SUCCESS)
       return errorf("cublasSetWorkspace: {}", cublasError(s));
     CAIRN_CU(cuStreamCreate(&upload_, CU_STREAM_NON_BLOCKING));
 #ifdef CAIRN_LOOP_CONTROL
     // The cubin for this GPU's architecture family; other GPUs keep
     // host-synchronized loops (a cubin does not run on a newer major).
-    const unsigned char* cubin = cc_ / 10 == 9 ? cairn_loop_control_sm90
+    const unsigned char* cubin = cc_ / 10 == 9   ? cairn_loop_control_sm90
                                  : cc_ / 10 == 8 ? cairn_loop_control_sm80
                                                  : nullptr;
     if (cubin && cuModuleLoadData(&loopModule_, cubin) == CUDA_SUCCESS)
@@ -145,8 +152,12 @@ public:
     return Status::ok();
   }
 
-  std::string name() const override { return name_; }
-  bool isEmulated() const override { return false; }
+  std::string name() const override {
+    return name_;
+  }
+  bool isEmulated() const override {
+    return false;
+  }
 
   StatusOr<void*> allocate(size_t bytes) override {
     CAIRN_RETURN_IF_ERROR(current());
@@ -261,9 +272,8 @@ public:
                                     static_cast<float*>(g.c), n, sc, batch);
     } else if (g.dtype == DType::F64) {
       const double one = 1, zero = 0;
-      s = cublasDgemmStridedBatched(blas_, opB, opA, n, m, k, &one,
-                                    static_cast<const double*>(g.b), ldb, sb,
-                                    static_cast<const double*>(g.a), lda, sa, &zero,
+      s = cublasDgemmStridedBatched(blas_, opB, opA, n, m, k, &one, static_cast<const double*>(g.b),
+                                    ldb, sb, static_cast<const double*>(g.a), lda, sa, &zero,
                                     static_cast<double*>(g.c), n, sc, batch);
     } else {
       return Status::error("GEMM supports f32 and f64 only");
@@ -284,7 +294,9 @@ public:
   // work and the loop control, a conditional WHILE node is added behind
   // them and the outer capture ends; the body is then captured into the
   // node's body graph, the condition again at its end.
-  bool supportsLoopGraphs() const override { return loopControl_ != nullptr; }
+  bool supportsLoopGraphs() const override {
+    return loopControl_ != nullptr;
+  }
 
   Status beginWhileCapture() override {
     if (!loopControl_) return Status::error("no loop control kernel for " + name_);
