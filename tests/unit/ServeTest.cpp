@@ -105,7 +105,10 @@ json fillRequest(int64_t n, int64_t k) {
 int post(const ServeProcess& s, const std::string& path, const std::string& body, json* out = nullptr) {
   auto c = s.client();
   auto r = c.Post(path.c_str(), body, "application/json");
-  if (!r) return -1;
+  if (!r) {
+    if (out) *out = json{{"client_error", httplib::to_string(r.error())}};
+    return -1;
+  }
   if (out) *out = json::parse(r->body, nullptr, false);
   return r->status;
 }
@@ -130,6 +133,102 @@ TEST(ServeTest, ServesAotAndJitModels) {
   }
   EXPECT_EQ(c.Get("/healthz")->status, 200);
   EXPECT_EQ(c.Get("/readyz")->status, 200);
+  EXPECT_EQ(s.stop(), 0) << s.log();
+}
+
+/// @project's request: `rows` rows of x (row r filled with base + r) and w =
+/// scale * I, so y = scale * x exactly.
+json projectRequest(int64_t rows, double base, double scale) {
+  json x = json::array(), w = json::array();
+  for (int64_t r = 0; r < rows; ++r)
+    for (int k = 0; k < 64; ++k)
+      x.push_back(base + static_cast<double>(r) + k / 64.0);
+  for (int i = 0; i < 64; ++i)
+    for (int j = 0; j < 64; ++j)
+      w.push_back(i == j ? scale : 0.0);
+  return {{"function", "project"},
+          {"inputs",
+           {{{"dtype", "f32"}, {"shape", {rows, 64}}, {"data", x}},
+            {{"dtype", "f32"}, {"shape", {64, 64}}, {"data", w}}}}};
+}
+
+/// Whether `out` is @project's answer to projectRequest(rows, base, scale).
+::testing::AssertionResult projected(const json& out, int64_t rows, double base, double scale) {
+  const json& y = out["outputs"][0];
+  if (y["shape"] != json({rows, 64})) return ::testing::AssertionFailure() << out.dump().substr(0, 300);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int k = 0; k < 64; ++k) {
+      double want = static_cast<float>(scale * static_cast<float>(base + r + k / 64.0));
+      if (y["data"][static_cast<size_t>(r * 64 + k)].get<double>() != want)
+        return ::testing::AssertionFailure() << "row " << r << " col " << k << ": "
+                                             << y["data"][static_cast<size_t>(r * 64 + k)];
+    }
+  return ::testing::AssertionSuccess();
+}
+
+// Dynamic batching: four one-row requests wait (up to 20 s, never reached)
+// until four rows that fit are queued, run as one, and each gets its own row.
+TEST(ServeTest, RequestsThatFitRunAsOneBatch) {
+  ServeProcess s({"--model", "m=" + kText, "--batch-max-rows", "4", "--batch-wait-us", "20000000"});
+  ASSERT_GT(s.port(), 0) << s.log();
+  std::vector<std::thread> clients;
+  std::vector<json> outs(4);
+  std::vector<int> codes(4, 0);
+  for (int i = 0; i < 4; ++i)
+    clients.emplace_back([&, i] {
+      codes[size_t(i)] = post(s, "/v1/models/m:predict", projectRequest(1, 10.0 * i, 0.5).dump(),
+                              &outs[size_t(i)]);
+    });
+  for (std::thread& t : clients)
+    t.join();
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(codes[size_t(i)], 200) << outs[size_t(i)].dump();
+    EXPECT_TRUE(projected(outs[size_t(i)], 1, 10.0 * i, 0.5));
+  }
+  json stats;
+  auto r = s.client().Get("/v1/stats");
+  ASSERT_TRUE(r);
+  stats = json::parse(r->body);
+  EXPECT_EQ(stats["batching"]["requests"], 4);
+  EXPECT_EQ(stats["batching"]["batches"], 1);
+  EXPECT_EQ(stats["batching"]["rows"], 4);
+  // A function that cannot be batched (@fill: no argument leads with `?`) runs alone.
+  json out;
+  EXPECT_EQ(post(s, "/v1/models/m:predict", fillRequest(2, 3).dump(), &out), 200);
+  EXPECT_EQ(s.stop(), 0) << s.log();
+}
+
+// Many concurrent requests of different row counts and weights, batched as
+// they come (no wait): each answer is its own, whatever batch it ran in.
+TEST(ServeTest, BatchesNeverMixRequestsThatDoNotFit) {
+  ServeProcess s({"--model", "m=" + kText, "--batch-max-rows", "16", "--batch-wait-us", "0",
+                  "--threads", "16"});
+  ASSERT_GT(s.port(), 0) << s.log();
+  // No more clients than --threads: each connection has its handler (see
+  // docs/serving.md on connections beyond --threads).
+  constexpr int kClients = 12;
+  std::vector<std::thread> clients;
+  std::vector<json> outs(kClients);
+  std::vector<int> codes(kClients, 0);
+  auto rowsOf = [](int i) { return int64_t{1} + i % 3; };
+  auto scaleOf = [](int i) { return i % 2 ? 0.5 : 2.0; };
+  for (int i = 0; i < kClients; ++i)
+    clients.emplace_back([&, i] {
+      codes[size_t(i)] = post(s, "/v1/models/m:predict",
+                              projectRequest(rowsOf(i), 100.0 * i, scaleOf(i)).dump(),
+                              &outs[size_t(i)]);
+    });
+  for (std::thread& t : clients)
+    t.join();
+  for (int i = 0; i < kClients; ++i) {
+    ASSERT_EQ(codes[size_t(i)], 200) << i << " " << outs[size_t(i)].dump() << s.log();
+    EXPECT_TRUE(projected(outs[size_t(i)], rowsOf(i), 100.0 * i, scaleOf(i))) << i;
+  }
+  auto r = s.client().Get("/v1/stats");
+  ASSERT_TRUE(r);
+  json stats = json::parse(r->body);
+  EXPECT_EQ(stats["batching"]["requests"], kClients);
+  EXPECT_EQ(stats["batching"]["rows"], kClients / 3 * (1 + 2 + 3));
   EXPECT_EQ(s.stop(), 0) << s.log();
 }
 

@@ -42,6 +42,11 @@ std::string signatureMismatch(const FunctionInfo& f, const std::vector<Tensor>& 
 
 Server::Server(ServerOptions options, std::map<std::string, std::unique_ptr<ServedModel>> models)
     : o_(std::move(options)), models_(std::move(models)), http_(std::make_unique<httplib::Server>()) {
+  if (o_.batch.maxRows > 0)
+    for (const auto& [name, m] : models_)
+      for (const FunctionInfo& f : m->functions())
+        if (Batcher::batchable(f))
+          batchers_[name][f.name] = std::make_unique<Batcher>(*m, f, o_.batch);
   routes();
 }
 
@@ -80,8 +85,22 @@ void Server::routes() {
     reply(res, 200, {{"status", "ready"}, {"models", models_.size()}});
   });
   s.Get("/v1/stats", [this](const httplib::Request&, httplib::Response& res) {
+    Batcher::Stats b;
+    for (const auto& [model, fns] : batchers_)
+      for (const auto& [fn, batcher] : fns) {
+        Batcher::Stats one = batcher->stats();
+        b.requests += one.requests;
+        b.batches += one.batches;
+        b.rows += one.rows;
+        b.retriedAlone += one.retriedAlone;
+      }
     reply(res, 200, {{"in_flight", inFlight_.load()}, {"answered", answered_.load()},
-                     {"failed", failed_.load()}, {"draining", draining_.load()}});
+                     {"failed", failed_.load()}, {"draining", draining_.load()},
+                     {"batching", {{"max_rows", o_.batch.maxRows},
+                                   {"requests", b.requests},
+                                   {"batches", b.batches},
+                                   {"rows", b.rows},
+                                   {"retried_alone", b.retriedAlone}}}});
   });
   s.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
     json list = json::array();
@@ -152,7 +171,11 @@ void Server::routes() {
     }
     RunLimits limits = RunLimits().withTimeout(std::chrono::milliseconds(timeoutMs), start);
     limits.maxBytes = o_.maxBytes;
-    StatusOr<std::vector<Tensor>> out = model.run(function, inputs, limits);
+    Batcher* batcher = nullptr;
+    if (auto bm = batchers_.find(it->first); bm != batchers_.end())
+      if (auto bf = bm->second.find(function); bf != bm->second.end()) batcher = bf->second.get();
+    StatusOr<std::vector<Tensor>> out = batcher ? batcher->run(std::move(inputs), limits)
+                                                : model.run(function, inputs, limits);
     if (!out.isOk()) {
       switch (out.status().code()) {
       case StatusCode::kDeadlineExceeded:

@@ -4,7 +4,9 @@
 //                                        "timeout_ms": 50} -> {"outputs": [tensor...]}
 //   GET  /healthz                       200 while the process serves
 //   GET  /readyz                        200 when models are loaded and it is not draining
-//   GET  /v1/stats                      requests in flight, answered, and by status
+//   GET  /v1/stats                      requests in flight, answered, failed; batches
+// With batching on (ServerOptions::batch, Batcher.h), the requests for a
+// function whose results lead with a dynamic batch dim run in batches.
 // Errors are JSON {"error": "...", "code": "..."} with a 4xx/5xx status: 400
 // a malformed request or inputs that do not fit the signature, 404 an
 // unknown model or function, 413 a body or tensor past the limits or a run
@@ -17,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "Batcher.h"
 #include "ServedModel.h"
 
 namespace httplib {
@@ -34,6 +37,7 @@ struct ServerOptions {
   int64_t maxElements = 16 << 20;         ///< per input tensor
   int64_t timeoutMs = 10000;              ///< default and upper bound of a request's deadline
   int64_t maxBytes = 0;                   ///< memory cap of one run (0: none)
+  BatchOptions batch;                     ///< maxRows 0: every request runs alone
 };
 
 class Server {
@@ -50,6 +54,8 @@ private:
   void routes();
   ServerOptions o_;
   std::map<std::string, std::unique_ptr<ServedModel>> models_;
+  /// By model, then function: the batchable functions when batching is on.
+  std::map<std::string, std::map<std::string, std::unique_ptr<Batcher>>> batchers_;
   std::unique_ptr<httplib::Server> http_;
   std::atomic<bool> draining_{false};
   std::atomic<int64_t> inFlight_{0}, answered_{0}, failed_{0};

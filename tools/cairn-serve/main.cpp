@@ -41,6 +41,20 @@ static int runTool(int argc, char** argv) {
   app.add_option("--port", o.port, "Port (0: any free one, see --port-file)")->capture_default_str();
   app.add_option("--port-file", o.portFile, "Write the port here once listening");
   app.add_option("--threads", o.threads, "Requests served at once")->capture_default_str();
+  app.add_option("--batch-max-rows", o.batch.maxRows,
+                 "Dynamic batching: rows per batch for functions whose results lead with a "
+                 "dynamic dim (0: off)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  int64_t batchWaitUs = o.batch.wait.count();
+  app.add_option("--batch-wait-us", batchWaitUs,
+                 "Dynamic batching: how long the first request of a batch waits for others")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--batch-workers", o.batch.workers, "Dynamic batching: batches run at once per "
+                                                     "function")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--max-body-bytes", o.maxBodyBytes, "Larger request bodies get 413")
       ->capture_default_str();
   app.add_option("--max-elements", o.maxElements, "Elements per input tensor (413 past it)")
@@ -52,6 +66,7 @@ static int runTool(int argc, char** argv) {
                  "Memory cap of one run, MiB (413 past it; default 3/4 of physical memory / threads)")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  o.batch.wait = std::chrono::microseconds(batchWaitUs);
   if (o.threads < 1 || o.timeoutMs < 1 || o.maxElements < 1 || maxMemoryMb < 0) {
     std::fprintf(stderr, "cairn-serve: error: --threads, --timeout-ms and --max-elements must be "
                          ">= 1, --max-memory-mb >= 0\n");

@@ -1,0 +1,185 @@
+#include "Batcher.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace cairn::serve {
+
+namespace {
+
+bool leadsWithBatch(const TensorType& t) {
+  return t.rank() >= 1 && t.shape[0] == kDynamic;
+}
+
+/// Rows [from, from + count) of `t` along dim 0.
+Tensor rowsOf(const Tensor& t, int64_t from, int64_t count) {
+  Shape shape = t.shape();
+  int64_t rowBytes = shape[0] ? static_cast<int64_t>(t.byteSize()) / shape[0] : 0;
+  shape[0] = count;
+  Tensor out(TensorType(t.dtype(), shape));
+  if (count)
+    std::memcpy(out.rawData(), t.rawData() + from * rowBytes,
+                static_cast<size_t>(count * rowBytes));
+  return out;
+}
+
+} // namespace
+
+bool Batcher::batchable(const FunctionInfo& f) {
+  if (f.results.empty()) return false;
+  for (const TensorType& t : f.results)
+    if (!leadsWithBatch(t)) return false;
+  return std::any_of(f.args.begin(), f.args.end(), leadsWithBatch);
+}
+
+Batcher::Batcher(const ServedModel& model, FunctionInfo f, BatchOptions options)
+    : model_(model), f_(std::move(f)), o_(options) {
+  for (const TensorType& t : f_.args)
+    batched_.push_back(leadsWithBatch(t));
+  for (int i = 0; i < std::max(1, o_.workers); ++i)
+    workers_.emplace_back([this] { work(); });
+}
+
+Batcher::~Batcher() {
+  {
+    std::lock_guard<std::mutex> lock(m_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (std::thread& t : workers_)
+    t.join();
+}
+
+Batcher::Stats Batcher::stats() const {
+  std::lock_guard<std::mutex> lock(m_);
+  return stats_;
+}
+
+StatusOr<std::vector<Tensor>> Batcher::run(std::vector<Tensor> inputs, const RunLimits& limits) {
+  auto p = std::make_shared<Pending>();
+  p->limits = limits;
+  p->rows = -1;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!batched_[i]) continue;
+    int64_t rows = inputs[i].rank() ? inputs[i].shape()[0] : 0;
+    if (p->rows >= 0 && rows != p->rows) // the model says what is wrong, alone
+      return model_.run(f_.name, inputs, limits);
+    p->rows = rows;
+  }
+  p->inputs = std::move(inputs);
+  std::future<StatusOr<std::vector<Tensor>>> answer = p->done.get_future();
+  {
+    std::lock_guard<std::mutex> lock(m_);
+    queue_.push_back(p);
+  }
+  cv_.notify_all();
+  return answer.get();
+}
+
+bool Batcher::fits(const Pending& a, const Pending& b) const {
+  for (size_t i = 0; i < a.inputs.size(); ++i) {
+    const Tensor &x = a.inputs[i], &y = b.inputs[i];
+    if (x.dtype() != y.dtype() || x.rank() != y.rank()) return false;
+    if (batched_[i]) {
+      if (!std::equal(x.shape().begin() + 1, x.shape().end(), y.shape().begin() + 1)) return false;
+    } else if (x.shape() != y.shape() || std::memcmp(x.rawData(), y.rawData(), x.byteSize()) != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void Batcher::work() {
+  std::unique_lock<std::mutex> lock(m_);
+  for (;;) {
+    cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+    if (queue_.empty()) return; // stopping, nothing left
+    std::shared_ptr<Pending> first = queue_.front();
+    auto rowsThatFit = [&] {
+      int64_t rows = 0;
+      for (const auto& p : queue_)
+        if (p == first || fits(*first, *p)) rows += std::max<int64_t>(p->rows, 1);
+      return rows;
+    };
+    auto until = std::min(std::chrono::steady_clock::now() + o_.wait, first->limits.deadline);
+    cv_.wait_until(lock, until, [&] {
+      return stop_ || queue_.empty() || queue_.front() != first || rowsThatFit() >= o_.maxRows;
+    });
+    if (queue_.empty() || queue_.front() != first) continue; // another worker took it
+    std::vector<std::shared_ptr<Pending>> batch;
+    int64_t rows = 0;
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      int64_t r = std::max<int64_t>((*it)->rows, 1);
+      if ((*it == first || fits(*first, **it)) && (batch.empty() || rows + r <= o_.maxRows)) {
+        rows += r;
+        batch.push_back(*it);
+        it = queue_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    stats_.requests += static_cast<int64_t>(batch.size());
+    stats_.batches += 1;
+    stats_.rows += rows;
+    lock.unlock();
+    runBatch(batch);
+    lock.lock();
+  }
+}
+
+void Batcher::runBatch(std::vector<std::shared_ptr<Pending>>& batch) {
+  if (batch.size() == 1) {
+    Pending& p = *batch[0];
+    p.done.set_value(model_.run(f_.name, p.inputs, p.limits));
+    return;
+  }
+  // One run over the requests' rows, under the earliest deadline.
+  std::vector<Tensor> inputs;
+  RunLimits limits = batch[0]->limits;
+  int64_t total = 0;
+  for (const auto& p : batch) {
+    limits.deadline = std::min(limits.deadline, p->limits.deadline);
+    total += p->rows;
+  }
+  for (size_t i = 0; i < f_.args.size(); ++i) {
+    if (!batched_[i]) {
+      inputs.push_back(batch[0]->inputs[i]);
+      continue;
+    }
+    Shape shape = batch[0]->inputs[i].shape();
+    shape[0] = total;
+    Tensor all(TensorType(batch[0]->inputs[i].dtype(), shape));
+    size_t at = 0;
+    for (const auto& p : batch) {
+      const Tensor& t = p->inputs[i];
+      if (t.byteSize()) std::memcpy(all.rawData() + at, t.rawData(), t.byteSize());
+      at += t.byteSize();
+    }
+    inputs.push_back(std::move(all));
+  }
+  StatusOr<std::vector<Tensor>> out = model_.run(f_.name, inputs, limits);
+  bool split = out.isOk();
+  for (size_t r = 0; split && r < out->size(); ++r)
+    split = (*out)[r].rank() >= 1 && (*out)[r].shape()[0] == total;
+  if (!split) { // one request at a time: a bad one fails alone
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      stats_.retriedAlone += static_cast<int64_t>(batch.size());
+    }
+    for (const auto& p : batch)
+      p->done.set_value(model_.run(f_.name, p->inputs, p->limits));
+    return;
+  }
+  int64_t from = 0;
+  for (const auto& p : batch) {
+    std::vector<Tensor> mine;
+    for (const Tensor& t : *out)
+      mine.push_back(rowsOf(t, from, p->rows));
+    from += p->rows;
+    p->done.set_value(std::move(mine));
+  }
+}
+
+} // namespace cairn::serve

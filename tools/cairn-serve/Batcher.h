@@ -1,0 +1,80 @@
+// Dynamic batching (docs/serving.md, "Batching"): requests for one function
+// whose results all lead with a dynamic batch dim are queued, and a worker
+// runs the requests that fit together as one run, then splits the results.
+//
+// An argument that leads with `?` is batched (the requests' rows
+// concatenated along dim 0); any other argument is shared and must be the
+// same in every request of a batch (a weight sent along). Requests fit
+// together when their batched arguments agree on every dim but the first
+// and their shared arguments are equal, so a batch never changes what a
+// request computes (no padding: trees of different lengths are batched
+// together only when the client pads them to the same length). A worker
+// waits for the first request, then up to `wait` (or the first request's
+// deadline) for `maxRows` rows that fit; a batch runs under the earliest
+// deadline of its requests. A batch that fails is run again one request at
+// a time, so one bad request fails alone.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "ServedModel.h"
+
+namespace cairn::serve {
+
+struct BatchOptions {
+  int64_t maxRows = 0; ///< rows per batch; 0: no batching
+  std::chrono::microseconds wait{2000};
+  int workers = 2; ///< batches run at once for one function
+};
+
+class Batcher {
+public:
+  /// Whether `f` can be batched: every result leads with a dynamic dim and
+  /// at least one argument does.
+  static bool batchable(const FunctionInfo& f);
+
+  Batcher(const ServedModel& model, FunctionInfo f, BatchOptions options);
+  ~Batcher(); ///< answers what is queued, then stops the workers
+  Batcher(const Batcher&) = delete;
+  Batcher& operator=(const Batcher&) = delete;
+
+  /// Runs `inputs` (checked against the signature by the caller) in a
+  /// batch; blocks until answered. Thread-safe.
+  StatusOr<std::vector<Tensor>> run(std::vector<Tensor> inputs, const RunLimits& limits);
+
+  struct Stats {
+    int64_t requests = 0, batches = 0, rows = 0, retriedAlone = 0;
+  };
+  Stats stats() const;
+
+private:
+  struct Pending {
+    std::vector<Tensor> inputs;
+    RunLimits limits;
+    int64_t rows = 0;
+    std::promise<StatusOr<std::vector<Tensor>>> done;
+  };
+  void work();
+  bool fits(const Pending& a, const Pending& b) const;
+  void runBatch(std::vector<std::shared_ptr<Pending>>& batch);
+
+  const ServedModel& model_;
+  FunctionInfo f_;
+  BatchOptions o_;
+  std::vector<bool> batched_; ///< per argument: leads with the batch dim
+  mutable std::mutex m_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Pending>> queue_;
+  bool stop_ = false;
+  Stats stats_;
+  std::vector<std::thread> workers_;
+};
+
+} // namespace cairn::serve
