@@ -140,6 +140,50 @@ struct Runner {
     o.limits = limits;
     return exe->run(f.name, in, *ctx, o);
   }
+
+  // --backend cuda: the parameters and optimizer state stay on the device
+  // between steps (the step's first `kept` inputs and results), as the
+  // frameworks keep theirs; the host copies are brought back for
+  // evaluations and checkpoints (syncHost).
+  std::vector<device::DeviceTensor> kept;
+  bool hostStale = false;
+
+  /// One training step on `inputs` (the kept values first). Its first
+  /// `keep` results are the next step's first inputs: with --backend cuda
+  /// they stay on the device and come back empty here.
+  StatusOr<std::vector<Tensor>> step(const Function& f, const std::vector<Tensor>& inputs,
+                                     size_t keep) {
+    if (!deviceExe) return run(f, inputs);
+    auto& ctx = deviceContexts[f.name];
+    if (!ctx) ctx = std::make_unique<device::DeviceContext>();
+    device::DeviceRunOptions o;
+    o.limits = limits;
+    std::vector<device::DeviceArg> args;
+    for (size_t i = 0; i < inputs.size(); ++i)
+      if (i < keep && kept.size() == keep) args.emplace_back(kept[i]);
+      else args.emplace_back(inputs[i]);
+    CAIRN_ASSIGN_OR_RETURN(std::vector<device::DeviceTensor> out,
+                           deviceExe->runOnDevice(f.name, args, *ctx, o));
+    std::vector<Tensor> results(out.size());
+    for (size_t i = keep; i < out.size(); ++i) {
+      CAIRN_ASSIGN_OR_RETURN(results[i], out[i].download());
+    }
+    out.resize(std::min(keep, out.size()));
+    kept = std::move(out);
+    hostStale = true;
+    return results;
+  }
+
+  /// The kept values back into the host's `params` and `state`.
+  Status syncHost(std::vector<Tensor>& params, std::vector<Tensor>& state) {
+    if (!hostStale) return Status::ok();
+    for (size_t i = 0; i < kept.size(); ++i) {
+      CAIRN_ASSIGN_OR_RETURN(Tensor t, kept[i].download());
+      (i < params.size() ? params[i] : state[i - params.size()]) = std::move(t);
+    }
+    hostStale = false;
+    return Status::ok();
+  }
 };
 
 /// Accuracy and mean cross-entropy of the classifier on the first `limit`
@@ -328,6 +372,8 @@ int runTraining(const TrainOptions& o) {
   auto checkpointAndEval = [&]() -> int {
     progress.finish();
     double t0 = monotonicSeconds();
+    if (Status st = runner.syncHost(params, state); !st.isOk())
+      return fail("reading the parameters back: " + st.message());
     auto r = evaluate(runner, p, params, data.heldout, o.evalExamples, o.evalBatch);
     if (!r.isOk()) return fail("evaluation: " + r.status().message());
     CurvePoint pt;
@@ -375,7 +421,8 @@ int runTraining(const TrainOptions& o) {
     in.insert(in.end(), state.begin(), state.end());
     in.insert(in.end(), {b.tokens, b.transitions, b.lengths, b.labels});
     if (p.sampled) in.insert(in.end(), {policyRng, policyBaseline});
-    auto out = runner.run(*p.step.function, in);
+    const size_t np = params.size(), ns = state.size();
+    auto out = runner.step(*p.step.function, in, np + ns);
     if (!out.isOk()) return fail(fmt::format("step {}: {}", step + 1, out.status().message()));
     if (p.sampled) {
       const size_t at = p.step.firstMetricResult() + p.sampledStateMetric;
@@ -383,11 +430,12 @@ int runTraining(const TrainOptions& o) {
       policyBaseline = (*out)[at + 1];
     }
     std::vector<Tensor>& r = *out;
-    const size_t np = params.size(), ns = state.size();
-    for (size_t i = 0; i < np; ++i)
-      params[i] = std::move(r[i]);
-    for (size_t i = 0; i < ns; ++i)
-      state[i] = std::move(r[np + i]);
+    if (!runner.hostStale) { // on the device they stay there (Runner::step)
+      for (size_t i = 0; i < np; ++i)
+        params[i] = std::move(r[i]);
+      for (size_t i = 0; i < ns; ++i)
+        state[i] = std::move(r[np + i]);
+    }
     const double loss = r[p.step.lossResult()].getDouble(0);
     std::optional<double> acc;
     if (p.lossHasAccuracy) acc = r[p.step.firstMetricResult()].getDouble(0);
@@ -409,6 +457,8 @@ int runTraining(const TrainOptions& o) {
   const double trainSeconds = monotonicSeconds() - start;
 
   // The report.
+  if (Status st = runner.syncHost(params, state); !st.isOk())
+    return fail("reading the parameters back: " + st.message());
   auto trainAcc = evaluate(runner, p, params, data.train, o.evalExamples, o.evalBatch);
   if (!trainAcc.isOk()) return fail("evaluation: " + trainAcc.status().message());
   std::optional<EvalResult> longer;
