@@ -166,10 +166,12 @@ json projectRequest(int64_t rows, double base, double scale) {
   return ::testing::AssertionSuccess();
 }
 
-// Dynamic batching: four one-row requests wait (up to 20 s, never reached)
-// until four rows that fit are queued, run as one, and each gets its own row.
+// Dynamic batching: four one-row requests wait (up to 20 s, never reached;
+// not eager: no early start while the others are still arriving) until four
+// rows that fit are queued, run as one, and each gets its own row.
 TEST(ServeTest, RequestsThatFitRunAsOneBatch) {
-  ServeProcess s({"--model", "m=" + kText, "--batch-max-rows", "4", "--batch-wait-us", "20000000"});
+  ServeProcess s({"--model", "m=" + kText, "--batch-max-rows", "4", "--batch-wait-us", "20000000",
+                  "--batch-eager", "false"});
   ASSERT_GT(s.port(), 0) << s.log();
   std::vector<std::thread> clients;
   std::vector<json> outs(4);
@@ -195,6 +197,21 @@ TEST(ServeTest, RequestsThatFitRunAsOneBatch) {
   // A function that cannot be batched (@fill: no argument leads with `?`) runs alone.
   json out;
   EXPECT_EQ(post(s, "/v1/models/m:predict", fillRequest(2, 3).dump(), &out), 200);
+  EXPECT_EQ(s.stop(), 0) << s.log();
+}
+
+// Eager batching (the default): a lone request does not wait for others
+// that cannot come. Waiting would outlast its 5 s deadline (504).
+TEST(ServeTest, ALoneRequestDoesNotWaitForABatch) {
+  ServeProcess s({"--model", "m=" + kText, "--batch-max-rows", "8", "--batch-wait-us",
+                  "60000000", "--timeout-ms", "5000"});
+  ASSERT_GT(s.port(), 0) << s.log();
+  for (int i = 0; i < 3; ++i) {
+    json out;
+    ASSERT_EQ(post(s, "/v1/models/m:predict", projectRequest(2, i, 2.0).dump(), &out), 200)
+        << out.dump();
+    EXPECT_TRUE(projected(out, 2, i, 2.0));
+  }
   EXPECT_EQ(s.stop(), 0) << s.log();
 }
 

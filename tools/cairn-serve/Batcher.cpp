@@ -104,8 +104,12 @@ void Batcher::work() {
       return rows;
     };
     auto until = std::min(std::chrono::steady_clock::now() + o_.wait, first->limits.deadline);
+    auto nobodyElse = [&] {
+      return o_.eager && o_.inFlight && o_.inFlight() <= static_cast<int64_t>(queue_.size());
+    };
     cv_.wait_until(lock, until, [&] {
-      return stop_ || queue_.empty() || queue_.front() != first || rowsThatFit() >= o_.maxRows;
+      return stop_ || queue_.empty() || queue_.front() != first || rowsThatFit() >= o_.maxRows ||
+             nobodyElse();
     });
     if (queue_.empty() || queue_.front() != first) continue; // another worker took it
     std::vector<std::shared_ptr<Pending>> batch;

@@ -10,7 +10,8 @@
 // request computes (no padding: trees of different lengths are batched
 // together only when the client pads them to the same length). A worker
 // waits for the first request, then up to `wait` (or the first request's
-// deadline) for `maxRows` rows that fit; a batch runs under the earliest
+// deadline) for `maxRows` rows that fit, unless every request the server
+// is handling is already queued (one client: no wait); a batch runs under the earliest
 // deadline of its requests. A batch that fails is run again one request at
 // a time, so one bad request fails alone.
 #pragma once
@@ -18,6 +19,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -32,6 +34,11 @@ struct BatchOptions {
   int64_t maxRows = 0; ///< rows per batch; 0: no batching
   std::chrono::microseconds wait{2000};
   int workers = 2; ///< batches run at once for one function
+  /// Requests the server is handling (all functions): with `eager`, when
+  /// every one is already queued here, no other can join, so a batch does
+  /// not wait (one client sees no batching delay).
+  std::function<int64_t()> inFlight;
+  bool eager = true;
 };
 
 class Batcher {

@@ -42,6 +42,7 @@ std::string signatureMismatch(const FunctionInfo& f, const std::vector<Tensor>& 
 
 Server::Server(ServerOptions options, std::map<std::string, std::unique_ptr<ServedModel>> models)
     : o_(std::move(options)), models_(std::move(models)), http_(std::make_unique<httplib::Server>()) {
+  o_.batch.inFlight = [this] { return inFlight_.load(); };
   if (o_.batch.maxRows > 0)
     for (const auto& [name, m] : models_)
       for (const FunctionInfo& f : m->functions())
@@ -57,6 +58,15 @@ void Server::routes() {
   int threads = o_.threads;
   s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   s.set_payload_max_length(o_.maxBodyBytes);
+  // Answers go out at once: without it, Nagle's algorithm held a response's
+  // body behind its headers until the client's delayed ACK, 40 ms per
+  // request (bench/serve/run.sh: p50 42 ms at concurrency 1).
+  s.set_tcp_nodelay(true);
+  // A keep-alive connection serves many requests (httplib closes it after 5
+  // by default): reconnecting clients overflowed the listen backlog and
+  // waited out SYN retransmits, 1 s, 3 s, 7 s (bench/serve/run.sh's p99 at
+  // concurrency 64).
+  s.set_keep_alive_max_count(1000);
   s.set_read_timeout(5, 0); // a client that stops sending mid-request is dropped
   s.set_write_timeout(5, 0);
   s.set_error_handler([](const httplib::Request&, httplib::Response& res) {

@@ -51,6 +51,10 @@ static int runTool(int argc, char** argv) {
                  "Dynamic batching: how long the first request of a batch waits for others")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--batch-eager", o.batch.eager,
+                 "Dynamic batching: run at once when every request in flight is queued "
+                 "(false: always wait --batch-wait-us for rows)")
+      ->capture_default_str();
   app.add_option("--batch-workers", o.batch.workers, "Dynamic batching: batches run at once per "
                                                      "function")
       ->capture_default_str()
