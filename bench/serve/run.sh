@@ -21,6 +21,8 @@ concurrency="${CONCURRENCY:-1 16 64}"
 command -v wrk > /dev/null || { echo "bench/serve: wrk is needed (apt-get install wrk)" >&2; exit 2; }
 "$root/scripts/build.sh" cairn-serve > /dev/null
 mkdir -p "$out"
+pid=""
+trap '[ -n "$pid" ] && kill -TERM "$pid" 2> /dev/null; true' EXIT
 
 python3 - "$out/request.json" <<'PY'
 import json, sys
@@ -67,6 +69,7 @@ for mode in off on; do
     rss=$(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$pid/status")
     kill -TERM "$pid"
     wait "$pid" || true
+    pid=""
     read -r _ n errors us p50 p99 p999 max <<< "$line"
     python3 - "$mode" "$c" "$n" "$errors" "$us" "$p50" "$p99" "$p999" "$max" "$rss" "$stats" \
       >> "$out/results.md" <<'PY'

@@ -4,6 +4,10 @@
 #include <cstdio>
 #include <fstream>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <fmt/format.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -205,6 +209,32 @@ void Server::routes() {
   });
 }
 
+namespace {
+
+/// Debian's cpp-httplib is compiled with a listen backlog of 5: a burst of
+/// clients connecting at once overflowed it (connections reset, or waiting
+/// out SYN retransmits of 1 and 3 s). Listening again on the bound socket
+/// raises the backlog (Linux updates it); the socket is found by its port,
+/// as httplib does not hand it out.
+void raiseListenBacklog(int port) {
+  for (int fd = 3; fd < 1024; ++fd) {
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
+    sockaddr_storage addr{};
+    socklen_t alen = sizeof addr;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &alen) != 0) continue;
+    int bound = addr.ss_family == AF_INET
+                    ? ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port)
+                    : addr.ss_family == AF_INET6
+                          ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
+                          : -1;
+    if (bound == port) ::listen(fd, SOMAXCONN);
+  }
+}
+
+} // namespace
+
 bool Server::run() {
   int port = o_.port;
   if (port == 0) {
@@ -217,6 +247,7 @@ bool Server::run() {
     std::fprintf(stderr, "cairn-serve: error: cannot listen on %s:%d\n", o_.host.c_str(), o_.port);
     return false;
   }
+  raiseListenBacklog(port);
   if (!o_.portFile.empty()) {
     std::ofstream f(o_.portFile + ".tmp");
     f << port << "\n";
