@@ -256,9 +256,6 @@ public:
 
   /// The run with results left on the device.
   StatusOr<std::vector<DeviceTensor>> runOnDevice(const std::vector<DeviceArg>& inputs) {
-    if (inputs.size() != p_.argTypes.size())
-      return errorf("error: function @{} takes {} argument(s), got {}", p_.name, p_.argTypes.size(),
-                    inputs.size());
     for (size_t i = 0; i < inputs.size(); ++i) {
       if (!inputs[i].host && !inputs[i].device)
         return errorf("error: function @{} argument #{}: an empty DeviceTensor", p_.name, i);
@@ -266,10 +263,11 @@ public:
         return errorf("error: function @{} argument #{}: a DeviceTensor of another context "
                       "or device",
                       p_.name, i);
-      const TensorType& t = inputs[i].host ? inputs[i].host->type() : inputs[i].device.type();
-      std::string m = interp::typeMismatch(p_.argTypes[i], t);
-      if (!m.empty()) return errorf("error: function @{} argument #{}: {}", p_.name, i, m);
     }
+    CAIRN_RETURN_IF_ERROR(
+        exec::checkArgumentTypes(p_, inputs.size(), [&](size_t i) -> const TensorType& {
+          return inputs[i].host ? inputs[i].host->type() : inputs[i].device.type();
+        }));
     CAIRN_ASSIGN_OR_RETURN(std::vector<Value> values, runValues(inputs));
     std::vector<DeviceTensor> out;
     for (Value& v : values)
@@ -480,21 +478,14 @@ private:
   /// later reshape, broadcast, iota or kernel extent needs no read back;
   /// recorded loops bake them in like any other size).
   Status execOnKnownScalars(const Instruction& in) {
-    const Op& op = *in.op;
     std::vector<Tensor> args;
-    for (Slot s : in.operands)
-      args.push_back(Tensor::scalar(get(s).type.dtype, static_cast<double>(*get(s).known)));
-    InterpreterOptions io;
-    io.limits = opts_.limits;
-    StatusOr<std::vector<Tensor>> r = evaluateOp(op, args, io);
-    if (!r.isOk()) return r.status();
-    if (r->size() != in.results.size())
-      return opError(
-          op, fmt::format("produced {} values for {} results", r->size(), in.results.size()));
-    for (size_t i = 0; i < r->size(); ++i) {
-      CAIRN_RETURN_IF_ERROR(checkResult(in, i, (*r)[i].type()));
-      CAIRN_RETURN_IF_ERROR(setScalar(in.results[i], (*r)[i].dtype(), (*r)[i].getInt(0)));
+    for (Slot s : in.operands) {
+      CAIRN_ASSIGN_OR_RETURN(Tensor t, hostValue(get(s))); // known: no copy
+      args.push_back(std::move(t));
     }
+    CAIRN_ASSIGN_OR_RETURN(std::vector<Tensor> r, evaluateOnHost(in, args));
+    for (size_t i = 0; i < r.size(); ++i)
+      CAIRN_RETURN_IF_ERROR(setScalar(in.results[i], r[i].dtype(), r[i].getInt(0)));
     ++stats_.hostScalarOps;
     return Status::ok();
   }
@@ -917,14 +908,28 @@ private:
     ++stats_.hostOpsByName[std::string(op.name())];
     std::vector<Tensor> args;
     for (Slot s : in.operands) {
-      const Value& v = get(s);
-      if (v.known) { // a size the host has: no copy
-        args.push_back(Tensor::scalar(v.type.dtype, static_cast<double>(*v.known)));
-        continue;
-      }
-      CAIRN_ASSIGN_OR_RETURN(Tensor t, download(v));
+      CAIRN_ASSIGN_OR_RETURN(Tensor t, hostValue(get(s)));
       args.push_back(std::move(t));
     }
+    CAIRN_ASSIGN_OR_RETURN(std::vector<Tensor> r, evaluateOnHost(in, args));
+    for (size_t i = 0; i < r.size(); ++i) {
+      CAIRN_ASSIGN_OR_RETURN(Value v, uploadKnown(r[i]));
+      set(in.results[i], std::move(v));
+    }
+    return Status::ok();
+  }
+
+  /// `v` on the host: a size the host has without a copy, else downloaded.
+  StatusOr<Tensor> hostValue(const Value& v) {
+    if (v.known) return Tensor::scalar(v.type.dtype, static_cast<double>(*v.known));
+    return download(v);
+  }
+
+  /// `in`'s op on the host (a call or fusion through the interpreter, else
+  /// the reference kernels), its results checked against the op's.
+  StatusOr<std::vector<Tensor>> evaluateOnHost(const Instruction& in,
+                                               const std::vector<Tensor>& args) {
+    const Op& op = *in.op;
     StatusOr<std::vector<Tensor>> r = Status::error("unreached");
     if (op.kind() == OpKind::Call || op.kind() == OpKind::Fusion) {
       InterpreterOptions io;
@@ -942,12 +947,9 @@ private:
     if (r->size() != in.results.size())
       return opError(
           op, fmt::format("produced {} values for {} results", r->size(), in.results.size()));
-    for (size_t i = 0; i < r->size(); ++i) {
+    for (size_t i = 0; i < r->size(); ++i)
       CAIRN_RETURN_IF_ERROR(checkResult(in, i, (*r)[i].type()));
-      CAIRN_ASSIGN_OR_RETURN(Value v, uploadKnown((*r)[i]));
-      set(in.results[i], std::move(v));
-    }
-    return Status::ok();
+    return r;
   }
 
   /// Uploads `t`, remembering an integer scalar's value on the host.

@@ -159,16 +159,22 @@ Status maxTripExceeded(const Op& op, int64_t maxTrip, bool fromOperand) {
   return interp::maxTripExceeded(op, maxTrip, fromOperand, "executor");
 }
 
-Status checkArguments(const Program& p, const std::vector<Tensor>& inputs) {
+Status checkArgumentTypes(const Program& p, size_t count,
+                          const std::function<const TensorType&(size_t)>& typeOf) {
   std::string where = locPrefix(p.loc);
-  if (inputs.size() != p.args.size())
+  if (count != p.args.size())
     return errorf("{}error: function @{} takes {} argument(s), got {}", where, p.name,
-                  p.args.size(), inputs.size());
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    std::string m = interp::typeMismatch(p.argTypes[i], inputs[i].type());
+                  p.args.size(), count);
+  for (size_t i = 0; i < count; ++i) {
+    std::string m = interp::typeMismatch(p.argTypes[i], typeOf(i));
     if (!m.empty()) return errorf("{}error: function @{} argument #{}: {}", where, p.name, i, m);
   }
   return Status::ok();
+}
+
+Status checkArguments(const Program& p, const std::vector<Tensor>& inputs) {
+  return checkArgumentTypes(p, inputs.size(),
+                            [&](size_t i) -> const TensorType& { return inputs[i].type(); });
 }
 
 /// `f()`'s Status, or the exception it threw as one: allocation failure is

@@ -20,6 +20,7 @@
 // exception leaves run(): allocation failure is StatusCode::kResourceExhausted.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -155,6 +156,10 @@ private:
 /// Whether `inputs` fit `p`'s signature (count, dtypes, static dims): the
 /// check every run makes first, for callers that classify errors (the C API).
 Status checkArguments(const Program& p, const std::vector<Tensor>& inputs);
+/// The same check over `count` argument types given by index (values that
+/// are not host tensors: the device executor's DeviceTensors).
+Status checkArgumentTypes(const Program& p, size_t count,
+                          const std::function<const TensorType&(size_t)>& typeOf);
 
 /// The error of a `while` past its trip bound: `maxTrip` from its max_trip
 /// operand (`fromOperand`) or the executor's defaultMaxTrip. Shared by the
