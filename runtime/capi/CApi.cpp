@@ -1,4 +1,5 @@
-// The C API over exec::Executable: statuses, tensors as views, and loading
+// The C API over exec::Executable (and device::DeviceExecutable for models
+// compiled for CUDA: DeviceModel.h): statuses, tensors as views, and loading
 // an AOT object's model (read the embedded module and its programs; no
 // compiler code is linked: runtime/exec/ProgramFormat.h).
 #include "runtime/capi/cairn.h"
@@ -10,6 +11,7 @@
 #include <new>
 #include <stdexcept>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,7 @@
 #include "runtime/Npy.h"
 #include "runtime/RunLimits.h"
 #include "runtime/capi/CEnums.h"
+#include "runtime/capi/DeviceModel.h"
 #include "runtime/exec/Executable.h"
 #include "runtime/exec/Gemm.h"
 #include "runtime/exec/IsaFeatures.h"
@@ -43,13 +46,22 @@ struct CSignature {
 };
 
 struct cairn_model {
-  std::unique_ptr<cairn::exec::Executable> exe;
+  /// A CUDA model's dlopen handle (a CPU model's Executable holds its own):
+  /// the emulated entries live in it. First: freed after the executable.
+  std::shared_ptr<const void> keepAlive;
+  std::unique_ptr<cairn::exec::Executable> exe; ///< a CPU model; else:
+  std::unique_ptr<cairn::device::DeviceExecutable> deviceExe; ///< a model compiled for CUDA
+  std::shared_ptr<std::mutex> turn; ///< held by a run on deviceExe's device
+  std::string deviceName = "cpu";
   std::vector<std::string> names;
   std::map<std::string, CSignature, std::less<>> signatures;
 };
 
 struct cairn_context {
   cairn::exec::ExecutionContext ctx;
+  /// Made by the first run of a CUDA model; remade for a model on another device.
+  std::unique_ptr<cairn::device::DeviceContext> deviceCtx;
+  const cairn::device::Device* deviceOf = nullptr;
   std::vector<cairn::Tensor> results; // what the last run returned
   std::vector<std::vector<int64_t>> dims;
   std::atomic<bool> running{false}; // a second caller gets CAIRN_BUSY, not a race
@@ -163,6 +175,23 @@ StatusOr<exec::ExecOptions> execOptionsOf(const cairn_run_options* o) {
   return opts;
 }
 
+/// A run of a CUDA model: on the context's device memory (made, or remade
+/// for another device, here), in the device's turn.
+StatusOr<std::vector<Tensor>> runOnDevice(const cairn_model& m, cairn_context& ctx,
+                                          const char* name, const std::vector<Tensor>& ins,
+                                          const exec::ExecOptions& opts) {
+  device::DeviceRunOptions options;
+  options.limits = opts.limits;
+  options.defaultMaxTrip = opts.defaultMaxTrip;
+  std::lock_guard<std::mutex> turn(*m.turn);
+  const device::Device* dev = &m.deviceExe->device();
+  if (!ctx.deviceCtx || ctx.deviceOf != dev) {
+    ctx.deviceCtx = std::make_unique<device::DeviceContext>();
+    ctx.deviceOf = dev;
+  }
+  return m.deviceExe->run(name, ins, *ctx.deviceCtx, options);
+}
+
 /// Loads `aot`; `keepAlive` owns the code it points into (a dlopen handle).
 cairn_status* loadAot(const char* function, const cairn_aot_model* aot,
                       std::shared_ptr<const void> keepAlive, cairn_model** out) {
@@ -174,10 +203,18 @@ cairn_status* loadAot(const char* function, const cairn_aot_model* aot,
                   fmt::format("model object has ABI version {}, this runtime reads version {}: "
                               "recompile it with this release's cairn-compile",
                               aot->abi_version, CAIRN_AOT_ABI_VERSION));
-    if (!aot->module_text || (aot->num_kernels && (!aot->kernels || !aot->kernel_fingerprints)))
+    if (!aot->module_text || (aot->num_kernels && !aot->kernel_fingerprints) ||
+        (aot->num_kernels && !aot->device && !aot->kernels))
       return fail(CAIRN_CORRUPT_MODEL, "model object lacks its program or kernel table");
+    // A CUDA model's host code runs only on the emulated device.
+    capi::ModelDevice device;
+    if (aot->device) {
+      StatusOr<capi::ModelDevice> d = capi::modelDevice();
+      if (!d.isOk()) return fail(CAIRN_UNSUPPORTED_HOST, d.status().message());
+      device = *d;
+    }
     std::string missing = exec::missingIsaFeatures(aot->target_features ? aot->target_features : "");
-    if (!missing.empty())
+    if (!missing.empty() && (!aot->device || device.device->isEmulated()))
       return fail(CAIRN_UNSUPPORTED_HOST,
                   fmt::format("model was compiled for CPU '{}', and this host lacks {}: recompile "
                               "with cairn-compile --cpu for this host",
@@ -194,15 +231,26 @@ cairn_status* loadAot(const char* function, const cairn_aot_model* aot,
         std::string_view(aot->program_data, aot->program_size), **m, aot->num_kernels);
     if (!programs.isOk())
       return fail(CAIRN_CORRUPT_MODEL, "model object's programs: " + programs.status().message());
-    for (uint64_t k = 0; k < aot->num_kernels; ++k)
-      if (!aot->kernels[k])
-        return fail(CAIRN_CORRUPT_MODEL, fmt::format("model object's kernel #{} is null", k));
-    std::vector<exec::KernelFn> fns(aot->kernels, aot->kernels + aot->num_kernels);
     auto model = std::make_unique<cairn_model>();
     for (const auto& f : (*m)->functions())
       model->names.push_back(f->name);
     for (const auto& [name, p] : *programs)
       model->signatures.emplace(name, signatureOf(p));
+    if (aot->device) {
+      StatusOr<std::unique_ptr<device::DeviceExecutable>> exe =
+          capi::loadDeviceModel(*aot, std::move(*m), std::move(*programs), device.device);
+      if (!exe.isOk()) return fail(CAIRN_CORRUPT_MODEL, exe.status().message());
+      model->deviceExe = std::move(*exe);
+      model->turn = device.turn;
+      model->deviceName = device.device->isEmulated() ? "emulated" : device.device->name();
+      model->keepAlive = std::move(keepAlive);
+      *out = model.release();
+      return nullptr;
+    }
+    for (uint64_t k = 0; k < aot->num_kernels; ++k)
+      if (!aot->kernels[k])
+        return fail(CAIRN_CORRUPT_MODEL, fmt::format("model object's kernel #{} is null", k));
+    std::vector<exec::KernelFn> fns(aot->kernels, aot->kernels + aot->num_kernels);
     model->exe =
         std::make_unique<exec::Executable>(std::move(*m), std::move(*programs), std::move(fns),
                                            std::move(keepAlive));
@@ -289,6 +337,8 @@ cairn_status* cairn_model_load_memory(const void* data, size_t size, cairn_model
 
 void cairn_model_free(cairn_model* m) { delete m; }
 
+const char* cairn_model_device(const cairn_model* m) { return m ? m->deviceName.c_str() : ""; }
+
 size_t cairn_model_num_functions(const cairn_model* m) { return m ? m->names.size() : 0; }
 
 const char* cairn_model_function_name(const cairn_model* m, size_t i) {
@@ -343,7 +393,7 @@ cairn_status* cairn_run_with_options(const cairn_model* m, cairn_context* ctx, c
   return guarded("cairn_run", [&]() -> cairn_status* {
     StatusOr<exec::ExecOptions> opts = execOptionsOf(options);
     if (!opts.isOk()) return fail(CAIRN_INVALID_ARGUMENT, opts.status().message());
-    const exec::Program* p = m->exe->program(name);
+    const exec::Program* p = m->exe ? m->exe->program(name) : m->deviceExe->program(name);
     if (!p) return fail(CAIRN_NOT_FOUND, fmt::format("model has no function '{}'", name));
     if (num_outputs != p->resultTypes.size())
       return fail(CAIRN_INVALID_ARGUMENT,
@@ -375,7 +425,8 @@ cairn_status* cairn_run_with_options(const cairn_model* m, cairn_context* ctx, c
     // The signature is the caller's mistake; anything later happened running.
     if (Status s = exec::checkArguments(*p, ins); !s.isOk())
       return fail(CAIRN_INVALID_ARGUMENT, s.message());
-    StatusOr<std::vector<Tensor>> r = m->exe->run(name, ins, ctx->ctx, *opts);
+    StatusOr<std::vector<Tensor>> r = m->exe ? m->exe->run(name, ins, ctx->ctx, *opts)
+                                             : runOnDevice(*m, *ctx, name, ins, *opts);
     if (!r.isOk()) return fail(r.status(), CAIRN_RUNTIME_ERROR);
     std::vector<cairn_dtype> dtypes; // all converted before any output is written
     for (const Tensor& t : *r) {

@@ -35,7 +35,9 @@
  *
  * Linking: the runtime library (cairn_capi and what it depends on: the
  * executor, the reference kernels, OpenBLAS) and the model's object file.
- * No LLVM. */
+ * No LLVM. A model compiled for CUDA (cairn-compile --target cuda) needs no
+ * more at link time: the CUDA device layer (libcairn_cuda_device.so, the
+ * driver and cuBLAS) is loaded when the model is (cairn_model_device). */
 #ifndef CAIRN_CAPI_CAIRN_H
 #define CAIRN_CAPI_CAIRN_H
 
@@ -86,7 +88,34 @@ typedef struct cairn_tensor {
  * (instructions, buffer plan, constants: the runtime runs them as they are,
  * without the compiler), the kernels' code and their fingerprints. */
 typedef void (*cairn_kernel_fn)(void* const* buffers, int64_t begin, int64_t end);
-#define CAIRN_AOT_ABI_VERSION 2
+
+/* A model compiled for CUDA (cairn-compile --target cuda) also carries its
+ * device code. Per GPU architecture, one module of the model's kernels
+ * (entries cairn_kernel_<k>) and one of the fixed row kernels (gathers,
+ * scatters, slices, reductions), each as PTX and, where ptxas was found at
+ * compile time, as a cubin. The host entries of the same kernels run them on
+ * the emulated device (CAIRN_DEVICE=emulated: tests, machines without a
+ * GPU); they take cuLaunchKernel's argument array. */
+typedef void (*cairn_emulated_kernel_fn)(void** params, uint32_t grid, uint32_t block);
+typedef struct cairn_aot_device_code {
+  const char* arch; /* "sm_80", "sm_90" */
+  const char* ptx;
+  uint64_t ptx_size;
+  const void* cubin; /* NULL where ptxas was not available */
+  uint64_t cubin_size;
+} cairn_aot_device_code;
+typedef struct cairn_aot_device {
+  uint64_t num_archs;
+  const cairn_aot_device_code* kernels;     /* num_archs modules of the model's kernels */
+  const cairn_aot_device_code* row_kernels; /* num_archs modules of the row kernels */
+  const cairn_emulated_kernel_fn* emulated_kernels;     /* num_kernels host entries */
+  uint64_t num_row_kernels;                             /* the compiler's row kernel set */
+  const cairn_emulated_kernel_fn* emulated_row_kernels; /* num_row_kernels host entries */
+  uint64_t num_op_kernels;
+  const int64_t* op_kernels; /* pairs: an op's position (ProgramFormat.h), its kernel */
+} cairn_aot_device;
+
+#define CAIRN_AOT_ABI_VERSION 3
 typedef struct cairn_aot_model {
   uint64_t abi_version;
   const char* module_text; /* the optimized module, Cairn IR text */
@@ -98,6 +127,9 @@ typedef struct cairn_aot_model {
   const char* target_features;         /* every feature of that CPU: "+avx2,+fma,..." */
   const char* program_data;            /* the programs (runtime/exec/ProgramFormat.h) */
   uint64_t program_size;
+  /* NULL: the kernels are CPU code (`kernels`). Else the model runs on a
+   * CUDA device, `kernels` is NULL and num_kernels counts device kernels. */
+  const cairn_aot_device* device;
 } cairn_aot_model;
 
 typedef struct cairn_model cairn_model;
@@ -128,6 +160,14 @@ cairn_status* cairn_model_load_file(const char* path, cairn_model** out);
  * there; Linux only (CAIRN_UNSUPPORTED_HOST elsewhere). */
 cairn_status* cairn_model_load_memory(const void* data, size_t size, cairn_model** out);
 void cairn_model_free(cairn_model* m);
+/* Where the model runs: "cpu", or for a model compiled for CUDA the device
+ * it was loaded on (the GPU's name, or "emulated"). Such a model loads on
+ * the first GPU; CAIRN_DEVICE=emulated puts it on the emulated device (the
+ * host runs its kernels: tests, machines without a GPU), CAIRN_DEVICE=auto
+ * on the GPU if there is one, else the emulated device. With no GPU and
+ * neither setting its load is CAIRN_UNSUPPORTED_HOST saying why. Runs of
+ * one such model from several threads take turns on the device. */
+const char* cairn_model_device(const cairn_model* m);
 /* The number of functions, and the name of function i (owned by the model). */
 size_t cairn_model_num_functions(const cairn_model* m);
 const char* cairn_model_function_name(const cairn_model* m, size_t i);

@@ -36,6 +36,9 @@ struct KernelImage {
   std::string name;                                     ///< the entry's name in the PTX module
   std::vector<std::pair<std::string, std::string>> ptx; ///< ("sm_80", PTX text), ...
   EmulatedKernelFn emulated = nullptr;
+  /// ("sm_80", cubin bytes), ...: machine code ptxas made ahead of time,
+  /// loaded as it is on a GPU of the same major architecture, not older.
+  std::vector<std::pair<std::string, std::string>> cubins = {};
 };
 
 /// A loaded kernel (a CUfunction on the real device).

@@ -1,7 +1,9 @@
 // cairn-compile: ahead-of-time compilation of a text-IR module to an object
-// file and a C header (compiler/codegen/cpu/CompileAot.h).
+// file and a C header (compiler/codegen/cpu/CompileAot.h; for a CUDA device,
+// compiler/codegen/cuda/CompileAotDevice.h).
 //
 //   cairn-compile model.cairn -o model.o --header model.h --prefix model
+//   cairn-compile model.cairn --target cuda --arch sm_80,sm_90 -o model.o
 //   cc -c main.c -I<cairn> && c++ main.o model.o -lcairn_capi ... (see examples/aot)
 //
 // Bad input (an unreadable or malformed module, a prefix that is not a C
@@ -9,25 +11,23 @@
 // problem, exit status 1.
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <vector>
 
-#include <spawn.h>
-#include <sys/wait.h>
-
 #include <CLI/CLI.hpp>
 
+#include "compiler/codegen/Subprocess.h"
 #include "compiler/codegen/cpu/CompileAot.h"
+#include "compiler/codegen/cuda/CompileAotDevice.h"
 #include "frontend/onnx/OnnxImport.h"
 #include "ir/Parser.h"
 #include "ir/Verifier.h"
 #include "runtime/ReadFile.h"
 #include "tools/ToolMain.h"
-
-extern char** environ; // for posix_spawnp
 
 using namespace cairn;
 
@@ -35,19 +35,7 @@ using namespace cairn;
 /// a shared object (LLVM writes objects, not shared libraries).
 Status linkShared(const std::string& object, const std::string& so) {
   const char* env = std::getenv("CC");
-  std::string cc = env && *env ? env : "cc";
-  std::vector<std::string> args = {cc, "-shared", "-o", so, object};
-  std::vector<char*> argv;
-  for (std::string& a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  if (int e = posix_spawnp(&pid, cc.c_str(), nullptr, nullptr, argv.data(), environ); e != 0)
-    return errorf("cannot run '{}' to link {}: {}", cc, so, std::strerror(e));
-  int status = 0;
-  if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return errorf("'{} -shared -o {} {}' failed", cc, so, object);
-  return Status::ok();
+  return codegen::runCommand({env && *env ? env : "cc", "-shared", "-o", so, object});
 }
 
 static int runTool(int argc, char** argv) {
@@ -73,7 +61,29 @@ static int runTool(int argc, char** argv) {
   app.add_flag("--print-target", showTarget,
                "Print the CPU and the target features the object records (the loader refuses a "
                "host lacking any)");
+  std::string target = "cpu";
+  app.add_option("--target", target,
+                 "Where the model runs: cpu, or cuda (kernels as PTX and cubins for --arch, run "
+                 "by the C API on the GPU; --cpu then names the CPU of the emulated device's "
+                 "host entries)")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
+  codegen::cuda::DeviceAotOptions device;
+  std::string archs = fmt::format("{}", fmt::join(device.architectures, ","));
+  app.add_option("--arch", archs, "GPU architectures for --target cuda, comma-separated")
+      ->capture_default_str();
+  device.ptxas = codegen::cuda::defaultPtxas();
+  app.add_option("--ptxas", device.ptxas,
+                 "ptxas to assemble a cubin per architecture (--target cuda); 'none': PTX only")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  if (device.ptxas == "none") device.ptxas.clear();
+  device.architectures.clear();
+  for (size_t at = 0; at <= archs.size();) {
+    size_t comma = std::min(archs.find(',', at), archs.size());
+    if (comma > at) device.architectures.push_back(archs.substr(at, comma - at));
+    at = comma + 1;
+  }
 
   std::string base = object.substr(object.find_last_of('/') + 1);
   base = base.substr(0, base.find('.'));
@@ -105,10 +115,16 @@ static int runTool(int argc, char** argv) {
     std::cerr << v.message() << "\n";
     return 1;
   }
-  codegen::cpu::AotReport report;
+  codegen::cuda::DeviceAotReport report;
   options.sharedEntry = shared;
   std::string objectPath = shared ? object + ".o" : object;
-  auto h = codegen::cpu::compileAot(**m, options, objectPath, &report);
+  StatusOr<std::string> h = std::string();
+  if (target == "cuda") {
+    device.aot = options;
+    h = codegen::cuda::compileAotForDevice(**m, device, objectPath, &report);
+  } else {
+    h = codegen::cpu::compileAot(**m, options, objectPath, &report);
+  }
   if (!h.isOk()) {
     std::cerr << "cairn-compile: " << h.status().message() << "\n";
     return 1;
@@ -133,6 +149,11 @@ static int runTool(int argc, char** argv) {
     std::cerr << "cairn-compile: " << report.functions << " functions, " << report.kernels
               << " kernels; passes " << report.passesMs << " ms, lowering " << report.lowerMs
               << " ms, LLVM " << report.codegenMs << " ms\n";
+  if (time && target == "cuda")
+    std::cerr << "cairn-compile: cuda: " << report.architectures << " architectures, "
+              << report.cubins << " cubins (ptxas: "
+              << (device.ptxas.empty() ? "none" : device.ptxas) << "), " << report.rowKernels
+              << " row kernels, " << report.opKernels << " op kernels\n";
   return 0;
 }
 

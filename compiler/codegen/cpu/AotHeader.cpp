@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "compiler/codegen/cpu/AotObject.h"
 #include "ir/IR.h"
 
 namespace cairn::codegen::cpu {

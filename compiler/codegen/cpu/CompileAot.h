@@ -3,12 +3,13 @@
 //
 //   cairn-compile model.cairn -o model.o --header model.h --prefix model
 //
-// The object holds the optimized module as IR text, every kernel the
-// lowering asks for (compiled by LLVM for `cpu`, with the same pipeline as
-// the JIT), the kernels' fingerprints, and one descriptor, `<prefix>_aot` (a
-// cairn_aot_model, runtime/capi/cairn.h). At load time the runtime parses the
-// module, lowers it again with compiler/program/BuildProgram.h (no LLVM) and
-// binds each kernel by fingerprint; the program it runs is the JIT's.
+// The object holds the optimized module as IR text, its lowered programs
+// (runtime/exec/ProgramFormat.h), every kernel they launch (compiled by LLVM
+// for `cpu`, with the same pipeline as the JIT), the kernels' fingerprints,
+// and one descriptor, `<prefix>_aot` (a cairn_aot_model,
+// runtime/capi/cairn.h). At load time the runtime parses the module and
+// reads the programs (no compiler, no LLVM); the program it runs is the
+// JIT's. cuda/CompileAotDevice.h writes the same for a CUDA device.
 //
 // The header declares the descriptor and, per function, a typed entry point
 // `<prefix>_<function>(model, ctx, inputs..., outputs...)` over cairn_run,

@@ -56,13 +56,8 @@ StatusOr<std::vector<device::KernelHandle>> loadRowKernels(device::Device& devic
 
 } // namespace
 
-StatusOr<std::unique_ptr<device::DeviceExecutable>> compileForDevice(
-    const Module& m, std::shared_ptr<device::Device> device, const DeviceCompileOptions& options,
-    DeviceCompileReport* report) {
-  DeviceCompileReport local;
-  DeviceCompileReport& r = report ? *report : local;
-  r = DeviceCompileReport();
-  if (!device) return Status::error("compileForDevice: no device");
+StatusOr<DeviceLowering> lowerForDevice(const Module& m, const DeviceCompileOptions& options,
+                                        DeviceCompileReport& r) {
   auto t0 = std::chrono::steady_clock::now();
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Module> copy,
                          cpu::optimizedCopy(m, options.passes
@@ -93,13 +88,30 @@ StatusOr<std::unique_ptr<device::DeviceExecutable>> compileForDevice(
   for (const auto& [name, program] : programs)
     scan(program.body);
   r.lowerMs = msSince(t1);
+  r.kernels = static_cast<int>(kernels.kernels().size());
+  return DeviceLowering{std::move(copy), std::move(programs), kernels.kernels(),
+                        std::move(opKernels)};
+}
+
+std::vector<std::string> deviceKernelNames(size_t n) {
+  std::vector<std::string> names;
+  for (size_t j = 0; j < n; ++j)
+    names.push_back(fmt::format("cairn_kernel_{}", j));
+  return names;
+}
+
+StatusOr<std::unique_ptr<device::DeviceExecutable>> compileForDevice(
+    const Module& m, std::shared_ptr<device::Device> device, const DeviceCompileOptions& options,
+    DeviceCompileReport* report) {
+  DeviceCompileReport local;
+  DeviceCompileReport& r = report ? *report : local;
+  r = DeviceCompileReport();
+  if (!device) return Status::error("compileForDevice: no device");
+  CAIRN_ASSIGN_OR_RETURN(DeviceLowering lowered, lowerForDevice(m, options, r));
 
   auto t2 = std::chrono::steady_clock::now();
-  const std::vector<KernelDesc>& descs = kernels.kernels();
-  r.kernels = static_cast<int>(descs.size());
-  std::vector<std::string> names;
-  for (size_t j = 0; j < descs.size(); ++j)
-    names.push_back(fmt::format("cairn_kernel_{}", j));
+  const std::vector<KernelDesc>& descs = lowered.kernels;
+  std::vector<std::string> names = deviceKernelNames(descs.size());
   if (!descs.empty() && (!device->isEmulated() || options.alwaysEmitPtx))
     for (const std::string& arch : options.architectures) {
       StatusOr<std::string> ptx = emitPtx(descs, names, arch);
@@ -126,10 +138,10 @@ StatusOr<std::unique_ptr<device::DeviceExecutable>> compileForDevice(
   CAIRN_ASSIGN_OR_RETURN(std::vector<device::KernelHandle> rows,
                          loadRowKernels(*device, emulator, options));
   r.codegenMs = msSince(t2);
-  auto exe = std::make_unique<device::DeviceExecutable>(std::move(copy), std::move(programs),
-                                                        std::move(device), std::move(handles),
-                                                        std::move(rows));
-  exe->setOpKernels(std::move(opKernels));
+  auto exe = std::make_unique<device::DeviceExecutable>(
+      std::move(lowered.module), std::move(lowered.programs), std::move(device),
+      std::move(handles), std::move(rows));
+  exe->setOpKernels(std::move(lowered.opKernels));
   return exe;
 }
 

@@ -12,6 +12,7 @@
 // loaded onto it.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,26 @@ struct DeviceCompileReport : LowerReport {
   /// module holding every kernel as cairn_kernel_<n>.
   std::vector<std::pair<std::string, std::string>> ptx;
 };
+
+/// What the device runs, before any kernel is compiled: the optimized copy
+/// of the module, its programs, the kernels they launch (Instruction::kernel
+/// k is kernels[k]) and the lone broadcasts made elementwise kernels.
+struct DeviceLowering {
+  std::unique_ptr<Module> module;
+  Programs programs;
+  std::vector<KernelDesc> kernels;
+  std::map<const Op*, int32_t> opKernels;
+};
+
+/// The passes and the lowering compileForDevice and the ahead-of-time
+/// compiler (CompileAotDevice.h) share; fills r's passes/lower times and
+/// kernel count.
+StatusOr<DeviceLowering> lowerForDevice(const Module& m, const DeviceCompileOptions& options,
+                                        DeviceCompileReport& r);
+
+/// The entry names of kernels 0 .. n-1 in the PTX modules
+/// ("cairn_kernel_<k>").
+std::vector<std::string> deviceKernelNames(size_t n);
 
 StatusOr<std::unique_ptr<device::DeviceExecutable>> compileForDevice(
     const Module& m, std::shared_ptr<device::Device> device,

@@ -548,13 +548,13 @@ llvm::Function* lowerIotaThread(const device::RowKernelDesc& k, llvm::Module& m,
   return fn;
 }
 
-/// A module of every row kernel with entries for the GPU or the host.
-std::unique_ptr<llvm::Module> buildRowModule(llvm::LLVMContext& ctx,
-                                             const std::vector<device::RowKernelDesc>& kernels,
-                                             bool forHost) {
-  auto m = std::make_unique<llvm::Module>("cairn_row_kernels", ctx);
+/// Adds every row kernel to `m`, each with an entry for the GPU or the host
+/// named `prefix` + its rowKernelName.
+void addRowKernels(llvm::Module& module, const std::vector<device::RowKernelDesc>& kernels,
+                   bool forHost, const std::string& prefix) {
+  llvm::Module* m = &module;
   for (const device::RowKernelDesc& k : kernels) {
-    std::string name = device::rowKernelName(k);
+    std::string name = prefix + device::rowKernelName(k);
     bool slice =
         k.kind == device::RowKernelKind::Slice || k.kind == device::RowKernelKind::UpdateSlice;
     bool reduce =
@@ -576,7 +576,31 @@ std::unique_ptr<llvm::Module> buildRowModule(llvm::LLVMContext& ctx,
     else
       addNvptxKernel(arity, *m, thread, name);
   }
+}
+
+/// A module of every row kernel with entries for the GPU or the host.
+std::unique_ptr<llvm::Module> buildRowModule(llvm::LLVMContext& ctx,
+                                             const std::vector<device::RowKernelDesc>& kernels,
+                                             bool forHost) {
+  auto m = std::make_unique<llvm::Module>("cairn_row_kernels", ctx);
+  addRowKernels(*m, kernels, forHost, "");
   return m;
+}
+
+/// Adds `kernels` to `m`, `kernels[j]` with an entry for the GPU or the host
+/// named `names[j]`.
+Status addKernels(llvm::Module& m, const std::vector<KernelDesc>& kernels,
+                  const std::vector<std::string>& names, bool forHost) {
+  if (kernels.size() != names.size())
+    return errorf("{} kernels but {} names", kernels.size(), names.size());
+  for (size_t j = 0; j < kernels.size(); ++j) {
+    CAIRN_ASSIGN_OR_RETURN(llvm::Function * thread, lowerThreadFunction(kernels[j], m, names[j]));
+    if (forHost)
+      addHostEntry(arityOf(kernels[j]), m, thread, names[j]);
+    else
+      addNvptxKernel(arityOf(kernels[j]), m, thread, names[j]);
+  }
+  return Status::ok();
 }
 
 /// A module of `kernels` with entries for the GPU or the host.
@@ -584,16 +608,8 @@ StatusOr<std::unique_ptr<llvm::Module>> buildModule(llvm::LLVMContext& ctx,
                                                     const std::vector<KernelDesc>& kernels,
                                                     const std::vector<std::string>& names,
                                                     bool forHost) {
-  if (kernels.size() != names.size())
-    return errorf("{} kernels but {} names", kernels.size(), names.size());
   auto m = std::make_unique<llvm::Module>("cairn_device_kernels", ctx);
-  for (size_t j = 0; j < kernels.size(); ++j) {
-    CAIRN_ASSIGN_OR_RETURN(llvm::Function * thread, lowerThreadFunction(kernels[j], *m, names[j]));
-    if (forHost)
-      addHostEntry(arityOf(kernels[j]), *m, thread, names[j]);
-    else
-      addNvptxKernel(arityOf(kernels[j]), *m, thread, names[j]);
-  }
+  CAIRN_RETURN_IF_ERROR(addKernels(*m, kernels, names, forHost));
   return m;
 }
 
@@ -611,6 +627,15 @@ bool initializeNvptx() {
 } // namespace
 
 Status checkDeviceLowerable(const KernelDesc& k) { return cpu::checkLowerable(k); }
+
+Status addHostEntries(llvm::Module& m, const std::vector<KernelDesc>& kernels,
+                      const std::vector<std::string>& names) {
+  return addKernels(m, kernels, names, /*forHost=*/true);
+}
+
+void addRowHostEntries(llvm::Module& m, const std::string& prefix) {
+  addRowKernels(m, device::allRowKernels(), /*forHost=*/true, prefix);
+}
 
 StatusOr<std::string> deviceModuleIR(const std::vector<KernelDesc>& kernels,
                                      const std::vector<std::string>& names, bool forHost) {

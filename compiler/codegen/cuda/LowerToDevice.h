@@ -33,6 +33,10 @@
 #include "runtime/device/Device.h"
 #include "runtime/device/RowKernels.h"
 
+namespace llvm {
+class Module;
+}
+
 namespace cairn::codegen::cuda {
 
 /// The GPU architectures PTX is generated for by default (compute
@@ -54,6 +58,14 @@ StatusOr<std::string> emitPtx(const std::vector<KernelDesc>& kernels,
 /// One PTX module holding every row kernel (runtime/device/RowKernels.h),
 /// each under its rowKernelName.
 StatusOr<std::string> emitRowKernelsPtx(const std::string& arch);
+
+/// Adds the host entries of `kernels` to `m` (one per kernel, named
+/// `names[j]`, with their `.thread` functions): what an ahead-of-time object
+/// carries for the emulated device (CompileAotDevice.h).
+Status addHostEntries(llvm::Module& m, const std::vector<KernelDesc>& kernels,
+                      const std::vector<std::string>& names);
+/// The same for every row kernel, named `prefix` + its rowKernelName.
+void addRowHostEntries(llvm::Module& m, const std::string& prefix);
 
 /// The LLVM IR of the same module before optimization (for tests and
 /// `--print-device-ir`-style debugging).

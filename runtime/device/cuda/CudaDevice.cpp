@@ -59,6 +59,11 @@ const char* cublasError(cublasStatus_t s) {
   }
 }
 
+/// The compute capability of "sm_90" (90).
+int archNumber(const std::string& arch) {
+  return std::atoi(arch.c_str() + (arch.rfind("sm_", 0) == 0 ? 3 : 0));
+}
+
 /// The PTX of `image` best suited to a GPU of compute capability `cc`
 /// (e.g. 90): the highest architecture not above it (the driver compiles
 /// PTX forward to newer GPUs), or null when every one is newer.
@@ -66,10 +71,26 @@ const std::string* pickPtx(const KernelImage& image, int cc) {
   const std::string* best = nullptr;
   int bestArch = -1;
   for (const auto& [arch, ptx] : image.ptx) {
-    int a = std::atoi(arch.c_str() + (arch.rfind("sm_", 0) == 0 ? 3 : 0));
+    int a = archNumber(arch);
     if (a <= cc && a > bestArch) {
       bestArch = a;
       best = &ptx;
+    }
+  }
+  return best;
+}
+
+/// The cubin of `image` that runs on compute capability `cc` as it is: the
+/// same major architecture, minor not above the GPU's (cubins run forward
+/// within a major version only); the newest such, or null.
+const std::string* pickCubin(const KernelImage& image, int cc) {
+  const std::string* best = nullptr;
+  int bestArch = -1;
+  for (const auto& [arch, cubin] : image.cubins) {
+    int a = archNumber(arch);
+    if (a / 10 == cc / 10 && a <= cc && a > bestArch) {
+      bestArch = a;
+      best = &cubin;
     }
   }
   return best;
@@ -225,6 +246,20 @@ public:
 
   StatusOr<KernelHandle> load(const KernelImage& image) override {
     CAIRN_RETURN_IF_ERROR(current());
+    // A cubin made ahead of time loads without the driver's PTX compiler;
+    // should the driver refuse it, the PTX still serves.
+    if (const std::string* cubin = pickCubin(image, cc_)) {
+      auto it = modules_.find(*cubin);
+      if (it == modules_.end()) {
+        CUmodule module = nullptr;
+        if (cuModuleLoadData(&module, cubin->data()) == CUDA_SUCCESS)
+          it = modules_.emplace(*cubin, module).first;
+      }
+      CUfunction fn = nullptr;
+      if (it != modules_.end() &&
+          cuModuleGetFunction(&fn, it->second, image.name.c_str()) == CUDA_SUCCESS)
+        return KernelHandle{fn};
+    }
     const std::string* ptx = pickPtx(image, cc_);
     if (!ptx)
       return errorf("kernel '{}' has no PTX for {} or an older architecture", image.name, name_);
@@ -407,7 +442,7 @@ private:
   cublasHandle_t blas_ = nullptr;
   int cc_ = 0;
   std::string name_;
-  std::map<std::string, CUmodule> modules_; ///< by PTX text: one module per program
+  std::map<std::string, CUmodule> modules_; ///< by PTX text or cubin bytes: one module per program
   static constexpr size_t kBlasWorkspace = 32 << 20;
   CUdeviceptr workspace_ = 0;
   CUstream upload_ = nullptr; ///< uploads while the main stream is being captured
