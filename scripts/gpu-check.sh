@@ -67,7 +67,7 @@ if [ -n "$built_in" ] && [ "$built_in" != "$root" ] && [ ! -e "$built_in" ]; the
 fi
 
 # 1. The tests on the GPU.
-filter='DeviceExecutor.*:*DeviceOpExamples*:*DeviceGoldenModels*:ExecTraining.*OnEmulatedDevice:TutorialTest.*'
+filter='DeviceExecutor.*:*DeviceOpExamples*:*DeviceGoldenModels*:ExecTraining.*OnEmulatedDevice:TutorialTest.*:DeviceAot.*'
 "$work/bin/cairn_unit_tests" --gtest_filter="$filter" > "$out/tests.log" 2>&1
 tests_rc=$?
 note "gpu-check: tests on the GPU: $(grep -E '^\[  PASSED  \]|^\[  FAILED  \] [0-9]+ test' "$out/tests.log" | tr '\n' ' ') (rc $tests_rc; $out/tests.log)"

@@ -261,8 +261,11 @@ cairn_status* loadAot(const char* function, const cairn_aot_model* aot,
 
 /// dlopen's `path` (named `shown` in errors) and loads its model entry.
 cairn_status* loadSharedObject(const char* path, const char* shown, cairn_model** out) {
+  // A file name, never a library search: dlopen reads "model.so" (no slash)
+  // as a library name to look up in the system's paths.
+  std::string file = std::strchr(path, '/') ? std::string(path) : "./" + std::string(path);
   // Local: two models' symbols never mix; NOW: a missing symbol fails here.
-  void* handle = ::dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  void* handle = ::dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     const char* e = ::dlerror();
     return fail(CAIRN_CORRUPT_MODEL,
