@@ -342,6 +342,15 @@ TEST(DeviceAot, SpinnSharedObjectMatchesTheInterpreter) {
   inputs.insert(inputs.end(), values.begin(), values.end());
   expectMatchesInterpreter(m, module, f->name, inputs);
   cairn_model_free(m);
+  // A bare file name is the file in the current directory (dlopen alone
+  // would search the library paths for it).
+  fs::path cwd = fs::current_path();
+  fs::current_path(dir->path());
+  s = cairn_model_load_file("spinn.so", &m);
+  fs::current_path(cwd);
+  EXPECT_EQ(s, nullptr) << cairn_status_message(s);
+  cairn_status_free(s);
+  cairn_model_free(m);
 }
 
 } // namespace
