@@ -28,6 +28,7 @@ using namespace std::chrono_literals;
 const std::string kServe = std::string(CAIRN_BINARY_DIR) + "/bin/cairn-serve";
 const std::string kSo = std::string(CAIRN_BINARY_DIR) + "/tests/limits.so";
 const std::string kText = std::string(CAIRN_SOURCE_DIR) + "/tests/unit/Inputs/limits.cairn";
+const std::string kRagged = std::string(CAIRN_SOURCE_DIR) + "/tests/unit/Inputs/ragged.cairn";
 
 /// A running cairn-serve; stopped (SIGTERM) and reaped by the destructor.
 class ServeProcess {
@@ -247,6 +248,115 @@ TEST(ServeTest, BatchesNeverMixRequestsThatDoNotFit) {
   EXPECT_EQ(stats["batching"]["requests"], kClients);
   EXPECT_EQ(stats["batching"]["rows"], kClients / 3 * (1 + 2 + 3));
   EXPECT_EQ(s.stop(), 0) << s.log();
+}
+
+/// @rowstats's request: `rows` rows of `width` values (row r, column k:
+/// base + r + k / 2), every row scaled by `w`.
+json rowstatsRequest(int64_t rows, int64_t width, double base, double w) {
+  std::vector<double> x;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k = 0; k < width; ++k)
+      x.push_back(base + static_cast<double>(r) + static_cast<double>(k) / 2);
+  return {{"function", "rowstats"},
+          {"inputs",
+           {{{"dtype", "f32"}, {"shape", {rows, width}}, {"data", x}},
+            {{"dtype", "f32"}, {"shape", json::array()}, {"data", {w}}}}}};
+}
+
+/// Whether `out` is @rowstats's answer to rowstatsRequest(rows, width, base, w)
+/// run alone (small halves: every sum is exact in f32).
+::testing::AssertionResult rowstatsOf(const json& out, int64_t rows, int64_t width, double base,
+                                      double w) {
+  const json& y = out["outputs"][0];
+  if (y["shape"] != json({rows, 2})) return ::testing::AssertionFailure() << out.dump().substr(0, 300);
+  for (int64_t r = 0; r < rows; ++r) {
+    double sum = 0, squares = 0;
+    for (int64_t k = 0; k < width; ++k) {
+      double v = base + static_cast<double>(r) + static_cast<double>(k) / 2;
+      sum += v;
+      squares += v * v;
+    }
+    if (y["data"][size_t(2 * r)].get<double>() != sum * w ||
+        y["data"][size_t(2 * r + 1)].get<double>() != squares * w)
+      return ::testing::AssertionFailure() << "row " << r << ": " << y["data"].dump();
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Padded batching: four requests of different lengths (1 to 7 values a
+// row) wait until six rows are queued (not eager), run as one batch padded
+// to the longest, and each gets what it gets alone; a request with another
+// weight never joins them.
+TEST(ServeTest, RequestsOfDifferentLengthsRunAsOnePaddedBatch) {
+  ServeProcess s({"--model", "r=" + kRagged, "--batch-max-rows", "6", "--batch-wait-us",
+                  "20000000", "--batch-eager", "false", "--batch-pad", "--threads", "8"});
+  ASSERT_GT(s.port(), 0) << s.log();
+  auto rowsOf = [](int i) { return int64_t{1} + i % 2; };
+  auto widthOf = [](int i) { return int64_t{1} + 2 * i; };
+  std::vector<std::thread> clients;
+  std::vector<json> outs(4);
+  std::vector<int> codes(4, 0);
+  for (int i = 0; i < 4; ++i)
+    clients.emplace_back([&, i] {
+      codes[size_t(i)] = post(s, "/v1/models/r:predict",
+                              rowstatsRequest(rowsOf(i), widthOf(i), 10.0 * i, 0.5).dump(),
+                              &outs[size_t(i)]);
+    });
+  for (std::thread& t : clients)
+    t.join();
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(codes[size_t(i)], 200) << outs[size_t(i)].dump();
+    EXPECT_TRUE(rowstatsOf(outs[size_t(i)], rowsOf(i), widthOf(i), 10.0 * i, 0.5)) << i;
+  }
+  auto r = s.client().Get("/v1/stats");
+  ASSERT_TRUE(r);
+  json stats = json::parse(r->body);
+  EXPECT_EQ(stats["batching"]["pad"], true);
+  EXPECT_EQ(stats["batching"]["requests"], 4);
+  EXPECT_EQ(stats["batching"]["batches"], 1);
+  EXPECT_EQ(stats["batching"]["padded_batches"], 1);
+  EXPECT_EQ(stats["batching"]["rows"], 6);
+  EXPECT_EQ(s.stop(), 0) << s.log();
+}
+
+// Without --batch-pad, requests of different lengths never share a batch;
+// with it, requests of different weights still do not: every answer is the
+// request's own either way.
+TEST(ServeTest, PaddingNeverMixesWhatMustNotBeMixed) {
+  for (bool pad : {false, true}) {
+    SCOPED_TRACE(pad ? "--batch-pad" : "no padding");
+    std::vector<std::string> args = {"--model", "r=" + kRagged, "--batch-max-rows", "16",
+                                     "--batch-wait-us", "2000", "--threads", "12"};
+    if (pad) args.push_back("--batch-pad");
+    ServeProcess s(args);
+    ASSERT_GT(s.port(), 0) << s.log();
+    constexpr int kClients = 12;
+    auto rowsOf = [](int i) { return int64_t{1} + i % 3; };
+    auto widthOf = [](int i) { return int64_t{1} + i % 4; };
+    auto weightOf = [](int i) { return i % 2 ? 0.5 : 2.0; };
+    std::vector<std::thread> clients;
+    std::vector<json> outs(kClients);
+    std::vector<int> codes(kClients, 0);
+    for (int i = 0; i < kClients; ++i)
+      clients.emplace_back([&, i] {
+        codes[size_t(i)] =
+            post(s, "/v1/models/r:predict",
+                 rowstatsRequest(rowsOf(i), widthOf(i), 3.0 * i, weightOf(i)).dump(),
+                 &outs[size_t(i)]);
+      });
+    for (std::thread& t : clients)
+      t.join();
+    for (int i = 0; i < kClients; ++i) {
+      ASSERT_EQ(codes[size_t(i)], 200) << outs[size_t(i)].dump();
+      EXPECT_TRUE(rowstatsOf(outs[size_t(i)], rowsOf(i), widthOf(i), 3.0 * i, weightOf(i))) << i;
+    }
+    auto r = s.client().Get("/v1/stats");
+    ASSERT_TRUE(r);
+    json stats = json::parse(r->body);
+    EXPECT_EQ(stats["batching"]["requests"], kClients);
+    if (!pad) EXPECT_EQ(stats["batching"]["padded_batches"], 0);
+    EXPECT_EQ(s.stop(), 0) << s.log();
+  }
 }
 
 TEST(ServeTest, BadRequestsGetAClearStatus) {

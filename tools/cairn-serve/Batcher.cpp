@@ -25,7 +25,47 @@ Tensor rowsOf(const Tensor& t, int64_t from, int64_t count) {
   return out;
 }
 
+/// `t` copied into rows [row, row + t.dim(0)) of `dst`, whose dims past
+/// the first are at least t's; the rest of each row stays as it is (zero).
+void copyPadded(const Tensor& t, Tensor& dst, int64_t row) {
+  const Shape& from = t.shape();
+  const Shape& to = dst.shape();
+  const size_t rank = from.size();
+  if (t.numElements() == 0) return;
+  const size_t elem = t.byteSize() / static_cast<size_t>(t.numElements());
+  // Runs along the last dim are contiguous on both sides: one memcpy each.
+  const int64_t run = rank ? from[rank - 1] : 1;
+  std::vector<int64_t> index(rank, 0);
+  index[0] = 0;
+  for (int64_t src = 0; src < t.numElements(); src += run) {
+    int64_t at = 0;
+    for (size_t d = 0; d < rank; ++d)
+      at = at * to[d] + (d == 0 ? index[d] + row : index[d]);
+    std::memcpy(dst.rawData() + at * static_cast<int64_t>(elem),
+                t.rawData() + src * static_cast<int64_t>(elem), static_cast<size_t>(run) * elem);
+    // Next index, counting over every dim but the last.
+    for (size_t d = rank - 1; d-- > 0;) {
+      if (++index[d] < from[d]) break;
+      index[d] = 0;
+    }
+  }
+}
+
+bool hasDynamicPastFirst(const TensorType& t) {
+  return std::any_of(t.shape.begin() + std::min<size_t>(1, t.shape.size()), t.shape.end(),
+                     [](int64_t d) { return d == kDynamic; });
+}
+
 } // namespace
+
+bool Batcher::paddable(const FunctionInfo& f) {
+  if (!batchable(f)) return false;
+  for (const TensorType& t : f.results)
+    if (hasDynamicPastFirst(t)) return false;
+  return std::any_of(f.args.begin(), f.args.end(), [](const TensorType& t) {
+    return leadsWithBatch(t) && hasDynamicPastFirst(t);
+  });
+}
 
 bool Batcher::batchable(const FunctionInfo& f) {
   if (f.results.empty()) return false;
@@ -38,6 +78,7 @@ Batcher::Batcher(const ServedModel& model, FunctionInfo f, BatchOptions options)
     : model_(model), f_(std::move(f)), o_(options) {
   for (const TensorType& t : f_.args)
     batched_.push_back(leadsWithBatch(t));
+  pad_ = o_.pad && paddable(f_);
   for (int i = 0; i < std::max(1, o_.workers); ++i)
     workers_.emplace_back([this] { work(); });
 }
@@ -83,7 +124,9 @@ bool Batcher::fits(const Pending& a, const Pending& b) const {
     const Tensor &x = a.inputs[i], &y = b.inputs[i];
     if (x.dtype() != y.dtype() || x.rank() != y.rank()) return false;
     if (batched_[i]) {
-      if (!std::equal(x.shape().begin() + 1, x.shape().end(), y.shape().begin() + 1)) return false;
+      // Padded: the signature already holds the static dims equal.
+      if (!pad_ && !std::equal(x.shape().begin() + 1, x.shape().end(), y.shape().begin() + 1))
+        return false;
     } else if (x.shape() != y.shape() || std::memcmp(x.rawData(), y.rawData(), x.byteSize()) != 0) {
       return false;
     }
@@ -147,21 +190,31 @@ void Batcher::runBatch(std::vector<std::shared_ptr<Pending>>& batch) {
     limits.deadline = std::min(limits.deadline, p->limits.deadline);
     total += p->rows;
   }
+  bool padded = false;
   for (size_t i = 0; i < f_.args.size(); ++i) {
     if (!batched_[i]) {
       inputs.push_back(batch[0]->inputs[i]);
       continue;
     }
+    // The largest extent of every dim past the first (equal unless padding).
     Shape shape = batch[0]->inputs[i].shape();
     shape[0] = total;
-    Tensor all(TensorType(batch[0]->inputs[i].dtype(), shape));
-    size_t at = 0;
+    for (const auto& p : batch)
+      for (size_t d = 1; d < shape.size(); ++d) {
+        padded = padded || p->inputs[i].shape()[d] != shape[d];
+        shape[d] = std::max(shape[d], p->inputs[i].shape()[d]);
+      }
+    Tensor all(TensorType(batch[0]->inputs[i].dtype(), shape)); // zeros
+    int64_t row = 0;
     for (const auto& p : batch) {
-      const Tensor& t = p->inputs[i];
-      if (t.byteSize()) std::memcpy(all.rawData() + at, t.rawData(), t.byteSize());
-      at += t.byteSize();
+      copyPadded(p->inputs[i], all, row);
+      row += p->rows;
     }
     inputs.push_back(std::move(all));
+  }
+  if (padded) {
+    std::lock_guard<std::mutex> lock(m_);
+    ++stats_.paddedBatches;
   }
   StatusOr<std::vector<Tensor>> out = model_.run(f_.name, inputs, limits);
   bool split = out.isOk();

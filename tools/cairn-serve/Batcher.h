@@ -7,8 +7,17 @@
 // same in every request of a batch (a weight sent along). Requests fit
 // together when their batched arguments agree on every dim but the first
 // and their shared arguments are equal, so a batch never changes what a
-// request computes (no padding: trees of different lengths are batched
-// together only when the client pads them to the same length). A worker
+// request computes.
+//
+// With padding (BatchOptions::pad, `--batch-pad`), requests whose batched
+// arguments differ in their other dynamic dims (sentences and trees of
+// different lengths: SPINN's tokens [?, ?] and transitions [?, ?]) join one
+// batch too: each argument is zero-padded past a request's own extent to
+// the batch's largest. That is right only for a model whose rows ignore
+// what lies past their own extent (SPINN given each row's length, a masked
+// or summing model), which the operator asserts by asking for it; the
+// function's results must then have static dims past the first (a row's
+// answer is not cut back). A worker
 // waits for the first request, then up to `wait` (or the first request's
 // deadline) for `maxRows` rows that fit, unless every request the server
 // is handling is already queued (one client: no wait); a batch runs under the earliest
@@ -39,6 +48,9 @@ struct BatchOptions {
   /// not wait (one client sees no batching delay).
   std::function<int64_t()> inFlight;
   bool eager = true;
+  /// Batch requests whose batched arguments differ in dynamic dims past the
+  /// first, zero-padded (above).
+  bool pad = false;
 };
 
 class Batcher {
@@ -46,6 +58,9 @@ public:
   /// Whether `f` can be batched: every result leads with a dynamic dim and
   /// at least one argument does.
   static bool batchable(const FunctionInfo& f);
+  /// Whether `f`'s requests can be padded to each other: batchable, some
+  /// batched argument has a dynamic dim past the first, and no result does.
+  static bool paddable(const FunctionInfo& f);
 
   Batcher(const ServedModel& model, FunctionInfo f, BatchOptions options);
   ~Batcher(); ///< answers what is queued, then stops the workers
@@ -58,7 +73,9 @@ public:
 
   struct Stats {
     int64_t requests = 0, batches = 0, rows = 0, retriedAlone = 0;
+    int64_t paddedBatches = 0; ///< batches whose requests were padded to each other
   };
+  bool pads() const { return pad_; }
   Stats stats() const;
 
 private:
@@ -76,6 +93,7 @@ private:
   FunctionInfo f_;
   BatchOptions o_;
   std::vector<bool> batched_; ///< per argument: leads with the batch dim
+  bool pad_ = false;          ///< o_.pad, and the function is paddable
   mutable std::mutex m_;
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Pending>> queue_;

@@ -107,6 +107,7 @@ void Server::routes() {
         b.batches += one.batches;
         b.rows += one.rows;
         b.retriedAlone += one.retriedAlone;
+        b.paddedBatches += one.paddedBatches;
       }
     reply(res, 200, {{"in_flight", inFlight_.load()}, {"answered", answered_.load()},
                      {"failed", failed_.load()}, {"draining", draining_.load()},
@@ -114,7 +115,9 @@ void Server::routes() {
                                    {"requests", b.requests},
                                    {"batches", b.batches},
                                    {"rows", b.rows},
-                                   {"retried_alone", b.retriedAlone}}}});
+                                   {"retried_alone", b.retriedAlone},
+                                   {"pad", o_.batch.pad},
+                                   {"padded_batches", b.paddedBatches}}}});
   });
   s.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
     json list = json::array();

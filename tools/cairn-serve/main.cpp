@@ -55,6 +55,11 @@ static int runTool(int argc, char** argv) {
                  "Dynamic batching: run at once when every request in flight is queued "
                  "(false: always wait --batch-wait-us for rows)")
       ->capture_default_str();
+  app.add_flag("--batch-pad", o.batch.pad,
+               "Dynamic batching: also batch requests whose batched inputs differ in other "
+               "dynamic dims (sentences, trees of different lengths), zero-padded to the batch's "
+               "largest; only for models whose rows ignore what lies past their own extent "
+               "(SPINN given lengths, masked models): docs/serving.md");
   app.add_option("--batch-workers", o.batch.workers, "Dynamic batching: batches run at once per "
                                                      "function")
       ->capture_default_str()
