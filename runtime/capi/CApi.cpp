@@ -43,6 +43,7 @@ struct CSignature {
   std::vector<cairn_value_info> args, results;
   std::vector<std::vector<int64_t>> dims;
   std::string unsupported; ///< why it has no C signature (an f16 argument), or ""
+  std::vector<std::string> argNames; ///< as the IR names them
 };
 
 struct cairn_model {
@@ -132,9 +133,11 @@ StatusOr<Tensor> fromC(const cairn_tensor& t, size_t index) {
   return out;
 }
 
-/// The C form of a program's signature.
-CSignature signatureOf(const exec::Program& p) {
+/// The C form of a program's signature; argument names from `f`.
+CSignature signatureOf(const exec::Program& p, const Function* f) {
   CSignature sig;
+  for (size_t i = 0; i < p.argTypes.size(); ++i)
+    sig.argNames.push_back(f && i < f->body().numArguments() ? f->body().argument(i)->name : "");
   auto add = [&](std::vector<cairn_value_info>& out, const std::vector<TensorType>& types,
                  const char* what) {
     for (size_t i = 0; i < types.size(); ++i) {
@@ -235,7 +238,7 @@ cairn_status* loadAot(const char* function, const cairn_aot_model* aot,
     for (const auto& f : (*m)->functions())
       model->names.push_back(f->name);
     for (const auto& [name, p] : *programs)
-      model->signatures.emplace(name, signatureOf(p));
+      model->signatures.emplace(name, signatureOf(p, (*m)->lookup(name)));
     if (aot->device) {
       StatusOr<std::unique_ptr<device::DeviceExecutable>> exe =
           capi::loadDeviceModel(*aot, std::move(*m), std::move(*programs), device.device);
@@ -366,6 +369,13 @@ cairn_status* cairn_model_function_signature(const cairn_model* m, const char* n
   *num_results = sig.results.size();
   *results = sig.results.data();
   return nullptr;
+}
+
+const char* cairn_model_function_arg_name(const cairn_model* m, const char* name, size_t i) {
+  if (!m || !name) return nullptr;
+  auto it = m->signatures.find(std::string_view(name));
+  if (it == m->signatures.end() || i >= it->second.argNames.size()) return nullptr;
+  return it->second.argNames[i].c_str();
 }
 
 cairn_context* cairn_context_new(void) { return new (std::nothrow) cairn_context(); }

@@ -180,6 +180,11 @@ cairn_status* cairn_model_function_signature(const cairn_model* m, const char* n
                                              size_t* num_results,
                                              const cairn_value_info** results);
 
+/* The name argument `i` of function `name` has in the model's IR
+ * ("embed.weight"; "" for an unnamed one), owned by the model; NULL for no
+ * such function or argument. A server binds weights to arguments by it. */
+const char* cairn_model_function_arg_name(const cairn_model* m, const char* name, size_t i);
+
 /* NULL only when memory is exhausted. */
 cairn_context* cairn_context_new(void);
 void cairn_context_free(cairn_context* ctx);

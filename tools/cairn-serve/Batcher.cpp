@@ -13,6 +13,14 @@ bool leadsWithBatch(const TensorType& t) {
   return t.rank() >= 1 && t.shape[0] == kDynamic;
 }
 
+/// An argument's batch dim: its first dynamic one (SPINN's pair classifier
+/// takes tokens [2, ?, ?]: premises and hypotheses, then the batch), or -1.
+int batchAxis(const TensorType& t) {
+  for (size_t d = 0; d < t.shape.size(); ++d)
+    if (t.shape[d] == kDynamic) return static_cast<int>(d);
+  return -1;
+}
+
 /// Rows [from, from + count) of `t` along dim 0.
 Tensor rowsOf(const Tensor& t, int64_t from, int64_t count) {
   Shape shape = t.shape();
@@ -25,9 +33,9 @@ Tensor rowsOf(const Tensor& t, int64_t from, int64_t count) {
   return out;
 }
 
-/// `t` copied into rows [row, row + t.dim(0)) of `dst`, whose dims past
-/// the first are at least t's; the rest of each row stays as it is (zero).
-void copyPadded(const Tensor& t, Tensor& dst, int64_t row) {
+/// `t` copied into rows [row, row + t.dim(axis)) of `dst` along `axis`,
+/// whose other dims are at least t's; the rest stays as it is (zero).
+void copyPadded(const Tensor& t, Tensor& dst, int axis, int64_t row) {
   const Shape& from = t.shape();
   const Shape& to = dst.shape();
   const size_t rank = from.size();
@@ -40,7 +48,7 @@ void copyPadded(const Tensor& t, Tensor& dst, int64_t row) {
   for (int64_t src = 0; src < t.numElements(); src += run) {
     int64_t at = 0;
     for (size_t d = 0; d < rank; ++d)
-      at = at * to[d] + (d == 0 ? index[d] + row : index[d]);
+      at = at * to[d] + (d == static_cast<size_t>(axis) ? index[d] + row : index[d]);
     std::memcpy(dst.rawData() + at * static_cast<int64_t>(elem),
                 t.rawData() + src * static_cast<int64_t>(elem), static_cast<size_t>(run) * elem);
     // Next index, counting over every dim but the last.
@@ -51,9 +59,11 @@ void copyPadded(const Tensor& t, Tensor& dst, int64_t row) {
   }
 }
 
-bool hasDynamicPastFirst(const TensorType& t) {
-  return std::any_of(t.shape.begin() + std::min<size_t>(1, t.shape.size()), t.shape.end(),
-                     [](int64_t d) { return d == kDynamic; });
+/// Whether `t` has a dynamic dim past its batch dim.
+bool hasDynamicPastBatch(const TensorType& t) {
+  int axis = batchAxis(t);
+  return axis >= 0 && std::any_of(t.shape.begin() + axis + 1, t.shape.end(),
+                                  [](int64_t d) { return d == kDynamic; });
 }
 
 } // namespace
@@ -61,23 +71,24 @@ bool hasDynamicPastFirst(const TensorType& t) {
 bool Batcher::paddable(const FunctionInfo& f) {
   if (!batchable(f)) return false;
   for (const TensorType& t : f.results)
-    if (hasDynamicPastFirst(t)) return false;
-  return std::any_of(f.args.begin(), f.args.end(), [](const TensorType& t) {
-    return leadsWithBatch(t) && hasDynamicPastFirst(t);
-  });
+    if (hasDynamicPastBatch(t)) return false;
+  return std::any_of(f.args.begin(), f.args.end(), hasDynamicPastBatch);
 }
 
 bool Batcher::batchable(const FunctionInfo& f) {
   if (f.results.empty()) return false;
   for (const TensorType& t : f.results)
     if (!leadsWithBatch(t)) return false;
-  return std::any_of(f.args.begin(), f.args.end(), leadsWithBatch);
+  return std::any_of(f.args.begin(), f.args.end(),
+                     [](const TensorType& t) { return batchAxis(t) >= 0; });
 }
 
 Batcher::Batcher(const ServedModel& model, FunctionInfo f, BatchOptions options)
     : model_(model), f_(std::move(f)), o_(options) {
-  for (const TensorType& t : f_.args)
-    batched_.push_back(leadsWithBatch(t));
+  for (const TensorType& t : f_.args) {
+    axis_.push_back(batchAxis(t));
+    batched_.push_back(axis_.back() >= 0);
+  }
   pad_ = o_.pad && paddable(f_);
   for (int i = 0; i < std::max(1, o_.workers); ++i)
     workers_.emplace_back([this] { work(); });
@@ -104,7 +115,7 @@ StatusOr<std::vector<Tensor>> Batcher::run(std::vector<Tensor> inputs, const Run
   p->rows = -1;
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!batched_[i]) continue;
-    int64_t rows = inputs[i].rank() ? inputs[i].shape()[0] : 0;
+    int64_t rows = inputs[i].rank() > axis_[i] ? inputs[i].shape()[size_t(axis_[i])] : 0;
     if (p->rows >= 0 && rows != p->rows) // the model says what is wrong, alone
       return model_.run(f_.name, inputs, limits);
     p->rows = rows;
@@ -125,8 +136,8 @@ bool Batcher::fits(const Pending& a, const Pending& b) const {
     if (x.dtype() != y.dtype() || x.rank() != y.rank()) return false;
     if (batched_[i]) {
       // Padded: the signature already holds the static dims equal.
-      if (!pad_ && !std::equal(x.shape().begin() + 1, x.shape().end(), y.shape().begin() + 1))
-        return false;
+      for (size_t d = 0; d < x.shape().size() && !pad_; ++d)
+        if (d != size_t(axis_[i]) && x.shape()[d] != y.shape()[d]) return false;
     } else if (x.shape() != y.shape() || std::memcmp(x.rawData(), y.rawData(), x.byteSize()) != 0) {
       return false;
     }
@@ -196,18 +207,20 @@ void Batcher::runBatch(std::vector<std::shared_ptr<Pending>>& batch) {
       inputs.push_back(batch[0]->inputs[i]);
       continue;
     }
-    // The largest extent of every dim past the first (equal unless padding).
+    // The largest extent of every other dim (equal unless padding).
+    const size_t axis = static_cast<size_t>(axis_[i]);
     Shape shape = batch[0]->inputs[i].shape();
-    shape[0] = total;
+    shape[axis] = total;
     for (const auto& p : batch)
-      for (size_t d = 1; d < shape.size(); ++d) {
+      for (size_t d = 0; d < shape.size(); ++d) {
+        if (d == axis) continue;
         padded = padded || p->inputs[i].shape()[d] != shape[d];
         shape[d] = std::max(shape[d], p->inputs[i].shape()[d]);
       }
     Tensor all(TensorType(batch[0]->inputs[i].dtype(), shape)); // zeros
     int64_t row = 0;
     for (const auto& p : batch) {
-      copyPadded(p->inputs[i], all, row);
+      copyPadded(p->inputs[i], all, axis_[i], row);
       row += p->rows;
     }
     inputs.push_back(std::move(all));

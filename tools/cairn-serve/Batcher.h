@@ -2,12 +2,12 @@
 // whose results all lead with a dynamic batch dim are queued, and a worker
 // runs the requests that fit together as one run, then splits the results.
 //
-// An argument that leads with `?` is batched (the requests' rows
-// concatenated along dim 0); any other argument is shared and must be the
-// same in every request of a batch (a weight sent along). Requests fit
-// together when their batched arguments agree on every dim but the first
-// and their shared arguments are equal, so a batch never changes what a
-// request computes.
+// An argument with a dynamic dim is batched along its first one (the
+// requests' rows concatenated there: dim 0 of [?, 64]; dim 1 of SPINN's
+// pair tokens [2, ?, ?]); any other argument is shared and must be the same
+// in every request of a batch (a weight sent along). Requests fit together
+// when their batched arguments agree on every other dim and their shared
+// arguments are equal, so a batch never changes what a request computes.
 //
 // With padding (BatchOptions::pad, `--batch-pad`), requests whose batched
 // arguments differ in their other dynamic dims (sentences and trees of
@@ -56,10 +56,11 @@ struct BatchOptions {
 class Batcher {
 public:
   /// Whether `f` can be batched: every result leads with a dynamic dim and
-  /// at least one argument does.
+  /// at least one argument has one.
   static bool batchable(const FunctionInfo& f);
   /// Whether `f`'s requests can be padded to each other: batchable, some
-  /// batched argument has a dynamic dim past the first, and no result does.
+  /// batched argument has a dynamic dim past its batch dim, and no result
+  /// has one past the first.
   static bool paddable(const FunctionInfo& f);
 
   Batcher(const ServedModel& model, FunctionInfo f, BatchOptions options);
@@ -92,7 +93,8 @@ private:
   const ServedModel& model_;
   FunctionInfo f_;
   BatchOptions o_;
-  std::vector<bool> batched_; ///< per argument: leads with the batch dim
+  std::vector<bool> batched_; ///< per argument: has a batch dim
+  std::vector<int> axis_;     ///< per argument: its batch dim (its first dynamic one), or -1
   bool pad_ = false;          ///< o_.pad, and the function is paddable
   mutable std::mutex m_;
   std::condition_variable cv_;

@@ -79,6 +79,8 @@ public:
       };
       f.args = types(a, na);
       f.results = types(r, nr);
+      for (size_t j = 0; j < na; ++j)
+        f.argNames.push_back(cairn_model_function_arg_name(m, f.name.c_str(), j));
       model->functions_.push_back(std::move(f));
     }
     return std::unique_ptr<ServedModel>(std::move(model));
@@ -158,8 +160,12 @@ public:
     CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Module> m, parseModule(text, path));
     CAIRN_RETURN_IF_ERROR(verify(*m));
     auto model = std::unique_ptr<JitModel>(new JitModel());
-    for (const auto& f : m->functions())
-      model->functions_.push_back({f->name, f->argumentTypes(), f->resultTypes});
+    for (const auto& f : m->functions()) {
+      std::vector<std::string> names;
+      for (const Value* a : f->body().arguments())
+        names.push_back(a->name);
+      model->functions_.push_back({f->name, f->argumentTypes(), f->resultTypes, names});
+    }
     CAIRN_ASSIGN_OR_RETURN(model->exe_, codegen::cpu::compileExecutable(*m));
     return std::unique_ptr<ServedModel>(std::move(model));
   }

@@ -17,6 +17,7 @@ namespace cairn::serve {
 struct FunctionInfo {
   std::string name;
   std::vector<TensorType> args, results;
+  std::vector<std::string> argNames; ///< as the IR names them ("" unnamed)
 };
 
 class ServedModel {
@@ -35,5 +36,14 @@ public:
 /// Loads `path`: a shared object (".so") through cairn_model_load_file, else
 /// a text-IR module compiled by the JIT. Errors name the file.
 StatusOr<std::unique_ptr<ServedModel>> loadServedModel(const std::string& path);
+
+/// `model` with weights loaded once (`--weights name=file.safetensors`):
+/// every argument named like a tensor of the file is bound to it, so its
+/// functions' signatures drop those arguments and requests send only the
+/// rest (SPINN's tokens, transitions and lengths, not its 17 parameter
+/// tensors). A weight whose type does not fit its argument, or that no
+/// function takes, is an error naming it.
+StatusOr<std::unique_ptr<ServedModel>> bindWeights(std::unique_ptr<ServedModel> model,
+                                                   const std::string& path);
 
 } // namespace cairn::serve

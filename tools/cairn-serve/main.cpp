@@ -37,6 +37,10 @@ static int runTool(int argc, char** argv) {
   app.add_option("--model", models, "name=path: a shared object (.so, cairn-compile --shared) or a "
                                     ".cairn module (compiled at startup); repeatable")
       ->required();
+  std::vector<std::string> weights;
+  app.add_option("--weights", weights,
+                 "name=file.safetensors: weights loaded once for model `name`, bound to the "
+                 "arguments they are named like (requests send only the others); repeatable");
   app.add_option("--host", o.host, "Address to listen on")->capture_default_str();
   app.add_option("--port", o.port, "Port (0: any free one, see --port-file)")->capture_default_str();
   app.add_option("--port-file", o.portFile, "Write the port here once listening");
@@ -101,6 +105,24 @@ static int runTool(int argc, char** argv) {
       return 1;
     }
     loaded.emplace(name, std::move(m).value());
+  }
+  for (const std::string& spec : weights) {
+    size_t eq = spec.find('=');
+    auto it = eq == std::string::npos ? loaded.end() : loaded.find(spec.substr(0, eq));
+    if (it == loaded.end()) {
+      std::fprintf(stderr, "cairn-serve: error: --weights '%s': expected name=file with the name "
+                           "of a --model\n",
+                   spec.c_str());
+      return 1;
+    }
+    StatusOr<std::unique_ptr<ServedModel>> bound =
+        bindWeights(std::move(it->second), spec.substr(eq + 1));
+    if (!bound.isOk()) {
+      std::fprintf(stderr, "cairn-serve: error: model '%s': %s\n", it->first.c_str(),
+                   bound.status().message().c_str());
+      return 1;
+    }
+    it->second = std::move(bound).value();
   }
 
   // SIGTERM and SIGINT write a byte to a pipe (async-signal-safe, whichever

@@ -15,6 +15,8 @@
 #include <fstream>
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
 #include <CLI/CLI.hpp>
 
 #include "frontend/data/Corpus.h"
@@ -22,6 +24,7 @@
 #include "frontend/models/Spinn.h"
 #include "frontend/models/TreeLstmSentiment.h"
 #include "ir/Printer.h"
+#include "runtime/Safetensors.h"
 #include "runtime/reference/Interpreter.h"
 #include "tools/ToolMain.h"
 
@@ -40,6 +43,7 @@ struct Options {
   std::string params;
   bool printIr = false;
   std::string emitIr;
+  std::string saveWeights, emitRequests;
   bool quiet = false;
   SpinnConfig model;
 };
@@ -75,6 +79,39 @@ std::pair<int64_t, int64_t> countAgreement(const Tensor& moves, const Tensor& gi
       agree += s < t && moves.getInt(r * t + s) == want;
     }
   return {agree, counted};
+}
+
+/// A tensor as cairn-serve's JSON ({"dtype", "shape", "data"}).
+nlohmann::json tensorJson(const Tensor& t) {
+  nlohmann::json data = nlohmann::json::array();
+  for (int64_t i = 0; i < t.numElements(); ++i)
+    if (isFloat(t.dtype())) data.push_back(t.getDouble(i));
+    else data.push_back(t.getInt(i));
+  return {{"dtype", std::string(dtypeName(t.dtype()))}, {"shape", t.shape()}, {"data", data}};
+}
+
+/// One cairn-serve request per example (its data inputs alone, the weights
+/// bound by the server: --save-weights) with the interpreter's answer to it
+/// run alone as "expected": bench/serve's SPINN load and its check.
+Status emitRequests(const std::string& path, const Corpus& c, const Function& f,
+                    const std::vector<Tensor>& params, bool predicted) {
+  std::ofstream out(path);
+  for (size_t i = 0; i < c.size(); ++i) {
+    Batch b = makeBatch(c, {i});
+    std::vector<Tensor> data{b.tokens};
+    if (!predicted) data.push_back(b.transitions);
+    data.push_back(b.lengths);
+    std::vector<Tensor> inputs = data;
+    inputs.insert(inputs.end(), params.begin(), params.end());
+    CAIRN_ASSIGN_OR_RETURN(std::vector<Tensor> answer, interpret(f, inputs));
+    nlohmann::json req = {{"function", f.name}, {"inputs", nlohmann::json::array()}};
+    for (const Tensor& t : data)
+      req["inputs"].push_back(tensorJson(t));
+    req["expected"] = tensorJson(answer[0]);
+    out << req.dump() << "\n";
+  }
+  if (!out) return errorf("cannot write '{}'", path);
+  return Status::ok();
 }
 
 int run(const Options& o) {
@@ -120,6 +157,31 @@ int run(const Options& o) {
     params = std::move(*loaded);
   } else {
     params = ps.initialize(o.corpus.seed);
+  }
+  if (!o.saveWeights.empty()) {
+    SafetensorsData d;
+    d.names = ps.names();
+    d.tensors = params;
+    d.metadata["model"] = f->name;
+    if (Status s = writeSafetensors(o.saveWeights, d); !s.isOk()) {
+      std::cerr << "cairn-spinn: error: " << s.message() << "\n";
+      return 1;
+    }
+  }
+  if (!o.emitRequests.empty()) {
+    if (o.model.training) {
+      std::cerr << "cairn-spinn: error: --emit-requests needs a deterministic model (no --sample)\n";
+      return 1;
+    }
+    Status s = emitRequests(o.emitRequests, c, *f, params,
+                            o.model.predictTransitions && c.format != Format::Sst);
+    if (!s.isOk()) {
+      std::cerr << "cairn-spinn: error: " << s.message() << "\n";
+      return 1;
+    }
+    if (!o.quiet)
+      std::cout << fmt::format("cairn-spinn: {} requests written to {}\n", c.size(),
+                               o.emitRequests);
   }
 
   const bool sst = c.format == Format::Sst;
@@ -210,6 +272,12 @@ static int runTool(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--mlp-layers", o.model.mlpLayers, "Classifier hidden layers")
       ->capture_default_str();
+  app.add_option("--save-weights", o.saveWeights,
+                 "Write the weights (seeded or --params) to this .safetensors file, named as the "
+                 "model's arguments (cairn-serve --weights)");
+  app.add_option("--emit-requests", o.emitRequests,
+                 "Write one cairn-serve request per example (JSON lines, batch of one, with the "
+                 "interpreter's answer as \"expected\") to this file");
   app.add_flag("--quiet", o.quiet, "Only the summary");
   CLI11_PARSE(app, argc, argv);
 

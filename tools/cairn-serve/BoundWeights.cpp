@@ -1,0 +1,99 @@
+// bindWeights (ServedModel.h): a model whose named arguments are bound to
+// tensors loaded once, so requests carry only data.
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "ServedModel.h"
+#include "runtime/Safetensors.h"
+#include "runtime/reference/OpEval.h"
+
+namespace cairn::serve {
+namespace {
+
+class BoundModel : public ServedModel {
+public:
+  /// Per function: for each argument of the inner model, the bound weight
+  /// or null (a request's input, in order).
+  struct Binding {
+    std::vector<const Tensor*> weights;
+  };
+
+  BoundModel(std::unique_ptr<ServedModel> inner, SafetensorsData weights)
+      : inner_(std::move(inner)), weights_(std::move(weights)) {}
+
+  /// Binds every argument a weight names; the served signatures without them.
+  Status bind(const std::string& path) {
+    std::set<std::string> used;
+    for (const FunctionInfo& f : inner_->functions()) {
+      Binding b;
+      FunctionInfo served{f.name, {}, f.results, {}};
+      for (size_t i = 0; i < f.args.size(); ++i) {
+        const Tensor* w = i < f.argNames.size() && !f.argNames[i].empty()
+                              ? weights_.find(f.argNames[i])
+                              : nullptr;
+        if (w) {
+          std::string m = interp::typeMismatch(f.args[i], w->type());
+          if (!m.empty())
+            return errorf("weights '{}': '{}' does not fit argument #{} of @{}: {}", path,
+                          f.argNames[i], i, f.name, m);
+          used.insert(f.argNames[i]);
+        } else {
+          served.args.push_back(f.args[i]);
+          served.argNames.push_back(i < f.argNames.size() ? f.argNames[i] : "");
+        }
+        b.weights.push_back(w);
+      }
+      bindings_.emplace(f.name, std::move(b));
+      functions_.push_back(std::move(served));
+    }
+    for (const std::string& name : weights_.names)
+      if (!used.count(name))
+        return errorf("weights '{}': no function of the model takes '{}'", path, name);
+    return Status::ok();
+  }
+
+  const std::vector<FunctionInfo>& functions() const override { return functions_; }
+  const char* kind() const override { return inner_->kind(); }
+
+  StatusOr<std::vector<Tensor>> run(const std::string& function, const std::vector<Tensor>& inputs,
+                                    const RunLimits& limits) const override {
+    auto it = bindings_.find(function);
+    if (it == bindings_.end()) return inner_->run(function, inputs, limits);
+    std::vector<Tensor> all;
+    all.reserve(it->second.weights.size());
+    size_t next = 0;
+    for (const Tensor* w : it->second.weights) {
+      if (w) {
+        all.push_back(*w); // a copy: the executors take their inputs by value
+      } else {
+        if (next >= inputs.size()) return errorf("@{}: too few inputs", function);
+        all.push_back(inputs[next++]);
+      }
+    }
+    if (next != inputs.size()) return errorf("@{}: too many inputs", function);
+    return inner_->run(function, all, limits);
+  }
+
+private:
+  std::unique_ptr<ServedModel> inner_;
+  SafetensorsData weights_;
+  std::map<std::string, Binding> bindings_;
+  std::vector<FunctionInfo> functions_;
+};
+
+} // namespace
+
+StatusOr<std::unique_ptr<ServedModel>> bindWeights(std::unique_ptr<ServedModel> model,
+                                                   const std::string& path) {
+  StatusOr<SafetensorsData> weights = readSafetensors(path);
+  if (!weights.isOk())
+    return weights.status().withMessage(
+        fmt::format("weights '{}': {}", path, weights.status().message()));
+  auto bound = std::make_unique<BoundModel>(std::move(model), std::move(*weights));
+  CAIRN_RETURN_IF_ERROR(bound->bind(path));
+  return std::unique_ptr<ServedModel>(std::move(bound));
+}
+
+} // namespace cairn::serve
