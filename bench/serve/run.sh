@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # cairn-serve under load (docs/serving.md, "Under load"): wrk at concurrency
-# 1, 16 and 64 against one model function, dynamic batching off and on;
-# throughput, latency percentiles (p50, p99, p99.9) and the server's peak
-# resident memory, one table.
+# 1, 16 and 64 against two models, dynamic batching off and on; throughput,
+# latency percentiles (p50, p99, p99.9), batches and the server's peak
+# resident memory, one table; SPINN's answers under batching checked against
+# the interpreter's for each pair alone.
 #
 #   bench/serve/run.sh                 # ~70 s; writes build/serve-bench/results.md
 #   DURATION=30 CONCURRENCY="1 16 64 256" bench/serve/run.sh
 #
-# The model is tests/unit/Inputs/limits.cairn's @project (one row of 64
+# The models: tests/unit/Inputs/limits.cairn's @project (one row of 64
 # through a 64x64 layer whose weight travels with each request: ~17 KB of
-# JSON), JIT-compiled at startup. wrk and the server share this machine's
+# JSON), and SPINN's SNLI pair classifier (cairn-spinn's defaults: embed and
+# hidden 64, tracker 32, seeded weights bound by the server) on the first
+# $SPINN_PAIRS (1000) SNLI dev pairs, each request one pair; both
+# JIT-compiled at startup. wrk and the server share this machine's
 # CPUs: the figures are the pair's, to compare batching off and on within
 # one run, not a server's capacity.
 set -euo pipefail
@@ -24,21 +28,55 @@ mkdir -p "$out"
 pid=""
 trap '[ -n "$pid" ] && kill -TERM "$pid" 2> /dev/null; true' EXIT
 
-python3 - "$out/request.json" <<'PY'
+# Workload 1, @project: every request the same small dense layer.
+python3 - "$out/project.jsonl" <<'PY'
 import json, sys
 x = [i / 64.0 for i in range(64)]
 w = [1.0 if i == j else 0.0 for i in range(64) for j in range(64)]
 req = {"function": "project", "inputs": [
     {"dtype": "f32", "shape": [1, 64], "data": x},
     {"dtype": "f32", "shape": [64, 64], "data": w}]}
-json.dump(req, open(sys.argv[1], "w"))
+open(sys.argv[1], "w").write(json.dumps(req) + "\n")
 PY
-cat > "$out/post.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local f = io.open("$out/request.json", "r")
-wrk.body = f:read("*a")
-f:close()
+# Workload 2, SPINN on SNLI dev pairs (when the data is there): the pair
+# classifier's IR and seeded weights from cairn-spinn, one request per pair
+# (its own lengths and tree shapes) with the interpreter's answer alone;
+# the server binds the weights and pads requests of different lengths into
+# one batch (--batch-pad).
+data="${CAIRN_DATA_DIR:-$root/../shared/data}"
+snli="$data/snli/snli_1.0_dev.jsonl.gz"
+pairs="${SPINN_PAIRS:-1000}"
+if [ -f "$snli" ]; then
+  "$root/scripts/build.sh" cairn-spinn > /dev/null
+  "$build/bin/cairn-spinn" --data "$snli" --format snli --limit "$pairs" --quiet \
+    --emit-ir "$out/spinn.cairn" --save-weights "$out/spinn.safetensors" \
+    --emit-requests "$out/spinn-expected.jsonl" > /dev/null
+  python3 - "$out/spinn-expected.jsonl" "$out/spinn.jsonl" <<'PY'
+import json, sys
+with open(sys.argv[2], "w") as out:
+    for line in open(sys.argv[1]):
+        r = json.loads(line)
+        out.write(json.dumps({"function": r["function"], "inputs": r["inputs"]}) + "\n")
+PY
+fi
+cat > "$out/post.lua" <<'LUA'
+-- Cycles through the requests of $REQUESTS (JSON lines), each thread from
+-- its own offset.
+local bodies = {}
+local next_body = 1
+function init(args)
+  for line in io.lines(os.getenv("REQUESTS")) do bodies[#bodies + 1] = line end
+  next_body = (tonumber(id or 0) * 97) % #bodies + 1 -- `id`: set by setup()
+end
+function setup(thread)
+  thread:set("id", tostring(setup_count or 0))
+  setup_count = (setup_count or 0) + 1
+end
+request = function()
+  local b = bodies[next_body]
+  next_body = next_body % #bodies + 1
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, b)
+end
 function done(summary, latency, requests)
   io.write(string.format("RESULT %d %d %d %.1f %.1f %.1f %.1f\n", summary.requests,
     summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write +
@@ -48,43 +86,78 @@ end
 LUA
 
 {
-  echo "| batching | concurrency | requests/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | batches | rows/batch | server peak RSS MB |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  echo "| model | batching | concurrency | requests/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | batches | rows/batch | padded | server peak RSS MB |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 } > "$out/results.md"
-for mode in off on; do
-  flags=()
-  [ "$mode" = on ] && flags=(--batch-max-rows 32 --batch-wait-us 1000)
-  for c in $concurrency; do
-    port_file="$out/port"
-    rm -f "$port_file"
-    "$build/bin/cairn-serve" --model "m=$root/tests/unit/Inputs/limits.cairn" --port 0 \
-      --port-file "$port_file" --threads $((c < 64 ? (c < 8 ? 8 : c) : 64)) "${flags[@]}" \
-      > "$out/serve.log" 2>&1 &
-    pid=$!
-    for _ in $(seq 300); do [ -s "$port_file" ] && break; sleep 0.05; done
-    port=$(cat "$port_file")
-    line=$(wrk -t$((c < 2 ? 1 : 2)) -c"$c" -d"${duration}s" --timeout 10s -s "$out/post.lua" \
-      "http://127.0.0.1:$port/v1/models/m:predict" | grep '^RESULT')
-    stats=$(curl -s "http://127.0.0.1:$port/v1/stats")
-    rss=$(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$pid/status")
-    kill -TERM "$pid"
-    wait "$pid" || true
-    pid=""
-    read -r _ n errors us p50 p99 p999 max <<< "$line"
-    python3 - "$mode" "$c" "$n" "$errors" "$us" "$p50" "$p99" "$p999" "$max" "$rss" "$stats" \
-      >> "$out/results.md" <<'PY'
+
+# bench_model LABEL REQUESTS MAX_ROWS SERVER_ARGS...
+bench_model() {
+  local label=$1 requests=$2 rows=$3
+  shift 3
+  for mode in off on; do
+    local flags=()
+    [ "$mode" = on ] && flags=(--batch-max-rows "$rows" --batch-wait-us 1000 --batch-pad)
+    for c in $concurrency; do
+      local port_file="$out/port"
+      rm -f "$port_file"
+      "$build/bin/cairn-serve" "$@" --port 0 --port-file "$port_file" \
+        --threads $((c < 64 ? (c < 8 ? 8 : c) : 64)) "${flags[@]}" > "$out/serve.log" 2>&1 &
+      pid=$!
+      for _ in $(seq 600); do [ -s "$port_file" ] && break; sleep 0.05; done
+      port=$(cat "$port_file")
+      line=$(REQUESTS="$requests" wrk -t$((c < 2 ? 1 : 2)) -c"$c" -d"${duration}s" --timeout 10s \
+        -s "$out/post.lua" "http://127.0.0.1:$port/v1/models/m:predict" | grep '^RESULT')
+      stats=$(curl -s "http://127.0.0.1:$port/v1/stats")
+      if [ "$label" = spinn ] && [ "$mode" = on ] && [ "$c" = "${concurrency##* }" ]; then
+        check_answers "$port"
+      fi
+      rss=$(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$pid/status")
+      kill -TERM "$pid"
+      wait "$pid" || true
+      pid=""
+      read -r _ n errors us p50 p99 p999 max <<< "$line"
+      python3 - "$label" "$mode" "$c" "$n" "$errors" "$us" "$p50" "$p99" "$p999" "$max" "$rss" \
+        "$stats" >> "$out/results.md" <<'PY'
 import json, sys
-mode, c, n, errors, us, p50, p99, p999, mx, rss, stats = sys.argv[1:]
+label, mode, c, n, errors, us, p50, p99, p999, mx, rss, stats = sys.argv[1:]
 b = json.loads(stats)["batching"]
 per = f"{b['rows'] / b['batches']:.1f}" if b["batches"] else "-"
 ms = lambda v: f"{float(v) / 1000:.2f}"
-print(f"| {mode} | {c} | {int(n) / (int(us) / 1e6):.0f} | {ms(p50)} | {ms(p99)} | {ms(p999)} | "
-      f"{ms(mx)} | {errors} | {b['batches'] or '-'} | {per} | {rss} |")
+print(f"| {label} | {mode} | {c} | {int(n) / (int(us) / 1e6):.0f} | {ms(p50)} | {ms(p99)} | "
+      f"{ms(p999)} | {ms(mx)} | {errors} | {b['batches'] or '-'} | {per} | "
+      f"{b.get('padded_batches', 0) or '-'} | {rss} |")
 PY
+    done
   done
-done
+}
+
+# 200 of the SPINN requests at once against the batching server: each answer
+# against the interpreter's for the pair alone.
+check_answers() {
+  python3 - "$1" "$out/spinn-expected.jsonl" >> "$out/check.txt" <<'PY'
+import json, sys, urllib.request, concurrent.futures as cf
+port, path = sys.argv[1:]
+reqs = [json.loads(l) for l in open(path)][:200]
+def diff(r):
+    body = json.dumps({"function": r["function"], "inputs": r["inputs"]}).encode()
+    out = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models/m:predict", body).read())
+    return max(abs(a - b) for a, b in zip(out["outputs"][0]["data"], r["expected"]["data"]))
+with cf.ThreadPoolExecutor(64) as ex:
+    d = list(ex.map(diff, reqs))
+print(f"SPINN answers checked: {len(d)} pairs sent at once to the batching server, largest "
+      f"difference from the interpreter's answer alone {max(d):.2e}")
+PY
+}
+
+rm -f "$out/check.txt"
+bench_model project "$out/project.jsonl" 32 --model "m=$root/tests/unit/Inputs/limits.cairn"
+if [ -f "$out/spinn.jsonl" ]; then
+  bench_model spinn "$out/spinn.jsonl" 64 --model "m=$out/spinn.cairn" \
+    --weights "m=$out/spinn.safetensors"
+fi
 {
   echo
+  [ -f "$out/check.txt" ] && cat "$out/check.txt"
   echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs; wrk with 2 threads (1 at concurrency 1), ${duration} s per row; $(git -C "$root" rev-parse --short HEAD)"
 } >> "$out/results.md"
 cat "$out/results.md"
