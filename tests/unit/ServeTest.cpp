@@ -19,11 +19,17 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "runtime/Safetensors.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace std::chrono_literals;
+using cairn::DType;
+using cairn::SafetensorsData;
+using cairn::Tensor;
+using cairn::TensorType;
 
 const std::string kServe = std::string(CAIRN_BINARY_DIR) + "/bin/cairn-serve";
 const std::string kSo = std::string(CAIRN_BINARY_DIR) + "/tests/limits.so";
@@ -319,6 +325,49 @@ TEST(ServeTest, RequestsOfDifferentLengthsRunAsOnePaddedBatch) {
   EXPECT_EQ(s.stop(), 0) << s.log();
 }
 
+// SPINN's layout: pairs [2, rows, length] batch along dim 1 and pad along
+// dim 2; three requests (rows 1, 1, 2; lengths 2, 5, 3) run as one batch.
+TEST(ServeTest, PairsBatchAlongTheirBatchDim) {
+  ServeProcess s({"--model", "r=" + kRagged, "--batch-max-rows", "4", "--batch-wait-us",
+                  "20000000", "--batch-eager", "false", "--batch-pad", "--threads", "6"});
+  ASSERT_GT(s.port(), 0) << s.log();
+  const int64_t rows[] = {1, 1, 2}, lengths[] = {2, 5, 3};
+  auto request = [&](int i) {
+    std::vector<double> x; // x[p][r][k] = 100 p + 10 r + k + i
+    for (int64_t p = 0; p < 2; ++p)
+      for (int64_t r = 0; r < rows[i]; ++r)
+        for (int64_t k = 0; k < lengths[i]; ++k)
+          x.push_back(double(100 * p + 10 * r + k + i));
+    return json{{"function", "pairsum"},
+                {"inputs", {{{"dtype", "f32"}, {"shape", {2, rows[i], lengths[i]}}, {"data", x}}}}};
+  };
+  std::vector<std::thread> clients;
+  std::vector<json> outs(3);
+  std::vector<int> codes(3, 0);
+  for (int i = 0; i < 3; ++i)
+    clients.emplace_back([&, i] {
+      codes[size_t(i)] = post(s, "/v1/models/r:predict", request(i).dump(), &outs[size_t(i)]);
+    });
+  for (std::thread& t : clients)
+    t.join();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(codes[size_t(i)], 200) << outs[size_t(i)].dump();
+    const json& y = outs[size_t(i)]["outputs"][0];
+    ASSERT_EQ(y["shape"], json({rows[i], 2}));
+    for (int64_t r = 0; r < rows[i]; ++r)
+      for (int64_t p = 0; p < 2; ++p) {
+        double want = 0;
+        for (int64_t k = 0; k < lengths[i]; ++k)
+          want += double(100 * p + 10 * r + k + i);
+        EXPECT_EQ(y["data"][size_t(2 * r + p)].get<double>(), want) << i << " " << r << " " << p;
+      }
+  }
+  json stats = json::parse(s.client().Get("/v1/stats")->body);
+  EXPECT_EQ(stats["batching"]["batches"], 1);
+  EXPECT_EQ(stats["batching"]["padded_batches"], 1);
+  EXPECT_EQ(s.stop(), 0) << s.log();
+}
+
 // Without --batch-pad, requests of different lengths never share a batch;
 // with it, requests of different weights still do not: every answer is the
 // request's own either way.
@@ -444,6 +493,55 @@ TEST(ServeTest, SigtermUnderLoadAnswersEveryAcceptedRequest) {
   EXPECT_EQ(s.stop(), 0) << s.log();
   for (auto& t : clients) t.join();
   EXPECT_EQ(codes, std::vector<int>(8, 504)); // each answered (at its deadline), none lost
+}
+
+// Weights loaded once (--weights): @project's %w bound, requests send only
+// %x, through the JIT and the C API (argument names from
+// cairn_model_function_arg_name); weights that fit no argument, or that
+// no function takes, stop the server naming them.
+TEST(ServeTest, BoundWeightsAreNotSentByRequests) {
+  fs::path dir = fs::temp_directory_path() / ("cairn-serve-weights-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  auto write = [&](const std::string& file, const std::string& name, Tensor t) {
+    SafetensorsData d;
+    d.names = {name};
+    d.tensors = {std::move(t)};
+    EXPECT_TRUE(cairn::writeSafetensors((dir / file).string(), d).isOk());
+    return (dir / file).string();
+  };
+  Tensor w(TensorType(DType::F32, {64, 64}));
+  for (int64_t i = 0; i < 64; ++i)
+    w.setDouble(i * 64 + i, 2.0);
+  std::string good = write("good.safetensors", "w", w);
+  for (const std::string& model : {kText, kSo}) {
+    ServeProcess s({"--model", "m=" + model, "--weights", "m=" + good});
+    ASSERT_GT(s.port(), 0) << s.log();
+    auto models = s.client().Get("/v1/models");
+    ASSERT_TRUE(models);
+    json listed = json::parse(models->body);
+    for (const json& f : listed["models"][0]["functions"])
+      if (f["name"] == "project") EXPECT_EQ(f["inputs"].size(), 1u) << f.dump();
+    json req = projectRequest(2, 1.0, 2.0);
+    req["inputs"].erase(1); // %w is the server's
+    json out;
+    ASSERT_EQ(post(s, "/v1/models/m:predict", req.dump(), &out), 200) << out.dump();
+    EXPECT_TRUE(projected(out, 2, 1.0, 2.0)) << model;
+    EXPECT_EQ(post(s, "/v1/models/m:predict", projectRequest(2, 1.0, 2.0).dump(), &out), 400)
+        << "the weight sent anyway is one input too many";
+    EXPECT_EQ(s.stop(), 0) << s.log();
+  }
+  std::string wrongShape = write("wrong.safetensors", "w", Tensor(TensorType(DType::F32, {3, 3})));
+  std::string unknown = write("unknown.safetensors", "nope", w);
+  for (auto [file, says] : {std::pair{wrongShape, "'w' does not fit argument #1 of @project"},
+                            std::pair{unknown, "no function of the model takes 'nope'"},
+                            std::pair{(dir / "missing").string(), "missing"}}) {
+    ServeProcess s({"--model", "m=" + kText, "--weights", "m=" + file});
+    EXPECT_EQ(s.port(), 0);
+    ASSERT_TRUE(WIFEXITED(s.exitStatus())) << file;
+    EXPECT_EQ(WEXITSTATUS(s.exitStatus()), 1) << file;
+    EXPECT_NE(s.log().find(says), std::string::npos) << s.log();
+  }
+  fs::remove_all(dir);
 }
 
 TEST(ServeTest, AModelThatDoesNotLoadStopsTheServerBeforeItListens) {
