@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <thread>
 
+#include <dlfcn.h>
+
 #include <gtest/gtest.h>
 
 #include "ExecTestUtil.h"
@@ -418,8 +420,14 @@ TEST(RunLimitsCApi, SharedObjectsLoadFromAFileAndFromMemory) {
   EXPECT_NE(msg.find("/nonexistent/model.so"), std::string::npos) << msg;
   std::string text = std::string(CAIRN_SOURCE_DIR) + "/tests/unit/Inputs/limits.cairn";
   EXPECT_EQ(code(cairn_model_load_file(text.c_str(), &m), &msg), CAIRN_CORRUPT_MODEL);
-  EXPECT_EQ(code(cairn_model_load_file("libm.so.6", &m), &msg), CAIRN_CORRUPT_MODEL);
+  // A shared object that is not a model (libm, found where this process
+  // loaded it: a path is a file, never a library name to search for).
+  Dl_info libm{};
+  ASSERT_NE(::dladdr(reinterpret_cast<void*>(static_cast<double (*)(double)>(&::cos)), &libm), 0);
+  EXPECT_EQ(code(cairn_model_load_file(libm.dli_fname, &m), &msg), CAIRN_CORRUPT_MODEL);
   EXPECT_NE(msg.find("without a Cairn model"), std::string::npos) << msg;
+  EXPECT_EQ(code(cairn_model_load_file("libm.so.6", &m), &msg), CAIRN_CORRUPT_MODEL);
+  EXPECT_NE(msg.find("./libm.so.6"), std::string::npos) << msg;
   std::string garbage(4096, 'x');
   EXPECT_EQ(code(cairn_model_load_memory(garbage.data(), garbage.size(), &m), &msg),
             CAIRN_CORRUPT_MODEL);
