@@ -136,6 +136,21 @@ public:
     return Status::error("loop graphs are not supported");
   }
   virtual void abortCapture() {}
+
+  // Recording an `if` inside a recorded loop's body: each branch becomes a
+  // conditional IF node (CUDA 12.3's one-body form) that runs its work when
+  // the i1 byte at `condition` is nonzero, or with `negate` when it is zero:
+  //
+  //   beginIf(c, false);  the then branch's work;  endIf();
+  //   beginIf(c, true);   the else branch's work;  endIf();
+  //
+  // The byte is read when the node runs, so the then branch must not write
+  // it (the executor gives the nodes a copy of its own). Nodes nest.
+  virtual Status beginIf(const void* condition, bool negate) {
+    (void)condition, (void)negate;
+    return Status::error("conditional nodes are not supported");
+  }
+  virtual Status endIf() { return Status::error("conditional nodes are not supported"); }
 };
 
 /// A device in host memory that runs KernelImage::emulated.

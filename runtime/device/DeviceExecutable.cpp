@@ -1310,9 +1310,64 @@ private:
     return Status::ok();
   }
 
+  /// An `if` inside a loop being recorded: both branches recorded, each as
+  /// an IF node (Device::beginIf) that runs when the condition says so;
+  /// each writes its yields into the same result buffers. The condition is
+  /// copied first into a byte of the recording's own, which no branch
+  /// writes. The branches must yield the same types (the results' buffers
+  /// are made before either runs).
+  Status recordIf(const Instruction& in) {
+    const Op& op = *in.op;
+    const Value& c = get(in.operands[0]);
+    if (c.type.dtype != DType::I1 || c.type.rank() != 0)
+      return opError(op, "the condition must be one i1 scalar");
+    CAIRN_ASSIGN_OR_RETURN(Value control, allocate(c.type));
+    CAIRN_RETURN_IF_ERROR(dev_.copyOnDevice(control.data(), c.data(), 1));
+    // Each branch starts from the values the if sees: what the then branch
+    // moves out of a slot, the else branch still reads (and the extra
+    // holders keep either from updating a shared operand in place).
+    const std::vector<Value> before = s_.frame;
+    std::vector<Value> results;
+    for (int branch = 0; branch < 2; ++branch) {
+      if (branch == 1) s_.frame = before;
+      const Block& b = in.blocks[static_cast<size_t>(branch)];
+      CAIRN_RETURN_IF_ERROR(dev_.beginIf(control.data(), /*negate=*/branch == 1));
+      CAIRN_RETURN_IF_ERROR(runBlock(b));
+      std::vector<Value> out = takeYields(b);
+      for (size_t i = 0; i < out.size(); ++i) {
+        std::string m = interp::typeMismatch(op.result(i)->type, out[i].type);
+        if (!m.empty())
+          return opError(op, fmt::format("{} yield #{}: {}", branch ? "else" : "then", i, m));
+        if (branch == 0) {
+          CAIRN_ASSIGN_OR_RETURN(Value r, allocate(out[i].type));
+          results.push_back(std::move(r));
+        } else if (out[i].type != results[i].type) {
+          return needsHost(fmt::format("the branches of an `if` yield #{} of different shapes", i));
+        }
+        CAIRN_RETURN_IF_ERROR(
+            dev_.copyOnDevice(results[i].data(), out[i].data(), byteSize(out[i].type)));
+      }
+      CAIRN_RETURN_IF_ERROR(dev_.endIf());
+    }
+    ++stats_.recordedIfs;
+    for (size_t i = 0; i < results.size(); ++i)
+      set(in.results[i], std::move(results[i]));
+    return Status::ok();
+  }
+
   Status execIf(const Instruction& in) {
     const Op& op = *in.op;
-    CAIRN_ASSIGN_OR_RETURN(bool taken, readCondition(op, get(in.operands[0]), "the condition"));
+    // Decided on the device, inside a loop being recorded, unless the host
+    // knows the condition (then that branch alone is recorded: the value is
+    // part of what the recording is kept for).
+    const Value& c = get(in.operands[0]);
+    if (recording_ && !c.known) return recordIf(in);
+    bool taken = false;
+    if (recording_) {
+      taken = *c.known != 0;
+    } else {
+      CAIRN_ASSIGN_OR_RETURN(taken, readCondition(op, c, "the condition"));
+    }
     const Block& b = in.blocks[taken ? 0 : 1];
     CAIRN_RETURN_IF_ERROR(runBlock(b));
     std::vector<Value> out = takeYields(b);

@@ -67,6 +67,7 @@ struct DeviceStats {
   int64_t conditionReads = 0;                   ///< while/if decisions read back by the host
   int64_t whileIterations = 0;
   int64_t loopRecordings = 0; ///< loops recorded as device graphs
+  int64_t recordedIfs = 0;    ///< `if`s recorded into them (two IF nodes each)
   int64_t graphLaunches = 0;  ///< runs of recorded loops (one host read each: the trip count)
   std::map<std::string, int64_t> hostLoops; ///< loops that could not be recorded, by reason
   int64_t bytesToDevice = 0;

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 
 #include "runtime/exec/Gemm.h"
 
@@ -164,8 +165,30 @@ public:
     return Status::ok();
   }
 
+  Status beginIf(const void* condition, bool negate) override {
+    if (!graph_ || (recording_ == &graph_->prologue && ifs_.empty()))
+      return Status::error("emulated device: an `if` outside a recorded loop's body");
+    ifs_.push_back({recording_, std::make_shared<std::vector<Command>>(), condition, negate});
+    recording_ = ifs_.back().branch.get();
+    return Status::ok();
+  }
+
+  Status endIf() override {
+    if (ifs_.empty()) return Status::error("emulated device: endIf without beginIf");
+    OpenIf f = std::move(ifs_.back());
+    ifs_.pop_back();
+    recording_ = f.parent;
+    // As the IF node: the branch runs when the byte says so, read as it runs.
+    recording_->push_back([branch = f.branch, condition = f.condition, negate = f.negate] {
+      if ((*static_cast<const uint8_t*>(condition) != 0) != negate)
+        for (Command& c : *branch)
+          c();
+    });
+    return Status::ok();
+  }
+
   StatusOr<std::unique_ptr<DeviceGraph>> endWhileCapture() override {
-    if (!graph_ || recording_ != &graph_->body)
+    if (!graph_ || recording_ != &graph_->body || !ifs_.empty())
       return Status::error("emulated device: endWhileCapture outside a loop's body");
     recording_ = nullptr;
     return std::unique_ptr<DeviceGraph>(std::move(graph_));
@@ -173,6 +196,7 @@ public:
 
   void abortCapture() override {
     recording_ = nullptr;
+    ifs_.clear();
     graph_.reset();
   }
 
@@ -186,8 +210,17 @@ private:
     return Status::ok();
   }
 
+  /// An `if` branch being recorded: where its node goes when it ends.
+  struct OpenIf {
+    std::vector<Command>* parent;
+    std::shared_ptr<std::vector<Command>> branch;
+    const void* condition;
+    bool negate;
+  };
+
   std::unique_ptr<EmulatedGraph> graph_;
   std::vector<Command>* recording_ = nullptr;
+  std::vector<OpenIf> ifs_;
 };
 
 } // namespace

@@ -210,9 +210,10 @@ func @f(%h0: tensor<4x4xf32>, %n: tensor<i64>) -> (tensor<4x4xf32>) {
 
 // A loop nested in another: the outer one needs the host (the inner loop's
 // launch and trip count), the inner one is recorded and launched on every
-// outer trip; an `if` inside a loop keeps that loop on the host; so
-// does a body that yields one carried value as another (a swap: copying the
-// yields into the carried buffers one by one would clobber one of them).
+// outer trip; an `if` inside a loop is recorded with it (two IF nodes); a
+// body that yields one carried value as another keeps its loop on the host
+// (a swap: copying the yields into the carried buffers one by one would
+// clobber one of them).
 TEST(DeviceExecutor, NestedLoopsBranchesAndSwapsInRecordedLoops) {
   CAIRN_REQUIRE_EMULATOR();
   auto m = parseOk(R"(
@@ -299,10 +300,15 @@ func @swap(%a0: tensor<3xf32>, %b0: tensor<3xf32>, %n: tensor<i64>) -> (tensor<3
   }
   {
     device::DeviceContext ctx;
-    expectDeviceMatches(*m, *exe, "branchy", {x, Tensor::scalar(DType::I64, 4)}, 1e-5, &ctx);
-    EXPECT_EQ(ctx.stats().loopRecordings, 0);
-    ASSERT_EQ(ctx.stats().hostLoops.size(), 1u);
-    EXPECT_EQ(ctx.stats().hostLoops.begin()->first, "'if' reads a value on the host");
+    // Both branches run (i < 2: tanh; then neg), from one recording.
+    for (double n : {4.0, 1.0, 0.0, 6.0})
+      expectDeviceMatches(*m, *exe, "branchy", {x, Tensor::scalar(DType::I64, n)}, 1e-5, &ctx);
+    const device::DeviceStats& s = ctx.stats();
+    EXPECT_EQ(s.loopRecordings, 1);
+    EXPECT_EQ(s.recordedIfs, 1);
+    EXPECT_EQ(s.graphLaunches, 4);
+    EXPECT_EQ(s.conditionReads, 0);
+    EXPECT_TRUE(s.hostLoops.empty()) << s.hostLoops.begin()->first;
   }
   {
     device::DeviceContext ctx;
@@ -313,6 +319,106 @@ func @swap(%a0: tensor<3xf32>, %b0: tensor<3xf32>, %n: tensor<i64>) -> (tensor<3
     ASSERT_EQ(ctx.stats().hostLoops.size(), 1u);
     EXPECT_EQ(ctx.stats().hostLoops.begin()->first, "the body yields one carried value as another");
   }
+}
+
+// `if`s in a recorded loop: a branch that updates a carried stack in place
+// while the other yields it as it is, a nested `if`, a branch with a GEMM,
+// and an `if` whose branches yield different shapes (that loop stays on the
+// host, saying why). Every answer against the interpreter, over trip counts
+// that take every path, with and without recorded loops.
+TEST(DeviceExecutor, BranchesInRecordedLoopsAreIfNodes) {
+  CAIRN_REQUIRE_EMULATOR();
+  auto m = parseOk(R"(
+func @stack(%s0: tensor<4x3xf32>, %v: tensor<1x3xf32>, %w: tensor<3x3xf32>, %n: tensor<i32>) -> (tensor<4x3xf32>) {
+  %zero = constant 0 : tensor<i32>
+  %one = constant 1 : tensor<i32>
+  %two = constant 2 : tensor<i32>
+  %three = constant 3 : tensor<i32>
+  %r:2 = while (%i = %zero, %s = %s0) : (tensor<i32>, tensor<4x3xf32>) cond {
+    %c = lt %i, %n : tensor<i1>
+    yield %c
+  } body {
+    %p = lt %i, %three : tensor<i1>
+    %s2 = if %p -> (tensor<4x3xf32>) {
+      %q = lt %i, %one : tensor<i1>
+      %u = if %q -> (tensor<1x3xf32>) {
+        yield %v
+      } else {
+        %vw = dot %v, %w : tensor<1x3xf32>
+        %t = tanh %vw : tensor<1x3xf32>
+        yield %t
+      }
+      %upd = dynamic_update_slice %s, %u, %i, %zero : tensor<4x3xf32>
+      yield %upd
+    } else {
+      %neg = neg %s : tensor<4x3xf32>
+      yield %neg
+    }
+    %i2 = add %i, %one : tensor<i32>
+    yield %i2, %s2
+  }
+  return %r#1
+}
+func @shapes(%x: tensor<4xf32>, %a: tensor<2xf32>, %n: tensor<i64>) -> (tensor<i64>) {
+  %zero = constant 0 : tensor<i64>
+  %one = constant 1 : tensor<i64>
+  %two = constant 2 : tensor<i64>
+  %r:2 = while (%i = %zero, %acc = %zero) : (tensor<i64>, tensor<i64>) cond {
+    %c = lt %i, %n : tensor<i1>
+    yield %c
+  } body {
+    %p = lt %i, %two : tensor<i1>
+    %y = if %p -> (tensor<?xf32>) {
+      %ad = reshape %a, %two : tensor<?xf32>
+      yield %ad
+    } else {
+      %four = constant 4 : tensor<i64>
+      %xd = reshape %x, %four : tensor<?xf32>
+      yield %xd
+    }
+    %d = dim %y {axis = 0} : tensor<i64>
+    %acc2 = add %acc, %d : tensor<i64>
+    %i2 = add %i, %one : tensor<i64>
+    yield %i2, %acc2
+  }
+  return %r#1
+}
+)");
+  ASSERT_TRUE(m);
+  auto exe = compileForDeviceOk(*m);
+  ASSERT_TRUE(exe);
+  Tensor s0 = inputOf(TensorType(DType::F32, {4, 3}), 1);
+  Tensor v = inputOf(TensorType(DType::F32, {1, 3}), 2);
+  Tensor w = inputOf(TensorType(DType::F32, {3, 3}), 3);
+  for (bool graphs : {true, false}) {
+    SCOPED_TRACE(graphs ? "recorded" : "host-synchronized");
+    device::DeviceRunOptions o;
+    o.loopGraphs = graphs;
+    device::DeviceContext ctx;
+    for (double n : {0.0, 1.0, 2.0, 3.0, 4.0, 3.0, 1.0})
+      expectDeviceMatches(*m, *exe, "stack", {s0, v, w, Tensor::scalar(DType::I32, n)}, 1e-5,
+                          &ctx, o);
+    const device::DeviceStats& s = ctx.stats();
+    if (graphs) {
+      EXPECT_EQ(s.loopRecordings, 1);
+      EXPECT_EQ(s.recordedIfs, 2) << "the outer `if` and the nested one";
+      EXPECT_EQ(s.conditionReads, 0);
+      EXPECT_TRUE(s.hostLoops.empty()) << s.hostLoops.begin()->first;
+    } else {
+      EXPECT_EQ(s.recordedIfs, 0);
+      EXPECT_GT(s.conditionReads, 0);
+    }
+  }
+  device::DeviceContext ctx;
+  for (double n : {1.0, 4.0})
+    expectDeviceMatches(*m, *exe, "shapes", {inputOf(TensorType(DType::F32, {4}), 1),
+                                             inputOf(TensorType(DType::F32, {2}), 2),
+                                             Tensor::scalar(DType::I64, n)},
+                        0, &ctx);
+  EXPECT_EQ(ctx.stats().loopRecordings, 0);
+  ASSERT_EQ(ctx.stats().hostLoops.size(), 1u);
+  EXPECT_EQ(ctx.stats().hostLoops.begin()->first,
+            "the branches of an `if` yield #0 of different shapes");
 }
 
 // A loop with no trip bound in a run that has a deadline stays on the host,

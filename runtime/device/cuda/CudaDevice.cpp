@@ -167,8 +167,12 @@ public:
     const unsigned char* cubin = cc_ / 10 == 9   ? cairn_loop_control_sm90
                                  : cc_ / 10 == 8 ? cairn_loop_control_sm80
                                                  : nullptr;
-    if (cubin && cuModuleLoadData(&loopModule_, cubin) == CUDA_SUCCESS)
+    if (cubin && cuModuleLoadData(&loopModule_, cubin) == CUDA_SUCCESS) {
       CAIRN_CU(cuModuleGetFunction(&loopControl_, loopModule_, "cairn_loop_control"));
+      // Without it, a loop holding an `if` stays host-synchronized.
+      if (cuModuleGetFunction(&ifControl_, loopModule_, "cairn_if_control") != CUDA_SUCCESS)
+        ifControl_ = nullptr;
+    }
 #endif
     return Status::ok();
   }
@@ -380,8 +384,58 @@ public:
     return Status::ok();
   }
 
+  Status beginIf(const void* condition, bool negate) override {
+    if (!capturing_ || !body_) return Status::error("an `if` outside a recorded loop's body");
+    if (!ifControl_) return Status::error("no if control kernel for " + name_);
+    CAIRN_RETURN_IF_ERROR(current());
+    CUgraph graph = nullptr;
+    CAIRN_RETURN_IF_ERROR(captureInfo(&graph, nullptr, nullptr, nullptr));
+    CUgraphConditionalHandle handle = 0;
+    CAIRN_CU(cuGraphConditionalHandleCreate(&handle, graph, context_, 0, 0));
+    int neg = negate ? 1 : 0;
+    void* params[] = {&handle, &condition, &neg};
+    CAIRN_CU(cuLaunchKernel(ifControl_, 1, 1, 1, 1, 1, 1, 0, stream_, params, nullptr));
+    // The IF node behind the control kernel, then its branch captured into
+    // the node's body graph (as beginWhileBody does for the WHILE node).
+    const CUgraphNode* deps = nullptr;
+    const CUgraphEdgeData* edges = nullptr;
+    size_t numDeps = 0;
+    CAIRN_RETURN_IF_ERROR(captureInfo(&graph, &deps, &edges, &numDeps));
+    CUgraphNodeParams p = {};
+    p.type = CU_GRAPH_NODE_TYPE_CONDITIONAL;
+    p.conditional.handle = handle;
+    p.conditional.type = CU_GRAPH_COND_TYPE_IF;
+    p.conditional.size = 1;
+    p.conditional.ctx = context_;
+    CUgraphNode node = nullptr;
+    CAIRN_CU(cuGraphAddNode(&node, graph, deps, edges, numDeps, &p));
+    CUgraph branch = p.conditional.phGraph_out[0];
+    CAIRN_CU(cuStreamUpdateCaptureDependencies(stream_, &node, nullptr, 1,
+                                               CU_STREAM_SET_CAPTURE_DEPENDENCIES));
+    CUgraph ended = nullptr; // `graph` itself: owned by the loop's graph
+    CAIRN_CU(cuStreamEndCapture(stream_, &ended));
+    CAIRN_CU(cuStreamBeginCaptureToGraph(stream_, branch, nullptr, nullptr, 0,
+                                         CU_STREAM_CAPTURE_MODE_RELAXED));
+    ifs_.push_back({graph, node});
+    return Status::ok();
+  }
+
+  Status endIf() override {
+    if (ifs_.empty()) return Status::error("endIf without beginIf");
+    CAIRN_RETURN_IF_ERROR(current());
+    CUgraph branch = nullptr;
+    CAIRN_CU(cuStreamEndCapture(stream_, &branch));
+    auto [parent, node] = ifs_.back();
+    ifs_.pop_back();
+    // Capture goes on in the enclosing graph, after the IF node.
+    CAIRN_CU(cuStreamBeginCaptureToGraph(stream_, parent, &node, nullptr, 1,
+                                         CU_STREAM_CAPTURE_MODE_RELAXED));
+    return Status::ok();
+  }
+
   StatusOr<std::unique_ptr<DeviceGraph>> endWhileCapture() override {
     if (!capturing_ || !body_) return Status::error("endWhileCapture outside a loop's body");
+    if (!ifs_.empty()) return Status::error("endWhileCapture inside an `if`");
     CAIRN_RETURN_IF_ERROR(current());
     CUgraph body = nullptr;
     CUresult ended = cuStreamEndCapture(stream_, &body);
@@ -406,11 +460,14 @@ public:
     if (!capturing_) return;
     if (current().isOk()) {
       CUgraph g = nullptr;
-      if (cuStreamEndCapture(stream_, &g) == CUDA_SUCCESS && g && g != body_) cuGraphDestroy(g);
+      // Before the WHILE node the graph is the capture's own; after it,
+      // every graph being captured (the body, a branch) belongs to outer_.
+      if (cuStreamEndCapture(stream_, &g) == CUDA_SUCCESS && g && !outer_) cuGraphDestroy(g);
       if (outer_) cuGraphDestroy(outer_); // owns the body graph
     }
     capturing_ = false;
     body_ = outer_ = nullptr;
+    ifs_.clear();
   }
 
 private:
@@ -449,6 +506,10 @@ private:
   // Recording loops.
   CUmodule loopModule_ = nullptr;
   CUfunction loopControl_ = nullptr;
+  CUfunction ifControl_ = nullptr; ///< cairn_if_control (LoopControl.cu)
+  /// The IF nodes whose branches are being captured, innermost last: the
+  /// graph each was added to and the node.
+  std::vector<std::pair<CUgraph, CUgraphNode>> ifs_;
   bool capturing_ = false;
   CUgraphConditionalHandle handle_ = 0;
   CUgraph outer_ = nullptr; ///< the loop's graph, once the WHILE node is in it
