@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "CApiTestUtil.h"
 #include "ExecTestUtil.h"
 #include "runtime/Npy.h"
 #include "runtime/capi/cairn.h"
@@ -26,6 +27,8 @@ extern "C" const cairn_aot_model classifier_aot; // examples/aot, built by cairn
 
 namespace cairn {
 namespace {
+
+using capitest::loadCode;
 
 namespace fs = std::filesystem;
 using exectest::relDiff;
@@ -92,16 +95,6 @@ TEST(AotTest, ExampleLinksNoLlvm) {
   EXPECT_NE(std::system(cmd.c_str()), 0) << "aot_example links LLVM";
 }
 
-/// Loads `aot` and returns the status code (0 when it loads).
-cairn_code loadCode(const cairn_aot_model& aot, std::string* message = nullptr) {
-  cairn_model* m = nullptr;
-  cairn_status* s = cairn_model_load_aot(&aot, &m);
-  cairn_code code = cairn_status_code(s);
-  if (message) *message = cairn_status_message(s);
-  cairn_status_free(s);
-  cairn_model_free(m);
-  return code;
-}
 
 TEST(AotTest, ExampleLinksNoCompiler) {
   // The runtime stands alone: an AOT model is read, never lowered, so no

@@ -17,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include "CApiTestUtil.h"
 #include "ExecTestUtil.h"
 #include "SpinnTestReference.h"
 #include "compiler/codegen/Subprocess.h"
@@ -31,6 +32,8 @@ extern "C" const cairn_aot_model elman_cuda_aot;
 
 namespace cairn {
 namespace {
+
+using capitest::loadCode;
 
 namespace fs = std::filesystem;
 using exectest::inputOf;
@@ -60,16 +63,6 @@ private:
   bool had_ = false;
 };
 
-/// The load's code, its message in `*message`.
-cairn_code loadCode(const cairn_aot_model& aot, std::string* message = nullptr) {
-  cairn_model* m = nullptr;
-  cairn_status* s = cairn_model_load_aot(&aot, &m);
-  cairn_code code = cairn_status_code(s);
-  if (message) *message = cairn_status_message(s);
-  cairn_status_free(s);
-  cairn_model_free(m);
-  return code;
-}
 
 cairn_tensor view(const Tensor& t) {
   static const cairn_dtype kDtypes[] = {CAIRN_F32, CAIRN_F64, CAIRN_I32, CAIRN_I64, CAIRN_I1};

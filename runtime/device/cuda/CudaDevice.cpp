@@ -359,28 +359,43 @@ public:
     return Status::ok();
   }
 
-  Status beginWhileBody() override {
-    if (!capturing_ || body_) return Status::error("beginWhileBody outside a loop's prologue");
+  /// A conditional node of `type` on `handle` added behind the work captured
+  /// so far; the capture then goes on in the node's body graph. Sets the
+  /// graph it was added to (which the capture ended), the node and the body.
+  struct Conditional {
+    CUgraph graph = nullptr, body = nullptr;
+    CUgraphNode node = nullptr;
+  };
+  StatusOr<Conditional> addConditional(CUgraphConditionalHandle handle,
+                                       CUgraphConditionalNodeType type) {
     CAIRN_RETURN_IF_ERROR(current());
-    CUgraph graph = nullptr;
+    Conditional c;
     const CUgraphNode* deps = nullptr;
     const CUgraphEdgeData* edges = nullptr;
     size_t numDeps = 0;
-    CAIRN_RETURN_IF_ERROR(captureInfo(&graph, &deps, &edges, &numDeps));
+    CAIRN_RETURN_IF_ERROR(captureInfo(&c.graph, &deps, &edges, &numDeps));
     CUgraphNodeParams p = {};
     p.type = CU_GRAPH_NODE_TYPE_CONDITIONAL;
-    p.conditional.handle = handle_;
-    p.conditional.type = CU_GRAPH_COND_TYPE_WHILE;
+    p.conditional.handle = handle;
+    p.conditional.type = type;
     p.conditional.size = 1;
     p.conditional.ctx = context_;
-    CUgraphNode node = nullptr;
-    CAIRN_CU(cuGraphAddNode(&node, graph, deps, edges, numDeps, &p));
-    body_ = p.conditional.phGraph_out[0];
-    CAIRN_CU(cuStreamUpdateCaptureDependencies(stream_, &node, nullptr, 1,
+    CAIRN_CU(cuGraphAddNode(&c.node, c.graph, deps, edges, numDeps, &p));
+    c.body = p.conditional.phGraph_out[0];
+    CAIRN_CU(cuStreamUpdateCaptureDependencies(stream_, &c.node, nullptr, 1,
                                                CU_STREAM_SET_CAPTURE_DEPENDENCIES));
-    CAIRN_CU(cuStreamEndCapture(stream_, &outer_));
-    CAIRN_CU(cuStreamBeginCaptureToGraph(stream_, body_, nullptr, nullptr, 0,
+    CUgraph ended = nullptr; // c.graph
+    CAIRN_CU(cuStreamEndCapture(stream_, &ended));
+    CAIRN_CU(cuStreamBeginCaptureToGraph(stream_, c.body, nullptr, nullptr, 0,
                                          CU_STREAM_CAPTURE_MODE_RELAXED));
+    return c;
+  }
+
+  Status beginWhileBody() override {
+    if (!capturing_ || body_) return Status::error("beginWhileBody outside a loop's prologue");
+    CAIRN_ASSIGN_OR_RETURN(Conditional c, addConditional(handle_, CU_GRAPH_COND_TYPE_WHILE));
+    outer_ = c.graph; // the capture's own graph until now: the recording owns it
+    body_ = c.body;
     return Status::ok();
   }
 
@@ -395,28 +410,10 @@ public:
     int neg = negate ? 1 : 0;
     void* params[] = {&handle, &condition, &neg};
     CAIRN_CU(cuLaunchKernel(ifControl_, 1, 1, 1, 1, 1, 1, 0, stream_, params, nullptr));
-    // The IF node behind the control kernel, then its branch captured into
-    // the node's body graph (as beginWhileBody does for the WHILE node).
-    const CUgraphNode* deps = nullptr;
-    const CUgraphEdgeData* edges = nullptr;
-    size_t numDeps = 0;
-    CAIRN_RETURN_IF_ERROR(captureInfo(&graph, &deps, &edges, &numDeps));
-    CUgraphNodeParams p = {};
-    p.type = CU_GRAPH_NODE_TYPE_CONDITIONAL;
-    p.conditional.handle = handle;
-    p.conditional.type = CU_GRAPH_COND_TYPE_IF;
-    p.conditional.size = 1;
-    p.conditional.ctx = context_;
-    CUgraphNode node = nullptr;
-    CAIRN_CU(cuGraphAddNode(&node, graph, deps, edges, numDeps, &p));
-    CUgraph branch = p.conditional.phGraph_out[0];
-    CAIRN_CU(cuStreamUpdateCaptureDependencies(stream_, &node, nullptr, 1,
-                                               CU_STREAM_SET_CAPTURE_DEPENDENCIES));
-    CUgraph ended = nullptr; // `graph` itself: owned by the loop's graph
-    CAIRN_CU(cuStreamEndCapture(stream_, &ended));
-    CAIRN_CU(cuStreamBeginCaptureToGraph(stream_, branch, nullptr, nullptr, 0,
-                                         CU_STREAM_CAPTURE_MODE_RELAXED));
-    ifs_.push_back({graph, node});
+    // The IF node behind the control kernel; its branch is captured into
+    // the node's body graph (owned, as the graph it is in, by the loop's).
+    CAIRN_ASSIGN_OR_RETURN(Conditional c, addConditional(handle, CU_GRAPH_COND_TYPE_IF));
+    ifs_.push_back({c.graph, c.node});
     return Status::ok();
   }
 
