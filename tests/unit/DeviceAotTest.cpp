@@ -320,6 +320,9 @@ TEST(DeviceAot, SpinnSharedObjectMatchesTheInterpreter) {
   EXPECT_GT(report.kernels, 0);
   EXPECT_EQ(report.cubins, 0);
   Status linked = codegen::runCommand({"cc", "-shared", "-o", so, object});
+  // The GPU machines scripts/gpu-check.sh runs on may have no C toolchain.
+  if (!linked.isOk() && linked.message().find("cannot run 'cc'") != std::string::npos)
+    GTEST_SKIP() << "no C compiler to link the shared object: " << linked.message();
   ASSERT_TRUE(linked.isOk()) << linked.message();
 
   DeviceEnv env("emulated");
