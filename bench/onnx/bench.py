@@ -7,7 +7,8 @@ DIR is export.py's output. Per model, batch size and thread count: Cairn's
 side is a `cairn-onnx-bench serve` process (the .onnx imported and compiled
 by the CPU executor, OpenBLAS with that many threads), onnxruntime's an
 InferenceSession in this process (intra-op threads = that many, one
-inter-op thread, every graph optimization). First both outputs are checked
+inter-op thread, every graph optimization); both keep to that many CPUs
+(os.sched_setaffinity), as bench/peers pins its children. First both outputs are checked
 against onnxruntime's saved ones; then, after warm-up rounds, one run of
 each alternates until the budget is spent (interleaved, as bench/peers
 does, so a busy moment of a shared machine hits both). Ratio = onnxruntime
@@ -138,7 +139,13 @@ def main():
     args = ap.parse_args()
     import onnxruntime as ort
     rows = []
+    cpus = sorted(os.sched_getaffinity(0))
     for threads in [int(t) for t in args.threads.split(",")]:
+        # N threads = N CPUs for both: this process (onnxruntime) and the
+        # Cairn server it starts (which inherits it) keep to the first N, so
+        # neither spills onto another core (Cairn's executor runs a pair of
+        # independent loops on two threads when it may use two CPUs).
+        os.sched_setaffinity(0, set(cpus[:threads]))
         for name in args.models.split(","):
             for batch in [int(b) for b in args.batches.split(",")]:
                 try:

@@ -48,7 +48,7 @@ template <typename T> T check(StatusOr<T> s) {
   return std::move(s).value();
 }
 
-int serve(const std::string& model, const std::string& inputs, int threads) {
+int serve(const std::string& model, const std::string& inputs, int threads, bool serial) {
   if (threads > 0) exec::setBlasThreads(threads);
   auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<Module> m = check(importOnnxFile(model));
@@ -62,6 +62,8 @@ int serve(const std::string& model, const std::string& inputs, int threads) {
   std::unique_ptr<exec::Executable> exe = check(codegen::cpu::compileExecutable(*m));
   double compileMs = msSince(t1);
   exec::ExecutionContext ctx;
+  exec::ExecOptions options;
+  options.parallel = !serial;
   std::cout << json{{"import_ms", importMs},
                     {"compile_ms", compileMs},
                     {"function", f.name},
@@ -78,16 +80,16 @@ int serve(const std::string& model, const std::string& inputs, int threads) {
       std::vector<double> ms;
       for (int i = 0; i < k; ++i) {
         auto t = std::chrono::steady_clock::now();
-        check(exe->run(f.name, args, ctx));
+        check(exe->run(f.name, args, ctx, options));
         ms.push_back(msSince(t));
       }
       std::cout << json{{"ms", ms}}.dump() << std::endl;
     } else if (line == "profile") {
       // One run timed by instruction kind (a warm context of its own).
       exec::ExecutionContext pctx;
-      check(exe->run(f.name, args, pctx));
+      check(exe->run(f.name, args, pctx, options));
       pctx.resetStats();
-      exec::ExecOptions eo;
+      exec::ExecOptions eo = options;
       eo.profile = true;
       auto t = std::chrono::steady_clock::now();
       check(exe->run(f.name, args, pctx, eo));
@@ -124,6 +126,9 @@ int main(int argc, char** argv) {
   srv->add_option("--model", model, "The .onnx file")->required();
   srv->add_option("--inputs", inputs, "Directory of input_<i>.npy")->required();
   srv->add_option("--threads", threads, "OpenBLAS threads (default: OPENBLAS_NUM_THREADS)");
+  bool serial = false;
+  srv->add_flag("--serial-loops", serial,
+                "Run independent loops one after the other (ExecOptions::parallel = false)");
   CLI11_PARSE(app, argc, argv);
-  return serve(model, inputs, threads);
+  return serve(model, inputs, threads, serial);
 }
