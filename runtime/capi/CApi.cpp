@@ -54,15 +54,19 @@ struct cairn_model {
   std::unique_ptr<cairn::device::DeviceExecutable> deviceExe; ///< a model compiled for CUDA
   std::shared_ptr<std::mutex> turn; ///< held by a run on deviceExe's device
   std::string deviceName = "cpu";
+  /// Unique per load in the process (a freed model's address may be reused:
+  /// a context's device state must never be taken for the new model's).
+  uint64_t id = 0;
   std::vector<std::string> names;
   std::map<std::string, CSignature, std::less<>> signatures;
 };
 
 struct cairn_context {
   cairn::exec::ExecutionContext ctx;
-  /// Made by the first run of a CUDA model; remade for a model on another device.
+  /// Made by the first run of a CUDA model; remade for another model (it
+  /// holds one executable's uploaded constants and recorded loops).
   std::unique_ptr<cairn::device::DeviceContext> deviceCtx;
-  const cairn::device::Device* deviceOf = nullptr;
+  uint64_t deviceModel = 0; ///< cairn_model::id of what deviceCtx holds
   std::vector<cairn::Tensor> results; // what the last run returned
   std::vector<std::vector<int64_t>> dims;
   std::atomic<bool> running{false}; // a second caller gets CAIRN_BUSY, not a race
@@ -178,8 +182,8 @@ StatusOr<exec::ExecOptions> execOptionsOf(const cairn_run_options* o) {
   return opts;
 }
 
-/// A run of a CUDA model: on the context's device memory (made, or remade
-/// for another device, here), in the device's turn.
+/// A run of a CUDA model: on the context's device state (made, or remade
+/// for another model, here), in the device's turn.
 StatusOr<std::vector<Tensor>> runOnDevice(const cairn_model& m, cairn_context& ctx,
                                           const char* name, const std::vector<Tensor>& ins,
                                           const exec::ExecOptions& opts) {
@@ -187,10 +191,10 @@ StatusOr<std::vector<Tensor>> runOnDevice(const cairn_model& m, cairn_context& c
   options.limits = opts.limits;
   options.defaultMaxTrip = opts.defaultMaxTrip;
   std::lock_guard<std::mutex> turn(*m.turn);
-  const device::Device* dev = &m.deviceExe->device();
-  if (!ctx.deviceCtx || ctx.deviceOf != dev) {
+  if (!ctx.deviceCtx || ctx.deviceModel != m.id) {
+    ctx.deviceCtx.reset(); // its device memory back first
     ctx.deviceCtx = std::make_unique<device::DeviceContext>();
-    ctx.deviceOf = dev;
+    ctx.deviceModel = m.id;
   }
   return m.deviceExe->run(name, ins, *ctx.deviceCtx, options);
 }
@@ -247,6 +251,8 @@ cairn_status* loadAot(const char* function, const cairn_aot_model* aot,
       model->turn = device.turn;
       model->deviceName = device.device->isEmulated() ? "emulated" : device.device->name();
       model->keepAlive = std::move(keepAlive);
+      static std::atomic<uint64_t> nextId{1};
+      model->id = nextId++;
       *out = model.release();
       return nullptr;
     }

@@ -166,7 +166,10 @@ void cairn_model_free(cairn_model* m);
  * host runs its kernels: tests, machines without a GPU), CAIRN_DEVICE=auto
  * on the GPU if there is one, else the emulated device. With no GPU and
  * neither setting its load is CAIRN_UNSUPPORTED_HOST saying why. Runs of
- * one such model from several threads take turns on the device. */
+ * one such model from several threads take turns on the device. A context
+ * keeps the device state (uploaded constants, recorded loops) of the last
+ * such model it ran: alternating two models on one context starts each
+ * afresh; give each its own context to keep both warm. */
 const char* cairn_model_device(const cairn_model* m);
 /* The number of functions, and the name of function i (owned by the model). */
 size_t cairn_model_num_functions(const cairn_model* m);

@@ -145,6 +145,40 @@ TEST(DeviceAot, CudaObjectsRunOnTheEmulatedDevice) {
   expectExamplesRun(classifier_cuda_aot, elman_cuda_aot, "emulated");
 }
 
+// One context alternating between models, one of them freed and loaded
+// again (perhaps at the same address): each run gets its own model's answer.
+TEST(DeviceAot, AContextServesOneModelAfterAnother) {
+  DeviceEnv env("emulated");
+  auto cm = parseExample("examples/aot/classifier.cairn");
+  auto em = parseExample("examples/elman_rnn.cairn");
+  ASSERT_TRUE(cm && em);
+  std::vector<Tensor> cin = inputsFor(*cm, "classify"), ein = inputsFor(*em, "elman_rnn");
+  auto cwant = interpret(*cm, "classify", cin);
+  auto ewant = interpret(*em, "elman_rnn", ein);
+  ASSERT_TRUE(cwant.isOk() && ewant.isOk());
+  std::vector<cairn_tensor> cv, ev;
+  for (const Tensor& t : cin)
+    cv.push_back(view(t));
+  for (const Tensor& t : ein)
+    ev.push_back(view(t));
+  cairn_context* ctx = cairn_context_new();
+  for (int round = 0; round < 3; ++round) {
+    cairn_model *c = nullptr, *e = nullptr;
+    ASSERT_EQ(cairn_model_load_aot(&classifier_cuda_aot, &c), nullptr);
+    ASSERT_EQ(cairn_model_load_aot(&elman_cuda_aot, &e), nullptr);
+    for (int i = 0; i < 2; ++i) {
+      cairn_tensor cout[2], eout[1];
+      ASSERT_EQ(cairn_run(c, ctx, "classify", cv.data(), cv.size(), cout, 2), nullptr);
+      EXPECT_LE(relDiff(tensorOf(cout[0], DType::F32), (*cwant)[0]), 1e-5);
+      ASSERT_EQ(cairn_run(e, ctx, "elman_rnn", ev.data(), ev.size(), eout, 1), nullptr);
+      EXPECT_LE(relDiff(tensorOf(eout[0], DType::F32), (*ewant)[0]), 1e-5);
+    }
+    cairn_model_free(c);
+    cairn_model_free(e);
+  }
+  cairn_context_free(ctx);
+}
+
 TEST(DeviceAot, WithoutAGpuTheLoadSaysWhyAndHowToEmulate) {
   DeviceEnv env(nullptr);
   StatusOr<std::shared_ptr<device::Device>> gpu = device::openCudaDevice(0);
