@@ -11,6 +11,7 @@
 #include "runtime/device/DeviceExecutable.h"
 
 #include <algorithm>
+#include <atomic>
 #include <optional>
 #include <set>
 
@@ -181,8 +182,10 @@ struct DeviceContext::State {
   Value errorFlag;
   /// Integer scalars the host computed (dims, sizes), uploaded once.
   std::map<std::pair<DType, int64_t>, Value> scalars;
-  /// Constants uploaded for `constantsOf`'s programs, by their host address.
-  const DeviceExecutable* constantsOf = nullptr;
+  /// Constants uploaded for the programs of the executable whose serial is
+  /// `constantsOf` (DeviceExecutable::serial: an executable destroyed and
+  /// another made at its address is not taken for it), by host address.
+  uint64_t constantsOf = 0;
   std::map<const Tensor*, Value> constants;
   /// Row ops' fault tags (RowKernels.h), stable for the context: recorded
   /// loops keep the tags they were recorded with.
@@ -228,10 +231,10 @@ public:
       s_.pool->device = &dev_;
       s_.pool->owner = exe.sharedDevice();
     }
-    if (s_.constantsOf != &exe_) {
+    if (s_.constantsOf != exe_.serial()) {
       s_.clearLoops();
       s_.constants.clear();
-      s_.constantsOf = &exe_;
+      s_.constantsOf = exe_.serial();
     }
   }
 
@@ -1399,7 +1402,10 @@ DeviceExecutable::DeviceExecutable(std::unique_ptr<Module> module,
                                    std::vector<KernelHandle> kernels,
                                    std::vector<KernelHandle> rowKernels)
     : module_(std::move(module)), programs_(std::move(programs)), device_(std::move(device)),
-      kernels_(std::move(kernels)), rowKernels_(std::move(rowKernels)) {}
+      kernels_(std::move(kernels)), rowKernels_(std::move(rowKernels)) {
+  static std::atomic<uint64_t> next{1};
+  serial_ = next++;
+}
 
 const KernelHandle* DeviceExecutable::rowKernel(const RowKernelDesc& k) const {
   const std::vector<RowKernelDesc>& all = allRowKernels();

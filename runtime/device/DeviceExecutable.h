@@ -155,6 +155,9 @@ public:
   const Module& module() const { return *module_; }
   const exec::Program* program(std::string_view name) const;
   Device& device() const { return *device_; }
+  /// Unique among the executables this process made (a context's cached
+  /// device state is keyed by it, not by the address).
+  uint64_t serial() const { return serial_; }
   const std::shared_ptr<Device>& sharedDevice() const { return device_; }
   KernelHandle kernel(int32_t k) const { return kernels_[static_cast<size_t>(k)]; }
   size_t numKernels() const { return kernels_.size(); }
@@ -175,6 +178,7 @@ private:
   std::vector<KernelHandle> kernels_;
   std::vector<KernelHandle> rowKernels_;
   std::map<const Op*, int32_t> opKernels_;
+  uint64_t serial_ = 0;
 };
 
 } // namespace cairn::device
