@@ -48,6 +48,14 @@ Per workload and mode, in the child:
     step does not donate its inputs, as Cairn's does not reuse them): the same
     work every time. (Carried forward, steps drift: with these parameters the
     gradients hold denormal floats, and how many changes from step to step.)
+ 4b. Whole passes (a case directory with pass.json: spinn_pi_dev,
+    treelstm_sst_dev): every batch in turn, the time of a pass the sum of
+    the batches' (training: each batch's first step from the exported
+    parameters, reset between batches outside the timing). The check covers
+    every batch (the worst is reported) and is the peers' warm-up (JAX
+    compiles each distinct bucket shape ahead of time there); Cairn runs
+    one untimed pass; then at least --pass-min-reps (3) timed passes and
+    --pass-warmup (0) more untimed ones first. README.md, "Whole passes".
  5. Cairn's achieved GFLOP/s: ExecStats::gemmFlops (2*M*N*K over its BLAS
     calls) per run / its median time, against `cairn-peer-bench peak` (sgemm
     at the SPINN shapes, same N); and one profiled run (time by instruction

@@ -371,14 +371,14 @@ json selectionNote(const std::vector<golden::GoldenCase>& cases) {
 }
 
 /// Writes a whole pass's batches next to its first case's export in `dir`:
-/// batches/<k>/<input>.npy for every batch and pass.json (how many, their
+/// batches/<k>/inputs/<input>.npy for every batch and pass.json (how many, their
 /// sizes and lengths), read by bench.py.
 void exportPass(const std::vector<golden::GoldenCase>& cases, const std::string& dir) {
   json batches = json::array();
   int64_t examples = 0;
   for (size_t k = 0; k < cases.size(); ++k) {
     const golden::GoldenCase& c = cases[k];
-    fs::path to = fs::path(dir) / "batches" / std::to_string(k);
+    fs::path to = fs::path(dir) / "batches" / std::to_string(k) / "inputs";
     fs::create_directories(to);
     for (size_t i = 0; i < c.inputs.size(); ++i)
       check(writeNpy((to / (c.inputNames[i] + ".npy")).string(), c.inputs[i]));
