@@ -419,6 +419,9 @@ StatusOr<std::vector<GoldenCase>> makeTimingCases(const std::string& dataDir, si
                                                   const TimingBatches& which, int64_t hidden,
                                                   bool predicted) {
   CAIRN_ASSIGN_OR_RETURN(const SnliData* d, snliDev(dataDir));
+  if (which.which == TimingBatches::NearPercentile &&
+      !(which.percentile > 0 && which.percentile <= 100))
+    return errorf("timing case: percentile {} is not in (0, 100]", which.percentile);
   std::vector<int64_t> lengths;
   for (const auto& e : d->examples)
     lengths.push_back(static_cast<int64_t>(
@@ -534,6 +537,9 @@ StatusOr<std::vector<GoldenCase>> makeTreeLstmTimingCases(const std::string& dat
                                                           const TimingBatches& which,
                                                           int64_t hidden) {
   CAIRN_ASSIGN_OR_RETURN(const SstData* d, sstDev(dataDir));
+  if (which.which == TimingBatches::NearPercentile &&
+      !(which.percentile > 0 && which.percentile <= 100))
+    return errorf("timing case: percentile {} is not in (0, 100]", which.percentile);
   std::vector<int64_t> lengths;
   for (const auto& e : d->examples)
     lengths.push_back(static_cast<int64_t>(e.sentence.tokens.size()));
