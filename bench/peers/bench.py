@@ -48,6 +48,14 @@ Per workload and mode, in the child:
     step does not donate its inputs, as Cairn's does not reuse them): the same
     work every time. (Carried forward, steps drift: with these parameters the
     gradients hold denormal floats, and how many changes from step to step.)
+ 4b. Whole passes (a case directory with pass.json: spinn_pi_dev,
+    treelstm_sst_dev): every batch in turn, the time of a pass the sum of
+    the batches' (training: each batch's first step from the exported
+    parameters, reset between batches outside the timing). The check covers
+    every batch (the worst is reported) and is the peers' warm-up (JAX
+    compiles each distinct bucket shape ahead of time there); Cairn runs
+    one untimed pass; then at least --pass-min-reps (3) timed passes and
+    --pass-warmup (0) more untimed ones first. README.md, "Whole passes".
  5. Cairn's achieved GFLOP/s: ExecStats::gemmFlops (2*M*N*K over its BLAS
     calls) per run / its median time, against `cairn-peer-bench peak` (sgemm
     at the SPINN shapes, same N); and one profiled run (time by instruction
@@ -90,7 +98,17 @@ DEFAULT_WORKLOADS = [
     ("bilstm_b1", "forward"), ("bigru_b1", "forward"),
     ("spinn_pred_b128", "forward"), ("spinn_pi_b8", "forward"), ("spinn_pi_b1", "forward"),
     ("treelstm_b128", "forward"), ("treelstm_b128", "train"),
+] + [
+    # Batches that look like the data (issue 16): whole passes over the dev
+    # sets, and single batches at the median and 90th-percentile lengths.
+    ("treelstm_sst_dev", "forward"), ("treelstm_sst_dev", "train"),
+    ("spinn_pi_dev", "forward"), ("spinn_pi_dev", "train"),
+    ("spinn_pi_p50", "forward"), ("spinn_pi_p50", "train"),
+    ("spinn_pi_p90", "forward"), ("spinn_pi_p90", "train"),
+    ("treelstm_p50", "forward"), ("treelstm_p50", "train"),
+    ("treelstm_p90", "forward"), ("treelstm_p90", "train"),
 ]
+DATA_WORKLOADS = DEFAULT_WORKLOADS[13:]
 # The workloads of the GPU comparison: SPINN forward and training step at
 # batch 128 and 512, TreeLSTM at 128, BiLSTM / BiGRU at 64.
 # Batch 512 last: its per-example PyTorch training step is the slowest run,
@@ -102,7 +120,7 @@ GPU_WORKLOADS = [
     ("bigru_b64", "forward"), ("bigru_b64", "train"),
     ("spinn_pi_b512", "forward"), ("spinn_pi_b512", "train"),
 ]
-WORKLOAD_SETS = {"default": DEFAULT_WORKLOADS, "gpu": GPU_WORKLOADS}
+WORKLOAD_SETS = {"default": DEFAULT_WORKLOADS, "gpu": GPU_WORKLOADS, "data": DATA_WORKLOADS}
 CLIP, LR = 5.0, 1e-3
 PEERS = ("torch", "jax")
 TREE_KINDS = ("spinn_snli", "treelstm_sst")  # where --full-reduce changes the graph
@@ -234,10 +252,12 @@ class Target:
             torch.cuda.synchronize()
 
 
-def torch_side(kind, case_dir, config, inputs, mode, labels_np, target):
-    """(run function, reset function or None, check outputs/values) for
-    PyTorch eager. The run functions leave their work queued on a GPU: the
-    caller synchronizes (Target.sync) around the clock reads."""
+def torch_side(kind, case_dir, config, batches, mode, labels_list, target):
+    """(run(k) function, reset function or None, check outputs/values per
+    batch) for PyTorch eager, on `batches` (input dicts: one, or a whole
+    pass's) with `labels_list` (train: one array per batch). The run
+    functions leave their work queued on a GPU: the caller synchronizes
+    (Target.sync) around the clock reads."""
     import numpy as np
     import torch
     from common import ParamBag
@@ -251,14 +271,16 @@ def torch_side(kind, case_dir, config, inputs, mode, labels_np, target):
     if mode == "forward":
         model.eval()
 
-        def run():
+        def run(k=0):
             with torch.no_grad():
-                return forward(kind, model, inputs)
+                return forward(kind, model, batches[k])
 
-        out = run()
-        vals = [out[name] for name in config["outputs"]]
-        return run, None, [v.detach().cpu().numpy() if isinstance(v, torch.Tensor)
-                           else np.asarray(v) for v in vals]
+        vals = []
+        for k in range(len(batches)):  # the check pass (also every batch's first run)
+            out = run(k)
+            vals.append([out[name].detach().cpu().numpy() if isinstance(out[name], torch.Tensor)
+                         else np.asarray(out[name]) for name in config["outputs"]])
+        return run, None, vals
 
     model.train()
     # nn.LSTM's second bias is fixed at 0 in Cairn's parameterization (one
@@ -270,12 +292,13 @@ def torch_side(kind, case_dir, config, inputs, mode, labels_np, target):
     params = [p for p in model.parameters() if p.requires_grad]
     initial = [p.detach().clone() for p in params]
     opt = torch.optim.Adam(params, lr=LR)
-    labels = torch.as_tensor(labels_np, dtype=torch.long, device=target.torch_device)
+    labels = [torch.as_tensor(l, dtype=torch.long, device=target.torch_device)
+              for l in labels_list]
 
-    def run():
+    def run(k=0):
         opt.zero_grad(set_to_none=True)
-        logits = forward(kind, model, inputs)["logits"]
-        loss = torch.nn.functional.cross_entropy(logits, labels)
+        logits = forward(kind, model, batches[k])["logits"]
+        loss = torch.nn.functional.cross_entropy(logits, labels[k])
         loss.backward()
         norm = torch.nn.utils.clip_grad_norm_(params, CLIP)
         opt.step()
@@ -287,13 +310,23 @@ def torch_side(kind, case_dir, config, inputs, mode, labels_np, target):
             p.copy_(p0)
         opt.state.clear()
 
-    loss, norm = run()  # the first step, from the exported parameters
-    reset()
-    return run, reset, [np.float32(loss.item()), np.float32(norm.item())]
+    vals = []
+    for k in range(len(batches)):  # each batch's first step, from the exported parameters
+        loss, norm = run(k)
+        reset()
+        vals.append([np.float32(loss.item()), np.float32(norm.item())])
+    return run, reset, vals
 
 
-def jax_side(kind, case_dir, config, inputs, mode, labels_np, target):
-    """(run function, check values, compile times) for JAX."""
+def shape_key(x):
+    """The input shapes of one batch: jax.jit compiles once per distinct key."""
+    return tuple((k, tuple(v.shape)) for k, v in sorted(x.items()))
+
+
+def jax_side(kind, case_dir, config, batches, mode, labels_list, target):
+    """(run(k) function, check values per batch, compile times) for JAX.
+    Each distinct batch shape is lowered and compiled ahead of time (a whole
+    pass has one per bucket length); compile_info sums them."""
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -307,22 +340,35 @@ def jax_side(kind, case_dir, config, inputs, mode, labels_np, target):
         raise ValueError("jax_models' parameter names differ from the case's")
     params = {k: put(np.load(os.path.join(case_dir, "params", k + ".npy")))
               for k in config["params"]}
-    x = {k: put(v) for k, v in inputs.items()}
-    compile_info = {}
+    xs = [{k: put(v) for k, v in inputs.items()} for inputs in batches]
+    keys = [shape_key(x) for x in xs]
+    compile_info = {"trace_ms": 0.0, "compile_ms": 0.0, "shapes": len(set(keys))}
+    compiled = {}
+
+    def aot(key, fn, *a):  # lower + compile once per distinct shape, timed
+        if key not in compiled:
+            t0 = time.perf_counter()
+            lowered = fn.lower(*a)
+            t1 = time.perf_counter()
+            compiled[key] = lowered.compile()
+            t2 = time.perf_counter()
+            compile_info["trace_ms"] += 1e3 * (t1 - t0)
+            compile_info["compile_ms"] += 1e3 * (t2 - t1)
+        return compiled[key]
+
     if mode == "forward":
         fn = jm.make_forward(kind, cfg, names)
-        t0 = time.perf_counter()
-        lowered = fn.lower(params, x)
-        t1 = time.perf_counter()
-        compiled = lowered.compile()
-        t2 = time.perf_counter()
-        compile_info = {"trace_ms": 1e3 * (t1 - t0), "compile_ms": 1e3 * (t2 - t1)}
+        for x, key in zip(xs, keys):
+            aot(key, fn, params, x)
 
-        def run():
-            return jax.block_until_ready(compiled(params, x))
+        def run(k=0):
+            return jax.block_until_ready(compiled[keys[k]](params, xs[k]))
 
-        out = run()
-        return run, [np.asarray(out[name]) for name in config["outputs"]], compile_info
+        vals = []
+        for k in range(len(xs)):  # the check pass (also every shape's first run)
+            out = run(k)
+            vals.append([np.asarray(out[name]) for name in config["outputs"]])
+        return run, vals, compile_info
 
     loss_fn = jm.make_loss(kind, cfg, names)
 
@@ -332,24 +378,24 @@ def jax_side(kind, case_dir, config, inputs, mode, labels_np, target):
         p, state = jm.adam_update(p, grads, state, LR)
         return p, state, loss, norm
 
-    labels = put(np.asarray(labels_np, np.int32))
+    labels = [put(np.asarray(l, np.int32)) for l in labels_list]
     state = jm.adam_init(params)
     if target.jax_device is not None:
         state = jax.device_put(state, target.jax_device)
     jitted = jax.jit(step)
-    t0 = time.perf_counter()
-    lowered = jitted.lower(params, state, x, labels)
-    t1 = time.perf_counter()
-    compiled = lowered.compile()
-    t2 = time.perf_counter()
-    compile_info = {"trace_ms": 1e3 * (t1 - t0), "compile_ms": 1e3 * (t2 - t1)}
+    for x, l, key in zip(xs, labels, keys):
+        aot(key, jitted, params, state, x, l)
 
-    def run():
-        p, s, loss, norm = jax.block_until_ready(compiled(params, state, x, labels))
+    def run(k=0):
+        p, s, loss, norm = jax.block_until_ready(compiled[keys[k]](params, state, xs[k],
+                                                                   labels[k]))
         return loss, norm
 
-    loss, norm = run()  # the first step, from the exported parameters
-    return run, [np.float32(loss), np.float32(norm)], compile_info
+    vals = []
+    for k in range(len(xs)):  # each batch's first step, from the exported parameters
+        loss, norm = run(k)
+        vals.append([np.float32(loss), np.float32(norm)])
+    return run, vals, compile_info
 
 
 def check_forward(config, cairn_dir, torch_out, jax_out, variant_dirs=()):
@@ -369,6 +415,20 @@ def check_forward(config, cairn_dir, torch_out, jax_out, variant_dirs=()):
             else:
                 res[f"{fw}_{name}_rel"] = max_rel_diff(o, c)
     return res
+
+
+def merge_checks(per_batch):
+    """One check record for a whole pass: the worst batch's relative
+    differences, the moves that differ summed, Cairn's loss and norm of the
+    first batch."""
+    out = dict(per_batch[0])
+    for r in per_batch[1:]:
+        for k, v in r.items():
+            if k.endswith("_rel"):
+                out[k] = max(out[k], v)
+            elif k.endswith("_differ"):
+                out[k] += v
+    return out
 
 
 def check_train(cairn_dir, torch_vals, jax_vals, variant_dirs=()):
@@ -406,6 +466,18 @@ def bench_one(args, workload, mode, threads, cases_dir, target):
         inputs = load_inputs(case_dir, config)
         rec["kind"], rec["model"] = kind, config["model"]
         rec["shapes"] = {k: list(v.shape) for k, v in inputs.items()}
+        rec["data"] = {k: v for k, v in config.get("data", {}).items() if k != "examples"}
+        # A whole pass (pass.json): every batch's inputs, batches/<k>/.
+        pass_info = None
+        batches = [inputs]
+        if os.path.isfile(os.path.join(case_dir, "pass.json")):
+            with open(os.path.join(case_dir, "pass.json")) as f:
+                pass_info = json.load(f)
+            batches = [load_inputs(os.path.join(case_dir, "batches", str(k)), config)
+                       for k in range(len(pass_info["batches"]))]
+            rec["pass"] = {"batches": len(batches), "examples": pass_info["examples"],
+                           "batch": max(b["examples"] for b in pass_info["batches"]),
+                           "distinct_shapes": len({shape_key(x) for x in batches})}
         # The variants that change something for this model (--full-reduce:
         # the tree models only).
         variants = [(label, flags) for label, flags in args.variants
@@ -430,8 +502,10 @@ def bench_one(args, workload, mode, threads, cases_dir, target):
         rec["variants"] = {label: " ".join(flags) for label, flags in variants}
         labels = None
         if mode == "train":
-            B = inputs["tokens"].shape[-2] if kind == "spinn_snli" else inputs["tokens"].shape[0]
-            labels = (np.arange(B) % config["model"].get("classes", 3)).astype(np.int32)
+            def batch_size(x):
+                return x["tokens"].shape[-2] if kind == "spinn_snli" else x["tokens"].shape[0]
+            labels = [(np.arange(batch_size(x)) % config["model"].get("classes", 3))
+                      .astype(np.int32) for x in batches]
         rec["compile"] = {fw: srv.ready for fw, srv in servers.items()}
         emulated = [fw for fw, srv in servers.items() if srv.ready.get("emulated")]
         if target.cuda and emulated and not (args.allow_emulated or target.dry_run):
@@ -445,33 +519,55 @@ def bench_one(args, workload, mode, threads, cases_dir, target):
                 srv_dirs[fw] = tmp if fw == "cairn" else os.path.join(tmp, fw)
                 srv.ask(f"save {srv_dirs[fw]}")
             variant_dirs = [(fw[len("cairn_"):], d) for fw, d in srv_dirs.items() if fw != "cairn"]
-            t_run, t_reset, t_vals = torch_side(kind, case_dir, config, inputs, mode, labels,
+            t_run, t_reset, t_vals = torch_side(kind, case_dir, config, batches, mode, labels,
                                                 target)
-            j_run, j_vals, jinfo = jax_side(kind, case_dir, config, inputs, mode, labels, target)
+            j_run, j_vals, jinfo = jax_side(kind, case_dir, config, batches, mode, labels, target)
             rec["compile"]["jax"] = jinfo
-            rec["check"] = (check_forward(config, tmp, t_vals, j_vals, variant_dirs)
-                            if mode == "forward" else
-                            check_train(tmp, t_vals, j_vals, variant_dirs))
+            checks = []
+            for k in range(len(batches)):  # a whole pass: Cairn's results in <dir>/<k>/
+                sub = (lambda d: os.path.join(d, str(k))) if pass_info else (lambda d: d)
+                vdirs = [(label, sub(d)) for label, d in variant_dirs]
+                checks.append(check_forward(config, sub(tmp), t_vals[k], j_vals[k], vdirs)
+                              if mode == "forward" else
+                              check_train(sub(tmp), t_vals[k], j_vals[k], vdirs))
+            rec["check"] = merge_checks(checks)
 
         def once(fw):
+            # A whole pass: every batch in turn, the time the sum of the
+            # batches' (a training step's reset between batches, as between
+            # repetitions, outside it); Cairn's server does the same.
             if fw in servers:
                 r = servers[fw].ask("run 1")
                 if fw == "cairn" and "gemm_flops" in r:
                     rec["gemm_flops"] = r["gemm_flops"]
                 return r["ms"][0]
-            if fw == "torch" and t_reset:
-                t_reset()
-            target.sync()  # nothing of torch's still queued (the reset's copies)
-            t0 = time.perf_counter()
-            (t_run if fw == "torch" else j_run)()  # JAX: block_until_ready inside
-            if fw == "torch":
-                target.sync()
-            return 1e3 * (time.perf_counter() - t0)
+            total = 0.0
+            for k in range(len(batches)):
+                if fw == "torch" and t_reset:
+                    t_reset()
+                target.sync()  # nothing of torch's still queued (the reset's copies)
+                t0 = time.perf_counter()
+                (t_run if fw == "torch" else j_run)(k)  # JAX: block_until_ready inside
+                if fw == "torch":
+                    target.sync()
+                total += 1e3 * (time.perf_counter() - t0)
+            return total
 
+        # A whole pass's check pass above ran every batch once in each
+        # framework (JAX compiled every distinct shape there): it is the
+        # warm-up; --pass-warmup adds untimed whole passes.
+        warmup, min_reps = ((args.pass_warmup, args.pass_min_reps) if pass_info
+                            else (args.warmup, args.min_reps))
         round_ms = 0.0
-        for w in range(args.warmup):
+        for w in range(warmup):
             round_ms = sum(once(fw) for fw in fws)
-        reps = int(min(args.max_reps, max(args.min_reps, 1e3 * args.budget / max(round_ms, 1e-3))))
+        if warmup == 0:
+            # The peers' warm-up was the check pass; Cairn's `save` ran on
+            # fresh contexts, so one untimed pass on its serving context.
+            for fw in servers:
+                once(fw)
+            round_ms = float("inf")  # reps: min_reps
+        reps = int(min(args.max_reps, max(min_reps, 1e3 * args.budget / max(round_ms, 1e-3))))
         times = {fw: [] for fw in fws}
         n = len(fws)
         for r in range(reps):
@@ -484,6 +580,9 @@ def bench_one(args, workload, mode, threads, cases_dir, target):
         rec["time"] = {fw: stats(times[fw]) for fw in fws}
         c = rec["time"]["cairn"]["median"]
         rec["ratio"] = {fw: rec["time"][fw]["median"] / c for fw in fws if fw != "cairn"}
+        if pass_info:
+            rec["examples_per_s"] = {fw: pass_info["examples"] / (rec["time"][fw]["median"] * 1e-3)
+                                     for fw in fws}
         if rec.get("gemm_flops"):
             rec["cairn_gflops"] = rec["gemm_flops"] / (c * 1e-3) / 1e9
         rec["profile"] = servers["cairn"].ask("profile")
@@ -571,6 +670,10 @@ def child_main(args):
             continue
         out["results"].append(rec)
         t = rec["time"]
+        if rec.get("pass"):
+            print(f"{tag} {workload} {mode}: whole pass of {rec['pass']['examples']} examples, "
+                  f"{rec['pass']['batches']} batches ({rec['pass']['distinct_shapes']} shapes)",
+                  flush=True)
         cols = [f"cairn {t['cairn']['median']:9.2f} ms"]
         cols += [f"{fw} {t[fw]['median']:9.2f} ms ({rec['ratio'][fw]:5.2f}x)"
                  for fw in rec["frameworks"] if fw != "cairn"]
@@ -629,7 +732,23 @@ def fmt_check(r):
 
 
 def fmt_batch(r):
-    """The batch's shape, for people: SNLI pairs x tokens (steps), or batch x length."""
+    """The batch's shape, for people: SNLI pairs x tokens (steps), or batch x
+    length; a percentile batch: which, and its lengths; a whole pass: its size."""
+    if r.get("pass"):
+        p = r["pass"]
+        unit = "pairs" if r["kind"] == "spinn_snli" else "trees"
+        return (f"{p['examples']} {unit}, {p['batches']} batches of <= {p.get('batch', '?')} "
+                f"({p['distinct_shapes']} shapes)")
+    d = r.get("data", {})
+    note = ""
+    if "percentile" in d:
+        lo, med, hi = d["batch_lengths"]
+        note = (f" (p{d['percentile']:g} length {d['percentile_length']}; "
+                f"batch lengths {lo}-{hi}, median {med})")
+    return fmt_shape(r) + note
+
+
+def fmt_shape(r):
     sh = r["shapes"]
     tok = sh["tokens"]
     if r["kind"] == "spinn_snli":
@@ -650,6 +769,40 @@ def fw_title(fw):
 
 def ratio_title(fw):
     return RATIO_TITLES.get(fw) or f"{fw[len('cairn_'):]} / Cairn"
+
+
+def fmt_s(ms):
+    """Milliseconds as seconds with about three significant digits."""
+    s = ms / 1e3
+    return f"{s:.3f}" if s < 10 else f"{s:.1f}"
+
+
+def markdown_passes(passes, fws, ratio_order, cuda):
+    """The whole-pass table: seconds per pass (median [min-max]: a few
+    passes only), examples per second, ratios."""
+    lines = ["### Whole passes over the dev sets (every length bucket in order)\n",
+             "Seconds per pass: median [min-max] over the timed passes; examples/s = the "
+             "file's examples / the median; ratio = peer median / Cairn median (> 1: Cairn "
+             "faster). A pass is every batch once; its time the sum of the batches' times. "
+             "Train: each batch's step is the first step from the exported parameters and a "
+             "fresh Adam state (reset between batches outside the timing), not a sequence.\n"]
+    head = ["workload", "data", "mode"] + ([] if cuda else ["threads"])
+    head += [f"{fw_title(fw)} s" for fw in fws] + [f"{fw_title(fw)} ex/s" for fw in fws]
+    head += [ratio_title(fw) for fw in ratio_order] + ["passes", "check vs Cairn (torch / JAX)"]
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + " --- |" * len(head))
+    for r in passes:
+        t = r["time"]
+        row = [r["workload"], fmt_batch(r), r["mode"]] + ([] if cuda else [str(r["threads"])])
+        row += [f"{fmt_s(t[fw]['median'])} [{fmt_s(t[fw]['min'])}-{fmt_s(t[fw]['max'])}]"
+                if fw in t else "-" for fw in fws]
+        row += [f"{r['examples_per_s'][fw]:.0f}" if fw in t else "-" for fw in fws]
+        row += [f"{r['ratio'][fw]:.2f}" if fw in r["ratio"] else "-" for fw in ratio_order]
+        row += [str(t["cairn"]["n"]) + (" (deadline)" if r.get("cut_short") else ""),
+                fmt_check(r) + " (worst batch)"]
+        lines.append("| " + " | ".join(row) + " |")
+    lines.append("")
+    return lines
 
 
 def markdown(all_out, info, specs):
@@ -674,14 +827,19 @@ def markdown(all_out, info, specs):
         for label, flags in o0.get("variants", {}).items():
             lines.append(f"Cairn {label}: `serve --backend cuda {flags}`.")
         lines.append("")
-    lines.append("### Time per run (ms: median [p25-p75]; ratio = peer median / Cairn median, "
-                 "> 1: Cairn faster)\n")
-    head = ["workload", "batch", "mode"] + ([] if cuda else ["threads"])
-    head += [fw_title(fw) for fw in fws] + [ratio_title(fw) for fw in ratio_order]
-    head += ["reps", "check vs Cairn (torch / JAX)"]
-    lines.append("| " + " | ".join(head) + " |")
-    lines.append("|" + " --- |" * len(head))
-    for r in recs:
+    passes = [r for r in recs if r.get("pass")]
+    if passes:
+        lines += markdown_passes(passes, fws, ratio_order, cuda)
+    recs_one = [r for r in recs if not r.get("pass")]
+    if recs_one:
+        lines.append("### Time per run (ms: median [p25-p75]; ratio = peer median / Cairn median, "
+                     "> 1: Cairn faster)\n")
+        head = ["workload", "batch", "mode"] + ([] if cuda else ["threads"])
+        head += [fw_title(fw) for fw in fws] + [ratio_title(fw) for fw in ratio_order]
+        head += ["reps", "check vs Cairn (torch / JAX)"]
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("|" + " --- |" * len(head))
+    for r in recs_one:
         t = r["time"]
         row = [r["workload"], fmt_batch(r), r["mode"]] + ([] if cuda else [str(r["threads"])])
         row += [fmt_t(t[fw]) if fw in t else "-" for fw in fws]
@@ -712,7 +870,8 @@ def markdown(all_out, info, specs):
                      ("" if cuda else f"{r['threads']} | ") +
                      f"{c['build_ms']:.0f} | {c['compile_ms']:.0f} | {c['ir_to_runnable_ms']:.0f} | "
                      f"{j.get('trace_ms', 0):.0f} | {j.get('compile_ms', 0):.0f} | "
-                     f"{j.get('trace_ms', 0) + j.get('compile_ms', 0):.0f} |")
+                     f"{j.get('trace_ms', 0) + j.get('compile_ms', 0):.0f}"
+                     f"{' (' + str(j['shapes']) + ' shapes)' if j.get('shapes', 1) > 1 else ''} |")
 
     if cuda:
         lines += markdown_device(all_out, recs)
@@ -769,7 +928,8 @@ def markdown_roofline(all_out, recs):
         total = prof.get("total_ms") or 1.0
         top = ", ".join([f"{x['what']} {x['ms']:.1f}" for x in rows
                          if not x["what"].startswith("gemm")][:3])
-        lines.append(f"| {r['workload']} | {r['mode']} | {r['threads']} | "
+        name = r["workload"] + (" (pass; profile: batch 0)" if r.get("pass") else "")
+        lines.append(f"| {name} | {r['mode']} | {r['threads']} | "
                      f"{r['gemm_flops'] / 1e9:.3f} | {r['cairn_gflops']:.1f} | "
                      f"{100 * r['cairn_gflops'] / peaks[r['threads']]:.0f}% | "
                      f"{100 * gemm / total:.0f}% | {top} |")
@@ -830,12 +990,20 @@ def main():
     ap.add_argument("--workload-set", choices=sorted(WORKLOAD_SETS), default=None,
                     help="default: every workload (the CPU comparison); gpu: SPINN b128 and "
                          "b512, TreeLSTM b128, BiLSTM / BiGRU b64, forward and train (default "
-                         "with --device cuda)")
+                         "with --device cuda); data: the whole passes over the dev sets and the "
+                         "p50 / p90 batches")
     ap.add_argument("--budget", type=float, default=15.0,
                     help="seconds of timed rounds per workload and mode (approximate)")
     ap.add_argument("--min-reps", type=int, default=7)
     ap.add_argument("--max-reps", type=int, default=60)
     ap.add_argument("--warmup", type=int, default=2, help="untimed rounds first")
+    ap.add_argument("--pass-min-reps", type=int, default=3,
+                    help="whole-pass workloads (spinn_pi_dev, treelstm_sst_dev): timed passes "
+                         "at least (a PyTorch training pass over SNLI dev takes minutes)")
+    ap.add_argument("--pass-warmup", type=int, default=0,
+                    help="whole-pass workloads: untimed whole passes after the check pass (which "
+                         "already runs every batch once in each framework: JAX compiles every "
+                         "distinct bucket shape there) and Cairn's one untimed pass")
     ap.add_argument("--exe", default=os.path.join(
         os.environ.get("CAIRN_BUILD_DIR", os.path.join(root, "build")), "bin", "cairn-peer-bench"))
     ap.add_argument("--data", default=None, help="data directory (default: ../shared/data)")
@@ -910,6 +1078,8 @@ def main():
     common_args = ["--exe", args.exe, "--device", args.device,
                    "--budget", str(args.budget), "--min-reps", str(args.min_reps),
                    "--max-reps", str(args.max_reps), "--warmup", str(args.warmup),
+                   "--pass-min-reps", str(args.pass_min_reps),
+                   "--pass-warmup", str(args.pass_warmup),
                    *(["--flush-denormals"] if args.flush_denormals else []),
                    *(["--no-loop-graphs"] if args.no_loop_graphs else []),
                    *(["--full-reduce"] if args.full_reduce else []),

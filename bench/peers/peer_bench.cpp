@@ -50,6 +50,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <optional>
@@ -99,45 +100,85 @@ double msSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-StatusOr<golden::GoldenCase> first(StatusOr<std::vector<golden::GoldenCase>> cases) {
-  if (!cases.isOk()) return cases.status();
-  return std::move(cases->front());
+using Cases = StatusOr<std::vector<golden::GoldenCase>>;
+
+Cases one(StatusOr<golden::GoldenCase> c) {
+  if (!c.isOk()) return c.status();
+  std::vector<golden::GoldenCase> v;
+  v.push_back(std::move(c).value());
+  return v;
 }
 
-/// A benchmark workload: a model on one batch.
+/// A benchmark workload: a model on one batch, or (`pass`) on every batch of
+/// a dev file in turn: one run is the whole pass, every batch through the
+/// same compiled function.
 struct Workload {
   std::string name;
   std::string description;
   bool train; ///< has a training step
-  std::function<StatusOr<golden::GoldenCase>(const std::string& dataDir)> make;
+  std::function<Cases(const std::string& dataDir)> make; ///< one case per batch
+  bool pass = false;
 };
+
+golden::TimingBatches nearPercentile(double p) {
+  golden::TimingBatches w;
+  w.which = golden::TimingBatches::NearPercentile;
+  w.percentile = p;
+  return w;
+}
+
+golden::TimingBatches everyBatch() {
+  golden::TimingBatches w;
+  w.which = golden::TimingBatches::Every;
+  return w;
+}
 
 const std::vector<Workload>& workloads() {
   using golden::makeBiRnnTimingCase;
   using golden::makeTimingCases;
+  using golden::makeTreeLstmTimingCases;
   static const std::vector<Workload> all = {
       {"spinn_pi_b128", "SPINN-PI + tracker, SNLI dev, 128 pairs, h300 (tracker 150, MLP 600)", true,
-       [](const std::string& d) { return first(makeTimingCases(d, 128, 1, 300)); }},
+       [](const std::string& d) { return makeTimingCases(d, 128, 1, 300); }},
       {"spinn_pi_b512", "SPINN-PI + tracker, SNLI dev, 512 pairs, h300 (tracker 150, MLP 600)", true,
-       [](const std::string& d) { return first(makeTimingCases(d, 512, 1, 300)); }},
+       [](const std::string& d) { return makeTimingCases(d, 512, 1, 300); }},
       {"spinn_pi_b8", "SPINN-PI + tracker, SNLI dev, 8 pairs, h300", false,
-       [](const std::string& d) { return first(makeTimingCases(d, 8, 1, 300)); }},
+       [](const std::string& d) { return makeTimingCases(d, 8, 1, 300); }},
       {"spinn_pi_b1", "SPINN-PI + tracker, SNLI dev, 1 pair, h300", false,
-       [](const std::string& d) { return first(makeTimingCases(d, 1, 1, 300)); }},
+       [](const std::string& d) { return makeTimingCases(d, 1, 1, 300); }},
       {"spinn_pred_b128", "SPINN, predicted transitions (argmax), SNLI dev, 128 pairs, h300", false,
-       [](const std::string& d) { return first(makeTimingCases(d, 128, 1, 300, true)); }},
+       [](const std::string& d) { return makeTimingCases(d, 128, 1, 300, true); }},
       {"bilstm_b64", "BiLSTM classifier, 2 layers, h = e = 256, seq 35, batch 64", true,
-       [](const std::string&) { return makeBiRnnTimingCase("lstm", 64, 35, 256); }},
+       [](const std::string&) { return one(makeBiRnnTimingCase("lstm", 64, 35, 256)); }},
       {"bilstm_b1", "BiLSTM classifier, 2 layers, h = e = 256, seq 35, batch 1", false,
-       [](const std::string&) { return makeBiRnnTimingCase("lstm", 1, 35, 256); }},
+       [](const std::string&) { return one(makeBiRnnTimingCase("lstm", 1, 35, 256)); }},
       {"bigru_b64", "BiGRU classifier, 2 layers, h = e = 256, seq 35, batch 64", true,
-       [](const std::string&) { return makeBiRnnTimingCase("gru", 64, 35, 256); }},
+       [](const std::string&) { return one(makeBiRnnTimingCase("gru", 64, 35, 256)); }},
       {"bigru_b1", "BiGRU classifier, 2 layers, h = e = 256, seq 35, batch 1", false,
-       [](const std::string&) { return makeBiRnnTimingCase("gru", 1, 35, 256); }},
+       [](const std::string&) { return one(makeBiRnnTimingCase("gru", 1, 35, 256)); }},
       {"treelstm_b128", "TreeLSTM sentiment, SST dev, 128 trees, h = e = 300", true,
-       [](const std::string& d) { return first(golden::makeTreeLstmTimingCases(d, 128, 1, 300)); }},
+       [](const std::string& d) { return makeTreeLstmTimingCases(d, 128, 1, 300); }},
+      // Batches that look like the data: the full bucket of 128 whose median
+      // length is nearest the dev file's median / 90th-percentile length
+      // (golden::TimingBatches::NearPercentile), and whole passes.
+      {"spinn_pi_p50", "SPINN-PI + tracker, SNLI dev, the 128 pairs at the median length, h300", true,
+       [](const std::string& d) { return makeTimingCases(d, 128, nearPercentile(50), 300); }},
+      {"spinn_pi_p90", "SPINN-PI + tracker, SNLI dev, the 128 pairs at the 90th-percentile length, h300",
+       true, [](const std::string& d) { return makeTimingCases(d, 128, nearPercentile(90), 300); }},
+      {"treelstm_p50", "TreeLSTM sentiment, SST dev, the 128 trees at the median length, h300", true,
+       [](const std::string& d) { return makeTreeLstmTimingCases(d, 128, nearPercentile(50), 300); }},
+      {"treelstm_p90", "TreeLSTM sentiment, SST dev, the 128 trees at the 90th-percentile length, h300",
+       true, [](const std::string& d) { return makeTreeLstmTimingCases(d, 128, nearPercentile(90), 300); }},
+      {"spinn_pi_dev", "SPINN-PI + tracker, whole pass over SNLI dev, batches of 128 in bucket order, h300",
+       true, [](const std::string& d) { return makeTimingCases(d, 128, everyBatch(), 300); }, true},
+      {"treelstm_sst_dev", "TreeLSTM sentiment, whole pass over SST dev, batches of 128 in bucket order, h300",
+       true, [](const std::string& d) { return makeTreeLstmTimingCases(d, 128, everyBatch(), 300); },
+       true},
+      {"treelstm_tiny_dev", "TreeLSTM, whole pass over SST dev, batches of 512, h 8 (smoke test)",
+       true, [](const std::string& d) { return makeTreeLstmTimingCases(d, 512, everyBatch(), 8); },
+       true},
       {"bilstm_tiny", "BiLSTM classifier, h 8, seq 5, batch 2 (smoke test: no data needed)", true,
-       [](const std::string&) { return makeBiRnnTimingCase("lstm", 2, 5, 8, 50); }},
+       [](const std::string&) { return one(makeBiRnnTimingCase("lstm", 2, 5, 8, 50)); }},
   };
   return all;
 }
@@ -157,6 +198,14 @@ struct Runnable {
   const Module* module = nullptr;
   std::string function;
   std::vector<Tensor> args;
+  /// Where the batch starts in `args` (forward: 0; train: after the
+  /// parameters and the optimizer state).
+  size_t batchAt = 0;
+  /// The batch part of `args` (inputs; train: and labels) for each batch of
+  /// a whole pass, put in place by useBatch (a one-batch workload: its own).
+  /// Only the batches are stored per batch: the parameters (and Adam state)
+  /// are tens of MB, and SNLI dev has 77 batches.
+  std::vector<std::vector<Tensor>> batches;
   std::optional<size_t> lossResult, gradNormResult;
   double buildMs = 0; ///< train: gradient + train_step built (the model is not counted)
 };
@@ -226,6 +275,7 @@ Runnable forwardRunnable(golden::GoldenCase& c) {
   r.function = c.function->name;
   r.args = c.inputs;
   r.args.insert(r.args.end(), c.paramValues.begin(), c.paramValues.end());
+  r.batches = {c.inputs};
   return r;
 }
 
@@ -269,10 +319,76 @@ Runnable trainRunnable(golden::GoldenCase& c, TreeChoices t) {
   r.args = c.paramValues;
   for (const Tensor& t : training::initialState(step.state))
     r.args.push_back(t);
+  r.batchAt = r.args.size();
   r.args.insert(r.args.end(), batch.begin(), batch.end());
+  r.batches = {batch};
   r.lossResult = step.lossResult();
   if (step.hasGradNorm) r.gradNormResult = step.gradNormResult();
   return r;
+}
+
+/// The batches of a whole pass: each case's inputs (and for a training step
+/// its labels), to take the place of the first one's in `r.args` (useBatch).
+/// The cases share their parameters and model (one compiled function runs
+/// every batch); their own copies of the parameters are dropped here.
+void setPassBatches(Runnable& r, std::vector<golden::GoldenCase>& cases, bool train) {
+  r.batches.clear();
+  for (golden::GoldenCase& c : cases) {
+    if (c.kind != cases[0].kind || c.inputs.size() != cases[0].inputs.size())
+      die("the batches of a pass differ in kind");
+    std::vector<Tensor> b = c.inputs;
+    if (train) b.push_back(labelsFor(c));
+    r.batches.push_back(std::move(b));
+    if (&c != &cases[0]) c.paramValues.clear();
+  }
+}
+
+/// Puts batch `b`'s inputs in `r.args` (a copy of a few KB, outside the timing).
+void useBatch(Runnable& r, size_t b) {
+  for (size_t i = 0; i < r.batches[b].size(); ++i)
+    r.args[r.batchAt + i] = r.batches[b][i];
+}
+
+/// What the batches are, for people and bench.py: per batch its size and
+/// padded shapes (tokens, transitions), and why it was chosen (a percentile
+/// batch: the percentile, its length, the batch's min / median / max length).
+json selectionNote(const std::vector<golden::GoldenCase>& cases) {
+  json batches = json::array();
+  int64_t examples = 0;
+  for (const golden::GoldenCase& c : cases) {
+    json b = {{"examples", c.data.contains("examples") ? c.data.at("examples").size() : 0}};
+    examples += b["examples"].get<int64_t>();
+    for (size_t i = 0; i < c.inputs.size(); ++i)
+      if (c.inputNames[i] == "tokens" || c.inputNames[i] == "transitions")
+        b[c.inputNames[i]] = c.inputs[i].shape();
+    batches.push_back(b);
+  }
+  json note = {{"examples", examples}};
+  for (const char* k : {"percentile", "percentile_length", "bucket", "batch_lengths"})
+    if (cases.size() == 1 && cases[0].data.contains(k)) note[k] = cases[0].data.at(k);
+  if (cases.size() <= 3) note["batches"] = batches;
+  return note;
+}
+
+/// Writes a whole pass's batches next to its first case's export in `dir`:
+/// batches/<k>/inputs/<input>.npy for every batch and pass.json (how many, their
+/// sizes and lengths), read by bench.py.
+void exportPass(const std::vector<golden::GoldenCase>& cases, const std::string& dir) {
+  json batches = json::array();
+  int64_t examples = 0;
+  for (size_t k = 0; k < cases.size(); ++k) {
+    const golden::GoldenCase& c = cases[k];
+    fs::path to = fs::path(dir) / "batches" / std::to_string(k) / "inputs";
+    fs::create_directories(to);
+    for (size_t i = 0; i < c.inputs.size(); ++i)
+      check(writeNpy((to / (c.inputNames[i] + ".npy")).string(), c.inputs[i]));
+    int64_t n = int64_t(c.data.at("examples").size());
+    examples += n;
+    batches.push_back({{"examples", n}, {"batch_lengths", c.data.value("batch_lengths", json())}});
+  }
+  std::ofstream f(fs::path(dir) / "pass.json");
+  f << json({{"batches", batches}, {"examples", examples}}).dump(1) << "\n";
+  if (!f) die(fmt::format("cannot write {}/pass.json", dir));
 }
 
 /// Compiles a tiny module once, so that the timed compile does not pay for
@@ -302,20 +418,23 @@ struct ServeOptions {
   bool ftz = false, exactFloats = false;
   bool loopGraphs = true; ///< cuda: DeviceRunOptions::loopGraphs
   bool fullReduce = false; ///< SPINN, TreeLSTM: compactReduce off (TreeChoices)
+  bool pass = false; ///< a whole-pass workload (Workload::pass)
 };
 
-/// The commands after the ready line, on either backend: `runOnce` is one
-/// run on the serve loop's context (its results), `runStats` the JSON extras
-/// of a `run K` (what the last run did), `profile` the answer to `profile`.
+/// The commands after the ready line, on either backend: `runOnce(k)` is one
+/// run of batch k on the serve loop's context (its results), `runStats` the
+/// JSON extras of a `run K` (what the last run did), `profile` the answer to
+/// `profile`. A run of a whole pass (several batches) is every batch's run in
+/// turn, its time the sum of theirs.
 struct Served {
-  std::function<std::vector<Tensor>()> runOnce;
-  std::function<std::vector<Tensor>()> saveOnce; ///< the run `save` writes
+  std::function<std::vector<Tensor>(size_t)> runOnce;
+  std::function<std::vector<Tensor>(size_t)> saveOnce; ///< the run `save` writes
   std::function<void()> beforeRun;
   std::function<json()> runStats;
   std::function<json()> profile;
 };
 
-void serveLoop(const ServeOptions& o, const Runnable& r, Served& s) {
+void serveLoop(const ServeOptions& o, Runnable& r, Served& s) {
   std::string line;
   while (std::getline(std::cin, line)) {
     std::istringstream in(line);
@@ -325,36 +444,55 @@ void serveLoop(const ServeOptions& o, const Runnable& r, Served& s) {
     if (cmd == "run") {
       int k = 1;
       in >> k;
-      json ms = json::array();
+      json ms = json::array(), batchMs = json::array();
       for (int i = 0; i < k; ++i) {
         s.beforeRun();
-        auto t1 = std::chrono::steady_clock::now();
-        std::vector<Tensor> out = s.runOnce();
-        ms.push_back(msSince(t1));
+        double total = 0;
+        batchMs = json::array();
+        for (size_t b = 0; b < r.batches.size(); ++b) {
+          if (r.batches.size() > 1) useBatch(r, b);
+          auto t1 = std::chrono::steady_clock::now();
+          std::vector<Tensor> out = s.runOnce(b);
+          double t = msSince(t1);
+          total += t;
+          batchMs.push_back(t);
+        }
+        ms.push_back(total);
       }
       json reply = s.runStats();
       reply["ms"] = ms;
+      if (o.pass) reply["batch_ms"] = batchMs; // the last run's, per batch
       printJson(reply);
     } else if (cmd == "save") {
       std::string dir;
       in >> dir;
-      std::vector<Tensor> out = s.saveOnce();
-      fs::create_directories(dir);
+      // A whole pass: every batch's results in DIR/<batch>/.
       json written = json::array();
-      auto write = [&](const std::string& name, const Tensor& t) {
-        check(writeNpy((fs::path(dir) / (name + ".npy")).string(), t));
-        written.push_back(name);
-      };
-      if (o.mode == "forward") {
-        for (size_t i = 0; i < out.size(); ++i)
-          write(fmt::format("cairn_{}", i), out[i]);
-      } else {
-        write("cairn_loss", out[*r.lossResult]);
-        if (r.gradNormResult) write("cairn_grad_norm", out[*r.gradNormResult]);
+      for (size_t b = 0; b < r.batches.size(); ++b) {
+        if (r.batches.size() > 1) useBatch(r, b);
+        std::vector<Tensor> out = s.saveOnce(b);
+        fs::path to = o.pass ? fs::path(dir) / std::to_string(b) : fs::path(dir);
+        fs::create_directories(to);
+        auto write = [&](const std::string& name, const Tensor& t) {
+          check(writeNpy((to / (name + ".npy")).string(), t));
+          if (b == 0) written.push_back(name);
+        };
+        if (o.mode == "forward") {
+          for (size_t i = 0; i < out.size(); ++i)
+            write(fmt::format("cairn_{}", i), out[i]);
+        } else {
+          write("cairn_loss", out[*r.lossResult]);
+          if (r.gradNormResult) write("cairn_grad_norm", out[*r.gradNormResult]);
+        }
       }
-      printJson({{"saved", written}});
+      json reply = {{"saved", written}};
+      if (o.pass) reply["batches"] = r.batches.size();
+      printJson(reply);
     } else if (cmd == "profile") {
-      printJson(s.profile());
+      if (r.batches.size() > 1) useBatch(r, 0); // a whole pass: its first batch
+      json p = s.profile();
+      if (o.pass) p["batch"] = 0;
+      printJson(p);
     } else {
       printJson({{"error", fmt::format("unknown command '{}' (run K, save DIR, profile, quit)", cmd)}});
     }
@@ -409,8 +547,13 @@ int serve(const ServeOptions& o) {
   if (!o.loopGraphs && !cuda) die("--no-loop-graphs is for --backend cuda");
   setThreads(o.threads);
   if (o.ftz) flushDenormals();
-  golden::GoldenCase c = check(w.make(o.dataDir));
-  if (!o.exportDir.empty()) check(golden::exportCase(c, {}, o.exportDir));
+  if (w.pass && cuda) die("the whole-pass workloads run on the CPU backend only");
+  std::vector<golden::GoldenCase> cases = check(w.make(o.dataDir));
+  golden::GoldenCase& c = cases.front();
+  if (!o.exportDir.empty()) {
+    check(golden::exportCase(c, {}, o.exportDir));
+    if (w.pass) exportPass(cases, o.exportDir);
+  }
   TreeChoices tree;
   if (cuda) tree.mergePairs = true;
   tree.fullReduce = o.fullReduce;
@@ -419,12 +562,14 @@ int serve(const ServeOptions& o) {
   json ready = {{"event", "ready"}, {"workload", o.workload}, {"mode", o.mode},
                 {"backend", o.backend}, {"blas", exec::blasDescription()},
                 {"blas_threads", exec::blasThreads()}, {"flush_denormals", o.ftz},
-                {"exact_floats", o.exactFloats}, {"full_reduce", o.fullReduce}};
+                {"exact_floats", o.exactFloats}, {"full_reduce", o.fullReduce},
+                {"batches", cases.size()}, {"data", selectionNote(cases)}};
   const FloatRewrites rewrites = o.exactFloats ? FloatRewrites::Exact // the diagnostic
                                                : FloatRewrites::Reassociate; // XLA and cuDNN do too
   if (!cuda) {
     warmJit();
     Runnable r = o.mode == "train" ? trainRunnable(c, tree) : forwardRunnable(c);
+    if (w.pass) setPassBatches(r, cases, o.mode == "train");
     codegen::cpu::CompileReport report;
     auto t0 = std::chrono::steady_clock::now();
     codegen::cpu::CompileOptions options;
@@ -446,8 +591,8 @@ int serve(const ServeOptions& o) {
     exec::ExecutionContext ctx;
     exec::ExecStats before;
     Served s;
-    s.runOnce = [&] { return check(exe->run(r.function, r.args, ctx)); };
-    s.saveOnce = [&] { return check(exe->run(r.function, r.args)); };
+    s.runOnce = [&](size_t) { return check(exe->run(r.function, r.args, ctx)); };
+    s.saveOnce = [&](size_t) { return check(exe->run(r.function, r.args)); };
     s.beforeRun = [&] { before = ctx.stats(); };
     s.runStats = [&]() -> json {
       return {{"gemm_flops", ctx.stats().gemmFlops - before.gemmFlops},
@@ -525,13 +670,13 @@ int serve(const ServeOptions& o) {
   for (const Tensor& t : r.args)
     onDevice.push_back(check(exe->upload(t, ctx)));
   Served s;
-  s.runOnce = [&] {
+  s.runOnce = [&](size_t) {
     std::vector<device::DeviceTensor> out = check(exe->runOnDevice(r.function, onDevice, ctx, ro));
     std::vector<Tensor> first;
     if (!out.empty()) first.push_back(check(out[0].download()));
     return first;
   };
-  s.saveOnce = [&] { return check(exe->run(r.function, r.args, ctx, ro)); };
+  s.saveOnce = [&](size_t) { return check(exe->run(r.function, r.args, ctx, ro)); };
   s.beforeRun = [&] { before = ctx.stats(); };
   s.runStats = [&]() -> json {
     json d = deviceStatsDelta(before, ctx.stats());
@@ -567,7 +712,8 @@ int serve(const ServeOptions& o) {
 int exportWorkload(const std::string& workload, const std::string& out, const std::string& dataDir,
                    bool run) {
   const Workload& w = findWorkload(workload);
-  golden::GoldenCase c = check(w.make(dataDir));
+  std::vector<golden::GoldenCase> cases = check(w.make(dataDir));
+  golden::GoldenCase& c = cases.front();
   std::vector<Tensor> outputs;
   if (run) {
     Runnable r = forwardRunnable(c);
@@ -575,7 +721,9 @@ int exportWorkload(const std::string& workload, const std::string& out, const st
     outputs = check(exe->run(r.function, r.args));
   }
   check(golden::exportCase(c, outputs, out));
-  fmt::print("exported {} ({}) to {}\n", workload, c.kind, out);
+  if (w.pass) exportPass(cases, out);
+  fmt::print("exported {} ({}, {} batch{}) to {}: {}\n", workload, c.kind, cases.size(),
+             cases.size() == 1 ? "" : "es", out, selectionNote(cases).dump());
   return 0;
 }
 
@@ -729,7 +877,7 @@ int main(int argc, char** argv) {
 
   if (*list) {
     for (const Workload& w : workloads())
-      fmt::print("{:16} {}{}\n", w.name, w.description, w.train ? " [forward, train]" : " [forward]");
+      fmt::print("{:18} {}{}\n", w.name, w.description, w.train ? " [forward, train]" : " [forward]");
     return 0;
   }
   if (*exp) return exportWorkload(workload, out, dataDir, run);
@@ -739,6 +887,7 @@ int main(int argc, char** argv) {
     o.backend = backend, o.threads = threads, o.ftz = ftz, o.exactFloats = exactFloats;
     o.loopGraphs = !noLoopGraphs;
     o.fullReduce = fullReduce;
+    o.pass = findWorkload(workload).pass;
     return serve(o);
   }
   if (backend == "cuda") {

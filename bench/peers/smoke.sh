@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The peers benchmark's cheap smoke test (ctest peer_bench_smoke): no data,
-# no venv. cairn-peer-bench's sgemm peak, the tiny workload exported, and
-# served forward and as a training step through the stdin protocol, on the
-# CPU backend and on the CUDA backend.
+# The peers benchmark's cheap smoke test (ctest peer_bench_smoke): no venv,
+# and data only where it is ($CAIRN_DATA_DIR, else ../shared/data: without
+# it those parts are skipped). cairn-peer-bench's sgemm peak, the tiny
+# workload exported, and served forward and as a training step through the
+# stdin protocol, on the CPU backend and on the CUDA backend; a percentile
+# batch exported and a tiny whole pass served.
 #   bench/peers/smoke.sh build/bin/cairn-peer-bench
 set -euo pipefail
 exe="$1"
@@ -24,6 +26,34 @@ for mode in forward train; do
 done
 [[ -f "$tmp/forward/cairn_0.npy" && -f "$tmp/train/cairn_loss.npy" ]] ||
   { echo "smoke: save wrote nothing"; exit 1; }
+
+# Batches that look like the data, where the data is (skipped cleanly
+# without it): a percentile batch exported (its note says which), and a
+# whole pass (treelstm_tiny_dev: SST dev in 3 batches, h 8) served forward
+# and as training steps: every batch saved, every run timed per batch.
+data="${CAIRN_DATA_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/../shared/data}"
+if [[ -f "$data/sst/dev.txt" && -f "$data/snli/snli_1.0_dev.jsonl.gz" ]]; then
+  "$exe" --data "$data" export --workload spinn_pi_p90 --out "$tmp/p90" | grep -q '"percentile":90' ||
+    { echo "smoke: spinn_pi_p90 export says no percentile"; exit 1; }
+  [[ -f "$tmp/p90/inputs/transitions.npy" ]] || { echo "smoke: spinn_pi_p90 exported nothing"; exit 1; }
+  for mode in forward train; do
+    out="$(printf 'save %s\nrun 2\nprofile\nquit\n' "$tmp/pass-$mode" |
+           "$exe" --data "$data" serve --workload treelstm_tiny_dev --mode "$mode" --threads 1 \
+             --export "$tmp/pass-case")"
+    echo "$out" | head -1 | grep -q '"batches":3' || { echo "smoke: pass $mode: $out"; exit 1; }
+    echo "$out" | grep -q '"batch_ms":\[[^],]*,[^],]*,[^],]*\]' ||
+      { echo "smoke: pass $mode: no per-batch times: $out"; exit 1; }
+    for b in 0 1 2; do
+      ls "$tmp/pass-$mode/$b/"cairn_*.npy >/dev/null 2>&1 ||
+        { echo "smoke: pass $mode: batch $b not saved"; exit 1; }
+      [[ -f "$tmp/pass-case/batches/$b/inputs/tokens.npy" ]] ||
+        { echo "smoke: pass $mode: batch $b not exported"; exit 1; }
+    done
+  done
+  grep -q '"examples": 1101' "$tmp/pass-case/pass.json" || { echo "smoke: pass.json"; exit 1; }
+else
+  echo "smoke: no data under $data: the percentile and whole-pass workloads skipped"
+fi
 
 # The CUDA backend (the GPU where there is one, else the emulated device),
 # recorded loops and host-synchronized: the same protocol, and the CPU

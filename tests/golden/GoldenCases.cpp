@@ -2,6 +2,7 @@
 #include "tests/golden/GoldenCases.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -337,6 +338,62 @@ std::vector<std::vector<size_t>> fullBatches(const std::vector<int64_t>& lengths
   return out;
 }
 
+/// The nearest-rank `p`-th percentile of `lengths` (not empty).
+int64_t percentileLength(std::vector<int64_t> lengths, double p) {
+  std::sort(lengths.begin(), lengths.end());
+  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * double(lengths.size())));
+  return lengths[std::clamp<size_t>(rank, 1, lengths.size()) - 1];
+}
+
+/// The batches `which` asks for, each with a note for its case's `data`
+/// record (why it was chosen).
+std::vector<std::pair<std::vector<size_t>, nlohmann::json>>
+pickBatches(const std::vector<int64_t>& lengths, size_t batchSize, const TimingBatches& which) {
+  std::vector<std::pair<std::vector<size_t>, nlohmann::json>> out;
+  std::vector<std::vector<size_t>> all = data::bucketByLength(lengths, batchSize, /*seed=*/7);
+  auto stats = [&](const std::vector<size_t>& b) {
+    std::vector<int64_t> l;
+    for (size_t i : b)
+      l.push_back(lengths[i]);
+    std::sort(l.begin(), l.end());
+    return std::array<int64_t, 3>{l.front(), l[l.size() / 2], l.back()};
+  };
+  switch (which.which) {
+  case TimingBatches::FirstFull:
+    for (std::vector<size_t>& b : fullBatches(lengths, batchSize, which.count))
+      out.emplace_back(std::move(b), nlohmann::json::object());
+    break;
+  case TimingBatches::Every:
+    for (size_t k = 0; k < all.size(); ++k) {
+      auto [lo, med, hi] = stats(all[k]);
+      out.emplace_back(std::move(all[k]),
+                       nlohmann::json{{"pass_batch", k}, {"pass_batches", all.size()},
+                                      {"batch_lengths", {lo, med, hi}}});
+    }
+    break;
+  case TimingBatches::NearPercentile: {
+    if (lengths.empty() || !(which.percentile > 0 && which.percentile <= 100)) break;
+    int64_t target = percentileLength(lengths, which.percentile);
+    size_t best = all.size();
+    int64_t bestGap = 0;
+    for (size_t k = 0; k < all.size(); ++k) {
+      if (all[k].size() != batchSize) continue;
+      int64_t gap = std::abs(stats(all[k])[1] - target);
+      if (best == all.size() || gap < bestGap) best = k, bestGap = gap;
+    }
+    if (best == all.size()) break;
+    auto [lo, med, hi] = stats(all[best]);
+    out.emplace_back(std::move(all[best]),
+                     nlohmann::json{{"percentile", which.percentile},
+                                    {"percentile_length", target},
+                                    {"bucket", best},
+                                    {"batch_lengths", {lo, med, hi}}});
+    break;
+  }
+  }
+  return out;
+}
+
 } // namespace
 
 namespace {
@@ -353,15 +410,27 @@ void useTimingChoices(SpinnConfig& cfg) {
 
 StatusOr<std::vector<GoldenCase>> makeTimingCases(const std::string& dataDir, size_t batchSize,
                                                   size_t count, int64_t hidden, bool predicted) {
+  TimingBatches which;
+  which.count = count;
+  return makeTimingCases(dataDir, batchSize, which, hidden, predicted);
+}
+
+StatusOr<std::vector<GoldenCase>> makeTimingCases(const std::string& dataDir, size_t batchSize,
+                                                  const TimingBatches& which, int64_t hidden,
+                                                  bool predicted) {
   CAIRN_ASSIGN_OR_RETURN(const SnliData* d, snliDev(dataDir));
+  if (which.which == TimingBatches::NearPercentile &&
+      !(which.percentile > 0 && which.percentile <= 100))
+    return errorf("timing case: percentile {} is not in (0, 100]", which.percentile);
   std::vector<int64_t> lengths;
   for (const auto& e : d->examples)
     lengths.push_back(static_cast<int64_t>(
         std::max(e.premise.tokens.size(), e.hypothesis.tokens.size())));
-  auto batches = fullBatches(lengths, batchSize, count);
+  auto picked = pickBatches(lengths, batchSize, which);
   std::vector<GoldenCase> out;
   std::vector<Tensor> sharedParams;
-  for (size_t k = 0; k < batches.size(); ++k) {
+  for (size_t k = 0; k < picked.size(); ++k) {
+    const std::vector<size_t>& examples = picked[k].first;
     GoldenCase c;
     c.name = fmt::format("batch_{}", out.size());
     c.kind = "spinn_snli";
@@ -382,12 +451,13 @@ StatusOr<std::vector<GoldenCase>> makeTimingCases(const std::string& dataDir, si
     } catch (const std::exception& e) {
       return errorf("timing case: building the model failed: {}", e.what());
     }
-    data::NliBatch batch = data::makeNliBatch(d->examples, batches[k], d->vocab);
+    data::NliBatch batch = data::makeNliBatch(d->examples, examples, d->vocab);
     c.model = {{"vocab", cfg.vocab},          {"embed", cfg.embed},
                {"hidden", cfg.hidden},        {"tracker", cfg.trackerSize},
                {"mode", predicted ? "predicted" : "pi"}, {"mlp_hidden", cfg.mlpHidden},
                {"mlp_layers", cfg.mlpLayers}, {"classes", 3}};
-    c.data = {{"file", kSnliDev}, {"examples", indicesJson(batches[k])}};
+    c.data = {{"file", kSnliDev}, {"examples", indicesJson(examples)}};
+    c.data.update(picked[k].second);
     setSnliInputs(c, batch, predicted);
     if (sharedParams.empty()) sharedParams = goldenParams(c.params, c.seed);
     c.paramValues = sharedParams;
@@ -457,14 +527,27 @@ StatusOr<GoldenCase> makeBiRnnTimingCase(const std::string& cell, int64_t batch,
 StatusOr<std::vector<GoldenCase>> makeTreeLstmTimingCases(const std::string& dataDir,
                                                           size_t batchSize, size_t count,
                                                           int64_t hidden) {
+  TimingBatches which;
+  which.count = count;
+  return makeTreeLstmTimingCases(dataDir, batchSize, which, hidden);
+}
+
+StatusOr<std::vector<GoldenCase>> makeTreeLstmTimingCases(const std::string& dataDir,
+                                                          size_t batchSize,
+                                                          const TimingBatches& which,
+                                                          int64_t hidden) {
   CAIRN_ASSIGN_OR_RETURN(const SstData* d, sstDev(dataDir));
+  if (which.which == TimingBatches::NearPercentile &&
+      !(which.percentile > 0 && which.percentile <= 100))
+    return errorf("timing case: percentile {} is not in (0, 100]", which.percentile);
   std::vector<int64_t> lengths;
   for (const auto& e : d->examples)
     lengths.push_back(static_cast<int64_t>(e.sentence.tokens.size()));
-  auto batches = fullBatches(lengths, batchSize, count);
+  auto picked = pickBatches(lengths, batchSize, which);
   std::vector<GoldenCase> out;
   std::vector<Tensor> sharedParams;
-  for (size_t k = 0; k < batches.size(); ++k) {
+  for (size_t k = 0; k < picked.size(); ++k) {
+    const std::vector<size_t>& examples = picked[k].first;
     GoldenCase c;
     c.name = fmt::format("batch_{}", out.size());
     c.kind = "treelstm_sst";
@@ -480,10 +563,11 @@ StatusOr<std::vector<GoldenCase>> makeTreeLstmTimingCases(const std::string& dat
     } catch (const std::exception& e) {
       return errorf("TreeLSTM timing case: building the model failed: {}", e.what());
     }
-    data::TreeBatch batch = data::makeTreeBatch(d->examples, batches[k], d->vocab);
+    data::TreeBatch batch = data::makeTreeBatch(d->examples, examples, d->vocab);
     c.model = {{"vocab", cfg.vocab}, {"embed", cfg.embed}, {"hidden", cfg.hidden},
                {"classes", cfg.classes}};
-    c.data = {{"file", kSstDev}, {"examples", indicesJson(batches[k])}};
+    c.data = {{"file", kSstDev}, {"examples", indicesJson(examples)}};
+    c.data.update(picked[k].second);
     c.inputNames = {"tokens", "transitions", "lengths"};
     c.inputs = {batch.tokens, batch.transitions, batch.lengths};
     c.outputNames = {"logits"};

@@ -83,6 +83,22 @@ Status exportCase(const GoldenCase& c, const std::vector<Tensor>& outputs, const
 /// differ.
 double relativeDifference(const Tensor& got, const Tensor& expected);
 
+/// Which of the length buckets (bucketByLength, seed 7) a set of timing
+/// cases holds: the first `count` full batches (the default, and every
+/// benchmark's case before the whole passes); every batch in bucket order,
+/// the short one included (a whole pass over the file); or the one full
+/// batch whose median example length is nearest the `percentile`-th
+/// percentile (nearest rank) of the file's example lengths (ties: the first
+/// in bucket order). An example's length is its token count (SNLI: the longer
+/// of premise and hypothesis). The chosen batch's record (`data`) says which
+/// and why: percentile, its length, the batch's min / median / max length.
+struct TimingBatches {
+  enum Which { FirstFull, Every, NearPercentile };
+  Which which = FirstFull;
+  size_t count = 1;      ///< FirstFull
+  double percentile = 50; ///< NearPercentile, in (0, 100]
+};
+
 /// Data for timing: SNLI dev pairs bucketed by length (bucketByLength with
 /// `seed`) into batches of `batchSize`; returns the first `count` batches as
 /// cases of the spinn_pi_tracker model, each named batch_<k>, sharing one
@@ -93,6 +109,11 @@ double relativeDifference(const Tensor& got, const Tensor& expected);
 /// the moves taken).
 StatusOr<std::vector<GoldenCase>> makeTimingCases(const std::string& dataDir, size_t batchSize,
                                                   size_t count, int64_t hidden = 0,
+                                                  bool predicted = false);
+
+/// makeTimingCases with the batches chosen by `which`.
+StatusOr<std::vector<GoldenCase>> makeTimingCases(const std::string& dataDir, size_t batchSize,
+                                                  const TimingBatches& which, int64_t hidden,
                                                   bool predicted = false);
 
 /// The SpinnConfig a makeTimingCases case was built with, read back from
@@ -119,6 +140,11 @@ StatusOr<GoldenCase> makeBiRnnTimingCase(const std::string& cell, int64_t batch,
 /// hidden = `hidden`, sharing one parameter set (scaled as the golden ones).
 StatusOr<std::vector<GoldenCase>> makeTreeLstmTimingCases(const std::string& dataDir,
                                                           size_t batchSize, size_t count,
+                                                          int64_t hidden);
+/// makeTreeLstmTimingCases with the batches chosen by `which`.
+StatusOr<std::vector<GoldenCase>> makeTreeLstmTimingCases(const std::string& dataDir,
+                                                          size_t batchSize,
+                                                          const TimingBatches& which,
                                                           int64_t hidden);
 
 } // namespace cairn::golden
