@@ -7,7 +7,8 @@ DIR is export.py's output. Per model, batch size and thread count: Cairn's
 side is a `cairn-onnx-bench serve` process (the .onnx imported and compiled
 by the CPU executor, OpenBLAS with that many threads), onnxruntime's an
 InferenceSession in this process (intra-op threads = that many, one
-inter-op thread, every graph optimization); both keep to that many CPUs
+inter-op thread, every graph optimization, workers that do not spin after a
+run: --ort-spin leaves them spinning); both keep to that many CPUs
 (os.sched_setaffinity), as bench/peers pins its children. First both outputs are checked
 against onnxruntime's saved ones; then, after warm-up rounds, one run of
 each alternates until the budget is spent (interleaved, as bench/peers
@@ -90,6 +91,12 @@ def bench_one(args, name, batch, threads):
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if not args.ort_spin:
+        # onnxruntime's intra-op workers spin after each run by default; in
+        # an interleaved benchmark they then hold the CPUs while Cairn runs
+        # (BiLSTM batch 1 at 2 threads: Cairn 9.9 ms beside spinning
+        # workers, 4.6 ms alone), as torch's OpenMP threads did in bench/peers.
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
     inputs = [np.load(os.path.join(case, f"input_{i}.npy"))
               for i in range(len(session.get_inputs()))]
@@ -134,6 +141,9 @@ def main():
     ap.add_argument("--min-reps", type=int, default=7)
     ap.add_argument("--max-reps", type=int, default=60)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--ort-spin", action="store_true",
+                    help="leave onnxruntime's spinning workers on (they slow the interleaved "
+                         "Cairn runs at 2 threads)")
     ap.add_argument("--json")
     ap.add_argument("--markdown")
     args = ap.parse_args()
@@ -163,7 +173,9 @@ def main():
     blas = next((r["blas"] for r in rows if r.get("blas")), "?")
     lines = [f"CPU: {cpu}, {os.cpu_count()} CPUs; Cairn's BLAS: {blas}; onnxruntime "
              f"{ort.__version__}; median of >= {args.min_reps} interleaved runs each "
-             f"(~{args.budget:.0f} s per row); ratio = onnxruntime / Cairn (> 1: Cairn faster)", "",
+             f"(~{args.budget:.0f} s per row); onnxruntime's workers "
+             f"{'spinning' if args.ort_spin else 'not spinning'}; "
+             f"ratio = onnxruntime / Cairn (> 1: Cairn faster)", "",
              "| model | batch | threads | Cairn ms [p25-p75] | onnxruntime ms [p25-p75] | ratio | "
              "outputs vs onnxruntime |", "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for r in rows:
