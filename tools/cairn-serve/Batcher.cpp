@@ -44,7 +44,6 @@ void copyPadded(const Tensor& t, Tensor& dst, int axis, int64_t row) {
   // Runs along the last dim are contiguous on both sides: one memcpy each.
   const int64_t run = rank ? from[rank - 1] : 1;
   std::vector<int64_t> index(rank, 0);
-  index[0] = 0;
   for (int64_t src = 0; src < t.numElements(); src += run) {
     int64_t at = 0;
     for (size_t d = 0; d < rank; ++d)
@@ -85,10 +84,8 @@ bool Batcher::batchable(const FunctionInfo& f) {
 
 Batcher::Batcher(const ServedModel& model, FunctionInfo f, BatchOptions options)
     : model_(model), f_(std::move(f)), o_(options) {
-  for (const TensorType& t : f_.args) {
+  for (const TensorType& t : f_.args)
     axis_.push_back(batchAxis(t));
-    batched_.push_back(axis_.back() >= 0);
-  }
   pad_ = o_.pad && paddable(f_);
   for (int i = 0; i < std::max(1, o_.workers); ++i)
     workers_.emplace_back([this] { work(); });
@@ -114,7 +111,7 @@ StatusOr<std::vector<Tensor>> Batcher::run(std::vector<Tensor> inputs, const Run
   p->limits = limits;
   p->rows = -1;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    if (!batched_[i]) continue;
+    if (axis_[i] < 0) continue; // shared
     int64_t rows = inputs[i].rank() > axis_[i] ? inputs[i].shape()[size_t(axis_[i])] : 0;
     if (p->rows >= 0 && rows != p->rows) // the model says what is wrong, alone
       return model_.run(f_.name, inputs, limits);
@@ -134,7 +131,7 @@ bool Batcher::fits(const Pending& a, const Pending& b) const {
   for (size_t i = 0; i < a.inputs.size(); ++i) {
     const Tensor &x = a.inputs[i], &y = b.inputs[i];
     if (x.dtype() != y.dtype() || x.rank() != y.rank()) return false;
-    if (batched_[i]) {
+    if (axis_[i] >= 0) {
       // Padded: the signature already holds the static dims equal.
       for (size_t d = 0; d < x.shape().size() && !pad_; ++d)
         if (d != size_t(axis_[i]) && x.shape()[d] != y.shape()[d]) return false;
@@ -203,7 +200,7 @@ void Batcher::runBatch(std::vector<std::shared_ptr<Pending>>& batch) {
   }
   bool padded = false;
   for (size_t i = 0; i < f_.args.size(); ++i) {
-    if (!batched_[i]) {
+    if (axis_[i] < 0) { // shared
       inputs.push_back(batch[0]->inputs[i]);
       continue;
     }

@@ -76,7 +76,6 @@ public:
     int64_t requests = 0, batches = 0, rows = 0, retriedAlone = 0;
     int64_t paddedBatches = 0; ///< batches whose requests were padded to each other
   };
-  bool pads() const { return pad_; }
   Stats stats() const;
 
 private:
@@ -93,9 +92,8 @@ private:
   const ServedModel& model_;
   FunctionInfo f_;
   BatchOptions o_;
-  std::vector<bool> batched_; ///< per argument: has a batch dim
-  std::vector<int> axis_;     ///< per argument: its batch dim (its first dynamic one), or -1
-  bool pad_ = false;          ///< o_.pad, and the function is paddable
+  std::vector<int> axis_; ///< per argument: its batch dim (its first dynamic one), or -1: shared
+  bool pad_ = false;      ///< o_.pad, and the function is paddable
   mutable std::mutex m_;
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Pending>> queue_;

@@ -14,12 +14,6 @@ namespace {
 
 class BoundModel : public ServedModel {
 public:
-  /// Per function: for each argument of the inner model, the bound weight
-  /// or null (a request's input, in order).
-  struct Binding {
-    std::vector<const Tensor*> weights;
-  };
-
   BoundModel(std::unique_ptr<ServedModel> inner, SafetensorsData weights)
       : inner_(std::move(inner)), weights_(std::move(weights)) {}
 
@@ -27,7 +21,7 @@ public:
   Status bind(const std::string& path) {
     std::set<std::string> used;
     for (const FunctionInfo& f : inner_->functions()) {
-      Binding b;
+      std::vector<const Tensor*> bound;
       FunctionInfo served{f.name, {}, f.results, {}};
       for (size_t i = 0; i < f.args.size(); ++i) {
         const Tensor* w = i < f.argNames.size() && !f.argNames[i].empty()
@@ -43,9 +37,9 @@ public:
           served.args.push_back(f.args[i]);
           served.argNames.push_back(i < f.argNames.size() ? f.argNames[i] : "");
         }
-        b.weights.push_back(w);
+        bound.push_back(w);
       }
-      bindings_.emplace(f.name, std::move(b));
+      bindings_.emplace(f.name, std::move(bound));
       functions_.push_back(std::move(served));
     }
     for (const std::string& name : weights_.names)
@@ -62,9 +56,9 @@ public:
     auto it = bindings_.find(function);
     if (it == bindings_.end()) return inner_->run(function, inputs, limits);
     std::vector<Tensor> all;
-    all.reserve(it->second.weights.size());
+    all.reserve(it->second.size());
     size_t next = 0;
-    for (const Tensor* w : it->second.weights) {
+    for (const Tensor* w : it->second) {
       if (w) {
         all.push_back(*w); // a copy: the executors take their inputs by value
       } else {
@@ -79,7 +73,9 @@ public:
 private:
   std::unique_ptr<ServedModel> inner_;
   SafetensorsData weights_;
-  std::map<std::string, Binding> bindings_;
+  /// Per function, per argument of the inner model: the bound weight, or
+  /// null (the request's next input).
+  std::map<std::string, std::vector<const Tensor*>> bindings_;
   std::vector<FunctionInfo> functions_;
 };
 

@@ -20,13 +20,14 @@
 #include <CLI/CLI.hpp>
 
 #include "frontend/data/Corpus.h"
-#include "frontend/training/Accuracy.h"
 #include "frontend/models/Spinn.h"
 #include "frontend/models/TreeLstmSentiment.h"
+#include "frontend/training/Accuracy.h"
 #include "ir/Printer.h"
 #include "runtime/Safetensors.h"
 #include "runtime/reference/Interpreter.h"
 #include "tools/ToolMain.h"
+#include "tools/cairn-serve/TensorJson.h"
 
 using namespace cairn;
 using namespace cairn::data;
@@ -81,15 +82,6 @@ std::pair<int64_t, int64_t> countAgreement(const Tensor& moves, const Tensor& gi
   return {agree, counted};
 }
 
-/// A tensor as cairn-serve's JSON ({"dtype", "shape", "data"}).
-nlohmann::json tensorJson(const Tensor& t) {
-  nlohmann::json data = nlohmann::json::array();
-  for (int64_t i = 0; i < t.numElements(); ++i)
-    if (isFloat(t.dtype())) data.push_back(t.getDouble(i));
-    else data.push_back(t.getInt(i));
-  return {{"dtype", std::string(dtypeName(t.dtype()))}, {"shape", t.shape()}, {"data", data}};
-}
-
 /// One cairn-serve request per example (its data inputs alone, the weights
 /// bound by the server: --save-weights) with the interpreter's answer to it
 /// run alone as "expected": bench/serve's SPINN load and its check.
@@ -106,8 +98,8 @@ Status emitRequests(const std::string& path, const Corpus& c, const Function& f,
     CAIRN_ASSIGN_OR_RETURN(std::vector<Tensor> answer, interpret(f, inputs));
     nlohmann::json req = {{"function", f.name}, {"inputs", nlohmann::json::array()}};
     for (const Tensor& t : data)
-      req["inputs"].push_back(tensorJson(t));
-    req["expected"] = tensorJson(answer[0]);
+      req["inputs"].push_back(serve::tensorToJson(t));
+    req["expected"] = serve::tensorToJson(answer[0]);
     out << req.dump() << "\n";
   }
   if (!out) return errorf("cannot write '{}'", path);
@@ -170,7 +162,8 @@ int run(const Options& o) {
   }
   if (!o.emitRequests.empty()) {
     if (o.model.training) {
-      std::cerr << "cairn-spinn: error: --emit-requests needs a deterministic model (no --sample)\n";
+      std::cerr
+          << "cairn-spinn: error: --emit-requests needs a deterministic model (no --sample)\n";
       return 1;
     }
     Status s = emitRequests(o.emitRequests, c, *f, params,
