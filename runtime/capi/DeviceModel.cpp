@@ -75,7 +75,9 @@ loadDeviceModel(const cairn_aot_model& aot, std::unique_ptr<Module> module,
                          imageOf(d.kernels, aot.num_kernels ? d.num_archs : 0, "kernels"));
   CAIRN_ASSIGN_OR_RETURN(device::KernelImage rowCode,
                          imageOf(d.row_kernels, d.num_archs, "row kernels"));
-  auto load = [&](device::KernelImage image, std::string name,
+  // One image per module, its entry and host entry set per kernel (the
+  // modules' PTX and cubins are not copied per kernel).
+  auto load = [&](device::KernelImage& image, std::string name,
                   cairn_emulated_kernel_fn fn) -> StatusOr<device::KernelHandle> {
     image.name = std::move(name);
     if (emulated) {
@@ -90,7 +92,7 @@ loadDeviceModel(const cairn_aot_model& aot, std::unique_ptr<Module> module,
   std::vector<device::KernelHandle> kernels, rows;
   for (uint64_t k = 0; k < aot.num_kernels; ++k) {
     CAIRN_ASSIGN_OR_RETURN(device::KernelHandle h,
-                           load(kernelCode, fmt::format("cairn_kernel_{}", k),
+                           load(kernelCode, device::kernelEntryName(k),
                                 emulated ? d.emulated_kernels[k] : nullptr));
     kernels.push_back(h);
   }

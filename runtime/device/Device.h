@@ -41,6 +41,10 @@ struct KernelImage {
   std::vector<std::pair<std::string, std::string>> cubins = {};
 };
 
+/// The entry name of the model's kernel `k` (Instruction::kernel k) in the
+/// PTX modules the compiler makes, ahead of time or not: "cairn_kernel_<k>".
+inline std::string kernelEntryName(size_t k) { return "cairn_kernel_" + std::to_string(k); }
+
 /// A loaded kernel (a CUfunction on the real device).
 struct KernelHandle {
   void* impl = nullptr;

@@ -44,8 +44,10 @@ StatusOr<std::vector<device::KernelHandle>> loadRowKernels(device::Device& devic
   }
   std::vector<device::KernelHandle> handles;
   const std::vector<device::RowKernelDesc>& all = device::allRowKernels();
+  device::KernelImage image{"", std::move(ptx), nullptr}; // one module: only the entry changes
   for (size_t j = 0; j < all.size(); ++j) {
-    device::KernelImage image{device::rowKernelName(all[j]), ptx, emulator ? fns[j] : nullptr};
+    image.name = device::rowKernelName(all[j]);
+    image.emulated = emulator ? fns[j] : nullptr;
     StatusOr<device::KernelHandle> h = device.load(image);
     if (!h.isOk())
       return errorf("loading {} on {}: {}", image.name, device.name(), h.status().message());
@@ -96,7 +98,7 @@ StatusOr<DeviceLowering> lowerForDevice(const Module& m, const DeviceCompileOpti
 std::vector<std::string> deviceKernelNames(size_t n) {
   std::vector<std::string> names;
   for (size_t j = 0; j < n; ++j)
-    names.push_back(fmt::format("cairn_kernel_{}", j));
+    names.push_back(device::kernelEntryName(j));
   return names;
 }
 
@@ -123,8 +125,9 @@ StatusOr<std::unique_ptr<device::DeviceExecutable>> compileForDevice(
   if (device->isEmulated()) {
     CAIRN_ASSIGN_OR_RETURN(emulator, sharedEmulatedKernelCompiler());
   }
+  device::KernelImage image{"", r.ptx, nullptr}; // one module: only the entry changes
   for (size_t j = 0; j < descs.size(); ++j) {
-    device::KernelImage image{names[j], r.ptx, nullptr};
+    image.name = names[j];
     if (emulator) {
       StatusOr<device::EmulatedKernelFn> fn = emulator->compile(descs[j]);
       if (!fn.isOk()) return errorf("compile error: {}", fn.status().message());
