@@ -91,9 +91,9 @@ loadDeviceModel(const cairn_aot_model& aot, std::unique_ptr<Module> module,
   };
   std::vector<device::KernelHandle> kernels, rows;
   for (uint64_t k = 0; k < aot.num_kernels; ++k) {
-    CAIRN_ASSIGN_OR_RETURN(device::KernelHandle h,
-                           load(kernelCode, device::kernelEntryName(k),
-                                emulated ? d.emulated_kernels[k] : nullptr));
+    CAIRN_ASSIGN_OR_RETURN(
+        device::KernelHandle h,
+        load(kernelCode, device::kernelEntryName(k), emulated ? d.emulated_kernels[k] : nullptr));
     kernels.push_back(h);
   }
   for (size_t j = 0; j < rowKinds.size(); ++j) {
