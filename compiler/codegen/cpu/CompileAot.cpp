@@ -11,6 +11,7 @@
 #include <llvm/Target/TargetMachine.h>
 
 #include "compiler/Pipeline.h"
+#include "compiler/codegen/ElapsedMs.h"
 #include "compiler/codegen/cpu/AotObject.h"
 #include "compiler/codegen/cpu/CompileExecutable.h"
 #include "compiler/codegen/cpu/LowerToLLVM.h"
@@ -18,14 +19,6 @@
 #include "runtime/exec/ProgramFormat.h"
 
 namespace cairn::codegen::cpu {
-
-namespace {
-
-double msSince(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
-} // namespace
 
 bool isCIdentifier(const std::string& s) {
   if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
@@ -39,8 +32,7 @@ StatusOr<std::string> compileAot(const Module& m, const AotOptions& o,
   AotReport local;
   AotReport& r = report ? *report : local;
   r = AotReport();
-  if (!isCIdentifier(o.prefix))
-    return errorf("prefix '{}' is not a C identifier", o.prefix);
+  if (!isCIdentifier(o.prefix)) return errorf("prefix '{}' is not a C identifier", o.prefix);
   auto t0 = std::chrono::steady_clock::now();
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Module> copy, optimizedCopy(m, optimizePipeline()));
   r.passesMs = msSince(t0);

@@ -8,18 +8,11 @@
 
 #include "compiler/Pipeline.h"
 #include "compiler/RewriteUtils.h"
+#include "compiler/codegen/ElapsedMs.h"
 #include "compiler/codegen/cpu/RunFusion.h"
 #include "compiler/program/BuildProgram.h"
 
 namespace cairn::codegen::cpu {
-
-namespace {
-
-double msSince(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
-} // namespace
 
 int32_t KernelCollector::add(const KernelDesc& k) {
   if (!checkLowerable(k).isOk()) return -1;
@@ -37,16 +30,15 @@ StatusOr<std::unique_ptr<Module>> optimizedCopy(const Module& m,
   return copy;
 }
 
-StatusOr<std::unique_ptr<exec::Executable>> compileExecutable(const Module& m,
-                                                              const CompileOptions& options,
-                                                              CompileReport* report) {
+StatusOr<std::unique_ptr<exec::Executable>>
+compileExecutable(const Module& m, const CompileOptions& options, CompileReport* report) {
   CompileReport local;
   CompileReport& r = report ? *report : local;
   r = CompileReport();
   auto t0 = std::chrono::steady_clock::now();
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Module> copy,
-                         optimizedCopy(m, options.passes ? *options.passes
-                                                        : optimizePipeline(options.floatRewrites)));
+  CAIRN_ASSIGN_OR_RETURN(
+      std::unique_ptr<Module> copy,
+      optimizedCopy(m, options.passes ? *options.passes : optimizePipeline(options.floatRewrites)));
   r.passesMs = msSince(t0);
 
   auto t1 = std::chrono::steady_clock::now();

@@ -3,6 +3,7 @@
 // vector width), then handed to LLJIT, which generates code for the whole
 // module on the first lookup.
 #include "compiler/codegen/cpu/Jit.h"
+#include "compiler/codegen/ElapsedMs.h"
 #include "compiler/codegen/cpu/KernelCache.h"
 #include "compiler/codegen/cpu/OptimizeModule.h"
 
@@ -16,6 +17,7 @@
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/Support/SmallVectorMemoryBuffer.h>
 
+#include <llvm/Config/llvm-config.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
@@ -26,7 +28,6 @@
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
-#include <llvm/Config/llvm-config.h>
 #include <llvm/TargetParser/Host.h>
 
 namespace cairn::codegen::cpu {
@@ -64,10 +65,6 @@ void optimizeModule(llvm::Module& m, llvm::TargetMachine& tm, int optLevel) {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double msSince(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
 
 Status llvmError(std::string_view what, llvm::Error e) {
   return errorf("{}: {}", what, llvm::toString(std::move(e)));
@@ -135,16 +132,15 @@ struct Group {
 
 /// What besides a kernel's IR decides its code: the key's other half.
 uint64_t targetKey(llvm::TargetMachine& tm, int optLevel) {
-  return fnv1a(fmt::format("{}|{}|{}|O{}|v{}", tm.getTargetTriple().str(),
-                           tm.getTargetCPU().str(), tm.getTargetFeatureString().str(), optLevel,
-                           kCacheVersion) +
+  return fnv1a(fmt::format("{}|{}|{}|O{}|v{}", tm.getTargetTriple().str(), tm.getTargetCPU().str(),
+                           tm.getTargetFeatureString().str(), optLevel, kCacheVersion) +
                LLVM_VERSION_STRING);
 }
 
 /// Each kernel in a module of its own (so each is one cache entry): lowered,
 /// then loaded from the disk cache or optimized, compiled and stored.
-void compileGroup(Group& g, llvm::orc::JITTargetMachineBuilder jtmb, int optLevel,
-                  bool keepIR, const KernelCache& cache) {
+void compileGroup(Group& g, llvm::orc::JITTargetMachineBuilder jtmb, int optLevel, bool keepIR,
+                  const KernelCache& cache) {
   auto tm = jtmb.createTargetMachine();
   if (!tm) {
     g.status = llvmError("cannot make a target machine for the host", tm.takeError());
@@ -220,8 +216,8 @@ StatusOr<std::unique_ptr<CpuJit>> CpuJit::create(const JitOptions& options) {
   if (!initializeNativeTarget()) return Status::error("LLVM has no native target for this host");
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  impl->diskCache = KernelCache(options.cacheDir ? *options.cacheDir
-                                                 : KernelCache::defaultDirectory());
+  impl->diskCache =
+      KernelCache(options.cacheDir ? *options.cacheDir : KernelCache::defaultDirectory());
   llvm::orc::JITTargetMachineBuilder jtmb = targetMachine(options);
   impl->cpu = jtmb.getCPU();
   auto tm = jtmb.createTargetMachine();

@@ -17,6 +17,7 @@
 #include <llvm/IR/Module.h>
 #include <llvm/Target/TargetMachine.h>
 
+#include "compiler/codegen/ElapsedMs.h"
 #include "compiler/codegen/Subprocess.h"
 #include "compiler/codegen/cpu/AotObject.h"
 #include "compiler/codegen/cuda/CompileForDevice.h"
@@ -26,10 +27,6 @@
 
 namespace cairn::codegen::cuda {
 namespace {
-
-double msSince(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
 
 /// One module's code for one architecture.
 struct ArchCode {

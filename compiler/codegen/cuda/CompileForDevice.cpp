@@ -7,15 +7,12 @@
 #include <map>
 #include <mutex>
 
+#include "compiler/codegen/ElapsedMs.h"
 #include "compiler/codegen/cpu/CompileExecutable.h"
 #include "compiler/codegen/cuda/LowerToDevice.h"
 
 namespace cairn::codegen::cuda {
 namespace {
-
-double msSince(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
 
 /// The row kernels' PTX for `arch`, made once per process (they are fixed).
 StatusOr<std::string> rowKernelsPtx(const std::string& arch) {
@@ -29,8 +26,8 @@ StatusOr<std::string> rowKernelsPtx(const std::string& arch) {
 
 /// Every row kernel loaded on `device`, in allRowKernels()' order.
 StatusOr<std::vector<device::KernelHandle>> loadRowKernels(device::Device& device,
-                                                          EmulatedKernelCompiler* emulator,
-                                                          const DeviceCompileOptions& options) {
+                                                           EmulatedKernelCompiler* emulator,
+                                                           const DeviceCompileOptions& options) {
   std::vector<std::pair<std::string, std::string>> ptx;
   if (!emulator)
     for (const std::string& arch : options.architectures) {
@@ -102,9 +99,9 @@ std::vector<std::string> deviceKernelNames(size_t n) {
   return names;
 }
 
-StatusOr<std::unique_ptr<device::DeviceExecutable>> compileForDevice(
-    const Module& m, std::shared_ptr<device::Device> device, const DeviceCompileOptions& options,
-    DeviceCompileReport* report) {
+StatusOr<std::unique_ptr<device::DeviceExecutable>>
+compileForDevice(const Module& m, std::shared_ptr<device::Device> device,
+                 const DeviceCompileOptions& options, DeviceCompileReport* report) {
   DeviceCompileReport local;
   DeviceCompileReport& r = report ? *report : local;
   r = DeviceCompileReport();
@@ -134,16 +131,17 @@ StatusOr<std::unique_ptr<device::DeviceExecutable>> compileForDevice(
       image.emulated = *fn;
     }
     StatusOr<device::KernelHandle> handle = device->load(image);
-    if (!handle.isOk()) return errorf("loading kernel {} on {}: {}", names[j], device->name(),
-                                      handle.status().message());
+    if (!handle.isOk())
+      return errorf("loading kernel {} on {}: {}", names[j], device->name(),
+                    handle.status().message());
     handles.push_back(*handle);
   }
   CAIRN_ASSIGN_OR_RETURN(std::vector<device::KernelHandle> rows,
                          loadRowKernels(*device, emulator, options));
   r.codegenMs = msSince(t2);
   auto exe = std::make_unique<device::DeviceExecutable>(
-      std::move(lowered.module), std::move(lowered.programs), std::move(device),
-      std::move(handles), std::move(rows));
+      std::move(lowered.module), std::move(lowered.programs), std::move(device), std::move(handles),
+      std::move(rows));
   exe->setOpKernels(std::move(lowered.opKernels));
   return exe;
 }
