@@ -73,11 +73,24 @@ void Server::routes() {
   s.set_keep_alive_max_count(1000);
   s.set_read_timeout(5, 0); // a client that stops sending mid-request is dropped
   s.set_write_timeout(5, 0);
-  s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.body.empty()) // httplib's own refusals (413 for a large body, 404 for no route)
-      fail(res, res.status, res.status == 413 ? "BODY_TOO_LARGE" : "NOT_FOUND",
-           res.status == 413 ? "request body is larger than the server's limit"
-                             : "no such endpoint");
+  size_t maxBody = o_.maxBodyBytes;
+  s.set_error_handler([maxBody](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    // httplib's own refusals: 404 for no route, 413 for a large body. It
+    // also refuses form-encoded bodies past 8 KB (a limit compiled into
+    // Debian's library), which is what `curl -d` sends without a
+    // Content-Type: say so, or a 20 KB request looks over a 16 MB limit.
+    if (res.status != 413)
+      fail(res, res.status, "NOT_FOUND", "no such endpoint");
+    else if (req.get_header_value("Content-Type") == "application/x-www-form-urlencoded" &&
+             req.get_header_value<uint64_t>("Content-Length") <= maxBody)
+      fail(res, 413, "BODY_TOO_LARGE",
+           "form-encoded bodies are limited to 8 KB by the HTTP library; send the request with "
+           "'Content-Type: application/json' (up to " +
+               std::to_string(maxBody) + " bytes)");
+    else
+      fail(res, 413, "BODY_TOO_LARGE",
+           "request body is larger than the server's limit of " + std::to_string(maxBody) + " bytes");
   });
   s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "internal error";
