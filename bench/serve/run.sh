@@ -7,6 +7,7 @@
 #
 #   bench/serve/run.sh                 # ~2 min; writes build/serve-bench/results.md
 #   DURATION=30 CONCURRENCY="1 16 64 256" bench/serve/run.sh
+#   MODELS=snli-text bench/serve/run.sh  # some of: project spinn snli-text
 #
 # The models: tests/unit/Inputs/limits.cairn's @project (one row of 64
 # through a 64x64 layer whose weight travels with each request: ~17 KB of
@@ -23,6 +24,7 @@ build="${BUILD_DIR:-$root/build}"
 out="${OUT_DIR:-$build/serve-bench}"
 duration="${DURATION:-8}"
 concurrency="${CONCURRENCY:-1 16 64}"
+models=" ${MODELS:-project spinn snli-text} "
 command -v wrk > /dev/null || { echo "bench/serve: wrk is needed (apt-get install wrk)" >&2; exit 2; }
 "$root/scripts/build.sh" cairn-serve > /dev/null
 mkdir -p "$out"
@@ -198,11 +200,17 @@ PY
 }
 
 rm -f "$out/check.txt"
-bench_model project "$out/project.jsonl" 32 --model "m=$root/tests/unit/Inputs/limits.cairn"
+if [[ $models == *" project "* ]]; then
+  bench_model project "$out/project.jsonl" 32 --model "m=$root/tests/unit/Inputs/limits.cairn"
+fi
 if [ -f "$out/spinn.jsonl" ]; then
-  bench_model spinn "$out/spinn.jsonl" 64 --model "m=$out/spinn.cairn" \
-    --weights "m=$out/spinn.safetensors"
-  ENDPOINT=classify bench_model snli-text "$out/snli-text.jsonl" 64 --snli "m=$out/snli-bundle"
+  if [[ $models == *" spinn "* ]]; then
+    bench_model spinn "$out/spinn.jsonl" 64 --model "m=$out/spinn.cairn" \
+      --weights "m=$out/spinn.safetensors"
+  fi
+  if [[ $models == *" snli-text "* ]]; then
+    ENDPOINT=classify bench_model snli-text "$out/snli-text.jsonl" 64 --snli "m=$out/snli-bundle"
+  fi
 fi
 {
   echo
