@@ -19,21 +19,30 @@ constexpr std::string_view kClitics[] = {"n't", "'s", "'re", "'ve", "'ll", "'m",
 /// A split-off punctuation character as the parser writes it.
 std::string punct(char c, bool leading) {
   switch (c) {
-  case '"': return leading ? "``" : "''";
-  case '(': return "-LRB-";
-  case ')': return "-RRB-";
-  case '[': return "-LSB-";
-  case ']': return "-RSB-";
-  case '{': return "-LCB-";
-  case '}': return "-RCB-";
-  default: return std::string(1, c);
+  case '"':
+    return leading ? "``" : "''";
+  case '(':
+    return "-LRB-";
+  case ')':
+    return "-RRB-";
+  case '[':
+    return "-LSB-";
+  case ']':
+    return "-RSB-";
+  case '{':
+    return "-LCB-";
+  case '}':
+    return "-RCB-";
+  default:
+    return std::string(1, c);
   }
 }
 
 bool endsWithNoCase(std::string_view word, std::string_view suffix) {
   if (word.size() < suffix.size()) return false;
   return std::equal(suffix.begin(), suffix.end(), word.end() - suffix.size(), [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+    return std::tolower(static_cast<unsigned char>(a)) ==
+           std::tolower(static_cast<unsigned char>(b));
   });
 }
 
@@ -76,9 +85,11 @@ std::vector<std::string> tokenizeText(std::string_view text) {
   std::vector<std::string> out;
   size_t pos = 0;
   while (pos < text.size()) {
-    while (pos < text.size() && std::isspace(static_cast<unsigned char>(text[pos]))) ++pos;
+    while (pos < text.size() && std::isspace(static_cast<unsigned char>(text[pos])))
+      ++pos;
     size_t end = pos;
-    while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end]))) ++end;
+    while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end])))
+      ++end;
     if (end > pos) tokenizeWord(text.substr(pos, end - pos), out);
     pos = end;
   }

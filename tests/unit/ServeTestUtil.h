@@ -23,15 +23,14 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-
 inline const std::string kServe = std::string(CAIRN_BINARY_DIR) + "/bin/cairn-serve";
 
 /// A running cairn-serve; stopped (SIGTERM) and reaped by the destructor.
 class ServeProcess {
 public:
   explicit ServeProcess(std::vector<std::string> extra) {
-    dir_ = fs::temp_directory_path() / ("cairn-serve-test-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(counter_++));
+    dir_ = fs::temp_directory_path() /
+           ("cairn-serve-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
     fs::create_directories(dir_);
     std::vector<std::string> args = {kServe, "--port", "0", "--port-file", portFile()};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -40,7 +39,8 @@ public:
       std::freopen((dir_ / "log.txt").c_str(), "w", stderr);
       std::freopen("/dev/null", "w", stdout);
       std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
+      for (std::string& a : args)
+        argv.push_back(a.data());
       argv.push_back(nullptr);
       ::execv(kServe.c_str(), argv.data());
       std::_Exit(127);
@@ -92,7 +92,8 @@ private:
   int exitStatus_ = -1;
 };
 
-inline int post(const ServeProcess& s, const std::string& path, const std::string& body, json* out = nullptr) {
+inline int post(const ServeProcess& s, const std::string& path, const std::string& body,
+                json* out = nullptr) {
   auto c = s.client();
   auto r = c.Post(path.c_str(), body, "application/json");
   if (!r) {

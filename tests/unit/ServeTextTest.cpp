@@ -34,11 +34,13 @@ const Pair kPairs[] = {
     {"A man is sleeping.", "A person rests.", "( ( A man ) ( ( is sleeping ) . ) )",
      "( ( A person ) ( rests . ) )"},
     {"Two dogs run on the grass, and a child watches them.", "Nobody is outside.",
-     "( ( ( ( ( Two dogs ) ( run ( on ( the grass ) ) ) ) , ) ( and ( ( a child ) ( watches them ) ) ) ) . )",
+     "( ( ( ( ( Two dogs ) ( run ( on ( the grass ) ) ) ) , ) ( and ( ( a child ) ( watches them ) "
+     ") ) ) . )",
      "( Nobody ( ( is outside ) . ) )"},
     {"Kids don't play.", "The children are playing in the park near the old church.",
      "( Kids ( ( do n't ) ( play . ) ) )",
-     "( ( The children ) ( ( are ( playing ( in ( ( the park ) ( near ( the ( old church ) ) ) ) ) ) ) . ) )"},
+     "( ( The children ) ( ( are ( playing ( in ( ( the park ) ( near ( the ( old church ) ) ) ) ) "
+     ") ) . ) )"},
     {"A woman \"sings\" (loudly).", "A woman sings.",
      "( ( A woman ) ( ( `` ( sings '' ) ) ( ( -LRB- ( loudly -RRB- ) ) . ) ) )",
      "( ( A woman ) ( sings . ) )"},
@@ -54,7 +56,8 @@ data::Vocab testVocab() {
     return out;
   }();
   std::vector<const data::Sentence*> ptrs;
-  for (const data::Sentence& s : sentences) ptrs.push_back(&s);
+  for (const data::Sentence& s : sentences)
+    ptrs.push_back(&s);
   data::Vocab v = data::Vocab::build(ptrs);
   std::vector<std::string> tokens = v.tokens();
   tokens.erase(std::find(tokens.begin(), tokens.end(), "sleeping"));
@@ -77,8 +80,8 @@ struct Bundles {
     BiRnnConfig tag;
     tag.embed = 8;
     tag.hidden = 6;
-    EXPECT_TRUE(serve::writeTaggerBundle(tagger, testVocab(), tag, {"A", "B", "C", "D", "E"}, 5)
-                    .isOk());
+    EXPECT_TRUE(
+        serve::writeTaggerBundle(tagger, testVocab(), tag, {"A", "B", "C", "D", "E"}, 5).isOk());
   }
   ~Bundles() { fs::remove_all(fs::path(snli).parent_path()); }
 };
@@ -98,7 +101,8 @@ std::vector<Tensor> offline(const std::string& dir, const std::string& function,
   for (const auto& fn : m->functions()) {
     if (fn->name != function) continue;
     const auto& args = fn->body().arguments();
-    for (size_t i = data.size(); i < args.size(); ++i) data.push_back(*w.find(args[i]->name));
+    for (size_t i = data.size(); i < args.size(); ++i)
+      data.push_back(*w.find(args[i]->name));
     return interpret(*fn, data).value();
   }
   ADD_FAILURE() << "no @" << function;
@@ -118,9 +122,12 @@ std::vector<double> offlineSnli(const Pair& p, bool parsed) {
   Tensor logits = offline(bundles().snli, parsed ? "snli_parsed" : "snli_predicted", in)[0];
   std::vector<double> l(3);
   double top = -1e300, sum = 0;
-  for (int k = 0; k < 3; ++k) top = std::max(top, l[size_t(k)] = logits.data<float>()[k]);
-  for (double& x : l) sum += (x = std::exp(x - top));
-  for (double& x : l) x /= sum;
+  for (int k = 0; k < 3; ++k)
+    top = std::max(top, l[size_t(k)] = logits.data<float>()[k]);
+  for (double& x : l)
+    sum += (x = std::exp(x - top));
+  for (double& x : l)
+    x /= sum;
   return l;
 }
 
@@ -135,8 +142,10 @@ std::vector<std::pair<int, json>> concurrently(const ServeProcess& s, const std:
   std::vector<std::pair<int, json>> out(bodies.size());
   std::vector<std::thread> clients;
   for (size_t i = 0; i < bodies.size(); ++i)
-    clients.emplace_back([&, i] { out[i].first = post(s, path, bodies[i].dump(), &out[i].second); });
-  for (std::thread& t : clients) t.join();
+    clients.emplace_back(
+        [&, i] { out[i].first = post(s, path, bodies[i].dump(), &out[i].second); });
+  for (std::thread& t : clients)
+    t.join();
   return out;
 }
 
@@ -153,7 +162,8 @@ TEST(ServeTextTest, TheTokenizerGivesTheParsesTokens) {
 TEST(ServeTextTest, VocabularyRoundTripsAndRejectsBadFiles) {
   data::Vocab v = testVocab();
   data::Vocab back = data::Vocab::fromTokens(v.tokens()).value();
-  for (const std::string& t : v.tokens()) EXPECT_EQ(back.id(t), v.id(t)) << t;
+  for (const std::string& t : v.tokens())
+    EXPECT_EQ(back.id(t), v.id(t)) << t;
   EXPECT_EQ(back.id("sleeping"), 1);
   EXPECT_FALSE(data::Vocab::fromTokens({"<unk>", "<pad>"}).isOk());
   EXPECT_FALSE(data::Vocab::fromTokens({"<pad>", "<unk>", "a", "a"}).isOk());
@@ -170,9 +180,9 @@ TEST(ServeTextTest, SnliAnswersEqualTheOfflineClassifierAlsoInPaddedBatches) {
   for (bool parsed : {false, true}) {
     std::vector<json> bodies;
     for (const Pair& p : kPairs)
-      bodies.push_back(parsed ? json{{"premise_parse", p.premiseParse},
-                                     {"hypothesis_parse", p.hypothesisParse}}
-                              : json{{"premise", p.premise}, {"hypothesis", p.hypothesis}});
+      bodies.push_back(
+          parsed ? json{{"premise_parse", p.premiseParse}, {"hypothesis_parse", p.hypothesisParse}}
+                 : json{{"premise", p.premise}, {"hypothesis", p.hypothesis}});
     auto answers = concurrently(s, "/v1/models/snli:classify", bodies);
     for (size_t i = 0; i < answers.size(); ++i) {
       const auto& [code, out] = answers[i];
@@ -199,8 +209,8 @@ TEST(ServeTextTest, SnliAnswersEqualTheOfflineClassifierAlsoInPaddedBatches) {
 // each request's answer is cut back to its own length and equals its run
 // alone, through :predict (tensors) and :tag (text).
 TEST(ServeTextTest, TaggingBatchesPaddedAndCutsEachAnswerBackToItsLength) {
-  ServeProcess s({"--tagger", "tag=" + bundles().tagger, "--batch-max-rows", "4",
-                  "--batch-wait-us", "20000000", "--batch-eager", "false"});
+  ServeProcess s({"--tagger", "tag=" + bundles().tagger, "--batch-max-rows", "4", "--batch-wait-us",
+                  "20000000", "--batch-eager", "false"});
   ASSERT_GT(s.port(), 0) << s.log();
   const std::vector<std::string> texts = {"cat", "A man rests.", "the grass , and the cat",
                                           "Two dogs run on the grass near the old church ."};
@@ -213,7 +223,8 @@ TEST(ServeTextTest, TaggingBatchesPaddedAndCutsEachAnswerBackToItsLength) {
     data::TreeBatch b = data::makeTreeBatch({ex}, {0}, vocab);
     alone.push_back(offline(bundles().tagger, "tag", {b.tokens, b.lengths}));
     json ids = json::array();
-    for (int64_t i = 0; i < b.tokens.numElements(); ++i) ids.push_back(b.tokens.data<int32_t>()[i]);
+    for (int64_t i = 0; i < b.tokens.numElements(); ++i)
+      ids.push_back(b.tokens.data<int32_t>()[i]);
     const int64_t n = b.tokens.numElements();
     predict.push_back({{"inputs",
                         {{{"dtype", "i32"}, {"shape", {1, n}}, {"data", ids}},
@@ -270,19 +281,28 @@ TEST(ServeTextTest, BadTextRequestsGetAClearStatus) {
       {{{"premise", "A cat."}, {"hypothesis", " \t "}}, 400, "\"hypothesis\" has no tokens"},
       {{{"premise", "A cat."}}, 400, "are required"},
       {{{"premise", 5}, {"hypothesis", "A cat."}}, 400, "\"premise\" must be a string"},
-      {{{"premise", "A cat."}, {"hypothesis", {"A", "cat"}}}, 400, "\"hypothesis\" must be a string"},
-      {{{"premise", nine}, {"hypothesis", "A cat."}}, 413, "9 tokens, past the server's limit of 8"},
+      {{{"premise", "A cat."}, {"hypothesis", {"A", "cat"}}},
+       400,
+       "\"hypothesis\" must be a string"},
+      {{{"premise", nine}, {"hypothesis", "A cat."}},
+       413,
+       "9 tokens, past the server's limit of 8"},
       {{{"premise", std::string(600, 'x')}, {"hypothesis", "A cat."}}, 413, "600 bytes"},
-      {{{"premise_parse", "( ( A man ) rests"}, {"hypothesis_parse", "( A cat )"}}, 400,
+      {{{"premise_parse", "( ( A man ) rests"}, {"hypothesis_parse", "( A cat )"}},
+       400,
        "premise_parse\": unbalanced parentheses"},
-      {{{"premise_parse", "( A man rests )"}, {"hypothesis_parse", "( A cat )"}}, 400,
+      {{{"premise_parse", "( A man rests )"}, {"hypothesis_parse", "( A cat )"}},
+       400,
        "not a binary tree"},
       {{{"premise_parse", "( A man )"}, {"hypothesis_parse", "( )"}}, 400, "hypothesis_parse"},
       {{{"premise_parse", "( A man )"}, {"hypothesis", "A cat."}}, 400, "give both"},
       {{{"premise_parse", "( a ( b ( c ( d ( e ( f ( g ( h i ) ) ) ) ) ) ) )"},
         {"hypothesis_parse", "( A cat )"}},
-       413, "9 tokens"},
-      {{{"premise", "A man."}, {"hypothesis", "A cat."}, {"timeout_ms", "soon"}}, 400, "timeout_ms"},
+       413,
+       "9 tokens"},
+      {{{"premise", "A man."}, {"hypothesis", "A cat."}, {"timeout_ms", "soon"}},
+       400,
+       "timeout_ms"},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(classify(c.body, &out), c.status) << c.body.dump() << " -> " << out.dump();
@@ -315,7 +335,8 @@ TEST(ServeTextTest, BadTextRequestsGetAClearStatus) {
 }
 
 TEST(ServeTextTest, ABundleThatDoesNotLoadStopsTheServerNamingWhy) {
-  fs::path bad = fs::temp_directory_path() / ("cairn-serve-badbundle-" + std::to_string(::getpid()));
+  fs::path bad =
+      fs::temp_directory_path() / ("cairn-serve-badbundle-" + std::to_string(::getpid()));
   fs::create_directories(bad);
   std::ofstream(bad / serve::kBundleVocab) << "the\n<unk>\n";
   struct Case {

@@ -12,7 +12,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string in(const std::string& dir, const char* file) { return (fs::path(dir) / file).string(); }
+std::string in(const std::string& dir, const char* file) {
+  return (fs::path(dir) / file).string();
+}
 
 Status writeBundle(const std::string& dir, const Module& m, const ParamStore& ps,
                    std::vector<Tensor> params, const data::Vocab& vocab, const std::string& kind) {
@@ -87,8 +89,8 @@ Status writeTaggerBundle(const std::string& dir, const data::Vocab& vocab, BiRnn
 }
 
 std::vector<std::string> universalPosTags() {
-  return {"ADJ",  "ADP",  "ADV",   "AUX",   "CCONJ", "DET",  "INTJ", "NOUN", "NUM",
-          "PART", "PRON", "PROPN", "PUNCT", "SCONJ", "SYM",  "VERB", "X"};
+  return {"ADJ",  "ADP",  "ADV",   "AUX",   "CCONJ", "DET", "INTJ", "NOUN", "NUM",
+          "PART", "PRON", "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X"};
 }
 
 StatusOr<std::vector<std::string>> readLines(const std::string& path) {
@@ -104,8 +106,7 @@ StatusOr<std::vector<std::string>> readLines(const std::string& path) {
 Status writeLines(const std::string& path, const std::vector<std::string>& lines) {
   std::ofstream f(path, std::ios::binary);
   for (const std::string& l : lines) {
-    if (l.find('\n') != std::string::npos)
-      return errorf("'{}': an entry contains a newline", path);
+    if (l.find('\n') != std::string::npos) return errorf("'{}': an entry contains a newline", path);
     f << l << '\n';
   }
   if (!f) return errorf("cannot write '{}'", path);

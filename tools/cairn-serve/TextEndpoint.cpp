@@ -16,7 +16,9 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-std::string in(const std::string& dir, const char* file) { return (fs::path(dir) / file).string(); }
+std::string in(const std::string& dir, const char* file) {
+  return (fs::path(dir) / file).string();
+}
 
 /// The bundle's model with its weights bound, and its vocabulary.
 StatusOr<std::unique_ptr<ServedModel>> loadBundleModel(const std::string& dir, data::Vocab& vocab) {
@@ -41,7 +43,8 @@ Status expectFunction(const ServedModel& m, const std::string& dir, const std::s
     bool ok = f.args.size() == args.size() && f.results.size() == results.size();
     for (size_t i = 0; ok && i < args.size(); ++i)
       ok = f.args[i] == args[i];
-    for (size_t i = 0; ok && i < results.size(); ++i) ok = f.results[i] == results[i];
+    for (size_t i = 0; ok && i < results.size(); ++i)
+      ok = f.results[i] == results[i];
     if (!ok)
       return errorf("'{}': @{} does not take and return what the endpoint needs (with its "
                     "weights bound)",
@@ -51,11 +54,14 @@ Status expectFunction(const ServedModel& m, const std::string& dir, const std::s
   return errorf("'{}' has no function @{}", in(dir, kBundleModel), name);
 }
 
-TensorType i32(Shape s) { return TensorType(DType::I32, std::move(s)); }
+TensorType i32(Shape s) {
+  return TensorType(DType::I32, std::move(s));
+}
 
 /// A string field of the request: absent (ok, empty optional), a string, or
 /// an error naming it.
-std::optional<TextReply> stringField(const json& body, const char* key, std::optional<std::string>& out) {
+std::optional<TextReply> stringField(const json& body, const char* key,
+                                     std::optional<std::string>& out) {
   auto it = body.find(key);
   if (it == body.end() || it->is_null()) return std::nullopt;
   if (!it->is_string())
@@ -100,7 +106,8 @@ public:
 
   TextReply answer(const json& body, int64_t maxTokens, const Run& run) const override {
     std::optional<std::string> premise, hypothesis, premiseParse, hypothesisParse;
-    for (auto [key, out] : {std::pair{"premise", &premise}, {"hypothesis", &hypothesis},
+    for (auto [key, out] : {std::pair{"premise", &premise},
+                            {"hypothesis", &hypothesis},
                             {"premise_parse", &premiseParse},
                             {"hypothesis_parse", &hypothesisParse}})
       if (auto bad = stringField(body, key, *out)) return *bad;
@@ -113,9 +120,8 @@ public:
                                 "(the model then predicts both trees)");
       // The parse's tokens are the sentence: a parse splits on spaces, as the
       // SNLI reader does.
-      for (auto [key, text, out] :
-           {std::tuple{"premise_parse", &*premiseParse, &ex.premise},
-            {"hypothesis_parse", &*hypothesisParse, &ex.hypothesis}}) {
+      for (auto [key, text, out] : {std::tuple{"premise_parse", &*premiseParse, &ex.premise},
+                                    {"hypothesis_parse", &*hypothesisParse, &ex.hypothesis}}) {
         if (auto bad = checkBytes(key, *text, maxTokens)) return *bad;
         StatusOr<data::Sentence> s = data::parseBinaryTree(*text);
         if (!s.isOk())
@@ -147,8 +153,10 @@ public:
       return TextReply::error(500, "INTERNAL", "the classifier's answer has the wrong shape");
     // Softmax in double over the three f32 logits.
     double l[3], top = -INFINITY, sum = 0;
-    for (int k = 0; k < 3; ++k) top = std::max(top, l[k] = logits.data<float>()[k]);
-    for (double& x : l) sum += (x = std::exp(x - top));
+    for (int k = 0; k < 3; ++k)
+      top = std::max(top, l[k] = logits.data<float>()[k]);
+    for (double& x : l)
+      sum += (x = std::exp(x - top));
     static constexpr const char* kLabels[3] = {"entailment", "neutral", "contradiction"};
     int best = 0;
     json probs = json::object(), raw = json::array();
@@ -216,11 +224,14 @@ private:
 
 TextReply runFailure(const Status& s) {
   switch (s.code()) {
-  case StatusCode::kDeadlineExceeded: return TextReply::error(504, "DEADLINE_EXCEEDED", s.message());
+  case StatusCode::kDeadlineExceeded:
+    return TextReply::error(504, "DEADLINE_EXCEEDED", s.message());
   case StatusCode::kResourceExhausted:
     return TextReply::error(413, "RESOURCE_EXHAUSTED", s.message());
-  case StatusCode::kCancelled: return TextReply::error(503, "CANCELLED", s.message());
-  case StatusCode::kError: break;
+  case StatusCode::kCancelled:
+    return TextReply::error(503, "CANCELLED", s.message());
+  case StatusCode::kError:
+    break;
   }
   return TextReply::error(422, "RUN_FAILED", s.message());
 }
@@ -232,9 +243,8 @@ StatusOr<LoadedEndpoint> loadSnliEndpoint(const std::string& dir) {
   CAIRN_RETURN_IF_ERROR(expectFunction(
       *m, dir, "snli_parsed",
       {i32({2, kDynamic, kDynamic}), i32({2, kDynamic, kDynamic}), i32({2, kDynamic})}, {logits}));
-  CAIRN_RETURN_IF_ERROR(expectFunction(*m, dir, "snli_predicted",
-                                       {i32({2, kDynamic, kDynamic}), i32({2, kDynamic})},
-                                       {logits}));
+  CAIRN_RETURN_IF_ERROR(expectFunction(
+      *m, dir, "snli_predicted", {i32({2, kDynamic, kDynamic}), i32({2, kDynamic})}, {logits}));
   return LoadedEndpoint{std::move(m), std::make_unique<SnliEndpoint>(std::move(vocab))};
 }
 

@@ -5,7 +5,8 @@
 //   cairn-spinn --data snli_1.0_dev.jsonl.gz --format snli --batch 128 --limit 512
 //   cairn-spinn --data sst/dev.txt --format sst --params weights/
 //   cairn-spinn --predict-transitions --print-ir  # the graph, as text
-//   cairn-spinn --data snli_1.0_dev.jsonl.gz --format snli --export-snli snli/  # cairn-serve --snli
+//   cairn-spinn --data snli_1.0_dev.jsonl.gz --format snli --export-snli snli/  # cairn-serve
+//   --snli
 //
 // ListOps runs the tree classifier (encoder + Mlp to 10 classes), SNLI the
 // pair classifier (3 classes), SST the TreeLSTM sentiment model (no tracker,
@@ -315,8 +316,9 @@ static int runTool(int argc, char** argv) {
                  "Write cairn-serve's tagging endpoint bundle (a BiLSTM tagger of --embed and "
                  "--hidden over this data's vocabulary, seeded weights) to this directory, and "
                  "exit (cairn-serve --tagger)");
-  app.add_option("--tags", o.tags, "With --export-tagger: the tag names (default: the 17 "
-                                   "universal POS tags)")
+  app.add_option("--tags", o.tags,
+                 "With --export-tagger: the tag names (default: the 17 "
+                 "universal POS tags)")
       ->delimiter(',');
   app.add_flag("--quiet", o.quiet, "Only the summary");
   CLI11_PARSE(app, argc, argv);
