@@ -66,6 +66,11 @@ PY
   # bundle: cairn-spinn --export-snli, the same sizes and seed).
   "$build/bin/cairn-spinn" --data "$snli" --format snli --limit "$pairs" --quiet \
     --export-snli "$out/snli-bundle" > /dev/null
+  # The offline classifier's answers to the same pairs: cairn-spinn's
+  # predicted-transitions model (the same weights: same sizes, same seed)
+  # in the interpreter, each pair alone.
+  "$build/bin/cairn-spinn" --data "$snli" --format snli --limit "$pairs" --quiet \
+    --predict-transitions --emit-requests "$out/snli-offline.jsonl" > /dev/null
   python3 - "$snli" "$pairs" "$out/snli-text.jsonl" "$out/snli-parses.jsonl" <<'PY'
 import gzip, json, sys
 path, limit, text, parses = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -178,11 +183,13 @@ PY
 # against the binary parse's), then 200 at once to the batching server,
 # each answer against the pair's own.
 check_text_answers() {
-  python3 - "$1" "$out/snli-text.jsonl" "$out/snli-parses.jsonl" >> "$out/check.txt" <<'PY'
+  python3 - "$1" "$out/snli-text.jsonl" "$out/snli-parses.jsonl" "$out/snli-offline.jsonl" \
+    >> "$out/check.txt" <<'PY'
 import json, sys, urllib.request, concurrent.futures as cf
-port, text, parses = sys.argv[1:]
+port, text, parses, offline = sys.argv[1:]
 reqs = [l.encode() for l in open(text)]
 trees = [json.loads(l) for l in open(parses)]
+expected = [json.loads(l)["expected"]["data"] for l in open(offline)]
 ask = lambda b: json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models/m:classify", b).read())
 alone = [ask(b) for b in reqs]
 same = sum(a["tokens"]["premise"] == [w for w in p.split() if w not in "()"] and
@@ -193,9 +200,18 @@ with cf.ThreadPoolExecutor(64) as ex:
 labels = sum(a["label"] == b["label"] for a, b in zip(alone, together))
 d = max(abs(a["probabilities"][k] - b["probabilities"][k]) for a, b in zip(alone, together)
         for k in a["probabilities"])
+# Against the offline classifier, where the server's tokens are the parse's
+# (the offline run reads the parses' tokens).
+agree = [i for i, (a, (p, h)) in enumerate(zip(alone, trees))
+         if a["tokens"]["premise"] == [w for w in p.split() if w not in "()"]
+         and a["tokens"]["hypothesis"] == [w for w in h.split() if w not in "()"]]
+off = max(abs(x - y) for i in agree[:200] for x, y in zip(together[i]["logits"] if i < 200 else
+          alone[i]["logits"], expected[i]))
 print(f"SNLI text answers checked: 200 pairs sent at once to the batching server, {labels}/200 "
       f"labels as sent alone, largest probability difference {d:.2e}; the server's tokens equal "
-      f"the binary parse's for {same}/{len(reqs)} pairs")
+      f"the binary parse's for {same}/{len(reqs)} pairs; largest logit difference from the "
+      f"offline classifier (cairn-spinn --predict-transitions, each pair alone) over "
+      f"{min(len(agree), 200)} pairs {off:.2e}")
 PY
 }
 
