@@ -348,6 +348,7 @@ TEST(ServeTextTest, ABundleThatDoesNotLoadStopsTheServerNamingWhy) {
       {{"--snli", "x=" + bad.string()}, "starts with <pad> and <unk>"},
       {{"--tagger", "x=" + bundles().snli}, "tags.txt"},
       {{"--snli", "x"}, "expected name=path"},
+      {{}, "nothing to serve"},
   };
   for (const Case& c : cases) {
     ServeProcess s(c.args);
