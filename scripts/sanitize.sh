@@ -37,7 +37,7 @@ asan | asan-unit)
   ;;
 tsan)
   flags="-fsanitize=thread -fno-omit-frame-pointer"
-  tests=(-R "RunLimits|AotTest.RunErrorsAndThreads|ExecControlFlowTest.IndependentLoops|ThreadsShare|Concurrent|Parallel|ServeTest"
+  tests=(-R "RunLimits|AotTest.RunErrorsAndThreads|ExecControlFlowTest.IndependentLoops|ThreadsShare|Concurrent|Parallel|ServeTest|ServeTextTest"
     -E "MemoryStaysBounded") # one thread, 70 s under TSan
   # Only the unit tests (and what they drive: cairn-serve, the AOT examples):
   # the tools, benchmarks and lit suite are not what TSan checks here.

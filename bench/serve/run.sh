@@ -5,15 +5,17 @@
 # resident memory, one table; SPINN's answers under batching checked against
 # the interpreter's for each pair alone.
 #
-#   bench/serve/run.sh                 # ~70 s; writes build/serve-bench/results.md
+#   bench/serve/run.sh                 # ~2 min; writes build/serve-bench/results.md
 #   DURATION=30 CONCURRENCY="1 16 64 256" bench/serve/run.sh
+#   MODELS=snli-text bench/serve/run.sh  # some of: project spinn snli-text
 #
 # The models: tests/unit/Inputs/limits.cairn's @project (one row of 64
 # through a 64x64 layer whose weight travels with each request: ~17 KB of
 # JSON), and SPINN's SNLI pair classifier (cairn-spinn's defaults: embed and
 # hidden 64, tracker 32, seeded weights bound by the server) on the first
-# $SPINN_PAIRS (1000) SNLI dev pairs, each request one pair; both
-# JIT-compiled at startup. wrk and the server share this machine's
+# $SPINN_PAIRS (1000) SNLI dev pairs, each request one pair; and the same
+# pairs as plain text through the SNLI text endpoint (:classify, the model
+# predicting the trees); all JIT-compiled at startup. wrk and the server share this machine's
 # CPUs: the figures are the pair's, to compare batching off and on within
 # one run, not a server's capacity.
 set -euo pipefail
@@ -22,6 +24,7 @@ build="${BUILD_DIR:-$root/build}"
 out="${OUT_DIR:-$build/serve-bench}"
 duration="${DURATION:-8}"
 concurrency="${CONCURRENCY:-1 16 64}"
+models=" ${MODELS:-project spinn snli-text} "
 command -v wrk > /dev/null || { echo "bench/serve: wrk is needed (apt-get install wrk)" >&2; exit 2; }
 "$root/scripts/build.sh" cairn-serve > /dev/null
 mkdir -p "$out"
@@ -58,6 +61,31 @@ with open(sys.argv[2], "w") as out:
         r = json.loads(line)
         out.write(json.dumps({"function": r["function"], "inputs": r["inputs"]}) + "\n")
 PY
+  # Workload 3, the SNLI text endpoint (:classify): the same pairs as plain
+  # text, tokenized by the server, the trees predicted by the model (the
+  # bundle: cairn-spinn --export-snli, the same sizes and seed).
+  "$build/bin/cairn-spinn" --data "$snli" --format snli --limit "$pairs" --quiet \
+    --export-snli "$out/snli-bundle" > /dev/null
+  # The offline classifier's answers to the same pairs: cairn-spinn's
+  # predicted-transitions model (the same weights: same sizes, same seed)
+  # in the interpreter, each pair alone.
+  "$build/bin/cairn-spinn" --data "$snli" --format snli --limit "$pairs" --quiet \
+    --predict-transitions --emit-requests "$out/snli-offline.jsonl" > /dev/null
+  python3 - "$snli" "$pairs" "$out/snli-text.jsonl" "$out/snli-parses.jsonl" <<'PY'
+import gzip, json, sys
+path, limit, text, parses = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+n = 0
+with open(text, "w") as t, open(parses, "w") as p:
+    for line in gzip.open(path, "rt"):
+        r = json.loads(line)
+        if r["gold_label"] == "-":
+            continue
+        t.write(json.dumps({"premise": r["sentence1"], "hypothesis": r["sentence2"]}) + "\n")
+        p.write(json.dumps([r["sentence1_binary_parse"], r["sentence2_binary_parse"]]) + "\n")
+        n += 1
+        if n == limit:
+            break
+PY
 fi
 cat > "$out/post.lua" <<'LUA'
 -- Cycles through the requests of $REQUESTS (JSON lines), each thread from
@@ -90,7 +118,8 @@ LUA
   echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 } > "$out/results.md"
 
-# bench_model LABEL REQUESTS MAX_ROWS SERVER_ARGS...
+# bench_model LABEL REQUESTS MAX_ROWS SERVER_ARGS... (ENDPOINT: predict, or
+# classify for the text endpoint)
 bench_model() {
   local label=$1 requests=$2 rows=$3
   shift 3
@@ -106,10 +135,11 @@ bench_model() {
       for _ in $(seq 600); do [ -s "$port_file" ] && break; sleep 0.05; done
       port=$(cat "$port_file")
       line=$(REQUESTS="$requests" wrk -t$((c < 2 ? 1 : 2)) -c"$c" -d"${duration}s" --timeout 10s \
-        -s "$out/post.lua" "http://127.0.0.1:$port/v1/models/m:predict" | grep '^RESULT')
+        -s "$out/post.lua" "http://127.0.0.1:$port/v1/models/m:${ENDPOINT:-predict}" | grep '^RESULT')
       stats=$(curl -s "http://127.0.0.1:$port/v1/stats")
-      if [ "$label" = spinn ] && [ "$mode" = on ] && [ "$c" = "${concurrency##* }" ]; then
-        check_answers "$port"
+      if [ "$mode" = on ] && [ "$c" = "${concurrency##* }" ]; then
+        [ "$label" = spinn ] && check_answers "$port"
+        [ "$label" = snli-text ] && check_text_answers "$port"
       fi
       rss=$(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$pid/status")
       kill -TERM "$pid"
@@ -149,11 +179,54 @@ print(f"SPINN answers checked: {len(d)} pairs sent at once to the batching serve
 PY
 }
 
+# The text endpoint: every pair sent alone (the tokens the server made
+# against the binary parse's), then 200 at once to the batching server,
+# each answer against the pair's own.
+check_text_answers() {
+  python3 - "$1" "$out/snli-text.jsonl" "$out/snli-parses.jsonl" "$out/snli-offline.jsonl" \
+    >> "$out/check.txt" <<'PY'
+import json, sys, urllib.request, concurrent.futures as cf
+port, text, parses, offline = sys.argv[1:]
+reqs = [l.encode() for l in open(text)]
+trees = [json.loads(l) for l in open(parses)]
+expected = [json.loads(l)["expected"]["data"] for l in open(offline)]
+ask = lambda b: json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models/m:classify", b).read())
+alone = [ask(b) for b in reqs]
+same = sum(a["tokens"]["premise"] == [w for w in p.split() if w not in "()"] and
+           a["tokens"]["hypothesis"] == [w for w in h.split() if w not in "()"]
+           for a, (p, h) in zip(alone, trees))
+with cf.ThreadPoolExecutor(64) as ex:
+    together = list(ex.map(ask, reqs[:200]))
+labels = sum(a["label"] == b["label"] for a, b in zip(alone, together))
+d = max(abs(a["probabilities"][k] - b["probabilities"][k]) for a, b in zip(alone, together)
+        for k in a["probabilities"])
+# Against the offline classifier, where the server's tokens are the parse's
+# (the offline run reads the parses' tokens).
+agree = [i for i, (a, (p, h)) in enumerate(zip(alone, trees))
+         if a["tokens"]["premise"] == [w for w in p.split() if w not in "()"]
+         and a["tokens"]["hypothesis"] == [w for w in h.split() if w not in "()"]]
+off = max(abs(x - y) for i in agree[:200] for x, y in zip(together[i]["logits"] if i < 200 else
+          alone[i]["logits"], expected[i]))
+print(f"SNLI text answers checked: 200 pairs sent at once to the batching server, {labels}/200 "
+      f"labels as sent alone, largest probability difference {d:.2e}; the server's tokens equal "
+      f"the binary parse's for {same}/{len(reqs)} pairs; largest logit difference from the "
+      f"offline classifier (cairn-spinn --predict-transitions, each pair alone) over "
+      f"{min(len(agree), 200)} pairs {off:.2e}")
+PY
+}
+
 rm -f "$out/check.txt"
-bench_model project "$out/project.jsonl" 32 --model "m=$root/tests/unit/Inputs/limits.cairn"
+if [[ $models == *" project "* ]]; then
+  bench_model project "$out/project.jsonl" 32 --model "m=$root/tests/unit/Inputs/limits.cairn"
+fi
 if [ -f "$out/spinn.jsonl" ]; then
-  bench_model spinn "$out/spinn.jsonl" 64 --model "m=$out/spinn.cairn" \
-    --weights "m=$out/spinn.safetensors"
+  if [[ $models == *" spinn "* ]]; then
+    bench_model spinn "$out/spinn.jsonl" 64 --model "m=$out/spinn.cairn" \
+      --weights "m=$out/spinn.safetensors"
+  fi
+  if [[ $models == *" snli-text "* ]]; then
+    ENDPOINT=classify bench_model snli-text "$out/snli-text.jsonl" 64 --snli "m=$out/snli-bundle"
+  fi
 fi
 {
   echo

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ir/Status.h"
@@ -92,6 +93,18 @@ StatusOr<int> evaluateListOps(const std::vector<std::string>& tokens);
 /// Writes `label<TAB>parse` lines readable by readListOps.
 Status writeListOps(const std::string& path, const std::vector<TreeExample>& examples);
 
+/// Plain text split into the tokens of SNLI's binary parses (the Stanford
+/// parser's PTB tokens, which the vocabularies are built from): whitespace
+/// splits words, as parseBinaryTree splits a parse; leading `"([{` and
+/// trailing `.,!?;:")]}` and `...` become tokens of their own, a trailing `.`
+/// stays on a word with another `.` in it (`U.S.`); the clitics `n't`, `'s`,
+/// `'re`, `'ve`, `'ll`, `'m`, `'d` are split off (`don't` -> `do n't`);
+/// brackets are written as the parser writes them (`-LRB-`), double quotes
+/// as ``` `` ``` and `''`. A PTB-style approximation, not the parser's
+/// tokenizer: on SNLI 1.0 dev it gives the parse's tokens for 99.8% of the
+/// 20,000 sentences (docs/serving.md).
+std::vector<std::string> tokenizeText(std::string_view text);
+
 /// Token -> id: 0 <pad>, 1 <unk>, then by descending count, ties by bytes.
 /// Tokens seen fewer than `minCount` times are left out (they map to <unk>).
 /// The literal strings `<pad>` and `<unk>` are never vocabulary entries: in
@@ -99,6 +112,12 @@ Status writeListOps(const std::string& path, const std::vector<TreeExample>& exa
 class Vocab {
 public:
   static Vocab build(const std::vector<const Sentence*>& sentences, int64_t minCount = 1);
+  /// A vocabulary saved as its tokens in id order (tokens()): `<pad>`, `<unk>`,
+  /// then distinct tokens that are neither. Anything else is an error naming
+  /// the entry (a server loading a model's vocabulary).
+  static StatusOr<Vocab> fromTokens(std::vector<std::string> tokens);
+  /// Every token in id order (0 `<pad>`, 1 `<unk>`, ...).
+  const std::vector<std::string>& tokens() const { return tokens_; }
   /// 1 (<unk>) for a token not in the vocabulary.
   int32_t id(const std::string& token) const;
   int64_t size() const { return static_cast<int64_t>(tokens_.size()); }

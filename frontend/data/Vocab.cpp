@@ -53,3 +53,27 @@ int32_t Vocab::id(const std::string& token) const {
 }
 
 } // namespace cairn::data
+
+namespace cairn::data {
+
+StatusOr<Vocab> Vocab::fromTokens(std::vector<std::string> tokens) {
+  if (tokens.size() < 2 || tokens[0] != kPadToken || tokens[1] != kUnkToken)
+    return Status::error("a vocabulary starts with <pad> and <unk> (ids 0 and 1)");
+  if (tokens.size() > static_cast<size_t>(INT32_MAX)) return Status::error("vocabulary too large");
+  Vocab v;
+  v.tokens_ = std::move(tokens);
+  for (size_t i = 2; i < v.tokens_.size(); ++i) {
+    const std::string& t = v.tokens_[i];
+    if (t.empty() || t == kPadToken || t == kUnkToken)
+      return errorf("vocabulary entry {}: '{}' cannot be a token", i, t);
+    v.sortedIds_.emplace_back(t, static_cast<int32_t>(i));
+  }
+  std::sort(v.sortedIds_.begin(), v.sortedIds_.end());
+  for (size_t i = 1; i < v.sortedIds_.size(); ++i)
+    if (v.sortedIds_[i].first == v.sortedIds_[i - 1].first)
+      return errorf("vocabulary entry {}: '{}' appears twice", v.sortedIds_[i].second,
+                    v.sortedIds_[i].first);
+  return v;
+}
+
+} // namespace cairn::data

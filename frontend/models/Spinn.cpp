@@ -150,8 +150,8 @@ Function* buildSpinnSnli(Module& m, ParamStore& ps, const SpinnConfig& cfg,
       snliForward(encoder, mlp, data.get(*fb, data.tokens), data.get(*fb, data.transitions),
                   data.get(*fb, data.lengths), data.get(*fb, data.rng));
   ValueList results{f.logits};
-  if (f.enc.transitions.valid()) results.push_back(f.enc.transitions);
-  if (f.enc.rng.valid()) results.push_back(f.enc.rng);
+  if (f.enc.transitions.valid() && !cfg.logitsOnly) results.push_back(f.enc.transitions);
+  if (f.enc.rng.valid() && !cfg.logitsOnly) results.push_back(f.enc.rng);
   return fb->ret(results);
 }
 

@@ -54,6 +54,10 @@ struct SpinnConfig {
   bool splitPairs = false;
   int64_t mlpHidden = 0;
   int64_t mlpLayers = 1;
+  /// The classifiers return their logits alone, without the predicted
+  /// moves [2B, T] (whose rows are not the batch's): cairn-serve's SNLI
+  /// endpoint, whose batcher splits every result by the batch's rows.
+  bool logitsOnly = false;
 };
 
 /// What one encoder application returns. `transitions`, `logits` and `rng`

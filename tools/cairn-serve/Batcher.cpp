@@ -65,12 +65,58 @@ bool hasDynamicPastBatch(const TensorType& t) {
                                   [](int64_t d) { return d == kDynamic; });
 }
 
+/// The box [from, from + extent[0]) x [0, extent[1]) x ... of `t`: a
+/// request's rows of a batched result, cut back to its own extents.
+Tensor boxOf(const Tensor& t, int64_t from, const Shape& extent) {
+  Tensor out(TensorType(t.dtype(), extent));
+  if (out.numElements() == 0) return out;
+  const Shape& full = t.shape();
+  const size_t rank = full.size();
+  const size_t elem = t.byteSize() / static_cast<size_t>(t.numElements());
+  const int64_t run = extent[rank - 1];
+  std::vector<int64_t> index(rank, 0);
+  for (int64_t dst = 0; dst < out.numElements(); dst += run) {
+    int64_t at = 0;
+    for (size_t d = 0; d < rank; ++d)
+      at = at * full[d] + (d == 0 ? index[d] + from : index[d]);
+    std::memcpy(out.rawData() + dst * static_cast<int64_t>(elem),
+                t.rawData() + at * static_cast<int64_t>(elem), static_cast<size_t>(run) * elem);
+    for (size_t d = rank - 1; d-- > 0;) {
+      if (++index[d] < extent[d]) break;
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
 } // namespace
+
+std::vector<std::vector<Batcher::Source>> Batcher::resultSources(const FunctionInfo& f) {
+  std::vector<std::vector<Source>> sources;
+  for (const TensorType& r : f.results) {
+    std::vector<Source> dims(r.shape.size());
+    for (size_t d = 1; d < r.shape.size(); ++d) {
+      if (r.shape[d] != kDynamic) continue;
+      // The first batched argument with a dynamic dim d past its batch dim.
+      for (size_t i = 0; i < f.args.size() && dims[d].arg < 0; ++i) {
+        int axis = batchAxis(f.args[i]);
+        if (axis < 0) continue;
+        size_t at = static_cast<size_t>(axis) + d;
+        if (at < f.args[i].shape.size() && f.args[i].shape[at] == kDynamic)
+          dims[d] = {static_cast<int>(i), static_cast<int>(at)};
+      }
+    }
+    sources.push_back(std::move(dims));
+  }
+  return sources;
+}
 
 bool Batcher::paddable(const FunctionInfo& f) {
   if (!batchable(f)) return false;
-  for (const TensorType& t : f.results)
-    if (hasDynamicPastBatch(t)) return false;
+  std::vector<std::vector<Source>> sources = resultSources(f);
+  for (size_t r = 0; r < f.results.size(); ++r)
+    for (size_t d = 1; d < f.results[r].shape.size(); ++d)
+      if (f.results[r].shape[d] == kDynamic && sources[r][d].arg < 0) return false;
   return std::any_of(f.args.begin(), f.args.end(), hasDynamicPastBatch);
 }
 
@@ -87,6 +133,7 @@ Batcher::Batcher(const ServedModel& model, FunctionInfo f, BatchOptions options)
   for (const TensorType& t : f_.args)
     axis_.push_back(batchAxis(t));
   pad_ = o_.pad && paddable(f_);
+  if (pad_) sources_ = resultSources(f_);
   for (int i = 0; i < std::max(1, o_.workers); ++i)
     workers_.emplace_back([this] { work(); });
 }
@@ -227,9 +274,16 @@ void Batcher::runBatch(std::vector<std::shared_ptr<Pending>>& batch) {
     ++stats_.paddedBatches;
   }
   StatusOr<std::vector<Tensor>> out = model_.run(f_.name, inputs, limits);
-  bool split = out.isOk();
-  for (size_t r = 0; split && r < out->size(); ++r)
-    split = (*out)[r].rank() >= 1 && (*out)[r].shape()[0] == total;
+  bool split = out.isOk() && out->size() == f_.results.size();
+  for (size_t r = 0; split && r < out->size(); ++r) {
+    const Tensor& t = (*out)[r];
+    split = t.rank() == f_.results[r].rank() && t.rank() >= 1 && t.shape()[0] == total;
+    // A dim cut back to each request's own extent must be its argument's
+    // padded one (a model that does otherwise is run a request at a time).
+    for (size_t d = 1; split && pad_ && d < t.shape().size(); ++d)
+      if (const Source& src = sources_[r][d]; src.arg >= 0)
+        split = t.shape()[d] == inputs[size_t(src.arg)].shape()[size_t(src.dim)];
+  }
   if (!split) { // one request at a time: a bad one fails alone
     {
       std::lock_guard<std::mutex> lock(m_);
@@ -242,8 +296,18 @@ void Batcher::runBatch(std::vector<std::shared_ptr<Pending>>& batch) {
   int64_t from = 0;
   for (const auto& p : batch) {
     std::vector<Tensor> mine;
-    for (const Tensor& t : *out)
-      mine.push_back(rowsOf(t, from, p->rows));
+    for (size_t r = 0; r < out->size(); ++r) {
+      const Tensor& t = (*out)[r];
+      Shape extent = t.shape();
+      extent[0] = p->rows;
+      bool cut = false;
+      for (size_t d = 1; pad_ && d < extent.size(); ++d)
+        if (const Source& src = sources_[r][d]; src.arg >= 0) {
+          extent[d] = p->inputs[size_t(src.arg)].shape()[size_t(src.dim)];
+          cut = cut || extent[d] != t.shape()[d];
+        }
+      mine.push_back(cut ? boxOf(t, from, extent) : rowsOf(t, from, p->rows));
+    }
     from += p->rows;
     p->done.set_value(std::move(mine));
   }

@@ -15,9 +15,11 @@
 // batch too: each argument is zero-padded past a request's own extent to
 // the batch's largest. That is right only for a model whose rows ignore
 // what lies past their own extent (SPINN given each row's length, a masked
-// or summing model), which the operator asserts by asking for it; the
-// function's results must then have static dims past the first (a row's
-// answer is not cut back). A worker
+// or summing model), which the operator asserts by asking for it. A
+// result's dynamic dims past the first (a tagger's [?, ?, tags]) are cut
+// back to each request's own extent of the argument dim they follow
+// (resultSources); a result with a dynamic dim that follows none is never
+// padded. A worker
 // waits for the first request, then up to `wait` (or the first request's
 // deadline) for `maxRows` rows that fit, unless every request the server
 // is handling is already queued (one client: no wait); a batch runs under the earliest
@@ -59,9 +61,19 @@ public:
   /// at least one argument has one.
   static bool batchable(const FunctionInfo& f);
   /// Whether `f`'s requests can be padded to each other: batchable, some
-  /// batched argument has a dynamic dim past its batch dim, and no result
-  /// has one past the first.
+  /// batched argument has a dynamic dim past its batch dim, and every
+  /// dynamic dim of a result past the first has a source (below).
   static bool paddable(const FunctionInfo& f);
+  /// Where a result's dynamic dim d >= 1 takes its extent from: the first
+  /// batched argument whose dim d places past its batch dim is dynamic (a
+  /// tagger's [?, ?, tags] from its tokens [?, ?]; SPINN's pair tokens
+  /// [2, ?, ?] give dim 1 from their dim 2). In a padded batch that dim of
+  /// each request's answer is cut back to the request's own extent of the
+  /// argument's dim. arg -1: none (a static dim, or no source).
+  struct Source {
+    int arg = -1, dim = -1;
+  };
+  static std::vector<std::vector<Source>> resultSources(const FunctionInfo& f);
 
   Batcher(const ServedModel& model, FunctionInfo f, BatchOptions options);
   ~Batcher(); ///< answers what is queued, then stops the workers
@@ -94,6 +106,7 @@ private:
   BatchOptions o_;
   std::vector<int> axis_; ///< per argument: its batch dim (its first dynamic one), or -1: shared
   bool pad_ = false;      ///< o_.pad, and the function is paddable
+  std::vector<std::vector<Source>> sources_; ///< resultSources(f_) when padding
   mutable std::mutex m_;
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Pending>> queue_;

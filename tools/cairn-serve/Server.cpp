@@ -1,8 +1,10 @@
 #include "Server.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -42,17 +44,55 @@ std::string signatureMismatch(const FunctionInfo& f, const std::vector<Tensor>& 
   return "";
 }
 
+/// The request's limits: the server's deadline, or the request's shorter
+/// `timeout_ms`, and the memory cap; nullopt for a bad `timeout_ms`.
+std::optional<RunLimits> limitsOf(const json& body, std::chrono::steady_clock::time_point start,
+                                  const ServerOptions& o) {
+  int64_t timeoutMs = o.timeoutMs;
+  if (auto t = body.find("timeout_ms"); t != body.end()) {
+    if (!t->is_number_integer() || t->get<int64_t>() <= 0) return std::nullopt;
+    timeoutMs = std::min(timeoutMs, t->get<int64_t>());
+  }
+  RunLimits limits = RunLimits().withTimeout(std::chrono::milliseconds(timeoutMs), start);
+  limits.maxBytes = o.maxBytes;
+  return limits;
+}
+
 } // namespace
 
-Server::Server(ServerOptions options, std::map<std::string, std::unique_ptr<ServedModel>> models)
-    : o_(std::move(options)), models_(std::move(models)), http_(std::make_unique<httplib::Server>()) {
+Server::Server(ServerOptions options, std::map<std::string, std::unique_ptr<ServedModel>> models,
+               std::map<std::string, std::unique_ptr<TextEndpoint>> endpoints)
+    : o_(std::move(options)), models_(std::move(models)), endpoints_(std::move(endpoints)),
+      http_(std::make_unique<httplib::Server>()) {
   o_.batch.inFlight = [this] { return inFlight_.load(); };
   if (o_.batch.maxRows > 0)
-    for (const auto& [name, m] : models_)
-      for (const FunctionInfo& f : m->functions())
-        if (Batcher::batchable(f))
-          batchers_[name][f.name] = std::make_unique<Batcher>(*m, f, o_.batch);
+    for (const auto& [name, m] : models_) {
+      auto e = endpoints_.find(name);
+      for (const FunctionInfo& f : m->functions()) {
+        if (e == endpoints_.end()) {
+          if (Batcher::batchable(f))
+            batchers_[name][f.name] = std::make_unique<Batcher>(*m, f, o_.batch);
+          continue;
+        }
+        // An example endpoint's functions ignore padding (TextEndpoint.h):
+        // its requests batch padded whatever --batch-pad says.
+        std::vector<std::string> used = e->second->functions();
+        if (std::find(used.begin(), used.end(), f.name) == used.end()) continue;
+        BatchOptions padded = o_.batch;
+        padded.pad = true;
+        batchers_[name][f.name] = std::make_unique<Batcher>(*m, f, padded);
+      }
+    }
   routes();
+}
+
+StatusOr<std::vector<Tensor>> Server::runOne(const std::string& name, const ServedModel& model,
+                                             const std::string& function,
+                                             std::vector<Tensor> inputs, const RunLimits& limits) {
+  if (auto bm = batchers_.find(name); bm != batchers_.end())
+    if (auto bf = bm->second.find(function); bf != bm->second.end())
+      return bf->second->run(std::move(inputs), limits);
+  return model.run(function, inputs, limits);
 }
 
 Server::~Server() = default;
@@ -142,7 +182,10 @@ void Server::routes() {
         for (const TensorType& t : f.results) results.push_back(typeToJson(t));
         fns.push_back({{"name", f.name}, {"inputs", args}, {"outputs", results}});
       }
-      list.push_back({{"name", name}, {"kind", m->kind()}, {"functions", fns}});
+      json entry = {{"name", name}, {"kind", m->kind()}, {"functions", fns}};
+      if (auto e = endpoints_.find(name); e != endpoints_.end())
+        entry["endpoint"] = std::string(":") + e->second->verb();
+      list.push_back(std::move(entry));
     }
     reply(res, 200, {{"models", list}});
   });
@@ -193,28 +236,14 @@ void Server::routes() {
     }
     if (std::string m = signatureMismatch(*info, inputs); !m.empty())
       return fail(res, 400, "BAD_REQUEST", m);
-    int64_t timeoutMs = o_.timeoutMs;
-    if (auto t = body.find("timeout_ms"); t != body.end()) {
-      if (!t->is_number_integer() || t->get<int64_t>() <= 0)
-        return fail(res, 400, "BAD_REQUEST", "\"timeout_ms\" must be a positive integer");
-      timeoutMs = std::min(timeoutMs, t->get<int64_t>());
-    }
-    RunLimits limits = RunLimits().withTimeout(std::chrono::milliseconds(timeoutMs), start);
-    limits.maxBytes = o_.maxBytes;
-    Batcher* batcher = nullptr;
-    if (auto bm = batchers_.find(it->first); bm != batchers_.end())
-      if (auto bf = bm->second.find(function); bf != bm->second.end()) batcher = bf->second.get();
-    StatusOr<std::vector<Tensor>> out = batcher ? batcher->run(std::move(inputs), limits)
-                                                : model.run(function, inputs, limits);
+    std::optional<RunLimits> limits = limitsOf(body, start, o_);
+    if (!limits)
+      return fail(res, 400, "BAD_REQUEST", "\"timeout_ms\" must be a positive integer");
+    StatusOr<std::vector<Tensor>> out =
+        runOne(it->first, model, function, std::move(inputs), *limits);
     if (!out.isOk()) {
-      switch (out.status().code()) {
-      case StatusCode::kDeadlineExceeded:
-        return fail(res, 504, "DEADLINE_EXCEEDED", out.status().message());
-      case StatusCode::kResourceExhausted:
-        return fail(res, 413, "RESOURCE_EXHAUSTED", out.status().message());
-      case StatusCode::kCancelled: return fail(res, 503, "CANCELLED", out.status().message());
-      case StatusCode::kError: return fail(res, 422, "RUN_FAILED", out.status().message());
-      }
+      TextReply r = runFailure(out.status());
+      return reply(res, r.status, r.body);
     }
     json outputs = json::array();
     for (const Tensor& t : *out) outputs.push_back(tensorToJson(t));
@@ -222,6 +251,44 @@ void Server::routes() {
                     .count();
     reply(res, 200, {{"model", it->first}, {"function", function}, {"outputs", outputs},
                      {"elapsed_ms", ms}});
+  });
+  s.Post(R"(/v1/models/([^/:]+):(classify|tag))", [this](const httplib::Request& req,
+                                                         httplib::Response& res) {
+    auto start = std::chrono::steady_clock::now();
+    ++inFlight_;
+    struct Count {
+      Server& s;
+      httplib::Response& res;
+      ~Count() {
+        --s.inFlight_;
+        ++(res.status < 400 ? s.answered_ : s.failed_);
+      }
+    } count{*this, res};
+    const std::string name = req.matches[1].str(), verb = req.matches[2].str();
+    auto m = models_.find(name);
+    if (m == models_.end()) return fail(res, 404, "NOT_FOUND", fmt::format("no model '{}'", name));
+    auto e = endpoints_.find(name);
+    if (e == endpoints_.end() || verb != e->second->verb())
+      return fail(res, 404, "NOT_FOUND",
+                  fmt::format("model '{}' has no :{} endpoint{}", name, verb,
+                              e == endpoints_.end() ? " (its inputs are tensors: use :predict)"
+                                                    : ""));
+    json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded() || !body.is_object())
+      return fail(res, 400, "BAD_REQUEST", "the body is not a JSON object");
+    std::optional<RunLimits> limits = limitsOf(body, start, o_);
+    if (!limits)
+      return fail(res, 400, "BAD_REQUEST", "\"timeout_ms\" must be a positive integer");
+    const ServedModel& model = *m->second;
+    TextReply r = e->second->answer(
+        body, o_.maxTokens, [&](const std::string& function, std::vector<Tensor> inputs) {
+          return runOne(name, model, function, std::move(inputs), *limits);
+        });
+    if (r.status == 200)
+      r.body["elapsed_ms"] =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count();
+    reply(res, r.status, r.body);
   });
 }
 

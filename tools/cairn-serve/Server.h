@@ -5,6 +5,8 @@
 //   GET  /healthz                       200 while the process serves
 //   GET  /readyz                        200 when models are loaded and it is not draining
 //   GET  /v1/stats                      requests in flight, answered, failed; batches
+//   POST /v1/models/{name}:classify     the SNLI example endpoint (TextEndpoint.h)
+//   POST /v1/models/{name}:tag          the tagging example endpoint
 // With batching on (ServerOptions::batch, Batcher.h), the requests for a
 // function whose results lead with a dynamic batch dim run in batches.
 // Errors are JSON {"error": "...", "code": "..."} with a 4xx/5xx status: 400
@@ -21,6 +23,7 @@
 
 #include "Batcher.h"
 #include "ServedModel.h"
+#include "TextEndpoint.h"
 
 namespace httplib {
 class Server;
@@ -35,6 +38,7 @@ struct ServerOptions {
   int threads = 8;                        ///< requests served at once
   size_t maxBodyBytes = 16 << 20;         ///< larger bodies get 413
   int64_t maxElements = 16 << 20;         ///< per input tensor
+  int64_t maxTokens = 256;                ///< per sentence of a text endpoint's request
   int64_t timeoutMs = 10000;              ///< default and upper bound of a request's deadline
   int64_t maxBytes = 0;                   ///< memory cap of one run (0: none)
   BatchOptions batch;                     ///< maxRows 0: every request runs alone
@@ -42,7 +46,9 @@ struct ServerOptions {
 
 class Server {
 public:
-  Server(ServerOptions options, std::map<std::string, std::unique_ptr<ServedModel>> models);
+  /// `endpoints`: the text endpoints, by the name of their model in `models`.
+  Server(ServerOptions options, std::map<std::string, std::unique_ptr<ServedModel>> models,
+         std::map<std::string, std::unique_ptr<TextEndpoint>> endpoints = {});
   ~Server();
   /// Binds and serves until stop(); false when it cannot bind (message on stderr).
   bool run();
@@ -52,8 +58,14 @@ public:
 
 private:
   void routes();
+  /// Runs `function` of model `name` for one request: through its batcher
+  /// if it has one, else alone.
+  StatusOr<std::vector<Tensor>> runOne(const std::string& name, const ServedModel& model,
+                                       const std::string& function, std::vector<Tensor> inputs,
+                                       const RunLimits& limits);
   ServerOptions o_;
   std::map<std::string, std::unique_ptr<ServedModel>> models_;
+  std::map<std::string, std::unique_ptr<TextEndpoint>> endpoints_;
   /// By model, then function: the batchable functions when batching is on.
   std::map<std::string, std::map<std::string, std::unique_ptr<Batcher>>> batchers_;
   std::unique_ptr<httplib::Server> http_;

@@ -8,6 +8,14 @@
 //   curl -s localhost:8080/v1/models/classifier:predict \
 //        -d '{"inputs": [{"dtype": "f32", "shape": [1, 8], "data": [...]}]}'
 //
+// The example endpoints answer plain text from a model bundle
+// (tools/cairn-serve/TextEndpoint.h, docs/serving.md "Text endpoints"):
+//
+//   cairn-spinn --data snli_1.0_dev.jsonl.gz --format snli --export-snli snli/
+//   cairn-serve --snli snli=snli/ --batch-max-rows 64
+//   curl -s localhost:8080/v1/models/snli:classify -d '{"premise": "A man sleeps.",
+//        "hypothesis": "A person rests."}'
+//
 // SIGTERM or SIGINT stops accepting and answers the requests already
 // accepted before exiting 0. A model that does not load stops the server
 // before it listens, exit status 1, naming the file.
@@ -15,6 +23,7 @@
 #include <csignal>
 #include <cstdio>
 #include <map>
+#include <tuple>
 #include <unistd.h>
 #include <thread>
 
@@ -36,8 +45,18 @@ static int runTool(int argc, char** argv) {
   std::vector<std::string> models;
   int64_t maxMemoryMb = physicalMemoryBytes() / 4 * 3 >> 20;
   app.add_option("--model", models, "name=path: a shared object (.so, cairn-compile --shared) or a "
-                                    ".cairn module (compiled at startup); repeatable")
-      ->required();
+                                    ".cairn module (compiled at startup); repeatable");
+  std::vector<std::string> snli, taggers;
+  app.add_option("--snli", snli,
+                 "name=dir: the SNLI example endpoint (POST /v1/models/name:classify, plain text "
+                 "or binary parses) from a bundle written by cairn-spinn --export-snli; repeatable");
+  app.add_option("--tagger", taggers,
+                 "name=dir: the tagging example endpoint (POST /v1/models/name:tag) from a bundle "
+                 "written by cairn-spinn --export-tagger; repeatable");
+  app.add_option("--max-tokens", o.maxTokens,
+                 "Tokens per sentence of a :classify or :tag request (413 past it)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   std::vector<std::string> weights;
   app.add_option("--weights", weights,
                  "name=file.safetensors: weights loaded once for model `name`, bound to the "
@@ -96,25 +115,51 @@ static int runTool(int argc, char** argv) {
   }
   o.maxBytes = (maxMemoryMb << 20) / o.threads;
 
+  if (models.empty() && snli.empty() && taggers.empty()) {
+    std::fprintf(stderr, "cairn-serve: error: nothing to serve: give --model, --snli or --tagger\n");
+    return 1;
+  }
   std::map<std::string, std::unique_ptr<ServedModel>> loaded;
-  for (const std::string& spec : models) {
+  std::map<std::string, std::unique_ptr<TextEndpoint>> endpoints;
+  // name=path, the name not taken yet; "" when malformed (said on stderr).
+  auto nameOf = [&](const char* option, const std::string& spec) -> std::string {
     size_t eq = spec.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
-      std::fprintf(stderr, "cairn-serve: error: --model '%s': expected name=path\n", spec.c_str());
-      return 1;
+      std::fprintf(stderr, "cairn-serve: error: %s '%s': expected name=path\n", option,
+                   spec.c_str());
+      return "";
     }
     std::string name = spec.substr(0, eq);
     if (loaded.count(name)) {
       std::fprintf(stderr, "cairn-serve: error: model name '%s' given twice\n", name.c_str());
-      return 1;
+      return "";
     }
-    StatusOr<std::unique_ptr<ServedModel>> m = loadServedModel(spec.substr(eq + 1));
+    return name;
+  };
+  for (const std::string& spec : models) {
+    std::string name = nameOf("--model", spec);
+    if (name.empty()) return 1;
+    StatusOr<std::unique_ptr<ServedModel>> m = loadServedModel(spec.substr(name.size() + 1));
     if (!m.isOk()) {
       std::fprintf(stderr, "cairn-serve: error: %s\n", m.status().message().c_str());
       return 1;
     }
     loaded.emplace(name, std::move(m).value());
   }
+  for (auto [option, specs, load] :
+       {std::tuple{"--snli", &snli, &loadSnliEndpoint}, {"--tagger", &taggers, &loadTaggerEndpoint}})
+    for (const std::string& spec : *specs) {
+      std::string name = nameOf(option, spec);
+      if (name.empty()) return 1;
+      StatusOr<LoadedEndpoint> e = load(spec.substr(name.size() + 1));
+      if (!e.isOk()) {
+        std::fprintf(stderr, "cairn-serve: error: %s %s: %s\n", option, name.c_str(),
+                     e.status().message().c_str());
+        return 1;
+      }
+      loaded.emplace(name, std::move(e->model));
+      endpoints.emplace(name, std::move(e->endpoint));
+    }
   for (const std::string& spec : weights) {
     size_t eq = spec.find('=');
     auto it = eq == std::string::npos ? loaded.end() : loaded.find(spec.substr(0, eq));
@@ -151,7 +196,7 @@ static int runTool(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   std::signal(SIGPIPE, SIG_IGN); // a client that hangs up is the socket's error, not ours
 
-  Server server(o, std::move(loaded));
+  Server server(o, std::move(loaded), std::move(endpoints));
   std::thread waiter([&] {
     unsigned char sig = 0;
     while (::read(gSignalPipe[0], &sig, 1) < 0 && errno == EINTR) {

@@ -5,6 +5,8 @@
 //   cairn-spinn --data snli_1.0_dev.jsonl.gz --format snli --batch 128 --limit 512
 //   cairn-spinn --data sst/dev.txt --format sst --params weights/
 //   cairn-spinn --predict-transitions --print-ir  # the graph, as text
+//   cairn-spinn --data snli_1.0_dev.jsonl.gz --format snli --export-snli snli/  # cairn-serve
+//   --snli
 //
 // ListOps runs the tree classifier (encoder + Mlp to 10 classes), SNLI the
 // pair classifier (3 classes), SST the TreeLSTM sentiment model (no tracker,
@@ -27,6 +29,7 @@
 #include "runtime/Safetensors.h"
 #include "runtime/reference/Interpreter.h"
 #include "tools/ToolMain.h"
+#include "tools/cairn-serve/ExampleBundle.h"
 #include "tools/cairn-serve/TensorJson.h"
 
 using namespace cairn;
@@ -45,6 +48,8 @@ struct Options {
   bool printIr = false;
   std::string emitIr;
   std::string saveWeights, emitRequests;
+  std::string exportSnli, exportTagger; ///< cairn-serve's example bundles
+  std::vector<std::string> tags;
   bool quiet = false;
   SpinnConfig model;
 };
@@ -116,6 +121,38 @@ int run(const Options& o) {
   if (!o.quiet)
     for (const std::string& w : c.warnings)
       std::cerr << "cairn-spinn: warning: " << w << "\n";
+
+  // cairn-serve's example endpoints: the model, its weights and this data's
+  // vocabulary in one directory each (tools/cairn-serve/ExampleBundle.h).
+  if (!o.exportSnli.empty() || !o.exportTagger.empty()) {
+    if (!o.exportSnli.empty()) {
+      if (c.format != Format::Snli) {
+        std::cerr << "cairn-spinn: error: --export-snli needs --format snli\n";
+        return 1;
+      }
+      SpinnConfig cfg = o.model;
+      cfg.trackerSize = cfg.trackerSize > 0 ? cfg.trackerSize : 32;
+      if (Status s = serve::writeSnliBundle(o.exportSnli, c.vocab, cfg, o.corpus.seed, o.params);
+          !s.isOk()) {
+        std::cerr << "cairn-spinn: error: --export-snli: " << s.message() << "\n";
+        return 1;
+      }
+    }
+    if (!o.exportTagger.empty()) {
+      BiRnnConfig cfg;
+      cfg.embed = o.model.embed;
+      cfg.hidden = o.model.hidden;
+      std::vector<std::string> tags = o.tags.empty() ? serve::universalPosTags() : o.tags;
+      if (Status s = serve::writeTaggerBundle(o.exportTagger, c.vocab, cfg, tags, o.corpus.seed);
+          !s.isOk()) {
+        std::cerr << "cairn-spinn: error: --export-tagger: " << s.message() << "\n";
+        return 1;
+      }
+    }
+    if (!o.quiet)
+      std::cout << fmt::format("cairn-spinn: exported (vocabulary of {} tokens)\n", c.vocab.size());
+    return 0;
+  }
 
   Module m;
   ParamStore ps;
@@ -271,6 +308,18 @@ static int runTool(int argc, char** argv) {
   app.add_option("--emit-requests", o.emitRequests,
                  "Write one cairn-serve request per example (JSON lines, batch of one, with the "
                  "interpreter's answer as \"expected\") to this file");
+  app.add_option("--export-snli", o.exportSnli,
+                 "Write cairn-serve's SNLI endpoint bundle (the pair classifier with given and "
+                 "predicted transitions, its weights: seeded or --params with the predictor's, "
+                 "and this data's vocabulary) to this directory, and exit (cairn-serve --snli)");
+  app.add_option("--export-tagger", o.exportTagger,
+                 "Write cairn-serve's tagging endpoint bundle (a BiLSTM tagger of --embed and "
+                 "--hidden over this data's vocabulary, seeded weights) to this directory, and "
+                 "exit (cairn-serve --tagger)");
+  app.add_option("--tags", o.tags,
+                 "With --export-tagger: the tag names (default: the 17 "
+                 "universal POS tags)")
+      ->delimiter(',');
   app.add_flag("--quiet", o.quiet, "Only the summary");
   CLI11_PARSE(app, argc, argv);
 
