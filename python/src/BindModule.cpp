@@ -20,14 +20,6 @@ namespace cairn::python {
 
 namespace {
 
-std::vector<Tensor> tensorsOf(const std::vector<InArray>& arrays) {
-  std::vector<Tensor> out;
-  out.reserve(arrays.size());
-  for (const InArray& a : arrays)
-    out.push_back(tensorFromArray(a));
-  return out;
-}
-
 nb::list arraysOf(std::vector<Tensor>&& ts) {
   nb::list out;
   for (Tensor& t : ts)
@@ -91,11 +83,11 @@ void bindModule(nb::module_& m) {
           [](const ModuleHandle& h, const std::string& f, const std::vector<InArray>& args,
              int64_t defaultMaxTrip) {
             const Function& fn = lookup(h, f);
-            std::vector<Tensor> in = tensorsOf(args);
             StatusOr<std::vector<Tensor>> out = Status::error("not run");
             {
+              RunInputs in(args);
               nb::gil_scoped_release unlocked;
-              out = interpret(fn, in, InterpreterOptions{defaultMaxTrip});
+              out = interpret(fn, in.tensors(), InterpreterOptions{defaultMaxTrip});
             }
             return arraysOf(take(std::move(out)));
           },
@@ -147,20 +139,25 @@ void bindModule(nb::module_& m) {
       },
       nb::arg("text"), nb::arg("filename") = "");
 
+  m.def("input_stats", [] {
+    InputStats s = inputStats();
+    return nb::make_tuple(s.copied, s.copiedBytes, s.borrowed);
+  });
+
   nb::class_<CompiledHandle>(m, "Executable")
       .def(
           "run",
           [](CompiledHandle& c, const std::string& f, const std::vector<InArray>& args) {
-            std::vector<Tensor> in = tensorsOf(args);
             StatusOr<std::vector<Tensor>> out = Status::error("not run");
             {
+              RunInputs in(args); // results fed back in are not copied
               nb::gil_scoped_release unlocked;
               std::unique_lock lock(c.mu, std::try_to_lock);
               if (lock.owns_lock()) {
-                out = c.exe->run(f, in, c.ctx, c.options);
+                out = c.exe->run(f, in.tensors(), c.ctx, c.options);
               } else {
                 exec::ExecutionContext fresh;
-                out = c.exe->run(f, in, fresh, c.options);
+                out = c.exe->run(f, in.tensors(), fresh, c.options);
               }
             }
             return arraysOf(take(std::move(out)));
