@@ -64,12 +64,12 @@ def tree_lstm_sentiment(module=None, *, vocab, embed=32, hidden=32, classes=5,
     return Function(module, name, None), dict(zip(names, values))
 
 
-def listops(count, seed=1, max_depth=4, max_args=5, max_length=60):
+def listops(count, seed=1, max_depth=4, max_args=5, max_length=60, min_length=3):
     """`count` generated ListOps examples (Nangia & Bowman 2018; Cairn's own
     deterministic generator) with their vocabulary: a Corpus with
     `batch(indices)` -> (tokens, transitions, lengths, labels) arrays,
     `vocab_size`, `classes`, `lengths()` and `split_tail(n)`."""
-    return Corpus.listops(count, seed, max_depth, max_args, max_length)
+    return Corpus.listops(count, seed, max_depth, max_args, max_length, min_length)
 
 
 def listops_like(corpus, count, seed, max_depth=4, max_args=5, min_length=3, max_length=60,

@@ -168,7 +168,8 @@ void bindModels(nb::module_& m) {
   nb::class_<data::Corpus>(m, "Corpus")
       .def_static(
           "listops",
-          [](size_t count, uint64_t seed, int maxDepth, int maxArgs, int maxLength) {
+          [](size_t count, uint64_t seed, int maxDepth, int maxArgs, int maxLength,
+             int minLength) {
             data::CorpusOptions o;
             o.format = data::Format::ListOps;
             o.generated = count;
@@ -176,10 +177,11 @@ void bindModels(nb::module_& m) {
             o.listops.maxDepth = maxDepth;
             o.listops.maxArgs = maxArgs;
             o.listops.maxLength = maxLength;
+            o.listops.minLength = minLength;
             return take(data::loadCorpus(o));
           },
           nb::arg("count"), nb::arg("seed") = 1, nb::arg("max_depth") = 4, nb::arg("max_args") = 5,
-          nb::arg("max_length") = 60)
+          nb::arg("max_length") = 60, nb::arg("min_length") = 3)
       .def_static(
           "load",
           [](const std::string& path, const std::string& format, size_t limit) {

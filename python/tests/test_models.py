@@ -126,9 +126,48 @@ def test_spinn_examples_run_end_to_end():
 
     assert "max |diff| = 0" in run("spinn_model.py", "--tracker", "4", "--hidden", "8")
     report = run("spinn.py", "--steps", "4", "--batch", "8", "--eval-every", "2",
-                 "--examples", "64", "--hidden", "8", "--tracker", "4")
+                 "--examples", "64", "--eval-examples", "24", "--hidden", "8", "--tracker", "4")
     assert "report:" in report and "held-out accuracy" in report
     assert report.count("eval: step") == 2
+    assert "(24 examples): by root " in report and "[MAX" in report
+    assert "longer/deeper" in report and "(24 examples: depth <= 5, 21-40 tokens)" in report
+
+
+def cairn_train_binary():
+    path = os.environ.get("CAIRN_TRAIN") or os.path.join(
+        os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(cairn.__file__)))),
+        "bin", "cairn-train")
+    return path if os.path.isfile(path) else None
+
+
+@pytest.mark.skipif(cairn_train_binary() is None, reason="cairn-train is not built")
+def test_python_spinn_training_report_equals_cairn_train():
+    """spinn.py (the Python SPINN, its loss traced from Python) and cairn-train
+    (the C++ SPINN) on the same data, batches, parameters, optimizer and
+    schedule: the same losses and accuracies in the report, to 4 digits."""
+    import re
+    import subprocess
+    import sys
+    common = ["--steps", "4", "--batch", "8", "--eval-every", "2", "--eval-examples", "24",
+              "--hidden", "8", "--tracker", "4"]
+    py = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "python", "spinn.py"),
+                         *common, "--examples", "64"], capture_output=True, text=True, timeout=300)
+    cxx = subprocess.run([cairn_train_binary(), *common, "--max-examples", "64", "--embed", "8",
+                          "--mlp-hidden", "8", "--decay-steps", "4"], capture_output=True,
+                         text=True, timeout=300)
+    assert py.returncode == 0 and cxx.returncode == 0, py.stderr + cxx.stderr
+
+    def numbers(out):
+        """The report without its times: curve rows and accuracy lines."""
+        report = out[out.index("\nreport:"):]
+        rows = [line.split() for line in report.splitlines()
+                if re.match(r"\s+\d+\s+\d+:\d\d\s", line)]
+        acc = [line.strip() for line in report.splitlines() if "accuracy" in line
+               or "longer/deeper" in line]
+        return [[r[0]] + r[2:] for r in rows], acc
+
+    assert numbers(py.stdout) == numbers(cxx.stdout), py.stdout + cxx.stdout
+    assert len(numbers(py.stdout)[0]) == 2
 
 
 def test_safetensors_round_trip(tmp_path, setup):
