@@ -83,11 +83,13 @@ void bindModule(nb::module_& m) {
           [](const ModuleHandle& h, const std::string& f, const std::vector<InArray>& args,
              int64_t defaultMaxTrip) {
             const Function& fn = lookup(h, f);
+            InterpreterOptions options;
+            options.defaultMaxTrip = defaultMaxTrip;
             StatusOr<std::vector<Tensor>> out = Status::error("not run");
             {
-              RunInputs in(args);
+              RunInputs in(args); // results fed back in are not copied
               nb::gil_scoped_release unlocked;
-              out = interpret(fn, in.tensors(), InterpreterOptions{defaultMaxTrip});
+              out = interpret(fn, in.tensors(), options);
             }
             return arraysOf(take(std::move(out)));
           },
