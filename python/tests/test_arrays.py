@@ -208,3 +208,24 @@ def test_jit_cache_is_an_lru():
     dg = cairn.grad(lambda x: (x * x).sum(), cache_size=1)
     dg(a), dg(b)
     assert dg.cache_info().evictions == 1
+
+
+def test_threads_feeding_back_one_result():
+    """Threads passing the same result at once: one run has its Tensor, the
+    others copy from the same (still valid) memory; all see the same data."""
+    f = cairn.jit(lambda x: (x * 2.0).sum())
+    y = cairn.jit(lambda x: x + 1.0)(np.zeros((16, 16), np.float32))
+    results = []
+
+    def work():
+        for _ in range(50):
+            results.append(float(f(y)))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [512.0] * 200
+    np.testing.assert_array_equal(y, 1.0)
+    assert float(f(y)) == 512.0
