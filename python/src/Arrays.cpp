@@ -155,7 +155,9 @@ nb::object arrayFromTensor(Tensor&& t) {
 static bool wholeResult(const InArray& a, const Tensor& t) {
   if (t.byteSize() == 0 || a.data() != t.rawData()) return false;
   const nb::dlpack::dtype want = dlpackOf(t.dtype()), have = a.dtype();
-  if (have.code != want.code || have.bits != want.bits || have.lanes != want.lanes || static_cast<int64_t>(a.ndim()) != t.rank()) return false;
+  if (have.code != want.code || have.bits != want.bits || have.lanes != want.lanes ||
+      static_cast<int64_t>(a.ndim()) != t.rank())
+    return false;
   int64_t expect = 1;
   for (size_t i = a.ndim(); i-- > 0;) {
     if (static_cast<int64_t>(a.shape(i)) != t.shape()[i]) return false;
@@ -177,7 +179,10 @@ RunInputs::RunInputs(const std::vector<InArray>& arrays) {
 }
 
 void RunInputs::collect(const std::vector<InArray>& arrays) {
+  // Reserved first: nothing may throw between moving a result's Tensor in
+  // and recording where it came from.
   tensors_.reserve(arrays.size());
+  borrowed_.reserve(arrays.size());
   for (size_t i = 0; i < arrays.size(); ++i) {
     const InArray& a = arrays[i];
     Tensor* source = nullptr;
@@ -187,10 +192,10 @@ void RunInputs::collect(const std::vector<InArray>& arrays) {
       if (it != results().byData.end() && wholeResult(a, *it->second)) {
         source = it->second;
         tensors_.push_back(std::move(*source)); // the buffer moves, the data stays put
+        borrowed_.emplace_back(i, source);
       }
     }
     if (source) {
-      borrowed_.emplace_back(i, source);
       borrowedArrays.fetch_add(1, std::memory_order_relaxed);
     } else {
       tensors_.push_back(tensorFromArray(a));
@@ -198,7 +203,9 @@ void RunInputs::collect(const std::vector<InArray>& arrays) {
   }
 }
 
-RunInputs::~RunInputs() { restore(); }
+RunInputs::~RunInputs() {
+  restore();
+}
 
 void RunInputs::restore() noexcept {
   if (borrowed_.empty()) return;

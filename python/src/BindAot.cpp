@@ -37,11 +37,16 @@ void checkC(cairn_status* s) {
 
 cairn_dtype cDtype(DType d) {
   switch (d) {
-  case DType::F32: return CAIRN_F32;
-  case DType::F64: return CAIRN_F64;
-  case DType::I32: return CAIRN_I32;
-  case DType::I64: return CAIRN_I64;
-  case DType::I1: return CAIRN_I1;
+  case DType::F32:
+    return CAIRN_F32;
+  case DType::F64:
+    return CAIRN_F64;
+  case DType::I32:
+    return CAIRN_I32;
+  case DType::I64:
+    return CAIRN_I64;
+  case DType::I1:
+    return CAIRN_I1;
   default:
     throw nb::type_error(("cairn: a loaded AOT model takes f32, f64, i32, i64 and bool "
                           "arrays, not " +
@@ -52,11 +57,16 @@ cairn_dtype cDtype(DType d) {
 
 DType fromC(cairn_dtype d) {
   switch (d) {
-  case CAIRN_F32: return DType::F32;
-  case CAIRN_F64: return DType::F64;
-  case CAIRN_I32: return DType::I32;
-  case CAIRN_I64: return DType::I64;
-  case CAIRN_I1: return DType::I1;
+  case CAIRN_F32:
+    return DType::F32;
+  case CAIRN_F64:
+    return DType::F64;
+  case CAIRN_I32:
+    return DType::I32;
+  case CAIRN_I64:
+    return DType::I64;
+  case CAIRN_I1:
+    return DType::I1;
   }
   throw CairnError("the model returned a tensor of an unknown dtype");
 }
@@ -108,8 +118,8 @@ nb::list run(AotModel& m, const std::string& name, const std::vector<InArray>& a
     if (!ctx) {
       status = cairn_out_of_memory_status();
     } else {
-      status = cairn_run(m.model, ctx, name.c_str(), inputs.data(), inputs.size(),
-                         outputs.data(), outputs.size());
+      status = cairn_run(m.model, ctx, name.c_str(), inputs.data(), inputs.size(), outputs.data(),
+                         outputs.size());
       // The outputs belong to the context until its next run: copy them now.
       for (size_t i = 0; !status && i < outputs.size(); ++i) {
         Shape shape(outputs[i].dims, outputs[i].dims + outputs[i].rank);
@@ -177,8 +187,8 @@ void bindAot(nb::module_& m) {
           [](const AotModel& a, const std::string& name) {
             size_t na = 0, nr = 0;
             const cairn_value_info *args = nullptr, *results = nullptr;
-            checkC(cairn_model_function_signature(a.model, name.c_str(), &na, &args, &nr,
-                                                  &results));
+            checkC(
+                cairn_model_function_signature(a.model, name.c_str(), &na, &args, &nr, &results));
             return nb::make_tuple(signatureOf(na, args), signatureOf(nr, results));
           },
           nb::arg("function"))

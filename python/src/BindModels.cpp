@@ -1,9 +1,12 @@
 // Python bindings of Cairn's C++ models and data: the SPINN tree classifier
-// (frontend/models/Spinn.h), the bidirectional LSTM/GRU classifier and tagger
-// (BiRnn.h) and TreeLSTM sentiment (TreeLstmSentiment.h), each built into a
-// module with its parameters' initial values, and the generated ListOps corpus with its padded batches
-// (frontend/data/Corpus.h). They let Python train the C++ model, and check a
-// model written in Python (examples/python/spinn.py) against it.
+// (frontend/models/Spinn.h), the bidirectional LSTM/GRU classifier and
+// tagger (BiRnn.h) and TreeLSTM sentiment (TreeLstmSentiment.h), each built
+// into a module with its parameters' initial values; the corpora
+// (frontend/data/Corpus.h: generated ListOps, SNLI, SST and ListOps files)
+// with their padded batches, bucketing by length and the pieces of
+// cairn-train's evaluation sets; the golden cases and safetensors
+// checkpoints. They let Python train the C++ models, and check the models
+// written in Python (cairn.nn, examples/python/spinn_model.py) against them.
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/pair.h>
@@ -113,8 +116,8 @@ void bindModels(nb::module_& m) {
         buildTreeLstmSentiment(*h.module, ps, cfg, name);
         return namesAndValues(ps, seed);
       },
-      nb::arg("module"), nb::arg("vocab"), nb::arg("embed"), nb::arg("hidden"),
-      nb::arg("classes"), nb::arg("compact_reduce"), nb::arg("name"), nb::arg("seed"));
+      nb::arg("module"), nb::arg("vocab"), nb::arg("embed"), nb::arg("hidden"), nb::arg("classes"),
+      nb::arg("compact_reduce"), nb::arg("name"), nb::arg("seed"));
 
   // The golden cases (tests/golden): real SNLI/SST batches, the C++ model
   // and its parameters, whose PyTorch outputs are stored beside them; the
@@ -145,7 +148,8 @@ void bindModels(nb::module_& m) {
       "save_safetensors",
       [](const std::string& path, const std::vector<std::string>& names,
          const std::vector<InArray>& arrays, const std::map<std::string, std::string>& metadata) {
-        if (names.size() != arrays.size()) throw nb::value_error("names and arrays differ in count");
+        if (names.size() != arrays.size())
+          throw nb::value_error("names and arrays differ in count");
         SafetensorsData d;
         d.names = names;
         for (const InArray& a : arrays)
@@ -168,8 +172,7 @@ void bindModels(nb::module_& m) {
   nb::class_<data::Corpus>(m, "Corpus")
       .def_static(
           "listops",
-          [](size_t count, uint64_t seed, int maxDepth, int maxArgs, int maxLength,
-             int minLength) {
+          [](size_t count, uint64_t seed, int maxDepth, int maxArgs, int maxLength, int minLength) {
             data::CorpusOptions o;
             o.format = data::Format::ListOps;
             o.generated = count;
@@ -229,8 +232,7 @@ void bindModels(nb::module_& m) {
                out.push_back(p.premise.tokens.empty() ? "" : p.premise.tokens[0]);
              return out;
            })
-      .def_prop_ro("format",
-                   [](const data::Corpus& c) { return data::formatName(c.format); })
+      .def_prop_ro("format", [](const data::Corpus& c) { return data::formatName(c.format); })
       .def_prop_ro("warnings", [](const data::Corpus& c) { return c.warnings; })
       .def("__len__", &data::Corpus::size)
       .def_prop_ro("vocab_size", [](const data::Corpus& c) { return c.vocab.size(); })
