@@ -98,7 +98,7 @@ def main():
     data = [cairn.i32[None, None], cairn.i32[None, None], cairn.i32[None]]
     step = cairn.train_step(loss, params, data + [cairn.i32[None]], optimizer="adam", lr=a.lr,
                             clip_norm=a.clip, schedule="cosine", total_steps=a.steps,
-                            min_lr=a.min_lr)
+                            min_lr=a.min_lr, reassociate=True)  # as cairn-train compiles
     logits = cairn.jit(lambda *x: spinn_model.spinn_logits(*x[:3], dict(zip(names, x[3:])), H, T),
                        specs=data + [cairn.TensorSpec(v.shape, v.dtype) for v in params.values()])
     logits(*train.batch([0])[:3], *params.values())  # compile now, not in the first eval

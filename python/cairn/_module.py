@@ -55,9 +55,12 @@ class Module:
         """Runs @name with the reference interpreter; a list of arrays."""
         return self._h.interpret(name, [_as_array(a) for a in args], default_max_trip)
 
-    def compile(self, default_max_trip=0):
-        """The whole module compiled for the CPU (LLVM JIT): an Executable."""
-        return Executable(self._h.compile(default_max_trip))
+    def compile(self, default_max_trip=0, reassociate=False):
+        """The whole module compiled for the CPU (LLVM JIT): an Executable.
+        `reassociate` lets the passes reassociate float sums (batched weight
+        gradients, as cairn-train compiles training steps): faster, results
+        differ from the interpreter in rounding."""
+        return Executable(self._h.compile(default_max_trip, reassociate))
 
     def grad(self, name, wrt, loss_result=0, grad_name=""):
         """Adds the gradient function of @name (compiler/autodiff); returns its name.

@@ -46,11 +46,14 @@ class train_step:
     counter): "constant" (`lr`), "step" (lr * gamma^floor(d / step_size),
     torch's StepLR), "exponential" (lr * gamma^d) or "cosine" (from lr down
     to `min_lr` over `total_steps`, warmup included); d counts the updates
-    after the warmup. `step.last_lr` is the rate the last step used."""
+    after the warmup. `step.last_lr` is the rate the last step used.
+
+    `reassociate=True` compiles the step letting the passes reassociate float
+    sums (as cairn-train does): faster weight gradients, rounding differs."""
 
     def __init__(self, loss_fn, params, batch_specs, optimizer="adam", lr=1e-3, warmup=0,
                  clip_norm=None, name="train_step", schedule="constant", step_size=None,
-                 gamma=None, total_steps=None, min_lr=None, **options):
+                 gamma=None, total_steps=None, min_lr=None, reassociate=False, **options):
         as_dict = isinstance(params, dict)
         self.names = list(params) if as_dict else [f"param{i}" for i in range(len(params))]
         self.values = [np.array(v, copy=True) for v in (params.values() if as_dict else params)]
@@ -74,7 +77,7 @@ class train_step:
             schedule, sched, clip_norm, name)
         assert n_metrics == self.num_metrics
         self.module = module
-        self._run = module._h.compile(0).run
+        self._run = module._h.compile(0, bool(reassociate)).run
         self.steps = 0
         self.last_lr = None
         self.last_grad_norm = None

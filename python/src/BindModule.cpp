@@ -108,17 +108,24 @@ void bindModule(nb::module_& m) {
           nb::arg("function"), nb::arg("wrt"), nb::arg("loss_result") = 0, nb::arg("name") = "")
       .def(
           "compile",
-          [](const ModuleHandle& h, int64_t defaultMaxTrip) {
+          [](const ModuleHandle& h, int64_t defaultMaxTrip, bool reassociate) {
             check(verify(*h.module));
+            // Reassociating float sums (compiler/Pipeline.h) is what
+            // cairn-train compiles a training step with: batched weight
+            // gradients; results differ from the interpreter in rounding.
+            codegen::cpu::CompileOptions options;
+            options.floatRewrites = reassociate ? FloatRewrites::Reassociate : FloatRewrites::Exact;
             auto c = std::make_unique<CompiledHandle>();
+            StatusOr<std::unique_ptr<exec::Executable>> exe = Status::error("not compiled");
             {
               nb::gil_scoped_release unlocked;
-              c->exe = take(codegen::cpu::compileExecutable(*h.module));
+              exe = codegen::cpu::compileExecutable(*h.module, options);
             }
+            c->exe = take(std::move(exe));
             c->options.defaultMaxTrip = defaultMaxTrip;
             return c;
           },
-          nb::arg("default_max_trip") = 0)
+          nb::arg("default_max_trip") = 0, nb::arg("reassociate") = false)
       .def(
           "compile_aot",
           [](const ModuleHandle& h, const std::string& objectPath, const std::string& prefix,

@@ -99,3 +99,18 @@ def test_learning_rate_schedule_errors():
         cairn.train_step(*args, schedule="cosine")
     with pytest.raises(cairn.BuildError, match="schedule"):
         cairn.train_step(*args, schedule="cosine", total_steps=2, warmup=5)
+
+
+def test_reassociated_step_agrees_with_the_exact_one(rng):
+    """reassociate=True (cairn-train's compile option for steps) changes only
+    the rounding."""
+    x, y = data(rng, 32)
+    p0 = {"w": np.zeros((3, 1), np.float32), "b": np.zeros(1, np.float32)}
+    specs = [cairn.f32[None, 3], cairn.f32[None, 1]]
+    exact = cairn.train_step(loss, p0, specs, optimizer="adam", lr=0.05)
+    fast = cairn.train_step(loss, p0, specs, optimizer="adam", lr=0.05, reassociate=True)
+    for _ in range(5):
+        a, b = exact(x, y), fast(x, y)
+        np.testing.assert_allclose(a[0], b[0], rtol=1e-5)
+    for k in p0:
+        np.testing.assert_allclose(exact.params[k], fast.params[k], rtol=1e-4, atol=1e-6)
