@@ -16,9 +16,9 @@ from . import models, nn
 from ._control import cond, fori_loop, while_loop
 from ._dtypes import DType, TensorSpec, as_dtype, bf16, bool_, f16, f32, f64, i1, i32, i64
 from ._jit import grad, jit, value_and_grad
-from ._train import train_step
-from ._module import (BuildError, CairnError, Executable, Function, Module, function, parse,
-                      trace)
+from ._train import lr_at, train_step
+from ._module import (AotModel, BuildError, CairnError, Executable, Function, Module, function,
+                      load_aot, parse, trace)
 from ._tensor import absolute as abs  # noqa: A001 (cairn.abs, as numpy's)
 from ._tensor import (Tensor, absolute, arange, as_tensor, concat, constant, dynamic_slice,
                       dynamic_update_slice, exp, full, gather, iota, log, log_softmax, logical_not,

@@ -9,6 +9,7 @@ reference interpreter) and caches the result; later calls with the same
 signature go straight to the compiled code, with the GIL released while it
 runs.
 """
+import collections
 import itertools
 
 import numpy as np
@@ -32,6 +33,9 @@ class _Compiled:
     __slots__ = ("module", "run", "fname", "treedef", "argdef")
 
 
+CacheInfo = collections.namedtuple("CacheInfo", "size maxsize misses evictions")
+
+
 class jit:
     """`cairn.jit(fn)`: `fn` traced and compiled per signature of its arguments.
 
@@ -40,15 +44,29 @@ class jit:
     dynamic dims allowed) the function is traced once, for every call. `backend="interpreter"` runs the reference
     interpreter instead of compiling. `default_max_trip` bounds loops without
     a max_trip (0: unbounded).
+
+    The compiled signatures are kept in an LRU cache of `cache_size` entries
+    (None: unbounded); the least recently called one is dropped (its
+    compiled code freed once no call is running it) when a new signature
+    needs the room. With static_argnums, each distinct tuple of static
+    values has such a cache, and at most `cache_size` of those are kept.
+    `cache_info()` gives (size, maxsize, misses, evictions) over them all.
     """
 
-    def __init__(self, fn, backend="cpu", default_max_trip=0, specs=None, static_argnums=()):
+    def __init__(self, fn, backend="cpu", default_max_trip=0, specs=None, static_argnums=(),
+                 cache_size=128):
         if backend not in ("cpu", "interpreter"):
             raise ValueError(f"cairn.jit: unknown backend {backend!r} (cpu, interpreter)")
+        if cache_size is not None and (not isinstance(cache_size, int) or cache_size < 1):
+            raise ValueError(f"cairn.jit: cache_size must be a positive int or None, "
+                             f"not {cache_size!r}")
         self.fn = fn
         self.backend = backend
         self.default_max_trip = default_max_trip
-        self._cache = {}
+        self.cache_size = cache_size
+        self._cache = collections.OrderedDict()  # signature -> _Compiled, oldest first
+        self._misses = 0
+        self._evictions = 0
         # Given specs (dynamic dims allowed): one trace serves every call.
         self._specs = None if specs is None else [_spec(s) for s in specs]
         self.__name__ = getattr(fn, "__name__", "f")
@@ -57,7 +75,23 @@ class jit:
         # function per distinct (hashable) tuple of them.
         self._static = (static_argnums,) if isinstance(static_argnums, int) else \
             tuple(sorted(static_argnums))
-        self._per_static = {}
+        self._per_static = collections.OrderedDict()
+        self._static_evictions = 0
+        self._static_misses = 0
+
+    def cache_info(self):
+        """(size, maxsize, misses, evictions) of the signature cache (summed
+        over the per-static-argument caches, whose own evictions count too)."""
+        size, misses, evictions = len(self._cache), self._misses + self._static_misses, \
+            self._evictions
+        for inner in self._per_static.values():
+            i = inner.cache_info()
+            size, misses, evictions = size + i.size, misses + i.misses, evictions + i.evictions
+        return CacheInfo(size, self.cache_size, misses, evictions + self._static_evictions)
+
+    def cache_clear(self):
+        self._cache.clear()
+        self._per_static.clear()
 
     def _for_static(self, args):
         """The jit of fn with this call's static arguments bound, and the
@@ -69,7 +103,9 @@ class jit:
             inner = self._per_static.get(statics)
         except TypeError:
             raise TypeError("cairn.jit: static arguments must be hashable") from None
-        if inner is None:
+        if inner is not None:
+            self._per_static.move_to_end(statics)
+        else:
             static, fn = self._static, self.fn
 
             def bound(*dyn):
@@ -80,10 +116,16 @@ class jit:
 
             bound.__name__ = self.__name__
             inner = self._per_static[statics] = self._rebind(bound)
+            if self.cache_size is not None and len(self._per_static) > self.cache_size:
+                _, old = self._per_static.popitem(last=False)
+                i = old.cache_info()  # its counts stay in the totals
+                self._static_misses += i.misses
+                self._static_evictions += i.evictions + i.size
         return inner, [a for i, a in enumerate(args) if i not in self._static]
 
     def _rebind(self, fn):
-        return jit(fn, self.backend, self.default_max_trip, self._specs)
+        return jit(fn, self.backend, self.default_max_trip, self._specs,
+                   cache_size=self.cache_size)
 
     def _specs_for(self, arrays):
         if self._specs is not None:
@@ -152,10 +194,17 @@ class jit:
             return self._inline(args)
         key = None if self._specs is not None else \
             (argdef, tuple((a.dtype, a.shape) for a in arrays))
-        c = self._cache.get(key)
+        cache = self._cache
+        c = cache.get(key)
         if c is None:
             c = self._compile(arrays, argdef)
-            self._cache[key] = c
+            cache[key] = c
+            self._misses += 1
+            if self.cache_size is not None and len(cache) > self.cache_size:
+                cache.popitem(last=False)
+                self._evictions += 1
+        elif len(cache) > 1:
+            cache.move_to_end(key)
         out = c.run(c.fname, arrays)
         return self._finish(c, out)
 
@@ -175,8 +224,8 @@ class value_and_grad(jit):
     """
 
     def __init__(self, fn, argnums=0, has_aux=False, backend="cpu", default_max_trip=0,
-                 specs=None, static_argnums=()):
-        super().__init__(fn, backend, default_max_trip, specs, static_argnums)
+                 specs=None, static_argnums=(), cache_size=128):
+        super().__init__(fn, backend, default_max_trip, specs, static_argnums, cache_size)
         if any(i in self._static for i in ([argnums] if isinstance(argnums, int) else argnums)):
             raise ValueError("cairn.grad: an argument cannot be both differentiated and static")
         self.argnums = argnums
@@ -192,7 +241,7 @@ class value_and_grad(jit):
         argnums = shift(self.argnums) if isinstance(self.argnums, int) else \
             tuple(shift(i) for i in self.argnums)
         return type(self)(fn, argnums, self.has_aux, self.backend, self.default_max_trip,
-                          self._specs)
+                          self._specs, cache_size=self.cache_size)
 
     def _build(self, specs, argdef, module=None, name=None):
         f = self._traced(specs, argdef, module, name)

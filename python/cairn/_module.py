@@ -55,9 +55,12 @@ class Module:
         """Runs @name with the reference interpreter; a list of arrays."""
         return self._h.interpret(name, [_as_array(a) for a in args], default_max_trip)
 
-    def compile(self, default_max_trip=0):
-        """The whole module compiled for the CPU (LLVM JIT): an Executable."""
-        return Executable(self._h.compile(default_max_trip))
+    def compile(self, default_max_trip=0, reassociate=False):
+        """The whole module compiled for the CPU (LLVM JIT): an Executable.
+        `reassociate` lets the passes reassociate float sums (batched weight
+        gradients, as cairn-train compiles training steps): faster, results
+        differ from the interpreter in rounding."""
+        return Executable(self._h.compile(default_max_trip, reassociate))
 
     def grad(self, name, wrt, loss_result=0, grad_name=""):
         """Adds the gradient function of @name (compiler/autodiff); returns its name.
@@ -65,10 +68,59 @@ class Module:
         for each argument index in `wrt`."""
         return self._h.build_gradient(name, list(wrt), loss_result, grad_name)
 
-    def compile_aot(self, object_path, prefix="model", cpu="x86-64-v3"):
+    def compile_aot(self, object_path, prefix="model", cpu="x86-64-v3", shared=False):
         """Ahead-of-time compilation (as cairn-compile): writes an object file
-        and returns the C header's text (runtime/capi/cairn.h)."""
+        and returns the C header's text (runtime/capi/cairn.h). With
+        `shared=True` the file is a shared object (cairn-compile --shared:
+        linked by $CC or cc) that `cairn.load_aot` and the C API's
+        cairn_model_load_file load."""
+        if shared:
+            return _cairn.compile_shared(self._h, str(object_path), prefix, cpu)
         return self._h.compile_aot(str(object_path), prefix, cpu)
+
+
+class AotModel:
+    """A model compiled ahead of time and loaded from its shared object
+    (`cairn.load_aot`), run through the C API (runtime/capi/cairn.h) as a C
+    program would: no compiler involved. `m["f"](*arrays)` or
+    `m.run("f", *arrays)` returns a list of arrays (one array for a
+    one-result function via `m["f"]`); the GIL is released while it runs."""
+
+    def __init__(self, handle, path):
+        self._h, self.path = handle, path
+
+    @property
+    def functions(self):
+        return self._h.functions()
+
+    @property
+    def device(self):
+        return self._h.device()
+
+    def signature(self, name):
+        """([(dtype, dims)] of the arguments, [...] of the results); -1 = dynamic."""
+        return self._h.signature(name)
+
+    def run(self, name, *args):
+        return self._h.run(name, [_as_array(a) for a in args])
+
+    def __getitem__(self, name):
+        if name not in self.functions:
+            raise KeyError(f"no function @{name} in {self.path}")
+
+        def call(*args):
+            out = self.run(name, *args)
+            return out[0] if len(out) == 1 else tuple(out)
+
+        call.__name__ = name
+        return call
+
+
+def load_aot(path):
+    """Loads a shared object written by `Module.compile_aot(path,
+    shared=True)` or `cairn-compile --shared` (ABI and CPU features checked;
+    a file that is not such an object is a CairnError)."""
+    return AotModel(_cairn.load_aot(str(path)), str(path))
 
 
 def parse(text, filename=""):

@@ -19,15 +19,41 @@ from ._dtypes import TensorSpec
 from ._module import _spec, trace
 
 
+def _schedule_options(step_size, gamma, total_steps, min_lr):
+    given = {"step_size": step_size, "gamma": gamma, "total_steps": total_steps,
+             "min_lr": min_lr}
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def lr_at(step, lr=1e-3, warmup=0, schedule="constant", step_size=None, gamma=None,
+          total_steps=None, min_lr=None):
+    """The learning rate `train_step` with these settings uses for update
+    `step` (0-based), computed by LrSchedule::at in C++ (for plots and
+    progress lines)."""
+    return _cairn.lr_schedule_at(schedule, float(lr), int(warmup),
+                                 _schedule_options(step_size, gamma, total_steps, min_lr),
+                                 int(step))
+
+
 class train_step:
     """See the module docstring. Optimizers: "sgd" (momentum, dampening,
     weight_decay, nesterov), "adam" / "adamw" (beta1, beta2, eps,
     weight_decay, amsgrad), "rmsprop" (alpha, eps, weight_decay, momentum,
-    centered), as torch.optim defines them; `lr` constant after `warmup`
-    linear steps; `clip_norm` clips by global norm."""
+    centered), as torch.optim defines them; `clip_norm` clips by global norm.
+
+    The learning rate follows `schedule` after `warmup` linear steps
+    (frontend/training/LrSchedule.h, computed in-graph from the step
+    counter): "constant" (`lr`), "step" (lr * gamma^floor(d / step_size),
+    torch's StepLR), "exponential" (lr * gamma^d) or "cosine" (from lr down
+    to `min_lr` over `total_steps`, warmup included); d counts the updates
+    after the warmup. `step.last_lr` is the rate the last step used.
+
+    `reassociate=True` compiles the step letting the passes reassociate float
+    sums (as cairn-train does): faster weight gradients, rounding differs."""
 
     def __init__(self, loss_fn, params, batch_specs, optimizer="adam", lr=1e-3, warmup=0,
-                 clip_norm=None, name="train_step", **options):
+                 clip_norm=None, name="train_step", schedule="constant", step_size=None,
+                 gamma=None, total_steps=None, min_lr=None, reassociate=False, **options):
         as_dict = isinstance(params, dict)
         self.names = list(params) if as_dict else [f"param{i}" for i in range(len(params))]
         self.values = [np.array(v, copy=True) for v in (params.values() if as_dict else params)]
@@ -45,12 +71,13 @@ class train_step:
         self.num_metrics = leaves - 1
         module = f.module
         grad = module.grad(f.name, list(range(nb, nb + len(names))))
+        sched = _schedule_options(step_size, gamma, total_steps, min_lr)
         self.function, self.state, n_metrics, self._grad_norm = _cairn.build_train_step(
             module._h, grad, nb, names, optimizer, dict(options), float(lr), int(warmup),
-            clip_norm, name)
+            schedule, sched, clip_norm, name)
         assert n_metrics == self.num_metrics
         self.module = module
-        self._run = module._h.compile(0).run
+        self._run = module._h.compile(0, bool(reassociate)).run
         self.steps = 0
         self.last_lr = None
         self.last_grad_norm = None

@@ -35,12 +35,62 @@ def spinn_tree_classifier(module=None, *, vocab, embed=32, hidden=32, tracker=0,
     return Function(module, name, None), dict(zip(names, values))
 
 
-def listops(count, seed=1, max_depth=4, max_args=5, max_length=60):
+def birnn_classifier(module=None, *, vocab, embed=32, hidden=32, layers=1, classes=2,
+                     cell="lstm", tag=False, compact_rows=False, name=None, seed=1):
+    """The C++ bidirectional LSTM/GRU (frontend/models/BiRnn.h) over padded
+    batches: arguments tokens [B, N] i32, lengths [B] i32, then the
+    parameters in the dict's order (embed.weight, rnn.l<k>.fwd/bwd.*,
+    out.*). Results: logits [B, classes] (the last layer's final forward
+    and backward h through `out`), or with tag=True [B, N, classes] (every
+    position). Returns (Function, {parameter name: initial value});
+    `cairn.nn.birnn` is the same model written in Python."""
+    module = module if module is not None else Module()
+    name = name or ("birnn_tag" if tag else "birnn_classify")
+    names, values = _cairn.birnn(module._h, cell, vocab, embed, hidden, layers, classes, tag,
+                                 compact_rows, name, seed)
+    return Function(module, name, None), dict(zip(names, values))
+
+
+def tree_lstm_sentiment(module=None, *, vocab, embed=32, hidden=32, classes=5,
+                        compact_reduce=False, name="treelstm_sentiment", seed=1):
+    """The C++ TreeLSTM sentiment model (frontend/models/TreeLstmSentiment.h:
+    SPINN's encoder without a tracker, then Linear(out) of the root's h):
+    arguments tokens [B, N], transitions [B, 2N-1], lengths [B] (i32, as
+    an SST corpus's batches give them), then the parameters. Returns
+    (Function, {parameter name: initial value})."""
+    module = module if module is not None else Module()
+    names, values = _cairn.tree_lstm_sentiment(module._h, vocab, embed, hidden, classes,
+                                               compact_reduce, name, seed)
+    return Function(module, name, None), dict(zip(names, values))
+
+
+def listops(count, seed=1, max_depth=4, max_args=5, max_length=60, min_length=3):
     """`count` generated ListOps examples (Nangia & Bowman 2018; Cairn's own
     deterministic generator) with their vocabulary: a Corpus with
     `batch(indices)` -> (tokens, transitions, lengths, labels) arrays,
     `vocab_size`, `classes`, `lengths()` and `split_tail(n)`."""
-    return Corpus.listops(count, seed, max_depth, max_args, max_length)
+    return Corpus.listops(count, seed, max_depth, max_args, max_length, min_length)
+
+
+def listops_like(corpus, count, seed, max_depth=4, max_args=5, min_length=3, max_length=60,
+                 nest_probability=0.5, exclude=None):
+    """`count` more generated ListOps examples with `corpus`'s vocabulary (its
+    token ids; examples also in `exclude` are dropped): how cairn-train makes
+    its held-out and longer/deeper evaluation sets. A shape the generator
+    cannot fill is a CairnError."""
+    return Corpus.generate_listops(corpus, seed, count, max_depth, max_args, min_length,
+                                   max_length, nest_probability, exclude)
+
+
+def bucket_by_length(lengths, batch_size, seed):
+    """Batches (lists of indices) of examples of similar length, in an order
+    shuffled by `seed` (frontend/data/Batching.cpp, what cairn-train uses)."""
+    return _cairn.bucket_by_length([int(n) for n in lengths], batch_size, seed)
+
+
+def format_duration(seconds):
+    """"m:ss" or "h:mm:ss" (frontend/training/Progress.h, cairn-train's)."""
+    return _cairn.format_duration(float(seconds))
 
 
 def load_corpus(path, format, limit=0):

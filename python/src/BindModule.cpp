@@ -20,14 +20,6 @@ namespace cairn::python {
 
 namespace {
 
-std::vector<Tensor> tensorsOf(const std::vector<InArray>& arrays) {
-  std::vector<Tensor> out;
-  out.reserve(arrays.size());
-  for (const InArray& a : arrays)
-    out.push_back(tensorFromArray(a));
-  return out;
-}
-
 nb::list arraysOf(std::vector<Tensor>&& ts) {
   nb::list out;
   for (Tensor& t : ts)
@@ -91,11 +83,13 @@ void bindModule(nb::module_& m) {
           [](const ModuleHandle& h, const std::string& f, const std::vector<InArray>& args,
              int64_t defaultMaxTrip) {
             const Function& fn = lookup(h, f);
-            std::vector<Tensor> in = tensorsOf(args);
+            InterpreterOptions options;
+            options.defaultMaxTrip = defaultMaxTrip;
             StatusOr<std::vector<Tensor>> out = Status::error("not run");
             {
+              RunInputs in(args); // results fed back in are not copied
               nb::gil_scoped_release unlocked;
-              out = interpret(fn, in, InterpreterOptions{defaultMaxTrip});
+              out = interpret(fn, in.tensors(), options);
             }
             return arraysOf(take(std::move(out)));
           },
@@ -114,17 +108,24 @@ void bindModule(nb::module_& m) {
           nb::arg("function"), nb::arg("wrt"), nb::arg("loss_result") = 0, nb::arg("name") = "")
       .def(
           "compile",
-          [](const ModuleHandle& h, int64_t defaultMaxTrip) {
+          [](const ModuleHandle& h, int64_t defaultMaxTrip, bool reassociate) {
             check(verify(*h.module));
+            // Reassociating float sums (compiler/Pipeline.h) is what
+            // cairn-train compiles a training step with: batched weight
+            // gradients; results differ from the interpreter in rounding.
+            codegen::cpu::CompileOptions options;
+            options.floatRewrites = reassociate ? FloatRewrites::Reassociate : FloatRewrites::Exact;
             auto c = std::make_unique<CompiledHandle>();
+            StatusOr<std::unique_ptr<exec::Executable>> exe = Status::error("not compiled");
             {
               nb::gil_scoped_release unlocked;
-              c->exe = take(codegen::cpu::compileExecutable(*h.module));
+              exe = codegen::cpu::compileExecutable(*h.module, options);
             }
+            c->exe = take(std::move(exe));
             c->options.defaultMaxTrip = defaultMaxTrip;
             return c;
           },
-          nb::arg("default_max_trip") = 0)
+          nb::arg("default_max_trip") = 0, nb::arg("reassociate") = false)
       .def(
           "compile_aot",
           [](const ModuleHandle& h, const std::string& objectPath, const std::string& prefix,
@@ -147,20 +148,25 @@ void bindModule(nb::module_& m) {
       },
       nb::arg("text"), nb::arg("filename") = "");
 
+  m.def("input_stats", [] {
+    InputStats s = inputStats();
+    return nb::make_tuple(s.copied, s.copiedBytes, s.borrowed);
+  });
+
   nb::class_<CompiledHandle>(m, "Executable")
       .def(
           "run",
           [](CompiledHandle& c, const std::string& f, const std::vector<InArray>& args) {
-            std::vector<Tensor> in = tensorsOf(args);
             StatusOr<std::vector<Tensor>> out = Status::error("not run");
             {
+              RunInputs in(args); // results fed back in are not copied
               nb::gil_scoped_release unlocked;
               std::unique_lock lock(c.mu, std::try_to_lock);
               if (lock.owns_lock()) {
-                out = c.exe->run(f, in, c.ctx, c.options);
+                out = c.exe->run(f, in.tensors(), c.ctx, c.options);
               } else {
                 exec::ExecutionContext fresh;
-                out = c.exe->run(f, in, fresh, c.options);
+                out = c.exe->run(f, in.tensors(), fresh, c.options);
               }
             }
             return arraysOf(take(std::move(out)));

@@ -57,6 +57,36 @@ std::shared_ptr<const training::Optimizer> makeOptimizer(const std::string& kind
       ("cairn: unknown optimizer '" + kind + "' (sgd, adam, adamw, rmsprop)").c_str());
 }
 
+/// The learning-rate schedule `kind` (LrSchedule.h: constant, step,
+/// exponential, cosine) with its fields from `o`; validated (a bad field is
+/// a BuildError naming it).
+training::LrSchedule makeSchedule(const std::string& kind, double lr, int64_t warmup,
+                                  const nb::dict& o) {
+  auto num = [&](const char* k, double dflt) {
+    return o.contains(k) ? nb::cast<double>(o[k]) : dflt;
+  };
+  auto integer = [&](const char* k, int64_t dflt) {
+    return o.contains(k) ? nb::cast<int64_t>(o[k]) : dflt;
+  };
+  training::LrSchedule s;
+  if (kind == "constant")
+    s = training::LrSchedule::constant(lr, warmup);
+  else if (kind == "step")
+    s = training::LrSchedule::stepDecay(lr, integer("step_size", 1), num("gamma", 0.1), warmup);
+  else if (kind == "exponential")
+    s = training::LrSchedule::exponential(lr, num("gamma", 0.99), warmup);
+  else if (kind == "cosine") {
+    if (!o.contains("total_steps"))
+      throw nb::value_error("cairn: the cosine schedule needs total_steps");
+    s = training::LrSchedule::cosine(lr, integer("total_steps", 0), warmup, num("min_lr", 0.0));
+  } else
+    throw nb::value_error(("cairn: unknown learning-rate schedule '" + kind +
+                           "' (constant, step, exponential, cosine)")
+                              .c_str());
+  s.validate();
+  return s;
+}
+
 } // namespace
 
 void bindTraining(nb::module_& m) {
@@ -64,8 +94,8 @@ void bindTraining(nb::module_& m) {
       "build_train_step",
       [](ModuleHandle& h, const std::string& gradFn, size_t numBatch,
          const std::vector<std::string>& paramNames, const std::string& optimizer,
-         const nb::dict& options, double lr, int64_t warmup, std::optional<double> clipNorm,
-         const std::string& name) {
+         const nb::dict& options, double lr, int64_t warmup, const std::string& schedule,
+         const nb::dict& scheduleOptions, std::optional<double> clipNorm, const std::string& name) {
         const Function* g = h.module->lookup(gradFn);
         if (!g) throw CairnError("no function @" + gradFn + " in the module");
         std::vector<TensorType> args = g->argumentTypes();
@@ -76,8 +106,7 @@ void bindTraining(nb::module_& m) {
           store.declare({paramNames[i], args[numBatch + i]});
         training::TrainStepOptions o;
         o.optimizer = makeOptimizer(optimizer, options);
-        o.schedule = training::LrSchedule::constant(lr, warmup);
-        o.schedule.validate();
+        o.schedule = makeSchedule(schedule, lr, warmup, scheduleOptions);
         o.clipNorm = clipNorm;
         o.name = name;
         training::TrainStep step = take(training::buildTrainStep(
@@ -89,7 +118,16 @@ void bindTraining(nb::module_& m) {
       },
       nb::arg("module"), nb::arg("grad_fn"), nb::arg("num_batch"), nb::arg("param_names"),
       nb::arg("optimizer"), nb::arg("options"), nb::arg("lr"), nb::arg("warmup"),
-      nb::arg("clip_norm").none(), nb::arg("name"));
+      nb::arg("schedule"), nb::arg("schedule_options"), nb::arg("clip_norm").none(),
+      nb::arg("name"));
+
+  // The schedule's learning rate of update s in plain C++ (LrSchedule::at),
+  // the reference the in-graph schedule is tested against.
+  m.def(
+      "lr_schedule_at",
+      [](const std::string& schedule, double lr, int64_t warmup, const nb::dict& options,
+         int64_t step) { return makeSchedule(schedule, lr, warmup, options).at(step); },
+      nb::arg("schedule"), nb::arg("lr"), nb::arg("warmup"), nb::arg("options"), nb::arg("step"));
 }
 
 } // namespace cairn::python

@@ -12,6 +12,7 @@ void bindModule(nb::module_& m);
 void bindTrace(nb::module_& m);
 void bindModels(nb::module_& m);
 void bindTraining(nb::module_& m);
+void bindAot(nb::module_& m);
 } // namespace cairn::python
 
 NB_MODULE(_cairn, m) {
@@ -25,4 +26,5 @@ NB_MODULE(_cairn, m) {
   bindTrace(m);
   bindModels(m);
   bindTraining(m);
+  bindAot(m);
 }

@@ -114,3 +114,118 @@ def test_threads_trace_independently():
         t.join()
     assert not errors, errors
     assert results == {k: float(k + 1) for k in range(1, 6)}
+
+
+def copies():
+    copied, _, borrowed = cairn._cairn.input_stats()
+    return copied, borrowed
+
+
+def test_results_fed_back_are_not_copied():
+    """A whole result array goes back in without a copy (its Tensor is moved
+    into the run and back); anything else is copied, strided views gathered."""
+    f = cairn.jit(lambda x: x * 2.0)
+    y = f(np.ones((3, 4), np.float32))
+    before = copies()
+    z = f(y)
+    assert copies() == (before[0], before[1] + 1)  # borrowed, not copied
+    np.testing.assert_array_equal(z, 4.0)
+    np.testing.assert_array_equal(y, 2.0)  # intact and still usable after the run
+    y[0, 0] = 5.0  # the same memory: a write shows in the next call
+    assert f(y)[0, 0] == 10.0
+
+    # Views of a result, other dtypes, copies: copied (and still right).
+    for view, want in [(y[:, ::2], 4.0), (y[1:], 4.0), (y.T, 4.0), (y.reshape(4, 3), 4.0),
+                       (y.copy(), 4.0), (np.asfortranarray(y), 4.0)]:
+        before = copies()
+        out = f(view)
+        assert copies() == (before[0] + 1, before[1]), view.shape
+        np.testing.assert_array_equal(out.ravel()[1:], want)
+    same_bytes = y.view(np.int32)
+    before = copies()
+    cairn.jit(lambda x: x + 0)(same_bytes)  # same pointer and shape, another dtype
+    assert copies() == (before[0] + 1, before[1])
+
+    # The same result twice in one call: moved in once, copied once.
+    g = cairn.jit(lambda a, b: a - b)
+    before = copies()
+    np.testing.assert_array_equal(g(z, z), 0.0)
+    assert copies() == (before[0] + 1, before[1] + 1)
+    np.testing.assert_array_equal(z, 4.0)
+
+
+def test_fed_back_results_on_the_interpreter_and_after_errors():
+    f = cairn.jit(lambda x: x + 1.0, backend="interpreter")
+    y = f(np.zeros(3, np.float32))
+    before = copies()
+    np.testing.assert_array_equal(f(y), 2.0)
+    assert copies() == (before[0], before[1] + 1)
+    # A bad later argument: the borrowed result goes back before the error.
+    h = cairn.Module()
+    fn = cairn.trace(lambda a, b: a + b, cairn.f32[3], cairn.f32[3], module=h)
+    with pytest.raises(TypeError):
+        h.compile().run(fn.name, y, np.zeros(3, np.uint8))
+    np.testing.assert_array_equal(y, 1.0)
+    np.testing.assert_array_equal(f(y), 2.0)
+
+
+def test_train_step_parameters_are_not_copied():
+    step = cairn.train_step(lambda p, x: ((x @ p["w"]) ** 2.0).mean(),
+                            {"w": np.ones((4, 2), np.float32)}, [cairn.f32[None, 4]],
+                            optimizer="adam", lr=0.1)
+    x = np.ones((3, 4), np.float32)
+    step(x)  # the initial parameters and state are arrays of our own: copied
+    before = copies()
+    for _ in range(3):
+        step(x)
+    copied, borrowed = copies()
+    assert copied - before[0] == 3  # the batch only
+    assert borrowed - before[1] == 3 * (1 + len(step.state))
+
+
+def test_jit_cache_is_an_lru():
+    f = cairn.jit(lambda x: x + 1.0, cache_size=2)
+    a, b, c = (np.ones(n, np.float32) for n in (1, 2, 3))
+    f(a), f(b), f(a)
+    assert f.cache_info() == (2, 2, 2, 0)
+    f(c)  # evicts b, the least recently called
+    assert f.cache_info() == (2, 2, 3, 1)
+    f(a)
+    assert f.cache_info() == (2, 2, 3, 1)
+    np.testing.assert_array_equal(f(b), 2.0)  # traced again; evicts c
+    assert f.cache_info() == (2, 2, 4, 2)
+    assert [k[1][0][1] for k in f._cache] == [(1,), (2,)]
+
+    g = cairn.jit(lambda x, n: x * n, static_argnums=1, cache_size=1)
+    g(a, 2.0), g(a, 3.0), g(b, 3.0)
+    assert g.cache_info() == (1, 1, 3, 2)
+    unbounded = cairn.jit(lambda x: x, cache_size=None)
+    for n in range(5):
+        unbounded(np.ones(n + 1, np.float32))
+    assert unbounded.cache_info() == (5, None, 5, 0)
+    with pytest.raises(ValueError, match="cache_size"):
+        cairn.jit(lambda x: x, cache_size=0)
+    dg = cairn.grad(lambda x: (x * x).sum(), cache_size=1)
+    dg(a), dg(b)
+    assert dg.cache_info().evictions == 1
+
+
+def test_threads_feeding_back_one_result():
+    """Threads passing the same result at once: one run has its Tensor, the
+    others copy from the same (still valid) memory; all see the same data."""
+    f = cairn.jit(lambda x: (x * 2.0).sum())
+    y = cairn.jit(lambda x: x + 1.0)(np.zeros((16, 16), np.float32))
+    results = []
+
+    def work():
+        for _ in range(50):
+            results.append(float(f(y)))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [512.0] * 200
+    np.testing.assert_array_equal(y, 1.0)
+    assert float(f(y)) == 512.0

@@ -114,21 +114,67 @@ def test_python_snli_spinn_on_the_golden_batch(name, tracker):
     assert np.abs(ours - torch).max() / np.abs(torch).max() <= 1e-5
 
 
-def test_spinn_examples_run_end_to_end():
+SPINN_RUN = ["--steps", "4", "--batch", "8", "--eval-every", "2", "--eval-examples", "24",
+             "--hidden", "8", "--tracker", "4"]
+
+
+def run_script(script, *flags):
     import subprocess
     import sys
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "python", script),
+                          *flags], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout
 
-    def run(script, *flags):
-        out = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "python", script),
-                              *flags], capture_output=True, text=True, timeout=300)
-        assert out.returncode == 0, out.stdout + out.stderr
-        return out.stdout
 
-    assert "max |diff| = 0" in run("spinn_model.py", "--tracker", "4", "--hidden", "8")
-    report = run("spinn.py", "--steps", "4", "--batch", "8", "--eval-every", "2",
-                 "--examples", "64", "--hidden", "8", "--tracker", "4")
+@pytest.fixture(scope="module")
+def spinn_report():
+    """examples/python/spinn.py's output on a tiny run (once for the module)."""
+    return run_script("spinn.py", *SPINN_RUN, "--examples", "64")
+
+
+def test_spinn_examples_run_end_to_end(spinn_report):
+    assert "max |diff| = 0" in run_script("spinn_model.py", "--tracker", "4", "--hidden", "8")
+    report = spinn_report
     assert "report:" in report and "held-out accuracy" in report
     assert report.count("eval: step") == 2
+    assert "(24 examples): by root " in report and "[MAX" in report
+    assert "longer/deeper" in report and "(24 examples: depth <= 5, 21-40 tokens)" in report
+
+
+def cairn_train_binary():
+    path = os.environ.get("CAIRN_TRAIN") or os.path.join(
+        os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(cairn.__file__)))),
+        "bin", "cairn-train")
+    return path if os.path.isfile(path) else None
+
+
+@pytest.mark.skipif(cairn_train_binary() is None, reason="cairn-train is not built")
+def test_python_spinn_training_report_equals_cairn_train(spinn_report):
+    """spinn.py (the Python SPINN, its loss traced from Python) and cairn-train
+    (the C++ SPINN) on the same data, batches, parameters, optimizer and
+    schedule: the same losses and accuracies in the report, to 4 digits
+    (cairn-train on the reference interpreter, spinn.py compiled)."""
+    import re
+    import subprocess
+    cxx = subprocess.run([cairn_train_binary(), *SPINN_RUN, "--max-examples", "64", "--embed",
+                          "8", "--mlp-hidden", "8", "--decay-steps", "4",
+                          "--backend", "interpreter"],  # the oracle; no compile: 0.2 s
+                         capture_output=True,
+                         text=True, timeout=300)
+    assert cxx.returncode == 0, cxx.stdout + cxx.stderr
+
+    def numbers(out):
+        """The report without its times: curve rows and accuracy lines."""
+        report = out[out.index("\nreport:"):]
+        rows = [line.split() for line in report.splitlines()
+                if re.match(r"\s+\d+\s+\d+:\d\d\s", line)]
+        acc = [line.strip() for line in report.splitlines() if "accuracy" in line
+               or "longer/deeper" in line]
+        return [[r[0]] + r[2:] for r in rows], acc
+
+    assert numbers(spinn_report) == numbers(cxx.stdout), spinn_report + cxx.stdout
+    assert len(numbers(spinn_report)[0]) == 2
 
 
 def test_safetensors_round_trip(tmp_path, setup):

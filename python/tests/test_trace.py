@@ -149,6 +149,42 @@ def test_compile_aot(tmp_path):
     assert (tmp_path / "m.o").stat().st_size > 0
 
 
+def test_compile_aot_shared_and_load(tmp_path):
+    """A module with a loop compiled ahead of time into a shared object and
+    run through the C API from Python: the same results as the JIT."""
+    import pytest
+    m = cairn.Module()
+
+    def count_up(x, n):
+        return cairn.while_loop(lambda c: c[0] < n, lambda c: (c[0] + 1, c[1] * 2.0), (0, x))[1]
+
+    cairn.trace(count_up, cairn.f32[None], cairn.i64[()], name="count_up", module=m)
+    cairn.trace(lambda x: (x.sum(), x + 1.0), cairn.f32[2, 3], name="two", module=m)
+    header = m.compile_aot(tmp_path / "m.so", prefix="m", shared=True)
+    assert "m_count_up" in header and not (tmp_path / "m.so.o").exists()
+    aot = cairn.load_aot(tmp_path / "m.so")
+    assert sorted(aot.functions) == ["count_up", "two"] and aot.device == "cpu"
+    assert aot.signature("count_up") == ([("f32", [-1]), ("i64", [])], [("f32", [-1])])
+    x = np.arange(5, dtype=np.float32)
+    np.testing.assert_array_equal(aot["count_up"](x, 3), x * 8)
+    np.testing.assert_array_equal(aot["count_up"](x[::2], 0), x[::2])  # strided input
+    total, plus = aot["two"](np.ones((2, 3), np.float32))
+    assert total == 6.0 and plus.shape == (2, 3)
+    again = aot["count_up"](aot["count_up"](x, 1), 1)  # a result fed back in
+    np.testing.assert_array_equal(again, x * 4)
+    with pytest.raises(cairn.CairnError, match="dtype|f32"):
+        aot.run("count_up", np.ones(2, np.int32), 1)
+    with pytest.raises(cairn.CairnError):
+        aot.run("nope", x)
+    with pytest.raises(KeyError):
+        aot["nope"]
+    (tmp_path / "junk.so").write_bytes(b"not an object")
+    with pytest.raises(cairn.CairnError):
+        cairn.load_aot(tmp_path / "junk.so")
+    with pytest.raises(cairn.CairnError):
+        cairn.load_aot(tmp_path / "missing.so")
+
+
 def test_function_results_nest():
     f = cairn.trace(lambda x: {"b": (x, [x + 1.0]), "a": x * 2.0}, cairn.f32[1])
     out = f(np.ones(1, np.float32))
