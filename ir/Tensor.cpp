@@ -1,6 +1,7 @@
 #include "ir/Tensor.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 namespace cairn {
@@ -18,6 +19,66 @@ Tensor Tensor::fromBytes(TensorType type, std::vector<std::byte> bytes) {
   t.type_ = std::move(type);
   t.bytes_ = std::move(bytes);
   return t;
+}
+
+// Copies own what they copy: a copy of a borrowed tensor must not depend on
+// the caller's memory staying valid.
+Tensor::Tensor(const Tensor& other) : type_(other.type_) {
+  const std::byte* src = other.rawData();
+  bytes_.assign(src, src + other.byteSize());
+}
+
+Tensor& Tensor::operator=(const Tensor& other) {
+  if (this == &other) return *this;
+  type_ = other.type_;
+  const std::byte* src = other.rawData();
+  bytes_.assign(src, src + other.byteSize());
+  borrowed_ = nullptr;
+  borrowedSize_ = 0;
+  return *this;
+}
+
+Tensor::Tensor(Tensor&& other) noexcept
+    : type_(std::move(other.type_)), bytes_(std::move(other.bytes_)), borrowed_(other.borrowed_),
+      borrowedSize_(other.borrowedSize_) {
+  other.borrowed_ = nullptr;
+  other.borrowedSize_ = 0;
+}
+
+Tensor& Tensor::operator=(Tensor&& other) noexcept {
+  if (this == &other) return *this;
+  type_ = std::move(other.type_);
+  bytes_ = std::move(other.bytes_);
+  borrowed_ = other.borrowed_;
+  borrowedSize_ = other.borrowedSize_;
+  other.borrowed_ = nullptr;
+  other.borrowedSize_ = 0;
+  return *this;
+}
+
+Tensor Tensor::borrow(TensorType type, const std::byte* data) {
+  CAIRN_CHECK(type.hasStaticShape(), "tensor type {} is not static", type.toString());
+  Tensor t;
+  t.type_ = std::move(type);
+  size_t size = static_cast<size_t>(t.type_.numElements() * dtypeSize(t.type_.dtype));
+  if (size == 0) return t; // nothing to borrow: an owned empty tensor
+  CAIRN_CHECK(data != nullptr, "borrowing a null pointer for {}", t.type_.toString());
+  CAIRN_CHECK(reinterpret_cast<uintptr_t>(data) % static_cast<uintptr_t>(dtypeSize(t.type_.dtype)) == 0,
+              "borrowed memory for {} is not aligned to its element size", t.type_.toString());
+  t.borrowed_ = data;
+  t.borrowedSize_ = size;
+  return t;
+}
+
+void Tensor::own() {
+  bytes_.assign(borrowed_, borrowed_ + borrowedSize_);
+  borrowed_ = nullptr;
+  borrowedSize_ = 0;
+}
+
+bool Tensor::operator==(const Tensor& other) const {
+  return type_ == other.type_ && byteSize() == other.byteSize() &&
+         (byteSize() == 0 || std::memcmp(rawData(), other.rawData(), byteSize()) == 0);
 }
 
 double Tensor::getDouble(int64_t i) const {

@@ -3,8 +3,6 @@
 
 #include <atomic>
 #include <cstring>
-#include <mutex>
-#include <unordered_map>
 #include <vector>
 
 #include <fmt/format.h>
@@ -58,21 +56,7 @@ static nb::dlpack::dtype dlpackOf(DType d) {
 }
 
 namespace {
-
-/// Live result Tensors handed to NumPy, by data pointer. The mutex also
-/// guards moving a Tensor into a run and back (RunInputs), so a lookup never
-/// sees one half moved.
-struct Results {
-  std::mutex mu;
-  std::unordered_map<const void*, Tensor*> byData;
-};
-Results& results() {
-  static Results* r = new Results; // never destroyed: capsules may die at exit
-  return *r;
-}
-
 std::atomic<int64_t> copiedArrays{0}, copiedBytes{0}, borrowedArrays{0};
-
 } // namespace
 
 InputStats inputStats() {
@@ -130,89 +114,40 @@ nb::object arrayFromTensor(Tensor&& t) {
   // A zero-size tensor may have no storage; NumPy still wants a pointer.
   static std::byte empty[8];
   void* data = owned->byteSize() ? static_cast<void*>(owned->rawData()) : empty;
-  if (owned->byteSize()) {
-    std::lock_guard lock(results().mu);
-    results().byData[data] = owned;
-  }
-  nb::capsule owner(owned, [](void* p) noexcept {
-    auto* t = static_cast<Tensor*>(p);
-    if (t->byteSize()) {
-      std::lock_guard lock(results().mu);
-      auto it = results().byData.find(t->rawData());
-      if (it != results().byData.end() && it->second == t) results().byData.erase(it);
-    }
-    delete t;
-  });
+  nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<Tensor*>(p); });
   std::vector<size_t> shape(owned->shape().begin(), owned->shape().end());
   nb::ndarray<nb::numpy> arr(data, shape.size(), shape.data(), owner, nullptr,
                              dlpackOf(owned->dtype()));
   return arr.cast();
 }
 
-/// Whether `a` is all of result `t`: same dtype, shape and row-major strides
-/// (its data pointer already matched). A view of part of a result, a
-/// reshape or a transpose of one does not qualify and is copied.
-static bool wholeResult(const InArray& a, const Tensor& t) {
-  if (t.byteSize() == 0 || a.data() != t.rawData()) return false;
-  const nb::dlpack::dtype want = dlpackOf(t.dtype()), have = a.dtype();
-  if (have.code != want.code || have.bits != want.bits || have.lanes != want.lanes ||
-      static_cast<int64_t>(a.ndim()) != t.rank())
-    return false;
+/// Whether `a` is row-major (dims of extent 1 may have any stride) and its
+/// data aligned to its element size: what a Tensor can borrow.
+static bool borrowable(const InArray& a, DType d) {
+  const auto elem = static_cast<uintptr_t>(dtypeSize(d));
+  if (a.size() == 0 || reinterpret_cast<uintptr_t>(a.data()) % elem != 0) return false;
   int64_t expect = 1;
   for (size_t i = a.ndim(); i-- > 0;) {
-    if (static_cast<int64_t>(a.shape(i)) != t.shape()[i]) return false;
-    if (t.shape()[i] != 1 && a.stride(i) != expect) return false;
-    expect *= t.shape()[i];
+    if (a.shape(i) != 1 && a.stride(i) != expect) return false;
+    expect *= static_cast<int64_t>(a.shape(i));
   }
   return true;
 }
 
+Tensor inputFromArray(const InArray& a) {
+  DType d = dtypeOf(a.dtype());
+  if (!borrowable(a, d)) return tensorFromArray(a);
+  Shape shape(a.ndim());
+  for (size_t i = 0; i < a.ndim(); ++i)
+    shape[i] = static_cast<int64_t>(a.shape(i));
+  borrowedArrays.fetch_add(1, std::memory_order_relaxed);
+  return Tensor::borrow(TensorType(d, std::move(shape)), static_cast<const std::byte*>(a.data()));
+}
+
 RunInputs::RunInputs(const std::vector<InArray>& arrays) {
-  try {
-    collect(arrays);
-  } catch (...) {
-    // A later array's bad dtype: hand back what was moved in so far (the
-    // destructor does not run for a constructor that throws).
-    restore();
-    throw;
-  }
-}
-
-void RunInputs::collect(const std::vector<InArray>& arrays) {
-  // Reserved first: nothing may throw between moving a result's Tensor in
-  // and recording where it came from.
   tensors_.reserve(arrays.size());
-  borrowed_.reserve(arrays.size());
-  for (size_t i = 0; i < arrays.size(); ++i) {
-    const InArray& a = arrays[i];
-    Tensor* source = nullptr;
-    {
-      std::lock_guard lock(results().mu);
-      auto it = results().byData.find(a.data());
-      if (it != results().byData.end() && wholeResult(a, *it->second)) {
-        source = it->second;
-        tensors_.push_back(std::move(*source)); // the buffer moves, the data stays put
-        borrowed_.emplace_back(i, source);
-      }
-    }
-    if (source) {
-      borrowedArrays.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      tensors_.push_back(tensorFromArray(a));
-    }
-  }
-}
-
-RunInputs::~RunInputs() {
-  restore();
-}
-
-void RunInputs::restore() noexcept {
-  if (borrowed_.empty()) return;
-  std::lock_guard lock(results().mu);
-  for (auto [i, source] : borrowed_)
-    *source = std::move(tensors_[i]);
-  borrowed_.clear();
+  for (const InArray& a : arrays)
+    tensors_.push_back(inputFromArray(a));
 }
 
 } // namespace cairn::python

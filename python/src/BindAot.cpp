@@ -99,7 +99,7 @@ nb::list run(AotModel& m, const std::string& name, const std::vector<InArray>& a
   const cairn_value_info *argInfo = nullptr, *resultInfo = nullptr;
   checkC(cairn_model_function_signature(m.model, name.c_str(), &numArgs, &argInfo, &numResults,
                                         &resultInfo));
-  RunInputs in(args); // row-major Tensors (results fed back are not copied)
+  RunInputs in(args); // row-major arrays borrowed, not copied
   std::vector<std::vector<int64_t>> dims;
   std::vector<cairn_tensor> inputs;
   for (const Tensor& t : in.tensors()) {

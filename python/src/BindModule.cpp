@@ -87,7 +87,7 @@ void bindModule(nb::module_& m) {
             options.defaultMaxTrip = defaultMaxTrip;
             StatusOr<std::vector<Tensor>> out = Status::error("not run");
             {
-              RunInputs in(args); // results fed back in are not copied
+              RunInputs in(args); // row-major arrays borrowed, not copied
               nb::gil_scoped_release unlocked;
               out = interpret(fn, in.tensors(), options);
             }
@@ -159,7 +159,7 @@ void bindModule(nb::module_& m) {
           [](CompiledHandle& c, const std::string& f, const std::vector<InArray>& args) {
             StatusOr<std::vector<Tensor>> out = Status::error("not run");
             {
-              RunInputs in(args); // results fed back in are not copied
+              RunInputs in(args); // row-major arrays borrowed, not copied
               nb::gil_scoped_release unlocked;
               std::unique_lock lock(c.mu, std::try_to_lock);
               if (lock.owns_lock()) {

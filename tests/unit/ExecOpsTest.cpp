@@ -4,6 +4,7 @@
 // ops in place and copied; kernels of dynamic shape specialized per batch
 // size; while/if; errors with locations; four threads on one Executable.
 #include <thread>
+#include <utility>
 
 #include "ExecTestUtil.h"
 #include "kernels/cpu/Reduce.h"
@@ -197,6 +198,46 @@ TEST(ExecInPlaceTest, UpdateOfAnInputCopiesIt) {
   ASSERT_TRUE(r.isOk()) << r.status().message();
   EXPECT_EQ((*r)[0].toDoubles(), (std::vector<double>{1, 2, 9, 4}));
   EXPECT_EQ(x.toDoubles(), (std::vector<double>{1, 2, 3, 4}));
+}
+
+// Inputs the caller lends (Tensor::borrow: the Python bindings' NumPy arrays)
+// are read in place and never written: an update of one works on a copy, and
+// a loop that updates its carried buffer in place leaves the caller's memory
+// as it was, with the same answers as owned inputs.
+TEST(ExecInPlaceTest, BorrowedInputsAreReadNotWritten) {
+  CAIRN_REQUIRE_JIT();
+  auto m = parseOk("func @f(%x: tensor<4xf32>, %u: tensor<1xf32>) -> tensor<4xf32> {\n"
+                   "  %i = constant 2 : tensor<i32>\n"
+                   "  %r = dynamic_update_slice %x, %u, %i : tensor<4xf32>\n  return %r\n}\n");
+  auto exe = compileOk(*m);
+  ASSERT_TRUE(exe);
+  std::vector<float> x = {1, 2, 3, 4}, u = {9};
+  std::vector<Tensor> in;
+  in.push_back(Tensor::borrow(TensorType(DType::F32, {4}), reinterpret_cast<std::byte*>(x.data())));
+  in.push_back(Tensor::borrow(TensorType(DType::F32, {1}), reinterpret_cast<std::byte*>(u.data())));
+  auto r = exe->run("f", in);
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_EQ((*r)[0].toDoubles(), (std::vector<double>{1, 2, 9, 4}));
+  EXPECT_FALSE((*r)[0].borrowed());
+  EXPECT_EQ(x, (std::vector<float>{1, 2, 3, 4}));
+  EXPECT_TRUE(in[0].borrowed()); // still reading the caller's memory
+  EXPECT_EQ(std::as_const(in[0]).rawData(), reinterpret_cast<const std::byte*>(x.data()));
+
+  auto loop = parseOk(updateLoop(true, false));
+  ASSERT_TRUE(loop);
+  auto loopExe = compileOk(*loop);
+  ASSERT_TRUE(loopExe);
+  std::vector<Tensor> owned = {inputOf(TensorType(DType::F32, {40, 64}), 1),
+                               inputOf(TensorType(DType::F32, {64}), 2)};
+  std::vector<Tensor> copyOfBuffer = owned;
+  std::vector<Tensor> lent;
+  for (const Tensor& t : copyOfBuffer)
+    lent.push_back(Tensor::borrow(t.type(), std::as_const(t).rawData()));
+  auto want = loopExe->run("f", owned);
+  auto got = loopExe->run("f", lent);
+  ASSERT_TRUE(want.isOk() && got.isOk());
+  EXPECT_EQ((*got)[0], (*want)[0]);
+  EXPECT_EQ(copyOfBuffer[0], owned[0]); // the lent memory is unchanged
 }
 
 // ---- Dynamic shapes and control flow -------------------------------------------

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <utility>
+#include <vector>
 
 #include "ir/Tensor.h"
 #include "ir/Types.h"
@@ -44,4 +47,45 @@ TEST(Tensor, StoresEveryDType) {
   EXPECT_EQ(s.toString(), "2.5");
   EXPECT_TRUE(Tensor::fromInts(TensorType(DType::I32, {3}), {7, 7, 7}).isSplat());
   EXPECT_EQ(Tensor::fromInts(TensorType(DType::I64, {2, 2}), {1, 2, 3, 4}).toString(), "[[1, 2], [3, 4]]");
+}
+
+// A borrowed tensor reads the caller's memory; copies own theirs, a move
+// carries the borrow, and the first mutable access copies (the caller's
+// memory is never written).
+TEST(Tensor, BorrowedReadsInPlaceCopiesOwnAndWritesCopyFirst) {
+  std::vector<int32_t> mem = {1, 2, 3, 4, 5, 6};
+  const auto* bytes = reinterpret_cast<const std::byte*>(mem.data());
+  Tensor b = Tensor::borrow(TensorType(DType::I32, {2, 3}), bytes);
+  EXPECT_TRUE(b.borrowed());
+  EXPECT_EQ(std::as_const(b).rawData(), bytes);
+  EXPECT_EQ(b.byteSize(), 24u);
+  EXPECT_EQ(b.toInts(), (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(b, Tensor::fromInts(TensorType(DType::I32, {2, 3}), {1, 2, 3, 4, 5, 6}));
+
+  Tensor copy = b; // owns its bytes
+  EXPECT_FALSE(copy.borrowed());
+  EXPECT_NE(std::as_const(copy).rawData(), bytes);
+  Tensor assigned;
+  assigned = b;
+  EXPECT_FALSE(assigned.borrowed());
+
+  Tensor moved = std::move(b); // the borrow travels
+  EXPECT_TRUE(moved.borrowed());
+  EXPECT_EQ(std::as_const(moved).rawData(), bytes);
+
+  moved.setInt(0, 42); // copies first
+  EXPECT_FALSE(moved.borrowed());
+  EXPECT_EQ(moved.getInt(0), 42);
+  EXPECT_EQ(mem[0], 1);
+  mem[1] = 7; // the copies do not see later changes
+  EXPECT_EQ(copy.getInt(1), 2);
+  EXPECT_EQ(moved.getInt(1), 2);
+
+  Tensor lent = Tensor::borrow(TensorType(DType::I32, {6}), bytes);
+  std::vector<std::byte> taken = std::move(lent).takeBytes();
+  EXPECT_EQ(taken.size(), 24u);
+  EXPECT_NE(taken.data(), bytes);
+
+  // Zero-size: nothing to borrow.
+  EXPECT_FALSE(Tensor::borrow(TensorType(DType::F32, {0, 3}), nullptr).borrowed());
 }

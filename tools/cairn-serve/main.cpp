@@ -5,7 +5,7 @@
 //
 //   cairn-compile model.cairn -o model.so --shared
 //   cairn-serve --model classifier=model.so --port 8080
-//   curl -s localhost:8080/v1/models/classifier:predict \
+//   curl -s localhost:8080/v1/models/classifier:predict -H 'Content-Type: application/json'
 //        -d '{"inputs": [{"dtype": "f32", "shape": [1, 8], "data": [...]}]}'
 //
 // The example endpoints answer plain text from a model bundle
