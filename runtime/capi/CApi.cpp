@@ -132,6 +132,11 @@ StatusOr<Tensor> fromC(const cairn_tensor& t, size_t index) {
   StatusOr<int64_t> bytes = checkRunTimeSize(shape, d);
   if (!bytes.isOk()) return bytes.status().withMessage(fmt::format("input #{}: {}", index, bytes.status().message()));
   if (*bytes > 0 && !t.data) return errorf("input #{} has no data", index);
+  // The caller's memory is valid for the call and is only read (Tensor's
+  // borrowed mode): no copy, unless it is not aligned to its element size.
+  const auto* data = static_cast<const std::byte*>(t.data);
+  if (*bytes > 0 && reinterpret_cast<uintptr_t>(data) % static_cast<uintptr_t>(dtypeSize(d)) == 0)
+    return Tensor::borrow(TensorType(d, std::move(shape)), data);
   Tensor out(TensorType(d, shape));
   if (out.byteSize() > 0) std::memcpy(out.rawData(), t.data, out.byteSize());
   return out;
@@ -435,7 +440,8 @@ cairn_status* cairn_run_with_options(const cairn_model* m, cairn_context* ctx, c
       inputBytes += static_cast<int64_t>(t->byteSize());
       ins.push_back(std::move(t).value());
     }
-    // The inputs are copies this run holds: they count against the cap.
+    // The inputs count against the cap, borrowed or copied: it bounds what
+    // one run holds, and the caller's buffers are part of that.
     if (opts->limits.maxBytes > 0 && inputBytes > opts->limits.maxBytes)
       return fail(CAIRN_RESOURCE_EXHAUSTED,
                   fmt::format("'{}': the inputs hold {} bytes, over the run's memory cap of {}",

@@ -5,6 +5,7 @@
 // ahead-of-time object (tests/unit/Inputs/limits.cairn, compiled by
 // cairn-compile at build time). Nothing here depends on timing: a deadline
 // or a cancellation only has to stop a loop that never ends on its own.
+#include <cstring>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -432,6 +433,41 @@ TEST(RunLimitsCApi, SharedObjectsLoadFromAFileAndFromMemory) {
   EXPECT_EQ(code(cairn_model_load_memory(garbage.data(), garbage.size(), &m), &msg),
             CAIRN_CORRUPT_MODEL);
   EXPECT_EQ(m, nullptr);
+}
+
+// Inputs are read in place (borrowed, not copied) when aligned to their
+// element size, and copied when not: the same answer either way, and the
+// caller's buffers are never written.
+TEST(RunLimitsCApi, AlignedInputsAreReadInPlaceMisalignedOnesCopied) {
+  const std::string so = std::string(CAIRN_BINARY_DIR) + "/tests/limits.so";
+  cairn_model* m = nullptr;
+  ASSERT_EQ(cairn_model_load_file(so.c_str(), &m), nullptr);
+  cairn_context* ctx = cairn_context_new();
+  std::vector<float> x(2 * 64), w(64 * 64, 0.0f);
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = static_cast<float>(i) / 8.0f;
+  for (int i = 0; i < 64; ++i)
+    w[static_cast<size_t>(i * 64 + i)] = 2.0f;
+  const std::vector<float> x0 = x, w0 = w;
+  // The same values one byte into a buffer: not aligned to a float.
+  std::vector<unsigned char> raw(x.size() * sizeof(float) + 1);
+  std::memcpy(raw.data() + 1, x.data(), x.size() * sizeof(float));
+  int64_t xDims[2] = {2, 64}, wDims[2] = {64, 64};
+  std::vector<float> got[2];
+  for (int misaligned = 0; misaligned < 2; ++misaligned) {
+    void* xData = misaligned ? static_cast<void*>(raw.data() + 1) : x.data();
+    cairn_tensor in[2] = {{CAIRN_F32, 2, xDims, xData}, {CAIRN_F32, 2, wDims, w.data()}};
+    cairn_tensor out;
+    ASSERT_EQ(cairn_run(m, ctx, "project", in, 2, &out, 1), nullptr);
+    const float* y = static_cast<const float*>(out.data);
+    got[misaligned].assign(y, y + 2 * 64); // owned by ctx
+  }
+  EXPECT_EQ(got[0], got[1]);
+  EXPECT_EQ(got[0][5], 2.0f * x[5]);
+  EXPECT_EQ(x, x0);
+  EXPECT_EQ(w, w0);
+  cairn_context_free(ctx);
+  cairn_model_free(m);
 }
 
 TEST(RunLimitsCApi, ARunChangesNoProcessWideBlasSetting) {
