@@ -2,6 +2,7 @@
 // tensors loaded once, so requests carry only data.
 #include <map>
 #include <set>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -60,7 +61,10 @@ public:
     size_t next = 0;
     for (const Tensor* w : it->second) {
       if (w) {
-        all.push_back(*w); // a copy: the executors take their inputs by value
+        // Lent, not copied (Tensor::borrow): the weights outlive the run,
+        // and a run never writes its inputs. A copy here cost ~1.7 MB of
+        // memcpy per SPINN batch.
+        all.push_back(w->byteSize() ? Tensor::borrow(w->type(), std::as_const(*w).rawData()) : *w);
       } else {
         if (next >= inputs.size()) return errorf("@{}: too few inputs", function);
         all.push_back(inputs[next++]);
