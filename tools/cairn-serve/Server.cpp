@@ -97,6 +97,11 @@ StatusOr<std::vector<Tensor>> Server::runOne(const std::string& name, const Serv
 
 Server::~Server() = default;
 
+Server::InFlight::~InFlight() {
+  --s.inFlight_;
+  ++(res.status < 400 ? s.answered_ : s.failed_);
+}
+
 void Server::routes() {
   httplib::Server& s = *http_;
   int threads = o_.threads;
@@ -194,15 +199,7 @@ void Server::routes() {
     // Not refused while draining: a request accepted before the stop is
     // answered (the listening socket is closed, so no new one arrives).
     auto start = std::chrono::steady_clock::now();
-    ++inFlight_;
-    struct Count {
-      Server& s;
-      httplib::Response& res;
-      ~Count() {
-        --s.inFlight_;
-        ++(res.status < 400 ? s.answered_ : s.failed_);
-      }
-    } count{*this, res};
+    InFlight count(*this, res);
     auto it = models_.find(req.matches[1].str());
     if (it == models_.end())
       return fail(res, 404, "NOT_FOUND", fmt::format("no model '{}'", req.matches[1].str()));
@@ -255,15 +252,7 @@ void Server::routes() {
   s.Post(R"(/v1/models/([^/:]+):(classify|tag))", [this](const httplib::Request& req,
                                                          httplib::Response& res) {
     auto start = std::chrono::steady_clock::now();
-    ++inFlight_;
-    struct Count {
-      Server& s;
-      httplib::Response& res;
-      ~Count() {
-        --s.inFlight_;
-        ++(res.status < 400 ? s.answered_ : s.failed_);
-      }
-    } count{*this, res};
+    InFlight count(*this, res);
     const std::string name = req.matches[1].str(), verb = req.matches[2].str();
     auto m = models_.find(name);
     if (m == models_.end()) return fail(res, 404, "NOT_FOUND", fmt::format("no model '{}'", name));

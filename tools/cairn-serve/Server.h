@@ -27,7 +27,8 @@
 
 namespace httplib {
 class Server;
-}
+struct Response;
+} // namespace httplib
 
 namespace cairn::serve {
 
@@ -71,6 +72,17 @@ private:
   std::unique_ptr<httplib::Server> http_;
   std::atomic<bool> draining_{false};
   std::atomic<int64_t> inFlight_{0}, answered_{0}, failed_{0};
+
+  /// One request in flight for its lifetime; counted answered or failed by
+  /// its response's status when it ends.
+  struct InFlight {
+    Server& s;
+    const httplib::Response& res;
+    InFlight(Server& server, const httplib::Response& r) : s(server), res(r) { ++s.inFlight_; }
+    ~InFlight();
+    InFlight(const InFlight&) = delete;
+    InFlight& operator=(const InFlight&) = delete;
+  };
 };
 
 } // namespace cairn::serve
