@@ -52,7 +52,7 @@ void bindModels(nb::module_& m) {
       [](ModuleHandle& h, int64_t vocab, int64_t embed, int64_t hidden, int64_t tracker,
          int64_t mlpHidden, int64_t mlpLayers, int64_t classes, bool loss, const std::string& name,
          uint64_t seed) {
-        if (h.module->lookup(name)) throw BuildError("the module already has a function @" + name);
+        checkFree(h, name);
         SpinnConfig cfg;
         cfg.vocab = vocab;
         cfg.embed = embed;
@@ -65,7 +65,7 @@ void bindModels(nb::module_& m) {
           buildSpinnTreeClassifierLoss(*h.module, ps, cfg, classes, name);
         else
           buildSpinnTreeClassifier(*h.module, ps, cfg, classes, name);
-        return nb::make_tuple(ps.names(), arrays(ps.initialize(seed)));
+        return namesAndValues(ps, seed);
       },
       nb::arg("module"), nb::arg("vocab"), nb::arg("embed"), nb::arg("hidden"), nb::arg("tracker"),
       nb::arg("mlp_hidden"), nb::arg("mlp_layers"), nb::arg("classes"), nb::arg("loss"),
