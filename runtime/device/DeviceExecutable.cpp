@@ -53,6 +53,9 @@ struct Pool {
   /// (Device::allocateHost), grown as needed.
   void* staging = nullptr;
   size_t stagingBytes = 0;
+  /// Staged uploads may still be reading it: a runOnDevice returns without
+  /// waiting for its run, so the next run waits before it writes the buffer.
+  bool stagingBusy = false;
 
   void clear() {
     for (auto& [bytes, ptrs] : free)
@@ -268,6 +271,7 @@ public:
       stats_.stagedBytes += static_cast<int64_t>(bytes);
     }
     CAIRN_RETURN_IF_ERROR(dev_.synchronize());
+    s_.pool->stagingBusy = false;
     std::vector<Tensor> results;
     for (size_t i = 0; i < values.size(); ++i) {
       Tensor t(values[i].type);
@@ -322,7 +326,9 @@ private:
     size_t total = 0;
     for (const DeviceArg& a : inputs)
       if (a.host) total += stagedSize(a.host->byteSize());
+    if (ran.isOk() && total > 0 && s_.pool->stagingBusy) ran = dev_.synchronize();
     if (ran.isOk()) ran = ensureStaging(total);
+    if (total > 0) s_.pool->stagingBusy = true;
     size_t offset = 0;
     for (size_t i = 0; i < inputs.size() && ran.isOk(); ++i) {
       if (!inputs[i].host) {
@@ -366,6 +372,7 @@ private:
     if (bytes <= pool.stagingBytes) return Status::ok();
     if (pool.staging) {
       CAIRN_RETURN_IF_ERROR(dev_.synchronize()); // earlier copies may still use it
+      pool.stagingBusy = false;
       dev_.releaseHost(pool.staging);
       pool.staging = nullptr;
       pool.stagingBytes = 0;

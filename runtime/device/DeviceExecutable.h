@@ -9,7 +9,9 @@
 // Inputs are copied to the device and results back at the function boundary
 // only, through the context's page-locked staging buffer (one wait for all the
 // results). On the device: elementwise kernels (generated, LowerToDevice.h),
-// products (Device::gemm: cuBLAS, or the CPU's BLAS on the emulated device),
+// products (Device::gemm: cuBLAS, or the CPU's BLAS on the emulated device;
+// with the bias/relu kernel after them as a cuBLASLt epilogue where it fits,
+// GemmEpilogue.h),
 // gathers and scatters (RowKernels.h; a scatter in place when its operand
 // dies there), reshapes as buffer aliases, constants uploaded once per
 // context. A `while` whose ops all have device forms is recorded once per
@@ -80,8 +82,8 @@ struct DeviceStats {
   /// copied through the context's page-locked staging buffer.
   int64_t stagedBytes = 0;
   int64_t stagingAllocations = 0; ///< the staging buffer made or grown
-  int64_t aliases = 0;         ///< reshapes that shared their operand's buffer
-  int64_t peakDeviceBytes = 0; ///< live values' bytes at most (pooled buffers excluded)
+  int64_t aliases = 0;            ///< reshapes that shared their operand's buffer
+  int64_t peakDeviceBytes = 0;    ///< live values' bytes at most (pooled buffers excluded)
 };
 
 /// One run's device memory (a pool of released buffers by size, freed with

@@ -47,7 +47,7 @@ namespace cairn::device {
 
 struct EpilogueFusion {
   bool relu = false;
-  bool matrix = false;       ///< an MxN addend, not a bias vector
+  bool matrix = false;      ///< an MxN addend, not a bias vector
   size_t addendOperand = 0; ///< the kernel instruction's operand that is the bias or matrix
 };
 

@@ -1,9 +1,9 @@
 // The real device: the CUDA driver API (contexts, memory, modules from PTX,
 // launches on one stream), cuBLAS for products and cuBLASLt for products
-// with a bias (and relu) epilogue; page-locked staging for boundary copies. Built as the shared
-// library libcairn_cuda_device.so, linked against the toolkit's libcuda
-// (its stub where no driver is installed) and cuBLAS, and loaded by
-// runtime/device/OpenDevice.cpp at run time.
+// with an epilogue, page-locked staging for boundary copies. Built as the
+// shared library libcairn_cuda_device.so, linked against the toolkit's
+// libcuda (its stub where no driver is installed), cuBLAS and cuBLASLt, and
+// loaded by runtime/device/OpenDevice.cpp at run time.
 //
 // What is verified where (docs/gpu.md): CI compiles and links this file;
 // it runs only on a machine with a GPU (scripts/gpu-check.sh).
@@ -335,7 +335,9 @@ public:
     return Status::ok();
   }
 
-  bool supportsGemmEpilogues() const override { return lt_ != nullptr; }
+  bool supportsGemmEpilogues() const override {
+    return lt_ != nullptr;
+  }
 
   // The epilogue form of gemm() above, by the same transposition: cuBLASLt
   // computes column-major D^T = op(B)^T op(A)^T (+ C^T), whose rows are our
@@ -373,8 +375,8 @@ public:
     const float one = 1, zero = 0;
     const void* c = e.addend ? e.addend : g.c;
     CAIRN_LT(cublasLtMatmul(lt_, p.op, &one, g.b, p.a, g.a, p.b, e.addend ? &one : &zero, c, p.c,
-                            g.c, p.c, &p.algo, reinterpret_cast<void*>(workspace_),
-                            kBlasWorkspace, reinterpret_cast<cudaStream_t>(stream_)));
+                            g.c, p.c, &p.algo, reinterpret_cast<void*>(workspace_), kBlasWorkspace,
+                            reinterpret_cast<cudaStream_t>(stream_)));
     return Status::ok();
   }
 
@@ -599,8 +601,9 @@ private:
     cublasOperation_t tb = transA ? CUBLAS_OP_T : CUBLAS_OP_N;
     CAIRN_LT(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
     CAIRN_LT(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
-    cublasLtEpilogue_t epilogue = bias ? (relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS)
-                                       : (relu ? CUBLASLT_EPILOGUE_RELU : CUBLASLT_EPILOGUE_DEFAULT);
+    cublasLtEpilogue_t epilogue =
+        bias ? (relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS)
+             : (relu ? CUBLASLT_EPILOGUE_RELU : CUBLASLT_EPILOGUE_DEFAULT);
     CAIRN_LT(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
                                             sizeof epilogue));
     if (bias) {
@@ -627,8 +630,7 @@ private:
     if (s != CUBLAS_STATUS_SUCCESS)
       return errorf("cublasLtMatmulAlgoGetHeuristic: {}", cublasError(s));
     if (found == 0)
-      return errorf("cuBLASLt has no algorithm for a {}x{}x{} product with an epilogue", m, k,
-                    n);
+      return errorf("cuBLASLt has no algorithm for a {}x{}x{} product with an epilogue", m, k, n);
     p.algo = result.algo;
     return Status::ok();
   }
