@@ -91,7 +91,8 @@ TEST_P(DeviceGoldenModels, EmulatedDeviceMatchesInterpreter) {
       EXPECT_EQ(s.conditionReads, 0);
       EXPECT_TRUE(s.hostLoops.empty()) << s.hostLoops.begin()->first;
       std::cout << "  " << s.loopRecordings << " loop(s) recorded, " << s.graphLaunches
-                << " graph launches for " << s.whileIterations << " iterations\n";
+                << " graph launches for " << s.whileIterations << " iterations; "
+                << s.gemmEpilogues << " of " << s.gemmCalls << " GEMMs with an epilogue\n";
     } else {
       EXPECT_EQ(s.graphLaunches, 0);
       EXPECT_GT(s.conditionReads, s.whileIterations);
