@@ -494,24 +494,24 @@ private:
   }
 
   Status runBlock(const Block& b) {
-    for (size_t i = 0; i < b.insts.size(); ++i) {
-      const Instruction& in = b.insts[i];
+    for (const Instruction& in : b.insts) {
       // Between instructions and at every loop iteration, as the CPU executor.
       if (opts_.limits.timed())
         if (Status s = opts_.limits.check(); !s.isOk()) return opError(*in.op, s);
       current_ = in.op;
-      if (const EpilogueFusion* f = exe_.epilogueOf(in); f && i + 1 < b.insts.size()) {
-        const Instruction& next = b.insts[i + 1];
-        CAIRN_ASSIGN_OR_RETURN(bool fused, execGemmEpilogue(in, next, *f));
-        if (fused) {
-          for (const Instruction* done : {&in, &next})
-            for (Slot s : done->frees)
-              s_.frame[static_cast<size_t>(s)] = Value();
-          ++i; // the kernel ran as the epilogue
-          continue;
+      if (auto p = epilogueDone_.find(&in); p != epilogueDone_.end()) {
+        // The kernel ran as the GEMM's epilogue: its result is in the
+        // product's buffer (which dies here).
+        set(in.results[0], take(p->second, false));
+        epilogueDone_.erase(p);
+      } else {
+        const EpilogueFusion* f = exe_.epilogueOf(in);
+        bool fused = false;
+        if (f) {
+          CAIRN_ASSIGN_OR_RETURN(fused, execGemmEpilogue(in, *f));
         }
+        if (!fused) CAIRN_RETURN_IF_ERROR(runInstruction(in));
       }
-      CAIRN_RETURN_IF_ERROR(runInstruction(in));
       for (Slot s : in.frees)
         s_.frame[static_cast<size_t>(s)] = Value();
     }
@@ -711,12 +711,13 @@ private:
     return Status::ok();
   }
 
-  /// The GEMM `in` with the kernel `next` as its epilogue (GemmEpilogue.h),
-  /// when this run's values fit it: false (nothing done) when they do not,
-  /// and the two run apart, which also reports any error in them.
-  StatusOr<bool> execGemmEpilogue(const Instruction& in, const Instruction& next,
-                                  const EpilogueFusion& f) {
+  /// The GEMM `in` with the kernel after it as its epilogue (GemmEpilogue.h)
+  /// when this run's values fit it: the result goes into the product's slot
+  /// and the kernel, when reached, takes it. False (nothing done) when they
+  /// do not fit: the two run apart, which also reports any error in them.
+  StatusOr<bool> execGemmEpilogue(const Instruction& in, const EpilogueFusion& f) {
     if (!dev_.supportsGemmEpilogues()) return false;
+    const Instruction& next = *f.kernel;
     const Value& a = get(in.operands[0]);
     const Value& b = get(in.operands[1]);
     const Value& addend = get(next.operands[f.addendOperand]);
@@ -727,9 +728,14 @@ private:
     if (!d.isOk() || d->batch != 1 || d->k == 0 || shape.empty() || d->n != shape.back())
       return false;
     TensorType type(DType::F32, shape);
-    if (type != in.op->result()->type || type != next.op->result()->type ||
+    if (!interp::typeMismatch(in.op->result()->type, type).empty() ||
+        !interp::typeMismatch(next.op->result()->type, type).empty() ||
         addend.type != (f.matrix ? type : TensorType(DType::F32, {d->n})))
       return false;
+    for (auto [operand, dim] : f.sizeChecks) { // the bias broadcast to the product's sizes
+      const Value& size = get(next.operands[operand]);
+      if (!size || !size.known || *size.known != shape[static_cast<size_t>(dim)]) return false;
+    }
     CAIRN_ASSIGN_OR_RETURN(Value out, allocate(type));
     GemmEpilogueArgs g{{DType::F32, in.gemm.transA, in.gemm.transB, d->m, d->n, d->k, 1, a.data(),
                         b.data(), out.data()},
@@ -740,7 +746,8 @@ private:
     if (!ran.isOk()) return opError(*in.op, ran);
     ++stats_.gemmCalls;
     ++stats_.gemmEpilogues;
-    set(next.results[0], std::move(out));
+    set(in.results[0], std::move(out));
+    epilogueDone_[&next] = in.results[0];
     return true;
   }
 
@@ -1504,6 +1511,9 @@ private:
   bool recording_ = false;         ///< a loop is being recorded (record)
   const Op* current_ = nullptr;    ///< the op running (names why a loop needs the host)
   std::string hostReason_;         ///< why the loop being recorded needs the host
+  /// Kernels a GEMM ran as its epilogue, not reached yet: kernel -> the
+  /// product's slot, which holds their result.
+  std::map<const Instruction*, Slot> epilogueDone_;
 };
 
 DeviceExecutable::DeviceExecutable(std::unique_ptr<Module> module,

@@ -28,17 +28,25 @@
 // not fit (checked per run), or the device has no epilogues, the GEMM and
 // the kernel run apart as before.
 //
+// Dynamic batch sizes are taken: the frontend's Linear on a `?` batch
+// takes `dim` of the product to broadcast the bias, so `dim`s may sit
+// between the GEMM and the kernel (the product's buffer holds the final
+// result from the GEMM on; a `dim` reads only its shape), and the
+// broadcast's size operands must be the product's dims.
+//
 // Not fused: tanh and sigmoid (cuBLASLt has no such epilogue), a bias along
 // another axis than the last, batched products (cuBLASLt's bias batch
 // stride is not used), f64 (cuBLASLt's epilogues are not documented for
 // it), a product read again after the kernel, anything else in the kernel
-// (a scale, a second add), dynamic shapes.
+// (a scale, a second add), anything but `dim`s between.
 #pragma once
 
 #include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "runtime/device/Device.h"
 #include "runtime/exec/Program.h"
@@ -49,12 +57,18 @@ struct EpilogueFusion {
   bool relu = false;
   bool matrix = false;      ///< an MxN addend, not a bias vector
   size_t addendOperand = 0; ///< the kernel instruction's operand that is the bias or matrix
+  /// The kernel, after the GEMM with only `dim`s between (they read the
+  /// product's shape alone).
+  const exec::Instruction* kernel = nullptr;
+  /// A dynamic batch: the bias broadcast's size operands that are not a
+  /// `dim` of the product between, as (kernel operand, product dim): the run
+  /// checks each is known and equal to the dim, else the two run apart.
+  std::vector<std::pair<size_t, int64_t>> sizeChecks;
 };
 
-/// Whether `kernel`, the instruction right after `gemm` in their block, can
-/// be `gemm`'s epilogue (see above).
-std::optional<EpilogueFusion> matchGemmEpilogue(const exec::Instruction& gemm,
-                                                const exec::Instruction& kernel);
+/// Whether the GEMM `block.insts[at]` takes the kernel after it as its
+/// epilogue (see above).
+std::optional<EpilogueFusion> matchGemmEpilogue(const exec::Block& block, size_t at);
 
 /// Every such GEMM in `programs` (nested blocks included), by instruction.
 std::map<const exec::Instruction*, EpilogueFusion>
