@@ -84,6 +84,7 @@ TEST_P(DeviceGoldenModels, EmulatedDeviceMatchesInterpreter) {
     const device::DeviceStats& s = ctx.stats();
     EXPECT_GT(s.kernelLaunches, 0);
     EXPECT_GT(s.gemmCalls, 0);
+    EXPECT_GT(s.gemmEpilogues, 0) << "each model has a Linear with a bias (GemmEpilogue.h)";
     EXPECT_GT(s.whileIterations, 0);
     if (graphs) {
       // Every golden model's loops have device forms: no host decision.
