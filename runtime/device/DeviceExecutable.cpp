@@ -742,8 +742,9 @@ private:
                        f.relu,
                        f.matrix ? nullptr : addend.data(),
                        f.matrix ? addend.data() : nullptr};
-    Status ran = dev_.gemmEpilogue(g);
-    if (!ran.isOk()) return opError(*in.op, ran);
+    // A shape the library has no epilogue algorithm for: the two run apart
+    // (a device that fails for good fails there too, and says so).
+    if (!dev_.gemmEpilogue(g).isOk()) return false;
     ++stats_.gemmCalls;
     ++stats_.gemmEpilogues;
     set(in.results[0], std::move(out));

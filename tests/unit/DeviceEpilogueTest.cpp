@@ -137,6 +137,55 @@ TEST(DeviceExecutor, GemmReluEpilogueKeepsNaN) {
   EXPECT_EQ(ctx.stats().gemmEpilogues, 1);
 }
 
+/// The emulated device without epilogues (as a GPU whose cuBLASLt is
+/// missing would be): the executor runs the GEMM and the kernel apart.
+class NoEpilogueDevice final : public device::Device {
+public:
+  std::string name() const override { return "emulated, no epilogues"; }
+  bool isEmulated() const override { return true; }
+  StatusOr<void*> allocate(size_t n) override { return d_->allocate(n); }
+  void release(void* p) override { d_->release(p); }
+  Status copyToDevice(void* dst, const void* src, size_t n) override {
+    return d_->copyToDevice(dst, src, n);
+  }
+  Status copyToHost(void* dst, const void* src, size_t n) override {
+    return d_->copyToHost(dst, src, n);
+  }
+  Status copyOnDevice(void* dst, const void* src, size_t n) override {
+    return d_->copyOnDevice(dst, src, n);
+  }
+  Status copyOnDevice2D(void* dst, size_t dp, const void* src, size_t sp, size_t w,
+                        size_t rows) override {
+    return d_->copyOnDevice2D(dst, dp, src, sp, w, rows);
+  }
+  Status fillZero(void* dst, size_t n) override { return d_->fillZero(dst, n); }
+  StatusOr<device::KernelHandle> load(const device::KernelImage& k) override { return d_->load(k); }
+  Status launch(device::KernelHandle k, device::LaunchConfig c, void** p, size_t n) override {
+    return d_->launch(k, c, p, n);
+  }
+  Status gemm(const device::GemmArgs& g) override { return d_->gemm(g); }
+  Status synchronize() override { return d_->synchronize(); }
+
+private:
+  std::unique_ptr<device::Device> d_ = device::makeEmulatedDevice();
+};
+
+TEST(DeviceExecutor, WithoutEpiloguesTheGemmAndTheKernelRunApart) {
+  CAIRN_REQUIRE_EMULATOR();
+  auto m = parseOk(kLinear);
+  ASSERT_TRUE(m);
+  auto exe = codegen::cuda::compileForDevice(*m, std::make_shared<NoEpilogueDevice>());
+  ASSERT_TRUE(exe.isOk()) << exe.status().message();
+  for (const char* fn : {"relu", "dynamic", "matrix"}) {
+    SCOPED_TRACE(fn);
+    device::DeviceContext ctx;
+    expectSame(*m, **exe, fn, inputsOf(*m, fn), ctx);
+    EXPECT_EQ(ctx.stats().gemmEpilogues, 0);
+    EXPECT_EQ(ctx.stats().gemmCalls, 1);
+    EXPECT_EQ(ctx.stats().kernelLaunches, 1);
+  }
+}
+
 // What does not fit an epilogue: tanh (no such epilogue), a bias along the
 // rows' axis, a product read again after the kernel, a batched product, f64,
 // a bias broadcast to a size made after the product (not provably its own),

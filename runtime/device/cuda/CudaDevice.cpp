@@ -358,10 +358,12 @@ public:
     LtKey key{g.m, g.n, g.k, g.transA, g.transB, e.relu, e.bias != nullptr};
     auto it = ltPlans_.find(key);
     if (it == ltPlans_.end()) {
+      if (auto no = ltUnsupported_.find(key); no != ltUnsupported_.end()) return no->second;
       LtPlan plan;
       Status made = makeLtPlan(key, plan);
       if (!made.isOk()) {
         plan.destroy();
+        ltUnsupported_.emplace(key, made); // asked once per shape, not per call
         return made;
       }
       it = ltPlans_.emplace(key, plan).first;
@@ -640,7 +642,8 @@ private:
   CUstream stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
   cublasLtHandle_t lt_ = nullptr;
-  std::map<LtKey, LtPlan> ltPlans_; ///< by product shape, made on first use
+  std::map<LtKey, LtPlan> ltPlans_;       ///< by product shape, made on first use
+  std::map<LtKey, Status> ltUnsupported_; ///< shapes cuBLASLt had no algorithm for
   int cc_ = 0;
   std::string name_;
   std::map<std::string, CUmodule> modules_; ///< by PTX text or cubin bytes: one module per program
