@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <utility>
@@ -72,6 +73,20 @@ struct GemmArgs {
   void* c = nullptr;
 };
 
+/// A GEMM with what follows it in the same call (cuBLASLt's epilogues):
+/// C = act(op(A) op(B) + X), act relu or nothing, X either a bias vector of
+/// n elements added to every row (CUBLASLT_EPILOGUE_BIAS, _RELU_BIAS) or an
+/// m x n matrix added elementwise (cuBLASLt's C with beta 1, then
+/// CUBLASLT_EPILOGUE_DEFAULT or _RELU). cuBLASLt has GELU too, but Cairn has
+/// no gelu op; tanh and sigmoid have no epilogue and stay kernels
+/// (runtime/device/GemmEpilogue.h says what is fused).
+struct GemmEpilogueArgs {
+  GemmArgs gemm;
+  bool relu = false;
+  const void* bias = nullptr;   ///< n elements, added to every row
+  const void* addend = nullptr; ///< m x n elements (exactly one of bias and addend)
+};
+
 /// A `while` loop recorded once and replayed on the device with no host
 /// decision per iteration (docs/gpu.md, "Loops on the device"): a CUDA graph
 /// whose conditional WHILE node runs the body while the condition, set on
@@ -108,6 +123,36 @@ public:
   virtual Status launch(KernelHandle kernel, LaunchConfig config, void** params,
                         size_t numParams) = 0;
   virtual Status gemm(const GemmArgs& g) = 0;
+  /// One GEMM with a bias (and relu) epilogue: batch 1, f32 (what
+  /// GemmEpilogue.h fuses). Where unsupported, an error: the executor asks
+  /// supportsGemmEpilogues() first and runs the GEMM and the kernel apart.
+  virtual Status gemmEpilogue(const GemmEpilogueArgs& g) {
+    (void)g;
+    return Status::error("GEMM epilogues are not supported");
+  }
+  virtual bool supportsGemmEpilogues() const { return false; }
+
+  // Page-locked host memory for the copies at a function's boundary
+  // (cuMemHostAlloc on the real device: the DMA engine reads and writes it
+  // directly, so a copy needs no bounce through a driver buffer and may run
+  // asynchronously). The executor keeps one such staging buffer per
+  // DeviceContext, grown as needed. The defaults: plain host memory and the
+  // synchronous copies.
+  virtual StatusOr<void*> allocateHost(size_t bytes) {
+    void* p = std::malloc(bytes ? bytes : 1);
+    if (!p) return Status::error("out of host memory for a staging buffer");
+    return p;
+  }
+  virtual void releaseHost(void* ptr) { std::free(ptr); }
+  /// Copies from/to memory allocateHost made, issued on the run's stream
+  /// without waiting: the host buffer must stay untouched until the next
+  /// synchronize().
+  virtual Status copyToDeviceStaged(void* dst, const void* pinnedSrc, size_t bytes) {
+    return copyToDevice(dst, pinnedSrc, bytes);
+  }
+  virtual Status copyToHostStaged(void* pinnedDst, const void* src, size_t bytes) {
+    return copyToHost(pinnedDst, src, bytes);
+  }
   /// Waits for everything issued so far; reports an asynchronous failure.
   virtual Status synchronize() = 0;
 

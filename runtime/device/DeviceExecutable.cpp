@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <optional>
 #include <set>
 
@@ -48,6 +49,13 @@ struct Pool {
   /// While a loop is being recorded, released buffers go here instead of to
   /// `free`: the recording reads and writes them on every launch.
   std::map<void*, size_t>* retain = nullptr;
+  /// The page-locked staging buffer of the boundary copies
+  /// (Device::allocateHost), grown as needed.
+  void* staging = nullptr;
+  size_t stagingBytes = 0;
+  /// Staged uploads may still be reading it: a runOnDevice returns without
+  /// waiting for its run, so the next run waits before it writes the buffer.
+  bool stagingBusy = false;
 
   void clear() {
     for (auto& [bytes, ptrs] : free)
@@ -56,7 +64,12 @@ struct Pool {
     free.clear();
   }
   ~Pool() {
-    if (device) clear();
+    if (!device) return;
+    clear();
+    if (staging) {
+      (void)device->synchronize(); // no copy may still read or write it
+      device->releaseHost(staging);
+    }
   }
 };
 
@@ -242,18 +255,29 @@ public:
     CAIRN_RETURN_IF_ERROR(exec::checkArguments(p_, inputs));
     std::vector<DeviceArg> args(inputs.begin(), inputs.end());
     CAIRN_ASSIGN_OR_RETURN(std::vector<Value> values, runValues(args));
-    std::vector<Tensor> results;
-    Status ran = Status::ok();
-    for (size_t i = 0; i < values.size() && ran.isOk(); ++i) {
-      StatusOr<Tensor> t = download(values[i]);
-      if (t.isOk())
-        results.push_back(std::move(*t));
-      else
-        ran = t.status();
+    // Every result into the staging buffer, one wait, then out of it.
+    std::vector<size_t> offsets;
+    size_t total = 0;
+    for (const Value& v : values) {
+      if (!v) return Status::error("internal error: a value read before it was written");
+      offsets.push_back(total);
+      total += stagedSize(byteSize(v.type));
     }
-    values.clear();
-    if (ran.isOk()) ran = dev_.synchronize();
-    if (!ran.isOk()) return ran;
+    CAIRN_RETURN_IF_ERROR(ensureStaging(total));
+    for (size_t i = 0; i < values.size(); ++i) {
+      size_t bytes = byteSize(values[i].type);
+      CAIRN_RETURN_IF_ERROR(dev_.copyToHostStaged(staged(offsets[i]), values[i].data(), bytes));
+      stats_.bytesToHost += static_cast<int64_t>(bytes);
+      stats_.stagedBytes += static_cast<int64_t>(bytes);
+    }
+    CAIRN_RETURN_IF_ERROR(dev_.synchronize());
+    s_.pool->stagingBusy = false;
+    std::vector<Tensor> results;
+    for (size_t i = 0; i < values.size(); ++i) {
+      Tensor t(values[i].type);
+      if (t.byteSize()) std::memcpy(t.rawData(), staged(offsets[i]), t.byteSize());
+      results.push_back(std::move(t));
+    }
     return results;
   }
 
@@ -297,16 +321,32 @@ private:
   StatusOr<std::vector<Value>> runValues(const std::vector<DeviceArg>& inputs) {
     s_.frame.assign(static_cast<size_t>(p_.numSlots), Value());
     Status ran = clearErrorFlag();
+    // The host arguments side by side in the staging buffer, each copied up
+    // without a wait (the buffer is not touched again before the run's end).
+    size_t total = 0;
+    for (const DeviceArg& a : inputs)
+      if (a.host) total += stagedSize(a.host->byteSize());
+    if (ran.isOk() && total > 0 && s_.pool->stagingBusy) ran = dev_.synchronize();
+    if (ran.isOk()) ran = ensureStaging(total);
+    if (total > 0) s_.pool->stagingBusy = true;
+    size_t offset = 0;
     for (size_t i = 0; i < inputs.size() && ran.isOk(); ++i) {
       if (!inputs[i].host) {
         set(p_.args[i], inputs[i].device.impl_->value);
         continue;
       }
-      StatusOr<Value> v = upload(*inputs[i].host);
-      if (v.isOk())
-        set(p_.args[i], std::move(*v));
-      else
+      const Tensor& t = *inputs[i].host;
+      StatusOr<Value> v = allocate(t.type());
+      if (!v.isOk()) {
         ran = v.status();
+        break;
+      }
+      if (t.byteSize()) std::memcpy(staged(offset), t.rawData(), t.byteSize());
+      ran = dev_.copyToDeviceStaged(v->data(), staged(offset), t.byteSize());
+      offset += stagedSize(t.byteSize());
+      stats_.bytesToDevice += static_cast<int64_t>(t.byteSize());
+      stats_.stagedBytes += static_cast<int64_t>(t.byteSize());
+      set(p_.args[i], std::move(*v));
     }
     if (ran.isOk()) ran = runBlock(p_.body);
     if (ran.isOk()) ran = checkErrorFlag();
@@ -319,6 +359,31 @@ private:
     s_.frame.clear();
     if (!ran.isOk()) return ran;
     return results;
+  }
+
+  /// A staged copy's room: rounded to 256 bytes, so each copy starts aligned.
+  static size_t stagedSize(size_t bytes) { return (bytes + 255) / 256 * 256; }
+  void* staged(size_t offset) const { return static_cast<std::byte*>(s_.pool->staging) + offset; }
+
+  /// The context's staging buffer holds at least `bytes` (grown to the next
+  /// power of two, at least 64 KiB, so that a few runs settle its size).
+  Status ensureStaging(size_t bytes) {
+    Pool& pool = *s_.pool;
+    if (bytes <= pool.stagingBytes) return Status::ok();
+    if (pool.staging) {
+      CAIRN_RETURN_IF_ERROR(dev_.synchronize()); // earlier copies may still use it
+      pool.stagingBusy = false;
+      dev_.releaseHost(pool.staging);
+      pool.staging = nullptr;
+      pool.stagingBytes = 0;
+    }
+    size_t size = size_t{64} << 10;
+    while (size < bytes)
+      size *= 2;
+    CAIRN_ASSIGN_OR_RETURN(pool.staging, dev_.allocateHost(size));
+    pool.stagingBytes = size;
+    ++stats_.stagingAllocations;
+    return Status::ok();
   }
 
   const Value& get(Slot s) const { return s_.frame[static_cast<size_t>(s)]; }
@@ -434,7 +499,19 @@ private:
       if (opts_.limits.timed())
         if (Status s = opts_.limits.check(); !s.isOk()) return opError(*in.op, s);
       current_ = in.op;
-      CAIRN_RETURN_IF_ERROR(runInstruction(in));
+      if (auto p = epilogueDone_.find(&in); p != epilogueDone_.end()) {
+        // The kernel ran as the GEMM's epilogue: its result is in the
+        // product's buffer (which dies here).
+        set(in.results[0], take(p->second, false));
+        epilogueDone_.erase(p);
+      } else {
+        const EpilogueFusion* f = exe_.epilogueOf(in);
+        bool fused = false;
+        if (f) {
+          CAIRN_ASSIGN_OR_RETURN(fused, execGemmEpilogue(in, *f));
+        }
+        if (!fused) CAIRN_RETURN_IF_ERROR(runInstruction(in));
+      }
       for (Slot s : in.frees)
         s_.frame[static_cast<size_t>(s)] = Value();
     }
@@ -632,6 +709,47 @@ private:
     ++stats_.gemmCalls;
     set(in.results[0], std::move(out));
     return Status::ok();
+  }
+
+  /// The GEMM `in` with the kernel after it as its epilogue (GemmEpilogue.h)
+  /// when this run's values fit it: the result goes into the product's slot
+  /// and the kernel, when reached, takes it. False (nothing done) when they
+  /// do not fit: the two run apart, which also reports any error in them.
+  StatusOr<bool> execGemmEpilogue(const Instruction& in, const EpilogueFusion& f) {
+    if (!dev_.supportsGemmEpilogues()) return false;
+    const Instruction& next = *f.kernel;
+    const Value& a = get(in.operands[0]);
+    const Value& b = get(in.operands[1]);
+    const Value& addend = get(next.operands[f.addendOperand]);
+    if (!a || !b || !addend || a.type.dtype != DType::F32 || b.type.dtype != DType::F32)
+      return false;
+    Shape shape;
+    StatusOr<exec::GemmDims> d = exec::gemmDims(in.gemm, a.type.shape, b.type.shape, &shape);
+    if (!d.isOk() || d->batch != 1 || d->k == 0 || shape.empty() || d->n != shape.back())
+      return false;
+    TensorType type(DType::F32, shape);
+    if (!interp::typeMismatch(in.op->result()->type, type).empty() ||
+        !interp::typeMismatch(next.op->result()->type, type).empty() ||
+        addend.type != (f.matrix ? type : TensorType(DType::F32, {d->n})))
+      return false;
+    for (auto [operand, dim] : f.sizeChecks) { // the bias broadcast to the product's sizes
+      const Value& size = get(next.operands[operand]);
+      if (!size || !size.known || *size.known != shape[static_cast<size_t>(dim)]) return false;
+    }
+    CAIRN_ASSIGN_OR_RETURN(Value out, allocate(type));
+    GemmEpilogueArgs g{{DType::F32, in.gemm.transA, in.gemm.transB, d->m, d->n, d->k, 1, a.data(),
+                        b.data(), out.data()},
+                       f.relu,
+                       f.matrix ? nullptr : addend.data(),
+                       f.matrix ? addend.data() : nullptr};
+    // A shape the library has no epilogue algorithm for: the two run apart
+    // (a device that fails for good fails there too, and says so).
+    if (!dev_.gemmEpilogue(g).isOk()) return false;
+    ++stats_.gemmCalls;
+    ++stats_.gemmEpilogues;
+    set(in.results[0], std::move(out));
+    epilogueDone_[&next] = in.results[0];
+    return true;
   }
 
   /// Gathers and scatters as row kernels; the other row ops, and what the
@@ -1394,6 +1512,9 @@ private:
   bool recording_ = false;         ///< a loop is being recorded (record)
   const Op* current_ = nullptr;    ///< the op running (names why a loop needs the host)
   std::string hostReason_;         ///< why the loop being recorded needs the host
+  /// Kernels a GEMM ran as its epilogue, not reached yet: kernel -> the
+  /// product's slot, which holds their result.
+  std::map<const Instruction*, Slot> epilogueDone_;
 };
 
 DeviceExecutable::DeviceExecutable(std::unique_ptr<Module> module,
@@ -1402,7 +1523,8 @@ DeviceExecutable::DeviceExecutable(std::unique_ptr<Module> module,
                                    std::vector<KernelHandle> kernels,
                                    std::vector<KernelHandle> rowKernels)
     : module_(std::move(module)), programs_(std::move(programs)), device_(std::move(device)),
-      kernels_(std::move(kernels)), rowKernels_(std::move(rowKernels)) {
+      kernels_(std::move(kernels)), rowKernels_(std::move(rowKernels)),
+      epilogues_(planGemmEpilogues(programs_)) {
   static std::atomic<uint64_t> next{1};
   serial_ = next++;
 }

@@ -7,8 +7,11 @@
 //   auto out = (*exe)->run("main", inputs, ctx);
 //
 // Inputs are copied to the device and results back at the function boundary
-// only. On the device: elementwise kernels (generated, LowerToDevice.h),
-// products (Device::gemm: cuBLAS, or the CPU's BLAS on the emulated device),
+// only, through the context's page-locked staging buffer (one wait for all the
+// results). On the device: elementwise kernels (generated, LowerToDevice.h),
+// products (Device::gemm: cuBLAS, or the CPU's BLAS on the emulated device;
+// with the bias/relu kernel after them as a cuBLASLt epilogue where it fits,
+// GemmEpilogue.h),
 // gathers and scatters (RowKernels.h; a scatter in place when its operand
 // dies there), reshapes as buffer aliases, constants uploaded once per
 // context. A `while` whose ops all have device forms is recorded once per
@@ -36,6 +39,7 @@
 #include "ir/Tensor.h"
 #include "runtime/RunLimits.h"
 #include "runtime/device/Device.h"
+#include "runtime/device/GemmEpilogue.h"
 #include "runtime/device/RowKernels.h"
 #include "runtime/exec/Program.h"
 
@@ -61,6 +65,8 @@ struct DeviceStats {
   int64_t rowLaunches = 0;    ///< gathers and scatters on the device
   int64_t inPlaceUpdates = 0; ///< scatters that wrote into their operand's buffer
   int64_t gemmCalls = 0;
+  int64_t gemmEpilogues = 0; ///< of those, GEMMs that ran the bias (and relu) after
+                             ///< them as an epilogue (GemmEpilogue.h): a launch saved each
   int64_t hostOps = 0;       ///< ops run on the host (operands down, results up)
   int64_t hostScalarOps = 0; ///< size arithmetic on scalars the host knows (no copies)
   std::map<std::string, int64_t> hostOpsByName; ///< the same by op name ("concat": 12)
@@ -72,8 +78,12 @@ struct DeviceStats {
   std::map<std::string, int64_t> hostLoops; ///< loops that could not be recorded, by reason
   int64_t bytesToDevice = 0;
   int64_t bytesToHost = 0;
-  int64_t aliases = 0;         ///< reshapes that shared their operand's buffer
-  int64_t peakDeviceBytes = 0; ///< live values' bytes at most (pooled buffers excluded)
+  /// Of bytesToDevice and bytesToHost: the arguments and results of runs,
+  /// copied through the context's page-locked staging buffer.
+  int64_t stagedBytes = 0;
+  int64_t stagingAllocations = 0; ///< the staging buffer made or grown
+  int64_t aliases = 0;            ///< reshapes that shared their operand's buffer
+  int64_t peakDeviceBytes = 0;    ///< live values' bytes at most (pooled buffers excluded)
 };
 
 /// One run's device memory (a pool of released buffers by size, freed with
@@ -161,6 +171,11 @@ public:
   const std::shared_ptr<Device>& sharedDevice() const { return device_; }
   KernelHandle kernel(int32_t k) const { return kernels_[static_cast<size_t>(k)]; }
   size_t numKernels() const { return kernels_.size(); }
+  /// The epilogue the GEMM `in` runs instead of the kernel after it, if any.
+  const EpilogueFusion* epilogueOf(const exec::Instruction& in) const {
+    auto it = epilogues_.find(&in);
+    return it == epilogues_.end() ? nullptr : &it->second;
+  }
   /// The loaded row kernel `k`, or null when row ops run on the host.
   const KernelHandle* rowKernel(const RowKernelDesc& k) const;
   /// Row ops the compiler made elementwise kernels for (a lone broadcast):
@@ -178,6 +193,7 @@ private:
   std::vector<KernelHandle> kernels_;
   std::vector<KernelHandle> rowKernels_;
   std::map<const Op*, int32_t> opKernels_;
+  std::map<const exec::Instruction*, EpilogueFusion> epilogues_; ///< GemmEpilogue.h
   uint64_t serial_ = 0;
 };
 

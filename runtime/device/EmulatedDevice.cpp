@@ -4,6 +4,7 @@
 #include "runtime/device/Device.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -46,6 +47,32 @@ unsigned loopStep(const void* condition, int64_t* state, int64_t maxTrip) {
   }
   if (more) ++state[0];
   return more ? 1u : 0u;
+}
+
+/// cuBLASLt's epilogues on the host: C[r, j] = act(C[r, j] + X), X the
+/// bias's element j or the addend's [r, j], the add rounded once as the
+/// fused kernel rounds it, and relu as the reference's (NaN stays NaN, -0
+/// becomes +0).
+template <typename T> void applyEpilogue(const GemmEpilogueArgs& e, int64_t m, int64_t n, T* c) {
+  const T* bias = static_cast<const T*>(e.bias);
+  const T* addend = static_cast<const T*>(e.addend);
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t j = 0; j < n; ++j) {
+      T v = c[r * n + j] + (bias ? bias[j] : addend[r * n + j]);
+      if (e.relu && !std::isnan(v)) v = v > T(0) ? v : T(0);
+      c[r * n + j] = v;
+    }
+}
+
+Status runGemmEpilogue(const GemmEpilogueArgs& e) {
+  const GemmArgs& g = e.gemm;
+  CAIRN_RETURN_IF_ERROR(
+      exec::runGemmRaw(g.dtype, g.transA, g.transB, {g.batch, g.m, g.n, g.k}, g.a, g.b, g.c));
+  if (g.dtype == DType::F64)
+    applyEpilogue(e, g.batch * g.m, g.n, static_cast<double*>(g.c));
+  else
+    applyEpilogue(e, g.batch * g.m, g.n, static_cast<float*>(g.c));
+  return Status::ok();
 }
 
 class EmulatedDevice final : public Device {
@@ -133,6 +160,25 @@ public:
       return exec::checkGemmRaw(g.dtype, {g.batch, g.m, g.n, g.k});
     }
     return exec::runGemmRaw(g.dtype, g.transA, g.transB, {g.batch, g.m, g.n, g.k}, g.a, g.b, g.c);
+  }
+
+  bool supportsGemmEpilogues() const override { return true; }
+  Status gemmEpilogue(const GemmEpilogueArgs& e) override {
+    const GemmArgs& g = e.gemm;
+    if (g.batch != 1 || g.dtype != DType::F32 || !e.bias == !e.addend)
+      return Status::error(
+          "emulated device: a GEMM epilogue takes one f32 product and a bias or an addend");
+    if (recording_) {
+      recording_->push_back([e] { (void)runGemmEpilogue(e); }); // checked below, as gemm's
+      return exec::checkGemmRaw(g.dtype, {g.batch, g.m, g.n, g.k});
+    }
+    return runGemmEpilogue(e);
+  }
+
+  StatusOr<void*> allocateHost(size_t bytes) override {
+    void* p = std::aligned_alloc(256, std::max<size_t>(256, (bytes + 255) / 256 * 256));
+    if (!p) return errorf("emulated device: out of memory staging {} bytes", bytes);
+    return p;
   }
 
   Status synchronize() override {

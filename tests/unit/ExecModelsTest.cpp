@@ -84,6 +84,7 @@ TEST_P(DeviceGoldenModels, EmulatedDeviceMatchesInterpreter) {
     const device::DeviceStats& s = ctx.stats();
     EXPECT_GT(s.kernelLaunches, 0);
     EXPECT_GT(s.gemmCalls, 0);
+    EXPECT_GT(s.gemmEpilogues, 0) << "each model has a Linear with a bias (GemmEpilogue.h)";
     EXPECT_GT(s.whileIterations, 0);
     if (graphs) {
       // Every golden model's loops have device forms: no host decision.
@@ -91,7 +92,8 @@ TEST_P(DeviceGoldenModels, EmulatedDeviceMatchesInterpreter) {
       EXPECT_EQ(s.conditionReads, 0);
       EXPECT_TRUE(s.hostLoops.empty()) << s.hostLoops.begin()->first;
       std::cout << "  " << s.loopRecordings << " loop(s) recorded, " << s.graphLaunches
-                << " graph launches for " << s.whileIterations << " iterations\n";
+                << " graph launches for " << s.whileIterations << " iterations; "
+                << s.gemmEpilogues << " of " << s.gemmCalls << " GEMMs with an epilogue\n";
     } else {
       EXPECT_EQ(s.graphLaunches, 0);
       EXPECT_GT(s.conditionReads, s.whileIterations);

@@ -1,8 +1,9 @@
 // The real device: the CUDA driver API (contexts, memory, modules from PTX,
-// launches on one stream) and cuBLAS for products. Built as the shared
-// library libcairn_cuda_device.so, linked against the toolkit's libcuda
-// (its stub where no driver is installed) and cuBLAS, and loaded by
-// runtime/device/OpenDevice.cpp at run time.
+// launches on one stream), cuBLAS for products and cuBLASLt for products
+// with an epilogue, page-locked staging for boundary copies. Built as the
+// shared library libcairn_cuda_device.so, linked against the toolkit's
+// libcuda (its stub where no driver is installed), cuBLAS and cuBLASLt, and
+// loaded by runtime/device/OpenDevice.cpp at run time.
 //
 // What is verified where (docs/gpu.md): CI compiles and links this file;
 // it runs only on a machine with a GPU (scripts/gpu-check.sh).
@@ -11,7 +12,9 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 
+#include <cublasLt.h>
 #include <cublas_v2.h>
 #include <cuda.h>
 
@@ -38,6 +41,12 @@ std::string cuError(CUresult r) {
   do {                                                                                             \
     CUresult cairn_r = (call);                                                                     \
     if (cairn_r != CUDA_SUCCESS) return errorf("{}: {}", #call, cuError(cairn_r));                 \
+  } while (0)
+
+#define CAIRN_LT(call)                                                                             \
+  do {                                                                                             \
+    cublasStatus_t cairn_s = (call);                                                               \
+    if (cairn_s != CUBLAS_STATUS_SUCCESS) return errorf("{}: {}", #call, cublasError(cairn_s));    \
   } while (0)
 
 const char* cublasError(cublasStatus_t s) {
@@ -128,6 +137,9 @@ public:
     if (workspace_) cuMemFree(workspace_);
     for (auto& [text, module] : modules_)
       cuModuleUnload(module);
+    for (auto& [key, plan] : ltPlans_)
+      plan.destroy();
+    if (lt_) cublasLtDestroy(lt_);
     if (blas_) cublasDestroy(blas_);
     if (stream_) cuStreamDestroy(stream_);
     if (context_) cuDevicePrimaryCtxRelease(device_);
@@ -160,6 +172,8 @@ public:
             cublasSetWorkspace(blas_, reinterpret_cast<void*>(workspace_), kBlasWorkspace);
         s != CUBLAS_STATUS_SUCCESS)
       return errorf("cublasSetWorkspace: {}", cublasError(s));
+    if (cublasStatus_t s = cublasLtCreate(&lt_); s != CUBLAS_STATUS_SUCCESS)
+      return errorf("cublasLtCreate: {}", cublasError(s));
     CAIRN_CU(cuStreamCreate(&upload_, CU_STREAM_NON_BLOCKING));
 #ifdef CAIRN_LOOP_CONTROL
     // The cubin for this GPU's architecture family; other GPUs keep
@@ -318,6 +332,79 @@ public:
       return Status::error("GEMM supports f32 and f64 only");
     }
     if (s != CUBLAS_STATUS_SUCCESS) return errorf("cuBLAS GEMM: {}", cublasError(s));
+    return Status::ok();
+  }
+
+  bool supportsGemmEpilogues() const override {
+    return lt_ != nullptr;
+  }
+
+  // The epilogue form of gemm() above, by the same transposition: cuBLASLt
+  // computes column-major D^T = op(B)^T op(A)^T (+ C^T), whose rows are our
+  // columns, so the bias (one value per row of D^T,
+  // CUBLASLT_MATMUL_DESC_BIAS_POINTER) is added to every row of our C; an
+  // addend matrix is cuBLASLt's C (beta 1) in D's layout. The descriptors
+  // and the heuristic's algorithm are made once per shape and kept; only the
+  // bias pointer is set per call. The workspace is cuBLAS's: both run on the
+  // one stream, in order. Nothing is allocated here after the first call of
+  // a shape, so a recorded loop may hold the call (cublasLtMatmul captures).
+  Status gemmEpilogue(const GemmEpilogueArgs& e) override {
+    const GemmArgs& g = e.gemm;
+    if (g.dtype != DType::F32 || g.batch != 1 || !e.bias == !e.addend)
+      return Status::error("cuBLASLt epilogue: one f32 product with a bias or an addend only");
+    if (g.m > INT32_MAX || g.n > INT32_MAX || g.k > INT32_MAX)
+      return errorf("GEMM sizes {}x{}x{} exceed cuBLASLt's 32-bit sizes", g.m, g.k, g.n);
+    CAIRN_RETURN_IF_ERROR(current());
+    LtKey key{g.m, g.n, g.k, g.transA, g.transB, e.relu, e.bias != nullptr};
+    auto it = ltPlans_.find(key);
+    if (it == ltPlans_.end()) {
+      if (auto no = ltUnsupported_.find(key); no != ltUnsupported_.end()) return no->second;
+      LtPlan plan;
+      Status made = makeLtPlan(key, plan);
+      if (!made.isOk()) {
+        plan.destroy();
+        ltUnsupported_.emplace(key, made); // asked once per shape, not per call
+        return made;
+      }
+      it = ltPlans_.emplace(key, plan).first;
+    }
+    LtPlan& p = it->second;
+    if (e.bias) {
+      const void* bias = e.bias;
+      CAIRN_LT(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
+                                              sizeof bias));
+    }
+    const float one = 1, zero = 0;
+    const void* c = e.addend ? e.addend : g.c;
+    CAIRN_LT(cublasLtMatmul(lt_, p.op, &one, g.b, p.a, g.a, p.b, e.addend ? &one : &zero, c, p.c,
+                            g.c, p.c, &p.algo, reinterpret_cast<void*>(workspace_), kBlasWorkspace,
+                            reinterpret_cast<cudaStream_t>(stream_)));
+    return Status::ok();
+  }
+
+  // Staging: page-locked memory the copy engine reaches directly, so the
+  // copies are asynchronous on the stream and need no wait each.
+  StatusOr<void*> allocateHost(size_t bytes) override {
+    CAIRN_RETURN_IF_ERROR(current());
+    void* p = nullptr;
+    CAIRN_CU(cuMemHostAlloc(&p, bytes ? bytes : 1, 0));
+    return p;
+  }
+  void releaseHost(void* ptr) override {
+    if (ptr && current().isOk()) cuMemFreeHost(ptr);
+  }
+  Status copyToDeviceStaged(void* dst, const void* pinnedSrc, size_t bytes) override {
+    if (!bytes) return Status::ok();
+    if (capturing_) return Status::error("a staged copy while recording a loop");
+    CAIRN_RETURN_IF_ERROR(current());
+    CAIRN_CU(cuMemcpyHtoDAsync(reinterpret_cast<CUdeviceptr>(dst), pinnedSrc, bytes, stream_));
+    return Status::ok();
+  }
+  Status copyToHostStaged(void* pinnedDst, const void* src, size_t bytes) override {
+    if (!bytes) return Status::ok();
+    if (capturing_) return Status::error("a copy to the host while recording a loop");
+    CAIRN_RETURN_IF_ERROR(current());
+    CAIRN_CU(cuMemcpyDtoHAsync(pinnedDst, reinterpret_cast<CUdeviceptr>(src), bytes, stream_));
     return Status::ok();
   }
 
@@ -490,10 +577,73 @@ private:
     return Status::ok();
   }
 
+  /// A product shape's cuBLASLt descriptors: (m, n, k, transA, transB,
+  /// relu, a bias rather than an addend).
+  using LtKey = std::tuple<int64_t, int64_t, int64_t, bool, bool, bool, bool>;
+  struct LtPlan {
+    cublasLtMatmulDesc_t op = nullptr;
+    cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr; ///< cuBLASLt's A, B, C/D
+    cublasLtMatmulAlgo_t algo = {};
+    void destroy() {
+      if (a) cublasLtMatrixLayoutDestroy(a);
+      if (b) cublasLtMatrixLayoutDestroy(b);
+      if (c) cublasLtMatrixLayoutDestroy(c);
+      if (op) cublasLtMatmulDescDestroy(op);
+      *this = LtPlan();
+    }
+  };
+
+  /// The descriptors of row-major C (m x n) = op(A) op(B) + bias as
+  /// column-major C^T (n x m) = op(B)^T op(A)^T: cuBLASLt's A is our B
+  /// (stored n x k, or k x n when transposed, column-major), its B our A.
+  Status makeLtPlan(const LtKey& key, LtPlan& p) {
+    auto [m, n, k, transA, transB, relu, bias] = key;
+    CAIRN_LT(cublasLtMatmulDescCreate(&p.op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+    cublasOperation_t ta = transB ? CUBLAS_OP_T : CUBLAS_OP_N;
+    cublasOperation_t tb = transA ? CUBLAS_OP_T : CUBLAS_OP_N;
+    CAIRN_LT(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
+    CAIRN_LT(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
+    cublasLtEpilogue_t epilogue =
+        bias ? (relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS)
+             : (relu ? CUBLASLT_EPILOGUE_RELU : CUBLASLT_EPILOGUE_DEFAULT);
+    CAIRN_LT(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
+                                            sizeof epilogue));
+    if (bias) {
+      cudaDataType_t bt = CUDA_R_32F;
+      CAIRN_LT(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bt,
+                                              sizeof bt));
+    }
+    // Stored shapes (rows, cols, leading dimension), column-major.
+    uint64_t aRows = transB ? uint64_t(k) : uint64_t(n), aCols = transB ? uint64_t(n) : uint64_t(k);
+    uint64_t bRows = transA ? uint64_t(m) : uint64_t(k), bCols = transA ? uint64_t(k) : uint64_t(m);
+    CAIRN_LT(cublasLtMatrixLayoutCreate(&p.a, CUDA_R_32F, aRows, aCols, int64_t(aRows)));
+    CAIRN_LT(cublasLtMatrixLayoutCreate(&p.b, CUDA_R_32F, bRows, bCols, int64_t(bRows)));
+    CAIRN_LT(cublasLtMatrixLayoutCreate(&p.c, CUDA_R_32F, uint64_t(n), uint64_t(m), n));
+    cublasLtMatmulPreference_t pref = nullptr;
+    CAIRN_LT(cublasLtMatmulPreferenceCreate(&pref));
+    size_t workspace = kBlasWorkspace;
+    cublasStatus_t s = cublasLtMatmulPreferenceSetAttribute(
+        pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace, sizeof workspace);
+    cublasLtMatmulHeuristicResult_t result = {};
+    int found = 0;
+    if (s == CUBLAS_STATUS_SUCCESS)
+      s = cublasLtMatmulAlgoGetHeuristic(lt_, p.op, p.a, p.b, p.c, p.c, pref, 1, &result, &found);
+    cublasLtMatmulPreferenceDestroy(pref);
+    if (s != CUBLAS_STATUS_SUCCESS)
+      return errorf("cublasLtMatmulAlgoGetHeuristic: {}", cublasError(s));
+    if (found == 0)
+      return errorf("cuBLASLt has no algorithm for a {}x{}x{} product with an epilogue", m, k, n);
+    p.algo = result.algo;
+    return Status::ok();
+  }
+
   CUdevice device_ = 0;
   CUcontext context_ = nullptr;
   CUstream stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
+  cublasLtHandle_t lt_ = nullptr;
+  std::map<LtKey, LtPlan> ltPlans_;       ///< by product shape, made on first use
+  std::map<LtKey, Status> ltUnsupported_; ///< shapes cuBLASLt had no algorithm for
   int cc_ = 0;
   std::string name_;
   std::map<std::string, CUmodule> modules_; ///< by PTX text or cubin bytes: one module per program
