@@ -4,54 +4,18 @@
 // and branches decided on the host, errors that name the op, and the
 // counters that say what ran where. Training steps and the golden models on
 // the device are in ExecTrainingTest and ExecModelsTest.
-#include "CudaTestUtil.h"
-#include "ExecTestUtil.h"
-#include "compiler/codegen/cuda/CompileForDevice.h"
-#include "compiler/codegen/cuda/LowerToDevice.h"
+#include "DeviceTestUtil.h"
 #include "ir/OpKind.h"
 #include "runtime/device/OpenDevice.h"
 
 namespace cairn::exectest {
 namespace {
 
-#define CAIRN_REQUIRE_EMULATOR()                                                                   \
-  if (!codegen::cuda::sharedEmulatedKernelCompiler().isOk())                                       \
-  GTEST_SKIP() << "no host JIT for the emulated device"
-
-/// The emulated device, or the GPU under scripts/gpu-check.sh.
-std::shared_ptr<device::Device> emulated() {
-  return cudatest::testDevice();
-}
-
-std::unique_ptr<device::DeviceExecutable>
-compileForDeviceOk(const Module& m, const codegen::cuda::DeviceCompileOptions& o = {},
-                   codegen::cuda::DeviceCompileReport* report = nullptr) {
-  auto exe = codegen::cuda::compileForDevice(m, emulated(), o, report);
-  EXPECT_TRUE(exe.isOk()) << exe.status().message();
-  return exe.isOk() ? std::move(exe).value() : nullptr;
-}
-
 /// Loops recorded as device graphs, or decided by the host each iteration.
 device::DeviceRunOptions loops(bool graphs) {
   device::DeviceRunOptions o;
   o.loopGraphs = graphs;
   return o;
-}
-
-void expectDeviceMatches(const Module& m, const device::DeviceExecutable& exe,
-                         const std::string& fn, const std::vector<Tensor>& inputs,
-                         double tol = 1e-5, device::DeviceContext* ctx = nullptr,
-                         const device::DeviceRunOptions& options = {}) {
-  auto want = interpret(m, fn, inputs);
-  ASSERT_TRUE(want.isOk()) << want.status().message();
-  device::DeviceContext own;
-  auto got = exe.run(fn, inputs, ctx ? *ctx : own, options);
-  ASSERT_TRUE(got.isOk()) << got.status().message();
-  ASSERT_EQ(got->size(), want->size());
-  for (size_t i = 0; i < want->size(); ++i)
-    EXPECT_LE(relDiff((*got)[i], (*want)[i]), tol)
-        << fn << " result #" << i << "\n got " << (*got)[i].toString().substr(0, 400) << "\nwant "
-        << (*want)[i].toString().substr(0, 400);
 }
 
 class DeviceOpExamples : public ::testing::TestWithParam<size_t> {};
