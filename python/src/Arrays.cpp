@@ -63,6 +63,17 @@ InputStats inputStats() {
   return {copiedArrays.load(), copiedBytes.load(), borrowedArrays.load()};
 }
 
+/// Whether `a` is row-major: dims of extent 1 may have any stride
+/// (nanobind's strides count elements).
+static bool rowMajor(const InArray& a) {
+  int64_t expect = 1;
+  for (size_t i = a.ndim(); i-- > 0;) {
+    if (a.shape(i) != 1 && a.stride(i) != expect) return false;
+    expect *= static_cast<int64_t>(a.shape(i));
+  }
+  return true;
+}
+
 /// Copies the strided block of `dim` and below (byte strides) into `out`,
 /// advancing it: the general path for non-contiguous inputs.
 static void gather(const std::byte* src, size_t dim, const std::vector<int64_t>& shape,
@@ -86,15 +97,8 @@ Tensor tensorFromArray(const InArray& a) {
   copiedArrays.fetch_add(1, std::memory_order_relaxed);
   copiedBytes.fetch_add(static_cast<int64_t>(t.byteSize()), std::memory_order_relaxed);
   const size_t elem = static_cast<size_t>(dtypeSize(d));
-  // Row-major check in elements (nanobind's strides count elements).
-  bool contiguous = true;
-  int64_t expect = 1;
-  for (size_t i = a.ndim(); i-- > 0;) {
-    if (shape[i] != 1 && a.stride(i) != expect) contiguous = false;
-    expect *= shape[i];
-  }
   const auto* src = static_cast<const std::byte*>(a.data());
-  if (contiguous) {
+  if (rowMajor(a)) {
     std::memcpy(t.rawData(), src, t.byteSize());
     return t;
   }
@@ -121,17 +125,11 @@ nb::object arrayFromTensor(Tensor&& t) {
   return arr.cast();
 }
 
-/// Whether `a` is row-major (dims of extent 1 may have any stride) and its
-/// data aligned to its element size: what a Tensor can borrow.
+/// Whether `a` is row-major, non-empty and aligned to its element size:
+/// what a Tensor can borrow.
 static bool borrowable(const InArray& a, DType d) {
   const auto elem = static_cast<uintptr_t>(dtypeSize(d));
-  if (a.size() == 0 || reinterpret_cast<uintptr_t>(a.data()) % elem != 0) return false;
-  int64_t expect = 1;
-  for (size_t i = a.ndim(); i-- > 0;) {
-    if (a.shape(i) != 1 && a.stride(i) != expect) return false;
-    expect *= static_cast<int64_t>(a.shape(i));
-  }
-  return true;
+  return a.size() != 0 && reinterpret_cast<uintptr_t>(a.data()) % elem == 0 && rowMajor(a);
 }
 
 Tensor inputFromArray(const InArray& a) {
