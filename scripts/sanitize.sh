@@ -7,7 +7,7 @@
 #   scripts/sanitize.sh asan-unit  ASan + UBSan build of the unit tests only, run without
 #                              the model-scale suites (training, autodiff of the models,
 #                              differential fuzzing, golden model runs of the layers):
-#                              what CI runs (~1,270 tests, ~4 min), as the whole suite
+#                              what CI runs (~1,285 tests, ~4 min), as the whole suite
 #                              under ASan takes over 25 minutes on 2 cores
 # Extra arguments go to ctest (e.g. -R RunLimits). clang-19 from install-deps.sh.
 #
