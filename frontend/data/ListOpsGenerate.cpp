@@ -10,6 +10,8 @@
 //  2. Each argument of a list at depth d is a nested list (step 1 at d + 1)
 //     with probability nestProbability / d while d < maxDepth, otherwise a
 //     uniform digit; nesting thus thins out with depth and stops at maxDepth.
+//     With thinWithDepth off the probability is nestProbability at every
+//     depth, as in the paper's generator (a value with probability 0.75).
 //  3. Emit SHIFT for the operator and the first argument's transitions, then
 //     REDUCE after each argument and SHIFT `]` REDUCE at the end:
 //     `( ( ( ( [MAX 1 ) 7 ) 2 ) ] )`.
@@ -39,7 +41,8 @@ private:
     shift(kOperators[rng_.below(4)]);
     uint64_t numArgs = 2 + rng_.below(static_cast<uint64_t>(cfg_.maxArgs - 1));
     for (uint64_t i = 0; i < numArgs; ++i) {
-      if (depth < cfg_.maxDepth && rng_.uniform() < cfg_.nestProbability / depth) {
+      double nest = cfg_.thinWithDepth ? cfg_.nestProbability / depth : cfg_.nestProbability;
+      if (depth < cfg_.maxDepth && rng_.uniform() < nest) {
         if (!list(depth + 1)) return false;
       } else {
         shift(kDigits[rng_.below(10)]);
@@ -65,6 +68,17 @@ private:
 };
 
 } // namespace
+
+ListOpsConfig listOpsPaperConfig() {
+  ListOpsConfig c;
+  c.maxDepth = 20;
+  c.maxArgs = 5;
+  c.minLength = 4; // the shortest list, [MAX 1 2 ]
+  c.maxLength = 1000;
+  c.nestProbability = 0.25;
+  c.thinWithDepth = false;
+  return c;
+}
 
 Status checkListOpsConfig(const ListOpsConfig& cfg) {
   // Bounds a user can reach from the command line: beyond them the

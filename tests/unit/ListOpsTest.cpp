@@ -183,6 +183,55 @@ TEST(ListOps, DepthLengthAndArgumentBounds) {
   EXPECT_EQ(argHistogram.size(), 3u); // 2, 3 and 4 arguments all occur
 }
 
+// The paper's distribution: the nesting rate is the same at every depth, so
+// the share of arguments that are lists is the configured 0.25 (not thinned
+// as the default generator thins it), lists reach far deeper than the default
+// job's, and every draw stays inside the preset's bounds.
+TEST(ListOps, PaperPresetNestsAtTheSameRateAtEveryDepth) {
+  ListOpsConfig cfg = listOpsPaperConfig();
+  EXPECT_EQ(cfg.maxDepth, 20);
+  EXPECT_EQ(cfg.maxArgs, 5);
+  EXPECT_EQ(cfg.maxLength, 1000);
+  EXPECT_FALSE(cfg.thinWithDepth);
+  std::vector<TreeExample> generated = generateListOps(cfg, 7, 4000).value();
+  std::map<int, int> lists, arguments; // by the depth of the list holding them
+  int deepest = 0;
+  int64_t longest = 0;
+  for (const TreeExample& ex : generated) {
+    const std::vector<std::string>& tokens = ex.sentence.tokens;
+    ASSERT_EQ(tokens.front()[0], '[') << "the top is always a list";
+    longest = std::max(longest, static_cast<int64_t>(tokens.size()));
+    ASSERT_LE(static_cast<int64_t>(tokens.size()), cfg.maxLength);
+    int depth = 0;
+    for (const std::string& t : tokens) {
+      if (t == "]") {
+        --depth;
+        continue;
+      }
+      if (depth > 0) ++arguments[depth];
+      if (t[0] == '[') {
+        if (depth > 0) ++lists[depth];
+        deepest = std::max(deepest, ++depth);
+      }
+    }
+    int value = 0;
+    std::vector<int> argCounts;
+    shapeOf(tokens, value, argCounts);
+    for (int a : argCounts) {
+      ASSERT_GE(a, 2);
+      ASSERT_LE(a, cfg.maxArgs);
+    }
+  }
+  // Depths 1-3 hold enough arguments for a tight check; a thinning
+  // generator would give 0.25, 0.125 and 0.083 there.
+  for (int d = 1; d <= 3; ++d) {
+    double share = static_cast<double>(lists[d]) / arguments[d];
+    EXPECT_NEAR(share, 0.25, 0.02) << "depth " << d << ": " << lists[d] << " of " << arguments[d];
+  }
+  EXPECT_GE(deepest, 8);
+  EXPECT_GE(longest, 200);
+}
+
 TEST(ListOps, FileRoundTrip) {
   auto examples = generateListOps({}, 99, 1000).value();
   ScratchFile f(".tsv");

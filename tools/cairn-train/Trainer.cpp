@@ -6,6 +6,7 @@
 // uninterrupted run would have fed from step s on.
 #include "Trainer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -62,9 +63,10 @@ StatusOr<Splits> loadSplits(const TrainOptions& o) {
     std::cerr << "cairn-train: warning: " << w << "\n";
   if (o.corpus.path.empty()) {
     const data::ListOpsConfig& c = o.corpus.listops;
-    s.source =
-        fmt::format("generated ListOps (seed {}, depth <= {}, <= {} arguments, {}-{} tokens)",
-                    o.corpus.seed, c.maxDepth, c.maxArgs, c.minLength, c.maxLength);
+    s.source = fmt::format(
+        "generated ListOps (seed {}, depth <= {}, <= {} arguments, {}-{} tokens, nesting {:g}{})",
+        o.corpus.seed, c.maxDepth, c.maxArgs, c.minLength, c.maxLength, c.nestProbability,
+        c.thinWithDepth ? " / depth" : " at every depth");
     // Different seeds; examples that also occur in training are dropped.
     CAIRN_ASSIGN_OR_RETURN(s.heldout,
                            data::generateListOpsCorpus(c, o.corpus.seed + 1000, 2 * o.evalExamples,
@@ -75,10 +77,13 @@ StatusOr<Splits> loadSplits(const TrainOptions& o) {
       StatusOr<data::Corpus> longer =
           data::generateListOpsCorpus(lc, o.corpus.seed + 2000, o.evalExamples, s.train.vocab);
       if (!longer.isOk()) {
-        // At training's nesting rate lists past ~100 tokens are too rare to
-        // draw (--listops-length 100 found none in a million draws): nest
-        // as often as the generator allows instead.
-        lc.nestProbability = 1.0;
+        // At training's nesting rate long lists are too rare to draw
+        // (--listops-length 100 found none in a million draws; the paper's
+        // rate with 4 arguments, none past 1000 tokens). Nest at a constant
+        // rate 15% above the critical one (each list then holds 1.15 lists
+        // on average): about one draw in ten lands in the length range.
+        lc.nestProbability = std::min(1.0, 1.15 * 2.0 / (2.0 + lc.maxArgs));
+        lc.thinWithDepth = false;
         longer = data::generateListOpsCorpus(lc, o.corpus.seed + 2000, o.evalExamples,
                                              s.train.vocab);
       }

@@ -133,6 +133,13 @@ static int runTool(int argc, char** argv) {
   app.add_option("--listops-length", o.corpus.listops.maxLength,
                  "Generated ListOps: tokens per example")
       ->capture_default_str();
+  std::string listopsPreset = "small";
+  app.add_option("--listops-preset", listopsPreset,
+                 "Generated ListOps: small (the default job's: depth <= 3, <= 3 arguments, "
+                 "4-20 tokens) | paper (the ListOps paper's distribution: depth <= 20, 2-5 "
+                 "arguments, a digit with probability 0.75 at each argument, <= 1000 tokens); "
+                 "--listops-depth/-args/-length given as well override it")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   auto error = [](const std::string& m) {
@@ -141,6 +148,17 @@ static int runTool(int argc, char** argv) {
   };
   if (maxMemoryMb < 0) return error("--max-memory-mb must be >= 0");
   o.maxBytes = maxMemoryMb << 20;
+  if (listopsPreset == "paper") {
+    data::ListOpsConfig& l = o.corpus.listops;
+    data::ListOpsConfig given = l;
+    l = data::listOpsPaperConfig();
+    if (app.count("--listops-depth")) l.maxDepth = given.maxDepth;
+    if (app.count("--listops-args")) l.maxArgs = given.maxArgs;
+    if (app.count("--listops-length")) l.maxLength = given.maxLength;
+  } else if (listopsPreset != "small") {
+    return error(
+        fmt::format("--listops-preset: unknown preset '{}' (small, paper)", listopsPreset));
+  }
   auto fmtFormat = data::parseFormat(format);
   if (!fmtFormat.isOk()) return error(fmtFormat.status().message());
   o.config.format = *fmtFormat;
