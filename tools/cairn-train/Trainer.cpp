@@ -276,6 +276,23 @@ std::string percent(std::optional<double> v) {
 
 } // namespace
 
+namespace {
+
+int writeSplits(const Splits& s, const std::string& prefix) {
+  std::pair<const data::Corpus*, const char*> files[] = {
+      {&s.train, "train"}, {&s.heldout, "heldout"}, {&s.longer, "longer"}};
+  for (auto [corpus, name] : files) {
+    if (!corpus->size()) continue;
+    std::string path = fmt::format("{}.{}.tsv", prefix, name);
+    Status st = data::writeListOps(path, corpus->trees);
+    if (!st.isOk()) return fail(st.message());
+    std::cout << fmt::format("wrote {} ({} examples)\n", path, corpus->size());
+  }
+  return 0;
+}
+
+} // namespace
+
 int runTraining(const TrainOptions& o) {
   auto splits = loadSplits(o);
   if (!splits.isOk()) return fail(splits.status().message());
@@ -285,6 +302,7 @@ int runTraining(const TrainOptions& o) {
       "cairn-train: {}: {} training, {} held-out{} examples, vocab {}\n", data.source,
       data.train.size(), data.heldout.size(),
       data.longer.size() ? fmt::format(", {} longer/deeper", data.longer.size()) : "", vocab);
+  if (!o.writeData.empty()) return writeSplits(data, o.writeData);
 
   TrainConfig cfg = o.config;
   cfg.model.vocab = vocab;

@@ -24,6 +24,10 @@ struct TrainOptions {
   bool resume = false;    ///< start from `checkpoint`
   uint64_t seed = 1;      ///< weights, batch order, generated data
   bool longEval = true;   ///< generated ListOps: also evaluate longer, deeper lists
+  /// Generated ListOps: write the splits to PREFIX.train.tsv, PREFIX.heldout.tsv
+  /// (and PREFIX.longer.tsv) in the ListOps file format and stop, so other
+  /// builds and frameworks train on the very same examples.
+  std::string writeData;
   /// "interpreter" (the reference interpreter) or "compiled" (the CPU
   /// executor: JIT kernels, BLAS, in-place updates).
   std::string backend = "interpreter";

@@ -133,6 +133,9 @@ static int runTool(int argc, char** argv) {
   app.add_option("--listops-length", o.corpus.listops.maxLength,
                  "Generated ListOps: tokens per example")
       ->capture_default_str();
+  app.add_option("--write-data", o.writeData,
+                 "Generated ListOps: write the training, held-out and longer/deeper sets to "
+                 "PREFIX.{train,heldout,longer}.tsv and stop");
   std::string listopsPreset = "small";
   app.add_option("--listops-preset", listopsPreset,
                  "Generated ListOps: small (the default job's: depth <= 3, <= 3 arguments, "
@@ -183,6 +186,8 @@ static int runTool(int argc, char** argv) {
     return error("--steps, --epochs, --eval-every and --time-limit must not be negative");
   if (o.corpus.path.empty() && o.config.format != data::Format::ListOps)
     return error(fmt::format("--format {} needs --data", format));
+  if (!o.writeData.empty() && !o.corpus.path.empty())
+    return error("--write-data writes generated ListOps: leave out --data");
 
   training::LrSchedule& s = o.config.schedule;
   try {
