@@ -121,6 +121,7 @@ struct EvalResult {
 /// each keeps its buffer pool warm).
 struct Runner {
   RunLimits limits;                                     // --max-memory-mb
+  bool profile = false;                                 // --profile
   std::unique_ptr<exec::Executable> exe;                // --backend compiled
   std::unique_ptr<device::DeviceExecutable> deviceExe; // --backend cuda
   std::map<std::string, std::unique_ptr<exec::ExecutionContext>> contexts;
@@ -143,6 +144,7 @@ struct Runner {
     if (!ctx) ctx = std::make_unique<exec::ExecutionContext>();
     exec::ExecOptions o;
     o.limits = limits;
+    o.profile = profile;
     return exe->run(f.name, in, *ctx, o);
   }
 
@@ -278,6 +280,30 @@ std::string percent(std::optional<double> v) {
 
 namespace {
 
+/// --profile: the training step's instruction time over the whole run, by
+/// instruction kind and op, largest first.
+void printStepProfile(Runner& runner, const std::string& stepName) {
+  auto it = runner.contexts.find(stepName);
+  if (it == runner.contexts.end()) {
+    std::cout << "  profile           - (only the compiled backend is profiled)\n";
+    return;
+  }
+  const auto& profile = it->second->stats().profile;
+  std::vector<std::pair<std::string, exec::InstProfile>> rows;
+  for (const auto& row : profile) // "copy ..." rows count bytes, not time
+    if (row.first.rfind("copy", 0) != 0) rows.push_back(row);
+  double total = 0;
+  for (const auto& [what, p] : rows) total += static_cast<double>(p.nanos);
+  std::sort(rows.begin(), rows.end(),
+            [](const auto& a, const auto& b) { return a.second.nanos > b.second.nanos; });
+  std::cout << fmt::format("  profile of {} ({:.1f} s in instructions):\n", stepName, total / 1e9);
+  for (size_t i = 0; i < rows.size() && i < 20; ++i)
+    std::cout << fmt::format("    {:>8.2f} s {:5.1f}% {:>10} calls  {}\n",
+                             static_cast<double>(rows[i].second.nanos) / 1e9,
+                             100.0 * static_cast<double>(rows[i].second.nanos) / total,
+                             rows[i].second.calls, rows[i].first);
+}
+
 int writeSplits(const Splits& s, const std::string& prefix) {
   std::pair<const data::Corpus*, const char*> files[] = {
       {&s.train, "train"}, {&s.heldout, "heldout"}, {&s.longer, "longer"}};
@@ -323,6 +349,7 @@ int runTraining(const TrainOptions& o) {
   std::cout << std::flush; // the header reaches a log before the first slow step
   Runner runner;
   runner.limits.maxBytes = o.maxBytes;
+  runner.profile = o.profile;
   if (o.backend == "compiled") {
     const double t0 = monotonicSeconds();
     codegen::cpu::CompileReport report;
@@ -528,6 +555,7 @@ int runTraining(const TrainOptions& o) {
         percent(longer->accuracy), longer->examples, longerConfig(o.corpus.listops).maxDepth,
         longerConfig(o.corpus.listops).minLength, longerConfig(o.corpus.listops).maxLength);
   if (!o.checkpoint.empty()) std::cout << fmt::format("  checkpoint        {}\n", o.checkpoint);
+  if (o.profile) printStepProfile(runner, p.step.function->name);
   return 0;
 }
 

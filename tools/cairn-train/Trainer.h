@@ -28,6 +28,9 @@ struct TrainOptions {
   /// (and PREFIX.longer.tsv) in the ListOps file format and stop, so other
   /// builds and frameworks train on the very same examples.
   std::string writeData;
+  /// Compiled backend: time every instruction of the training step and print
+  /// where the stepping time went, by instruction kind, in the report.
+  bool profile = false;
   /// "interpreter" (the reference interpreter) or "compiled" (the CPU
   /// executor: JIT kernels, BLAS, in-place updates).
   std::string backend = "interpreter";

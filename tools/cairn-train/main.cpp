@@ -136,6 +136,8 @@ static int runTool(int argc, char** argv) {
   app.add_option("--write-data", o.writeData,
                  "Generated ListOps: write the training, held-out and longer/deeper sets to "
                  "PREFIX.{train,heldout,longer}.tsv and stop");
+  app.add_flag("--profile", o.profile,
+               "Compiled backend: print the training step's time by instruction kind at the end");
   std::string listopsPreset = "small";
   app.add_option("--listops-preset", listopsPreset,
                  "Generated ListOps: small (the default job's: depth <= 3, <= 3 arguments, "
