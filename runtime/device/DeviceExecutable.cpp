@@ -403,7 +403,7 @@ private:
       CAIRN_ASSIGN_OR_RETURN(ptr, dev_.allocate(bytes));
     }
     s_.pool->liveBytes += static_cast<int64_t>(bytes);
-    return Value{type, std::make_shared<Buffer>(s_.pool, ptr, bytes)};
+    return Value{type, std::make_shared<Buffer>(s_.pool, ptr, bytes), std::nullopt};
   }
 
   StatusOr<Value> upload(const Tensor& t) {
@@ -1380,7 +1380,7 @@ private:
         s_.pool->liveBytes += static_cast<int64_t>(bytes);
         b = std::make_shared<Buffer>(s_.pool, g.carried[i], bytes);
       }
-      next[i] = Value{g.carriedTypes[i], std::move(b)};
+      next[i] = Value{g.carriedTypes[i], std::move(b), std::nullopt};
     }
     CAIRN_RETURN_IF_ERROR(setCarried(in, std::move(next)));
     CAIRN_RETURN_IF_ERROR(recordCondition(in, g));

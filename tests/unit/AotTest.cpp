@@ -191,8 +191,9 @@ TEST(AotTest, LoaderKnowsEveryFeatureLlvmGivesACpu) {
   EXPECT_EQ(exec::missingIsaFeatures("-avx512f,+mwaitx,+wbnoinvd,,+sse2"), "");
   std::string unknown = exec::missingIsaFeatures("+sse2,+frobnicate");
   EXPECT_NE(unknown.find("cannot check (frobnicate)"), std::string::npos) << unknown;
-  if (!__builtin_cpu_supports("avx512f"))
+  if (!__builtin_cpu_supports("avx512f")) {
     EXPECT_NE(exec::missingIsaFeatures("+avx512f").find("avx512f"), std::string::npos);
+  }
 }
 
 TEST(AotTest, EightThreadsTwoThousandRunsEachAreBitIdentical) {

@@ -108,7 +108,9 @@ void checkTrainStep(Module& m, const ParamStore& ps, const Function& loss,
   ASSERT_TRUE(runPipeline(*probe, {"inline", "licm", "hoist-input-projection"}).isOk());
   int64_t sunk = 0;
   ASSERT_TRUE(sinkAccumulatedProducts(*probe, &sunk).isOk());
-  if (expectSunk) EXPECT_GT(sunk, 0) << "no accumulated weight gradient was sunk";
+  if (expectSunk) {
+    EXPECT_GT(sunk, 0) << "no accumulated weight gradient was sunk";
+  }
 
   for (FloatRewrites rewrites : {FloatRewrites::Exact, FloatRewrites::Reassociate}) {
     SCOPED_TRACE(rewrites == FloatRewrites::Exact ? "exact" : "reassociate");

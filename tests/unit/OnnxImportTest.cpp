@@ -361,7 +361,9 @@ TEST(OnnxImport, CorruptNodeTestModelsNeverCrash) {
         std::string b = bytes;
         b[i] = static_cast<char>(static_cast<unsigned char>(b[i]) ^ flip);
         StatusOr<std::unique_ptr<Module>> r = importOnnxBytes(b, "", name);
-        if (r.isOk()) EXPECT_TRUE(verify(**r).isOk()) << name << " byte " << i;
+        if (r.isOk()) {
+          EXPECT_TRUE(verify(**r).isOk()) << name << " byte " << i;
+        }
       }
   }
 }
@@ -383,7 +385,9 @@ TEST(OnnxImport, CorruptAllNodeTestModelsNeverCrash) {
       std::string b = bytes;
       b[i] = static_cast<char>(static_cast<unsigned char>(b[i]) ^ mask);
       StatusOr<std::unique_ptr<Module>> r = importOnnxBytes(b, "", name);
-      if (r.isOk()) EXPECT_TRUE(verify(**r).isOk()) << name << " byte " << i;
+      if (r.isOk()) {
+        EXPECT_TRUE(verify(**r).isOk()) << name << " byte " << i;
+      }
     }
   }
 }

@@ -280,13 +280,16 @@ TEST(SpinnSnliTest, SplitPairsGiveTheMergedResults) {
     }
     ASSERT_EQ(outs[0].size(), outs[1].size());
     EXPECT_LT(maxAbsDiff(outs[0][0].toDoubles(), outs[1][0].toDoubles()), 1e-5);
-    if (predict) EXPECT_EQ(outs[0][1], outs[1][1]); // the moves taken
+    if (predict) {
+      EXPECT_EQ(outs[0][1], outs[1][1]); // the moves taken
+    }
     ASSERT_EQ(grads[0].size(), grads[1].size());
     for (size_t r = 0; r < grads[0].size(); ++r) {
       EXPECT_LT(maxAbsDiff(grads[0][r].toDoubles(), grads[1][r].toDoubles()), 1e-5) << "#" << r;
-      if (compiled.size() == 2)
+      if (compiled.size() == 2) {
         EXPECT_LT(maxAbsDiff(compiled[1][r].toDoubles(), grads[1][r].toDoubles()), 1e-4)
             << "compiled #" << r;
+      }
     }
   }
 }

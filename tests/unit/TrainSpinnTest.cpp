@@ -46,7 +46,9 @@ void build(SpinnSetup& s, bool predicted) {
   cfg.predictTransitions = predicted;
   Function* loss = buildSpinnTreeClassifierLoss(s.m, s.ps, cfg, 10);
   ArgMapping mapping = batchThenParams(4, s.ps.size());
-  StatusOr<Function*> grad = buildGradient(s.m, *loss, {.wrt = trainableArgIndices(mapping, s.ps)});
+  GradOptions gradOptions;
+  gradOptions.wrt = trainableArgIndices(mapping, s.ps);
+  StatusOr<Function*> grad = buildGradient(s.m, *loss, gradOptions);
   ASSERT_TRUE(grad.isOk()) << grad.status().message();
   TrainStepOptions opts;
   opts.optimizer = makeAdam();
