@@ -56,6 +56,13 @@ Tensor& Tensor::operator=(Tensor&& other) noexcept {
   return *this;
 }
 
+Tensor Tensor::borrowOrCopy(TensorType type, const std::byte* data) {
+  if (canBorrow(type.dtype, data)) return borrow(std::move(type), data);
+  Tensor t(std::move(type));
+  if (t.byteSize() > 0) std::memcpy(t.rawData(), data, t.byteSize());
+  return t;
+}
+
 Tensor Tensor::borrow(TensorType type, const std::byte* data) {
   CAIRN_CHECK(type.hasStaticShape(), "tensor type {} is not static", type.toString());
   Tensor t;
@@ -63,7 +70,7 @@ Tensor Tensor::borrow(TensorType type, const std::byte* data) {
   size_t size = static_cast<size_t>(t.type_.numElements() * dtypeSize(t.type_.dtype));
   if (size == 0) return t; // nothing to borrow: an owned empty tensor
   CAIRN_CHECK(data != nullptr, "borrowing a null pointer for {}", t.type_.toString());
-  CAIRN_CHECK(reinterpret_cast<uintptr_t>(data) % static_cast<uintptr_t>(dtypeSize(t.type_.dtype)) == 0,
+  CAIRN_CHECK(canBorrow(t.type_.dtype, data),
               "borrowed memory for {} is not aligned to its element size", t.type_.toString());
   t.borrowed_ = data;
   t.borrowedSize_ = size;

@@ -38,6 +38,14 @@ public:
   /// element size) without copying it; `data` must stay valid and unchanged
   /// while the tensor, or anything it is moved into, borrows it.
   static Tensor borrow(TensorType type, const std::byte* data);
+  /// borrow() where `data` can be borrowed (aligned to the element size),
+  /// else an owned copy of its bytes: caller memory read without a copy
+  /// whenever it can be (the C API's and the Python bindings' inputs).
+  static Tensor borrowOrCopy(TensorType type, const std::byte* data);
+  /// Whether borrow() accepts `data` for elements of `dtype`.
+  static bool canBorrow(DType dtype, const std::byte* data) {
+    return data && reinterpret_cast<uintptr_t>(data) % static_cast<uintptr_t>(dtypeSize(dtype)) == 0;
+  }
   bool borrowed() const { return borrowed_ != nullptr; }
 
   const TensorType& type() const { return type_; }

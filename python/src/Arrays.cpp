@@ -125,21 +125,16 @@ nb::object arrayFromTensor(Tensor&& t) {
   return arr.cast();
 }
 
-/// Whether `a` is row-major, non-empty and aligned to its element size:
-/// what a Tensor can borrow.
-static bool borrowable(const InArray& a, DType d) {
-  const auto elem = static_cast<uintptr_t>(dtypeSize(d));
-  return a.size() != 0 && reinterpret_cast<uintptr_t>(a.data()) % elem == 0 && rowMajor(a);
-}
-
 Tensor inputFromArray(const InArray& a) {
   DType d = dtypeOf(a.dtype());
-  if (!borrowable(a, d)) return tensorFromArray(a);
+  // Row-major, non-empty and aligned: what a Tensor can borrow.
+  const auto* bytes = static_cast<const std::byte*>(a.data());
+  if (a.size() == 0 || !rowMajor(a) || !Tensor::canBorrow(d, bytes)) return tensorFromArray(a);
   Shape shape(a.ndim());
   for (size_t i = 0; i < a.ndim(); ++i)
     shape[i] = static_cast<int64_t>(a.shape(i));
   borrowedArrays.fetch_add(1, std::memory_order_relaxed);
-  return Tensor::borrow(TensorType(d, std::move(shape)), static_cast<const std::byte*>(a.data()));
+  return Tensor::borrow(TensorType(d, std::move(shape)), bytes);
 }
 
 RunInputs::RunInputs(const std::vector<InArray>& arrays) {

@@ -134,12 +134,8 @@ StatusOr<Tensor> fromC(const cairn_tensor& t, size_t index) {
   if (*bytes > 0 && !t.data) return errorf("input #{} has no data", index);
   // The caller's memory is valid for the call and is only read (Tensor's
   // borrowed mode): no copy, unless it is not aligned to its element size.
-  const auto* data = static_cast<const std::byte*>(t.data);
-  if (*bytes > 0 && reinterpret_cast<uintptr_t>(data) % static_cast<uintptr_t>(dtypeSize(d)) == 0)
-    return Tensor::borrow(TensorType(d, std::move(shape)), data);
-  Tensor out(TensorType(d, shape));
-  if (out.byteSize() > 0) std::memcpy(out.rawData(), t.data, out.byteSize());
-  return out;
+  if (*bytes == 0) return Tensor(TensorType(d, std::move(shape)));
+  return Tensor::borrowOrCopy(TensorType(d, std::move(shape)), static_cast<const std::byte*>(t.data));
 }
 
 /// The C form of a program's signature; argument names from `f`.
