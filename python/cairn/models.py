@@ -64,12 +64,21 @@ def tree_lstm_sentiment(module=None, *, vocab, embed=32, hidden=32, classes=5,
     return Function(module, name, None), dict(zip(names, values))
 
 
-def listops(count, seed=1, max_depth=4, max_args=5, max_length=60, min_length=3):
+def listops(count, seed=1, max_depth=None, max_args=None, max_length=None, min_length=None,
+            preset=None):
     """`count` generated ListOps examples (Nangia & Bowman 2018; Cairn's own
     deterministic generator) with their vocabulary: a Corpus with
     `batch(indices)` -> (tokens, transitions, lengths, labels) arrays,
-    `vocab_size`, `classes`, `lengths()` and `split_tail(n)`."""
-    return Corpus.listops(count, seed, max_depth, max_args, max_length, min_length)
+    `vocab_size`, `classes`, `lengths()` and `split_tail(n)`. Without a
+    preset: depth <= 4, <= 5 arguments, 3-60 tokens, nesting thinned with
+    depth. preset="paper": the ListOps paper's distribution (depth <= 20,
+    2-5 arguments, a digit with probability 0.75 at every depth, <= 1000
+    tokens; `cairn-train --listops-preset paper`). Bounds given override
+    the preset's."""
+    def given(x):
+        return -1 if x is None else x
+    return Corpus.listops(count, seed, given(max_depth), given(max_args), given(max_length),
+                          given(min_length), preset or "")
 
 
 def listops_like(corpus, count, seed, max_depth=4, max_args=5, min_length=3, max_length=60,

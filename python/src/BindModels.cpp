@@ -172,19 +172,34 @@ void bindModels(nb::module_& m) {
   nb::class_<data::Corpus>(m, "Corpus")
       .def_static(
           "listops",
-          [](size_t count, uint64_t seed, int maxDepth, int maxArgs, int maxLength, int minLength) {
+          // preset "paper": data::listOpsPaperConfig; a bound given (>= 0)
+          // overrides the preset's.
+          [](size_t count, uint64_t seed, int maxDepth, int maxArgs, int maxLength, int minLength,
+             const std::string& preset) {
             data::CorpusOptions o;
             o.format = data::Format::ListOps;
             o.generated = count;
             o.seed = seed;
-            o.listops.maxDepth = maxDepth;
-            o.listops.maxArgs = maxArgs;
-            o.listops.maxLength = maxLength;
-            o.listops.minLength = minLength;
+            if (preset == "paper") {
+              o.listops = data::listOpsPaperConfig();
+            } else if (!preset.empty()) {
+              throw nb::value_error(
+                  fmt::format("listops: unknown preset '{}' (paper)", preset).c_str());
+            } else { // the Python function's defaults
+              o.listops.maxDepth = 4;
+              o.listops.maxArgs = 5;
+              o.listops.maxLength = 60;
+              o.listops.minLength = 3;
+            }
+            for (auto [given, field] : {std::pair{maxDepth, &o.listops.maxDepth},
+                                        {maxArgs, &o.listops.maxArgs},
+                                        {maxLength, &o.listops.maxLength},
+                                        {minLength, &o.listops.minLength}})
+              if (given >= 0) *field = given;
             return take(data::loadCorpus(o));
           },
-          nb::arg("count"), nb::arg("seed") = 1, nb::arg("max_depth") = 4, nb::arg("max_args") = 5,
-          nb::arg("max_length") = 60, nb::arg("min_length") = 3)
+          nb::arg("count"), nb::arg("seed") = 1, nb::arg("max_depth") = -1, nb::arg("max_args") = -1,
+          nb::arg("max_length") = -1, nb::arg("min_length") = -1, nb::arg("preset") = "")
       .def_static(
           "load",
           [](const std::string& path, const std::string& format, size_t limit) {

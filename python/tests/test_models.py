@@ -211,3 +211,15 @@ def test_load_snli():
                                  limit=8)
     tokens, transitions, lengths, labels = c.batch(list(range(8)))
     assert tokens.shape[:2] == (2, 8) and transitions.shape[:2] == (2, 8) and labels.shape == (8,)
+
+
+def test_listops_paper_preset():
+    corpus = cairn.models.listops(400, seed=3, preset="paper")
+    lengths = corpus.lengths()
+    assert len(corpus) == 400 and max(lengths) <= 1000 and min(lengths) >= 4
+    # Nesting at 0.25 at every depth reaches far past the default's 60 tokens.
+    assert max(lengths) > 60
+    shorter = cairn.models.listops(50, seed=3, preset="paper", max_length=30)
+    assert max(shorter.lengths()) <= 30
+    with pytest.raises(ValueError, match="unknown preset 'huge'"):
+        cairn.models.listops(4, preset="huge")
