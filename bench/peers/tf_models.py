@@ -422,7 +422,12 @@ class TfModel:
                  for g, v in zip(grads, self.variables)]
         norm = tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(g)) for g in grads]))
         scale = tf.minimum(1.0, self.clip / (norm + 1e-6))
-        # torch.optim.Adam (weight_decay 0): bias corrections as in jax_models.
+        self._adam(grads, scale)
+        return loss, norm
+
+    def _adam(self, grads, scale):
+        """torch.optim.Adam (weight_decay 0) on the variables, gradients
+        times `scale`; bias corrections as in jax_models."""
         t = self.step_count.assign_add(1)
         tf_ = tf.cast(t, tf.float32)
         b1, b2, eps = 0.9, 0.999, 1e-8
@@ -433,7 +438,13 @@ class TfModel:
             m_new = m.assign(b1 * m + (1.0 - b1) * g)
             v_new = v.assign(b2 * v + (1.0 - b2) * g * g)
             var.assign_sub((self.lr / bc1) * m_new / (tf.sqrt(v_new) / bc2_sqrt + eps))
-        return loss, norm
+
+    def apply_adam(self, grads):
+        """For checks: one Adam step of the training step's code on given
+        (already clipped) gradients, one per self.variables."""
+        if not hasattr(self, "_adam_fn"):
+            self._adam_fn = tf.function(lambda gs: self._adam(gs, tf.constant(1.0)))
+        self._adam_fn([tf.constant(g) for g in grads])
 
     def _grads(self, x, labels):
         with tf.GradientTape() as tape:
