@@ -15,6 +15,13 @@ check_jax.py checks the JAX twin: per workload of `cairn-peer-bench`
     same parameters (`serve --mode train`, `save`), and the Adam update of
     the TF step against torch.optim.Adam given TF's clipped gradients.
 
+With --exported DIR (cases written by `cairn-export-reference --out DIR`, see
+check_jax.py) the golden cases of tests/golden/ are checked instead: forward
+against expected_<i>.npy and the gradients against grad_<param>.npy (an
+embedding's stored as its nonzero rows). That covers the SNLI SPINN without a
+tracker (spinn_pi_notracker) and the predicted SPINN's moves; the taggers
+(bilstm_tag, bigru_tag) are not in tf_models.py and are reported as skipped.
+
 Also prints the first call (trace + graph optimization + run) and the
 steady-state time of each tf.function: informative only, not the benchmark.
 
@@ -162,6 +169,64 @@ def check(args, workload, train, tmp):
     return row, not problems
 
 
+def check_golden(args, case_dir, golden_dir):
+    import tensorflow as tf
+    import tf_models as tm
+    from common import load_config, load_inputs, max_rel_diff
+    config = load_config(case_dir)
+    kind, cfg = config["kind"], config["model"]
+    row = {"workload": config["case"]}
+    if kind == "birnn_tag":
+        row["note"] = "skipped: the tagger is not in tf_models.py"
+        return row, True
+    problems = []
+    model = tm.TfModel(kind, cfg, config.get("names"), case_dir, config["params"], LR, CLIP)
+    x = tm.inputs_to_tf(kind, cfg, load_inputs(case_dir, config))
+    out = model.forward(x)
+    worst = 0.0
+    for i, name in enumerate(config["outputs"]):
+        exp = np.load(os.path.join(golden_dir, f"expected_{i}.npy"))
+        got = out[name].numpy()
+        if exp.dtype.kind in "iu":
+            bad = int(np.sum(got != exp)) if got.shape == exp.shape else int(exp.size)
+            row["moves_differ"] = bad
+            if bad:
+                problems.append(f"{name}: {bad} of {exp.size} moves differ")
+        else:
+            worst = max(worst, max_rel_diff(got, exp))
+    row["fwd_rel"] = worst
+    if not worst <= args.tol:
+        problems.append(f"forward: max rel diff {worst:.3e}")
+    predicted = cfg.get("mode", "pi") == "predicted"
+    grad_files = [f for f in os.listdir(golden_dir)
+                  if f.startswith("grad_") and not f.endswith(".rows.npy")]
+    if grad_files and not predicted:
+        B = x["tokens"].shape[-2] if kind == "spinn_snli" else x["tokens"].shape[0]
+        labels = tf.constant((np.arange(B) % cfg.get("classes", 3)).astype(np.int32))
+        _, grads = model.grads(x, labels)
+        gworst, gname = 0.0, ""
+        for k in config["params"]:
+            path = os.path.join(golden_dir, f"grad_{k}.npy")
+            if not os.path.exists(path):
+                problems.append(f"no golden gradient for {k}")
+                continue
+            exp = np.load(path)
+            rows_path = os.path.join(golden_dir, f"grad_{k}.rows.npy")
+            if os.path.exists(rows_path):  # an embedding: its nonzero rows only
+                dense = np.zeros(model.initial[k].shape, np.float32)
+                dense[np.load(rows_path)] = exp
+                exp = dense
+            rel = max_rel_diff(np.asarray(grads[k]), exp)
+            if rel > gworst or not gname:
+                gworst, gname = rel, k
+        row["grad_rel"], row["grad_worst"] = gworst, gname
+        row["grad_vs"] = "golden"
+        if not gworst <= args.tol:
+            problems.append(f"gradient {gname}: max rel diff {gworst:.3e}")
+    row["note"] = "; ".join(problems)
+    return row, not problems
+
+
 def timed(fn):
     t0 = time.perf_counter()
     r = fn()
@@ -196,6 +261,10 @@ def main():
     ap.add_argument("--tol", type=float, default=1e-4)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-grads", dest="grads", action="store_false")
+    ap.add_argument("--exported", help="golden cases written by cairn-export-reference --out "
+                    "DIR: check those against tests/golden instead of the workloads")
+    ap.add_argument("--golden", default=os.path.join(root, "tests", "golden"))
+    ap.add_argument("--case", action="append", default=[], help="--exported: a case (default: all)")
     ap.add_argument("--json")
     args = ap.parse_args()
     try:
@@ -209,6 +278,18 @@ def main():
         args.data = None
     specs = [(w.split(":")[0], w.endswith(":train")) for w in args.workload] or DEFAULT
     rows, ok = [], True
+    if args.exported:
+        cases = args.case or sorted(d for d in os.listdir(args.exported)
+                                    if os.path.isfile(os.path.join(args.exported, d, "config.json")))
+        for c in cases:
+            try:
+                row, good = check_golden(args, os.path.join(args.exported, c),
+                                         os.path.join(args.golden, c))
+            except Exception as e:  # noqa: BLE001
+                row, good = {"workload": c, "note": f"FAILED: {e!r}"}, False
+            rows.append(row)
+            ok = ok and good
+        specs = []
     with tempfile.TemporaryDirectory(prefix="cairn-check-tf-") as tmp:
         for w, train in specs:
             try:
@@ -222,17 +303,17 @@ def main():
     print(f"TensorFlow {tf.__version__} (Keras {keras.__version__}), {args.threads} thread(s) vs "
           f"Cairn, tol {args.tol:g} (max|a-b|/max|b|); first = first call of the tf.function "
           f"(trace + graph optimization + run), ms = fastest of the later calls")
-    head = (f"{'workload':16} {'fwd rel':>9} {'grad rel':>9} {'loss rel':>9} {'norm rel':>9} "
+    head = (f"{'workload':24} {'fwd rel':>9} {'grad rel':>9} {'loss rel':>9} {'norm rel':>9} "
             f"{'adam rel':>9} {'fwd first':>9} {'fwd ms':>8} {'train 1st':>9} {'train ms':>8}  note")
     print(head)
     print("-" * len(head))
     for r in rows:
         note = r.get("note", "")
         if r.get("grad_worst"):
-            note = (note + "; " if note else "") + f"worst grad {r['grad_worst']} (vs torch)"
+            note = (note + "; " if note else "") + f"worst grad {r['grad_worst']} (vs {r.get('grad_vs', 'torch')})"
         if "moves_differ" in r:
             note = (note + "; " if note else "") + f"moves: {r['moves_differ']} differ"
-        print(f"{r['workload']:16} {fmt(r.get('fwd_rel'), '9.2e')} "
+        print(f"{r['workload']:24} {fmt(r.get('fwd_rel'), '9.2e')} "
               f"{fmt(r.get('grad_rel'), '9.2e')} {fmt(r.get('loss_rel'), '9.2e')} "
               f"{fmt(r.get('norm_rel'), '9.2e')} {fmt(r.get('adam_rel'), '9.2e')} "
               f"{fmt(r.get('fwd_first_s'), '8.2f', 's')} {fmt(r.get('fwd_ms'), '8.2f')} "
