@@ -23,6 +23,11 @@ N, Inductor's compile workers 1):
              math, rows past their length keep their state: the formulation
              jax_models.py and Cairn use), eager and torch.compile'd: the form
              a tracing compiler can fuse.
+           - cells, step compiled (BiRNN only): CellBiRnn with only its cell
+             step under torch.compile, the loop over time in Python (one
+             small graph, compiled once, called per step); the unrolled
+             whole-model compile is tried only in --unroll-modes (default
+             forward): Inductor takes minutes on it;
   explain  - torch._dynamo.explain on the same call first: graphs, graph
              breaks and their reasons (the first few, deduplicated);
   compile  - the first call's wall time (Dynamo trace + AOTAutograd +
@@ -74,14 +79,42 @@ def with_deadline(seconds, fn):
         signal.signal(signal.SIGALRM, old)
 
 
-def cell_birnn(config, case_dir):
-    """The BiRNN classifier as a cell loop over time, from Cairn's parameters."""
+def lstm_step(gx_t, h, c, wh, m):
+    """One LSTM step of all rows: gates i, f, g, o; rows with m False keep
+    their state and output zero."""
+    import torch
+    i, f, g, o = (gx_t + h @ wh).chunk(4, dim=1)
+    c2 = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    h2 = torch.sigmoid(o) * torch.tanh(c2)
+    return torch.where(m, h2, h), torch.where(m, c2, c), torch.where(m, h2, torch.zeros_like(h2))
+
+
+def gru_step(gx_t, h, wh, bh, m):
+    """One GRU step (PyTorch's formula, gates r, z, n)."""
+    import torch
+    xr, xz, xn = gx_t.chunk(3, dim=1)
+    hr, hz, hn = (h @ wh + bh).chunk(3, dim=1)
+    r = torch.sigmoid(xr + hr)
+    z = torch.sigmoid(xz + hz)
+    n = torch.tanh(xn + r * hn)
+    h2 = (1 - z) * n + z * h
+    return torch.where(m, h2, h), torch.where(m, h2, torch.zeros_like(h2))
+
+
+def cell_birnn(config, case_dir, compile_step=False):
+    """The BiRNN classifier as a cell loop over time, from Cairn's parameters.
+    compile_step: the step function under torch.compile, the loop over time
+    left to Python (one small graph compiled once, called N times per
+    direction), instead of the whole model compiled (the loop unrolled)."""
     import numpy as np
     import torch
 
     cfg = config["model"]
     names = {"embed": "embed", "rnn": "rnn", "out": "out", **(config.get("names") or {})}
     cell, L = cfg["cell"], cfg["layers"]
+    step = lstm_step if cell == "lstm" else gru_step
+    if compile_step:
+        step = torch.compile(step)
 
     def load(name):
         return torch.nn.Parameter(torch.from_numpy(
@@ -109,19 +142,9 @@ def cell_birnn(config, case_dir):
             for t in (range(N - 1, -1, -1) if reverse else range(N)):
                 m = mask[:, t:t + 1]
                 if cell == "lstm":
-                    i, f, g, o = (gx[:, t] + h @ wh).chunk(4, dim=1)
-                    c2 = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-                    h2 = torch.sigmoid(o) * torch.tanh(c2)
-                    c = torch.where(m, c2, c)
+                    h, c, outs[t] = step(gx[:, t], h, c, wh, m)
                 else:
-                    xr, xz, xn = gx[:, t].chunk(3, dim=1)
-                    hr, hz, hn = (h @ wh + self.w(base + ".bh")).chunk(3, dim=1)
-                    r = torch.sigmoid(xr + hr)
-                    z = torch.sigmoid(xz + hz)
-                    n = torch.tanh(xn + r * hn)
-                    h2 = (1 - z) * n + z * h
-                h = torch.where(m, h2, h)
-                outs[t] = torch.where(m, h2, torch.zeros_like(h2))
+                    h, outs[t] = step(gx[:, t], h, wh, self.w(base + ".bh"), m)
             return torch.stack(outs, dim=1), h
 
         def forward(self, tokens, lengths):
@@ -260,11 +283,34 @@ def bench_workload(args, spec, tmp):
         if kind.startswith("birnn"):
             variants.append(("cells", lambda: cell_birnn(config, case), True))
         runners = {}
+        if kind.startswith("birnn"):
+            # The cell step compiled, the loop in Python: checked and timed
+            # as a compiled column (its eager twin is cells_eager).
+            dynamo.reset()
+            stepped = cell_birnn(config, case, compile_step=True)
+            s_run, s_reset, s_values, _ = make_runner(kind, stepped, inputs, mode, labels, True)
+            col = {}
+            t0 = time.perf_counter()
+            try:
+                vals = with_deadline(args.compile_timeout, s_values)
+                col["compile_s"] = time.perf_counter() - t0
+                col["check"] = check(vals)
+                runners["step_compiled"] = (s_run, s_reset)
+            except Exception as e:  # noqa: BLE001 (recorded)
+                col["compile_s"] = time.perf_counter() - t0
+                col["error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"
+            rec["columns"]["step_compiled"] = col
+            print(f"  {workload} {mode} step compiled: {col}", flush=True)
         for label, make, as_tensors in variants:
             eager = make()
             run, reset, values, _ = make_runner(kind, eager, inputs, mode, labels, as_tensors)
             runners[f"{label}_eager"] = (run, reset)
             rec["columns"][f"{label}_eager"] = {"check": check(values())}
+            if label == "cells" and mode not in args.unroll_modes:
+                rec["columns"]["cells_compiled"] = {
+                    "error": f"not attempted in {mode} mode (--unroll-modes "
+                             f"{','.join(args.unroll_modes) or 'empty'})"}
+                continue
             # Dynamo's view of the same call (on a fresh copy: explain runs it).
             ex_model = make()
             _, _, _, ex_call = make_runner(kind, ex_model, inputs, mode, labels, as_tensors)
@@ -322,9 +368,10 @@ def bench_workload(args, spec, tmp):
     return rec
 
 
-COLS = ["ref_eager", "ref_compiled", "cells_eager", "cells_compiled"]
+COLS = ["ref_eager", "ref_compiled", "cells_eager", "cells_compiled", "step_compiled"]
 TITLES = {"ref_eager": "ref eager", "ref_compiled": "ref compiled",
-          "cells_eager": "cells eager", "cells_compiled": "cells compiled"}
+          "cells_eager": "cells eager", "cells_compiled": "cells compiled (unrolled)",
+          "step_compiled": "cells, step compiled"}
 
 
 def markdown(out):
@@ -332,7 +379,8 @@ def markdown(out):
              "ratio = torch / Cairn, > 1: Cairn faster)\n",
              "ref = the reference model of bench/reference (BiRNN: nn.LSTM / nn.GRU, packed; "
              "SPINN: define-by-run); cells = the BiRNN as a loop of cell steps "
-             "(torch_compile.py's CellBiRnn).\n"]
+             "(torch_compile.py's CellBiRnn): compiled whole (Dynamo unrolls the loop over "
+             "time) or with only the cell step compiled (the loop in Python).\n"]
     head = ["workload", "mode", "threads", "Cairn"] + [TITLES[c] for c in COLS] + \
         [f"{TITLES[c]} / Cairn" for c in COLS] + ["reps"]
     lines.append("| " + " | ".join(head) + " |")
@@ -348,11 +396,15 @@ def markdown(out):
         row.append(str(t["cairn"]["n"]))
         lines.append("| " + " | ".join(row) + " |")
     lines.append("\n### torch.compile: compile, graph breaks, checks\n")
-    lines.append("| workload | mode | model | first call (compile + run) s | graphs | graph breaks "
-                 "| break reasons (first, deduplicated) | check vs Cairn | failure |")
-    lines.append("|" + " --- |" * 9)
+    lines.append("Graphs, ops, breaks: torch._dynamo.explain of the model call (ops: captured "
+                 "in its graphs; a function Dynamo skips, such as pack_padded_sequence, runs "
+                 "eagerly outside them). First call: a cold Inductor cache (a fresh "
+                 "TORCHINDUCTOR_CACHE_DIR) unless --warm-cache.\n")
+    lines.append("| workload | mode | model | first call (compile + run) s | graphs | ops | "
+                 "graph breaks | break reasons (first, deduplicated) | check vs Cairn | failure |")
+    lines.append("|" + " --- |" * 10)
     for r in out["results"]:
-        for label in ("ref", "cells"):
+        for label in ("ref", "cells", "step"):
             col = r["columns"].get(f"{label}_compiled")
             if col is None:
                 continue
@@ -364,12 +416,16 @@ def markdown(out):
                 reasons += f" (+{ex['distinct_reasons'] - len(ex['reasons'])} more)"
             lines.append(f"| {r['workload']} | {r['mode']} | {label} | "
                          f"{col.get('compile_s', 0):.1f} | {ex.get('graphs', '-')} | "
+                         f"{ex.get('ops', '-')} | "
                          f"{ex.get('graph_breaks', '-')} | {reasons.replace('|', '/')} | {chk_s} | "
                          f"{col.get('error', '-').replace('|', '/')} |")
     for e in out["errors"]:
         lines.append(f"\n- {e['spec']}: FAILED: {e['error']}")
     lines.append(f"\nPyTorch {out['torch']}, {out['threads']} thread(s), Inductor compile "
-                 f"threads 1; {out.get('blas', '?')}.")
+                 f"threads 1, Inductor cache {out.get('inductor_cache')} (its one-time setup, "
+                 f"{out.get('inductor_setup_s', 0):.1f} s on a trivial function first, not in "
+                 f"the compile times); Cairn: "
+                 f"{out.get('blas', '?')}.")
     return "\n".join(lines) + "\n"
 
 
@@ -385,13 +441,25 @@ def main():
     ap.add_argument("--max-reps", type=int, default=40)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--compile-timeout", type=float, default=240)
+    ap.add_argument("--unroll-modes", default="forward",
+                    help="modes in which the whole cell-loop BiRNN is compiled (Dynamo unrolls "
+                         "its loop over time: minutes of Inductor per mode); comma-separated, "
+                         "'' for none")
+    ap.add_argument("--warm-cache", action="store_true",
+                    help="use Inductor's on-disk cache as it is (default: a fresh one, so the "
+                         "first call is a cold compile)")
     ap.add_argument("--json")
     ap.add_argument("--markdown")
     args = ap.parse_args()
+    args.unroll_modes = [m for m in args.unroll_modes.split(",") if m]
     n = args.threads
     os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:n]))
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(n)
+    cache = None
+    if not args.warm_cache:  # before torch is imported: Inductor reads it then
+        cache = tempfile.TemporaryDirectory(prefix="cairn-inductor-")
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache.name
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
     import torch._inductor.config as inductor_config
@@ -401,9 +469,16 @@ def main():
     except RuntimeError:
         pass
     inductor_config.compile_threads = 1  # no pool of compile workers on a shared machine
+    # Inductor's one-time setup (its C++ toolchain probe, the first module
+    # build) on a trivial function, so no workload's compile time carries it.
+    t0 = time.perf_counter()
+    torch.compile(lambda a: torch.sigmoid(a) * 2)(torch.ones(8))
+    setup_s = time.perf_counter() - t0
     peak = json.loads(subprocess.run([args.exe, "peak", "--threads", str(n), "--reps", "1"],
                                      check=True, capture_output=True, text=True).stdout)
     out = {"torch": torch.__version__, "threads": n, "blas": peak.get("blas"),
+           "inductor_cache": "warm (as found)" if args.warm_cache else "cold (fresh)",
+           "inductor_setup_s": setup_s,
            "results": [], "errors": []}
     with tempfile.TemporaryDirectory(prefix="cairn-torch-compile-") as tmp:
         for spec in args.workload or DEFAULT:
