@@ -445,6 +445,9 @@ def main():
                     help="modes in which the whole cell-loop BiRNN is compiled (Dynamo unrolls "
                          "its loop over time: minutes of Inductor per mode); comma-separated, "
                          "'' for none")
+    ap.add_argument("--deadline", type=float, default=0,
+                    help="seconds for the whole run: workloads not started by then are skipped "
+                         "(and listed); 0: none")
     ap.add_argument("--warm-cache", action="store_true",
                     help="use Inductor's on-disk cache as it is (default: a fresh one, so the "
                          "first call is a cold compile)")
@@ -481,7 +484,12 @@ def main():
            "inductor_setup_s": setup_s,
            "results": [], "errors": []}
     with tempfile.TemporaryDirectory(prefix="cairn-torch-compile-") as tmp:
+        start = time.time()
         for spec in args.workload or DEFAULT:
+            if args.deadline and time.time() - start > args.deadline:
+                out["errors"].append({"spec": spec, "error": "skipped: past --deadline"})
+                print(f"{spec}: skipped (past --deadline)", flush=True)
+                continue
             t0 = time.perf_counter()
             try:
                 rec = bench_workload(args, spec, tmp)
