@@ -581,9 +581,17 @@ def bench_one(args, workload, mode, threads, cases_dir, target):
             rec["compile"]["jax"] = jinfo
             f_vals = None
             if TF in fws:
-                f_run, f_reset, f_vals, finfo = tf_side(kind, case_dir, config, batches, mode,
-                                                        labels)
-                rec["compile"][TF] = finfo
+                # A TF failure (a model it lacks, an op it refuses) drops its
+                # column for this workload only, and is listed under Failures.
+                try:
+                    f_run, f_reset, f_vals, finfo = tf_side(kind, case_dir, config, batches,
+                                                            mode, labels)
+                    rec["compile"][TF] = finfo
+                except Exception as e:  # noqa: BLE001
+                    rec["peer_errors"] = {TF: repr(e)[:400]}
+                    print(f"  {workload} {mode}: TensorFlow failed: {e!r}", flush=True)
+                    fws = tuple(fw for fw in fws if fw != TF)
+                    rec["frameworks"] = list(fws)
             checks = []
             for k in range(len(batches)):  # a whole pass: Cairn's results in <dir>/<k>/
                 sub = (lambda d: os.path.join(d, str(k))) if pass_info else (lambda d: d)
@@ -984,6 +992,9 @@ def markdown(all_out, info, specs):
     errs += [{"workload": r["workload"], "mode": r["mode"], "threads": r["threads"],
               "error": f"Cairn {label}: {e}"}
              for r in recs for label, e in r.get("variant_errors", {}).items()]
+    errs += [{"workload": r["workload"], "mode": r["mode"], "threads": r["threads"],
+              "error": f"{FW_TITLES.get(fw, fw)}: {e}"}
+             for r in recs for fw, e in r.get("peer_errors", {}).items()]
     if errs:
         lines.append("\n### Failures\n")
         for e in errs:
