@@ -127,6 +127,8 @@ PEERS = ("torch", "jax")
 # import it (CI and bench/.venv-peers without CAIRN_PEERS_TF=1 have none: the
 # column is skipped and the child says so), on the CPU only.
 TF = "tf"
+TF_XLA = "tf_xla"  # --tf-xla: the same tf.functions with jit_compile=True
+TF_COLUMNS = (TF, TF_XLA)
 active_peers = list(PEERS)  # the child's peers: PEERS, and TF where it runs
 TREE_KINDS = ("spinn_snli", "treelstm_sst")  # where --full-reduce changes the graph
 
@@ -403,19 +405,29 @@ def jax_side(kind, case_dir, config, batches, mode, labels_list, target):
     return run, vals, compile_info
 
 
-def tf_side(kind, case_dir, config, batches, mode, labels_list):
+def tf_side(kind, case_dir, config, batches, mode, labels_list, xla=False):
     """(run(k) function, reset function or None, check values per batch,
     compile times) for TensorFlow (tf_models.py): one tf.function whose input
     signature leaves the batch and length dimensions unknown, so it is traced
     once for every shape of a whole pass. Compile time: the trace
     (get_concrete_function) and the first call (TF's graph optimizations,
-    Grappler and oneDNN rewrites, happen there, plus one run)."""
+    Grappler and oneDNN rewrites, happen there, plus one run). xla: the
+    tf.functions with jit_compile=True: XLA compiles each distinct shape at
+    its first call, so the first-call time sums those (as JAX's compile)."""
     import numpy as np
     import tensorflow as tf
     import tf_models as tm
 
     model = tm.TfModel(kind, config["model"], config.get("names"), case_dir, config["params"],
-                       LR, CLIP)
+                       LR, CLIP, jit_compile=xla)
+    seen = set()
+
+    def first_call(k, ms):  # the first call of each shape (XLA) / of the function
+        key = shape_key(batches[k]) if xla else None
+        if key not in seen:
+            seen.add(key)
+            info["first_call_ms"] = info.get("first_call_ms", 0.0) + ms
+            info["shapes"] = len(seen)
     xs = [tm.inputs_to_tf(kind, config["model"], b) for b in batches]
     fn = model.forward if mode == "forward" else model.train_step
     t0 = time.perf_counter()
@@ -429,8 +441,7 @@ def tf_side(kind, case_dir, config, batches, mode, labels_list):
         for k in range(len(xs)):  # the check pass (also the first call)
             t0 = time.perf_counter()
             out = run(k)
-            if k == 0:
-                info["first_call_ms"] = 1e3 * (time.perf_counter() - t0)
+            first_call(k, 1e3 * (time.perf_counter() - t0))
             vals.append([out[name].numpy() for name in config["outputs"]])
         return run, None, vals, info
 
@@ -443,22 +454,20 @@ def tf_side(kind, case_dir, config, batches, mode, labels_list):
     for k in range(len(xs)):  # each batch's first step, from the exported parameters
         t0 = time.perf_counter()
         loss, norm = run(k)
-        if k == 0:
-            info["first_call_ms"] = 1e3 * (time.perf_counter() - t0)
+        first_call(k, 1e3 * (time.perf_counter() - t0))
         model.reset()
         vals.append([np.float32(loss.numpy()), np.float32(norm.numpy())])
     return run, model.reset, vals, info
 
 
-def check_forward(config, cairn_dir, torch_out, jax_out, variant_dirs=(), tf_out=None):
+def check_forward(config, cairn_dir, torch_out, jax_out, variant_dirs=(), extra=None):
     import numpy as np
     from common import max_rel_diff
     res = {}
     for i, name in enumerate(config["outputs"]):
         c = np.load(os.path.join(cairn_dir, f"cairn_{i}.npy"))
         outs = [("torch", torch_out[i]), ("jax", jax_out[i])]
-        if tf_out is not None:
-            outs.append((TF, tf_out[i]))
+        outs += [(fw, vals[i]) for fw, vals in (extra or {}).items()]  # TF columns
         outs += [(f"variant_{label}", np.load(os.path.join(d, f"cairn_{i}.npy")))
                  for label, d in variant_dirs]
         for fw, o in outs:
@@ -485,7 +494,7 @@ def merge_checks(per_batch):
     return out
 
 
-def check_train(cairn_dir, torch_vals, jax_vals, variant_dirs=(), tf_vals=None):
+def check_train(cairn_dir, torch_vals, jax_vals, variant_dirs=(), extra=None):
     import numpy as np
 
     def load(d):
@@ -495,8 +504,7 @@ def check_train(cairn_dir, torch_vals, jax_vals, variant_dirs=(), tf_vals=None):
     loss, norm = load(cairn_dir)
     res = {"cairn_loss": loss, "cairn_grad_norm": norm}
     vals = [("torch", torch_vals), ("jax", jax_vals)]
-    if tf_vals is not None:
-        vals.append((TF, tf_vals))
+    vals += list((extra or {}).items())  # TF columns
     vals += [(f"variant_{label}", load(d)) for label, d in variant_dirs]
     for fw, (l, n) in vals:
         res[f"{fw}_loss_rel"] = abs(float(l) - loss) / max(abs(loss), 1e-6)
@@ -579,24 +587,25 @@ def bench_one(args, workload, mode, threads, cases_dir, target):
                                                 target)
             j_run, j_vals, jinfo = jax_side(kind, case_dir, config, batches, mode, labels, target)
             rec["compile"]["jax"] = jinfo
-            f_vals = None
-            if TF in fws:
+            tf_cols = {}  # TF column -> (run, reset, check values)
+            for fw in [f for f in fws if f in TF_COLUMNS]:
                 # A TF failure (a model it lacks, an op it refuses) drops its
                 # column for this workload only, and is listed under Failures.
                 try:
                     f_run, f_reset, f_vals, finfo = tf_side(kind, case_dir, config, batches,
-                                                            mode, labels)
-                    rec["compile"][TF] = finfo
+                                                            mode, labels, xla=fw == TF_XLA)
+                    rec["compile"][fw] = finfo
+                    tf_cols[fw] = (f_run, f_reset, f_vals)
                 except Exception as e:  # noqa: BLE001
-                    rec["peer_errors"] = {TF: repr(e)[:400]}
-                    print(f"  {workload} {mode}: TensorFlow failed: {e!r}", flush=True)
-                    fws = tuple(fw for fw in fws if fw != TF)
+                    rec.setdefault("peer_errors", {})[fw] = repr(e)[:400]
+                    print(f"  {workload} {mode}: {FW_TITLES[fw]} failed: {e!r}", flush=True)
+                    fws = tuple(f for f in fws if f != fw)
                     rec["frameworks"] = list(fws)
             checks = []
             for k in range(len(batches)):  # a whole pass: Cairn's results in <dir>/<k>/
                 sub = (lambda d: os.path.join(d, str(k))) if pass_info else (lambda d: d)
                 vdirs = [(label, sub(d)) for label, d in variant_dirs]
-                f_k = f_vals[k] if f_vals is not None else None
+                f_k = {fw: c[2][k] for fw, c in tf_cols.items()}
                 checks.append(check_forward(config, sub(tmp), t_vals[k], j_vals[k], vdirs, f_k)
                               if mode == "forward" else
                               check_train(sub(tmp), t_vals[k], j_vals[k], vdirs, f_k))
@@ -613,7 +622,7 @@ def bench_one(args, workload, mode, threads, cases_dir, target):
                 return r["ms"][0]
             total = 0.0
             run_fn, reset_fn = {"torch": (t_run, t_reset), "jax": (j_run, None)}.get(fw) or \
-                (f_run, f_reset)
+                tf_cols[fw][:2]
             for k in range(len(batches)):
                 if reset_fn:
                     reset_fn()  # torch, TF: the exported parameters, a fresh Adam state
@@ -705,6 +714,8 @@ def child_main(args):
             tf.config.threading.set_inter_op_parallelism_threads(1)
             tf_version = tf.__version__
             active_peers.append(TF)
+            if args.tf_xla:
+                active_peers.append(TF_XLA)
         except ImportError as e:
             tf_note = (f"TensorFlow: not installed ({e}): the TF column is skipped "
                        "(CAIRN_PEERS_TF=1 bench/peers/setup_venv.sh installs it)")
@@ -810,17 +821,21 @@ def fmt_check(r):
         var_s = f"; Cairn variants {max(var):.0e}" if var else "; Cairn variants"
         if var_ints:
             var_s += f" ({sum(var_ints)} moves differ)" if sum(var_ints) else " (moves equal)"
-    has_tf = f"{TF}_loss_rel" in c
+    tfs = [fw for fw in TF_COLUMNS if f"{fw}_loss_rel" in c]
     if r["mode"] == "train":
-        tf_l = f" / {c[f'{TF}_loss_rel']:.0e}" if has_tf else ""
-        tf_n = f" / {c[f'{TF}_grad_norm_rel']:.0e}" if has_tf else ""
+        tf_l = "".join(f" / {c[f'{fw}_loss_rel']:.0e}" for fw in tfs)
+        tf_n = "".join(f" / {c[f'{fw}_grad_norm_rel']:.0e}" for fw in tfs)
         return (f"loss {c['torch_loss_rel']:.0e} / {c['jax_loss_rel']:.0e}{tf_l}, "
                 f"norm {c['torch_grad_norm_rel']:.0e} / {c['jax_grad_norm_rel']:.0e}{tf_n}" +
                 var_s)
     parts = []
-    for fw in ("torch", "jax") + ((TF,) if any(k.startswith(TF + "_") for k in c) else ()):
-        vals = [v for k, v in c.items() if k.startswith(fw + "_") and k.endswith("_rel")]
-        ints = [v for k, v in c.items() if k.startswith(fw + "_") and k.endswith("_differ")]
+
+    def owns(fw, k):  # "tf_" is also tf_xla's prefix
+        return k.startswith(fw + "_") and not (fw == TF and k.startswith(TF_XLA + "_"))
+    tf_fws = tuple(fw for fw in TF_COLUMNS if any(owns(fw, k) for k in c))
+    for fw in ("torch", "jax") + tf_fws:
+        vals = [v for k, v in c.items() if owns(fw, k) and k.endswith("_rel")]
+        ints = [v for k, v in c.items() if owns(fw, k) and k.endswith("_differ")]
         s = f"{max(vals):.0e}" if vals else "-"
         if ints:
             s += f" ({sum(ints)} moves differ)" if sum(ints) else " (moves equal)"
@@ -856,8 +871,10 @@ def fmt_shape(r):
     return f"{tok[0]} x {tok[1]}"
 
 
-FW_TITLES = {"cairn": "Cairn", "torch": "PyTorch eager", "jax": "JAX jit", TF: "TF function"}
-RATIO_TITLES = {"torch": "torch / Cairn", "jax": "JAX / Cairn", TF: "TF / Cairn"}
+FW_TITLES = {"cairn": "Cairn", "torch": "PyTorch eager", "jax": "JAX jit", TF: "TF function",
+             TF_XLA: "TF XLA"}
+RATIO_TITLES = {"torch": "torch / Cairn", "jax": "JAX / Cairn", TF: "TF / Cairn",
+                TF_XLA: "TF XLA / Cairn"}
 
 
 def fw_title(fw):
@@ -875,7 +892,8 @@ def fmt_s(ms):
 
 
 def check_title(fws):
-    return "check vs Cairn (torch / JAX" + (" / TF)" if TF in fws else ")")
+    return "check vs Cairn (torch / JAX" + "".join(
+        f" / {FW_TITLES[fw]}" for fw in TF_COLUMNS if fw in fws) + ")"
 
 
 def markdown_passes(passes, fws, ratio_order, cuda):
@@ -906,6 +924,13 @@ def markdown_passes(passes, fws, ratio_order, cuda):
     return lines
 
 
+def fmt_tf_compile(c):
+    if not c:
+        return " - | - |"
+    shapes = f" ({c['shapes']} shapes)" if c.get("shapes", 1) > 1 else ""
+    return f" {c['trace_ms']:.0f} | {c.get('first_call_ms', 0):.0f}{shapes} |"
+
+
 def markdown(all_out, info, specs):
     cuda = all_out[0].get("device") == "cuda"
     recs = sorted((r for o in all_out for r in o["results"]),
@@ -916,12 +941,12 @@ def markdown(all_out, info, specs):
         if any(f"cairn_{label}" in r["time"] for r in recs):
             fws.append(f"cairn_{label}")
     fws += list(PEERS)
-    has_tf = any(TF in r["time"] for r in recs)
-    if has_tf:
-        fws.append(TF)
+    tf_fws = [fw for fw in TF_COLUMNS if any(fw in r["time"] for r in recs)]
+    has_tf = bool(tf_fws)
+    fws += tf_fws
     others = [fw for fw in fws if fw != "cairn"]
-    ratio_order = list(PEERS) + ([TF] if has_tf else []) + \
-        [fw for fw in others if fw not in PEERS and fw != TF]
+    ratio_order = list(PEERS) + tf_fws + \
+        [fw for fw in others if fw not in PEERS and fw not in TF_COLUMNS]
 
     lines = []
     if cuda:
@@ -966,13 +991,16 @@ def markdown(all_out, info, specs):
     lines.append("### Compile time (ms)\n")
     if has_tf:
         lines.append("TF: the tf.function's trace (get_concrete_function; one graph for every "
-                     "shape) and its first call (graph optimizations and one run).\n")
+                     "shape) and its first call (graph optimizations and one run); TF XLA "
+                     "(jit_compile=True): the first call of each distinct shape summed (XLA "
+                     "compiles per shape).\n")
     lines.append("| workload | mode | " + ("" if cuda else "threads | ") +
                  "Cairn gradient + train step built | Cairn compile "
                  "| Cairn IR to runnable | JAX trace (lower) | JAX compile | JAX total |" +
-                 (" TF trace | TF first call |" if has_tf else ""))
+                 "".join(f" {FW_TITLES[fw]} trace | {FW_TITLES[fw]} first call |"
+                         for fw in tf_fws))
     lines.append("| --- | --- | " + ("" if cuda else "--- | ") +
-                 "--- | --- | --- | --- | --- | --- |" + (" --- | --- |" if has_tf else ""))
+                 "--- | --- | --- | --- | --- | --- |" + " --- | --- |" * len(tf_fws))
     for r in recs:
         c, j = r["compile"]["cairn"], r["compile"].get("jax", {})
         lines.append(f"| {r['workload']} | {r['mode']} | " +
@@ -981,8 +1009,7 @@ def markdown(all_out, info, specs):
                      f"{j.get('trace_ms', 0):.0f} | {j.get('compile_ms', 0):.0f} | "
                      f"{j.get('trace_ms', 0) + j.get('compile_ms', 0):.0f}"
                      f"{' (' + str(j['shapes']) + ' shapes)' if j.get('shapes', 1) > 1 else ''} |" +
-                     (f" {tf_c['trace_ms']:.0f} | {tf_c.get('first_call_ms', 0):.0f} |"
-                      if (tf_c := r["compile"].get(TF)) else (" - | - |" if has_tf else "")))
+                     "".join(fmt_tf_compile(r["compile"].get(fw)) for fw in tf_fws))
 
     if cuda:
         lines += markdown_device(all_out, recs)
@@ -1137,6 +1164,9 @@ def main():
                     help="leave OMP_WAIT_POLICY alone (torch's OpenMP threads spin at barriers)")
     ap.add_argument("--no-tf", action="store_true",
                     help="leave TensorFlow out even where it is installed")
+    ap.add_argument("--tf-xla", action="store_true",
+                    help="one more TensorFlow column: the same tf.functions with "
+                         "jit_compile=True (XLA)")
     ap.add_argument("--no-pin", action="store_true",
                     help="do not pin the child to N CPUs (then JAX uses all cores at N = 1)")
     ap.add_argument("--no-loop-graphs", action="store_true",
@@ -1204,6 +1234,7 @@ def main():
                    "--pass-warmup", str(args.pass_warmup),
                    *(["--flush-denormals"] if args.flush_denormals else []),
                    *(["--no-tf"] if args.no_tf else []),
+                   *(["--tf-xla"] if args.tf_xla else []),
                    *(["--no-loop-graphs"] if args.no_loop_graphs else []),
                    *(["--full-reduce"] if args.full_reduce else []),
                    *(["--allow-emulated"] if args.allow_emulated else []),

@@ -369,7 +369,8 @@ class TfModel:
     updating the variables and Adam state in place; `reset()` restores the
     exported parameters and a fresh Adam state. x: dict of int32 tensors."""
 
-    def __init__(self, kind, cfg, names, case_dir, param_list, lr=1e-3, clip=5.0):
+    def __init__(self, kind, cfg, names, case_dir, param_list, lr=1e-3, clip=5.0,
+                 jit_compile=False):
         self.kind, self.cfg = kind, cfg
         self.names = {**DEFAULT_NAMES, **(names or {})}
         if param_names(kind, cfg, names) != list(param_list):
@@ -394,9 +395,11 @@ class TfModel:
         self.m = [tf.Variable(tf.zeros_like(v)) for v in self.variables]
         self.v = [tf.Variable(tf.zeros_like(v)) for v in self.variables]
         sig = _spec(kind, self.predicted)
-        self.forward = tf.function(self._forward, input_signature=[sig])
+        # jit_compile: XLA compiles each concrete shape at its first call.
+        self.forward = tf.function(self._forward, input_signature=[sig], jit_compile=jit_compile)
         self.train_step = tf.function(self._train_step,
-                                      input_signature=[sig, tf.TensorSpec([None], tf.int32)])
+                                      input_signature=[sig, tf.TensorSpec([None], tf.int32)],
+                                      jit_compile=jit_compile)
 
     def _logits(self, x):
         if self.kind == "spinn_snli":
