@@ -86,7 +86,8 @@ def check(args, workload, train, tmp):
     config = load_config(case)
     kind, cfg = config["kind"], config["model"]
     inputs = load_inputs(case, config)
-    model = tm.TfModel(kind, cfg, config.get("names"), case, config["params"], LR, CLIP)
+    model = tm.TfModel(kind, cfg, config.get("names"), case, config["params"], LR, CLIP,
+                       jit_compile=args.xla)
     x = tm.inputs_to_tf(kind, cfg, inputs)
     row["shape"] = list(inputs["tokens"].shape)
 
@@ -180,7 +181,8 @@ def check_golden(args, case_dir, golden_dir):
         row["note"] = "skipped: the tagger is not in tf_models.py"
         return row, True
     problems = []
-    model = tm.TfModel(kind, cfg, config.get("names"), case_dir, config["params"], LR, CLIP)
+    model = tm.TfModel(kind, cfg, config.get("names"), case_dir, config["params"], LR, CLIP,
+                       jit_compile=args.xla)
     x = tm.inputs_to_tf(kind, cfg, load_inputs(case_dir, config))
     out = model.forward(x)
     worst = 0.0
@@ -261,6 +263,8 @@ def main():
     ap.add_argument("--tol", type=float, default=1e-4)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-grads", dest="grads", action="store_false")
+    ap.add_argument("--xla", action="store_true",
+                    help="the forward and training-step tf.functions with jit_compile=True")
     ap.add_argument("--exported", help="golden cases written by cairn-export-reference --out "
                     "DIR: check those against tests/golden instead of the workloads")
     ap.add_argument("--golden", default=os.path.join(root, "tests", "golden"))
@@ -300,7 +304,8 @@ def main():
             ok = ok and good
             print(f"  {w}: done", flush=True)
     import keras
-    print(f"TensorFlow {tf.__version__} (Keras {keras.__version__}), {args.threads} thread(s) vs "
+    print(f"TensorFlow {tf.__version__} (Keras {keras.__version__})"
+          f"{', XLA (jit_compile)' if args.xla else ''}, {args.threads} thread(s) vs "
           f"Cairn, tol {args.tol:g} (max|a-b|/max|b|); first = first call of the tf.function "
           f"(trace + graph optimization + run), ms = fastest of the later calls")
     head = (f"{'workload':24} {'fwd rel':>9} {'grad rel':>9} {'loss rel':>9} {'norm rel':>9} "
