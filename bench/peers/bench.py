@@ -18,7 +18,15 @@ framework's threads at start:
     threads (measured: 4 busy threads on this 2-core machine), so the pinning
     is what makes N = 1 one thread; the flags are set too for N = 1;
   - Cairn: `cairn-peer-bench serve --threads N` (openblas_set_num_threads)
-    and OPENBLAS_NUM_THREADS=N; its compiled kernels are single-threaded.
+    and OPENBLAS_NUM_THREADS=N; its compiled kernels are single-threaded;
+  - TensorFlow (where `import tensorflow` works; else its column is skipped
+    with a message, and --no-tf leaves it out): tf.config.threading intra-op
+    N, inter-op 1, set right after the import, before any op runs.
+TensorFlow is the third peer (tf_models.py, README.md "TensorFlow"): the
+"TF function" column runs tf.functions (SPINN / TreeLSTM in one
+tf.while_loop, BiRNNs on Keras LSTM / GRU) traced once for every shape;
+--tf-xla adds "TF XLA", the same functions with jit_compile=True. Both are
+checked against Cairn and timed in the same interleaved rounds.
 OMP_NUM_THREADS and MKL_NUM_THREADS are N as well, and OMP_WAIT_POLICY is
 PASSIVE (unless --omp-active): torch's OpenMP threads otherwise spin at each
 barrier, and on a shared machine, where the other core is often busy, a
