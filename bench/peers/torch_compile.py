@@ -66,6 +66,12 @@ class CompileTimeout(Exception):
     pass
 
 
+def describe(e):
+    """An exception in one line: Inductor wraps ours (BackendCompilerFailed:
+    ... CompileTimeout: ...), so the message's lines are joined."""
+    return f"{type(e).__name__}: {' '.join(str(e).split())[:300]}"
+
+
 def with_deadline(seconds, fn):
     """fn() under SIGALRM: CompileTimeout past `seconds`."""
     def on_alarm(signum, frame):
@@ -222,7 +228,7 @@ def explain(fn, timeout):
     try:
         ex = with_deadline(timeout, lambda: dynamo.explain(fn)())
     except Exception as e:  # noqa: BLE001 (recorded, not hidden)
-        return {"error": f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"}
+        return {"error": describe(e)}
     reasons = []
     for b in ex.break_reasons:
         r = str(getattr(b, "reason", b)).splitlines()[0][:200]
@@ -298,7 +304,7 @@ def bench_workload(args, spec, tmp):
                 runners["step_compiled"] = (s_run, s_reset)
             except Exception as e:  # noqa: BLE001 (recorded)
                 col["compile_s"] = time.perf_counter() - t0
-                col["error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"
+                col["error"] = describe(e)
             rec["columns"]["step_compiled"] = col
             print(f"  {workload} {mode} step compiled: {col}", flush=True)
         for label, make, as_tensors in variants:
@@ -332,8 +338,7 @@ def bench_workload(args, spec, tmp):
                 runners[f"{label}_compiled"] = (c_run, c_reset)
             except Exception as e:  # noqa: BLE001 (recorded)
                 col["compile_s"] = time.perf_counter() - t0
-                msg = str(e).splitlines()[0][:300] if str(e) else ""
-                col["error"] = f"{type(e).__name__}: {msg}"
+                col["error"] = describe(e)
                 print(f"  {workload} {mode} {label} compiled: FAILED after "
                       f"{col['compile_s']:.0f} s: {col['error']}", flush=True)
             rec["columns"][f"{label}_compiled"] = col
