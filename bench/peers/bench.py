@@ -18,7 +18,15 @@ framework's threads at start:
     threads (measured: 4 busy threads on this 2-core machine), so the pinning
     is what makes N = 1 one thread; the flags are set too for N = 1;
   - Cairn: `cairn-peer-bench serve --threads N` (openblas_set_num_threads)
-    and OPENBLAS_NUM_THREADS=N; its compiled kernels are single-threaded.
+    and OPENBLAS_NUM_THREADS=N; its compiled kernels are single-threaded;
+  - TensorFlow (where `import tensorflow` works; else its column is skipped
+    with a message, and --no-tf leaves it out): tf.config.threading intra-op
+    N, inter-op 1, set right after the import, before any op runs.
+TensorFlow is the third peer (tf_models.py, README.md "TensorFlow"): the
+"TF function" column runs tf.functions (SPINN / TreeLSTM in one
+tf.while_loop, BiRNNs on Keras LSTM / GRU) traced once for every shape;
+--tf-xla adds "TF XLA", the same functions with jit_compile=True. Both are
+checked against Cairn and timed in the same interleaved rounds.
 OMP_NUM_THREADS and MKL_NUM_THREADS are N as well, and OMP_WAIT_POLICY is
 PASSIVE (unless --omp-active): torch's OpenMP threads otherwise spin at each
 barrier, and on a shared machine, where the other core is often busy, a
@@ -123,12 +131,19 @@ GPU_WORKLOADS = [
 WORKLOAD_SETS = {"default": DEFAULT_WORKLOADS, "gpu": GPU_WORKLOADS, "data": DATA_WORKLOADS}
 CLIP, LR = 5.0, 1e-3
 PEERS = ("torch", "jax")
+# TensorFlow, the third peer (tf_models.py): a column where the child could
+# import it (CI and bench/.venv-peers without CAIRN_PEERS_TF=1 have none: the
+# column is skipped and the child says so), on the CPU only.
+TF = "tf"
+TF_XLA = "tf_xla"  # --tf-xla: the same tf.functions with jit_compile=True
+TF_COLUMNS = (TF, TF_XLA)
+active_peers = list(PEERS)  # the child's peers: PEERS, and TF where it runs
 TREE_KINDS = ("spinn_snli", "treelstm_sst")  # where --full-reduce changes the graph
 
 
 def frameworks(variants):
     """The columns timed per round: Cairn, its variants, the peers."""
-    return ("cairn", *(f"cairn_{label}" for label, _ in variants), *PEERS)
+    return ("cairn", *(f"cairn_{label}" for label, _ in variants), *active_peers)
 
 
 def parse_variants(specs):
@@ -398,13 +413,69 @@ def jax_side(kind, case_dir, config, batches, mode, labels_list, target):
     return run, vals, compile_info
 
 
-def check_forward(config, cairn_dir, torch_out, jax_out, variant_dirs=()):
+def tf_side(kind, case_dir, config, batches, mode, labels_list, xla=False):
+    """(run(k) function, reset function or None, check values per batch,
+    compile times) for TensorFlow (tf_models.py): one tf.function whose input
+    signature leaves the batch and length dimensions unknown, so it is traced
+    once for every shape of a whole pass. Compile time: the trace
+    (get_concrete_function) and the first call (TF's graph optimizations,
+    Grappler and oneDNN rewrites, happen there, plus one run). xla: the
+    tf.functions with jit_compile=True: XLA compiles each distinct shape at
+    its first call, so the first-call time sums those (as JAX's compile)."""
+    import numpy as np
+    import tensorflow as tf
+    import tf_models as tm
+
+    model = tm.TfModel(kind, config["model"], config.get("names"), case_dir, config["params"],
+                       LR, CLIP, jit_compile=xla)
+    seen = set()
+
+    def first_call(k, ms):  # the first call of each shape (XLA) / of the function
+        key = shape_key(batches[k]) if xla else None
+        if key not in seen:
+            seen.add(key)
+            info["first_call_ms"] = info.get("first_call_ms", 0.0) + ms
+            info["shapes"] = len(seen)
+    xs = [tm.inputs_to_tf(kind, config["model"], b) for b in batches]
+    fn = model.forward if mode == "forward" else model.train_step
+    t0 = time.perf_counter()
+    fn.get_concrete_function()
+    info = {"trace_ms": 1e3 * (time.perf_counter() - t0)}
+    if mode == "forward":
+        def run(k=0):
+            return model.forward(xs[k])
+
+        vals = []
+        for k in range(len(xs)):  # the check pass (also the first call)
+            t0 = time.perf_counter()
+            out = run(k)
+            first_call(k, 1e3 * (time.perf_counter() - t0))
+            vals.append([out[name].numpy() for name in config["outputs"]])
+        return run, None, vals, info
+
+    labels = [tf.constant(np.asarray(l, np.int32)) for l in labels_list]
+
+    def run(k=0):
+        return model.train_step(xs[k], labels[k])
+
+    vals = []
+    for k in range(len(xs)):  # each batch's first step, from the exported parameters
+        t0 = time.perf_counter()
+        loss, norm = run(k)
+        first_call(k, 1e3 * (time.perf_counter() - t0))
+        model.reset()
+        vals.append([np.float32(loss.numpy()), np.float32(norm.numpy())])
+    return run, model.reset, vals, info
+
+
+def check_forward(config, cairn_dir, torch_out, jax_out, variant_dirs=(), extra=None):
     import numpy as np
     from common import max_rel_diff
     res = {}
     for i, name in enumerate(config["outputs"]):
         c = np.load(os.path.join(cairn_dir, f"cairn_{i}.npy"))
         outs = [("torch", torch_out[i]), ("jax", jax_out[i])]
+        outs += [(fw, vals[i]) for fw, vals in (extra or {}).items()]  # TF columns
         outs += [(f"variant_{label}", np.load(os.path.join(d, f"cairn_{i}.npy")))
                  for label, d in variant_dirs]
         for fw, o in outs:
@@ -431,7 +502,7 @@ def merge_checks(per_batch):
     return out
 
 
-def check_train(cairn_dir, torch_vals, jax_vals, variant_dirs=()):
+def check_train(cairn_dir, torch_vals, jax_vals, variant_dirs=(), extra=None):
     import numpy as np
 
     def load(d):
@@ -441,6 +512,7 @@ def check_train(cairn_dir, torch_vals, jax_vals, variant_dirs=()):
     loss, norm = load(cairn_dir)
     res = {"cairn_loss": loss, "cairn_grad_norm": norm}
     vals = [("torch", torch_vals), ("jax", jax_vals)]
+    vals += list((extra or {}).items())  # TF columns
     vals += [(f"variant_{label}", load(d)) for label, d in variant_dirs]
     for fw, (l, n) in vals:
         res[f"{fw}_loss_rel"] = abs(float(l) - loss) / max(abs(loss), 1e-6)
@@ -523,13 +595,28 @@ def bench_one(args, workload, mode, threads, cases_dir, target):
                                                 target)
             j_run, j_vals, jinfo = jax_side(kind, case_dir, config, batches, mode, labels, target)
             rec["compile"]["jax"] = jinfo
+            tf_cols = {}  # TF column -> (run, reset, check values)
+            for fw in [f for f in fws if f in TF_COLUMNS]:
+                # A TF failure (a model it lacks, an op it refuses) drops its
+                # column for this workload only, and is listed under Failures.
+                try:
+                    f_run, f_reset, f_vals, finfo = tf_side(kind, case_dir, config, batches,
+                                                            mode, labels, xla=fw == TF_XLA)
+                    rec["compile"][fw] = finfo
+                    tf_cols[fw] = (f_run, f_reset, f_vals)
+                except Exception as e:  # noqa: BLE001
+                    rec.setdefault("peer_errors", {})[fw] = repr(e)[:400]
+                    print(f"  {workload} {mode}: {FW_TITLES[fw]} failed: {e!r}", flush=True)
+                    fws = tuple(f for f in fws if f != fw)
+                    rec["frameworks"] = list(fws)
             checks = []
             for k in range(len(batches)):  # a whole pass: Cairn's results in <dir>/<k>/
                 sub = (lambda d: os.path.join(d, str(k))) if pass_info else (lambda d: d)
                 vdirs = [(label, sub(d)) for label, d in variant_dirs]
-                checks.append(check_forward(config, sub(tmp), t_vals[k], j_vals[k], vdirs)
+                f_k = {fw: c[2][k] for fw, c in tf_cols.items()}
+                checks.append(check_forward(config, sub(tmp), t_vals[k], j_vals[k], vdirs, f_k)
                               if mode == "forward" else
-                              check_train(sub(tmp), t_vals[k], j_vals[k], vdirs))
+                              check_train(sub(tmp), t_vals[k], j_vals[k], vdirs, f_k))
             rec["check"] = merge_checks(checks)
 
         def once(fw):
@@ -542,12 +629,14 @@ def bench_one(args, workload, mode, threads, cases_dir, target):
                     rec["gemm_flops"] = r["gemm_flops"]
                 return r["ms"][0]
             total = 0.0
+            run_fn, reset_fn = {"torch": (t_run, t_reset), "jax": (j_run, None)}.get(fw) or \
+                tf_cols[fw][:2]
             for k in range(len(batches)):
-                if fw == "torch" and t_reset:
-                    t_reset()
+                if reset_fn:
+                    reset_fn()  # torch, TF: the exported parameters, a fresh Adam state
                 target.sync()  # nothing of torch's still queued (the reset's copies)
                 t0 = time.perf_counter()
-                (t_run if fw == "torch" else j_run)(k)  # JAX: block_until_ready inside
+                run_fn(k)  # JAX: block_until_ready inside; TF: returns when done
                 if fw == "torch":
                     target.sync()
                 total += 1e3 * (time.perf_counter() - t0)
@@ -619,6 +708,27 @@ def child_main(args):
             pass
     if args.flush_denormals:
         torch.set_flush_denormal(True)
+    tf_version, tf_note = None, None
+    if cuda:
+        tf_note = "TensorFlow: not in the CUDA mode (tensorflow-cpu)"
+    elif args.no_tf:
+        tf_note = "TensorFlow: skipped (--no-tf)"
+    else:
+        try:
+            import tensorflow as tf
+            # Before any op runs (the runtime fixes its pools at the first):
+            # intra-op N, inter-op 1; the process is already pinned to N CPUs.
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+            tf_version = tf.__version__
+            active_peers.append(TF)
+            if args.tf_xla:
+                active_peers.append(TF_XLA)
+        except ImportError as e:
+            tf_note = (f"TensorFlow: not installed ({e}): the TF column is skipped "
+                       "(CAIRN_PEERS_TF=1 bench/peers/setup_venv.sh installs it)")
+    if tf_note:
+        print(f"bench.py: {tf_note}", flush=True)
     target = Target(args.device, args.cuda_dry_run)
     sys.path.insert(0, os.path.join(root, "bench", "reference"))
     sys.path.insert(0, here)
@@ -629,6 +739,8 @@ def child_main(args):
            "affinity": sorted(os.sched_getaffinity(0)),
            "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
            "jax": jax.__version__, "xla_flags": os.environ.get("XLA_FLAGS", ""),
+           "tensorflow": tf_version, "tensorflow_note": tf_note,
+           "tf_onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on)"),
            "flush_denormals": args.flush_denormals,
            "variants": {label: " ".join(flags) for label, flags in args.variants},
            "cairn_flags": " ".join(args.cairn_flags),
@@ -717,13 +829,21 @@ def fmt_check(r):
         var_s = f"; Cairn variants {max(var):.0e}" if var else "; Cairn variants"
         if var_ints:
             var_s += f" ({sum(var_ints)} moves differ)" if sum(var_ints) else " (moves equal)"
+    tfs = [fw for fw in TF_COLUMNS if f"{fw}_loss_rel" in c]
     if r["mode"] == "train":
-        return (f"loss {c['torch_loss_rel']:.0e} / {c['jax_loss_rel']:.0e}, "
-                f"norm {c['torch_grad_norm_rel']:.0e} / {c['jax_grad_norm_rel']:.0e}" + var_s)
+        tf_l = "".join(f" / {c[f'{fw}_loss_rel']:.0e}" for fw in tfs)
+        tf_n = "".join(f" / {c[f'{fw}_grad_norm_rel']:.0e}" for fw in tfs)
+        return (f"loss {c['torch_loss_rel']:.0e} / {c['jax_loss_rel']:.0e}{tf_l}, "
+                f"norm {c['torch_grad_norm_rel']:.0e} / {c['jax_grad_norm_rel']:.0e}{tf_n}" +
+                var_s)
     parts = []
-    for fw in ("torch", "jax"):
-        vals = [v for k, v in c.items() if k.startswith(fw + "_") and k.endswith("_rel")]
-        ints = [v for k, v in c.items() if k.startswith(fw + "_") and k.endswith("_differ")]
+
+    def owns(fw, k):  # "tf_" is also tf_xla's prefix
+        return k.startswith(fw + "_") and not (fw == TF and k.startswith(TF_XLA + "_"))
+    tf_fws = tuple(fw for fw in TF_COLUMNS if any(owns(fw, k) for k in c))
+    for fw in ("torch", "jax") + tf_fws:
+        vals = [v for k, v in c.items() if owns(fw, k) and k.endswith("_rel")]
+        ints = [v for k, v in c.items() if owns(fw, k) and k.endswith("_differ")]
         s = f"{max(vals):.0e}" if vals else "-"
         if ints:
             s += f" ({sum(ints)} moves differ)" if sum(ints) else " (moves equal)"
@@ -759,8 +879,10 @@ def fmt_shape(r):
     return f"{tok[0]} x {tok[1]}"
 
 
-FW_TITLES = {"cairn": "Cairn", "torch": "PyTorch eager", "jax": "JAX jit"}
-RATIO_TITLES = {"torch": "torch / Cairn", "jax": "JAX / Cairn"}
+FW_TITLES = {"cairn": "Cairn", "torch": "PyTorch eager", "jax": "JAX jit", TF: "TF function",
+             TF_XLA: "TF XLA"}
+RATIO_TITLES = {"torch": "torch / Cairn", "jax": "JAX / Cairn", TF: "TF / Cairn",
+                TF_XLA: "TF XLA / Cairn"}
 
 
 def fw_title(fw):
@@ -777,6 +899,11 @@ def fmt_s(ms):
     return f"{s:.3f}" if s < 10 else f"{s:.1f}"
 
 
+def check_title(fws):
+    return "check vs Cairn (torch / JAX" + "".join(
+        f" / {FW_TITLES[fw]}" for fw in TF_COLUMNS if fw in fws) + ")"
+
+
 def markdown_passes(passes, fws, ratio_order, cuda):
     """The whole-pass table: seconds per pass (median [min-max]: a few
     passes only), examples per second, ratios."""
@@ -788,7 +915,7 @@ def markdown_passes(passes, fws, ratio_order, cuda):
              "fresh Adam state (reset between batches outside the timing), not a sequence.\n"]
     head = ["workload", "data", "mode"] + ([] if cuda else ["threads"])
     head += [f"{fw_title(fw)} s" for fw in fws] + [f"{fw_title(fw)} ex/s" for fw in fws]
-    head += [ratio_title(fw) for fw in ratio_order] + ["passes", "check vs Cairn (torch / JAX)"]
+    head += [ratio_title(fw) for fw in ratio_order] + ["passes", check_title(fws)]
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + " --- |" * len(head))
     for r in passes:
@@ -805,6 +932,13 @@ def markdown_passes(passes, fws, ratio_order, cuda):
     return lines
 
 
+def fmt_tf_compile(c):
+    if not c:
+        return " - | - |"
+    shapes = f" ({c['shapes']} shapes)" if c.get("shapes", 1) > 1 else ""
+    return f" {c['trace_ms']:.0f} | {c.get('first_call_ms', 0):.0f}{shapes} |"
+
+
 def markdown(all_out, info, specs):
     cuda = all_out[0].get("device") == "cuda"
     recs = sorted((r for o in all_out for r in o["results"]),
@@ -815,8 +949,12 @@ def markdown(all_out, info, specs):
         if any(f"cairn_{label}" in r["time"] for r in recs):
             fws.append(f"cairn_{label}")
     fws += list(PEERS)
+    tf_fws = [fw for fw in TF_COLUMNS if any(fw in r["time"] for r in recs)]
+    has_tf = bool(tf_fws)
+    fws += tf_fws
     others = [fw for fw in fws if fw != "cairn"]
-    ratio_order = list(PEERS) + [fw for fw in others if fw not in PEERS]
+    ratio_order = list(PEERS) + tf_fws + \
+        [fw for fw in others if fw not in PEERS and fw not in TF_COLUMNS]
 
     lines = []
     if cuda:
@@ -836,7 +974,7 @@ def markdown(all_out, info, specs):
                      "> 1: Cairn faster)\n")
         head = ["workload", "batch", "mode"] + ([] if cuda else ["threads"])
         head += [fw_title(fw) for fw in fws] + [ratio_title(fw) for fw in ratio_order]
-        head += ["reps", "check vs Cairn (torch / JAX)"]
+        head += ["reps", check_title(fws)]
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + " --- |" * len(head))
     for r in recs_one:
@@ -859,11 +997,18 @@ def markdown(all_out, info, specs):
                      "on the GPU before the call. TF32 is off in PyTorch and JAX.\n")
 
     lines.append("### Compile time (ms)\n")
+    if has_tf:
+        lines.append("TF: the tf.function's trace (get_concrete_function; one graph for every "
+                     "shape) and its first call (graph optimizations and one run); TF XLA "
+                     "(jit_compile=True): the first call of each distinct shape summed (XLA "
+                     "compiles per shape).\n")
     lines.append("| workload | mode | " + ("" if cuda else "threads | ") +
                  "Cairn gradient + train step built | Cairn compile "
-                 "| Cairn IR to runnable | JAX trace (lower) | JAX compile | JAX total |")
+                 "| Cairn IR to runnable | JAX trace (lower) | JAX compile | JAX total |" +
+                 "".join(f" {FW_TITLES[fw]} trace | {FW_TITLES[fw]} first call |"
+                         for fw in tf_fws))
     lines.append("| --- | --- | " + ("" if cuda else "--- | ") +
-                 "--- | --- | --- | --- | --- | --- |")
+                 "--- | --- | --- | --- | --- | --- |" + " --- | --- |" * len(tf_fws))
     for r in recs:
         c, j = r["compile"]["cairn"], r["compile"].get("jax", {})
         lines.append(f"| {r['workload']} | {r['mode']} | " +
@@ -871,7 +1016,8 @@ def markdown(all_out, info, specs):
                      f"{c['build_ms']:.0f} | {c['compile_ms']:.0f} | {c['ir_to_runnable_ms']:.0f} | "
                      f"{j.get('trace_ms', 0):.0f} | {j.get('compile_ms', 0):.0f} | "
                      f"{j.get('trace_ms', 0) + j.get('compile_ms', 0):.0f}"
-                     f"{' (' + str(j['shapes']) + ' shapes)' if j.get('shapes', 1) > 1 else ''} |")
+                     f"{' (' + str(j['shapes']) + ' shapes)' if j.get('shapes', 1) > 1 else ''} |" +
+                     "".join(fmt_tf_compile(r["compile"].get(fw)) for fw in tf_fws))
 
     if cuda:
         lines += markdown_device(all_out, recs)
@@ -881,6 +1027,9 @@ def markdown(all_out, info, specs):
     errs += [{"workload": r["workload"], "mode": r["mode"], "threads": r["threads"],
               "error": f"Cairn {label}: {e}"}
              for r in recs for label, e in r.get("variant_errors", {}).items()]
+    errs += [{"workload": r["workload"], "mode": r["mode"], "threads": r["threads"],
+              "error": f"{FW_TITLES.get(fw, fw)}: {e}"}
+             for r in recs for fw, e in r.get("peer_errors", {}).items()]
     if errs:
         lines.append("\n### Failures\n")
         for e in errs:
@@ -897,7 +1046,13 @@ def markdown(all_out, info, specs):
            f"{o0.get('cudnn')}); " if cuda else "")
     lines.append(f"\nMachine: {gpu}{info.get('Model name', '?')}, {info.get('CPU(s)', '?')} CPUs "
                  f"({info.get('Flags', '')}); {o0['peak']['blas']}; PyTorch {o0['torch']}, "
-                 f"JAX {o0['jax']}, Python {info['python']}.")
+                 f"JAX {o0['jax']}, "
+                 + (f"TensorFlow {o0['tensorflow']} (oneDNN {o0.get('tf_onednn')}), "
+                    if o0.get("tensorflow") else "")
+                 + f"Python {info['python']}.")
+    notes = sorted({o["tensorflow_note"] for o in all_out if o.get("tensorflow_note")})
+    for note in notes:
+        lines.append(f"\n{note}.")
     return "\n".join(lines) + "\n"
 
 
@@ -1015,6 +1170,11 @@ def main():
                          "XLA flushes them already")
     ap.add_argument("--omp-active", action="store_true",
                     help="leave OMP_WAIT_POLICY alone (torch's OpenMP threads spin at barriers)")
+    ap.add_argument("--no-tf", action="store_true",
+                    help="leave TensorFlow out even where it is installed")
+    ap.add_argument("--tf-xla", action="store_true",
+                    help="one more TensorFlow column: the same tf.functions with "
+                         "jit_compile=True (XLA)")
     ap.add_argument("--no-pin", action="store_true",
                     help="do not pin the child to N CPUs (then JAX uses all cores at N = 1)")
     ap.add_argument("--no-loop-graphs", action="store_true",
@@ -1081,6 +1241,8 @@ def main():
                    "--pass-min-reps", str(args.pass_min_reps),
                    "--pass-warmup", str(args.pass_warmup),
                    *(["--flush-denormals"] if args.flush_denormals else []),
+                   *(["--no-tf"] if args.no_tf else []),
+                   *(["--tf-xla"] if args.tf_xla else []),
                    *(["--no-loop-graphs"] if args.no_loop_graphs else []),
                    *(["--full-reduce"] if args.full_reduce else []),
                    *(["--allow-emulated"] if args.allow_emulated else []),

@@ -9,7 +9,8 @@
 #
 # Environment: BUILD_DIR (default build/), CAIRN_PEERS_VENV (default
 # bench/.venv-peers), CAIRN_DATA_DIR (default ../shared/data), OUT_DIR
-# (default $BUILD_DIR/peers), THREADS (default 1,2).
+# (default $BUILD_DIR/peers), THREADS (default 1,2), CAIRN_PEERS_TF=1 (also
+# TensorFlow in the venv: the third peer column).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -10,13 +10,19 @@
 # Idempotent: re-running with the venv already complete does nothing.
 #
 # Environment: CAIRN_PEERS_VENV (default bench/.venv-peers), PYTHON
-# (default python3; needs Python >= 3.11 for this jax).
+# (default python3; needs Python >= 3.11 for this jax), CAIRN_PEERS_TF=1: also
+# TensorFlow (tensorflow-cpu from PyPI, the third peer: bench.py's TF column,
+# check_tf.py). 2.21.0 installs beside numpy 2.1.3 and jax 0.10.2's ml_dtypes
+# without changing them (it brings keras 3 and ~600 MB); without it bench.py
+# skips the TF column and says so.
 set -euo pipefail
 
 TORCH_VERSION=2.5.1
 NUMPY_VERSION=2.1.3
 JAX_VERSION=0.10.2
 JAXLIB_VERSION=0.10.2
+TF_VERSION=2.21.0
+want_tf="${CAIRN_PEERS_TF:-0}"
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="${CAIRN_PEERS_VENV:-$here/../.venv-peers}"
@@ -35,6 +41,11 @@ then
   [[ -f "$venv/.gitignore" ]] || echo '*' > "$venv/.gitignore"
   echo "setup_venv: $venv already has torch $TORCH_VERSION, numpy $NUMPY_VERSION," \
        "jax $JAX_VERSION"
+  if [[ "$want_tf" == 1 ]] &&
+     ! "$venv/bin/python" -c "import sys, tensorflow as tf; sys.exit(tf.__version__ != '$TF_VERSION')" \
+       2>/dev/null; then
+    "$venv/bin/python" -m pip install "tensorflow-cpu==$TF_VERSION" "numpy==$NUMPY_VERSION"
+  fi
   exit 0
 fi
 
@@ -57,6 +68,10 @@ then
 else
   echo "setup_venv: $cpu_index not reachable; torch from PyPI"
   "${pip[@]}" install "torch==$TORCH_VERSION" "numpy==$NUMPY_VERSION"
+fi
+if [[ "$want_tf" == 1 ]]; then
+  # numpy pinned beside it: the resolver must keep the benchmark's numpy.
+  "${pip[@]}" install "tensorflow-cpu==$TF_VERSION" "numpy==$NUMPY_VERSION"
 fi
 "$venv/bin/python" -c 'import torch, numpy, jax, jaxlib
 print("setup_venv: torch", torch.__version__, "numpy", numpy.__version__,

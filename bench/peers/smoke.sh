@@ -4,7 +4,8 @@
 # it those parts are skipped). cairn-peer-bench's sgemm peak, the tiny
 # workload exported, and served forward and as a training step through the
 # stdin protocol, on the CPU backend and on the CUDA backend; a percentile
-# batch exported and a tiny whole pass served.
+# batch exported and a tiny whole pass served; bench.py's tables with and
+# without the TensorFlow columns (test_tables.py, made-up results).
 #   bench/peers/smoke.sh build/bin/cairn-peer-bench
 set -euo pipefail
 exe="$1"
@@ -12,6 +13,8 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
 "$exe" peak --threads 1 --reps 1 | grep -q '"peak_gflops"'
+# bench.py's tables with and without the TensorFlow columns (stdlib only).
+python3 "$(dirname "${BASH_SOURCE[0]}")/test_tables.py" >/dev/null
 "$exe" export --workload bilstm_tiny --out "$tmp/case" --run >/dev/null
 for f in config.json inputs/tokens.npy inputs/lengths.npy params/embed.weight.npy \
          outputs/cairn_0.npy; do
