@@ -276,10 +276,6 @@ std::string percent(std::optional<double> v) {
   return v ? fmt::format("{:.1f}%", 100 * *v) : std::string("-");
 }
 
-} // namespace
-
-namespace {
-
 /// --profile: the training step's instruction time over the whole run, by
 /// instruction kind and op, largest first.
 void printStepProfile(Runner& runner, const std::string& stepName) {
