@@ -55,18 +55,9 @@ import os
 import numpy as np
 import tensorflow as tf
 
-SHIFT, REDUCE = 1, 2
+from param_names import DEFAULT_NAMES, param_names
 
-DEFAULT_NAMES = {
-    "embed": "embed",
-    "projection": "projection",
-    "reduce": "reduce",
-    "tracker": "tracker",
-    "predictor": "predictor",
-    "mlp": "mlp",
-    "out": "out",
-    "rnn": "rnn",
-}
+SHIFT, REDUCE = 1, 2
 
 
 def set_threads(n):
@@ -312,38 +303,6 @@ class KerasBiRnn:
 
 
 # ----------------------------------------------------------------------------
-# Parameter lists (declaration order, as Cairn's ParamStore declares them)
-
-
-def param_names(kind, cfg, names=None):
-    n = {**DEFAULT_NAMES, **(names or {})}
-    if kind in ("spinn_snli", "treelstm_sst"):
-        T = 0 if kind == "treelstm_sst" else cfg.get("tracker", 0)
-        out = [n["embed"] + ".weight", n["projection"] + ".weight", n["projection"] + ".bias"]
-        if T > 0:
-            out += [f"{n['tracker']}.cell.{w}" for w in ("wx", "wh", "b")]
-        if kind == "spinn_snli" and cfg.get("mode", "pi") == "predicted":
-            out += [n["predictor"] + ".weight", n["predictor"] + ".bias"]
-        out += [f"{n['reduce']}.{w}" for w in ("left.weight", "left.bias", "right.weight")]
-        if T > 0:
-            out.append(n["reduce"] + ".track.weight")
-        if kind == "spinn_snli":
-            for k in range(cfg["mlp_layers"] + 1):
-                out += [f"{n['mlp']}.{k}.weight", f"{n['mlp']}.{k}.bias"]
-        else:
-            out += [n["out"] + ".weight", n["out"] + ".bias"]
-        return out
-    if kind == "birnn_classify":
-        out = [n["embed"] + ".weight"]
-        cell_params = ("wx", "wh", "b") if cfg["cell"] == "lstm" else ("wx", "wh", "bx", "bh")
-        for k in range(cfg["layers"]):
-            for d in ("fwd", "bwd"):
-                out += [f"{n['rnn']}.l{k}.{d}.{w}" for w in cell_params]
-        return out + [n["out"] + ".weight", n["out"] + ".bias"]
-    raise ValueError(f"tf_models: kind {kind!r} not implemented (the tagger is not here)")
-
-
-# ----------------------------------------------------------------------------
 # A model of a case: forward and training step as tf.functions
 
 
@@ -373,6 +332,8 @@ class TfModel:
                  jit_compile=False):
         self.kind, self.cfg = kind, cfg
         self.names = {**DEFAULT_NAMES, **(names or {})}
+        if kind not in ("spinn_snli", "treelstm_sst", "birnn_classify"):
+            raise ValueError(f"tf_models: kind {kind!r} not implemented (the tagger is not here)")
         if param_names(kind, cfg, names) != list(param_list):
             raise ValueError("tf_models' parameter names differ from the case's")
         self.initial = {k: np.load(os.path.join(case_dir, "params", k + ".npy"))
