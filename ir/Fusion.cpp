@@ -8,7 +8,7 @@ namespace {
 
 bool elementwiseAllows(OpKind op) {
   return isElementwise(op) || op == OpKind::Broadcast || op == OpKind::Reshape ||
-         op == OpKind::Constant;
+         op == OpKind::Constant || op == OpKind::Gather; // block gathers only: checked per op
 }
 
 struct FusionKindInfo {
@@ -42,6 +42,28 @@ bool isFusionKind(std::string_view kind) {
 bool fusionKindAllows(std::string_view kind, OpKind op) {
   const FusionKindInfo* k = lookupKind(kind);
   return k && !isTerminator(op) && k->allows(op);
+}
+
+bool isBlockGather(const Op& op) {
+  if (op.kind() != OpKind::Gather || op.numOperands() != 2 || op.numResults() != 1 ||
+      op.getIntOr("batch_dims", 0) != 0)
+    return false;
+  const Value* x = op.operand(0);
+  const Op* def = op.operand(1) ? op.operand(1)->definingOp() : nullptr;
+  if (!x || !def || def->kind() != OpKind::Constant) return false;
+  const Tensor* idx = nullptr;
+  for (const auto& [name, attr] : def->attrs)
+    if (const Tensor* t = std::get_if<Tensor>(&attr)) idx = t;
+  if (!idx || idx->type().rank() != 1 || idx->numElements() < 1 || !isInteger(idx->dtype()) ||
+      idx->dtype() == DType::I1)
+    return false;
+  int64_t axis = op.getIntOr("axis", 0);
+  if (axis < 0 || axis >= x->type.rank() || x->type.shape[static_cast<size_t>(axis)] == kDynamic)
+    return false;
+  int64_t start = idx->getInt(0), n = idx->numElements();
+  for (int64_t k = 1; k < n; ++k)
+    if (idx->getInt(k) != start + k) return false;
+  return start >= 0 && start + n <= x->type.shape[static_cast<size_t>(axis)];
 }
 
 std::string fusionKind(const Op& fusion) {
@@ -86,6 +108,10 @@ bool checkFusionRegion(const Op& fusion,
   for (const auto& op : body.ops()) {
     if (!isTerminator(op->kind()) && isFusionKind(kind) && !fusionKindAllows(kind, op->kind())) {
       error(*op, fmt::format("is not allowed in a fusion of kind \"{}\"", kind));
+      ok = false;
+    } else if (op->kind() == OpKind::Gather && !isBlockGather(*op)) {
+      error(*op, "in a fusion must gather a contiguous block of one static axis with constant "
+                 "indices [s, s+1, ...] (a slice): a kernel reads it at an offset");
       ok = false;
     }
     for (size_t i = 0; i < op->numOperands(); ++i) {

@@ -28,9 +28,17 @@ bool isFusionKind(std::string_view kind);
 
 /// Whether the region of a fusion of `kind` may contain an op of kind `op`
 /// (the terminating `yield` aside). For "elementwise": the elementwise
-/// families (unary, binary, compare, select, cast) plus broadcast, reshape
-/// and constant.
+/// families (unary, binary, compare, select, cast) plus broadcast, reshape,
+/// constant, and `gather` when it is a block gather (isBlockGather).
 bool fusionKindAllows(std::string_view kind, OpKind op);
+
+/// Whether `op` is a `gather` of a contiguous block of one axis: indices a
+/// `constant` [s, s+1, ..., s+n-1] (rank 1, n >= 1, no batch dims) within
+/// the operand's static size along that axis. It reads x[..., s + j, ...]
+/// for result index j: a static slice that a kernel reads at an offset
+/// (the gates of a recurrent cell split from one product), and it cannot
+/// go out of range.
+bool isBlockGather(const Op& op);
 
 /// The fusion's kind, or "" when the attribute is missing or not a string.
 std::string fusionKind(const Op& fusion);

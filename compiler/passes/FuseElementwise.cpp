@@ -49,6 +49,8 @@ std::optional<Key> fusibleKey(const Op& op) {
   // An integer division fails on a zero divisor; a fused kernel never fails
   // on values (mismatched `?` sizes are a shape error either way).
   if (op.kind() == OpKind::Div && isInteger(t.dtype)) return std::nullopt;
+  // A gather fuses as a slice read at an offset (a cell's gate split).
+  if (op.kind() == OpKind::Gather && !isBlockGather(op)) return std::nullopt;
   // A reshape fuses only when it provably keeps the element count.
   if (op.kind() == OpKind::Reshape &&
       (op.numOperands() != 1 || !t.hasStaticShape() || !op.operand(0)->type.hasStaticShape()))
@@ -190,14 +192,19 @@ private:
     UsesCache uses; // fresh: earlier fusions have changed the region
     if (!isConvex(region, group, uses)) return;
 
-    // Operands: outside values the members read, splat constants aside.
+    // Operands: outside values the members read, splat constants and block
+    // gathers' indices aside (copied in: the kernel reads neither).
     std::vector<Value*> inputs, splats;
     auto addOnce = [](std::vector<Value*>& list, Value* v) {
       if (std::find(list.begin(), list.end(), v) == list.end()) list.push_back(v);
     };
     for (const Op* m : members)
-      for (Value* v : m->operands)
-        if (!group.count(v->definingOp())) addOnce(isSplatConstant(v) ? splats : inputs, v);
+      for (size_t k = 0; k < m->numOperands(); ++k) {
+        Value* v = m->operand(k);
+        if (group.count(v->definingOp())) continue;
+        bool copied = isSplatConstant(v) || (m->kind() == OpKind::Gather && k == 1);
+        addOnce(copied ? splats : inputs, v);
+      }
     // Results: member values read by anything but a member.
     std::map<const Value*, int> useCounts = countUses(region);
     for (const Op* m : members)

@@ -5,13 +5,17 @@
 // data edges: unary, binary, compare, `select` and `cast` ops, plus
 // `broadcast` (it brings a smaller operand into the iteration space; its
 // dynamic size operands become inputs) and `reshape` with static types (it
-// keeps the row-major order, so it is an index map). All members of a group
+// keeps the row-major order, so it is an index map), and a block `gather`
+// (constant indices [s, s+1, ...] along a static axis: a slice, read at an
+// offset; ir/Fusion.h isBlockGather), so that a cell's gate split is no
+// copy of its own but the kernel's reads of the gates. All members of a group
 // have one result element count or, with `?` dims, one result shape; the
 // data edges then force one run-time shape, or the program fails with the
 // same shape error it always had. Any member's result may be used outside
 // the group: it becomes one of the fusion's results (multi-output fusion),
 // so no op is ever computed twice. Splat constants the members read are
-// copied into the region (they cost nothing); every other outside value
+// copied into the region (they cost nothing), as are a block gather's
+// indices (the kernel never reads them); every other outside value
 // becomes an operand. A group is kept only when it has at least `minOps`
 // members, one of them arithmetic (not broadcast or reshape).
 // Not fused: integer `div` (it fails on a zero divisor; a fused kernel never

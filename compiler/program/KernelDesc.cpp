@@ -169,6 +169,16 @@ public:
       }
       break;
     }
+    case OpKind::Gather: {
+      if (!isBlockGather(op))
+        return errorf("{}'gather' op is not a block gather (constant contiguous indices along a "
+                      "static axis), which is all a kernel reads",
+                      op.where());
+      CAIRN_ASSIGN_OR_RETURN(s, shapeOf(op.operand(0), op));
+      s[static_cast<size_t>(op.getIntOr("axis", 0))] =
+          Extent::constant(op.operand(1)->type.shape[0]);
+      break;
+    }
     default: {
       if (!isElementwise(op.kind()) || op.numOperands() == 0)
         return errorf("{}'{}' op cannot be part of an elementwise kernel", op.where(), op.name());
@@ -323,6 +333,34 @@ private:
     return s;
   }
 
+  /// The stage mapping a block gather's result index to its operand's:
+  /// every dim at the operand's stride, plus start x the axis's stride.
+  /// Dims contiguous in both (those after the axis) merge into one term.
+  IndexStage blockStage(const SymShape& result, const SymShape& operand, size_t axis,
+                        int64_t start) {
+    std::vector<SymTerm> terms;
+    for (size_t d = 0; d < result.size(); ++d) {
+      if (isOne(result[d])) continue;
+      SymTerm t{product(result, d + 1), result[d], product(operand, d + 1)};
+      if (!terms.empty()) {
+        SymTerm& outer = terms.back();
+        if (outer.div == t.div * t.mod && outer.stride == t.stride * t.mod) {
+          outer = SymTerm{t.div, outer.mod * t.mod, t.stride};
+          continue;
+        }
+      }
+      terms.push_back(t);
+    }
+    if (!terms.empty()) terms.front().hasMod = false; // spans the whole index range
+    IndexStage st;
+    for (const SymTerm& t : terms)
+      st.terms.push_back(IndexTerm{encode(t.div), t.hasMod ? encode(t.mod) : 0, encode(t.stride)});
+    Extent axisStride = product(operand, axis + 1);
+    CAIRN_CHECK(axisStride.isConstant(), "a block gather's axis and the dims after it are static");
+    st.offset = start * axisStride.factor;
+    return st;
+  }
+
   int64_t encode(const Extent& e) {
     if (e.isConstant()) return e.factor;
     for (size_t k = 0; k < desc.shape.params.size(); ++k)
@@ -396,6 +434,20 @@ private:
       }
       return valueAt(x, mapId(composed));
     }
+    case OpKind::Gather: { // a block gather (typeOp checked): x at the slice's offset
+      const Value* x = op->operand(0);
+      IndexMap composed = desc.indexMaps[map];
+      if (!composed.zero) {
+        SymShape rs = shapes_.at(v);
+        CAIRN_ASSIGN_OR_RETURN(SymShape xs, shapeOf(x, *op));
+        for (Extent& e : rs) e = canon(e);
+        for (Extent& e : xs) e = canon(e);
+        const Tensor* idx = constantValue(op->operand(1));
+        auto axis = static_cast<size_t>(op->getIntOr("axis", 0));
+        composed.stages.push_back(blockStage(rs, xs, axis, idx->getInt(0)));
+      }
+      return valueAt(x, mapId(composed));
+    }
     default:
       break;
     }
@@ -466,7 +518,7 @@ StatusOr<KernelDesc> describeKernel(const Op& op) {
     return std::move(d.desc);
   }
   if (!fusionKindAllows(kElementwiseFusion, op.kind()) || op.kind() == OpKind::Constant ||
-      op.numResults() != 1)
+      op.kind() == OpKind::Gather || op.numResults() != 1)
     return errorf("{}'{}' op is neither an elementwise fusion nor an elementwise op", op.where(),
                   op.name());
   for (const Value* x : op.operands)
@@ -493,6 +545,7 @@ size_t hashKernel(const KernelDesc& k) {
     hashCombine(h, m.zero ? 1 : 2);
     for (const IndexStage& s : m.stages) {
       hashCombine(h, s.terms.size());
+      hashCombine(h, static_cast<uint64_t>(s.offset));
       for (const IndexTerm& t : s.terms) {
         hashCombine(h, static_cast<uint64_t>(t.div));
         hashCombine(h, static_cast<uint64_t>(t.mod));
@@ -543,7 +596,8 @@ std::string indexMapToString(const IndexMap& m) {
     std::vector<std::string> terms;
     for (const IndexTerm& t : s.terms)
       terms.push_back(termToString(t, in == "i" ? in : "(" + in + ")"));
-    in = terms.empty() ? "0" : fmt::format("{}", fmt::join(terms, " + "));
+    if (s.offset != 0 || terms.empty()) terms.push_back(std::to_string(s.offset));
+    in = fmt::format("{}", fmt::join(terms, " + "));
   }
   return in;
 }

@@ -8,7 +8,9 @@
 // buffers are read through an IndexMap from i: the identity for an input of
 // the result's element count (reshape keeps the row-major order, so it is the
 // identity too), element 0 for a one-element input, and a row-major index
-// decomposition only where a `broadcast` repeats elements. The per-element
+// decomposition only where a `broadcast` repeats elements or a block `gather`
+// reads a slice (at an offset, so an input may be larger than the iteration
+// space). The per-element
 // body is a list of scalar instructions in dependency order: loads, constants
 // and the elementwise ops of ir/Ops.def with their reference semantics
 // (kernels/reference/Elementwise.h).
@@ -44,9 +46,11 @@ struct IndexTerm {
   bool operator==(const IndexTerm&) const = default;
 };
 
-/// Maps an index to the sum of its terms.
+/// Maps an index to the sum of its terms plus a constant offset (a block
+/// gather's start: ir/Fusion.h isBlockGather).
 struct IndexStage {
   std::vector<IndexTerm> terms;
+  int64_t offset = 0;
   bool operator==(const IndexStage&) const = default;
 };
 

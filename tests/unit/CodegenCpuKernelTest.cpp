@@ -212,6 +212,40 @@ TEST(CodegenCpuKernelTest, DynamicShapesBecomeRunTimeExtents) {
   EXPECT_FALSE(exec::evaluateKernelShape(k->shape, {&x, &row, &col, &negative}, e));
 }
 
+TEST(CodegenCpuKernelTest, BlockGathersAreReadsAtAnOffset) {
+  // A cell's gate split fused into its update: each gate block is the gates
+  // input read at an offset; static (a flat loop, 32-bit indices) against
+  // the interpreter, and over a dynamic batch (rows of 24: the row-split
+  // path) as a listing.
+  std::string small = codegentest::lstmGateSplitFusion(5, false);
+  std::string listing = codegen::kernelToString(describeOk(small));
+  EXPECT_TRUE(codegentest::contains(listing, "load f32 in0 [i/5*20 + (i%5)]")) << listing;
+  EXPECT_TRUE(codegentest::contains(listing, "load f32 in0 [i/5*20 + (i%5) + 15]")) << listing;
+  std::string wide = codegentest::lstmGateSplitFusion(24, true);
+  listing = codegen::kernelToString(describeOk(wide));
+  EXPECT_TRUE(codegentest::contains(listing, "load f32 in0 [i/24*96 + (i%24) + 48]")) << listing;
+  CAIRN_SKIP_WITHOUT_JIT();
+  expectMatchesReference(small, {randomTensor(TensorType(DType::F32, {3, 20}), 11),
+                                 randomTensor(TensorType(DType::F32, {3, 5}), 12)});
+  // (The dynamic one runs in CodegenCudaTest: the emulated device takes
+  // run-time extents and runs this lowering's element loop.)
+  // Blocks of the first and the middle axis of a rank-3 value.
+  std::string body = R"(    %ri = constant [1, 2] : tensor<2xi32>
+    %x = gather %a0, %ri {axis = 0} : tensor<2x3x5xf64>
+    %m = constant [2] : tensor<1xi64>
+    %y = gather %a1, %m {axis = 1} : tensor<2x1x5xf64>
+    %yb = broadcast %y {dims = [0, 1, 2]} : tensor<2x3x5xf64>
+    %s = sub %x, %yb : tensor<2x3x5xf64>
+    yield %s
+)";
+  std::string rank3 =
+      fusionFunction({"tensor<4x3x5xf64>", "tensor<2x4x5xf64>"}, {"tensor<2x3x5xf64>"}, body);
+  listing = codegen::kernelToString(describeOk(rank3));
+  EXPECT_TRUE(codegentest::contains(listing, "[i + 15]")) << listing;
+  expectMatchesReference(rank3, {randomTensor(TensorType(DType::F64, {4, 3, 5}), 15),
+                                 randomTensor(TensorType(DType::F64, {2, 4, 5}), 16)});
+}
+
 TEST(CodegenCpuKernelTest, ClearErrorsForWhatCodegenDoesNotDo) {
   // A dynamic size computed inside the kernel (sizes must be inputs or constants).
   EXPECT_TRUE(codegentest::contains(

@@ -246,6 +246,27 @@ TEST(CodegenCudaTest, DynamicShapesPassExtentsAsArguments) {
   }
 }
 
+TEST(CodegenCudaTest, BlockGathersReadTheGatesAtAnOffset) {
+  CAIRN_SKIP_WITHOUT_JIT();
+  CAIRN_SKIP_WITHOUT_EMULATOR();
+  expectDeviceMatches(codegentest::lstmGateSplitFusion(5, false),
+                      {randomTensor(TensorType(DType::F32, {3, 20}), 21),
+                       randomTensor(TensorType(DType::F32, {3, 5}), 22)});
+  for (int64_t rows : {1, 37}) {
+    std::vector<Tensor> inputs = {randomTensor(TensorType(DType::F32, {rows, 96}), 23),
+                                  randomTensor(TensorType(DType::F32, {rows, 24}), 24)};
+    auto m = passtest::parseOk(codegentest::lstmGateSplitFusion(24, true));
+    ASSERT_TRUE(m);
+    auto want = evaluateOp(*codegentest::firstFusion(*m), inputs);
+    ASSERT_TRUE(want.isOk()) << want.status().message();
+    auto dev = device::makeEmulatedDevice();
+    auto got = runOnDevice(*dev, describeOk(*m), inputs);
+    ASSERT_TRUE(got.isOk()) << got.status().message();
+    for (size_t k = 0; k < 2; ++k)
+      EXPECT_TRUE(sameElements(got->at(k), want->at(k))) << rows << " rows, result " << k;
+  }
+}
+
 TEST(CodegenCudaTest, EmulatedDeviceRejectsBadLaunchesAndImages) {
   auto dev = device::makeEmulatedDevice();
   auto none = dev->load({"k", {{"sm_80", ".version 7.0"}}, nullptr});
@@ -288,7 +309,9 @@ TEST(CodegenCudaTest, DeviceModuleIsOnePerThreadFunctionForBothTargets) {
 /// assembled by ptxas: a kernel that would not load on a real GPU fails here.
 TEST(CodegenCudaTest, EveryKernelAssemblesWithPtxas) {
   std::vector<codegen::KernelDesc> kernels;
-  std::vector<std::string> texts = {kBroadcastsText, kLongRowsText, kDynamicText};
+  std::vector<std::string> texts = {kBroadcastsText, kLongRowsText, kDynamicText,
+                                    codegentest::lstmGateSplitFusion(5, false),
+                                    codegentest::lstmGateSplitFusion(24, true)};
   for (const OpCase& c : opCases())
     texts.push_back(opCaseText(c));
   for (const std::string& text : texts) {

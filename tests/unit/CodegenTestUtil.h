@@ -50,6 +50,36 @@ inline std::string fusionFunction(const std::vector<std::string>& args,
                      body, fmt::join(rets, ", "));
 }
 
+/// An LSTM-shaped cell update as fuse-elementwise leaves it: the gates
+/// [B, 4H] (a0) split by four block gathers, then a state update with c
+/// (a1); yields h and c. B is `?` when `dynamic`. Exact ops only (no tanh or
+/// sigmoid, whose kernels differ from the reference by ulps), so every
+/// backend must match the interpreter bit for bit.
+inline std::string lstmGateSplitFusion(int64_t hidden, bool dynamic) {
+  std::string b = dynamic ? "?" : "3";
+  std::string body;
+  for (int g = 0; g < 4; ++g) {
+    std::vector<int64_t> idx;
+    for (int64_t k = 0; k < hidden; ++k)
+      idx.push_back(g * hidden + k);
+    body += fmt::format("    %i{} = constant [{}] : tensor<{}xi64>\n", g, fmt::join(idx, ", "), hidden);
+    body += fmt::format("    %g{} = gather %a0, %i{} {{axis = 1}} : tensor<{}x{}xf32>\n", g, g, b, hidden);
+  }
+  std::string t = fmt::format("tensor<{}x{}xf32>", b, hidden);
+  body += fmt::format(R"(    %i = abs %g0 : {0}
+    %f = neg %g1 : {0}
+    %g = max %g2, %a1 : {0}
+    %o = min %g3, %a1 : {0}
+    %k = mul %f, %a1 : {0}
+    %w = mul %i, %g : {0}
+    %c = add %k, %w : {0}
+    %h = mul %o, %c : {0}
+    yield %h, %c
+)",
+                      t);
+  return fusionFunction({fmt::format("tensor<{}x{}xf32>", b, 4 * hidden), t}, {t, t}, body);
+}
+
 /// Whether `haystack` contains `needle` (a readable failure when not).
 inline ::testing::AssertionResult contains(const std::string& haystack, const std::string& needle) {
   if (haystack.find(needle) != std::string::npos) return ::testing::AssertionSuccess();

@@ -19,6 +19,7 @@
 // for LICM to hoist.
 #include "compiler/codegen/cpu/LowerToLLVM.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -105,6 +106,25 @@ int64_t rowWidth(const KernelDesc& k) {
   return isParam(k.numElements) ? 0 : std::max<int64_t>(k.numElements, 1);
 }
 
+/// The largest index `m` reads for i < n, or -1 when an extent is a
+/// run-time parameter. A block gather reads an input larger than the
+/// iteration space, so the index's width is decided by this, not by n.
+int64_t maxIndex(const IndexMap& m, int64_t n) {
+  if (m.zero) return 0;
+  if (!isConstantMap(m) || n < 1) return -1;
+  int64_t in = n - 1;
+  for (const IndexStage& s : m.stages) {
+    int64_t out = s.offset;
+    for (const IndexTerm& t : s.terms) {
+      int64_t x = in / t.div;
+      if (t.mod) x = std::min(x, t.mod - 1);
+      out += x * t.stride;
+    }
+    in = out;
+  }
+  return in;
+}
+
 /// Whether `m` is base(row) + c * stride within rows of (constant) width `w`.
 bool splitsByRow(const IndexMap& m, int64_t w) {
   if (w == 0 || m.zero || m.stages.size() != 1 || !isConstantMap(m)) return false;
@@ -126,7 +146,7 @@ public:
     for (size_t id = 0; id < k_.indexMaps.size(); ++id) {
       const IndexMap& m = k_.indexMaps[id];
       if (!splitsByRow(m, w_)) continue;
-      Value* base = b_.getInt64(0);
+      Value* base = b_.getInt64(m.stages[0].offset);
       int64_t stride = 0;
       for (const IndexTerm& t : m.stages[0].terms) {
         Value* x = nullptr;
@@ -148,6 +168,10 @@ public:
     i_ = i;
     c_ = c;
     narrow_ = !isParam(k_.numElements) && k_.numElements <= std::numeric_limits<int32_t>::max();
+    for (const IndexMap& m : k_.indexMaps) {
+      int64_t top = narrow_ ? maxIndex(m, k_.numElements) : 0;
+      narrow_ = narrow_ && top >= 0 && top <= std::numeric_limits<int32_t>::max();
+    }
     std::vector<Value*> v(k_.body.size());
     for (size_t n = 0; n < k_.body.size(); ++n) {
       const KernelInst& inst = k_.body[n];
@@ -200,7 +224,7 @@ private:
       llvm::IntegerType* t = narrow_ ? b_.getInt32Ty() : b_.getInt64Ty();
       Value* in = narrow_ ? b_.CreateTrunc(i_, t) : i_;
       for (const IndexStage& s : m.stages) {
-        Value* sum = llvm::ConstantInt::get(t, 0);
+        Value* sum = llvm::ConstantInt::get(t, static_cast<uint64_t>(s.offset));
         for (const IndexTerm& term : s.terms) {
           Value* x = in;
           if (term.div != 1) x = b_.CreateUDiv(x, extent(term.div, t));
