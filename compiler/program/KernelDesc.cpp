@@ -85,6 +85,20 @@ struct SymTerm {
   bool hasMod = true;
 };
 
+/// Appends the term of the next (inner) dim to `stage`, merged into the
+/// last one when the two dims are adjacent in the result and contiguous in
+/// the operand.
+void appendTerm(std::vector<SymTerm>& stage, const SymTerm& t) {
+  if (!stage.empty()) {
+    SymTerm& outer = stage.back();
+    if (outer.div == t.div * t.mod && outer.stride == t.stride * t.mod) {
+      outer = SymTerm{t.div, outer.mod * t.mod, t.stride};
+      return;
+    }
+  }
+  stage.push_back(t);
+}
+
 /// The stage mapping a broadcast's result index to its operand's index, or
 /// std::nullopt when it is the identity. Dims of size 1 repeat (stride 0);
 /// a dynamic operand dim is assumed to equal its result dim (a check).
@@ -96,16 +110,7 @@ std::optional<std::vector<SymTerm>> broadcastStage(const SymShape& result, const
   std::vector<SymTerm> stage;
   for (size_t d = 0; d < result.size(); ++d) {
     if (isOne(result[d]) || !stride[d]) continue;
-    SymTerm t{product(result, d + 1), result[d], *stride[d]};
-    if (!stage.empty()) {
-      SymTerm& outer = stage.back();
-      // Adjacent in the result and contiguous in the operand: one term.
-      if (outer.div == t.div * t.mod && outer.stride == t.stride * t.mod) {
-        outer = SymTerm{t.div, outer.mod * t.mod, t.stride};
-        continue;
-      }
-    }
-    stage.push_back(t);
+    appendTerm(stage, SymTerm{product(result, d + 1), result[d], *stride[d]});
   }
   // The outermost term needs no modulus when it spans the whole index range.
   if (!stage.empty()) {
@@ -340,16 +345,8 @@ private:
                         int64_t start) {
     std::vector<SymTerm> terms;
     for (size_t d = 0; d < result.size(); ++d) {
-      if (isOne(result[d])) continue;
-      SymTerm t{product(result, d + 1), result[d], product(operand, d + 1)};
-      if (!terms.empty()) {
-        SymTerm& outer = terms.back();
-        if (outer.div == t.div * t.mod && outer.stride == t.stride * t.mod) {
-          outer = SymTerm{t.div, outer.mod * t.mod, t.stride};
-          continue;
-        }
-      }
-      terms.push_back(t);
+      if (!isOne(result[d]))
+        appendTerm(terms, SymTerm{product(result, d + 1), result[d], product(operand, d + 1)});
     }
     if (!terms.empty()) terms.front().hasMod = false; // spans the whole index range
     IndexStage st;
