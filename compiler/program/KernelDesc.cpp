@@ -338,6 +338,13 @@ private:
     return s;
   }
 
+  IndexStage indexStage(const std::vector<SymTerm>& terms) {
+    IndexStage st;
+    for (const SymTerm& t : terms)
+      st.terms.push_back(IndexTerm{encode(t.div), t.hasMod ? encode(t.mod) : 0, encode(t.stride)});
+    return st;
+  }
+
   /// The stage mapping a block gather's result index to its operand's:
   /// every dim at the operand's stride, plus start x the axis's stride.
   /// Dims contiguous in both (those after the axis) merge into one term.
@@ -349,9 +356,7 @@ private:
         appendTerm(terms, SymTerm{product(result, d + 1), result[d], product(operand, d + 1)});
     }
     if (!terms.empty()) terms.front().hasMod = false; // spans the whole index range
-    IndexStage st;
-    for (const SymTerm& t : terms)
-      st.terms.push_back(IndexTerm{encode(t.div), t.hasMod ? encode(t.mod) : 0, encode(t.stride)});
+    IndexStage st = indexStage(terms);
     Extent axisStride = product(operand, axis + 1);
     CAIRN_CHECK(axisStride.isConstant(), "a block gather's axis and the dims after it are static");
     st.offset = start * axisStride.factor;
@@ -414,7 +419,8 @@ private:
     }
     case OpKind::Reshape:
       return valueAt(op->operand(0), map);
-    case OpKind::Broadcast: {
+    case OpKind::Broadcast:
+    case OpKind::Gather: { // a broadcast's repeats, or a block gather's offset (typeOp checked)
       const Value* x = op->operand(0);
       IndexMap composed = desc.indexMaps[map];
       if (!composed.zero) {
@@ -422,26 +428,12 @@ private:
         CAIRN_ASSIGN_OR_RETURN(SymShape xs, shapeOf(x, *op));
         for (Extent& e : rs) e = canon(e);
         for (Extent& e : xs) e = canon(e);
-        if (auto stage = broadcastStage(rs, xs, op->getInts("dims"))) {
-          IndexStage st;
-          for (const SymTerm& t : *stage)
-            st.terms.push_back(IndexTerm{encode(t.div), t.hasMod ? encode(t.mod) : 0, encode(t.stride)});
-          composed.stages.push_back(st);
+        if (op->kind() == OpKind::Gather) {
+          composed.stages.push_back(blockStage(rs, xs, static_cast<size_t>(op->getIntOr("axis", 0)),
+                                               constantValue(op->operand(1))->getInt(0)));
+        } else if (auto stage = broadcastStage(rs, xs, op->getInts("dims"))) {
+          composed.stages.push_back(indexStage(*stage));
         }
-      }
-      return valueAt(x, mapId(composed));
-    }
-    case OpKind::Gather: { // a block gather (typeOp checked): x at the slice's offset
-      const Value* x = op->operand(0);
-      IndexMap composed = desc.indexMaps[map];
-      if (!composed.zero) {
-        SymShape rs = shapes_.at(v);
-        CAIRN_ASSIGN_OR_RETURN(SymShape xs, shapeOf(x, *op));
-        for (Extent& e : rs) e = canon(e);
-        for (Extent& e : xs) e = canon(e);
-        const Tensor* idx = constantValue(op->operand(1));
-        auto axis = static_cast<size_t>(op->getIntOr("axis", 0));
-        composed.stages.push_back(blockStage(rs, xs, axis, idx->getInt(0)));
       }
       return valueAt(x, mapId(composed));
     }
