@@ -50,6 +50,7 @@ struct Options {
   bool profile = false;
   bool parallel = true;
   bool compactRows = false; ///< BiRnnConfig::compactRows
+  bool printPrograms = false;
   std::string dataDir;
 };
 
@@ -199,6 +200,7 @@ void benchBiRnn(const Options& o, BiRnnConfig::Cell cell) {
   std::vector<Tensor> params = ps.initialize(1);
   fmt::print("{} classifier, embed = hidden = {}, length 25\n", name, o.hidden);
   auto exe = compile(m);
+  if (o.printPrograms) fmt::print("{}\n", exe->describe());
   for (int64_t batch : {int64_t{128}, int64_t{1}}) {
     const int64_t len = 25;
     Tensor tokens(TensorType(DType::I32, {batch, len}));
@@ -367,6 +369,8 @@ int main(int argc, char** argv) {
   app.add_flag("--profile", o.profile, "after each timing, one profiled run: time by instruction kind and op");
   app.add_flag("--compact-rows", o.compactRows,
                "BiRNNs: each step on the live rows only (BiRnnConfig::compactRows)");
+  app.add_flag("--print-programs", o.printPrograms,
+               "BiRNNs: print the executor's programs (instructions by loop) after compiling");
   app.add_option("--data", o.dataDir, "data directory (default: ../shared/data)");
   CLI11_PARSE(app, argc, argv);
   gParallelLoops = o.parallel;
