@@ -62,6 +62,27 @@ struct Sizes {
   }
 };
 
+/// A weight given as `transpose %w {perm = [1, 0]}` (a model whose
+/// weights are stored [in, G*H], as the frontend's cells): its product reads
+/// %w directly, contracting its first dim. Exact: the same products summed
+/// in the same order; the transpose then dies, and the loop is the cells'.
+Value* transposedFrom(Value* w) {
+  Op* def = w->definingOp();
+  if (def && def->kind() == OpKind::Transpose && def->getInts("perm") == std::vector<int64_t>{1, 0})
+    return def->operand(0);
+  return nullptr;
+}
+Value* untransposed(Value* w) {
+  Value* inner = transposedFrom(w);
+  return inner ? inner : w;
+}
+/// x W^T: W [G*H, in] contracts its dim 1; an untransposed [in, G*H] its dim 0
+/// (dot's default).
+AttrMap contraction(Value* w) {
+  if (transposedFrom(w)) return {};
+  return {{"rhs_contract", std::vector<int64_t>{1}}};
+}
+
 class RnnExpander {
 public:
   int64_t expanded = 0;
@@ -158,9 +179,8 @@ public:
     } else {
       xt = e.op(OpKind::Gather, {x, t}, {{"axis", int64_t{0}}});
     }
-    AttrMap byRows{{"rhs_contract", std::vector<int64_t>{1}}};
-    Value* xw = e.op(OpKind::Dot, {xt, wIh}, byRows);
-    Value* hw = e.op(OpKind::Dot, {h, wHh}, byRows);
+    Value* xw = e.op(OpKind::Dot, {xt, untransposed(wIh)}, contraction(wIh));
+    Value* hw = e.op(OpKind::Dot, {h, untransposed(wHh)}, contraction(wHh));
     xt->name = "x_t";
     xw->name = "xw";
     hw->name = "hw";

@@ -17,7 +17,10 @@
 //            select %live, %h_new, 0
 //            %t' = %t +- 1 }
 //
-// so the loop passes apply unchanged: hoist-input-projection finds
+// A weight that is `transpose %w {perm = [1, 0]}` is read as %w with the
+// contraction on its first dim (exact), so a model storing [in, G*H] weights
+// (BiRnnConfig::useRnnOp over the cells' parameters) gets the cells' loop.
+// The loop passes apply unchanged: hoist-input-projection finds
 // dot(row t of %x, %w_ih) with %t a counter, licm lifts the broadcast bias,
 // autodiff tapes the loop. The op sequence is the one the reference kernel
 // (kernels/reference/Rnn.h) evaluates, so the reference interpreter computes

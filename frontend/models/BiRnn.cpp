@@ -57,8 +57,11 @@ DirectionResult runDirectionOp(FunctionBuilder& fb, const BiRnnLayers& net, size
   Val wIh = transpose(ps[name + ".wx"], {1, 0}).named(tag + "_w_ih");
   Val wHh = transpose(ps[name + ".wh"], {1, 0}).named(tag + "_w_hh");
   Val bIh = lstm ? ps[name + ".b"] : ps[name + ".bx"];
-  // The cell has one LSTM bias; b_ih + 0 is b_ih exactly.
-  Val bHh = lstm ? fb.constant(0.0, TensorType(DType::F32, {4 * net.cfg.hidden}))
+  // The cell has one LSTM bias: b_hh = -0.0, as b_ih + -0.0 is b_ih for
+  // every b_ih (+0.0 is not: -0.0 + +0.0 = +0.0), so canonicalize folds it
+  // away. expand-rnn reads the transposed weights untransposed: the loop is
+  // the cells' own.
+  Val bHh = lstm ? fb.constant(-0.0, TensorType(DType::F32, {4 * net.cfg.hidden}))
                  : ps[name + ".bh"];
   RnnResult r = rnn(lstm ? RnnCell::Lstm : RnnCell::Gru, xs, k.lengths, k.zeros,
                     lstm ? k.zeros : Val(), wIh, wHh, bIh, bHh, backward);
