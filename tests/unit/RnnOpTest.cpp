@@ -162,6 +162,7 @@ RnnCase randomCase(std::mt19937& gen, int i) {
 // rounding: 2e-6 for f32 through a few steps, 1e-12 for f64).
 TEST(RnnOpTest, ReferenceMatchesThePlainLoop) {
   std::mt19937 gen(5);
+  double magnitude = 0;
   for (int i = 0; i < 32; ++i) {
     RnnCase c = randomCase(gen, i);
     SCOPED_TRACE(describe(c));
@@ -173,9 +174,13 @@ TEST(RnnOpTest, ReferenceMatchesThePlainLoop) {
     std::vector<std::vector<double>> want = naiveRnn(c, in);
     ASSERT_EQ(got->size(), want.size());
     double tol = c.dtype == DType::F32 ? 2e-6 : 1e-12;
-    for (size_t r = 0; r < want.size(); ++r)
+    for (size_t r = 0; r < want.size(); ++r) {
       EXPECT_LE(maxAbs((*got)[r].toDoubles(), want[r]), tol) << "result #" << r;
+      for (double v : want[r])
+        magnitude += std::fabs(v);
+    }
   }
+  EXPECT_GT(magnitude, 10.0); // the cases compare real values, not empty tensors
 }
 
 // expand-rnn's loop computes the op's bits in the interpreter, and the
@@ -237,6 +242,59 @@ TEST(RnnOpTest, LengthOutsideZeroToTIsARunTimeError) {
     exec::ExecutionContext ctx;
     auto compiled = exe->run("f", in, ctx);
     EXPECT_FALSE(compiled.isOk());
+  }
+}
+
+// x and lengths with a dynamic batch, h0/c0 with a static one: the op's
+// results take the static B, and the expansion mixes gathers (x's rows) with
+// static slices (the gates); same bits as the op.
+TEST(RnnOpTest, MixedStaticAndDynamicBatchExpands) {
+  for (bool lstm : {true, false}) {
+    RnnCase c;
+    c.lstm = lstm;
+    c.B = 3;
+    Module m;
+    const int64_t G = lstm ? 4 : 3;
+    std::vector<TensorType> args{TensorType(c.dtype, {kDynamic, kDynamic, c.I}),
+                                 TensorType(c.lengthType, {kDynamic}),
+                                 TensorType(c.dtype, {c.B, c.H})};
+    if (lstm) args.push_back(TensorType(c.dtype, {c.B, c.H}));
+    for (Shape s : {Shape{G * c.H, c.I}, Shape{G * c.H, c.H}, Shape{G * c.H}, Shape{G * c.H}})
+      args.push_back(TensorType(c.dtype, s));
+    FunctionBuilder fb(m, "f", args);
+    size_t w = lstm ? 4 : 3;
+    RnnResult r = rnn(lstm ? RnnCell::Lstm : RnnCell::Gru, fb.arg(0), fb.arg(1), fb.arg(2),
+                      lstm ? fb.arg(3) : Val(), fb.arg(w), fb.arg(w + 1), fb.arg(w + 2),
+                      fb.arg(w + 3), true);
+    EXPECT_EQ(r.ys.type(), TensorType(c.dtype, {kDynamic, c.B, c.H}));
+    Function* f = fb.ret({r.ys, r.h});
+    std::unique_ptr<Module> expanded = cloneModule(m);
+    ASSERT_TRUE(expandRnn(*expanded).isOk());
+    ASSERT_TRUE(verify(*expanded).isOk()) << verify(*expanded).message();
+    std::mt19937 gen(17);
+    std::vector<Tensor> in = randomInputs(c, gen);
+    auto want = interpret(*f, in);
+    auto got = interpret(*expanded->lookup("f"), in);
+    ASSERT_TRUE(want.isOk() && got.isOk());
+    EXPECT_TRUE((*got)[0] == (*want)[0] && (*got)[1] == (*want)[1]);
+  }
+}
+
+TEST(RnnOpTest, BuilderRejectsAMissingOrExtraCellState) {
+  for (bool lstm : {true, false}) {
+    RnnCase c;
+    c.lstm = lstm;
+    Module m;
+    const int64_t G = lstm ? 4 : 3;
+    std::vector<TensorType> args{TensorType(c.dtype, {c.T, c.B, c.I}),
+                                 TensorType(c.lengthType, {c.B}), TensorType(c.dtype, {c.B, c.H})};
+    for (Shape s : {Shape{G * c.H, c.I}, Shape{G * c.H, c.H}, Shape{G * c.H}})
+      args.push_back(TensorType(c.dtype, s));
+    FunctionBuilder fb(m, "f", args);
+    Val c0 = lstm ? Val() : fb.arg(2); // LSTM without c0; GRU with one
+    EXPECT_THROW(rnn(lstm ? RnnCell::Lstm : RnnCell::Gru, fb.arg(0), fb.arg(1), fb.arg(2), c0,
+                     fb.arg(3), fb.arg(4), fb.arg(5), fb.arg(5)),
+                 BuildError);
   }
 }
 
