@@ -49,6 +49,7 @@ struct Options {
   bool interpreter = true;
   bool profile = false;
   bool parallel = true;
+  bool compactRows = false; ///< BiRnnConfig::compactRows
   bool rnnOp = false; ///< BiRnnConfig::useRnnOp
   std::string dataDir;
 };
@@ -186,6 +187,7 @@ BiRnnConfig biRnnConfig(const Options& o, BiRnnConfig::Cell cell) {
   cfg.embed = o.hidden;
   cfg.hidden = o.hidden;
   cfg.classes = 3;
+  cfg.compactRows = o.compactRows;
   cfg.useRnnOp = o.rnnOp;
   return cfg;
 }
@@ -365,6 +367,8 @@ int main(int argc, char** argv) {
   app.add_flag("!--no-interpreter", o.interpreter, "skip the interpreter timings");
   app.add_flag("!--no-parallel", o.parallel, "run independent loops one after the other");
   app.add_flag("--profile", o.profile, "after each timing, one profiled run: time by instruction kind and op");
+  app.add_flag("--compact-rows", o.compactRows,
+               "BiRNNs: each step on the live rows only (BiRnnConfig::compactRows)");
   app.add_flag("--rnn-op", o.rnnOp, "build the BiRNNs with `rnn` ops (expanded by the pipeline)");
   app.add_option("--data", o.dataDir, "data directory (default: ../shared/data)");
   CLI11_PARSE(app, argc, argv);

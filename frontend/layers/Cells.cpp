@@ -15,6 +15,22 @@ LSTMCell::LSTMCell(ParamStore& ps, std::string name, int64_t in, int64_t hidden)
   ps.declare({name_ + ".b", TensorType(DType::F32, {4 * hidden})});
 }
 
+namespace {
+
+/// The LSTM's update from its pre-activation gates [..., 4H] (i, f, g, o).
+LstmState lstmUpdate(Val gates, Val c) {
+  ValueList g = split(gates, 4, -1);
+  Val i = sigmoid(g[0]).named("i"), f = sigmoid(g[1]).named("f");
+  Val cand = tanh(g[2]).named("g"), o = sigmoid(g[3]).named("o");
+  Val keep = f * c;
+  Val write = i * cand;
+  Val cNext = (keep + write).named("c_next");
+  Val h = (o * tanh(cNext)).named("h_next");
+  return {h, cNext};
+}
+
+} // namespace
+
 LstmState LSTMCell::operator()(Val x, LstmState s) const {
   if (!ps_) throw BuildError("LSTMCell: applied before construction");
   layers::checkLastDim("LSTMCell", name_, x, in);
@@ -23,15 +39,23 @@ LstmState LSTMCell::operator()(Val x, LstmState s) const {
   const ParamStore& ps = *ps_;
   Val xw = matmul(x, ps[name_ + ".wx"]).named("xw");
   Val hw = matmul(s.h, ps[name_ + ".wh"]).named("hw");
-  Val gates = (xw + hw + ps[name_ + ".b"]).named("gates");
-  ValueList g = split(gates, 4, -1);
-  Val i = sigmoid(g[0]).named("i"), f = sigmoid(g[1]).named("f");
-  Val cand = tanh(g[2]).named("g"), o = sigmoid(g[3]).named("o");
-  Val keep = f * s.c;
-  Val write = i * cand;
-  Val c = (keep + write).named("c_next");
-  Val h = (o * tanh(c)).named("h_next");
-  return {h, c};
+  return lstmUpdate((xw + hw + ps[name_ + ".b"]).named("gates"), s.c);
+}
+
+Val LSTMCell::projectInput(Val x) const {
+  if (!ps_) throw BuildError("LSTMCell: applied before construction");
+  layers::checkLastDim("LSTMCell", name_, x, in);
+  const ParamStore& ps = *ps_;
+  return (matmul(x, ps[name_ + ".wx"]) + ps[name_ + ".b"]).named("xw");
+}
+
+LstmState LSTMCell::step(Val projected, LstmState s) const {
+  if (!ps_) throw BuildError("LSTMCell: applied before construction");
+  layers::checkLastDim("LSTMCell", name_, projected, 4 * hidden, "projected input");
+  layers::checkLastDim("LSTMCell", name_, s.h, hidden, "h");
+  layers::checkLastDim("LSTMCell", name_, s.c, hidden, "c");
+  Val hw = matmul(s.h, (*ps_)[name_ + ".wh"]).named("hw");
+  return lstmUpdate((projected + hw).named("gates"), s.c);
 }
 
 GRUCell::GRUCell(ParamStore& ps, std::string name, int64_t in, int64_t hidden)
@@ -44,13 +68,20 @@ GRUCell::GRUCell(ParamStore& ps, std::string name, int64_t in, int64_t hidden)
   ps.declare({name_ + ".bh", TensorType(DType::F32, {3 * hidden})});
 }
 
-Val GRUCell::operator()(Val x, Val h) const {
+Val GRUCell::operator()(Val x, Val h) const { return step(projectInput(x), h); }
+
+Val GRUCell::projectInput(Val x) const {
   if (!ps_) throw BuildError("GRUCell: applied before construction");
   layers::checkLastDim("GRUCell", name_, x, in);
+  const ParamStore& ps = *ps_;
+  return (matmul(x, ps[name_ + ".wx"]) + ps[name_ + ".bx"]).named("gx");
+}
+
+Val GRUCell::step(Val gx, Val h) const {
+  if (!ps_) throw BuildError("GRUCell: applied before construction");
+  layers::checkLastDim("GRUCell", name_, gx, 3 * hidden, "projected input");
   layers::checkLastDim("GRUCell", name_, h, hidden, "h");
   const ParamStore& ps = *ps_;
-  Val xw = matmul(x, ps[name_ + ".wx"]);
-  Val gx = (xw + ps[name_ + ".bx"]).named("gx");
   Val hw = matmul(h, ps[name_ + ".wh"]);
   Val gh = (hw + ps[name_ + ".bh"]).named("gh");
   ValueList x3 = split(gx, 3, -1), h3 = split(gh, 3, -1);

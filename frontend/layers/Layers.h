@@ -49,6 +49,11 @@ public:
   LSTMCell() = default;
   LSTMCell(ParamStore& ps, std::string name, int64_t in, int64_t hidden);
   LstmState operator()(Val x, LstmState s) const;
+  /// The input's share of the gates, x wx + b ([..., 4H]): computed for many
+  /// steps at once outside a loop (packed sequences), then fed to step().
+  Val projectInput(Val x) const;
+  /// The cell on a projected input: gates = projected + h wh.
+  LstmState step(Val projected, LstmState s) const;
   int64_t in = 0, hidden = 0;
 
 private:
@@ -61,7 +66,11 @@ class GRUCell {
 public:
   GRUCell() = default;
   GRUCell(ParamStore& ps, std::string name, int64_t in, int64_t hidden);
-  Val operator()(Val x, Val h) const;
+  Val operator()(Val x, Val h) const; ///< step(projectInput(x), h)
+  /// The input's share of the gates, x wx + bx ([..., 3H]).
+  Val projectInput(Val x) const;
+  /// The cell on a projected input.
+  Val step(Val projected, Val h) const;
   int64_t in = 0, hidden = 0;
 
 private:

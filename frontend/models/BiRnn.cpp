@@ -1,6 +1,7 @@
 // The bidirectional RNN classifier and tagger as graphs (see BiRnn.h).
 #include "frontend/models/BiRnn.h"
 
+#include <optional>
 #include <vector>
 
 #include "frontend/layers/Layers.h"
@@ -68,14 +69,45 @@ DirectionResult runDirectionOp(FunctionBuilder& fb, const BiRnnLayers& net, size
   return {r.ys.named(tag + "_outputs"), r.h.named(tag + "_final")};
 }
 
+/// A layer's input packed as PyTorch's packed sequences are: the live
+/// positions (t < length) only, time-major. Both directions of a layer read
+/// the same rows, so the input projections run over sum(lengths) rows, not
+/// N x B, and each step reads its live rows' projections from them.
+struct PackedInput {
+  Val rows;  ///< [S, in]: the live rows of xs, in (t, b) order
+  Val where; ///< [N, B] i32: the row of `rows` holding xs[t, b] (0 where padded: never read)
+};
+
+PackedInput pack(FunctionBuilder& fb, Val xs, const Common& k) {
+  Val nb = (k.steps * k.batch).named("packed_positions");
+  Val t = fb.iota(DType::I32, {k.steps, k.batch}, 0);
+  Val length = broadcastInDim(k.lengths, {k.steps, k.batch}, {1});
+  Val live = reshape(lt(t, length), {nb}).named("packed_live");
+  Val at = nonzero(live).named("packed_at"); // [S]: flat (t, b) positions
+  PackedInput p;
+  p.rows = gather(reshape(xs, {nb, xs.type().shape.back()}), at, 0).named("packed_rows");
+  Val count = dim(at, 0, DType::I32);
+  Val zero = broadcastTo(fb.scalar(0, DType::I32), {nb});
+  Val where = scatter(zero, at, fb.iota(DType::I32, {count}, 0), 0);
+  p.where = reshape(where, {k.steps, k.batch}).named("packed_where");
+  return p;
+}
+
 /// Runs cell `index` (2k or 2k + 1) over xs [N, B, in], forward or backward.
+/// With `packed` (compactRows), each step's cell runs on its live rows and
+/// reads their input projections from one product over the packed rows.
 DirectionResult runDirection(FunctionBuilder& fb, const BiRnnLayers& net, size_t index, Val xs,
-                             const Common& k, bool backward) {
+                             const Common& k, bool backward, const PackedInput* packed) {
   if (net.cfg.useRnnOp) return runDirectionOp(fb, net, index, xs, k, backward);
   const bool lstm = net.cfg.cell == BiRnnConfig::Lstm;
   const int64_t H = net.cfg.hidden;
   const std::string tag = backward ? "bwd" : "fwd";
   Val one = fb.scalar(1, DType::I32);
+  Val projected; // [S, gates x H], before the loop
+  if (packed)
+    projected = (lstm ? net.lstms[index].projectInput(packed->rows)
+                      : net.grus[index].projectInput(packed->rows))
+                    .named(tag + "_projected");
   Val t0 = backward ? (k.steps - one) : fb.scalar(0, DType::I32);
   ValueList inits{t0.named(tag + "_t0"), k.zeros, k.zeroOutputs};
   if (lstm) inits.push_back(k.zeros);
@@ -89,18 +121,30 @@ DirectionResult runDirection(FunctionBuilder& fb, const BiRnnLayers& net, size_t
       [&](const ValueList& c) {
         Val t = c[0].named(tag + "_t"), h = c[1].named(tag + "_h");
         Val buffer = c[2].named(tag + "_out");
-        Val x = sliceAt(xs, t).named(tag + "_x");
         Val rowLive = lt(t, k.lengths);
         // Compact: the cell sees the live rows only (their indices `rows`).
-        Val rows = net.cfg.compactRows ? nonzero(rowLive).named(tag + "_rows") : Val();
+        Val rows = packed ? nonzero(rowLive).named(tag + "_rows") : Val();
         auto pick = [&](Val v) { return rows.valid() ? gather(v, rows, 0) : v; };
         Val hNew, cNew;
-        if (lstm) {
-          LstmState s = net.lstms[index](pick(x), {pick(h), pick(c[3].named(tag + "_c"))});
-          hNew = s.h;
-          cNew = s.c;
+        if (packed) {
+          Val at = gather(sliceAt(packed->where, t), rows, 0).named(tag + "_packed_at");
+          Val p = gather(projected, at, 0).named(tag + "_p");
+          if (lstm) {
+            LstmState s = net.lstms[index].step(p, {pick(h), pick(c[3].named(tag + "_c"))});
+            hNew = s.h;
+            cNew = s.c;
+          } else {
+            hNew = net.grus[index].step(p, pick(h));
+          }
         } else {
-          hNew = net.grus[index](pick(x), pick(h));
+          Val x = sliceAt(xs, t).named(tag + "_x");
+          if (lstm) {
+            LstmState s = net.lstms[index](x, {h, c[3].named(tag + "_c")});
+            hNew = s.h;
+            cNew = s.c;
+          } else {
+            hNew = net.grus[index](x, h);
+          }
         }
         // Rows past their length keep their state and emit zeros.
         Val h1, emitted, c1;
@@ -142,8 +186,11 @@ Encoded encode(FunctionBuilder& fb, const BiRnnLayers& net, Val tokens, Val leng
   common.zeroOutputs = broadcastTo(zero, {common.steps, common.batch, H}).named("zero_outputs");
   Encoded e;
   for (int64_t k = 0; k < net.cfg.layers; ++k) {
-    DirectionResult f = runDirection(fb, net, 2 * k, xs, common, false);
-    DirectionResult b = runDirection(fb, net, 2 * k + 1, xs, common, true);
+    std::optional<PackedInput> packed;
+    if (net.cfg.compactRows) packed = pack(fb, xs, common);
+    const PackedInput* p = packed ? &*packed : nullptr;
+    DirectionResult f = runDirection(fb, net, 2 * k, xs, common, false, p);
+    DirectionResult b = runDirection(fb, net, 2 * k + 1, xs, common, true, p);
     xs = concat({f.outputs, b.outputs}, -1).named(fmt::format("l{}_out", k));
     e.fwd = f.final;
     e.bwd = b.final;

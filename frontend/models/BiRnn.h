@@ -31,9 +31,12 @@ struct BiRnnConfig {
   enum Cell { Lstm, Gru } cell = Lstm;
   int64_t vocab = 0, embed = 0, hidden = 0, layers = 1, classes = 0;
   /// Run each step's cell on the live rows only (t < length: `nonzero`,
-  /// gather, scatter back), what PyTorch's packed sequences compute: with
-  /// lengths spread over [1, N] about half the recurrent work. The same
-  /// results; differentiable (ragged tapes).
+  /// gather, scatter back), what PyTorch's packed sequences compute: the
+  /// input projections are one product per direction over the packed live
+  /// positions (sum of the lengths rows, not N x B) and the recurrent ones
+  /// per step over the live rows; with lengths spread over [1, N] about half
+  /// the work. The same results up to rounding (the LSTM adds its bias to
+  /// the input's share first); differentiable (ragged tapes).
   bool compactRows = false;
   /// Emit each direction of each layer as one `rnn` op (the cells'
   /// parameters transposed to PyTorch's layout, the LSTM's b_hh zero) instead
