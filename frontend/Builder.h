@@ -342,8 +342,8 @@ enum class RnnCell { Lstm, Gru };
 /// x [T, B, I], lengths [B] (i32/i64), h0 [B, H], c0 [B, H] (LSTM; pass
 /// Val() for GRU), w_ih [G*H, I], w_hh [G*H, H], b_ih and b_hh [G*H] in
 /// PyTorch's layout (G = 4: i, f, g, o; G = 3: r, z, n).
-RnnResult rnn(RnnCell cell, Val x, Val lengths, Val h0, Val c0, Val wIh, Val wHh, Val bIh,
-              Val bHh, bool reverse = false);
+RnnResult rnn(RnnCell cell, Val x, Val lengths, Val h0, Val c0, Val wIh, Val wHh, Val bIh, Val bHh,
+              bool reverse = false);
 
 // ---- Misc -------------------------------------------------------------------
 /// Run-time size of `axis` as a scalar of `dtype` (i32 or i64).

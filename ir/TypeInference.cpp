@@ -518,7 +518,6 @@ StatusOr<Types> ifElse(const Types& ops, const AttrMap& attrs, const Types& decl
   return declared;
 }
 
-
 // ---- recurrent layers ------------------------------------------------------------
 
 /// Merges two sizes of one dim (x's B and h0's B, ...): equal, or one `?`.
@@ -554,7 +553,8 @@ StatusOr<Types> rnn(const Types& ops, const AttrMap& attrs) {
   if (cell != "lstm" && cell != "gru")
     return errorf("attribute 'cell' must be \"lstm\" or \"gru\", got \"{}\"", cell);
   CAIRN_ASSIGN_OR_RETURN(int64_t reverse, intAttr(attrs, "reverse", 0));
-  if (reverse != 0 && reverse != 1) return errorf("attribute 'reverse' must be 0 or 1, got {}", reverse);
+  if (reverse != 0 && reverse != 1)
+    return errorf("attribute 'reverse' must be 0 or 1, got {}", reverse);
   const bool lstm = cell == "lstm";
   const size_t want = lstm ? 8 : 7;
   if (ops.size() != want)

@@ -50,7 +50,7 @@ struct Options {
   bool profile = false;
   bool parallel = true;
   bool compactRows = false; ///< BiRnnConfig::compactRows
-  bool rnnOp = false; ///< BiRnnConfig::useRnnOp
+  bool rnnOp = false;       ///< BiRnnConfig::useRnnOp
   std::string dataDir;
 };
 

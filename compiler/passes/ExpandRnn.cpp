@@ -155,8 +155,8 @@ public:
     {
       Emitter cond(loop->region(0), rnn->loc);
       Value* t = loop->region(0).argument(0);
-      Value* go = reverse ? cond.op(OpKind::Ge, {t, cond.index(0, L)})
-                          : cond.op(OpKind::Lt, {t, sz.steps});
+      Value* go =
+          reverse ? cond.op(OpKind::Ge, {t, cond.index(0, L)}) : cond.op(OpKind::Lt, {t, sz.steps});
       cond.put(Op::create(OpKind::Yield, {go}, {}, {}, 0, rnn->loc));
     }
 
@@ -173,8 +173,8 @@ public:
     Value* xt;
     if (B != kDynamic && x->type.shape[1] != kDynamic) {
       Value* z = e.index(0, L);
-      Value* block = e.op(OpKind::DynamicSlice, {x, t, z, z},
-                          {{"sizes", std::vector<int64_t>{1, B, I}}});
+      Value* block =
+          e.op(OpKind::DynamicSlice, {x, t, z, z}, {{"sizes", std::vector<int64_t>{1, B, I}}});
       xt = e.op(OpKind::Reshape, {block}, {}, {TensorType(dt, {B, I})});
     } else {
       xt = e.op(OpKind::Gather, {x, t}, {{"axis", int64_t{0}}});
@@ -262,8 +262,7 @@ public:
         ops.push_back(s);
       ys = out.op(OpKind::Reshape, ops, {}, {ysType});
     }
-    std::map<Value*, Value*> mapping{{rnn->result(0), ys},
-                                     {rnn->result(1), loop->result(1)}};
+    std::map<Value*, Value*> mapping{{rnn->result(0), ys}, {rnn->result(1), loop->result(1)}};
     if (lstm) mapping[rnn->result(2)] = loop->result(3);
     for (auto& [from, to] : mapping)
       to->name = from->name;
@@ -295,6 +294,8 @@ StatusOr<bool> expandRnn(Module& m, int64_t* numExpanded) {
   return expander.expanded > 0;
 }
 
-std::unique_ptr<Pass> createExpandRnnPass() { return std::make_unique<ExpandRnnPass>(); }
+std::unique_ptr<Pass> createExpandRnnPass() {
+  return std::make_unique<ExpandRnnPass>();
+}
 
 } // namespace cairn

@@ -81,7 +81,9 @@ std::vector<Tensor> randomInputs(const RnnCase& c, std::mt19937& gen) {
   return in;
 }
 
-double sigmoidD(double v) { return 1 / (1 + std::exp(-v)); }
+double sigmoidD(double v) {
+  return 1 / (1 + std::exp(-v));
+}
 
 /// The op's definition as a plain loop in double, one row at a time over
 /// its own length: ys, h_n, c_n.
@@ -263,9 +265,9 @@ TEST(RnnOpTest, MixedStaticAndDynamicBatchExpands) {
       args.push_back(TensorType(c.dtype, s));
     FunctionBuilder fb(m, "f", args);
     size_t w = lstm ? 4 : 3;
-    RnnResult r = rnn(lstm ? RnnCell::Lstm : RnnCell::Gru, fb.arg(0), fb.arg(1), fb.arg(2),
-                      lstm ? fb.arg(3) : Val(), fb.arg(w), fb.arg(w + 1), fb.arg(w + 2),
-                      fb.arg(w + 3), true);
+    RnnResult r =
+        rnn(lstm ? RnnCell::Lstm : RnnCell::Gru, fb.arg(0), fb.arg(1), fb.arg(2),
+            lstm ? fb.arg(3) : Val(), fb.arg(w), fb.arg(w + 1), fb.arg(w + 2), fb.arg(w + 3), true);
     EXPECT_EQ(r.ys.type(), TensorType(c.dtype, {kDynamic, c.B, c.H}));
     Function* f = fb.ret({r.ys, r.h});
     std::unique_ptr<Module> expanded = cloneModule(m);
@@ -357,10 +359,9 @@ struct Models {
         t.setDouble(i, 4 * t.getDouble(i));
   }
   std::vector<Tensor> inputs(bool withLabels) const {
-    std::vector<Tensor> in{
-        Tensor::fromInts(TensorType(DType::I32, {3, 5}),
-                         {1, 2, 3, 4, 5, 6, 7, 0, 0, 0, 8, 9, 10, 11, 12}),
-        Tensor::fromInts(TensorType(DType::I32, {3}), {5, 2, 4})};
+    std::vector<Tensor> in{Tensor::fromInts(TensorType(DType::I32, {3, 5}),
+                                            {1, 2, 3, 4, 5, 6, 7, 0, 0, 0, 8, 9, 10, 11, 12}),
+                           Tensor::fromInts(TensorType(DType::I32, {3}), {5, 2, 4})};
     in.insert(in.end(), values.begin(), values.end());
     if (withLabels) in.push_back(testing::labels({2, 0, 1}));
     return in;

@@ -154,8 +154,8 @@ Status cudnnRnnForwardUnused(CUstream stream, const RnnForwardArgs& a, RnnReserv
   CAIRN_DNN(cudnnSetTensorNdDescriptor(r.hDesc, CUDNN_DATA_FLOAT, 3, dims, strides));
   CUdeviceptr devLengths = 0;
   CAIRN_RETURN_IF_ERROR(r.alloc(a.lengths.size() * sizeof(int32_t), &devLengths));
-  CAIRN_CU(cuMemcpyHtoDAsync(devLengths, a.lengths.data(), a.lengths.size() * sizeof(int32_t),
-                             stream));
+  CAIRN_CU(
+      cuMemcpyHtoDAsync(devLengths, a.lengths.data(), a.lengths.size() * sizeof(int32_t), stream));
 
   // 4. The forward.
   const cudnnForwardMode_t mode = a.training ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE;
@@ -180,8 +180,10 @@ Status cudnnRnnForwardUnused(CUstream stream, const RnnForwardArgs& a, RnnReserv
     if (ran != CUDNN_STATUS_SUCCESS) return errorf("cudnnRNNForward: {}", cudnnGetErrorString(ran));
     CAIRN_CU(synced);
   }
-  if (reserve) *reserve = kept;
-  else if (kept.ptr) cuMemFree(kept.ptr);
+  if (reserve)
+    *reserve = kept;
+  else if (kept.ptr)
+    cuMemFree(kept.ptr);
   return Status::ok();
 }
 

@@ -36,7 +36,7 @@ struct RnnForwardArgs {
   CUdeviceptr x = 0;  ///< [T, B, I]
   CUdeviceptr ys = 0; ///< [T, B, H], zero at t >= lengths[b]
   CUdeviceptr h0 = 0, hn = 0;
-  CUdeviceptr c0 = 0, cn = 0; ///< LSTM only
+  CUdeviceptr c0 = 0, cn = 0;                     ///< LSTM only
   CUdeviceptr wIh = 0, wHh = 0, bIh = 0, bHh = 0; ///< [G*H, I], [G*H, H], [G*H], [G*H]
 };
 
@@ -51,8 +51,7 @@ struct RnnReserve {
 /// for it. Only the forward direction (reverse = 0): a reverse op is paired
 /// with its forward twin into one CUDNN_BIDIRECTIONAL call, or its rows
 /// reversed, in the next slice. Errors name the cuDNN call and status.
-__attribute__((visibility("default"))) Status cudnnRnnForwardUnused(CUstream stream,
-                                                                    const RnnForwardArgs& args,
-                                                                    RnnReserve* reserve);
+__attribute__((visibility("default"))) Status
+cudnnRnnForwardUnused(CUstream stream, const RnnForwardArgs& args, RnnReserve* reserve);
 
 } // namespace cairn::device::cudnn
