@@ -8,6 +8,7 @@
 #include "kernels/reference/Dot.h"
 #include "kernels/reference/Elementwise.h"
 #include "kernels/reference/Indexing.h"
+#include "kernels/reference/KernelUtil.h"
 #include "kernels/reference/Shape.h"
 
 namespace cairn::kernels {
@@ -34,8 +35,14 @@ StatusOr<std::vector<Tensor>> rnn(RnnCellKind cell, bool reverse, const RnnInput
   const DType dt = x.dtype();
   const int64_t T = x.shape()[0], B = x.shape()[1], I = x.shape()[2];
   const int64_t H = in.h0->shape()[1], G = lstm ? 4 : 3;
+  // Dynamic dims unify at verification, but at run time they may disagree.
   if (in.lengths->numElements() != B)
-    return errorf("has {} lengths for a batch of {}", in.lengths->numElements(), B);
+    return errorf("has {} lengths for a batch of {} (x is {})", in.lengths->numElements(), B,
+                  shapeStr(x.shape()));
+  for (const Tensor* state : {in.h0, in.c0})
+    if (state && state->shape() != Shape{B, H})
+      return errorf("initial state {} does not match x's batch of {} (x is {})",
+                    shapeStr(state->shape()), B, shapeStr(x.shape()));
   std::vector<int64_t> len = in.lengths->toInts();
   for (int64_t b = 0; b < B; ++b)
     if (len[b] < 0 || len[b] > T)

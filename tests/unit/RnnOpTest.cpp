@@ -300,6 +300,33 @@ TEST(RnnOpTest, BuilderRejectsAMissingOrExtraCellState) {
   }
 }
 
+// `?` batch dims agree at verification but may not at run time.
+TEST(RnnOpTest, RunTimeBatchMismatchIsAnError) {
+  RnnCase c;
+  c.dynamicB = true;
+  Module m;
+  Function* f = buildRnnFunction(m, c);
+  std::mt19937 gen(23);
+  std::vector<Tensor> in = randomInputs(c, gen);
+  RnnCase other = c;
+  other.B = 3;
+  in[2] = randomInputs(other, gen)[2]; // h0 [3, H] for x [T, 2, I]
+  auto r = interpret(*f, in);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_NE(
+      r.status().message().find("'rnn' op initial state [3, 3] does not match x's batch of 2"),
+      std::string::npos)
+      << r.status().message();
+  // The expansion and the compiled code stop too (in the loop's shape checks).
+  std::unique_ptr<Module> expanded = cloneModule(m);
+  ASSERT_TRUE(expandRnn(*expanded).isOk());
+  EXPECT_FALSE(interpret(*expanded->lookup("f"), in).isOk());
+  auto exe = exectest::compileOk(m);
+  ASSERT_NE(exe, nullptr);
+  exec::ExecutionContext ctx;
+  EXPECT_FALSE(exe->run("f", in, ctx).isOk());
+}
+
 // The expansion is a loop the loop passes recognize: hoist-input-projection
 // moves x_t W_ih^T out of it.
 TEST(RnnOpTest, InputProjectionIsHoistedFromTheExpansion) {
