@@ -4,6 +4,7 @@
 #include "compiler/passes/CSE.h"
 #include "compiler/passes/Canonicalize.h"
 #include "compiler/passes/DCE.h"
+#include "compiler/passes/ExpandRnn.h"
 #include "compiler/passes/FuseElementwise.h"
 #include "compiler/passes/HoistInputProjection.h"
 #include "compiler/passes/SinkAccumulatedProducts.h"
@@ -50,6 +51,9 @@ void registerBuiltinPasses(PassRegistry& registry) {
   registry.registerPass("cse", "merge identical pure ops (scoped by region)", createCSEPass);
   registry.registerPass("dce", "remove ops whose results are unused and dead loop-carried values",
                         createDCEPass);
+  registry.registerPass("expand-rnn",
+                        "replace each 'rnn' op (an LSTM/GRU layer direction) by its while loop",
+                        createExpandRnnPass);
   registry.registerPass("inline", "replace calls to non-recursive functions by their bodies",
                         createInlinePass);
   registry.registerPass("licm", "hoist loop-invariant ops out of while loops (outermost first)",

@@ -21,6 +21,7 @@ std::vector<std::string> defaultPipeline() {
 
 std::vector<std::string> optimizePipeline(FloatRewrites rewrites) {
   std::vector<std::string> passes = {
+      "expand-rnn",             // rnn ops as loops, before anything looks at loops
       "canonicalize",           // fold and simplify what the frontend built
       "cse",                    // merge duplicates, so calls and loops see one value
       "inline",                 // open up non-recursive calls to everything below

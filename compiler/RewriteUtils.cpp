@@ -97,6 +97,7 @@ bool mayFailAtRunTime(const Op& op) {
   case OpKind::RngCategorical:
   case OpKind::Call:
   case OpKind::While:
+  case OpKind::Rnn: // a length outside [0, T]
     return true;
   case OpKind::Div:
     return isInteger(op.result()->type.dtype) || hasDynamicDims(op);

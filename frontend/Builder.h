@@ -332,6 +332,19 @@ Val dot(Val a, Val b, const DotDims& dims = {});
 /// [B..., M, K] x [B..., K, N] with equal batch dims.
 Val matmul(Val a, Val b);
 
+// ---- Recurrent layers ---------------------------------------------------------
+/// What `rnn` returns: ys [T, B, H], the final h [B, H] and (LSTM) c [B, H].
+struct RnnResult {
+  Val ys, h, c;
+};
+enum class RnnCell { Lstm, Gru };
+/// One direction of an LSTM or GRU layer as one `rnn` op (ir/Ops.def):
+/// x [T, B, I], lengths [B] (i32/i64), h0 [B, H], c0 [B, H] (LSTM; pass
+/// Val() for GRU), w_ih [G*H, I], w_hh [G*H, H], b_ih and b_hh [G*H] in
+/// PyTorch's layout (G = 4: i, f, g, o; G = 3: r, z, n).
+RnnResult rnn(RnnCell cell, Val x, Val lengths, Val h0, Val c0, Val wIh, Val wHh, Val bIh, Val bHh,
+              bool reverse = false);
+
 // ---- Misc -------------------------------------------------------------------
 /// Run-time size of `axis` as a scalar of `dtype` (i32 or i64).
 Val dim(Val x, int64_t axis, DType dtype = DType::I64);

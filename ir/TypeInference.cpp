@@ -518,6 +518,88 @@ StatusOr<Types> ifElse(const Types& ops, const AttrMap& attrs, const Types& decl
   return declared;
 }
 
+// ---- recurrent layers ------------------------------------------------------------
+
+/// Merges two sizes of one dim (x's B and h0's B, ...): equal, or one `?`.
+StatusOr<int64_t> sameDim(int64_t a, int64_t b, std::string_view what) {
+  if (a != kDynamic && b != kDynamic && a != b)
+    return errorf("{} disagree: {} vs {}", what, a, b);
+  return a == kDynamic ? b : a;
+}
+
+/// Checks `t` is a rank-`shape.size()` tensor of `dtype` whose static dims
+/// equal `shape`'s (a `?` on either side is compatible), naming the operand.
+Status expectRnnOperand(const TensorType& t, std::string_view name, DType dtype,
+                        const Shape& shape, std::string_view layout) {
+  auto wrong = [&] {
+    return errorf("operand '{}' must be {} ({}), got {}", name, TensorType(dtype, shape).toString(),
+                  layout, t.toString());
+  };
+  if (t.dtype != dtype || t.rank() != static_cast<int64_t>(shape.size())) return wrong();
+  for (size_t d = 0; d < shape.size(); ++d)
+    if (shape[d] != kDynamic && t.shape[d] != kDynamic && t.shape[d] != shape[d]) return wrong();
+  return Status::ok();
+}
+
+// rnn: one direction of an LSTM/GRU layer (ir/Ops.def). Operands in order
+// x, lengths, h0, [c0,] w_ih, w_hh, b_ih, b_hh; I and H must be static (the
+// weights' shapes), T and B may be dynamic.
+StatusOr<Types> rnn(const Types& ops, const AttrMap& attrs) {
+  CAIRN_RETURN_IF_ERROR(noAttrsBut(attrs, {"cell", "reverse"}));
+  auto cellIt = attrs.find("cell");
+  if (cellIt == attrs.end() || !std::holds_alternative<std::string>(cellIt->second))
+    return errorf("requires a string attribute 'cell' (\"lstm\" or \"gru\")");
+  const std::string& cell = std::get<std::string>(cellIt->second);
+  if (cell != "lstm" && cell != "gru")
+    return errorf("attribute 'cell' must be \"lstm\" or \"gru\", got \"{}\"", cell);
+  CAIRN_ASSIGN_OR_RETURN(int64_t reverse, intAttr(attrs, "reverse", 0));
+  if (reverse != 0 && reverse != 1)
+    return errorf("attribute 'reverse' must be 0 or 1, got {}", reverse);
+  const bool lstm = cell == "lstm";
+  const size_t want = lstm ? 8 : 7;
+  if (ops.size() != want)
+    return errorf("with cell = \"{}\" expects {} operands ({}), got {}", cell, want,
+                  lstm ? "x, lengths, h0, c0, w_ih, w_hh, b_ih, b_hh"
+                       : "x, lengths, h0, w_ih, w_hh, b_ih, b_hh",
+                  ops.size());
+  const TensorType& x = ops[0];
+  if (!(x.dtype == DType::F32 || x.dtype == DType::F64) || x.rank() != 3)
+    return errorf("operand 'x' must be an f32 or f64 tensor [T, B, I], got {}", x.toString());
+  const int64_t T = x.shape[0], I = x.shape[2];
+  if (I == kDynamic) return errorf("operand 'x' needs a static input size I, got {}", x.toString());
+  const TensorType& lengths = ops[1];
+  if (!isInteger(lengths.dtype) || lengths.rank() != 1)
+    return errorf("operand 'lengths' must be an i32/i64 tensor [B], got {}", lengths.toString());
+  CAIRN_ASSIGN_OR_RETURN(int64_t B, sameDim(x.shape[1], lengths.shape[0],
+                                            "batch sizes of 'x' (dim 1) and 'lengths'"));
+  const TensorType& h0 = ops[2];
+  if (h0.rank() != 2 || h0.shape[1] == kDynamic)
+    return errorf("operand 'h0' must be a tensor [B, H] with a static H, got {}", h0.toString());
+  const int64_t H = h0.shape[1], G = lstm ? 4 : 3;
+  CAIRN_RETURN_IF_ERROR(expectRnnOperand(h0, "h0", x.dtype, {B, H}, "[B, H]"));
+  CAIRN_ASSIGN_OR_RETURN(B, sameDim(B, h0.shape[0], "batch sizes of 'x' and 'h0'"));
+  size_t w = 3;
+  if (lstm) {
+    CAIRN_RETURN_IF_ERROR(expectRnnOperand(ops[3], "c0", x.dtype, {B, H}, "[B, H]"));
+    CAIRN_ASSIGN_OR_RETURN(B, sameDim(B, ops[3].shape[0], "batch sizes of 'x' and 'c0'"));
+    w = 4;
+  }
+  const char* gates = lstm ? "[4H, I], gates i, f, g, o" : "[3H, I], gates r, z, n";
+  CAIRN_RETURN_IF_ERROR(expectRnnOperand(ops[w], "w_ih", x.dtype, {G * H, I}, gates));
+  CAIRN_RETURN_IF_ERROR(expectRnnOperand(ops[w + 1], "w_hh", x.dtype, {G * H, H},
+                                         lstm ? "[4H, H]" : "[3H, H]"));
+  CAIRN_RETURN_IF_ERROR(expectRnnOperand(ops[w + 2], "b_ih", x.dtype, {G * H},
+                                         lstm ? "[4H]" : "[3H]"));
+  CAIRN_RETURN_IF_ERROR(expectRnnOperand(ops[w + 3], "b_hh", x.dtype, {G * H},
+                                         lstm ? "[4H]" : "[3H]"));
+  for (size_t k = w; k < w + 4; ++k)
+    if (!ops[k].hasStaticShape())
+      return errorf("weights and biases need static shapes, got {}", ops[k].toString());
+  Types out{TensorType(x.dtype, {T, B, H}), TensorType(x.dtype, {B, H})};
+  if (lstm) out.push_back(TensorType(x.dtype, {B, H}));
+  return out;
+}
+
 } // namespace
 
 StatusOr<std::vector<TensorType>> inferResultTypes(OpKind kind, const std::vector<TensorType>& ops,
@@ -558,6 +640,7 @@ StatusOr<std::vector<TensorType>> inferResultTypes(OpKind kind, const std::vecto
   case OpFamily::If: return ifElse(ops, attrs, declared);
   case OpFamily::Return:
   case OpFamily::Yield: return Types{};
+  case OpFamily::Rnn: return rnn(ops, attrs);
   }
   return errorf("has no type rule");
 }

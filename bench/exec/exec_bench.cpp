@@ -51,6 +51,7 @@ struct Options {
   bool parallel = true;
   bool compactRows = false; ///< BiRnnConfig::compactRows
   bool printPrograms = false;
+  bool rnnOp = false;       ///< BiRnnConfig::useRnnOp
   std::string dataDir;
 };
 
@@ -188,6 +189,7 @@ BiRnnConfig biRnnConfig(const Options& o, BiRnnConfig::Cell cell) {
   cfg.hidden = o.hidden;
   cfg.classes = 3;
   cfg.compactRows = o.compactRows;
+  cfg.useRnnOp = o.rnnOp;
   return cfg;
 }
 
@@ -371,6 +373,7 @@ int main(int argc, char** argv) {
                "BiRNNs: each step on the live rows only (BiRnnConfig::compactRows)");
   app.add_flag("--print-programs", o.printPrograms,
                "BiRNNs: print the executor's programs (instructions by loop) after compiling");
+  app.add_flag("--rnn-op", o.rnnOp, "build the BiRNNs with `rnn` ops (expanded by the pipeline)");
   app.add_option("--data", o.dataDir, "data directory (default: ../shared/data)");
   CLI11_PARSE(app, argc, argv);
   gParallelLoops = o.parallel;

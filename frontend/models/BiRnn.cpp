@@ -11,7 +11,7 @@ namespace {
 
 /// The layers of the model, declared in the contract's order.
 struct BiRnnLayers {
-  BiRnnLayers(ParamStore& ps, const BiRnnConfig& cfg) : cfg(cfg) {
+  BiRnnLayers(ParamStore& ps, const BiRnnConfig& cfg) : cfg(cfg), ps(&ps) {
     embed = Embedding(ps, "embed", cfg.vocab, cfg.embed);
     for (int64_t k = 0; k < cfg.layers; ++k) {
       int64_t in = k == 0 ? cfg.embed : 2 * cfg.hidden;
@@ -26,6 +26,7 @@ struct BiRnnLayers {
     out = Linear(ps, "out", 2 * cfg.hidden, cfg.classes);
   }
   BiRnnConfig cfg;
+  ParamStore* ps;
   Embedding embed;
   std::vector<LSTMCell> lstms; ///< layer k: [2k] fwd, [2k + 1] bwd
   std::vector<GRUCell> grus;
@@ -45,6 +46,28 @@ struct Common {
   Val zeros;        ///< [B, H]: initial states, and the output of a padded step
   Val zeroOutputs;  ///< [N, B, H]: the initial output buffer
 };
+
+/// Cell `index` (2k or 2k + 1) over xs [N, B, in] as one `rnn` op: the
+/// cell's weights ([in, G*H], [H, G*H]) transposed to the op's layout.
+DirectionResult runDirectionOp(FunctionBuilder& fb, const BiRnnLayers& net, size_t index, Val xs,
+                               const Common& k, bool backward) {
+  const bool lstm = net.cfg.cell == BiRnnConfig::Lstm;
+  const ParamStore& ps = *net.ps;
+  const std::string name = fmt::format("rnn.l{}.{}", index / 2, index % 2 ? "bwd" : "fwd");
+  const std::string tag = backward ? "bwd" : "fwd";
+  Val wIh = transpose(ps[name + ".wx"], {1, 0}).named(tag + "_w_ih");
+  Val wHh = transpose(ps[name + ".wh"], {1, 0}).named(tag + "_w_hh");
+  Val bIh = lstm ? ps[name + ".b"] : ps[name + ".bx"];
+  // The cell has one LSTM bias: b_hh = -0.0, as b_ih + -0.0 is b_ih for
+  // every b_ih (+0.0 is not: -0.0 + +0.0 = +0.0), so canonicalize folds it
+  // away. expand-rnn reads the transposed weights untransposed: the loop is
+  // the cells' own.
+  Val bHh = lstm ? fb.constant(-0.0, TensorType(DType::F32, {4 * net.cfg.hidden}))
+                 : ps[name + ".bh"];
+  RnnResult r = rnn(lstm ? RnnCell::Lstm : RnnCell::Gru, xs, k.lengths, k.zeros,
+                    lstm ? k.zeros : Val(), wIh, wHh, bIh, bHh, backward);
+  return {r.ys.named(tag + "_outputs"), r.h.named(tag + "_final")};
+}
 
 /// A layer's input packed as PyTorch's packed sequences are: the live
 /// positions (t < length) only, time-major. Both directions of a layer read
@@ -75,6 +98,7 @@ PackedInput pack(FunctionBuilder& fb, Val xs, const Common& k) {
 /// reads their input projections from one product over the packed rows.
 DirectionResult runDirection(FunctionBuilder& fb, const BiRnnLayers& net, size_t index, Val xs,
                              const Common& k, bool backward, const PackedInput* packed) {
+  if (net.cfg.useRnnOp) return runDirectionOp(fb, net, index, xs, k, backward);
   const bool lstm = net.cfg.cell == BiRnnConfig::Lstm;
   const int64_t H = net.cfg.hidden;
   const std::string tag = backward ? "bwd" : "fwd";
@@ -180,6 +204,10 @@ void checkConfig(const BiRnnConfig& cfg, const ParamStore& ps, const std::string
     throw BuildError(fmt::format("{}: sizes must be positive (vocab {}, embed {}, hidden {}, "
                                  "layers {}, classes {})",
                                  name, cfg.vocab, cfg.embed, cfg.hidden, cfg.layers, cfg.classes));
+  if (cfg.useRnnOp && cfg.compactRows)
+    throw BuildError(fmt::format("{}: useRnnOp and compactRows do not combine (compaction is a "
+                                 "choice of the cell loop)",
+                                 name));
   if (ps.size() != 0)
     throw BuildError(fmt::format("{}: the parameter store must be empty (it has {} parameters)",
                                  name, ps.size()));

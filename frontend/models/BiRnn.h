@@ -38,6 +38,13 @@ struct BiRnnConfig {
   /// the work. The same results up to rounding (the LSTM adds its bias to
   /// the input's share first); differentiable (ragged tapes).
   bool compactRows = false;
+  /// Emit each direction of each layer as one `rnn` op (the cells'
+  /// parameters transposed to PyTorch's layout, the LSTM's b_hh zero) instead
+  /// of the cell loop. expand-rnn (first in the optimize pipelines and in
+  /// autodiff's preparation) turns it back into the same loop, so CPU results
+  /// match the cell loop's; the op is what a device can hand to cuDNN. Not with
+  /// compactRows (a BuildError): compaction is a loop-level choice.
+  bool useRnnOp = false;
 };
 
 /// Declares the model's parameters in `ps` (which must be empty) and adds

@@ -8,4 +8,5 @@
 #include "kernels/reference/Indexing.h"
 #include "kernels/reference/Random.h"
 #include "kernels/reference/Reduce.h"
+#include "kernels/reference/Rnn.h"
 #include "kernels/reference/Shape.h"

@@ -116,10 +116,11 @@ TEST(AutodiffModels, SpinnSnliLoss) {
   expectGradientsMatchFiniteDifferences(m, *f, in, paramArgs(4, ps), modelOptions());
 }
 
-void checkBiRnn(BiRnnConfig::Cell cell, bool compact = false) {
+void checkBiRnn(BiRnnConfig::Cell cell, bool compact = false, bool rnnOp = false) {
   BiRnnConfig c;
   c.cell = cell;
   c.compactRows = compact; // ragged tapes: the live rows' count changes per step
+  c.useRnnOp = rnnOp;      // `rnn` ops, expanded by buildGradient's preparation
   c.vocab = 9;
   c.embed = 3;
   c.hidden = 4;
@@ -144,6 +145,8 @@ TEST(AutodiffModels, BiLstmTwoLayers) { checkBiRnn(BiRnnConfig::Lstm); }
 TEST(AutodiffModels, BiLstmCompactRows) { checkBiRnn(BiRnnConfig::Lstm, true); }
 TEST(AutodiffModels, BiGruCompactRows) { checkBiRnn(BiRnnConfig::Gru, true); }
 TEST(AutodiffModels, BiGruTwoLayers) { checkBiRnn(BiRnnConfig::Gru); }
+TEST(AutodiffModels, BiLstmRnnOp) { checkBiRnn(BiRnnConfig::Lstm, false, true); }
+TEST(AutodiffModels, BiGruRnnOp) { checkBiRnn(BiRnnConfig::Gru, false, true); }
 
 TEST(AutodiffModels, TreeLstmSentiment) {
   TreeLstmConfig c;

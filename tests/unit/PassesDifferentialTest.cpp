@@ -249,7 +249,8 @@ std::string paramName(const ::testing::TestParamInfo<PassesDifferential::ParamTy
   static const std::map<std::string, std::string> kShort = {
       {"canonicalize", "Canon"},   {"cse", "CSE"},   {"dce", "DCE"},
       {"inline", "Inline"},        {"licm", "LICM"}, {"hoist-input-projection", "HoistProj"},
-      {"fuse-elementwise", "Fuse"}, {"pair-independent-loops", "PairLoops"}};
+      {"fuse-elementwise", "Fuse"}, {"pair-independent-loops", "PairLoops"},
+      {"expand-rnn", "ExpandRnn"}};
   for (const std::string& pass : kPipelines[pipeline])
     name += "_" + kShort.at(pass);
   return name;

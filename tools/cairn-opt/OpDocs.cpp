@@ -81,6 +81,8 @@ std::string_view familyTitle(OpFamily f) {
     return "Function terminator";
   case OpFamily::Yield:
     return "Region terminator";
+  case OpFamily::Rnn:
+    return "Recurrent layer";
   }
   return "Other";
 }
