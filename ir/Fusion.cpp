@@ -1,6 +1,8 @@
 // The fusion kinds' tables and the checks of a fusion's region.
 #include "ir/Fusion.h"
 
+#include <optional>
+
 #include <fmt/format.h>
 
 namespace cairn {
@@ -44,9 +46,22 @@ bool fusionKindAllows(std::string_view kind, OpKind op) {
   return k && !isTerminator(op) && k->allows(op);
 }
 
+namespace {
+
+/// An integer attribute, `dflt` when absent, std::nullopt when of another
+/// type (malformed IR: the verifier reports it; this must not abort).
+std::optional<int64_t> intAttr(const Op& op, const std::string& name, int64_t dflt) {
+  auto it = op.attrs.find(name);
+  if (it == op.attrs.end()) return dflt;
+  if (const int64_t* v = std::get_if<int64_t>(&it->second)) return *v;
+  return std::nullopt;
+}
+
+} // namespace
+
 bool isBlockGather(const Op& op) {
   if (op.kind() != OpKind::Gather || op.numOperands() != 2 || op.numResults() != 1 ||
-      op.getIntOr("batch_dims", 0) != 0)
+      intAttr(op, "batch_dims", 0) != std::optional<int64_t>(0))
     return false;
   const Value* x = op.operand(0);
   const Op* def = op.operand(1) ? op.operand(1)->definingOp() : nullptr;
@@ -57,7 +72,9 @@ bool isBlockGather(const Op& op) {
   if (!idx || idx->type().rank() != 1 || idx->numElements() < 1 || !isInteger(idx->dtype()) ||
       idx->dtype() == DType::I1)
     return false;
-  int64_t axis = op.getIntOr("axis", 0);
+  std::optional<int64_t> a = intAttr(op, "axis", 0);
+  if (!a) return false;
+  int64_t axis = *a;
   if (axis < 0 || axis >= x->type.rank() || x->type.shape[static_cast<size_t>(axis)] == kDynamic)
     return false;
   int64_t start = idx->getInt(0), n = idx->numElements();
