@@ -122,41 +122,32 @@ DirectionResult runDirection(FunctionBuilder& fb, const BiRnnLayers& net, size_t
         Val t = c[0].named(tag + "_t"), h = c[1].named(tag + "_h");
         Val buffer = c[2].named(tag + "_out");
         Val rowLive = lt(t, k.lengths);
-        // Compact: the cell sees the live rows only (their indices `rows`).
-        Val rows = packed ? nonzero(rowLive).named(tag + "_rows") : Val();
-        auto pick = [&](Val v) { return rows.valid() ? gather(v, rows, 0) : v; };
-        Val hNew, cNew;
-        if (packed) {
-          Val at = gather(sliceAt(packed->where, t), rows, 0).named(tag + "_packed_at");
-          Val p = gather(projected, at, 0).named(tag + "_p");
-          if (lstm) {
-            LstmState s = net.lstms[index].step(p, {pick(h), pick(c[3].named(tag + "_c"))});
-            hNew = s.h;
-            cNew = s.c;
-          } else {
-            hNew = net.grus[index].step(p, pick(h));
-          }
-        } else {
-          Val x = sliceAt(xs, t).named(tag + "_x");
-          if (lstm) {
-            LstmState s = net.lstms[index](x, {h, c[3].named(tag + "_c")});
-            hNew = s.h;
-            cNew = s.c;
-          } else {
-            hNew = net.grus[index](x, h);
-          }
-        }
+        Val cIn = lstm ? c[3].named(tag + "_c") : Val();
+        // The cell on `in`: the step's input, or (packed) its rows' projections.
+        auto cell = [&](Val in, Val hIn, Val cState) -> LstmState {
+          const bool projectedIn = packed != nullptr;
+          if (lstm)
+            return projectedIn ? net.lstms[index].step(in, {hIn, cState})
+                               : net.lstms[index](in, {hIn, cState});
+          return {projectedIn ? net.grus[index].step(in, hIn) : net.grus[index](in, hIn), Val()};
+        };
         // Rows past their length keep their state and emit zeros.
         Val h1, emitted, c1;
-        if (rows.valid()) {
-          h1 = scatter(h, rows, hNew, 0).named(tag + "_h_next");
-          emitted = scatter(k.zeros, rows, hNew, 0).named(tag + "_emit");
-          if (lstm) c1 = scatter(c[3], rows, cNew, 0).named(tag + "_c_next");
+        if (packed) { // the cell sees the live rows only (their indices `rows`)
+          Val rows = nonzero(rowLive).named(tag + "_rows");
+          Val at = gather(sliceAt(packed->where, t), rows, 0).named(tag + "_packed_at");
+          Val p = gather(projected, at, 0).named(tag + "_p");
+          Val hRows = gather(h, rows, 0);
+          LstmState s = cell(p, hRows, lstm ? gather(cIn, rows, 0) : Val());
+          h1 = scatter(h, rows, s.h, 0).named(tag + "_h_next");
+          emitted = scatter(k.zeros, rows, s.h, 0).named(tag + "_emit");
+          if (lstm) c1 = scatter(cIn, rows, s.c, 0).named(tag + "_c_next");
         } else {
+          LstmState s = cell(sliceAt(xs, t).named(tag + "_x"), h, cIn);
           Val live = broadcastInDim(rowLive, {k.batch, H}, {0}).named(tag + "_live");
-          h1 = select(live, hNew, h).named(tag + "_h_next");
-          emitted = select(live, hNew, k.zeros).named(tag + "_emit");
-          if (lstm) c1 = select(live, cNew, c[3]).named(tag + "_c_next");
+          h1 = select(live, s.h, h).named(tag + "_h_next");
+          emitted = select(live, s.h, k.zeros).named(tag + "_emit");
+          if (lstm) c1 = select(live, s.c, cIn).named(tag + "_c_next");
         }
         Val buffer1 = updateAt(buffer, t, emitted).named(tag + "_out_next");
         Val t1 = backward ? t - one : t + one;
