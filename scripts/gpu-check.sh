@@ -38,17 +38,19 @@ command -v nvidia-smi > /dev/null &&
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 |
   sed 's/^/gpu-check: GPU /' | tee -a "$summary"
 
-# cuBLAS from the toolkit, else from the Python wheels (nvidia-cublas).
+# cuBLAS and cuDNN (libcairn_cudnn_rnn.so's) from the toolkit, else from
+# the Python wheels (nvidia-cublas, nvidia-cudnn: PyTorch's own).
 cuda_libs=""
 for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do
-  [ -e "$d/libcublas.so.13" ] && cuda_libs="$cuda_libs:$d"
+  { [ -e "$d/libcublas.so.13" ] || [ -e "$d/libcudnn.so.9" ]; } && cuda_libs="$cuda_libs:$d"
 done
 wheel_libs="$(python3 - <<'EOF' 2>/dev/null
 import glob, os, site
 dirs = set()
 for base in site.getsitepackages():
-    for f in glob.glob(os.path.join(base, "nvidia", "**", "libcublas*.so*"), recursive=True):
-        dirs.add(os.path.dirname(f))
+    for lib in ("libcublas*.so*", "libcudnn.so*"):
+        for f in glob.glob(os.path.join(base, "nvidia", "**", lib), recursive=True):
+            dirs.add(os.path.dirname(f))
 print(":".join(sorted(dirs)))
 EOF
 )"
@@ -67,7 +69,7 @@ if [ -n "$built_in" ] && [ "$built_in" != "$root" ] && [ ! -e "$built_in" ]; the
 fi
 
 # 1. The tests on the GPU.
-filter='DeviceExecutor.*:*DeviceOpExamples*:*DeviceGoldenModels*:ExecTraining.*OnEmulatedDevice:TutorialTest.*:DeviceAot.*'
+filter='DeviceExecutor.*:*DeviceOpExamples*:*DeviceGoldenModels*:ExecTraining.*OnEmulatedDevice:TutorialTest.*:DeviceAot.*:DeviceRnn.*:RnnOnDevice.*'
 "$work/bin/cairn_unit_tests" --gtest_filter="$filter" > "$out/tests.log" 2>&1
 tests_rc=$?
 note "gpu-check: tests on the GPU: $(grep -E '^\[  PASSED  \]|^\[  FAILED  \] [0-9]+ test' "$out/tests.log" | tr '\n' ' ') (rc $tests_rc; $out/tests.log)"
