@@ -271,6 +271,59 @@ TEST(RnnGradTest, UnusedResultsGetZeroAdjoints) {
   }
 }
 
+// An rnn op in a loop's body: its operands (the carried h) are read from
+// the loop's tapes by the rule, as any other op's.
+TEST(RnnGradTest, RnnInsideALoop) {
+  auto m = exectest::parseOk(R"(
+func @f(%x: tensor<3x2x3xf64>, %len: tensor<2xi32>, %h0: tensor<2x4xf64>, %wi: tensor<12x3xf64>, %wh: tensor<12x4xf64>, %b: tensor<12xf64>, %n: tensor<i32>) -> tensor<f64> {
+  %z = constant 0 : tensor<i32>
+  %one = constant 1 : tensor<i32>
+  %r:2 = while (%t = %z, %h = %h0) : (tensor<i32>, tensor<2x4xf64>) max_trip %n cond {
+    %c = lt %t, %n : tensor<i1>
+    yield %c
+  } body {
+    %q:2 = rnn %x, %len, %h, %wi, %wh, %b, %b {cell = "gru", reverse = 1} : tensor<3x2x4xf64>, tensor<2x4xf64>
+    %s = reduce_sum %q#0 {dims = [0]} : tensor<2x4xf64>
+    %h2 = add %q#1, %s : tensor<2x4xf64>
+    %t2 = add %t, %one : tensor<i32>
+    yield %t2, %h2
+  }
+  %s = reduce_sum %r#1 {dims = [0, 1]} : tensor<f64>
+  return %s
+}
+)");
+  ASSERT_NE(m, nullptr);
+  GradOptions go;
+  go.wrt = {0, 2, 3, 4, 5};
+  auto loopGrad = buildGradient(*m, *m->lookup("f"), go);
+  go.keepRnnOps = true;
+  go.name = "f_op_grad";
+  auto opGrad = buildGradient(*m, *m->lookup("f"), go);
+  ASSERT_TRUE(loopGrad.isOk()) << loopGrad.status().message();
+  ASSERT_TRUE(opGrad.isOk()) << opGrad.status().message();
+  EXPECT_EQ(countOps(**opGrad, OpKind::RnnGrad), 1u);
+  GradCase c;
+  c.lstm = false;
+  c.T = 3;
+  c.B = 2;
+  c.H = 4;
+  std::mt19937 gen(41);
+  std::vector<Tensor> in = randomArgs(c, gen);
+  in.resize(c.numLayerOperands() - 1); // x, lengths, h0, w_ih, w_hh, b
+  for (Tensor& t : in)
+    if (isFloat(t.dtype()))
+      for (int64_t i = 0; i < t.numElements(); ++i)
+        t.setDouble(i, 0.3 * t.getDouble(i)); // three layers deep: keep the gates live
+  in.push_back(Tensor::fromInts(TensorType(DType::I32, {}), {3}));
+  auto want = interpret(**loopGrad, in);
+  auto got = interpret(**opGrad, in);
+  ASSERT_TRUE(want.isOk()) << want.status().message();
+  ASSERT_TRUE(got.isOk()) << got.status().message();
+  ASSERT_EQ(got->size(), want->size());
+  for (size_t k = 0; k < want->size(); ++k)
+    EXPECT_LE(exectest::relDiff((*got)[k], (*want)[k]), 1e-10) << "result #" << k;
+}
+
 TEST(RnnGradTest, LengthOutsideZeroToTIsARunTimeError) {
   for (int64_t bad : {-1, 5}) {
     GradCase c;
