@@ -75,26 +75,23 @@ StatusOr<std::vector<Tensor>> rnnGrad(RnnCellKind cell, bool reverse, const RnnI
   const DType dt = x.dtype();
   const int64_t T = x.shape()[0], B = x.shape()[1], I = x.shape()[2];
   const int64_t H = in.h0->shape()[1], G = lstm ? 4 : 3;
-  // Dynamic dims unify at verification, but at run time they may disagree.
-  if (in.lengths->numElements() != B)
-    return errorf("has {} lengths for a batch of {} (x is {})", in.lengths->numElements(), B,
-                  shapeStr(x.shape()));
-  for (const Tensor* state : {in.h0, in.c0, adj.dHn, adj.dCn})
-    if (state && state->shape() != Shape{B, H})
-      return errorf("state or state adjoint {} does not match x's batch of {} (x is {})",
-                    shapeStr(state->shape()), B, shapeStr(x.shape()));
+  CAIRN_ASSIGN_OR_RETURN(std::vector<int64_t> len, checkRnnInputs(cell, in));
+  // The adjoints' `?` dims, like the operands', may disagree at run time.
   if (adj.dYs->shape() != Shape{T, B, H})
     return errorf("d_ys is {}, expected {} for x {}", shapeStr(adj.dYs->shape()),
                   shapeStr(Shape{T, B, H}), shapeStr(x.shape()));
+  if (lstm != (adj.dCn != nullptr))
+    return errorf("an LSTM's gradient takes d_cn and a GRU's none");
+  for (const Tensor* state : {adj.dHn, adj.dCn})
+    if (state && state->shape() != Shape{B, H})
+      return errorf("state adjoint {} does not match x's batch of {} (x is {})",
+                    shapeStr(state->shape()), B, shapeStr(x.shape()));
+  // Static at verification; checked so that a direct call cannot read past them.
   if (in.wIh->shape() != Shape{G * H, I} || in.wHh->shape() != Shape{G * H, H} ||
       in.bIh->shape() != Shape{G * H} || in.bHh->shape() != Shape{G * H})
     return errorf("weights {}, {}, {}, {} do not fit I = {}, H = {}", shapeStr(in.wIh->shape()),
                   shapeStr(in.wHh->shape()), shapeStr(in.bIh->shape()), shapeStr(in.bHh->shape()),
                   I, H);
-  std::vector<int64_t> len = in.lengths->toInts();
-  for (int64_t b = 0; b < B; ++b)
-    if (len[b] < 0 || len[b] > T)
-      return errorf("length {} of row {} is outside [0, {}] (T, the padded length)", len[b], b, T);
 
   const std::vector<double> xs = x.toDoubles(), dys = adj.dYs->toDoubles();
   const std::vector<double> h0 = in.h0->toDoubles(), dhn = adj.dHn->toDoubles();
