@@ -107,9 +107,9 @@ StatusOr<std::vector<Tensor>> rnnGrad(RnnCellKind cell, bool reverse, const RnnI
   std::vector<double> dBIh(static_cast<size_t>(G * H), 0.0), dBHh(dBIh);
 
   // Per row and step, what the backward reads: the state entering the step
-  // and the gate activations (lstm: i, f, g, o, then c' and tanh(c'); gru:
-  // r, z, n, then h W_hn^T + b_hn, which r scales).
-  const int64_t perStep = lstm ? 6 * H : 4 * H;
+  // and the gate activations (lstm: i, f, g, o, then tanh(c'); gru: r, z,
+  // n, then h W_hn^T + b_hn, which r scales).
+  const int64_t perStep = lstm ? 5 * H : 4 * H;
   for (int64_t b = 0; b < B; ++b) {
     const int64_t L = len[b];
     auto timeOf = [&](int64_t s) { return reverse ? L - 1 - s : s; }; // the s-th step run
@@ -134,8 +134,7 @@ StatusOr<std::vector<Tensor>> rnnGrad(RnnCellKind cell, bool reverse, const RnnI
           const double g = std::tanh(ax[2 * H + j] + ah[2 * H + j]);
           const double o = sigmoid(ax[3 * H + j] + ah[3 * H + j]);
           const double cNew = f * c[j] + i * g, tc = std::tanh(cNew);
-          a[j] = i, a[H + j] = f, a[2 * H + j] = g, a[3 * H + j] = o;
-          a[4 * H + j] = cNew, a[5 * H + j] = tc;
+          a[j] = i, a[H + j] = f, a[2 * H + j] = g, a[3 * H + j] = o, a[4 * H + j] = tc;
           c[j] = cNew;
           h[j] = o * tc;
         }
@@ -167,7 +166,7 @@ StatusOr<std::vector<Tensor>> rnnGrad(RnnCellKind cell, bool reverse, const RnnI
         const double* cp = cIn.data() + s * H;
         for (int64_t j = 0; j < H; ++j) {
           const double i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j];
-          const double tc = a[5 * H + j];
+          const double tc = a[4 * H + j];
           const double dct = dc[j] + dh[j] * o * (1 - tc * tc);
           dax[j] = dct * g * i * (1 - i);
           dax[H + j] = dct * cp[j] * f * (1 - f);
