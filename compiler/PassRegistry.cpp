@@ -7,10 +7,10 @@
 #include "compiler/passes/ExpandRnn.h"
 #include "compiler/passes/FuseElementwise.h"
 #include "compiler/passes/HoistInputProjection.h"
-#include "compiler/passes/SinkAccumulatedProducts.h"
 #include "compiler/passes/Inline.h"
 #include "compiler/passes/LICM.h"
 #include "compiler/passes/PairIndependentLoops.h"
+#include "compiler/passes/SinkAccumulatedProducts.h"
 
 namespace cairn {
 
@@ -54,6 +54,10 @@ void registerBuiltinPasses(PassRegistry& registry) {
   registry.registerPass("expand-rnn",
                         "replace each 'rnn' op (an LSTM/GRU layer direction) by its while loop",
                         createExpandRnnPass);
+  registry.registerPass("expand-rnn-off-device",
+                        "expand-rnn for the ops the device's Device::rnn (cuDNN) cannot run "
+                        "(not f32); keep the others",
+                        createExpandRnnOffDevicePass);
   registry.registerPass("inline", "replace calls to non-recursive functions by their bodies",
                         createInlinePass);
   registry.registerPass("licm", "hoist loop-invariant ops out of while loops (outermost first)",

@@ -31,13 +31,19 @@ std::vector<std::string> optimizePipeline(FloatRewrites rewrites) {
   if (rewrites == FloatRewrites::Reassociate)
     passes.push_back("sink-accumulated-products"); // sum_t x_t' g_t as one GEMM after the loop
   passes.insert(passes.end(), {
-                                  "canonicalize",     // clean up after the moves
-                                  "cse",              // merge hoisted twins
-                                  "dce",              // drop what the rewrites left unused
-                                  "fuse-elementwise", // groups become codegen's kernels
+                                  "canonicalize",           // clean up after the moves
+                                  "cse",                    // merge hoisted twins
+                                  "dce",                    // drop what the rewrites left unused
+                                  "fuse-elementwise",       // groups become codegen's kernels
                                   "pair-independent-loops", // last: independent loops side by
                                                             // side, run at once
                               });
+  return passes;
+}
+
+std::vector<std::string> deviceOptimizePipeline(FloatRewrites rewrites) {
+  std::vector<std::string> passes = optimizePipeline(rewrites);
+  passes.front() = "expand-rnn-off-device"; // f32 rnn ops stay whole, for cuDNN
   return passes;
 }
 
@@ -45,7 +51,9 @@ StatusOr<std::vector<std::string>> lookupPipeline(std::string_view name) {
   if (name == "default") return defaultPipeline();
   if (name == "optimize") return optimizePipeline();
   if (name == "optimize-reassociate") return optimizePipeline(FloatRewrites::Reassociate);
-  return errorf("unknown pipeline '{}' (known pipelines: default, optimize, optimize-reassociate)",
+  if (name == "optimize-device") return deviceOptimizePipeline();
+  return errorf("unknown pipeline '{}' (known pipelines: default, optimize, optimize-reassociate, "
+                "optimize-device)",
                 name);
 }
 

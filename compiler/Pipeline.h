@@ -51,6 +51,11 @@ enum class FloatRewrites {
 /// projection hoisting and elementwise fusion: the IR codegen consumes.
 std::vector<std::string> optimizePipeline(FloatRewrites rewrites = FloatRewrites::Exact);
 
+/// optimizePipeline for a device that runs `rnn` ops whole (Device::rnn,
+/// cuDNN): "expand-rnn-off-device" first, so only the rnn ops it cannot run
+/// become loops. The pipeline "optimize-device".
+std::vector<std::string> deviceOptimizePipeline(FloatRewrites rewrites = FloatRewrites::Exact);
+
 /// Runs the passes called `passNames` (see PassRegistry) on `m` in order.
 /// Fails on an unknown pass name (before running any), on a pass's error,
 /// and, with verifyEach, on invalid IR after a pass.

@@ -24,6 +24,10 @@ mkdir -p "$stage/bin" "$stage/lib" "$stage/data"
 bins=("$build/tests/cairn_unit_tests" "$build/bin/cairn-fuzz-diff" "$build/bin/cairn-peer-bench")
 for b in "${bins[@]}"; do strip -o "$stage/bin/$(basename "$b")" "$b"; done
 strip -o "$stage/lib/libcairn_cuda_device.so" "$device_lib"
+# cuDNN's RNN calls (runtime/device/cuda/CudnnRnn.h): found next to the
+# device layer, so rnn ops run through cuDNN there.
+cudnn_lib="$build/lib/libcairn_cudnn_rnn.so"
+[ -f "$cudnn_lib" ] && strip -o "$stage/lib/libcairn_cudnn_rnn.so" "$cudnn_lib"
 
 # Shared libraries: everything ldd resolves except the C runtime, the C++
 # runtime (a CUDA 13 machine's are at least as new as Debian 12's) and the

@@ -35,7 +35,8 @@
 // (every loop host-synchronized, as XLA runs them). SPINN is compiled with
 // the pairs merged into one loop on the device (splitPairs only pays where
 // two CPU cores run the two loops; on one stream they would run one after
-// the other). `profile` on the device has no per-instruction times: it
+// the other); the BiRNNs with `rnn` ops (each layer direction one cuDNN
+// call on a GPU). `profile` on the device has no per-instruction times: it
 // reports the fastest of 3 runs and what one run did (DeviceStats).
 //
 // Train mode is the training step of bench/exec/exec_bench.cpp (mean
@@ -68,6 +69,7 @@
 #include "compiler/codegen/cpu/CompileExecutable.h"
 #include "compiler/codegen/cuda/CompileForDevice.h"
 #include "frontend/layers/Layers.h"
+#include "frontend/models/BiRnn.h"
 #include "frontend/models/Spinn.h"
 #include "frontend/models/TreeLstmSentiment.h"
 #include "frontend/training/TrainStep.h"
@@ -265,6 +267,28 @@ void rebuildTreeModel(golden::GoldenCase& c, TreeChoices t) {
     return;
   }
   if (ps.names() != c.params.names()) die("the rebuilt model declares other parameters than the case");
+  c.module = std::move(m);
+  c.function = f;
+}
+
+/// A BiRNN case rebuilt with `rnn` ops (BiRnnConfig::useRnnOp, the same
+/// parameters and results) for the device, where each layer direction is
+/// one cuDNN call (docs/gpu.md, "cuDNN: the rnn op"); compactRows, which the
+/// op excludes, is the CPU's way to skip padding, and cuDNN skips it itself.
+void rebuildBiRnnWithRnnOps(golden::GoldenCase& c) {
+  if (c.kind != "birnn_classify") return;
+  BiRnnConfig cfg;
+  cfg.cell = c.model.at("cell") == "lstm" ? BiRnnConfig::Lstm : BiRnnConfig::Gru;
+  cfg.vocab = c.model.at("vocab");
+  cfg.embed = c.model.at("embed");
+  cfg.hidden = c.model.at("hidden");
+  cfg.layers = c.model.at("layers");
+  cfg.classes = c.model.at("classes");
+  cfg.useRnnOp = true;
+  auto m = std::make_unique<Module>();
+  ParamStore ps;
+  const Function* f = buildBiRnnClassifier(*m, ps, cfg);
+  if (ps.names() != c.params.names()) die("the rnn-op BiRNN declares other parameters than the case");
   c.module = std::move(m);
   c.function = f;
 }
@@ -523,6 +547,7 @@ json deviceStatsDelta(const device::DeviceStats& a, const device::DeviceStats& b
           {"loop_recordings", b.loopRecordings - a.loopRecordings},
           {"graph_launches", b.graphLaunches - a.graphLaunches},
           {"host_loops", mapDelta(a.hostLoops, b.hostLoops)},
+          {"rnn_calls", b.rnnCalls - a.rnnCalls},
           {"bytes_to_device", b.bytesToDevice - a.bytesToDevice},
           {"bytes_to_host", b.bytesToHost - a.bytesToHost},
           {"aliases", b.aliases - a.aliases},
@@ -558,6 +583,7 @@ int serve(const ServeOptions& o) {
   if (cuda) tree.mergePairs = true;
   tree.fullReduce = o.fullReduce;
   rebuildTreeModel(c, tree); // train: SPINN's loss is built anew by trainRunnable
+  if (cuda) rebuildBiRnnWithRnnOps(c);
 
   json ready = {{"event", "ready"}, {"workload", o.workload}, {"mode", o.mode},
                 {"backend", o.backend}, {"blas", exec::blasDescription()},

@@ -274,18 +274,33 @@ public:
 
 class ExpandRnnPass : public Pass {
 public:
-  std::string_view name() const override { return "expand-rnn"; }
-  StatusOr<bool> run(Module& m) override { return expandRnn(m); }
+  explicit ExpandRnnPass(bool keepForDevice) : keepForDevice_(keepForDevice) {}
+  std::string_view name() const override {
+    return keepForDevice_ ? "expand-rnn-off-device" : "expand-rnn";
+  }
+  StatusOr<bool> run(Module& m) override {
+    return expandRnn(m, nullptr, keepForDevice_ ? rnnRunsOnDevice : nullptr);
+  }
+
+private:
+  bool keepForDevice_;
 };
 
 } // namespace
 
-StatusOr<bool> expandRnn(Module& m, int64_t* numExpanded) {
+bool rnnRunsOnDevice(const Op& rnn) {
+  // cuDNN's RNN path (runtime/device/cuda/CudnnRnn.h) is f32; the shapes
+  // were checked by the verifier, the lengths are checked when it runs.
+  return rnn.kind() == OpKind::Rnn && rnn.numOperands() > 0 &&
+         rnn.operand(0)->type.dtype == DType::F32;
+}
+
+StatusOr<bool> expandRnn(Module& m, int64_t* numExpanded, bool (*keep)(const Op&)) {
   RnnExpander expander;
   for (auto& f : m.functions()) {
     std::vector<Op*> rnns;
     walk(*f, [&](Op& op) {
-      if (op.kind() == OpKind::Rnn) rnns.push_back(&op);
+      if (op.kind() == OpKind::Rnn && !(keep && keep(op))) rnns.push_back(&op);
     });
     for (Op* rnn : rnns)
       expander.expand(rnn);
@@ -295,7 +310,11 @@ StatusOr<bool> expandRnn(Module& m, int64_t* numExpanded) {
 }
 
 std::unique_ptr<Pass> createExpandRnnPass() {
-  return std::make_unique<ExpandRnnPass>();
+  return std::make_unique<ExpandRnnPass>(false);
+}
+
+std::unique_ptr<Pass> createExpandRnnOffDevicePass() {
+  return std::make_unique<ExpandRnnPass>(true);
 }
 
 } // namespace cairn

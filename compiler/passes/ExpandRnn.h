@@ -35,10 +35,20 @@
 
 namespace cairn {
 
-/// Replaces every `rnn` op of `m` by its loop; returns whether any was
-/// expanded. `numExpanded`, when given, receives how many.
-StatusOr<bool> expandRnn(Module& m, int64_t* numExpanded = nullptr);
+/// Replaces every `rnn` op of `m` by its loop, except those `keep` (when
+/// given) holds for; returns whether any was expanded. `numExpanded`, when
+/// given, receives how many.
+StatusOr<bool> expandRnn(Module& m, int64_t* numExpanded = nullptr,
+                         bool (*keep)(const Op&) = nullptr);
 
+/// Whether the device executor hands `rnn` to Device::rnn (cuDNN) rather
+/// than running its loop: f32 (docs/gpu.md, "cuDNN: the rnn op").
+bool rnnRunsOnDevice(const Op& rnn);
+
+/// "expand-rnn": every op. "expand-rnn-off-device": the ops
+/// rnnRunsOnDevice refuses, first in the device pipeline
+/// (deviceOptimizePipeline) when the device has Device::rnn.
 std::unique_ptr<Pass> createExpandRnnPass();
+std::unique_ptr<Pass> createExpandRnnOffDevicePass();
 
 } // namespace cairn

@@ -11,6 +11,10 @@
 //     its state and writes zeros, as the spec's reference does.
 // Activations come from the `activations` attribute (per direction, with
 // activation_alpha/beta by position); `clip` bounds the gates' inputs.
+// A direction in PyTorch's and cuDNN's form (fitsRnnOp) is instead one `rnn`
+// op with its gates reordered: the CPU expands it into the same kind of
+// loop, the device hands it to cuDNN, and sequence_lens then works in both
+// directions (a reverse row reverses its own first length steps).
 #include <fmt/ranges.h>
 
 #include "frontend/onnx/OnnxInternal.h"
@@ -156,6 +160,55 @@ DirectionOut runDirection(FunctionBuilder& b, const RnnSpec& s, int dir, bool re
   return d;
 }
 
+/// Whether direction `dir` is the `rnn` op's layer (ir/Ops.def: PyTorch's
+/// and cuDNN's LSTM and GRU): the default activations, no clip, no
+/// peepholes, no coupled input-forget gate, and for a GRU the reset gate
+/// applied after the recurrent product (linear_before_reset = 1, what
+/// PyTorch exports); f32/f64 with a static input size. Such a direction
+/// becomes one op, which the device runs through cuDNN and the CPU expands
+/// into the BiRnn model's loop.
+bool fitsRnnOp(const RnnSpec& s, int dir, bool hasPeep, const Val& x) {
+  if (s.cell == Cell::Rnn || s.clip || s.inputForget || hasPeep) return false;
+  if (s.cell == Cell::Gru && !s.linearBeforeReset) return false;
+  if (x.dtype() != DType::F32 && x.dtype() != DType::F64) return false;
+  if (x.shape()[2] == kDynamic) return false;
+  static const std::vector<std::string> lstm{"Sigmoid", "Tanh", "Tanh"}, gru{"Sigmoid", "Tanh"};
+  const std::vector<std::string>& want = s.cell == Cell::Lstm ? lstm : gru;
+  for (int64_t k = 0; k < s.nActs; ++k)
+    if (s.acts[static_cast<size_t>(dir * s.nActs + k)].name != want[static_cast<size_t>(k)])
+      return false;
+  return true;
+}
+
+/// ONNX's gate blocks along axis 0 ([G*H, ...]) in the `rnn` op's order:
+/// LSTM i, o, f, c -> i, f, g(c), o; GRU z, r, h -> r, z, n(h).
+Val toOpGateOrder(Cell cell, const Val& v, int64_t h) {
+  auto block = [&](int64_t k) { return sliceAxis(v, 0, k * h, (k + 1) * h); };
+  if (cell == Cell::Lstm) return concat({block(0), block(2), block(3), block(1)}, 0);
+  return concat({block(1), block(0), block(2)}, 0);
+}
+
+/// One direction as an `rnn` op (fitsRnnOp): the gates reordered, absent
+/// biases zero, absent lengths all T.
+DirectionOut runDirectionAsOp(FunctionBuilder& b, const RnnSpec& s, bool reverse, Val x, Val w,
+                              Val r, std::optional<Val> bias, Val h0, std::optional<Val> c0,
+                              std::optional<Val> lens) {
+  const int64_t H = s.hidden, G = s.gates;
+  Val wb, rb;
+  if (bias) {
+    wb = sliceAxis(*bias, 0, 0, G * H);
+    rb = sliceAxis(*bias, 0, G * H, 2 * G * H);
+  } else {
+    wb = rb = broadcastTo(b.scalar(0, x.dtype()), {IntOrVal(G * H)});
+  }
+  Val lengths = lens ? *lens : broadcastTo(dim(x, 0, DType::I64), {sizeOf(x, 1)});
+  RnnResult o = rnn(s.cell == Cell::Lstm ? RnnCell::Lstm : RnnCell::Gru, x, lengths, h0,
+                    s.cell == Cell::Lstm ? *c0 : Val(), toOpGateOrder(s.cell, w, H),
+                    toOpGateOrder(s.cell, r, H), toOpGateOrder(s.cell, wb, H),
+                    toOpGateOrder(s.cell, rb, H), reverse);
+  return DirectionOut{o.ys, o.h, o.c};
+}
+
 template <Cell C> ValueList rnnOp(NodeContext& c) {
   FunctionBuilder& b = c.b;
   RnnSpec s;
@@ -228,8 +281,6 @@ template <Cell C> ValueList rnnOp(NodeContext& c) {
   std::optional<Val> h0All = perBatchState(5);
   std::optional<Val> c0All = C == Cell::Lstm ? perBatchState(6) : std::nullopt;
   if (C != Cell::Lstm && c.numInputs() > 6) throw InvalidModel("too many inputs");
-  if (lens && direction != "forward")
-    throw Unsupported("sequence_lens with a reverse or bidirectional direction");
   Sizes stateSizes{sizeOf(x, 1), IntOrVal(s.hidden)};
 
   std::vector<DirectionOut> outs;
@@ -241,6 +292,17 @@ template <Cell C> ValueList rnnOp(NodeContext& c) {
     Val h0 = h0All ? sliceAt(*h0All, d, 0) : broadcastTo(b.scalar(0, x.dtype()), stateSizes);
     if (C == Cell::Lstm)
       c0 = c0All ? sliceAt(*c0All, d, 0) : broadcastTo(b.scalar(0, x.dtype()), stateSizes);
+    if (fitsRnnOp(s, d, peep.has_value(), x)) { // a reverse one reverses each row's own steps
+      outs.push_back(runDirectionAsOp(b, s, reverse, x, sliceAt(w, d, 0), sliceAt(r, d, 0), bias,
+                                      h0, c0, lens));
+      continue;
+    }
+    // The loop reverses the padded sequence as a whole: with lengths, that
+    // is not what a reverse direction means.
+    if (lens && reverse)
+      throw Unsupported("sequence_lens with a reverse or bidirectional direction outside the "
+                        "rnn op's form (default activations, no clip or peepholes, GRU with "
+                        "linear_before_reset = 1)");
     outs.push_back(runDirection(b, s, d, reverse, x, sliceAt(w, d, 0), sliceAt(r, d, 0), bias, peep,
                                 h0, c0, lens));
   }

@@ -44,7 +44,9 @@ struct KernelImage {
 
 /// The entry name of the model's kernel `k` (Instruction::kernel k) in the
 /// PTX modules the compiler makes, ahead of time or not: "cairn_kernel_<k>".
-inline std::string kernelEntryName(size_t k) { return "cairn_kernel_" + std::to_string(k); }
+inline std::string kernelEntryName(size_t k) {
+  return "cairn_kernel_" + std::to_string(k);
+}
 
 /// A loaded kernel (a CUfunction on the real device).
 struct KernelHandle {
@@ -85,6 +87,48 @@ struct GemmEpilogueArgs {
   bool relu = false;
   const void* bias = nullptr;   ///< n elements, added to every row
   const void* addend = nullptr; ///< m x n elements (exactly one of bias and addend)
+};
+
+/// One forward-direction `rnn` op (ir/Ops.def) on device memory: one LSTM
+/// or GRU layer direction in PyTorch's and cuDNN's layout, f32. x [T, B, I],
+/// h0/c0 [B, H] (c0 and cn for LSTM only), w_ih [G*H, I], w_hh [G*H, H],
+/// b_ih/b_hh [G*H]; writes ys [T, B, H] (zero at t >= lengths[b]), hn and
+/// cn [B, H]. The lengths are on the host (cuDNN's data descriptors take
+/// them there), each in [1, T]: the executor (RnnOnDevice.h) runs a reverse
+/// op by reordering rows around this call and rows of length 0 on the host.
+struct RnnArgs {
+  bool lstm = true;
+  int64_t T = 0, B = 0, I = 0, H = 0;
+  std::vector<int32_t> lengths;
+  const void* x = nullptr;
+  const void* h0 = nullptr;
+  const void* c0 = nullptr;
+  const void* wIh = nullptr;
+  const void* wHh = nullptr;
+  const void* bIh = nullptr;
+  const void* bHh = nullptr;
+  void* ys = nullptr;
+  void* hn = nullptr;
+  void* cn = nullptr;
+};
+
+/// The gradient of one RnnArgs forward (the `rnn_grad` op): given the
+/// adjoints of ys, hn and cn, writes (not adds) those of x, h0, c0 and the
+/// weights and biases. `forward`'s outputs are scratch the call may fill
+/// (cuDNN recomputes the forward in training mode for its reserve space).
+/// Adjoints of ys at t >= lengths[b] are ignored.
+struct RnnBackwardArgs {
+  RnnArgs forward;
+  const void* dys = nullptr;
+  const void* dhn = nullptr;
+  const void* dcn = nullptr;
+  void* dx = nullptr;
+  void* dh0 = nullptr;
+  void* dc0 = nullptr;
+  void* dwIh = nullptr;
+  void* dwHh = nullptr;
+  void* dbIh = nullptr;
+  void* dbHh = nullptr;
 };
 
 /// A `while` loop recorded once and replayed on the device with no host
@@ -131,6 +175,19 @@ public:
     return Status::error("GEMM epilogues are not supported");
   }
   virtual bool supportsGemmEpilogues() const { return false; }
+
+  /// Whether rnn() runs (the real device: cuDNN's RNN API, when
+  /// libcairn_cudnn_rnn.so and cuDNN load). Where not, the compiler expands
+  /// `rnn` ops into loops (compileForDevice asks).
+  virtual bool supportsRnn() const { return false; }
+  virtual Status rnn(const RnnArgs& a) {
+    (void)a;
+    return Status::error("the rnn op is not supported on this device");
+  }
+  virtual Status rnnBackward(const RnnBackwardArgs& a) {
+    (void)a;
+    return Status::error("the rnn op's gradient is not supported on this device");
+  }
 
   // Page-locked host memory for the copies at a function's boundary
   // (cuMemHostAlloc on the real device: the DMA engine reads and writes it

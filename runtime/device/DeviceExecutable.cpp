@@ -20,6 +20,7 @@
 
 #include "ir/Diagnostic.h"
 #include "kernels/reference/Indexing.h"
+#include "runtime/device/RnnOnDevice.h"
 #include "runtime/exec/Executable.h"
 #include "runtime/exec/Gemm.h"
 #include "runtime/exec/KernelShape.h"
@@ -908,9 +909,100 @@ private:
       return execStrided(in);
     case OpKind::Iota:
       return execIota(in);
+    case OpKind::Rnn:
+      return execRnn(in);
     default:
       return execOnHostAlways(in);
     }
+  }
+
+  /// An `rnn` op through Device::rnn (cuDNN on a GPU; RnnOnDevice.h): f32,
+  /// every length in [1, T], a device that has it. The lengths are read by
+  /// the host (cuDNN's descriptors take them there), so a loop holding the
+  /// op is not recorded. A reverse op's rows are reordered around the call.
+  /// Anything else runs on the host, where the reference names a bad length.
+  Status execRnn(const Instruction& in) {
+    const Op& op = *in.op;
+    auto cell = op.attrs.find("cell");
+    const bool lstm = cell != op.attrs.end() && std::holds_alternative<std::string>(cell->second) &&
+                      std::get<std::string>(cell->second) == "lstm";
+    if (!dev_.supportsRnn() || in.operands.size() != (lstm ? 8u : 7u) ||
+        in.results.size() != (lstm ? 3u : 2u))
+      return execOnHostAlways(in);
+    std::vector<const Value*> v;
+    for (Slot s : in.operands)
+      v.push_back(&get(s));
+    const Value& x = *v[0];
+    const size_t w = lstm ? 4 : 3; // w_ih's operand
+    if (x.type.dtype != DType::F32 || x.type.rank() != 3 || v[2]->type.rank() != 2)
+      return execOnHostAlways(in);
+    RnnArgs a;
+    a.lstm = lstm;
+    a.T = x.type.shape[0], a.B = x.type.shape[1], a.I = x.type.shape[2];
+    a.H = v[2]->type.shape[1];
+    const int64_t G = lstm ? 4 : 3;
+    const TensorType state(DType::F32, {a.B, a.H});
+    bool fits = v[2]->type == state && (!lstm || v[3]->type == state) &&
+                v[w]->type == TensorType(DType::F32, {G * a.H, a.I}) &&
+                v[w + 1]->type == TensorType(DType::F32, {G * a.H, a.H}) &&
+                v[w + 2]->type == TensorType(DType::F32, {G * a.H}) &&
+                v[w + 3]->type == TensorType(DType::F32, {G * a.H}) && v[1]->type.rank() == 1 &&
+                v[1]->type.shape[0] == a.B && a.T > 0 && a.B > 0;
+    if (!fits) return execOnHostAlways(in);
+    CAIRN_ASSIGN_OR_RETURN(Tensor lengths, hostValue(*v[1]));
+    for (int64_t len : lengths.toInts()) {
+      if (len < 1 || len > a.T) return execOnHostAlways(in); // cuDNN takes no empty rows
+      a.lengths.push_back(static_cast<int32_t>(len));
+    }
+    const TensorType ysType(DType::F32, {a.T, a.B, a.H});
+    CAIRN_RETURN_IF_ERROR(checkResult(in, 0, ysType));
+    for (size_t r = 1; r < in.results.size(); ++r)
+      CAIRN_RETURN_IF_ERROR(checkResult(in, r, state));
+    std::vector<Value> outs;
+    for (size_t r = 0; r < in.results.size(); ++r) {
+      CAIRN_ASSIGN_OR_RETURN(Value out, allocate(r == 0 ? ysType : state));
+      outs.push_back(std::move(out));
+    }
+    a.x = x.data(), a.h0 = v[2]->data(), a.c0 = lstm ? v[3]->data() : nullptr;
+    a.wIh = v[w]->data(), a.wHh = v[w + 1]->data(), a.bIh = v[w + 2]->data(),
+    a.bHh = v[w + 3]->data();
+    a.ys = outs[0].data(), a.hn = outs[1].data(), a.cn = lstm ? outs[2].data() : nullptr;
+
+    Value order, xr, ysr; // a reverse op: x's and ys' rows reordered around the call
+    if (op.getIntOr("reverse", 0) != 0) {
+      std::vector<int32_t> p = reverseStepsPermutation(a.lengths, a.T);
+      std::vector<int64_t> p64(p.begin(), p.end());
+      CAIRN_ASSIGN_OR_RETURN(order,
+                             upload(Tensor::fromInts(TensorType(DType::I32, {a.T * a.B}), p64)));
+      CAIRN_ASSIGN_OR_RETURN(xr, allocate(x.type));
+      CAIRN_ASSIGN_OR_RETURN(ysr, allocate(ysType));
+      CAIRN_RETURN_IF_ERROR(reorderRows(op, x.data(), order, xr.data(), a.T * a.B, a.I));
+      a.x = xr.data(), a.ys = ysr.data();
+    }
+    if (Status s = dev_.rnn(a); !s.isOk()) return opError(op, s);
+    ++stats_.rnnCalls;
+    if (order)
+      CAIRN_RETURN_IF_ERROR(reorderRows(op, ysr.data(), order, outs[0].data(), a.T * a.B, a.H));
+    for (size_t r = 0; r < outs.size(); ++r)
+      set(in.results[r], std::move(outs[r]));
+    return Status::ok();
+  }
+
+  /// dst row r = src row order[r], `rows` f32 rows of `width`: the row
+  /// gather kernel over [rows, width].
+  Status reorderRows(const Op& op, const void* src, const Value& order, void* dst, int64_t rows,
+                     int64_t width) {
+    RowKernelDesc desc;
+    const KernelHandle* kernel = nullptr;
+    if (rowKernelFor(RowKernelKind::Gather, DType::F32, DType::I32, &desc))
+      kernel = exe_.rowKernel(desc);
+    if (!kernel) return opError(op, "internal error: no row gather kernel for the reverse rnn");
+    Status launched = launchElementwise(
+        dev_, *kernel, {const_cast<void*>(src), order.data(), dst, s_.errorFlag.data()},
+        {1, 1, rows, rows, width, tagFor(op)}, rows * width);
+    if (!launched.isOk()) return opError(op, launched);
+    ++stats_.rowLaunches;
+    return Status::ok();
   }
 
   /// `declared` with its `?` dims taken from the size operands from

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 
+#include "runtime/device/RnnOnDevice.h"
 #include "runtime/exec/Gemm.h"
 
 namespace cairn::device {
@@ -149,6 +150,14 @@ public:
       fn(p.data(), config.grid, config.block);
     });
     return Status::ok();
+  }
+
+  // The rnn op through the reference kernel: the executor's reorder and
+  // checks around it are what a GPU runs (RnnOnDevice.h).
+  bool supportsRnn() const override { return true; }
+  Status rnn(const RnnArgs& a) override {
+    if (recording_) return Status::error("emulated device: an rnn call while recording a loop");
+    return rnnOnHost(a);
   }
 
   Status gemm(const GemmArgs& g) override {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <unistd.h>
 
 #include <onnx/onnx_pb.h>
@@ -508,6 +509,136 @@ TEST(OnnxImport, BidirectionalRecurrentLayersReverseTime) {
     for (int k = 0; k < 4; ++k) {
       EXPECT_NEAR(bidi[1].getDouble(k), fwd[1].getDouble(k), 1e-6);
       EXPECT_NEAR(bidi[1].getDouble(4 + k), bwdOnReversed[1].getDouble(k), 1e-6);
+    }
+  }
+}
+
+namespace {
+
+/// A one-layer LSTM or GRU in PyTorch's form (GRU: linear_before_reset = 1)
+/// over X [T, B, I=3], H = 2, all weights and biases given, and optionally
+/// sequence_lens (an input) and a `clip` (which keeps the importer's loop).
+struct PyTorchForm {
+  std::string op = "LSTM", direction = "bidirectional";
+  int64_t T = 4, B = 3;
+  bool lens = false;
+  std::optional<float> clip;
+};
+
+onnx::ModelProto pytorchFormModel(const PyTorchForm& f) {
+  const int64_t gates = f.op == "LSTM" ? 4 : 3, h = 2, in = 3;
+  const int64_t dirs = f.direction == "bidirectional" ? 2 : 1;
+  onnx::ModelProto m = newModel(14);
+  auto* g = m.mutable_graph();
+  setType(g->add_input(), "x", onnx::TensorProto::FLOAT, {f.T, f.B, in});
+  if (f.lens) setType(g->add_input(), "lens", onnx::TensorProto::INT32, {f.B});
+  addInitializer(g, "w", {dirs, gates * h, in}, 0.3);
+  addInitializer(g, "r", {dirs, gates * h, h}, 1.1);
+  addInitializer(g, "b", {dirs, 2 * gates * h}, 2.3);
+  auto* n = addNode(g, f.op, {"x", "w", "r", "b", f.lens ? "lens" : ""}, {"y", "y_h"}, "rnn");
+  auto attr = [&](const char* name) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    return a;
+  };
+  auto* a = attr("hidden_size");
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(h);
+  a = attr("direction");
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s(f.direction);
+  if (f.op == "GRU") {
+    a = attr("linear_before_reset");
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(1);
+  }
+  if (f.clip) {
+    a = attr("clip");
+    a->set_type(onnx::AttributeProto::FLOAT);
+    a->set_f(*f.clip);
+  }
+  setType(g->add_output(), "y", onnx::TensorProto::FLOAT, {f.T, dirs, f.B, h});
+  setType(g->add_output(), "y_h", onnx::TensorProto::FLOAT, {dirs, f.B, h});
+  return m;
+}
+
+int64_t rnnOpsOf(const Module& m) {
+  int64_t n = 0;
+  for (const auto& fn : m.functions())
+    walk(*fn, [&](Op& op) { n += op.kind() == OpKind::Rnn; });
+  return n;
+}
+
+Tensor waveInput(int64_t T, int64_t B) {
+  std::vector<double> xs(static_cast<size_t>(T * B * 3));
+  for (size_t i = 0; i < xs.size(); ++i)
+    xs[i] = std::cos(0.37 * static_cast<double>(i));
+  return Tensor::fromDoubles(TensorType(DType::F32, {T, B, 3}), xs);
+}
+
+} // namespace
+
+// An LSTM, or a GRU with linear_before_reset = 1, with the default
+// activations is PyTorch's and cuDNN's layer: each direction is imported as
+// one `rnn` op (gates reordered), which the device runs through cuDNN. The
+// results are those of the importer's own loop (kept by a clip too large to
+// bite).
+TEST(OnnxImport, PyTorchFormLayersBecomeRnnOps) {
+  Tensor x = waveInput(4, 3);
+  for (const std::string op : {"LSTM", "GRU"})
+    for (const std::string direction : {"forward", "reverse", "bidirectional"}) {
+      SCOPED_TRACE(op + " " + direction);
+      PyTorchForm f{op, direction};
+      auto asOps = importOk(pytorchFormModel(f));
+      f.clip = 1e30f;
+      auto asLoop = importOk(pytorchFormModel(f));
+      ASSERT_TRUE(asOps && asLoop);
+      EXPECT_EQ(rnnOpsOf(*asOps), direction == "bidirectional" ? 2 : 1);
+      EXPECT_EQ(rnnOpsOf(*asLoop), 0);
+      auto want = interpret(*asLoop, "main", {x});
+      auto got = interpret(*asOps, "main", {x});
+      ASSERT_TRUE(want.isOk() && got.isOk());
+      for (size_t i = 0; i < 2; ++i)
+        for (int64_t k = 0; k < want->at(i).numElements(); ++k)
+          EXPECT_NEAR(got->at(i).getDouble(k), want->at(i).getDouble(k), 1e-6) << "output " << i;
+    }
+}
+
+// With sequence_lens, a reverse direction reverses each row's own first
+// length steps (ONNX Runtime's and PyTorch's packed sequences' meaning), and
+// steps past a row's length are zero: each row of a batch with lengths 4, 1
+// and 3 is that row alone, unpadded.
+TEST(OnnxImport, SequenceLensReverseEachRowsOwnSteps) {
+  const std::vector<int64_t> lens{4, 1, 3};
+  Tensor x = waveInput(4, 3);
+  for (const std::string op : {"LSTM", "GRU"}) {
+    SCOPED_TRACE(op);
+    auto batched = importOk(pytorchFormModel({op, "bidirectional", 4, 3, /*lens=*/true}));
+    ASSERT_TRUE(batched);
+    auto all = interpret(*batched, "main", {x, Tensor::fromInts(TensorType(DType::I32, {3}), lens)});
+    ASSERT_TRUE(all.isOk()) << all.status().message();
+    for (int64_t b = 0; b < 3; ++b) {
+      const int64_t L = lens[static_cast<size_t>(b)];
+      Tensor row(TensorType(DType::F32, {L, 1, 3}));
+      for (int64_t t = 0; t < L; ++t)
+        for (int64_t k = 0; k < 3; ++k)
+          row.setDouble(t * 3 + k, x.getDouble((t * 3 + b) * 3 + k));
+      auto alone = importOk(pytorchFormModel({op, "bidirectional", L, 1}));
+      ASSERT_TRUE(alone);
+      auto one = interpret(*alone, "main", {row});
+      ASSERT_TRUE(one.isOk()) << one.status().message();
+      // y [T, 2, B, 2]; y_h [2, B, 2].
+      for (int64_t t = 0; t < 4; ++t)
+        for (int64_t d = 0; d < 2; ++d)
+          for (int64_t j = 0; j < 2; ++j) {
+            double got = all->at(0).getDouble(((t * 2 + d) * 3 + b) * 2 + j);
+            double want = t < L ? one->at(0).getDouble((t * 2 + d) * 2 + j) : 0.0;
+            EXPECT_NEAR(got, want, 1e-6) << "row " << b << " t " << t << " direction " << d;
+          }
+      for (int64_t d = 0; d < 2; ++d)
+        for (int64_t j = 0; j < 2; ++j)
+          EXPECT_NEAR(all->at(1).getDouble((d * 3 + b) * 2 + j), one->at(1).getDouble(d * 2 + j),
+                      1e-6);
     }
   }
 }

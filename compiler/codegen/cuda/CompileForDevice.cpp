@@ -59,8 +59,9 @@ StatusOr<DeviceLowering> lowerForDevice(const Module& m, const DeviceCompileOpti
                                         DeviceCompileReport& r) {
   auto t0 = std::chrono::steady_clock::now();
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Module> copy,
-                         cpu::optimizedCopy(m, options.passes
-                                                   ? *options.passes
+                         cpu::optimizedCopy(m, options.passes ? *options.passes
+                                               : options.rnnOnDevice
+                                                   ? deviceOptimizePipeline(options.floatRewrites)
                                                    : optimizePipeline(options.floatRewrites)));
   r.passesMs = msSince(t0);
 
@@ -106,7 +107,9 @@ compileForDevice(const Module& m, std::shared_ptr<device::Device> device,
   DeviceCompileReport& r = report ? *report : local;
   r = DeviceCompileReport();
   if (!device) return Status::error("compileForDevice: no device");
-  CAIRN_ASSIGN_OR_RETURN(DeviceLowering lowered, lowerForDevice(m, options, r));
+  DeviceCompileOptions effective = options;
+  effective.rnnOnDevice = options.rnnOnDevice && device->supportsRnn();
+  CAIRN_ASSIGN_OR_RETURN(DeviceLowering lowered, lowerForDevice(m, effective, r));
 
   auto t2 = std::chrono::steady_clock::now();
   const std::vector<KernelDesc>& descs = lowered.kernels;

@@ -25,9 +25,16 @@
 namespace cairn::codegen::cuda {
 
 struct DeviceCompileOptions {
-  /// Passes run first on the copy; unset: optimizePipeline(floatRewrites).
+  /// Passes run first on the copy; unset: deviceOptimizePipeline(floatRewrites)
+  /// where the device runs `rnn` ops whole (rnnOnDevice and
+  /// Device::supportsRnn), else optimizePipeline(floatRewrites).
   std::optional<std::vector<std::string>> passes;
   FloatRewrites floatRewrites = FloatRewrites::Exact;
+  /// Keep f32 `rnn` ops for Device::rnn (cuDNN on a GPU) instead of
+  /// expanding them into loops. The ahead-of-time compiler keeps them
+  /// whenever this is set (the device it will run on is not known; one
+  /// without Device::rnn runs them on the host).
+  bool rnnOnDevice = true;
   /// PTX targets for a real device (the driver loads the best it runs).
   std::vector<std::string> architectures = {"sm_80", "sm_90"};
   /// Generate the PTX even for the emulated device (tests assemble it).
@@ -62,8 +69,8 @@ StatusOr<DeviceLowering> lowerForDevice(const Module& m, const DeviceCompileOpti
 /// ("cairn_kernel_<k>").
 std::vector<std::string> deviceKernelNames(size_t n);
 
-StatusOr<std::unique_ptr<device::DeviceExecutable>> compileForDevice(
-    const Module& m, std::shared_ptr<device::Device> device,
-    const DeviceCompileOptions& options = {}, DeviceCompileReport* report = nullptr);
+StatusOr<std::unique_ptr<device::DeviceExecutable>>
+compileForDevice(const Module& m, std::shared_ptr<device::Device> device,
+                 const DeviceCompileOptions& options = {}, DeviceCompileReport* report = nullptr);
 
 } // namespace cairn::codegen::cuda

@@ -7,7 +7,10 @@
 //
 // What is verified where (docs/gpu.md): CI compiles and links this file;
 // it runs only on a machine with a GPU (scripts/gpu-check.sh).
+#include <dlfcn.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -25,6 +28,12 @@
 extern const unsigned char cairn_loop_control_sm80[], cairn_loop_control_sm90[];
 extern const size_t cairn_loop_control_sm80_size, cairn_loop_control_sm90_size;
 #endif
+
+namespace cairn::device {
+class Device;
+}
+extern "C" __attribute__((visibility("default"))) cairn::device::Device*
+cairn_open_cuda_device(int ordinal, char* error, size_t errorSize);
 
 namespace cairn::device {
 namespace {
@@ -132,6 +141,7 @@ class CudaDevice final : public Device {
 public:
   ~CudaDevice() override {
     if (capturing_) abortCapture();
+    if (dnn_.context) dnn_.close(dnn_.context);
     if (loopModule_) cuModuleUnload(loopModule_);
     if (upload_) cuStreamDestroy(upload_);
     if (workspace_) cuMemFree(workspace_);
@@ -193,6 +203,24 @@ public:
 
   std::string name() const override {
     return name_;
+  }
+
+  // The rnn op through cuDNN: libcairn_cudnn_rnn.so (cuda/CudnnRnn.h),
+  // loaded on first use so that the device layer needs no cuDNN to start.
+  bool supportsRnn() const override {
+    return const_cast<CudaDevice*>(this)->openDnn().isOk();
+  }
+  Status rnn(const RnnArgs& a) override {
+    CAIRN_RETURN_IF_ERROR(openDnn());
+    char error[512] = {};
+    if (dnn_.forward(dnn_.context, &a, error, sizeof error) != 0) return Status::error(error);
+    return Status::ok();
+  }
+  Status rnnBackward(const RnnBackwardArgs& a) override {
+    CAIRN_RETURN_IF_ERROR(openDnn());
+    char error[512] = {};
+    if (dnn_.backward(dnn_.context, &a, error, sizeof error) != 0) return Status::error(error);
+    return Status::ok();
   }
   bool isEmulated() const override {
     return false;
@@ -636,6 +664,63 @@ private:
     p.algo = result.algo;
     return Status::ok();
   }
+
+  /// libcairn_cudnn_rnn.so: $CAIRN_CUDNN_RNN_LIBRARY, else the one next to
+  /// this library (a moved build: scripts/gpu-check.sh), else the build's.
+  /// Opened once; its failure is kept and reported by every rnn call.
+  Status openDnn() {
+    if (dnnTried_) return dnnStatus_;
+    dnnTried_ = true;
+    std::vector<std::string> candidates;
+    if (const char* env = std::getenv("CAIRN_CUDNN_RNN_LIBRARY"); env && *env)
+      candidates.push_back(env);
+    Dl_info self{};
+    if (dladdr(reinterpret_cast<void*>(&cairn_open_cuda_device), &self) && self.dli_fname) {
+      std::string here = self.dli_fname;
+      candidates.push_back(here.substr(0, here.rfind('/') + 1) + "libcairn_cudnn_rnn.so");
+    }
+#ifdef CAIRN_CUDNN_RNN_LIBRARY
+    candidates.push_back(CAIRN_CUDNN_RNN_LIBRARY);
+#endif
+    std::string tried;
+    void* lib = nullptr;
+    for (const std::string& path : candidates) {
+      if ((lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL))) break;
+      const char* e = dlerror();
+      tried += fmt::format("; {}: {}", path, e ? e : "not loaded");
+    }
+    if (!lib) {
+      dnnStatus_ =
+          errorf("cuDNN RNN library not loaded{}", tried.empty() ? " (none built)" : tried);
+      return dnnStatus_;
+    }
+    dnn_.open = reinterpret_cast<DnnOpen>(dlsym(lib, "cairn_cudnn_rnn_open"));
+    dnn_.close = reinterpret_cast<DnnClose>(dlsym(lib, "cairn_cudnn_rnn_close"));
+    dnn_.forward = reinterpret_cast<DnnForward>(dlsym(lib, "cairn_cudnn_rnn_forward"));
+    dnn_.backward = reinterpret_cast<DnnBackward>(dlsym(lib, "cairn_cudnn_rnn_backward"));
+    if (!dnn_.open || !dnn_.close || !dnn_.forward || !dnn_.backward) {
+      dnnStatus_ = Status::error("the cuDNN RNN library lacks its cairn_cudnn_rnn_* entries");
+      return dnnStatus_;
+    }
+    char error[512] = {};
+    dnn_.context = dnn_.open(stream_, error, sizeof error);
+    if (!dnn_.context) dnnStatus_ = errorf("cuDNN RNN: {}", error);
+    return dnnStatus_;
+  }
+
+  using DnnOpen = void* (*)(CUstream, char*, size_t);
+  using DnnClose = void (*)(void*);
+  using DnnForward = int (*)(void*, const RnnArgs*, char*, size_t);
+  using DnnBackward = int (*)(void*, const RnnBackwardArgs*, char*, size_t);
+  struct {
+    DnnOpen open = nullptr;
+    DnnClose close = nullptr;
+    DnnForward forward = nullptr;
+    DnnBackward backward = nullptr;
+    void* context = nullptr;
+  } dnn_;
+  bool dnnTried_ = false;
+  Status dnnStatus_ = Status::ok();
 
   CUdevice device_ = 0;
   CUcontext context_ = nullptr;

@@ -1,6 +1,6 @@
-// cuDNN's RNN forward for one `rnn` op (see CudnnRnn.h; unused, never run).
+// cuDNN's RNN API for the `rnn` op and its gradient (CudnnRnn.h).
 //
-// The steps, after cuDNN 9's documentation of the v8 RNN API:
+// Each call, after cuDNN 9's documentation of the v8 RNN API:
 //  1. an RNN descriptor: standard algorithm, CUDNN_LSTM or CUDNN_GRU (its
 //     formula is the op's and PyTorch's), two biases, one direction, one
 //     layer, f32 data and math restricted to FMA (no TF32: the op's f32 is
@@ -10,12 +10,24 @@
 //     matrices and biases: k = gate; recurrent: k = G + gate; gate orders
 //     i, f, g, o and r, z, n are cuDNN's ids 0..G-1) receives rows
 //     [gate*H, (gate+1)*H) of w_ih / w_hh and the matching slice of b_ih /
-//     b_hh, checked against the descriptor's sizes;
+//     b_hh, checked against the descriptor's sizes (the gradient reads its
+//     weight gradients back from the same addresses of the dweight space);
 //  3. x and y as RNN data descriptors (SEQ_MAJOR_UNPACKED, per-row lengths,
 //     padding fill 0), h and c as [1, B, H] tensors; the lengths also on
-//     the device (cudnnRNNForward reads devSeqLengths there);
-//  4. cudnnRNNForward with a workspace (and a reserve space when training).
+//     the device (the calls read devSeqLengths there);
+//  4. cudnnRNNForward, and for the gradient its training mode then
+//     cudnnRNNBackwardData_v8 and cudnnRNNBackwardWeights_v8 (which only
+//     adds: the dweight space is zeroed first).
+// Everything is issued on the context's stream; buffers the context keeps
+// are grown (after a synchronize) and reused, so a call allocates nothing
+// once the largest layer has run.
 #include "runtime/device/cuda/CudnnRnn.h"
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include <cudnn.h>
 
@@ -39,33 +51,61 @@ namespace {
     }                                                                                              \
   } while (0)
 
-/// Everything one call creates, released in the destructor (after the
-/// stream has been synchronized, or on an error path).
-struct Resources {
+/// A device buffer grown on demand and kept.
+struct Buffer {
+  CUdeviceptr ptr = 0;
+  size_t bytes = 0;
+};
+
+/// What cairn_cudnn_rnn_open makes: the handle and the reused buffers.
+struct Context {
+  CUstream stream = nullptr;
   cudnnHandle_t handle = nullptr;
-  cudnnRNNDescriptor_t rnn = nullptr;
-  cudnnDropoutDescriptor_t dropout = nullptr;
-  cudnnRNNDataDescriptor_t xDesc = nullptr, yDesc = nullptr;
-  cudnnTensorDescriptor_t hDesc = nullptr, mDesc = nullptr, bDesc = nullptr;
-  std::vector<CUdeviceptr> memory;
-  ~Resources() {
-    for (CUdeviceptr p : memory)
-      cuMemFree(p);
-    if (bDesc) cudnnDestroyTensorDescriptor(bDesc);
-    if (mDesc) cudnnDestroyTensorDescriptor(mDesc);
-    if (hDesc) cudnnDestroyTensorDescriptor(hDesc);
-    if (yDesc) cudnnDestroyRNNDataDescriptor(yDesc);
-    if (xDesc) cudnnDestroyRNNDataDescriptor(xDesc);
-    if (dropout) cudnnDestroyDropoutDescriptor(dropout);
-    if (rnn) cudnnDestroyRNNDescriptor(rnn);
+  Buffer weights, dweights, work, reserve, lengths;
+  ~Context() {
+    cuStreamSynchronize(stream); // nothing in flight uses the buffers
+    for (Buffer* b : {&weights, &dweights, &work, &reserve, &lengths})
+      if (b->ptr) cuMemFree(b->ptr);
     if (handle) cudnnDestroy(handle);
   }
-  Status alloc(size_t bytes, CUdeviceptr* out) {
-    CAIRN_CU(cuMemAlloc(out, bytes ? bytes : 1));
-    memory.push_back(*out);
+  /// `b` at least `bytes` large. Growing waits for the stream first: work
+  /// issued earlier may still read the old buffer.
+  Status ensure(Buffer& b, size_t bytes) {
+    if (b.bytes >= bytes && b.ptr) return Status::ok();
+    CAIRN_CU(cuStreamSynchronize(stream));
+    if (b.ptr) cuMemFree(b.ptr);
+    b = Buffer();
+    CAIRN_CU(cuMemAlloc(&b.ptr, bytes ? bytes : 1));
+    b.bytes = bytes;
     return Status::ok();
   }
 };
+
+/// The descriptors of one call, destroyed with it (cuDNN's descriptors are
+/// host objects: destroying them does not wait for the work they describe).
+struct Descriptors {
+  cudnnRNNDescriptor_t rnn = nullptr;
+  cudnnDropoutDescriptor_t dropout = nullptr;
+  cudnnRNNDataDescriptor_t x = nullptr, y = nullptr;
+  cudnnTensorDescriptor_t h = nullptr, matrix = nullptr, bias = nullptr;
+  size_t weightBytes = 0;
+  ~Descriptors() {
+    if (bias) cudnnDestroyTensorDescriptor(bias);
+    if (matrix) cudnnDestroyTensorDescriptor(matrix);
+    if (h) cudnnDestroyTensorDescriptor(h);
+    if (y) cudnnDestroyRNNDataDescriptor(y);
+    if (x) cudnnDestroyRNNDataDescriptor(x);
+    if (dropout) cudnnDestroyDropoutDescriptor(dropout);
+    if (rnn) cudnnDestroyRNNDescriptor(rnn);
+  }
+};
+
+CUdeviceptr dev(const void* p) {
+  return reinterpret_cast<CUdeviceptr>(p);
+}
+void* ptr(CUdeviceptr p) {
+  return reinterpret_cast<void*>(p);
+}
 
 /// Elements described by `desc` (a weight matrix or bias of the weight space).
 StatusOr<int64_t> elementsOf(cudnnTensorDescriptor_t desc) {
@@ -78,113 +118,161 @@ StatusOr<int64_t> elementsOf(cudnnTensorDescriptor_t desc) {
   return n;
 }
 
-Status checkArgs(const RnnForwardArgs& a) {
+Status checkArgs(const RnnArgs& a) {
   if (a.T < 1 || a.B < 1 || a.I < 1 || a.H < 1)
     return errorf("cuDNN RNN: sizes must be positive (T {}, B {}, I {}, H {})", a.T, a.B, a.I, a.H);
   if (a.lengths.size() != static_cast<size_t>(a.B))
     return errorf("cuDNN RNN: {} lengths for a batch of {}", a.lengths.size(), a.B);
-  for (int32_t b = 0; b < a.B; ++b)
-    if (a.lengths[b] < 1 || a.lengths[b] > a.T)
-      return errorf("cuDNN RNN: length {} of row {} is outside [1, {}]", a.lengths[b], b, a.T);
+  for (int64_t b = 0; b < a.B; ++b)
+    if (a.lengths[size_t(b)] < 1 || a.lengths[size_t(b)] > a.T)
+      return errorf("cuDNN RNN: length {} of row {} is outside [1, {}]", a.lengths[size_t(b)], b,
+                    a.T);
   if (a.lstm && (!a.c0 || !a.cn)) return errorf("cuDNN RNN: an LSTM needs c0 and c_n");
   return Status::ok();
 }
 
-} // namespace
-
-Status cudnnRnnForwardUnused(CUstream stream, const RnnForwardArgs& a, RnnReserve* reserve) {
-  CAIRN_RETURN_IF_ERROR(checkArgs(a));
-  const int32_t G = a.lstm ? 4 : 3;
-  Resources r;
-  CAIRN_DNN(cudnnCreate(&r.handle));
-  // CUstream and cudaStream_t are the same handle type (CUstream_st*).
-  CAIRN_DNN(cudnnSetStream(r.handle, reinterpret_cast<cudaStream_t>(stream)));
-
-  // 1. The network: one layer, one direction, no dropout (dropout 0 needs
-  // no random states).
-  CAIRN_DNN(cudnnCreateDropoutDescriptor(&r.dropout));
-  CAIRN_DNN(cudnnSetDropoutDescriptor(r.dropout, r.handle, 0.0f, nullptr, 0, 0));
-  CAIRN_DNN(cudnnCreateRNNDescriptor(&r.rnn));
+/// Steps 1 and 3: the network, the data descriptors and the lengths on the
+/// device.
+Status describe(Context& c, const RnnArgs& a, Descriptors& d) {
+  const int T = int(a.T), B = int(a.B), I = int(a.I), H = int(a.H);
+  CAIRN_DNN(cudnnCreateDropoutDescriptor(&d.dropout));
+  CAIRN_DNN(cudnnSetDropoutDescriptor(d.dropout, c.handle, 0.0f, nullptr, 0, 0));
+  CAIRN_DNN(cudnnCreateRNNDescriptor(&d.rnn));
   CAIRN_DNN(cudnnSetRNNDescriptor_v8(
-      r.rnn, CUDNN_RNN_ALGO_STANDARD, a.lstm ? CUDNN_LSTM : CUDNN_GRU, CUDNN_RNN_DOUBLE_BIAS,
+      d.rnn, CUDNN_RNN_ALGO_STANDARD, a.lstm ? CUDNN_LSTM : CUDNN_GRU, CUDNN_RNN_DOUBLE_BIAS,
       CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT, CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT, CUDNN_FMA_MATH,
-      a.I, a.H, /*projSize=*/a.H, /*numLayers=*/1, r.dropout, CUDNN_RNN_PADDED_IO_ENABLED));
+      I, H, /*projSize=*/H, /*numLayers=*/1, d.dropout, CUDNN_RNN_PADDED_IO_ENABLED));
+  CAIRN_DNN(cudnnGetRNNWeightSpaceSize(c.handle, d.rnn, &d.weightBytes));
+  float paddingFill = 0.0f;
+  CAIRN_DNN(cudnnCreateRNNDataDescriptor(&d.x));
+  CAIRN_DNN(cudnnSetRNNDataDescriptor(d.x, CUDNN_DATA_FLOAT,
+                                      CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, T, B, I,
+                                      a.lengths.data(), &paddingFill));
+  CAIRN_DNN(cudnnCreateRNNDataDescriptor(&d.y));
+  CAIRN_DNN(cudnnSetRNNDataDescriptor(d.y, CUDNN_DATA_FLOAT,
+                                      CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, T, B, H,
+                                      a.lengths.data(), &paddingFill));
+  const int dims[3] = {1, B, H}, strides[3] = {B * H, H, 1};
+  CAIRN_DNN(cudnnCreateTensorDescriptor(&d.h));
+  CAIRN_DNN(cudnnSetTensorNdDescriptor(d.h, CUDNN_DATA_FLOAT, 3, dims, strides));
+  CAIRN_DNN(cudnnCreateTensorDescriptor(&d.matrix));
+  CAIRN_DNN(cudnnCreateTensorDescriptor(&d.bias));
+  const size_t lengthBytes = a.lengths.size() * sizeof(int32_t);
+  CAIRN_RETURN_IF_ERROR(c.ensure(c.lengths, lengthBytes));
+  // Asynchronous from pageable memory: the driver stages it before
+  // returning, so `a.lengths` may go away.
+  CAIRN_CU(cuMemcpyHtoDAsync(c.lengths.ptr, a.lengths.data(), lengthBytes, c.stream));
+  return Status::ok();
+}
 
-  // 2. The weight space, filled gate by gate.
-  size_t weightBytes = 0;
-  CAIRN_DNN(cudnnGetRNNWeightSpaceSize(r.handle, r.rnn, &weightBytes));
-  CUdeviceptr weights = 0;
-  CAIRN_RETURN_IF_ERROR(r.alloc(weightBytes, &weights));
-  CAIRN_DNN(cudnnCreateTensorDescriptor(&r.mDesc));
-  CAIRN_DNN(cudnnCreateTensorDescriptor(&r.bDesc));
+/// Step 2 for the weights (toSpace) or its inverse for their gradients:
+/// every gate's matrix and bias between the op's layout and `space`.
+Status moveWeights(Context& c, const Descriptors& d, CUdeviceptr space, const RnnArgs& a,
+                   bool toSpace, CUdeviceptr wIh, CUdeviceptr wHh, CUdeviceptr bIh,
+                   CUdeviceptr bHh) {
+  const int32_t G = a.lstm ? 4 : 3;
+  const size_t f = sizeof(float);
   for (int32_t id = 0; id < 2 * G; ++id) {
     const bool recurrent = id >= G;
     const int64_t gate = id % G, cols = recurrent ? a.H : a.I;
     void* mAddr = nullptr;
     void* bAddr = nullptr;
-    CAIRN_DNN(cudnnGetRNNWeightParams(r.handle, r.rnn, /*pseudoLayer=*/0, weightBytes,
-                                      reinterpret_cast<void*>(weights), id, r.mDesc, &mAddr,
-                                      r.bDesc, &bAddr));
-    CAIRN_ASSIGN_OR_RETURN(int64_t mElems, elementsOf(r.mDesc));
-    CAIRN_ASSIGN_OR_RETURN(int64_t bElems, elementsOf(r.bDesc));
+    CAIRN_DNN(cudnnGetRNNWeightParams(c.handle, d.rnn, /*pseudoLayer=*/0, d.weightBytes, ptr(space),
+                                      id, d.matrix, &mAddr, d.bias, &bAddr));
+    CAIRN_ASSIGN_OR_RETURN(int64_t mElems, elementsOf(d.matrix));
+    CAIRN_ASSIGN_OR_RETURN(int64_t bElems, elementsOf(d.bias));
     if (!mAddr || !bAddr || mElems != a.H * cols || bElems != a.H)
       return errorf("cuDNN RNN: linear layer {} has a {}-element matrix and a {}-element bias; "
                     "expected {} and {}",
                     id, mElems, bElems, a.H * cols, a.H);
-    const CUdeviceptr w = recurrent ? a.wHh : a.wIh, b = recurrent ? a.bHh : a.bIh;
-    const size_t f = sizeof(float);
-    CAIRN_CU(cuMemcpyDtoDAsync(reinterpret_cast<CUdeviceptr>(mAddr), w + gate * a.H * cols * f,
-                               a.H * cols * f, stream));
-    CAIRN_CU(cuMemcpyDtoDAsync(reinterpret_cast<CUdeviceptr>(bAddr), b + gate * a.H * f, a.H * f,
-                               stream));
+    const CUdeviceptr w = (recurrent ? wHh : wIh) + gate * a.H * cols * f;
+    const CUdeviceptr b = (recurrent ? bHh : bIh) + gate * a.H * f;
+    const CUdeviceptr m = dev(mAddr), bias = dev(bAddr);
+    CAIRN_CU(cuMemcpyDtoDAsync(toSpace ? m : w, toSpace ? w : m, a.H * cols * f, c.stream));
+    CAIRN_CU(cuMemcpyDtoDAsync(toSpace ? bias : b, toSpace ? b : bias, a.H * f, c.stream));
   }
-
-  // 3. The data: padded sequence-major with per-row lengths, padding 0.
-  float paddingFill = 0.0f;
-  CAIRN_DNN(cudnnCreateRNNDataDescriptor(&r.xDesc));
-  CAIRN_DNN(cudnnSetRNNDataDescriptor(r.xDesc, CUDNN_DATA_FLOAT,
-                                      CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, a.T, a.B, a.I,
-                                      a.lengths.data(), &paddingFill));
-  CAIRN_DNN(cudnnCreateRNNDataDescriptor(&r.yDesc));
-  CAIRN_DNN(cudnnSetRNNDataDescriptor(r.yDesc, CUDNN_DATA_FLOAT,
-                                      CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, a.T, a.B, a.H,
-                                      a.lengths.data(), &paddingFill));
-  const int dims[3] = {1, a.B, a.H}, strides[3] = {a.B * a.H, a.H, 1};
-  CAIRN_DNN(cudnnCreateTensorDescriptor(&r.hDesc));
-  CAIRN_DNN(cudnnSetTensorNdDescriptor(r.hDesc, CUDNN_DATA_FLOAT, 3, dims, strides));
-  CUdeviceptr devLengths = 0;
-  CAIRN_RETURN_IF_ERROR(r.alloc(a.lengths.size() * sizeof(int32_t), &devLengths));
-  CAIRN_CU(
-      cuMemcpyHtoDAsync(devLengths, a.lengths.data(), a.lengths.size() * sizeof(int32_t), stream));
-
-  // 4. The forward.
-  const cudnnForwardMode_t mode = a.training ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE;
-  size_t workBytes = 0, reserveBytes = 0;
-  CAIRN_DNN(cudnnGetRNNTempSpaceSizes(r.handle, r.rnn, mode, r.xDesc, &workBytes, &reserveBytes));
-  CUdeviceptr work = 0;
-  CAIRN_RETURN_IF_ERROR(r.alloc(workBytes, &work));
-  RnnReserve kept;
-  if (a.training) {
-    CAIRN_CU(cuMemAlloc(&kept.ptr, reserveBytes ? reserveBytes : 1));
-    kept.bytes = reserveBytes;
-  }
-  auto ptr = [](CUdeviceptr p) { return reinterpret_cast<void*>(p); };
-  cudnnStatus_t ran = cudnnRNNForward(
-      r.handle, r.rnn, mode, reinterpret_cast<const int32_t*>(devLengths), r.xDesc, ptr(a.x),
-      r.yDesc, ptr(a.ys), r.hDesc, ptr(a.h0), ptr(a.hn), r.hDesc, a.lstm ? ptr(a.c0) : nullptr,
-      a.lstm ? ptr(a.cn) : nullptr, weightBytes, ptr(weights), workBytes, ptr(work),
-      a.training ? kept.bytes : 0, a.training ? ptr(kept.ptr) : nullptr);
-  CUresult synced = cuStreamSynchronize(stream); // before `r` frees the workspace
-  if (ran != CUDNN_STATUS_SUCCESS || synced != CUDA_SUCCESS) {
-    if (kept.ptr) cuMemFree(kept.ptr);
-    if (ran != CUDNN_STATUS_SUCCESS) return errorf("cudnnRNNForward: {}", cudnnGetErrorString(ran));
-    CAIRN_CU(synced);
-  }
-  if (reserve)
-    *reserve = kept;
-  else if (kept.ptr)
-    cuMemFree(kept.ptr);
   return Status::ok();
 }
 
+/// Steps 1-3 and the forward, inference or training (the reserve space in
+/// the context then holds what the backward calls need).
+Status forward(Context& c, const RnnArgs& a, Descriptors& d, bool training) {
+  CAIRN_RETURN_IF_ERROR(checkArgs(a));
+  CAIRN_RETURN_IF_ERROR(describe(c, a, d));
+  CAIRN_RETURN_IF_ERROR(c.ensure(c.weights, d.weightBytes));
+  CAIRN_RETURN_IF_ERROR(
+      moveWeights(c, d, c.weights.ptr, a, true, dev(a.wIh), dev(a.wHh), dev(a.bIh), dev(a.bHh)));
+  const cudnnForwardMode_t mode = training ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE;
+  size_t workBytes = 0, reserveBytes = 0;
+  CAIRN_DNN(cudnnGetRNNTempSpaceSizes(c.handle, d.rnn, mode, d.x, &workBytes, &reserveBytes));
+  CAIRN_RETURN_IF_ERROR(c.ensure(c.work, workBytes));
+  if (training) CAIRN_RETURN_IF_ERROR(c.ensure(c.reserve, reserveBytes));
+  CAIRN_DNN(cudnnRNNForward(c.handle, d.rnn, mode, reinterpret_cast<const int32_t*>(c.lengths.ptr),
+                            d.x, a.x, d.y, a.ys, d.h, a.h0, a.hn, d.h, a.lstm ? a.c0 : nullptr,
+                            a.lstm ? a.cn : nullptr, d.weightBytes, ptr(c.weights.ptr),
+                            c.work.bytes, ptr(c.work.ptr), training ? c.reserve.bytes : 0,
+                            training ? ptr(c.reserve.ptr) : nullptr));
+  return Status::ok();
+}
+
+Status backward(Context& c, const RnnBackwardArgs& g) {
+  const RnnArgs& a = g.forward;
+  Descriptors d;
+  CAIRN_RETURN_IF_ERROR(forward(c, a, d, /*training=*/true));
+  const int32_t* lengths = reinterpret_cast<const int32_t*>(c.lengths.ptr);
+  CAIRN_DNN(cudnnRNNBackwardData_v8(
+      c.handle, d.rnn, lengths, d.y, a.ys, g.dys, d.x, g.dx, d.h, a.h0, g.dhn, g.dh0, d.h,
+      a.lstm ? a.c0 : nullptr, a.lstm ? g.dcn : nullptr, a.lstm ? g.dc0 : nullptr, d.weightBytes,
+      ptr(c.weights.ptr), c.work.bytes, ptr(c.work.ptr), c.reserve.bytes, ptr(c.reserve.ptr)));
+  CAIRN_RETURN_IF_ERROR(c.ensure(c.dweights, d.weightBytes));
+  CAIRN_CU(cuMemsetD8Async(c.dweights.ptr, 0, d.weightBytes, c.stream)); // the call adds
+  CAIRN_DNN(cudnnRNNBackwardWeights_v8(
+      c.handle, d.rnn, CUDNN_WGRAD_MODE_ADD, lengths, d.x, a.x, d.h, a.h0, d.y, a.ys, d.weightBytes,
+      ptr(c.dweights.ptr), c.work.bytes, ptr(c.work.ptr), c.reserve.bytes, ptr(c.reserve.ptr)));
+  return moveWeights(c, d, c.dweights.ptr, a, false, dev(g.dwIh), dev(g.dwHh), dev(g.dbIh),
+                     dev(g.dbHh));
+}
+
+int report(const Status& s, char* error, size_t errorSize) {
+  if (s.isOk()) return 0;
+  if (error && errorSize) std::snprintf(error, errorSize, "%s", s.message().c_str());
+  return 1;
+}
+
+StatusOr<Context*> open(CUstream stream) {
+  auto c = std::make_unique<Context>();
+  c->stream = stream;
+  CAIRN_DNN(cudnnCreate(&c->handle));
+  // CUstream and cudaStream_t are the same handle type (CUstream_st*).
+  CAIRN_DNN(cudnnSetStream(c->handle, reinterpret_cast<cudaStream_t>(stream)));
+  return c.release();
+}
+
+} // namespace
 } // namespace cairn::device::cudnn
+
+using namespace cairn::device::cudnn;
+
+extern "C" void* cairn_cudnn_rnn_open(CUstream stream, char* error, size_t errorSize) {
+  cairn::StatusOr<Context*> c = open(stream);
+  if (!c.isOk()) {
+    report(c.status(), error, errorSize);
+    return nullptr;
+  }
+  return *c;
+}
+
+extern "C" void cairn_cudnn_rnn_close(void* context) {
+  delete static_cast<Context*>(context);
+}
+
+extern "C" int cairn_cudnn_rnn_forward(void* context, const cairn::device::RnnArgs* args,
+                                       char* error, size_t errorSize) {
+  Descriptors d;
+  return report(forward(*static_cast<Context*>(context), *args, d, false), error, errorSize);
+}
+
+extern "C" int cairn_cudnn_rnn_backward(void* context, const cairn::device::RnnBackwardArgs* args,
+                                        char* error, size_t errorSize) {
+  return report(backward(*static_cast<Context*>(context), *args), error, errorSize);
+}
