@@ -3,7 +3,8 @@
 // expand-rnn's loop (lstm/gru x forward/reverse x f32/f64, lengths 0 and T
 // present, dynamic T), against central differences in f64, the rule's
 // one-op gradient against the loop's, the BiLSTM/BiGRU built with rnn ops
-// differentiated both ways (interpreter and CPU executor), and run-time
+// differentiated both ways (interpreter, CPU executor, and the kept one on
+// the test device), and run-time
 // errors (a length outside [0, T], adjoints of the wrong shape).
 #include <random>
 
@@ -16,6 +17,7 @@
 #include "frontend/training/Optimizers.h"
 #include "frontend/training/TrainStep.h"
 #include "ir/Verifier.h"
+#include "tests/unit/DeviceTestUtil.h"
 #include "tests/unit/ExecTestUtil.h"
 #include "tests/unit/ModelLossTestUtil.h"
 
@@ -458,6 +460,32 @@ TEST_P(RnnGradModelTest, KeptRnnOpsGiveTheLoopsGradients) {
   ASSERT_EQ(a->size(), b->size());
   for (size_t r = 0; r < a->size(); ++r)
     EXPECT_LE(exectest::relDiff((*b)[r], (*a)[r]), 1e-4) << "train step result #" << r;
+}
+
+// On the test device (the emulated one in CI): the forward rnn ops of the
+// kept gradient run as Device::rnn calls, the rnn_grad ops on the host
+// (until the device executor hands them to Device::rnnBackward), and the
+// gradient is the interpreter's. No row of length 0 here: such a batch
+// runs its forward on the host too.
+TEST_P(RnnGradModelTest, KeptRnnOpsOnTheDevice) {
+  CAIRN_REQUIRE_EMULATOR();
+  BiRnnModel bm(GetParam());
+  GradOptions go;
+  go.wrt = training::trainableArgIndices(training::batchThenParams(2, bm.params.size()), bm.params);
+  go.keepRnnOps = true;
+  auto opGrad = buildGradient(bm.m, *bm.loss, go);
+  ASSERT_TRUE(opGrad.isOk()) << opGrad.status().message();
+  std::vector<Tensor> in = bm.lossInputs();
+  in[1] = Tensor::fromInts(TensorType(DType::I32, {4}), {5, 2, 4, 1});
+  in[0].setInt(15, 3); // row 3's one token
+  auto exe = exectest::compileForDeviceOk(bm.m);
+  ASSERT_NE(exe, nullptr);
+  device::DeviceContext ctx;
+  exectest::expectDeviceMatches(bm.m, *exe, (*opGrad)->name, in, 1e-4, &ctx);
+  EXPECT_EQ(ctx.stats().rnnCalls, 4);
+  EXPECT_EQ(ctx.stats().hostOpsByName.count("rnn"), 0u);
+  ASSERT_EQ(ctx.stats().hostOpsByName.count("rnn_grad"), 1u);
+  EXPECT_EQ(ctx.stats().hostOpsByName.at("rnn_grad"), 4);
 }
 
 INSTANTIATE_TEST_SUITE_P(Cells, RnnGradModelTest,
