@@ -98,6 +98,7 @@ bool mayFailAtRunTime(const Op& op) {
   case OpKind::Call:
   case OpKind::While:
   case OpKind::Rnn: // a length outside [0, T]
+  case OpKind::RnnGrad:
     return true;
   case OpKind::Div:
     return isInteger(op.result()->type.dtype) || hasDynamicDims(op);

@@ -16,7 +16,7 @@ enum class OpFamily : uint8_t {
   UnaryNumeric, UnaryFloat, UnaryLogical, BinaryNumeric, BinaryFloat, BinaryLogical, Compare,
   Select, Cast, Broadcast, Reshape, Transpose, Concat, Slice, DynamicSlice, DynamicUpdateSlice,
   Gather, Scatter, Iota, Reduce, Argmax, Nonzero, Dot, Constant, Dim, RngUniform, RngCategorical,
-  Identity, Call, Fusion, While, If, Return, Yield, Rnn,
+  Identity, Call, Fusion, While, If, Return, Yield, Rnn, RnnGrad,
 };
 
 struct OpInfo {

@@ -541,10 +541,20 @@ Status expectRnnOperand(const TensorType& t, std::string_view name, DType dtype,
   return Status::ok();
 }
 
-// rnn: one direction of an LSTM/GRU layer (ir/Ops.def). Operands in order
-// x, lengths, h0, [c0,] w_ih, w_hh, b_ih, b_hh; I and H must be static (the
-// weights' shapes), T and B may be dynamic.
-StatusOr<Types> rnn(const Types& ops, const AttrMap& attrs) {
+/// What the `rnn` and `rnn_grad` rules learn from the layer's operands.
+struct RnnLayer {
+  bool lstm = false;
+  DType dtype = DType::F32;
+  int64_t T = 0, B = 0, I = 0, H = 0;
+  size_t w = 0; ///< index of w_ih (3 for gru, 4 for lstm)
+};
+
+/// The checks shared by `rnn` and `rnn_grad` (ir/Ops.def): the attributes,
+/// and the layer's operands x, lengths, h0, [c0,] w_ih, w_hh, b_ih, b_hh in
+/// that order; with `adjoints` (rnn_grad), followed by d_ys, d_hn [, d_cn],
+/// which the caller checks. I and H must be static (the weights' shapes), T
+/// and B may be dynamic.
+StatusOr<RnnLayer> rnnLayer(const Types& ops, const AttrMap& attrs, bool adjoints) {
   CAIRN_RETURN_IF_ERROR(noAttrsBut(attrs, {"cell", "reverse"}));
   auto cellIt = attrs.find("cell");
   if (cellIt == attrs.end() || !std::holds_alternative<std::string>(cellIt->second))
@@ -555,13 +565,14 @@ StatusOr<Types> rnn(const Types& ops, const AttrMap& attrs) {
   CAIRN_ASSIGN_OR_RETURN(int64_t reverse, intAttr(attrs, "reverse", 0));
   if (reverse != 0 && reverse != 1)
     return errorf("attribute 'reverse' must be 0 or 1, got {}", reverse);
-  const bool lstm = cell == "lstm";
-  const size_t want = lstm ? 8 : 7;
+  RnnLayer L;
+  const bool lstm = L.lstm = cell == "lstm";
+  const size_t want = (lstm ? 8 : 7) + (adjoints ? (lstm ? 3 : 2) : 0);
   if (ops.size() != want)
-    return errorf("with cell = \"{}\" expects {} operands ({}), got {}", cell, want,
+    return errorf("with cell = \"{}\" expects {} operands ({}{}), got {}", cell, want,
                   lstm ? "x, lengths, h0, c0, w_ih, w_hh, b_ih, b_hh"
                        : "x, lengths, h0, w_ih, w_hh, b_ih, b_hh",
-                  ops.size());
+                  !adjoints ? "" : lstm ? ", d_ys, d_hn, d_cn" : ", d_ys, d_hn", ops.size());
   const TensorType& x = ops[0];
   if (!(x.dtype == DType::F32 || x.dtype == DType::F64) || x.rank() != 3)
     return errorf("operand 'x' must be an f32 or f64 tensor [T, B, I], got {}", x.toString());
@@ -595,8 +606,43 @@ StatusOr<Types> rnn(const Types& ops, const AttrMap& attrs) {
   for (size_t k = w; k < w + 4; ++k)
     if (!ops[k].hasStaticShape())
       return errorf("weights and biases need static shapes, got {}", ops[k].toString());
-  Types out{TensorType(x.dtype, {T, B, H}), TensorType(x.dtype, {B, H})};
-  if (lstm) out.push_back(TensorType(x.dtype, {B, H}));
+  L.dtype = x.dtype;
+  L.T = T;
+  L.B = B;
+  L.I = I;
+  L.H = H;
+  L.w = w;
+  return L;
+}
+
+// rnn: one direction of an LSTM/GRU layer (ir/Ops.def).
+StatusOr<Types> rnn(const Types& ops, const AttrMap& attrs) {
+  CAIRN_ASSIGN_OR_RETURN(RnnLayer L, rnnLayer(ops, attrs, false));
+  Types out{TensorType(L.dtype, {L.T, L.B, L.H}), TensorType(L.dtype, {L.B, L.H})};
+  if (L.lstm) out.push_back(TensorType(L.dtype, {L.B, L.H}));
+  return out;
+}
+
+// rnn_grad: the layer's operands as `rnn`, then the adjoints d_ys [T, B, H],
+// d_hn [B, H] and, for lstm, d_cn [B, H]; results are the adjoints of x, h0,
+// [c0,] and the weights and biases, each of its operand's type (ir/Ops.def).
+StatusOr<Types> rnnGrad(const Types& ops, const AttrMap& attrs) {
+  CAIRN_ASSIGN_OR_RETURN(RnnLayer L, rnnLayer(ops, attrs, true));
+  const size_t d = L.w + 4;
+  CAIRN_RETURN_IF_ERROR(expectRnnOperand(ops[d], "d_ys", L.dtype, {L.T, L.B, L.H}, "[T, B, H]"));
+  CAIRN_ASSIGN_OR_RETURN(int64_t T, sameDim(L.T, ops[d].shape[0], "sequence lengths of 'x' and 'd_ys'"));
+  CAIRN_ASSIGN_OR_RETURN(int64_t B, sameDim(L.B, ops[d].shape[1], "batch sizes of 'x' and 'd_ys'"));
+  CAIRN_RETURN_IF_ERROR(expectRnnOperand(ops[d + 1], "d_hn", L.dtype, {B, L.H}, "[B, H]"));
+  CAIRN_ASSIGN_OR_RETURN(B, sameDim(B, ops[d + 1].shape[0], "batch sizes of 'x' and 'd_hn'"));
+  if (L.lstm) {
+    CAIRN_RETURN_IF_ERROR(expectRnnOperand(ops[d + 2], "d_cn", L.dtype, {B, L.H}, "[B, H]"));
+    CAIRN_ASSIGN_OR_RETURN(B, sameDim(B, ops[d + 2].shape[0], "batch sizes of 'x' and 'd_cn'"));
+  }
+  // dx, dh0 [, dc0] take the merged T and B (an operand's `?` may be static elsewhere).
+  Types out{TensorType(L.dtype, {T, B, L.I}), TensorType(L.dtype, {B, L.H})};
+  if (L.lstm) out.push_back(TensorType(L.dtype, {B, L.H}));
+  for (size_t k = L.w; k < L.w + 4; ++k)
+    out.push_back(ops[k]);
   return out;
 }
 
@@ -641,6 +687,7 @@ StatusOr<std::vector<TensorType>> inferResultTypes(OpKind kind, const std::vecto
   case OpFamily::Return:
   case OpFamily::Yield: return Types{};
   case OpFamily::Rnn: return rnn(ops, attrs);
+  case OpFamily::RnnGrad: return rnnGrad(ops, attrs);
   }
   return errorf("has no type rule");
 }

@@ -65,6 +65,12 @@ struct GradOptions {
   /// at segment starts, and recomputes one segment at a time in the backward
   /// pass (O(n/k + k) tape rows instead of O(n), one extra forward pass).
   int64_t loopCheckpointEvery = 0;
+  /// Keep each `rnn` op whole: the prepare pipeline does not run expand-rnn
+  /// and its gradient is one `rnn_grad` op (VjpRules.cpp), which a device can
+  /// run as a fused backward (cuDNN's RNN backward, docs/gpu.md). Off: `rnn`
+  /// is expanded into its `while` loop first and differentiated as a loop,
+  /// tapes and all.
+  bool keepRnnOps = false;
 };
 
 /// Adds the gradient function of `f` to `m` (see the file comment).

@@ -503,15 +503,19 @@ StatusOr<Function*> buildGradient(Module& m, const Function& f, const GradOption
     scratch.addFunction(cloneFunction(*fn, fn->name));
   Function* g = scratch.addFunction(cloneFunction(f, name));
   std::vector<std::string> prepare = {"inline"};
-  // rnn ops first become loops (expand-rnn), which the rules below know.
-  if (opts.prepare) prepare.insert(prepare.end(), {"expand-rnn", "licm", "hoist-input-projection"});
+  // rnn ops first become loops (expand-rnn), which the rules below know,
+  // unless keepRnnOps asks for their one-op rule (rnn_grad).
+  if (opts.prepare) {
+    if (!opts.keepRnnOps) prepare.push_back("expand-rnn");
+    prepare.insert(prepare.end(), {"licm", "hoist-input-projection"});
+  }
   CAIRN_RETURN_IF_ERROR(runPipeline(scratch, prepare));
   Status unexpanded = Status::ok();
   walk(*g, [&](Op& op) {
-    if (op.kind() == OpKind::Rnn && unexpanded.isOk())
+    if (op.kind() == OpKind::Rnn && !opts.keepRnnOps && unexpanded.isOk())
       unexpanded = Status::error(fmt::format("{}buildGradient: 'rnn' op in @{} has no gradient "
                                              "rule; run expand-rnn first (GradOptions::prepare "
-                                             "does)",
+                                             "does) or set GradOptions::keepRnnOps",
                                              op.where(), f.name));
   });
   CAIRN_RETURN_IF_ERROR(unexpanded);

@@ -324,6 +324,31 @@ Grads dotVjp(GradientContext& ctx, Op& op, const Grads& d, AdjointMap&) {
   return g;
 }
 
+// ---- Recurrent layers ---------------------------------------------------------------
+
+// rnn (kept whole with GradOptions::keepRnnOps): one `rnn_grad` op taking the
+// layer's operands and the adjoints of its results (zeros for results that
+// have none), so a device can run the whole backward pass as one fused call
+// (cuDNN's RNN backward) instead of a taped loop. Its results are the
+// adjoints of x, h0, [c0,] and the weights; lengths (integer) gets none.
+Grads rnnVjp(GradientContext& ctx, Op& op, const Grads& d, AdjointMap&) {
+  const size_t n = op.numOperands();
+  ValueList operands;
+  for (size_t i = 0; i < n; ++i)
+    operands.push_back(operandOf(ctx, op, i));
+  for (size_t r = 0; r < op.numResults(); ++r)
+    operands.push_back(d[r].valid() ? d[r] : ctx.zerosLike(op.result(r)));
+  ValueList g = operands[0].builder().create(OpKind::RnnGrad, operands, op.attrs);
+  // g: dx, dh0, [dc0,] dw_ih, dw_hh, db_ih, db_hh: every operand but lengths (#1).
+  Grads out(n);
+  for (size_t i = 0, k = 0; i < n; ++i) {
+    if (i == 1) continue;
+    if (needs(ctx, op, i)) out[i] = g[k];
+    ++k;
+  }
+  return out;
+}
+
 } // namespace
 
 VjpFn findVjpRule(OpKind kind) {
@@ -362,6 +387,7 @@ VjpFn findVjpRule(OpKind kind) {
   case OpKind::Dot: return dotVjp;
   case OpKind::While: return whileVjp;
   case OpKind::If: return ifVjp;
+  case OpKind::Rnn: return rnnVjp; // reached only with GradOptions::keepRnnOps
   default: return nullptr; // not differentiable: results are never active
   }
 }

@@ -9,4 +9,5 @@
 #include "kernels/reference/Random.h"
 #include "kernels/reference/Reduce.h"
 #include "kernels/reference/Rnn.h"
+#include "kernels/reference/RnnGrad.h"
 #include "kernels/reference/Shape.h"

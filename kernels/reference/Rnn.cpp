@@ -29,12 +29,11 @@ Tensor splat(DType dtype, const Shape& shape, double v) {
 
 } // namespace
 
-StatusOr<std::vector<Tensor>> rnn(RnnCellKind cell, bool reverse, const RnnInputs& in) {
-  const bool lstm = cell == RnnCellKind::Lstm;
+StatusOr<std::vector<int64_t>> checkRnnInputs(RnnCellKind cell, const RnnInputs& in) {
   const Tensor& x = *in.x;
-  const DType dt = x.dtype();
-  const int64_t T = x.shape()[0], B = x.shape()[1], I = x.shape()[2];
-  const int64_t H = in.h0->shape()[1], G = lstm ? 4 : 3;
+  const int64_t T = x.shape()[0], B = x.shape()[1], H = in.h0->shape()[1];
+  if ((cell == RnnCellKind::Lstm) != (in.c0 != nullptr))
+    return errorf("an LSTM takes an initial cell state c0 and a GRU none");
   // Dynamic dims unify at verification, but at run time they may disagree.
   if (in.lengths->numElements() != B)
     return errorf("has {} lengths for a batch of {} (x is {})", in.lengths->numElements(), B,
@@ -47,6 +46,16 @@ StatusOr<std::vector<Tensor>> rnn(RnnCellKind cell, bool reverse, const RnnInput
   for (int64_t b = 0; b < B; ++b)
     if (len[b] < 0 || len[b] > T)
       return errorf("length {} of row {} is outside [0, {}] (T, the padded length)", len[b], b, T);
+  return len;
+}
+
+StatusOr<std::vector<Tensor>> rnn(RnnCellKind cell, bool reverse, const RnnInputs& in) {
+  const bool lstm = cell == RnnCellKind::Lstm;
+  const Tensor& x = *in.x;
+  const DType dt = x.dtype();
+  const int64_t T = x.shape()[0], B = x.shape()[1], I = x.shape()[2];
+  const int64_t H = in.h0->shape()[1], G = lstm ? 4 : 3;
+  CAIRN_ASSIGN_OR_RETURN(std::vector<int64_t> len, checkRnnInputs(cell, in));
 
   // x_t W^T: contract x_t's dim 1 with W's dim 1 ([G*H, in] as stored).
   DotDims byRows;

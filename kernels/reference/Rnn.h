@@ -25,6 +25,12 @@ struct RnnInputs {
   const Tensor* bHh = nullptr;
 };
 
+/// The run-time checks `rnn` and `rnn_grad` share (verification cannot do
+/// them: `?` dims and the lengths' values): one length per row of x, h0/c0
+/// of x's batch (c0 present exactly for LSTM), every length in [0, T].
+/// Returns the lengths.
+StatusOr<std::vector<int64_t>> checkRnnInputs(RnnCellKind cell, const RnnInputs& in);
+
 /// ys [T, B, H], h_n [B, H] and, for LSTM, c_n [B, H]. A length outside
 /// [0, T] is an error naming the row. Rounding, exactly: each product
 /// (x_t W_ih^T, h W_hh^T) accumulates in f64 and rounds once to the dtype, as

@@ -62,11 +62,13 @@ class Module:
         differ from the interpreter in rounding."""
         return Executable(self._h.compile(default_max_trip, reassociate))
 
-    def grad(self, name, wrt, loss_result=0, grad_name=""):
+    def grad(self, name, wrt, loss_result=0, grad_name="", keep_rnn_ops=False):
         """Adds the gradient function of @name (compiler/autodiff); returns its name.
         It takes @name's arguments and returns its results, then d loss / d arg
-        for each argument index in `wrt`."""
-        return self._h.build_gradient(name, list(wrt), loss_result, grad_name)
+        for each argument index in `wrt`. `keep_rnn_ops` (GradOptions::keepRnnOps)
+        differentiates each `rnn` op to one `rnn_grad` op, what a device can run
+        as cuDNN's RNN backward, instead of expanding it into a loop first."""
+        return self._h.build_gradient(name, list(wrt), loss_result, grad_name, keep_rnn_ops)
 
     def compile_aot(self, object_path, prefix="model", cpu="x86-64-v3", shared=False):
         """Ahead-of-time compilation (as cairn-compile): writes an object file

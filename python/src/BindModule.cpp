@@ -97,15 +97,17 @@ void bindModule(nb::module_& m) {
       .def(
           "build_gradient",
           [](ModuleHandle& h, const std::string& f, std::vector<size_t> wrt, size_t loss,
-             const std::string& name) {
+             const std::string& name, bool keepRnnOps) {
             GradOptions o;
             o.wrt = std::move(wrt);
             o.lossResult = loss;
             o.name = name;
+            o.keepRnnOps = keepRnnOps;
             Function* g = take(buildGradient(*h.module, lookup(h, f), o));
             return g->name;
           },
-          nb::arg("function"), nb::arg("wrt"), nb::arg("loss_result") = 0, nb::arg("name") = "")
+          nb::arg("function"), nb::arg("wrt"), nb::arg("loss_result") = 0, nb::arg("name") = "",
+          nb::arg("keep_rnn_ops") = false)
       .def(
           "compile",
           [](const ModuleHandle& h, int64_t defaultMaxTrip, bool reassociate) {

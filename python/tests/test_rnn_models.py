@@ -122,6 +122,29 @@ def test_birnn_rejects_bad_configurations():
         cairn.models.birnn_classifier(m, vocab=4)
 
 
+RNN_LOSS = """func @loss(%x: tensor<?x3x2xf64>, %len: tensor<3xi32>, %h0: tensor<3x2xf64>, %wi: tensor<6x2xf64>, %wh: tensor<6x2xf64>, %b: tensor<6xf64>) -> tensor<f64> {
+  %r:2 = rnn %x, %len, %h0, %wi, %wh, %b, %b {cell = "gru", reverse = 1} : tensor<?x3x2xf64>, tensor<3x2xf64>
+  %s = reduce_sum %r#0 {dims = [0, 1, 2]} : tensor<f64>
+  return %s
+}
+"""
+
+
+def test_keep_rnn_ops_gradient_matches_the_loops(rng):
+    # m.grad(keep_rnn_ops=True): one rnn_grad op instead of the expanded loop
+    # (GradOptions::keepRnnOps), the same gradients.
+    m = cairn.parse(RNN_LOSS)
+    m.grad("loss", [0, 2, 3, 4, 5], grad_name="loop")
+    m.grad("loss", [0, 2, 3, 4, 5], grad_name="kept", keep_rnn_ops=True)
+    kept = m.text().split("func @kept")[1]
+    assert "rnn_grad" in kept and "while" not in kept
+    args = [rng.standard_normal((4, 3, 2)), np.array([4, 0, 2], np.int32),
+            rng.standard_normal((3, 2)), rng.standard_normal((6, 2)),
+            rng.standard_normal((6, 2)), rng.standard_normal(6)]
+    for want, got in zip(m.interpret("loop", *args), m.interpret("kept", *args)):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
 def load_spinn_example():
     path = os.path.join(ROOT, "examples", "python", "spinn_model.py")
     spec = importlib.util.spec_from_file_location("spinn_example", path)

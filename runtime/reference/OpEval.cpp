@@ -256,6 +256,21 @@ StatusOr<std::vector<Tensor>> evalSimpleOp(const Op& op, const std::vector<const
     r.bHh = in[w + 3];
     return rnn(lstm ? RnnCellKind::Lstm : RnnCellKind::Gru, op.getIntOr("reverse", 0) != 0, r);
   }
+  case OpFamily::RnnGrad: {
+    bool lstm = op.attrs.count("cell") &&
+                std::get_if<std::string>(&op.attrs.at("cell")) &&
+                std::get<std::string>(op.attrs.at("cell")) == "lstm";
+    CAIRN_RETURN_IF_ERROR(need(lstm ? 11 : 9));
+    RnnInputs r{in[0], in[1], in[2], lstm ? in[3] : nullptr};
+    size_t w = lstm ? 4 : 3;
+    r.wIh = in[w];
+    r.wHh = in[w + 1];
+    r.bIh = in[w + 2];
+    r.bHh = in[w + 3];
+    RnnResultAdjoints adj{in[w + 4], in[w + 5], lstm ? in[w + 6] : nullptr};
+    return rnnGrad(lstm ? RnnCellKind::Lstm : RnnCellKind::Gru, op.getIntOr("reverse", 0) != 0,
+                   r, adj);
+  }
   case OpFamily::Call:
   case OpFamily::Fusion:
   case OpFamily::While:

@@ -83,6 +83,8 @@ std::string_view familyTitle(OpFamily f) {
     return "Region terminator";
   case OpFamily::Rnn:
     return "Recurrent layer";
+  case OpFamily::RnnGrad:
+    return "Recurrent layer gradient";
   }
   return "Other";
 }

@@ -43,17 +43,21 @@ struct Options {
   /// --grad f:0,2 adds @f_grad, the gradient of @f w.r.t. arguments 0 and 2
   /// (before any pass runs).
   std::string grad;
+  /// --grad-keep-rnn-ops: GradOptions::keepRnnOps for --grad (each `rnn`
+  /// differentiates to one `rnn_grad` instead of being expanded first).
+  bool gradKeepRnnOps = false;
   PipelineOptions pipeline;
 };
 
 /// Applies --grad to `m`.
-Status applyGrad(Module& m, const std::string& spec) {
+Status applyGrad(Module& m, const std::string& spec, bool keepRnnOps) {
   if (spec.empty()) return Status::ok();
   size_t colon = spec.find(':');
   std::string fn = spec.substr(0, colon);
   const Function* f = m.lookup(fn);
   if (!f) return Status::error(fmt::format("--grad: no function @{} in the module", fn));
   GradOptions go;
+  go.keepRnnOps = keepRnnOps;
   if (colon != std::string::npos) {
     std::stringstream list(spec.substr(colon + 1));
     std::string item;
@@ -113,7 +117,7 @@ private:
         return false;
       }
     }
-    Status graded = applyGrad(m, options_.grad);
+    Status graded = applyGrad(m, options_.grad, options_.gradKeepRnnOps);
     if (!graded.isOk()) return fail(fmt::format("{}: error: {}", name_, graded.message()));
     Status ran = runPipeline(m, options_.passes, pipelineOptions());
     if (!ran.isOk()) return fail(fmt::format("{}: error: {}", name_, ran.message()));
@@ -136,7 +140,7 @@ private:
       Status valid = verify(**parsed, &diags);
       if (!valid.isOk() && diags.empty()) diags.push_back({{}, valid.message()});
       if (diags.empty()) {
-        Status graded = applyGrad(**parsed, options_.grad);
+        Status graded = applyGrad(**parsed, options_.grad, options_.gradKeepRnnOps);
         if (!graded.isOk()) diags.push_back({{}, graded.message()});
       }
       if (diags.empty()) {
@@ -209,6 +213,8 @@ static int runTool(int argc, char** argv) {
   app.add_option("--grad", options.grad,
                  "Add @f_grad, the gradient of @f's first result w.r.t. the listed arguments "
                  "(f:0,2; all float arguments when no list is given)");
+  app.add_flag("--grad-keep-rnn-ops", options.gradKeepRnnOps,
+               "With --grad: keep each rnn op whole; its gradient is one rnn_grad op");
   app.add_flag("--print-after-all", options.pipeline.printAfterAll,
                "Print the IR to stderr after each pass");
   app.add_flag("--time-passes", options.pipeline.timePasses, "Report each pass's wall time");
