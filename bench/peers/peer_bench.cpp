@@ -214,8 +214,8 @@ struct Runnable {
 
 /// The benchmarks' training step (bench/BenchStep.h) around `loss` of `m`.
 training::TrainStep buildStep(Module& m, const ParamStore& ps, const Function& loss,
-                              size_t batchFirst, size_t batchLast) {
-  return check(bench::buildAdamClipStep(m, ps, loss, batchFirst, batchLast));
+                              size_t batchFirst, size_t batchLast, bool keepRnnOps = false) {
+  return check(bench::buildAdamClipStep(m, ps, loss, batchFirst, batchLast, keepRnnOps));
 }
 
 /// Labels b % classes for the case's batch (SNLI: pairs).
@@ -236,6 +236,9 @@ Tensor labelsFor(const golden::GoldenCase& c) {
 struct TreeChoices {
   bool mergePairs = false;
   bool fullReduce = false;
+  /// BiRNNs built with `rnn` ops whose gradient keeps them whole
+  /// (rebuildBiRnnWithRnnOps; GradOptions::keepRnnOps): cuDNN on a GPU.
+  bool rnnOps = false;
 };
 
 SpinnConfig spinnConfig(const golden::GoldenCase& c, TreeChoices t) {
@@ -335,7 +338,7 @@ Runnable trainRunnable(golden::GoldenCase& c, TreeChoices t) {
       args.push_back(fb.arg(i));
     Function* loss = fb.ret({crossEntropy(fb.call(*c.function, args)[0], fb.arg(types.size() - 1))});
     auto t0 = std::chrono::steady_clock::now();
-    step = buildStep(*c.module, c.params, *loss, c.inputs.size(), 1);
+    step = buildStep(*c.module, c.params, *loss, c.inputs.size(), 1, t.rnnOps);
     r.buildMs = msSince(t0);
   }
   r.module = r.ownModule ? r.ownModule.get() : c.module.get();
@@ -548,6 +551,7 @@ json deviceStatsDelta(const device::DeviceStats& a, const device::DeviceStats& b
           {"graph_launches", b.graphLaunches - a.graphLaunches},
           {"host_loops", mapDelta(a.hostLoops, b.hostLoops)},
           {"rnn_calls", b.rnnCalls - a.rnnCalls},
+          {"rnn_backward_calls", b.rnnBackwardCalls - a.rnnBackwardCalls},
           {"bytes_to_device", b.bytesToDevice - a.bytesToDevice},
           {"bytes_to_host", b.bytesToHost - a.bytesToHost},
           {"aliases", b.aliases - a.aliases},
@@ -580,10 +584,10 @@ int serve(const ServeOptions& o) {
     if (w.pass) exportPass(cases, o.exportDir);
   }
   TreeChoices tree;
-  if (cuda) tree.mergePairs = true;
+  if (cuda) tree.mergePairs = tree.rnnOps = true;
   tree.fullReduce = o.fullReduce;
   rebuildTreeModel(c, tree); // train: SPINN's loss is built anew by trainRunnable
-  if (cuda) rebuildBiRnnWithRnnOps(c);
+  if (tree.rnnOps) rebuildBiRnnWithRnnOps(c);
 
   json ready = {{"event", "ready"}, {"workload", o.workload}, {"mode", o.mode},
                 {"backend", o.backend}, {"blas", exec::blasDescription()},

@@ -911,72 +911,105 @@ private:
       return execIota(in);
     case OpKind::Rnn:
       return execRnn(in);
+    case OpKind::RnnGrad:
+      return execRnnGrad(in);
     default:
       return execOnHostAlways(in);
     }
   }
 
-  /// An `rnn` op through Device::rnn (cuDNN on a GPU; RnnOnDevice.h): f32,
-  /// every length in [1, T], a device that has it. The lengths are read by
-  /// the host (cuDNN's descriptors take them there), so a loop holding the
-  /// op is not recorded. A reverse op's rows are reordered around the call.
-  /// Anything else runs on the host, where the reference names a bad length.
-  Status execRnn(const Instruction& in) {
+  /// The layer an `rnn` or `rnn_grad` instruction runs, as Device::rnn
+  /// takes it (RnnOnDevice.h): f32 operands of the op's shapes, every length
+  /// in [1, T] (cuDNN takes no empty rows), a device that has it; false
+  /// where not (the host runs the op, and the reference names a bad
+  /// length). The lengths are read by the host (cuDNN's descriptors take
+  /// them there), so a loop holding the op is not recorded.
+  StatusOr<bool> describeRnn(const Instruction& in, RnnArgs& a) {
     const Op& op = *in.op;
+    const bool grad = op.kind() == OpKind::RnnGrad;
     auto cell = op.attrs.find("cell");
-    const bool lstm = cell != op.attrs.end() && std::holds_alternative<std::string>(cell->second) &&
-                      std::get<std::string>(cell->second) == "lstm";
-    if (!dev_.supportsRnn() || in.operands.size() != (lstm ? 8u : 7u) ||
-        in.results.size() != (lstm ? 3u : 2u))
-      return execOnHostAlways(in);
+    a.lstm = cell != op.attrs.end() && std::holds_alternative<std::string>(cell->second) &&
+             std::get<std::string>(cell->second) == "lstm";
+    const size_t layer = a.lstm ? 8 : 7, adjoints = a.lstm ? 3 : 2;
+    if (!dev_.supportsRnn() || in.operands.size() != layer + (grad ? adjoints : 0)) return false;
     std::vector<const Value*> v;
     for (Slot s : in.operands)
       v.push_back(&get(s));
-    const Value& x = *v[0];
-    const size_t w = lstm ? 4 : 3; // w_ih's operand
-    if (x.type.dtype != DType::F32 || x.type.rank() != 3 || v[2]->type.rank() != 2)
-      return execOnHostAlways(in);
-    RnnArgs a;
-    a.lstm = lstm;
-    a.T = x.type.shape[0], a.B = x.type.shape[1], a.I = x.type.shape[2];
-    a.H = v[2]->type.shape[1];
-    const int64_t G = lstm ? 4 : 3;
+    const TensorType& x = v[0]->type;
+    if (x.dtype != DType::F32 || x.rank() != 3 || v[2]->type.rank() != 2) return false;
+    a.T = x.shape[0], a.B = x.shape[1], a.I = x.shape[2], a.H = v[2]->type.shape[1];
+    const int64_t G = a.lstm ? 4 : 3;
+    const size_t w = a.lstm ? 4 : 3; // w_ih's operand
     const TensorType state(DType::F32, {a.B, a.H});
-    bool fits = v[2]->type == state && (!lstm || v[3]->type == state) &&
+    bool fits = v[2]->type == state && (!a.lstm || v[3]->type == state) &&
                 v[w]->type == TensorType(DType::F32, {G * a.H, a.I}) &&
                 v[w + 1]->type == TensorType(DType::F32, {G * a.H, a.H}) &&
                 v[w + 2]->type == TensorType(DType::F32, {G * a.H}) &&
-                v[w + 3]->type == TensorType(DType::F32, {G * a.H}) && v[1]->type.rank() == 1 &&
-                v[1]->type.shape[0] == a.B && a.T > 0 && a.B > 0;
-    if (!fits) return execOnHostAlways(in);
+                v[w + 3]->type == TensorType(DType::F32, {G * a.H}) &&
+                v[1]->type.rank() == 1 && v[1]->type.shape[0] == a.B && a.T > 0 && a.B > 0;
+    if (grad && fits) {
+      fits = v[layer]->type == TensorType(DType::F32, {a.T, a.B, a.H}) &&
+             v[layer + 1]->type == state && (!a.lstm || v[layer + 2]->type == state);
+    }
+    if (!fits) return false;
     CAIRN_ASSIGN_OR_RETURN(Tensor lengths, hostValue(*v[1]));
+    a.lengths.clear();
     for (int64_t len : lengths.toInts()) {
-      if (len < 1 || len > a.T) return execOnHostAlways(in); // cuDNN takes no empty rows
+      if (len < 1 || len > a.T) return false;
       a.lengths.push_back(static_cast<int32_t>(len));
     }
-    const TensorType ysType(DType::F32, {a.T, a.B, a.H});
-    CAIRN_RETURN_IF_ERROR(checkResult(in, 0, ysType));
-    for (size_t r = 1; r < in.results.size(); ++r)
-      CAIRN_RETURN_IF_ERROR(checkResult(in, r, state));
-    std::vector<Value> outs;
-    for (size_t r = 0; r < in.results.size(); ++r) {
-      CAIRN_ASSIGN_OR_RETURN(Value out, allocate(r == 0 ? ysType : state));
-      outs.push_back(std::move(out));
-    }
-    a.x = x.data(), a.h0 = v[2]->data(), a.c0 = lstm ? v[3]->data() : nullptr;
+    a.x = v[0]->data(), a.h0 = v[2]->data(), a.c0 = a.lstm ? v[3]->data() : nullptr;
     a.wIh = v[w]->data(), a.wHh = v[w + 1]->data(), a.bIh = v[w + 2]->data(),
     a.bHh = v[w + 3]->data();
-    a.ys = outs[0].data(), a.hn = outs[1].data(), a.cn = lstm ? outs[2].data() : nullptr;
+    return true;
+  }
 
-    Value order, xr, ysr; // a reverse op: x's and ys' rows reordered around the call
-    if (op.getIntOr("reverse", 0) != 0) {
-      std::vector<int32_t> p = reverseStepsPermutation(a.lengths, a.T);
-      std::vector<int64_t> p64(p.begin(), p.end());
-      CAIRN_ASSIGN_OR_RETURN(order,
-                             upload(Tensor::fromInts(TensorType(DType::I32, {a.T * a.B}), p64)));
-      CAIRN_ASSIGN_OR_RETURN(xr, allocate(x.type));
-      CAIRN_ASSIGN_OR_RETURN(ysr, allocate(ysType));
-      CAIRN_RETURN_IF_ERROR(reorderRows(op, x.data(), order, xr.data(), a.T * a.B, a.I));
+  /// A reverse op's row order (RnnOnDevice.h) on the device, or an empty
+  /// value for a forward one.
+  StatusOr<Value> reverseOrder(const Op& op, const RnnArgs& a) {
+    if (op.getIntOr("reverse", 0) == 0) return Value();
+    std::vector<int32_t> p = reverseStepsPermutation(a.lengths, a.T);
+    std::vector<int64_t> p64(p.begin(), p.end());
+    return upload(Tensor::fromInts(TensorType(DType::I32, {a.T * a.B}), p64));
+  }
+
+  /// `src` [T, B, width] reordered by `order` into a new value.
+  StatusOr<Value> reordered(const Op& op, const void* src, const Value& order, const RnnArgs& a,
+                            int64_t width) {
+    CAIRN_ASSIGN_OR_RETURN(Value out, allocate(TensorType(DType::F32, {a.T, a.B, width})));
+    CAIRN_RETURN_IF_ERROR(reorderRows(op, src, order, out.data(), a.T * a.B, width));
+    return out;
+  }
+
+  /// Allocates `in`'s results of `types`, checked against the op's.
+  StatusOr<std::vector<Value>> allocateResults(const Instruction& in,
+                                               const std::vector<TensorType>& types) {
+    std::vector<Value> outs;
+    for (size_t r = 0; r < types.size(); ++r) {
+      CAIRN_RETURN_IF_ERROR(checkResult(in, r, types[r]));
+      CAIRN_ASSIGN_OR_RETURN(Value out, allocate(types[r]));
+      outs.push_back(std::move(out));
+    }
+    return outs;
+  }
+
+  /// An `rnn` op as one Device::rnn call (cuDNN on a GPU), a reverse op's
+  /// rows reordered around it.
+  Status execRnn(const Instruction& in) {
+    const Op& op = *in.op;
+    RnnArgs a;
+    CAIRN_ASSIGN_OR_RETURN(bool fits, describeRnn(in, a));
+    if (!fits || in.results.size() != (a.lstm ? 3u : 2u)) return execOnHostAlways(in);
+    const TensorType state(DType::F32, {a.B, a.H});
+    std::vector<TensorType> types{TensorType(DType::F32, {a.T, a.B, a.H}), state};
+    if (a.lstm) types.push_back(state);
+    CAIRN_ASSIGN_OR_RETURN(std::vector<Value> outs, allocateResults(in, types));
+    a.ys = outs[0].data(), a.hn = outs[1].data(), a.cn = a.lstm ? outs[2].data() : nullptr;
+    CAIRN_ASSIGN_OR_RETURN(Value order, reverseOrder(op, a));
+    Value xr, ysr;
+    if (order) {
+      CAIRN_ASSIGN_OR_RETURN(xr, reordered(op, a.x, order, a, a.I));
+      CAIRN_ASSIGN_OR_RETURN(ysr, allocate(types[0]));
       a.x = xr.data(), a.ys = ysr.data();
     }
     if (Status s = dev_.rnn(a); !s.isOk()) return opError(op, s);
@@ -985,6 +1018,58 @@ private:
       CAIRN_RETURN_IF_ERROR(reorderRows(op, ysr.data(), order, outs[0].data(), a.T * a.B, a.H));
     for (size_t r = 0; r < outs.size(); ++r)
       set(in.results[r], std::move(outs[r]));
+    return Status::ok();
+  }
+
+  /// An `rnn_grad` op as one Device::rnnBackward call (cuDNN's backward on
+  /// a GPU), a reverse op's x, d_ys and dx rows reordered around it.
+  Status execRnnGrad(const Instruction& in) {
+    const Op& op = *in.op;
+    RnnArgs a;
+    CAIRN_ASSIGN_OR_RETURN(bool fits, describeRnn(in, a));
+    if (!fits || in.results.size() != (a.lstm ? 7u : 6u)) return execOnHostAlways(in);
+    const int64_t G = a.lstm ? 4 : 3;
+    const size_t layer = a.lstm ? 8 : 7;
+    const TensorType state(DType::F32, {a.B, a.H}), seq(DType::F32, {a.T, a.B, a.H});
+    std::vector<TensorType> types{TensorType(DType::F32, {a.T, a.B, a.I}), state};
+    if (a.lstm) types.push_back(state);
+    for (Shape s : {Shape{G * a.H, a.I}, Shape{G * a.H, a.H}, Shape{G * a.H}, Shape{G * a.H}})
+      types.push_back(TensorType(DType::F32, s));
+    CAIRN_ASSIGN_OR_RETURN(std::vector<Value> outs, allocateResults(in, types));
+    // The forward's results: scratch the call recomputes (cuDNN's backward
+    // reads y), freed with this instruction.
+    std::vector<Value> scratch;
+    for (const TensorType& t : a.lstm ? std::vector<TensorType>{seq, state, state}
+                                      : std::vector<TensorType>{seq, state}) {
+      CAIRN_ASSIGN_OR_RETURN(Value v, allocate(t));
+      scratch.push_back(std::move(v));
+    }
+    RnnBackwardArgs g;
+    a.ys = scratch[0].data(), a.hn = scratch[1].data(), a.cn = a.lstm ? scratch[2].data() : nullptr;
+    g.dys = get(in.operands[layer]).data();
+    g.dhn = get(in.operands[layer + 1]).data();
+    g.dcn = a.lstm ? get(in.operands[layer + 2]).data() : nullptr;
+    size_t r = 0;
+    g.dx = outs[r++].data(), g.dh0 = outs[r++].data();
+    g.dc0 = a.lstm ? outs[r++].data() : nullptr;
+    g.dwIh = outs[r++].data(), g.dwHh = outs[r++].data(), g.dbIh = outs[r++].data(),
+    g.dbHh = outs[r++].data();
+    CAIRN_ASSIGN_OR_RETURN(Value order, reverseOrder(op, a));
+    Value xr, dysr, dxr;
+    if (order) {
+      CAIRN_ASSIGN_OR_RETURN(xr, reordered(op, a.x, order, a, a.I));
+      CAIRN_ASSIGN_OR_RETURN(dysr, reordered(op, g.dys, order, a, a.H));
+      CAIRN_ASSIGN_OR_RETURN(dxr, allocate(types[0]));
+      a.x = xr.data(), g.dys = dysr.data(), g.dx = dxr.data();
+    }
+    g.forward = std::move(a);
+    if (Status s = dev_.rnnBackward(g); !s.isOk()) return opError(op, s);
+    ++stats_.rnnBackwardCalls;
+    if (order)
+      CAIRN_RETURN_IF_ERROR(
+          reorderRows(op, dxr.data(), order, outs[0].data(), g.forward.T * g.forward.B, g.forward.I));
+    for (size_t k = 0; k < outs.size(); ++k)
+      set(in.results[k], std::move(outs[k]));
     return Status::ok();
   }
 

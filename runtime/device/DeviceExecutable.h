@@ -13,8 +13,8 @@
 // with the bias/relu kernel after them as a cuBLASLt epilogue where it fits,
 // GemmEpilogue.h),
 // gathers and scatters (RowKernels.h; a scatter in place when its operand
-// dies there), an f32 `rnn` op as one Device::rnn call (cuDNN on a GPU;
-// RnnOnDevice.h), reshapes as buffer aliases, constants uploaded once per
+// dies there), an f32 `rnn` op as one Device::rnn call and its `rnn_grad`
+// as one Device::rnnBackward (cuDNN on a GPU; RnnOnDevice.h), reshapes as buffer aliases, constants uploaded once per
 // context. A `while` whose ops all have device forms is recorded once per
 // shape (Device.h's DeviceGraph: a CUDA graph with a conditional WHILE node)
 // and then runs with no host decision per iteration; any other loop is the
@@ -68,7 +68,8 @@ struct DeviceStats {
   int64_t gemmCalls = 0;
   int64_t gemmEpilogues = 0; ///< of those, GEMMs that ran the bias (and relu) after
                              ///< them as an epilogue (GemmEpilogue.h): a launch saved each
-  int64_t rnnCalls = 0;      ///< rnn ops run by Device::rnn (cuDNN on a GPU)
+  int64_t rnnCalls = 0;         ///< rnn ops run by Device::rnn (cuDNN on a GPU)
+  int64_t rnnBackwardCalls = 0; ///< rnn_grad ops run by Device::rnnBackward
   int64_t hostOps = 0;       ///< ops run on the host (operands down, results up)
   int64_t hostScalarOps = 0; ///< size arithmetic on scalars the host knows (no copies)
   std::map<std::string, int64_t> hostOpsByName; ///< the same by op name ("concat": 12)

@@ -159,6 +159,10 @@ public:
     if (recording_) return Status::error("emulated device: an rnn call while recording a loop");
     return rnnOnHost(a);
   }
+  Status rnnBackward(const RnnBackwardArgs& a) override {
+    if (recording_) return Status::error("emulated device: an rnn call while recording a loop");
+    return rnnBackwardOnHost(a);
+  }
 
   Status gemm(const GemmArgs& g) override {
     if (recording_) {

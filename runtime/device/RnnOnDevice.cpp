@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "kernels/reference/Rnn.h"
+#include "kernels/reference/RnnGrad.h"
 
 namespace cairn::device {
 
@@ -19,24 +20,55 @@ std::vector<int32_t> reverseStepsPermutation(const std::vector<int32_t>& lengths
   return p;
 }
 
+namespace {
+
+Tensor borrowed(Shape s, const void* p) {
+  return Tensor::borrow(TensorType(DType::F32, std::move(s)), static_cast<const std::byte*>(p));
+}
+
+/// A layer's operands as the reference kernels take them, borrowed.
+struct HostLayer {
+  explicit HostLayer(const RnnArgs& a) {
+    const int64_t G = a.lstm ? 4 : 3;
+    std::vector<int64_t> len(a.lengths.begin(), a.lengths.end());
+    lengths = Tensor::fromInts(TensorType(DType::I64, {a.B}), len);
+    x = borrowed({a.T, a.B, a.I}, a.x), h0 = borrowed({a.B, a.H}, a.h0);
+    wIh = borrowed({G * a.H, a.I}, a.wIh), wHh = borrowed({G * a.H, a.H}, a.wHh);
+    bIh = borrowed({G * a.H}, a.bIh), bHh = borrowed({G * a.H}, a.bHh);
+    if (a.lstm) c0 = borrowed({a.B, a.H}, a.c0);
+    inputs = {&x, &lengths, &h0, a.lstm ? &c0 : nullptr, &wIh, &wHh, &bIh, &bHh};
+    cell = a.lstm ? kernels::RnnCellKind::Lstm : kernels::RnnCellKind::Gru;
+  }
+  Tensor x, lengths, h0, c0, wIh, wHh, bIh, bHh;
+  kernels::RnnInputs inputs;
+  kernels::RnnCellKind cell;
+};
+
+void copyOut(const std::vector<Tensor>& results, const std::vector<void*>& to) {
+  for (size_t i = 0; i < results.size() && i < to.size(); ++i)
+    std::memcpy(to[i], results[i].rawData(), results[i].byteSize());
+}
+
+} // namespace
+
 Status rnnOnHost(const RnnArgs& a) {
-  const int64_t G = a.lstm ? 4 : 3;
-  auto in = [](Shape s, const void* p) {
-    return Tensor::borrow(TensorType(DType::F32, std::move(s)), static_cast<const std::byte*>(p));
-  };
-  std::vector<int64_t> len(a.lengths.begin(), a.lengths.end());
-  Tensor lengths = Tensor::fromInts(TensorType(DType::I64, {a.B}), len);
-  Tensor x = in({a.T, a.B, a.I}, a.x), h0 = in({a.B, a.H}, a.h0);
-  Tensor wIh = in({G * a.H, a.I}, a.wIh), wHh = in({G * a.H, a.H}, a.wHh);
-  Tensor bIh = in({G * a.H}, a.bIh), bHh = in({G * a.H}, a.bHh);
-  Tensor c0 = a.lstm ? in({a.B, a.H}, a.c0) : Tensor();
-  kernels::RnnInputs inputs{&x, &lengths, &h0, a.lstm ? &c0 : nullptr, &wIh, &wHh, &bIh, &bHh};
-  CAIRN_ASSIGN_OR_RETURN(
-      std::vector<Tensor> r,
-      kernels::rnn(a.lstm ? kernels::RnnCellKind::Lstm : kernels::RnnCellKind::Gru, false, inputs));
-  void* outs[3] = {a.ys, a.hn, a.cn};
-  for (size_t i = 0; i < r.size(); ++i)
-    std::memcpy(outs[i], r[i].rawData(), r[i].byteSize());
+  HostLayer l(a);
+  CAIRN_ASSIGN_OR_RETURN(std::vector<Tensor> r, kernels::rnn(l.cell, false, l.inputs));
+  copyOut(r, a.lstm ? std::vector<void*>{a.ys, a.hn, a.cn} : std::vector<void*>{a.ys, a.hn});
+  return Status::ok();
+}
+
+Status rnnBackwardOnHost(const RnnBackwardArgs& g) {
+  const RnnArgs& a = g.forward;
+  HostLayer l(a);
+  Tensor dys = borrowed({a.T, a.B, a.H}, g.dys), dhn = borrowed({a.B, a.H}, g.dhn);
+  Tensor dcn = a.lstm ? borrowed({a.B, a.H}, g.dcn) : Tensor();
+  kernels::RnnResultAdjoints adj{&dys, &dhn, a.lstm ? &dcn : nullptr};
+  CAIRN_ASSIGN_OR_RETURN(std::vector<Tensor> r, kernels::rnnGrad(l.cell, false, l.inputs, adj));
+  std::vector<void*> to{g.dx, g.dh0};
+  if (a.lstm) to.push_back(g.dc0);
+  to.insert(to.end(), {g.dwIh, g.dwHh, g.dbIh, g.dbHh});
+  copyOut(r, to);
   return Status::ok();
 }
 

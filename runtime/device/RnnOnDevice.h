@@ -27,5 +27,8 @@ std::vector<int32_t> reverseStepsPermutation(const std::vector<int32_t>& lengths
 /// Device::rnn's meaning on host memory through the reference kernel
 /// (kernels/reference/Rnn.h): the emulated device's implementation.
 Status rnnOnHost(const RnnArgs& a);
+/// Device::rnnBackward's, through kernels/reference/RnnGrad.h (the forward
+/// outputs in `a.forward` are left as they are).
+Status rnnBackwardOnHost(const RnnBackwardArgs& a);
 
 } // namespace cairn::device
