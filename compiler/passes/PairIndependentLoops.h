@@ -18,7 +18,7 @@
 // not need: if one of those fails, the loop has run first (and a loop that
 // never ends, without max_trip, hangs there instead of the error).
 //
-// The executor (compiler/program/BuildProgram.h) then runs two adjacent
+// The executor (compiler/lowering/LowerFunctions.h) then runs two adjacent
 // loops that do not read each other's results as one `parallel`
 // instruction, one loop per thread. Peak memory grows by what the moved
 // loop holds while the earlier one runs; loops are paired only two by two.

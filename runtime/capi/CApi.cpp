@@ -139,7 +139,7 @@ StatusOr<Tensor> fromC(const cairn_tensor& t, size_t index) {
 }
 
 /// The C form of a program's signature; argument names from `f`.
-CSignature signatureOf(const exec::Program& p, const Function* f) {
+CSignature signatureOf(const exec::LoweredFunction& p, const Function* f) {
   CSignature sig;
   for (size_t i = 0; i < p.argTypes.size(); ++i)
     sig.argNames.push_back(f && i < f->body().numArguments() ? f->body().argument(i)->name : "");
@@ -235,7 +235,7 @@ cairn_status* loadAot(const char* function, const cairn_aot_model* aot,
       return fail(CAIRN_CORRUPT_MODEL, "model program does not verify: " + v.message());
     if (!aot->program_data)
       return fail(CAIRN_CORRUPT_MODEL, "model object lacks its program data");
-    StatusOr<exec::ProgramMap> programs = exec::readPrograms(
+    StatusOr<exec::LoweredFunctions> programs = exec::readPrograms(
         std::string_view(aot->program_data, aot->program_size), **m, aot->num_kernels);
     if (!programs.isOk())
       return fail(CAIRN_CORRUPT_MODEL, "model object's programs: " + programs.status().message());
@@ -413,7 +413,7 @@ cairn_status* cairn_run_with_options(const cairn_model* m, cairn_context* ctx, c
   return guarded("cairn_run", [&]() -> cairn_status* {
     StatusOr<exec::ExecOptions> opts = execOptionsOf(options);
     if (!opts.isOk()) return fail(CAIRN_INVALID_ARGUMENT, opts.status().message());
-    const exec::Program* p = m->exe ? m->exe->program(name) : m->deviceExe->program(name);
+    const exec::LoweredFunction* p = m->exe ? m->exe->program(name) : m->deviceExe->program(name);
     if (!p) return fail(CAIRN_NOT_FOUND, fmt::format("model has no function '{}'", name));
     if (num_outputs != p->resultTypes.size())
       return fail(CAIRN_INVALID_ARGUMENT,

@@ -56,7 +56,7 @@ StatusOr<ModelDevice> modelDevice() {
 
 StatusOr<std::unique_ptr<device::DeviceExecutable>>
 loadDeviceModel(const cairn_aot_model& aot, std::unique_ptr<Module> module,
-                exec::ProgramMap programs, std::shared_ptr<device::Device> dev) {
+                exec::LoweredFunctions programs, std::shared_ptr<device::Device> dev) {
   const cairn_aot_device& d = *aot.device;
   const std::vector<device::RowKernelDesc>& rowKinds = device::allRowKernels();
   if (d.num_archs == 0 || d.num_archs > 64)

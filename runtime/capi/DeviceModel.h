@@ -31,6 +31,6 @@ StatusOr<ModelDevice> modelDevice();
 /// already read from the object.
 StatusOr<std::unique_ptr<device::DeviceExecutable>>
 loadDeviceModel(const cairn_aot_model& aot, std::unique_ptr<Module> module,
-                exec::ProgramMap programs, std::shared_ptr<device::Device> device);
+                exec::LoweredFunctions programs, std::shared_ptr<device::Device> device);
 
 } // namespace cairn::capi

@@ -231,7 +231,7 @@ DeviceContext::~DeviceContext() {
 
 class DeviceRunner {
 public:
-  DeviceRunner(const DeviceExecutable& exe, const exec::Program& p, DeviceContext& ctx,
+  DeviceRunner(const DeviceExecutable& exe, const exec::LoweredFunction& p, DeviceContext& ctx,
                const DeviceRunOptions& opts)
       : exe_(exe), dev_(exe.device()), p_(p), s_(*ctx.state_), stats_(ctx.stats_), opts_(opts) {
     if (s_.pool->device != &dev_) {
@@ -1681,7 +1681,7 @@ private:
 
   const DeviceExecutable& exe_;
   Device& dev_;
-  const exec::Program& p_;
+  const exec::LoweredFunction& p_;
   DeviceContext::State& s_;
   DeviceStats& stats_;
   const DeviceRunOptions& opts_;
@@ -1694,8 +1694,7 @@ private:
   std::map<const Instruction*, Slot> epilogueDone_;
 };
 
-DeviceExecutable::DeviceExecutable(std::unique_ptr<Module> module,
-                                   std::map<std::string, exec::Program, std::less<>> programs,
+DeviceExecutable::DeviceExecutable(std::unique_ptr<Module> module, exec::LoweredFunctions programs,
                                    std::shared_ptr<Device> device,
                                    std::vector<KernelHandle> kernels,
                                    std::vector<KernelHandle> rowKernels)
@@ -1715,7 +1714,7 @@ const KernelHandle* DeviceExecutable::rowKernel(const RowKernelDesc& k) const {
 
 DeviceExecutable::~DeviceExecutable() = default;
 
-const exec::Program* DeviceExecutable::program(std::string_view name) const {
+const exec::LoweredFunction* DeviceExecutable::program(std::string_view name) const {
   auto it = programs_.find(name);
   return it == programs_.end() ? nullptr : &it->second;
 }
@@ -1724,7 +1723,7 @@ StatusOr<std::vector<Tensor>> DeviceExecutable::run(std::string_view name,
                                                     const std::vector<Tensor>& inputs,
                                                     DeviceContext& ctx,
                                                     const DeviceRunOptions& options) const {
-  const exec::Program* p = program(name);
+  const exec::LoweredFunction* p = program(name);
   if (!p) return errorf("error: no function @{} in the module", name);
   return DeviceRunner(*this, *p, ctx, options).run(inputs);
 }
@@ -1732,7 +1731,7 @@ StatusOr<std::vector<Tensor>> DeviceExecutable::run(std::string_view name,
 StatusOr<std::vector<DeviceTensor>>
 DeviceExecutable::runOnDevice(std::string_view name, const std::vector<DeviceArg>& inputs,
                               DeviceContext& ctx, const DeviceRunOptions& options) const {
-  const exec::Program* p = program(name);
+  const exec::LoweredFunction* p = program(name);
   if (!p) return errorf("error: no function @{} in the module", name);
   return DeviceRunner(*this, *p, ctx, options).runOnDevice(inputs);
 }

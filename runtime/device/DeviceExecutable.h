@@ -1,5 +1,5 @@
-// The executor on a Device: runs the same exec::Programs the CPU executor
-// runs (compiler/program/BuildProgram.h: the buffer plan, nested while/if
+// The executor on a Device: runs the same exec::LoweredFunctions the CPU executor
+// runs (compiler/lowering/LowerFunctions.h: the buffer plan, nested while/if
 // blocks), with every value in device memory.
 //
 //   auto exe = codegen::cuda::compileForDevice(module, device);  // cairn_codegen
@@ -14,12 +14,11 @@
 // GemmEpilogue.h),
 // gathers and scatters (RowKernels.h; a scatter in place when its operand
 // dies there), an f32 `rnn` op as one Device::rnn call and its `rnn_grad`
-// as one Device::rnnBackward (cuDNN on a GPU; RnnOnDevice.h), reshapes as buffer aliases, constants uploaded once per
-// context. A `while` whose ops all have device forms is recorded once per
-// shape (Device.h's DeviceGraph: a CUDA graph with a conditional WHILE node)
-// and then runs with no host decision per iteration; any other loop is the
-// host-synchronized form XLA uses: the cond block runs on the device, its
-// one-byte result is copied back and the host decides (an `if` the same);
+// as one Device::rnnBackward (cuDNN on a GPU; RnnOnDevice.h), reshapes as buffer aliases, constants
+// uploaded once per context. A `while` whose ops all have device forms is recorded once per shape
+// (Device.h's DeviceGraph: a CUDA graph with a conditional WHILE node) and then runs with no host
+// decision per iteration; any other loop is the host-synchronized form XLA uses: the cond block
+// runs on the device, its one-byte result is copied back and the host decides (an `if` the same);
 // the row kernels' out-of-range flag is read with it. Still on the host,
 // with copies both ways (counted in DeviceStats::hostOps): transpose,
 // dynamic broadcasts and every op the kernels do not cover (docs/gpu.md).
@@ -42,7 +41,7 @@
 #include "runtime/device/Device.h"
 #include "runtime/device/GemmEpilogue.h"
 #include "runtime/device/RowKernels.h"
-#include "runtime/exec/Program.h"
+#include "runtime/exec/LoweredFunction.h"
 
 namespace cairn::device {
 
@@ -145,8 +144,7 @@ public:
   /// `kernels[k]` is Instruction::kernel number k, loaded on `device`;
   /// `rowKernels` the row kernels in allRowKernels()' order (empty: row ops
   /// run on the host).
-  DeviceExecutable(std::unique_ptr<Module> module,
-                   std::map<std::string, exec::Program, std::less<>> programs,
+  DeviceExecutable(std::unique_ptr<Module> module, exec::LoweredFunctions programs,
                    std::shared_ptr<Device> device, std::vector<KernelHandle> kernels,
                    std::vector<KernelHandle> rowKernels = {});
   ~DeviceExecutable();
@@ -166,7 +164,7 @@ public:
   StatusOr<DeviceTensor> upload(const Tensor& t, DeviceContext& ctx) const;
 
   const Module& module() const { return *module_; }
-  const exec::Program* program(std::string_view name) const;
+  const exec::LoweredFunction* program(std::string_view name) const;
   Device& device() const { return *device_; }
   /// Unique among the executables this process made (a context's cached
   /// device state is keyed by it, not by the address).
@@ -191,7 +189,7 @@ public:
 
 private:
   std::unique_ptr<Module> module_;
-  std::map<std::string, exec::Program, std::less<>> programs_;
+  exec::LoweredFunctions programs_;
   std::shared_ptr<Device> device_;
   std::vector<KernelHandle> kernels_;
   std::vector<KernelHandle> rowKernels_;

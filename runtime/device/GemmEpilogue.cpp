@@ -129,7 +129,7 @@ std::optional<EpilogueFusion> matchGemmEpilogue(const exec::Block& block, size_t
 }
 
 std::map<const Instruction*, EpilogueFusion>
-planGemmEpilogues(const std::map<std::string, exec::Program, std::less<>>& programs) {
+planGemmEpilogues(const exec::LoweredFunctions& programs) {
   std::map<const Instruction*, EpilogueFusion> plan;
   std::function<void(const exec::Block&)> scan = [&](const exec::Block& b) {
     for (size_t i = 0; i < b.insts.size(); ++i) {

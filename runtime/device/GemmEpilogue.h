@@ -49,7 +49,7 @@
 #include <vector>
 
 #include "runtime/device/Device.h"
-#include "runtime/exec/Program.h"
+#include "runtime/exec/LoweredFunction.h"
 
 namespace cairn::device {
 
@@ -72,6 +72,6 @@ std::optional<EpilogueFusion> matchGemmEpilogue(const exec::Block& block, size_t
 
 /// Every such GEMM in `programs` (nested blocks included), by instruction.
 std::map<const exec::Instruction*, EpilogueFusion>
-planGemmEpilogues(const std::map<std::string, exec::Program, std::less<>>& programs);
+planGemmEpilogues(const exec::LoweredFunctions& programs);
 
 } // namespace cairn::device

@@ -1,4 +1,4 @@
-// The executor: runs a Program's instructions over a frame of value slots.
+// The executor: runs a LoweredFunction's instructions over a frame of value slots.
 //
 // A slot holds a value either as a buffer it owns or as a view of a tensor
 // it does not (a function input, a constant of the program). Taking a value
@@ -159,7 +159,7 @@ Status maxTripExceeded(const Op& op, int64_t maxTrip, bool fromOperand) {
   return interp::maxTripExceeded(op, maxTrip, fromOperand, "executor");
 }
 
-Status checkArgumentTypes(const Program& p, size_t count,
+Status checkArgumentTypes(const LoweredFunction& p, size_t count,
                           const std::function<const TensorType&(size_t)>& typeOf) {
   std::string where = locPrefix(p.loc);
   if (count != p.args.size())
@@ -172,7 +172,7 @@ Status checkArgumentTypes(const Program& p, size_t count,
   return Status::ok();
 }
 
-Status checkArguments(const Program& p, const std::vector<Tensor>& inputs) {
+Status checkArguments(const LoweredFunction& p, const std::vector<Tensor>& inputs) {
   return checkArgumentTypes(p, inputs.size(),
                             [&](size_t i) -> const TensorType& { return inputs[i].type(); });
 }
@@ -200,9 +200,10 @@ ExecutionContext::~ExecutionContext() = default;
 /// One run of one program.
 class Runner {
 public:
-  Runner(const Executable& exe, const Program& p, ExecutionContext& ctx, const ExecOptions& opts)
-      : exe_(exe), p_(p), s_(*ctx.state_), mem_(ctx.state_->main), stats_(ctx.stats_),
-        opts_(opts) {}
+  Runner(const Executable& exe, const LoweredFunction& p, ExecutionContext& ctx,
+         const ExecOptions& opts)
+      : exe_(exe), p_(p), s_(*ctx.state_), mem_(ctx.state_->main), stats_(ctx.stats_), opts_(opts) {
+  }
   /// The second thread of a `parallel` instruction: the same frame, its own
   /// pool and counters.
   Runner(const Runner& parent, Memory& mem, ExecStats& stats)
@@ -327,7 +328,7 @@ private:
   }
 
   const Executable& exe_;
-  const Program& p_;
+  const LoweredFunction& p_;
   ExecutionContext::State& s_;
   Memory& mem_;
   ExecStats& stats_;
@@ -774,15 +775,14 @@ Status Runner::execIf(const Instruction& in) {
   return Status::ok();
 }
 
-Executable::Executable(std::unique_ptr<Module> module,
-                       std::map<std::string, Program, std::less<>> programs,
+Executable::Executable(std::unique_ptr<Module> module, LoweredFunctions programs,
                        std::vector<KernelFn> kernels, std::shared_ptr<const void> keepAlive)
     : module_(std::move(module)), programs_(std::move(programs)), kernels_(std::move(kernels)),
       keepAlive_(std::move(keepAlive)) {}
 
 Executable::~Executable() = default;
 
-const Program* Executable::program(std::string_view name) const {
+const LoweredFunction* Executable::program(std::string_view name) const {
   auto it = programs_.find(name);
   return it == programs_.end() ? nullptr : &it->second;
 }
@@ -791,7 +791,7 @@ StatusOr<std::vector<Tensor>> Executable::run(std::string_view name,
                                               const std::vector<Tensor>& inputs,
                                               ExecutionContext& ctx,
                                               const ExecOptions& options) const {
-  const Program* p = program(name);
+  const LoweredFunction* p = program(name);
   if (!p) return errorf("error: no function @{} in the module", name);
   if (ctx.state_->running.exchange(true, std::memory_order_acquire))
     return errorf("error: @{}: this ExecutionContext is already running another call; a "
@@ -821,7 +821,7 @@ StatusOr<std::vector<Tensor>> Executable::run(std::string_view name,
 std::string Executable::describe() const {
   std::string s;
   for (const auto& [name, p] : programs_)
-    s += programToString(p);
+    s += loweredFunctionToString(p);
   return s;
 }
 

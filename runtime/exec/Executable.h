@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "runtime/RunLimits.h"
-#include "runtime/exec/Program.h"
+#include "runtime/exec/LoweredFunction.h"
 
 namespace cairn::exec {
 
@@ -127,7 +127,7 @@ public:
   /// the programs' kernel instructions (Instruction::kernel indexes it), and
   /// `keepAlive` whatever owns that code (an AOT model's handle; null for
   /// the process-wide JIT).
-  Executable(std::unique_ptr<Module> module, std::map<std::string, Program, std::less<>> programs,
+  Executable(std::unique_ptr<Module> module, LoweredFunctions programs,
              std::vector<KernelFn> kernels, std::shared_ptr<const void> keepAlive = nullptr);
   ~Executable();
 
@@ -140,25 +140,25 @@ public:
 
   /// The compiled IR (after the compiler's passes).
   const Module& module() const { return *module_; }
-  const Program* program(std::string_view name) const;
+  const LoweredFunction* program(std::string_view name) const;
   KernelFn kernel(int32_t k) const { return kernels_[static_cast<size_t>(k)]; }
   size_t numKernels() const { return kernels_.size(); }
-  /// Every program as text (programToString), for debugging and failure reports.
+  /// Every program as text (loweredFunctionToString), for debugging and failure reports.
   std::string describe() const;
 
 private:
   std::unique_ptr<Module> module_;
-  std::map<std::string, Program, std::less<>> programs_;
+  LoweredFunctions programs_;
   std::vector<KernelFn> kernels_;
   std::shared_ptr<const void> keepAlive_;
 };
 
 /// Whether `inputs` fit `p`'s signature (count, dtypes, static dims): the
 /// check every run makes first, for callers that classify errors (the C API).
-Status checkArguments(const Program& p, const std::vector<Tensor>& inputs);
+Status checkArguments(const LoweredFunction& p, const std::vector<Tensor>& inputs);
 /// The same check over `count` argument types given by index (values that
 /// are not host tensors: the device executor's DeviceTensors).
-Status checkArgumentTypes(const Program& p, size_t count,
+Status checkArgumentTypes(const LoweredFunction& p, size_t count,
                           const std::function<const TensorType&(size_t)>& typeOf);
 
 /// The error of a `while` past its trip bound: `maxTrip` from its max_trip
@@ -172,6 +172,6 @@ int usableCpus();
 
 /// A readable listing of a program: one line per instruction with its kind,
 /// op, slots and frees; nested blocks indented.
-std::string programToString(const Program& p);
+std::string loweredFunctionToString(const LoweredFunction& p);
 
 } // namespace cairn::exec

@@ -4,7 +4,7 @@
 
 #include "ir/Status.h"
 #include "ir/Tensor.h"
-#include "runtime/exec/Program.h"
+#include "runtime/exec/LoweredFunction.h"
 
 namespace cairn::exec {
 

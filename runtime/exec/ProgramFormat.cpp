@@ -386,7 +386,7 @@ public:
     return true;
   }
 
-  bool program(Program& p, const Module& m) {
+  bool program(LoweredFunction& p, const Module& m) {
     uint32_t function = 0;
     if (!str(p.name) || !pod(function)) return false;
     if (function >= m.functions().size())
@@ -433,7 +433,7 @@ std::vector<const Op*> opsInOrder(const Module& m) {
   return out;
 }
 
-std::string writePrograms(const ProgramMap& programs, const Module& m) {
+std::string writePrograms(const LoweredFunctions& programs, const Module& m) {
   std::map<const Op*, int64_t> index;
   std::vector<const Op*> ops = opsInOrder(m);
   for (size_t i = 0; i < ops.size(); ++i)
@@ -465,7 +465,8 @@ void resealPrograms(std::string& bytes) {
   std::memcpy(bytes.data() + bytes.size() - 8, &h, 8);
 }
 
-StatusOr<ProgramMap> readPrograms(std::string_view bytes, const Module& m, size_t numKernels) {
+StatusOr<LoweredFunctions> readPrograms(std::string_view bytes, const Module& m,
+                                        size_t numKernels) {
   if (bytes.size() < 20 || std::memcmp(bytes.data(), kMagic, 4) != 0)
     return errorf("program data does not start with the Cairn program magic");
   uint32_t version = 0, n = 0;
@@ -481,9 +482,9 @@ StatusOr<ProgramMap> readPrograms(std::string_view bytes, const Module& m, size_
   std::memcpy(&n, bytes.data() + 8, 4);
   std::vector<const Op*> ops = opsInOrder(m);
   Reader r(bytes.substr(12, bytes.size() - 20), ops, numKernels);
-  ProgramMap out;
+  LoweredFunctions out;
   for (uint32_t i = 0; i < n && r.ok(); ++i) {
-    Program p;
+    LoweredFunction p;
     if (!r.program(p, m)) break;
     std::string name = p.name;
     if (!out.emplace(name, std::move(p)).second) r.fail("program '" + name + "' appears twice");

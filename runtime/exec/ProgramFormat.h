@@ -1,6 +1,6 @@
 // The versioned binary form of compiled programs: what cairn-compile writes
 // into an object so that the runtime runs it without the compiler (no
-// lowering, no cairn_program, no LLVM at load time; docs/runtime.md).
+// lowering, no cairn_lowering, no LLVM at load time; docs/runtime.md).
 //
 // The programs point at the ops of their module by position (functions in
 // order, each region's ops in order, an op's regions right after it), so
@@ -20,11 +20,9 @@
 
 #include "ir/IR.h"
 #include "ir/Status.h"
-#include "runtime/exec/Program.h"
+#include "runtime/exec/LoweredFunction.h"
 
 namespace cairn::exec {
-
-using ProgramMap = std::map<std::string, Program, std::less<>>;
 
 /// Bumped whenever the layout changes; a reader refuses any other.
 inline constexpr uint32_t kProgramFormatVersion = 2;
@@ -37,11 +35,11 @@ void resealPrograms(std::string& bytes);
 std::vector<const Op*> opsInOrder(const Module& m);
 
 /// The programs (built from `m`) as bytes.
-std::string writePrograms(const ProgramMap& programs, const Module& m);
+std::string writePrograms(const LoweredFunctions& programs, const Module& m);
 
 /// Programs from `bytes`, their ops in `m`, their kernels indexing a table
 /// of `numKernels` entries. The bytes end in a checksum of the rest, so
 /// accidental corruption is caught before any field is read.
-StatusOr<ProgramMap> readPrograms(std::string_view bytes, const Module& m, size_t numKernels);
+StatusOr<LoweredFunctions> readPrograms(std::string_view bytes, const Module& m, size_t numKernels);
 
 } // namespace cairn::exec

@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "compiler/program/BuildProgram.h"
+#include "compiler/lowering/LowerFunctions.h"
 #include "ir/Parser.h"
 #include "runtime/exec/ProgramFormat.h"
 
@@ -67,7 +67,7 @@ struct Fixture {
     if (!m.isOk()) std::abort();
     module = std::move(*m);
     CountingKernels kernels;
-    auto programs = codegen::buildPrograms(*module, {}, &kernels);
+    auto programs = codegen::lowerFunctions(*module, {}, &kernels);
     if (!programs.isOk()) std::abort();
     valid = exec::writePrograms(*programs, *module);
     numKernels = static_cast<size_t>(kernels.n);

@@ -14,10 +14,10 @@
 #include <gtest/gtest.h>
 
 #include "PassesTestUtil.h"
-#include "compiler/program/KernelDesc.h"
 #include "compiler/codegen/cpu/Jit.h"
 #include "compiler/codegen/cpu/MathApprox.h"
 #include "compiler/codegen/cpu/RunFusion.h"
+#include "compiler/lowering/KernelDesc.h"
 
 /// Skips the test (with a message) on a host where LLVM cannot JIT.
 #define CAIRN_SKIP_WITHOUT_JIT()                                                                   \

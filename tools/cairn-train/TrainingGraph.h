@@ -30,7 +30,7 @@ struct TrainConfig {
 };
 
 /// The training graph: one module with the loss, its gradient, the
-/// train_step and the classifier (not an exec::Program, which is what a
+/// train_step and the classifier (not an exec::LoweredFunction, which is what a
 /// function compiles to). Functions take the data inputs first:
 ///   loss / train_step batch: tokens, transitions, lengths, labels
 ///   classify:                tokens, [transitions,] lengths

@@ -40,7 +40,8 @@ StatusOr<std::string> compileAot(const Module& m, const AotOptions& o,
   // Lower as the runtime will, to learn which kernels it will ask for.
   auto t1 = std::chrono::steady_clock::now();
   KernelCollector kernels;
-  CAIRN_ASSIGN_OR_RETURN(Programs programs, buildPrograms(*copy, LowerOptions{}, &kernels));
+  CAIRN_ASSIGN_OR_RETURN(LoweredFunctions programs,
+                         lowerFunctions(*copy, LowerOptions{}, &kernels));
   std::string text = printModule(*copy);
   // The lowered programs in their binary form: the runtime loads them as
   // they are, with no compiler (runtime/exec/ProgramFormat.h). They refer to

@@ -1,5 +1,5 @@
 // compileExecutable: the optimize pipeline, lowering to executor programs
-// (compiler/program/BuildProgram.h), then every kernel the programs use
+// (compiler/lowering/LowerFunctions.h), then every kernel the programs use
 // JIT-compiled in one LLVM module.
 #include "compiler/codegen/cpu/CompileExecutable.h"
 
@@ -10,7 +10,7 @@
 #include "compiler/RewriteUtils.h"
 #include "compiler/codegen/ElapsedMs.h"
 #include "compiler/codegen/cpu/RunFusion.h"
-#include "compiler/program/BuildProgram.h"
+#include "compiler/lowering/LowerFunctions.h"
 
 namespace cairn::codegen::cpu {
 
@@ -50,8 +50,8 @@ compileExecutable(const Module& m, const CompileOptions& options, CompileReport*
   KernelCollector kernels;
   LowerOptions lower = options.lower;
   lower.kernels = jit != nullptr;
-  CAIRN_ASSIGN_OR_RETURN(Programs programs,
-                         buildPrograms(*copy, lower, jit ? &kernels : nullptr, &r));
+  CAIRN_ASSIGN_OR_RETURN(LoweredFunctions programs,
+                         lowerFunctions(*copy, lower, jit ? &kernels : nullptr, &r));
   r.lowerMs = msSince(t1);
 
   auto t2 = std::chrono::steady_clock::now();

@@ -7,7 +7,7 @@
 //
 // It runs the optimize pipeline on a copy of the module, lowers every
 // function to executor instructions with the buffer plan
-// (compiler/program/BuildProgram.h), then JIT-compiles every distinct kernel
+// (compiler/lowering/LowerFunctions.h), then JIT-compiles every distinct kernel
 // the programs use, in one LLVM module. Kernels over dynamic shapes are
 // compiled once with run-time extents (runtime/exec/KernelShape.h): nothing
 // is compiled when the program runs.
@@ -24,7 +24,7 @@
 #include <unordered_map>
 
 #include "compiler/Pipeline.h"
-#include "compiler/program/BuildProgram.h"
+#include "compiler/lowering/LowerFunctions.h"
 #include "ir/IR.h"
 #include "runtime/exec/Executable.h"
 

@@ -24,8 +24,8 @@
 #include <string>
 #include <vector>
 
-#include "compiler/program/KernelDesc.h"
 #include "compiler/codegen/cpu/LowerToLLVM.h"
+#include "compiler/lowering/KernelDesc.h"
 
 namespace cairn::codegen::cpu {
 

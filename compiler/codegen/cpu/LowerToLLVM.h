@@ -36,7 +36,7 @@
 #include <cstdint>
 #include <string>
 
-#include "compiler/program/KernelDesc.h"
+#include "compiler/lowering/KernelDesc.h"
 
 namespace llvm {
 class Function;

@@ -69,7 +69,7 @@ StatusOr<DeviceLowering> lowerForDevice(const Module& m, const DeviceCompileOpti
   cpu::KernelCollector kernels; // the device takes what the CPU lowering takes
   LowerOptions lower;
   lower.parallelLoops = false; // one stream: no loop pairs
-  CAIRN_ASSIGN_OR_RETURN(Programs programs, buildPrograms(*copy, lower, &kernels, &r));
+  CAIRN_ASSIGN_OR_RETURN(LoweredFunctions programs, lowerFunctions(*copy, lower, &kernels, &r));
   // A lone broadcast (the CPU runs it as a row copy) is an elementwise
   // kernel of one load on the device.
   std::map<const Op*, int32_t> opKernels;

@@ -6,7 +6,7 @@
 //   auto out = (*exe)->run("main", inputs);
 //
 // The same passes and lowering as the CPU executor (optimizedCopy,
-// buildPrograms: one program format for both backends), then each distinct
+// lowerFunctions: one program format for both backends), then each distinct
 // kernel compiled for the device: PTX for every architecture (LLVM NVPTX,
 // in-process) for a real GPU, host entries for the emulated device, and
 // loaded onto it.
@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "compiler/Pipeline.h"
-#include "compiler/program/BuildProgram.h"
+#include "compiler/lowering/LowerFunctions.h"
 #include "runtime/device/DeviceExecutable.h"
 
 namespace cairn::codegen::cuda {
@@ -54,7 +54,7 @@ struct DeviceCompileReport : LowerReport {
 /// k is kernels[k]) and the lone broadcasts made elementwise kernels.
 struct DeviceLowering {
   std::unique_ptr<Module> module;
-  Programs programs;
+  LoweredFunctions programs;
   std::vector<KernelDesc> kernels;
   std::map<const Op*, int32_t> opKernels;
 };

@@ -29,7 +29,7 @@
 #include <string>
 #include <vector>
 
-#include "compiler/program/KernelDesc.h"
+#include "compiler/lowering/KernelDesc.h"
 #include "runtime/device/Device.h"
 #include "runtime/device/RowKernels.h"
 

@@ -115,7 +115,7 @@ struct KernelDescHash {
 /// A fingerprint stable across processes and builds (FNV-1a of the kernel's
 /// listing and its tables' bytes): how an ahead-of-time compiled object
 /// names its kernels, so that the runtime binds each to the lowering that
-/// asks for it (compiler/program/BuildProgram.h).
+/// asks for it (compiler/lowering/LowerFunctions.h).
 uint64_t kernelFingerprint(const KernelDesc& k);
 
 /// Describes a `fusion` op of kind "elementwise" (its region: elementwise

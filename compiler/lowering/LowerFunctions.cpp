@@ -1,4 +1,4 @@
-// Algorithm of the buffer plan (see BuildProgram.h for the instructions);
+// Algorithm of the buffer plan (see LowerFunctions.h for the instructions);
 // per region, in lowerBlock:
 //  1. Every SSA value gets its own slot in the function's flat frame. A
 //     while's carried values get one set of slots that its cond arguments,
@@ -22,7 +22,7 @@
 // kernels never write into an input's buffer: their loops read inputs as
 // `noalias` (LowerToLLVM.h), so reuse happens through the pool instead, one
 // instruction later.
-#include "compiler/program/BuildProgram.h"
+#include "compiler/lowering/LowerFunctions.h"
 
 #include <functional>
 #include <map>
@@ -37,8 +37,8 @@ namespace cairn::codegen {
 namespace {
 
 using exec::Block;
-using exec::Instruction;
 using exec::InstKind;
+using exec::Instruction;
 using exec::Slot;
 
 /// The GEMM plan of a `dot`, or nullopt when it is not one (batch dims not
@@ -64,12 +64,18 @@ std::optional<exec::GemmShape> planGemm(const Op& op) {
   exec::GemmShape g;
   g.batchDims = static_cast<int>(nb);
   g.contractDims = static_cast<int>(nc);
-  if (d.lhsContract[0] == lastA) g.transA = false; // [batch, M, K]
-  else if (d.lhsContract[0] == first) g.transA = true; // [batch, K, M]
-  else return std::nullopt;
-  if (d.rhsContract[0] == first) g.transB = false; // [batch, K, N]
-  else if (d.rhsContract[0] == lastB) g.transB = true; // [batch, N, K]
-  else return std::nullopt;
+  if (d.lhsContract[0] == lastA)
+    g.transA = false; // [batch, M, K]
+  else if (d.lhsContract[0] == first)
+    g.transA = true; // [batch, K, M]
+  else
+    return std::nullopt;
+  if (d.rhsContract[0] == first)
+    g.transB = false; // [batch, K, N]
+  else if (d.rhsContract[0] == lastB)
+    g.transB = true; // [batch, N, K]
+  else
+    return std::nullopt;
   return g;
 }
 
@@ -83,7 +89,7 @@ bool isRowOp(OpKind k) {
 class ProgramBuilder {
 public:
   ProgramBuilder(const LowerOptions& o, KernelSource* kernels, LowerReport& report,
-                 exec::Program& p)
+                 exec::LoweredFunction& p)
       : o_(o), kernels_(kernels), report_(report), p_(p) {}
 
   Status build(const Function& f) {
@@ -124,7 +130,7 @@ private:
   const LowerOptions& o_;
   KernelSource* kernels_;
   LowerReport& report_;
-  exec::Program& p_;
+  exec::LoweredFunction& p_;
   std::map<const Value*, Slot> slots_;
   Slot next_ = 0;
 };
@@ -251,16 +257,16 @@ Status ProgramBuilder::lowerOp(const Op& op, Instruction& in,
   if (k == OpKind::Constant) {
     auto it = op.attrs.find("value");
     if (it != op.attrs.end() && std::holds_alternative<Tensor>(it->second)) {
-      StatusOr<Tensor> t = kernels::materializeConstant(std::get<Tensor>(it->second),
-                                                        op.result()->type);
+      StatusOr<Tensor> t =
+          kernels::materializeConstant(std::get<Tensor>(it->second), op.result()->type);
       if (t.isOk()) {
         in.kind = InstKind::Constant;
         in.constant = static_cast<int32_t>(p_.constants.size());
         p_.constants.push_back(std::move(t).value());
       }
     }
-  } else if (o_.kernels && ((k == OpKind::Fusion && fusionKind(op) == kElementwiseFusion) ||
-                               isElementwise(k))) {
+  } else if (o_.kernels &&
+             ((k == OpKind::Fusion && fusionKind(op) == kElementwiseFusion) || isElementwise(k))) {
     lowerKernel(op, in);
   } else if (k == OpKind::Dot && o_.blas) {
     if (auto g = planGemm(op)) {
@@ -271,7 +277,8 @@ Status ProgramBuilder::lowerOp(const Op& op, Instruction& in,
   } else if (isRowOp(k)) {
     in.kind = InstKind::Rows;
     ++report_.rows;
-    bool update = k == OpKind::DynamicUpdateSlice || k == OpKind::Scatter || k == OpKind::ScatterAdd;
+    bool update =
+        k == OpKind::DynamicUpdateSlice || k == OpKind::Scatter || k == OpKind::ScatterAdd;
     if (update && o_.inPlace && diesHere(0)) {
       in.inPlace = true;
       ++report_.inPlace;
@@ -291,7 +298,8 @@ Status ProgramBuilder::lowerOp(const Op& op, Instruction& in,
     }
     CAIRN_ASSIGN_OR_RETURN(Block cond, lowerBlock(op.region(0), false));
     CAIRN_ASSIGN_OR_RETURN(Block body, lowerBlock(op.region(1), true));
-    if (cond.yields.size() != 1) return errorf("{}error: 'while' op cond must yield one value", op.where());
+    if (cond.yields.size() != 1)
+      return errorf("{}error: 'while' op cond must yield one value", op.where());
     in.blocks.push_back(std::move(cond));
     in.blocks.push_back(std::move(body));
   } else if (k == OpKind::If) {
@@ -310,14 +318,14 @@ Status ProgramBuilder::lowerOp(const Op& op, Instruction& in,
 
 } // namespace
 
-StatusOr<Programs> buildPrograms(const Module& m, const LowerOptions& options,
-                                 KernelSource* kernels, LowerReport* report) {
+StatusOr<LoweredFunctions> lowerFunctions(const Module& m, const LowerOptions& options,
+                                          KernelSource* kernels, LowerReport* report) {
   LowerReport local;
   LowerReport& r = report ? *report : local;
   r = LowerReport();
-  Programs programs;
+  LoweredFunctions programs;
   for (const auto& f : m.functions()) {
-    exec::Program p;
+    exec::LoweredFunction p;
     ProgramBuilder b(options, kernels, r, p);
     CAIRN_RETURN_IF_ERROR(b.build(*f));
     programs.emplace(f->name, std::move(p));

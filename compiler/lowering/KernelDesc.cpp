@@ -28,7 +28,7 @@
 //     (KernelShape::params), which IndexTerms and numElements name.
 //  4. Instructions are appended after their operands, so the body is in
 //     dependency order; identical constants and maps are shared.
-#include "compiler/program/KernelDesc.h"
+#include "compiler/lowering/KernelDesc.h"
 
 #include <cstring>
 #include <map>

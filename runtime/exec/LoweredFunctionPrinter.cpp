@@ -1,4 +1,4 @@
-// programToString: the executor's program as text, e.g.
+// loweredFunctionToString: the executor's program as text, e.g.
 //
 //   program @f(%s0, %s1) slots=9
 //     %s2 = kernel fusion [static] (%s0, %s1) frees %s1
@@ -23,15 +23,24 @@ std::string slots(const std::vector<Slot>& s) {
 
 const char* kindName(InstKind k) {
   switch (k) {
-  case InstKind::Kernel: return "kernel";
-  case InstKind::Gemm: return "gemm";
-  case InstKind::Rows: return "rows";
-  case InstKind::Fallback: return "fallback";
-  case InstKind::Constant: return "constant";
-  case InstKind::Alias: return "alias";
-  case InstKind::While: return "while";
-  case InstKind::If: return "if";
-  case InstKind::Parallel: return "parallel";
+  case InstKind::Kernel:
+    return "kernel";
+  case InstKind::Gemm:
+    return "gemm";
+  case InstKind::Rows:
+    return "rows";
+  case InstKind::Fallback:
+    return "fallback";
+  case InstKind::Constant:
+    return "constant";
+  case InstKind::Alias:
+    return "alias";
+  case InstKind::While:
+    return "while";
+  case InstKind::If:
+    return "if";
+  case InstKind::Parallel:
+    return "parallel";
   }
   return "?";
 }
@@ -42,9 +51,10 @@ void printInst(const Instruction& in, int indent, std::string& out) {
   std::string pad(static_cast<size_t>(indent), ' ');
   out += pad;
   if (!in.results.empty()) out += slots(in.results) + " = ";
-  out += fmt::format("{} {} ({})", kindName(in.kind), in.op ? in.op->name() : "?",
-                     slots(in.operands));
-  if (in.kind == InstKind::Kernel) out += fmt::format(" [#{} {}]", in.kernel, in.shape ? "dynamic" : "static");
+  out +=
+      fmt::format("{} {} ({})", kindName(in.kind), in.op ? in.op->name() : "?", slots(in.operands));
+  if (in.kind == InstKind::Kernel)
+    out += fmt::format(" [#{} {}]", in.kernel, in.shape ? "dynamic" : "static");
   if (in.kind == InstKind::Gemm)
     out += fmt::format(" batch={} contract={} transA={} transB={}", in.gemm.batchDims,
                        in.gemm.contractDims, int(in.gemm.transA), int(in.gemm.transB));
@@ -83,7 +93,7 @@ void printBlock(const Block& b, int indent, std::string& out) {
 
 } // namespace
 
-std::string programToString(const Program& p) {
+std::string loweredFunctionToString(const LoweredFunction& p) {
   std::string out = fmt::format("program @{}({}) slots={}\n", p.name, slots(p.args), p.numSlots);
   printBlock(p.body, 2, out);
   return out;

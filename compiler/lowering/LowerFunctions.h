@@ -1,5 +1,5 @@
-// buildPrograms: an optimized Module becomes the executor's Programs
-// (runtime/exec/Program.h), one per function, with the buffer plan.
+// lowerFunctions: an optimized Module becomes the executor's LoweredFunctions
+// (runtime/exec/LoweredFunction.h), one per function, with the buffer plan.
 //
 // No LLVM here: the same lowering runs when the JIT compiles a module
 // (compiler/codegen/cpu/CompileExecutable.h) and when the runtime loads an
@@ -27,9 +27,9 @@
 #include <string>
 #include <vector>
 
-#include "compiler/program/KernelDesc.h"
+#include "compiler/lowering/KernelDesc.h"
 #include "ir/IR.h"
-#include "runtime/exec/Program.h"
+#include "runtime/exec/LoweredFunction.h"
 
 namespace cairn::codegen {
 
@@ -39,7 +39,7 @@ class KernelSource {
 public:
   virtual ~KernelSource() = default;
   /// The index of `k`'s code in the table the source provides once lowering
-  /// is done (Program::kernels), or -1 when it cannot provide it (the op then
+  /// is done (LoweredFunction::kernels), or -1 when it cannot provide it (the op then
   /// runs through the reference kernels).
   virtual int32_t add(const KernelDesc& k) = 0;
 };
@@ -68,11 +68,11 @@ struct LowerReport {
   int parallel = 0; ///< pairs of loops run on two threads
 };
 
-using Programs = std::map<std::string, exec::Program, std::less<>>;
+using exec::LoweredFunctions;
 
 /// Every function of `m` lowered; kernel instructions name indices of
 /// `kernels` (null: no kernels, every elementwise op runs the reference).
-StatusOr<Programs> buildPrograms(const Module& m, const LowerOptions& options,
-                                 KernelSource* kernels, LowerReport* report = nullptr);
+StatusOr<LoweredFunctions> lowerFunctions(const Module& m, const LowerOptions& options,
+                                          KernelSource* kernels, LowerReport* report = nullptr);
 
 } // namespace cairn::codegen

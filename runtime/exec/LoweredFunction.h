@@ -1,6 +1,9 @@
-// The compiled program the executor runs: instructions over value slots.
+// What a function is lowered to for the executors (the CPU's exec::Executable
+// and the device's DeviceExecutable): instructions over value slots, made by
+// compiler/lowering/LowerFunctions.h or read from an AOT object
+// (ProgramFormat.h).
 //
-// A function becomes a Program: every SSA value of the function (nested
+// A function becomes a LoweredFunction: every SSA value of the function (nested
 // regions included) gets a slot in one flat frame, and each op becomes an
 // Instruction reading operand slots and writing result slots. `while` and
 // `if` hold nested Blocks; a while's carried values live in one set of slots
@@ -12,16 +15,19 @@
 // CompileExecutable.cpp): each instruction lists the slots whose last use it
 // is (`frees`); the executor releases them right after it. An update op
 // (dynamic_update_slice, scatter, scatter_add) whose operand dies at it takes
-// the operand's buffer and writes in place (`inPlace`). Nothing in a Program
+// the operand's buffer and writes in place (`inPlace`). Nothing in a LoweredFunction
 // points into LLVM: kernels are plain function pointers, so an AOT-compiled
 // program can run with the runtime library alone.
 //
-// Thread-safety: a Program is immutable once built and read concurrently by
+// Thread-safety: a LoweredFunction is immutable once built and read concurrently by
 // every ExecutionContext running it.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "ir/IR.h"
@@ -56,7 +62,7 @@ enum class InstKind : uint8_t {
   Rows,     ///< data movement by contiguous rows (kernels/cpu): dynamic_slice,
             ///< dynamic_update_slice, gather, scatter(_add), concat, broadcast
   Fallback, ///< one op through the reference kernels
-  Constant, ///< a constant materialized at compile time (Program::constants[constant])
+  Constant, ///< a constant materialized at compile time (LoweredFunction::constants[constant])
   Alias,    ///< reshape / stop_gradient: the result takes the operand's buffer when it dies here
   While,
   If,
@@ -110,8 +116,8 @@ struct Block {
   std::vector<bool> moveYield;
 };
 
-/// One function, compiled.
-struct Program {
+/// One function, lowered: its instructions, slots and constants.
+struct LoweredFunction {
   std::string name;
   Location loc;
   std::vector<TensorType> argTypes;
@@ -121,5 +127,8 @@ struct Program {
   int32_t numSlots = 0;
   std::vector<Tensor> constants;
 };
+
+/// The lowered functions of a module, by name.
+using LoweredFunctions = std::map<std::string, LoweredFunction, std::less<>>;
 
 } // namespace cairn::exec
