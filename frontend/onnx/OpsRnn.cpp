@@ -202,6 +202,11 @@ DirectionOut runDirectionAsOp(FunctionBuilder& b, const RnnSpec& s, bool reverse
     wb = rb = broadcastTo(b.scalar(0, x.dtype()), {IntOrVal(G * H)});
   }
   Val lengths = lens ? *lens : broadcastTo(dim(x, 0, DType::I64), {sizeOf(x, 1)});
+  // The op wants H static in the states; an exporter's initial state may be
+  // computed with both dims dynamic (ConstantOfShape of a Shape).
+  auto withStaticH = [&](Val v) { return reshape(v, {sizeOf(v, 0), IntOrVal(H)}); };
+  h0 = withStaticH(h0);
+  if (c0) c0 = withStaticH(*c0);
   RnnResult o = rnn(s.cell == Cell::Lstm ? RnnCell::Lstm : RnnCell::Gru, x, lengths, h0,
                     s.cell == Cell::Lstm ? *c0 : Val(), toOpGateOrder(s.cell, w, H),
                     toOpGateOrder(s.cell, r, H), toOpGateOrder(s.cell, wb, H),

@@ -523,6 +523,9 @@ struct PyTorchForm {
   int64_t T = 4, B = 3;
   bool lens = false;
   std::optional<float> clip;
+  /// initial_h as an input whose batch and hidden dims are symbolic (as an
+  /// exporter's ConstantOfShape of a Shape types it).
+  bool symbolicInitialH = false;
 };
 
 onnx::ModelProto pytorchFormModel(const PyTorchForm& f) {
@@ -535,7 +538,10 @@ onnx::ModelProto pytorchFormModel(const PyTorchForm& f) {
   addInitializer(g, "w", {dirs, gates * h, in}, 0.3);
   addInitializer(g, "r", {dirs, gates * h, h}, 1.1);
   addInitializer(g, "b", {dirs, 2 * gates * h}, 2.3);
-  auto* n = addNode(g, f.op, {"x", "w", "r", "b", f.lens ? "lens" : ""}, {"y", "y_h"}, "rnn");
+  if (f.symbolicInitialH) setType(g->add_input(), "h0", onnx::TensorProto::FLOAT, {dirs, -1, -1});
+  std::vector<std::string> inputs{"x", "w", "r", "b", f.lens ? "lens" : ""};
+  if (f.symbolicInitialH) inputs.push_back("h0");
+  auto* n = addNode(g, f.op, inputs, {"y", "y_h"}, "rnn");
   auto attr = [&](const char* name) {
     auto* a = n->add_attribute();
     a->set_name(name);
@@ -602,6 +608,27 @@ TEST(OnnxImport, PyTorchFormLayersBecomeRnnOps) {
         for (int64_t k = 0; k < want->at(i).numElements(); ++k)
           EXPECT_NEAR(got->at(i).getDouble(k), want->at(i).getDouble(k), 1e-6) << "output " << i;
     }
+}
+
+// An initial state typed [dirs, ?, ?] still makes rnn ops (the importer
+// gives it its static H): zeros give the results of no initial state.
+TEST(OnnxImport, SymbolicInitialStateStillMakesRnnOps) {
+  Tensor x = waveInput(4, 3);
+  Tensor zeros(TensorType(DType::F32, {2, 3, 2}));
+  for (const std::string op : {"LSTM", "GRU"}) {
+    SCOPED_TRACE(op);
+    PyTorchForm f{op};
+    auto plain = importOk(pytorchFormModel(f));
+    f.symbolicInitialH = true;
+    auto withState = importOk(pytorchFormModel(f));
+    ASSERT_TRUE(plain && withState);
+    EXPECT_EQ(rnnOpsOf(*withState), 2);
+    auto want = interpret(*plain, "main", {x});
+    auto got = interpret(*withState, "main", {x, zeros});
+    ASSERT_TRUE(want.isOk() && got.isOk()) << (got.isOk() ? "" : got.status().message());
+    for (size_t i = 0; i < 2; ++i)
+      EXPECT_TRUE(got->at(i) == want->at(i)) << "output " << i;
+  }
 }
 
 // With sequence_lens, a reverse direction reverses each row's own first
