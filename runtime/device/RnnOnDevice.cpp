@@ -1,10 +1,13 @@
 // reverseStepsPermutation and the emulated device's rnn (RnnOnDevice.h).
 #include "runtime/device/RnnOnDevice.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "kernels/reference/Rnn.h"
 #include "kernels/reference/RnnGrad.h"
+#include "runtime/exec/Gemm.h"
 
 namespace cairn::device {
 
@@ -52,9 +55,60 @@ void copyOut(const std::vector<Tensor>& results, const std::vector<void*>& to) {
 } // namespace
 
 Status rnnOnHost(const RnnArgs& a) {
-  HostLayer l(a);
-  CAIRN_ASSIGN_OR_RETURN(std::vector<Tensor> r, kernels::rnn(l.cell, false, l.inputs));
-  copyOut(r, a.lstm ? std::vector<void*>{a.ys, a.hn, a.cn} : std::vector<void*>{a.ys, a.hn});
+  // As cuDNN computes it (and unlike the reference kernel, whose f64 scalar
+  // products take seconds at benchmark sizes): every step's input
+  // projection as one GEMM, then per step one GEMM for the recurrent
+  // product and the gates in f32, each row past its length keeping its
+  // state and writing zeros.
+  const int64_t T = a.T, B = a.B, I = a.I, H = a.H, G = a.lstm ? 4 : 3, GH = G * H;
+  if (a.lengths.size() != static_cast<size_t>(B))
+    return errorf("rnn: {} lengths for a batch of {}", a.lengths.size(), B);
+  for (int32_t len : a.lengths)
+    if (len < 0 || len > T) return errorf("rnn: length {} is outside [0, {}]", len, T);
+  auto f = [](const void* p) { return static_cast<const float*>(p); };
+  const float *bIh = f(a.bIh), *bHh = f(a.bHh);
+  std::vector<float> xw(static_cast<size_t>(T * B * GH)), hw(static_cast<size_t>(B * GH));
+  CAIRN_RETURN_IF_ERROR(
+      exec::runGemmRaw(DType::F32, false, true, {1, T * B, GH, I}, a.x, a.wIh, xw.data()));
+  std::vector<float> h(f(a.h0), f(a.h0) + B * H), c(static_cast<size_t>(B * H));
+  if (a.lstm) std::copy(f(a.c0), f(a.c0) + B * H, c.begin());
+  float* ys = static_cast<float*>(a.ys);
+  auto sigmoid = [](float v) { return 1.0f / (1.0f + std::exp(-v)); };
+  for (int64_t t = 0; t < T; ++t) {
+    CAIRN_RETURN_IF_ERROR(
+        exec::runGemmRaw(DType::F32, false, true, {1, B, GH, H}, h.data(), a.wHh, hw.data()));
+    for (int64_t b = 0; b < B; ++b) {
+      float* y = ys + (t * B + b) * H;
+      if (t >= a.lengths[static_cast<size_t>(b)]) {
+        std::fill(y, y + H, 0.0f);
+        continue;
+      }
+      const float* gx = xw.data() + (t * B + b) * GH;
+      const float* gh = hw.data() + b * GH;
+      for (int64_t j = 0; j < H; ++j) {
+        float& hj = h[static_cast<size_t>(b * H + j)];
+        if (a.lstm) {
+          auto pre = [&](int64_t k) {
+            return (gx[k * H + j] + gh[k * H + j]) + (bIh[k * H + j] + bHh[k * H + j]);
+          };
+          float i = sigmoid(pre(0)), fg = sigmoid(pre(1)), g = std::tanh(pre(2)),
+                o = sigmoid(pre(3));
+          float& cj = c[static_cast<size_t>(b * H + j)];
+          cj = fg * cj + i * g;
+          hj = o * std::tanh(cj);
+        } else {
+          auto xs = [&](int64_t k) { return gx[k * H + j] + bIh[k * H + j]; };
+          auto hs = [&](int64_t k) { return gh[k * H + j] + bHh[k * H + j]; };
+          float r = sigmoid(xs(0) + hs(0)), z = sigmoid(xs(1) + hs(1));
+          float n = std::tanh(xs(2) + r * hs(2));
+          hj = (1.0f - z) * n + z * hj;
+        }
+        y[j] = hj;
+      }
+    }
+  }
+  std::copy(h.begin(), h.end(), static_cast<float*>(a.hn));
+  if (a.lstm) std::copy(c.begin(), c.end(), static_cast<float*>(a.cn));
   return Status::ok();
 }
 

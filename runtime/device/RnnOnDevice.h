@@ -24,8 +24,10 @@ namespace cairn::device {
 /// t >= lengths[b] left in place. Applying it twice is the identity.
 std::vector<int32_t> reverseStepsPermutation(const std::vector<int32_t>& lengths, int64_t T);
 
-/// Device::rnn's meaning on host memory through the reference kernel
-/// (kernels/reference/Rnn.h): the emulated device's implementation.
+/// Device::rnn on host memory, the emulated device's: the products through
+/// the CPU's BLAS (the input projection of every step as one GEMM), the
+/// gates in f32, as cuDNN computes the layer; the reference kernel
+/// (kernels/reference/Rnn.h) is the tests' oracle, within f32 rounding.
 Status rnnOnHost(const RnnArgs& a);
 /// Device::rnnBackward's, through kernels/reference/RnnGrad.h (the forward
 /// outputs in `a.forward` are left as they are).
