@@ -10,16 +10,10 @@
 
 #include <memory>
 
+#include "ir/ConstantValue.h"
 #include "ir/IR.h"
 
 namespace cairn {
-
-/// The attribute holding a `constant` op's tensor.
-inline constexpr const char* kConstantValueAttr = "value";
-
-/// The tensor of the `constant` op defining `v`, or nullptr when `v` is not
-/// a constant result.
-const Tensor* constantValue(const Value* v);
 
 /// A detached `constant` op producing `value` (whose shape is static).
 std::unique_ptr<Op> makeConstantOp(Tensor value, Location loc = {});

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "ir/ConstantValue.h"
+
 namespace cairn {
 namespace {
 
@@ -64,12 +66,8 @@ bool isBlockGather(const Op& op) {
       intAttr(op, "batch_dims", 0) != std::optional<int64_t>(0))
     return false;
   const Value* x = op.operand(0);
-  const Op* def = op.operand(1) ? op.operand(1)->definingOp() : nullptr;
-  if (!x || !def || def->kind() != OpKind::Constant) return false;
-  const Tensor* idx = nullptr;
-  for (const auto& [name, attr] : def->attrs)
-    if (const Tensor* t = std::get_if<Tensor>(&attr)) idx = t;
-  if (!idx || idx->type().rank() != 1 || idx->numElements() < 1 || !isInteger(idx->dtype()) ||
+  const Tensor* idx = constantValue(op.operand(1));
+  if (!x || !idx || idx->type().rank() != 1 || idx->numElements() < 1 || !isInteger(idx->dtype()) ||
       idx->dtype() == DType::I1)
     return false;
   std::optional<int64_t> a = intAttr(op, "axis", 0);
