@@ -927,9 +927,7 @@ private:
   StatusOr<bool> describeRnn(const Instruction& in, RnnArgs& a) {
     const Op& op = *in.op;
     const bool grad = op.kind() == OpKind::RnnGrad;
-    auto cell = op.attrs.find("cell");
-    a.lstm = cell != op.attrs.end() && std::holds_alternative<std::string>(cell->second) &&
-             std::get<std::string>(cell->second) == "lstm";
+    a.lstm = interp::isLstmRnn(op);
     const size_t layer = a.lstm ? 8 : 7, adjoints = a.lstm ? 3 : 2;
     if (!dev_.supportsRnn() || in.operands.size() != layer + (grad ? adjoints : 0)) return false;
     std::vector<const Value*> v;

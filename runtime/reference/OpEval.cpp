@@ -60,6 +60,12 @@ StatusOr<Shape> resolveDynamicShape(const TensorType& declared,
   return shape;
 }
 
+bool isLstmRnn(const Op& op) {
+  auto it = op.attrs.find("cell");
+  return it != op.attrs.end() && std::get_if<std::string>(&it->second) &&
+         std::get<std::string>(it->second) == "lstm";
+}
+
 StatusOr<std::vector<int64_t>> readIndices(const std::vector<const Tensor*>& operands,
                                                   size_t first, size_t count) {
   if (operands.size() < first + count)
@@ -243,33 +249,19 @@ StatusOr<std::vector<Tensor>> evalSimpleOp(const Op& op, const std::vector<const
   case OpFamily::Identity:
     CAIRN_RETURN_IF_ERROR(need(1));
     return one(Tensor(*in[0]));
-  case OpFamily::Rnn: {
-    bool lstm = op.attrs.count("cell") &&
-                std::get_if<std::string>(&op.attrs.at("cell")) &&
-                std::get<std::string>(op.attrs.at("cell")) == "lstm";
-    CAIRN_RETURN_IF_ERROR(need(lstm ? 8 : 7));
-    RnnInputs r{in[0], in[1], in[2], lstm ? in[3] : nullptr};
-    size_t w = lstm ? 4 : 3;
-    r.wIh = in[w];
-    r.wHh = in[w + 1];
-    r.bIh = in[w + 2];
-    r.bHh = in[w + 3];
-    return rnn(lstm ? RnnCellKind::Lstm : RnnCellKind::Gru, op.getIntOr("reverse", 0) != 0, r);
-  }
+  case OpFamily::Rnn:
   case OpFamily::RnnGrad: {
-    bool lstm = op.attrs.count("cell") &&
-                std::get_if<std::string>(&op.attrs.at("cell")) &&
-                std::get<std::string>(op.attrs.at("cell")) == "lstm";
-    CAIRN_RETURN_IF_ERROR(need(lstm ? 11 : 9));
-    RnnInputs r{in[0], in[1], in[2], lstm ? in[3] : nullptr};
-    size_t w = lstm ? 4 : 3;
-    r.wIh = in[w];
-    r.wHh = in[w + 1];
-    r.bIh = in[w + 2];
-    r.bHh = in[w + 3];
+    // The layer's operands; rnn_grad's adjoints follow them.
+    const bool lstm = isLstmRnn(op), grad = op.kind() == OpKind::RnnGrad;
+    const size_t w = lstm ? 4 : 3; // w_ih
+    CAIRN_RETURN_IF_ERROR(need(w + 4 + (grad ? w - 1 : 0)));
+    RnnInputs r{in[0], in[1], in[2], lstm ? in[3] : nullptr,
+                in[w], in[w + 1],  in[w + 2], in[w + 3]};
+    const RnnCellKind cell = lstm ? RnnCellKind::Lstm : RnnCellKind::Gru;
+    const bool reverse = op.getIntOr("reverse", 0) != 0;
+    if (!grad) return rnn(cell, reverse, r);
     RnnResultAdjoints adj{in[w + 4], in[w + 5], lstm ? in[w + 6] : nullptr};
-    return rnnGrad(lstm ? RnnCellKind::Lstm : RnnCellKind::Gru, op.getIntOr("reverse", 0) != 0,
-                   r, adj);
+    return rnnGrad(cell, reverse, r, adj);
   }
   case OpFamily::Call:
   case OpFamily::Fusion:

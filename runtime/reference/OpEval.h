@@ -19,6 +19,9 @@ namespace cairn::interp {
 StatusOr<std::vector<Tensor>> evalSimpleOp(const Op& op, const std::vector<const Tensor*>& operands,
                                            int64_t maxBytes = 0);
 
+/// Whether an `rnn` / `rnn_grad` op is an LSTM layer (cell = "lstm").
+bool isLstmRnn(const Op& op);
+
 /// operands[first, first + count) read as scalar indices (i32/i64 scalars;
 /// a message naming the operand otherwise): dynamic_slice's and
 /// dynamic_update_slice's starts, for the interpreter and the executor.
