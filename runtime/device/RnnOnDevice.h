@@ -29,8 +29,10 @@ std::vector<int32_t> reverseStepsPermutation(const std::vector<int32_t>& lengths
 /// gates in f32, as cuDNN computes the layer; the reference kernel
 /// (kernels/reference/Rnn.h) is the tests' oracle, within f32 rounding.
 Status rnnOnHost(const RnnArgs& a);
-/// Device::rnnBackward's, through kernels/reference/RnnGrad.h (the forward
-/// outputs in `a.forward` are left as they are).
+/// Device::rnnBackward on host memory, the emulated device's: the forward
+/// again, then back through time with BLAS products, as cuDNN's training
+/// forward and backward calls compute it (the forward outputs in
+/// `a.forward` are left as they are).
 Status rnnBackwardOnHost(const RnnBackwardArgs& a);
 
 } // namespace cairn::device
