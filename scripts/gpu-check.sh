@@ -3,7 +3,7 @@
 # repository root on a machine with one NVIDIA GPU, CUDA 13, PyTorch and JAX
 # for CUDA, but no LLVM and no package registry. What it needs comes along in
 # .gpu/cairn-gpu.tar.xz (scripts/gpu-bundle.sh, made beforehand on a
-# development machine: ~50 MiB with the source tree under the 64 MiB carried).
+# development machine: ~54 MiB, 59 MiB with the source tree, under the 64 MiB carried).
 #
 #   scripts/gpu-check.sh            # everything, ~6 minutes on an H100
 #   SKIP_BENCH=1 scripts/gpu-check.sh
