@@ -150,6 +150,7 @@ struct LoopGraph {
   std::vector<void*> carried;
   std::vector<Outer> outer;
   int64_t maxTrip = -1;
+  int64_t peeled = 0; ///< trips the host ran before it (a peeled loop's first)
   Value state;         ///< [trips, exceeded] (Device::loopControl)
   bool rowOps = false; ///< row kernels inside report faults through the context's flag
 
@@ -209,9 +210,14 @@ struct DeviceContext::State {
   std::map<const Instruction*, std::vector<std::unique_ptr<LoopGraph>>> loopGraphs;
   std::map<const Instruction*, int64_t> recordings;
   std::set<const Instruction*> hostLoops;
+  /// Loops whose first iteration runs on the host before the rest is
+  /// recorded: a carried value's type settles there (a dynamic tape that
+  /// starts empty and is allocated by an `if` in iteration 0).
+  std::set<const Instruction*> peeledLoops;
 
   /// Forgets everything tied to one executable's instructions.
   void clearLoops() {
+    peeledLoops.clear();
     loopGraphs.clear();
     recordings.clear();
     hostLoops.clear();
@@ -1379,8 +1385,11 @@ private:
     // On the device when it can be recorded. A loop with no trip bound stays
     // on the host when the run has a deadline or can be cancelled: the host
     // checks those between iterations, a recorded loop only after it.
-    if (opts_.loopGraphs && dev_.supportsLoopGraphs() && !s_.hostLoops.count(&in) &&
-        (bounded || !opts_.limits.timed())) {
+    auto recordable = [&] {
+      return opts_.loopGraphs && dev_.supportsLoopGraphs() && !s_.hostLoops.count(&in) &&
+             (bounded || !opts_.limits.timed());
+    };
+    if (recordable() && !s_.peeledLoops.count(&in)) {
       CAIRN_ASSIGN_OR_RETURN(bool ran,
                              runRecordedWhile(in, init, bounded ? maxTrip : -1, hasMaxTrip));
       if (ran) return Status::ok();
@@ -1399,6 +1408,19 @@ private:
       CAIRN_RETURN_IF_ERROR(runBlock(body));
       ++stats_.whileIterations;
       CAIRN_RETURN_IF_ERROR(setCarried(in, takeYields(body)));
+      if (trips == 0 && s_.peeledLoops.count(&in) && recordable()) {
+        // The first iteration settled the carried types: the rest as a
+        // recorded loop, one trip fewer allowed.
+        std::vector<Value> rest;
+        for (size_t i = 0; i < n; ++i)
+          rest.push_back(take(in.carried[i], true));
+        ++stats_.peeledIterations;
+        CAIRN_ASSIGN_OR_RETURN(
+            bool ran, runRecordedWhile(in, rest, bounded ? maxTrip - 1 : -1, hasMaxTrip, 1));
+        if (ran) return Status::ok();
+        for (size_t i = 0; i < n; ++i)
+          set(in.carried[i], std::move(rest[i]));
+      }
     }
     return Status::ok();
   }
@@ -1418,7 +1440,7 @@ private:
   /// recorded form fits); false when it needs the host (remembered: the
   /// host-synchronized loop runs it from then on).
   StatusOr<bool> runRecordedWhile(const Instruction& in, const std::vector<Value>& init,
-                                  int64_t maxTrip, bool hasMaxTrip) {
+                                  int64_t maxTrip, bool hasMaxTrip, int64_t peeled = 0) {
     LoopGraph* g = findRecorded(in, init, maxTrip);
     if (!g && ++s_.recordings[&in] > kMaxRecordingsPerLoop) {
       s_.hostLoops.insert(&in);
@@ -1428,6 +1450,7 @@ private:
     if (!g) {
       CAIRN_ASSIGN_OR_RETURN(g, record(in, init, maxTrip));
       if (!g) return false;
+      g->peeled = peeled;
     }
     CAIRN_RETURN_IF_ERROR(launchRecorded(in, *g, init, hasMaxTrip));
     return true;
@@ -1472,6 +1495,12 @@ private:
     hostReason_ = std::move(reason);
     return Status::error(hostReason_);
   }
+  /// needsHost because a carried type is not settled yet: from its second
+  /// iteration on, the loop may be recordable (peeledLoops).
+  Status needsSettledTypes(std::string reason) {
+    unsettled_ = true;
+    return needsHost(std::move(reason));
+  }
 
   /// Records `in` (Device.h's protocol); null when it needs the host.
   StatusOr<LoopGraph*> record(const Instruction& in, const std::vector<Value>& init,
@@ -1501,6 +1530,7 @@ private:
     s_.pool->retain = &g->owned;
     recording_ = true;
     hostReason_.clear();
+    unsettled_ = false;
     bool faultsBefore = rowFaultsPossible_;
     rowFaultsPossible_ = false;
     Status recorded = recordWhile(in, *g, std::move(carried));
@@ -1513,6 +1543,7 @@ private:
     if (!recorded.isOk()) {
       dev_.abortCapture(); // nothing recorded ran: the buffers return to the pool with g
       std::string reason = hostReason_.empty() ? recorded.message() : hostReason_;
+      if (unsettled_ && s_.peeledLoops.insert(&in).second) return nullptr; // try from trip 2
       s_.hostLoops.insert(&in);
       ++stats_.hostLoops[reason];
       return nullptr;
@@ -1540,7 +1571,7 @@ private:
     std::vector<Value> next = takeYields(body);
     for (size_t i = 0; i < next.size(); ++i) {
       if (next[i].type != g.carriedTypes[i])
-        return needsHost(fmt::format("carried value #{} changes its type", i));
+        return needsSettledTypes(fmt::format("carried value #{} changes its type", i));
       for (size_t j = 0; j < next.size(); ++j)
         if (j != i && next[j].data() == g.carried[i])
           return needsHost("the body yields one carried value as another");
@@ -1596,7 +1627,7 @@ private:
     stats_.whileIterations += state[0];
     rowFaultsPossible_ = rowFaultsPossible_ || g.rowOps;
     CAIRN_RETURN_IF_ERROR(checkErrorFlag());
-    if (state[1]) return exec::maxTripExceeded(*in.op, g.maxTrip, hasMaxTrip);
+    if (state[1]) return exec::maxTripExceeded(*in.op, g.maxTrip + g.peeled, hasMaxTrip);
     for (size_t i = 0; i < init.size(); ++i) {
       CAIRN_ASSIGN_OR_RETURN(Value out, allocate(g.carriedTypes[i]));
       CAIRN_RETURN_IF_ERROR(
@@ -1638,7 +1669,8 @@ private:
           CAIRN_ASSIGN_OR_RETURN(Value r, allocate(out[i].type));
           results.push_back(std::move(r));
         } else if (out[i].type != results[i].type) {
-          return needsHost(fmt::format("the branches of an `if` yield #{} of different shapes", i));
+          return needsSettledTypes(
+              fmt::format("the branches of an `if` yield #{} of different shapes", i));
         }
         CAIRN_RETURN_IF_ERROR(
             dev_.copyOnDevice(results[i].data(), out[i].data(), byteSize(out[i].type)));
@@ -1687,6 +1719,7 @@ private:
   bool recording_ = false;         ///< a loop is being recorded (record)
   const Op* current_ = nullptr;    ///< the op running (names why a loop needs the host)
   std::string hostReason_;         ///< why the loop being recorded needs the host
+  bool unsettled_ = false;         ///< ... because a carried type has not settled
   /// Kernels a GEMM ran as its epilogue, not reached yet: kernel -> the
   /// product's slot, which holds their result.
   std::map<const Instruction*, Slot> epilogueDone_;

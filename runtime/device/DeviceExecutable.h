@@ -77,6 +77,10 @@ struct DeviceStats {
   int64_t loopRecordings = 0; ///< loops recorded as device graphs
   int64_t recordedIfs = 0;    ///< `if`s recorded into them (two IF nodes each)
   int64_t graphLaunches = 0;  ///< runs of recorded loops (one host read each: the trip count)
+  /// First iterations run on the host before the rest of their loop ran
+  /// recorded: a carried type settled there (a dynamic tape allocated in
+  /// iteration 0 by an `if`).
+  int64_t peeledIterations = 0;
   std::map<std::string, int64_t> hostLoops; ///< loops that could not be recorded, by reason
   int64_t bytesToDevice = 0;
   int64_t bytesToHost = 0;

@@ -5,6 +5,7 @@
 // counters that say what ran where. Training steps and the golden models on
 // the device are in ExecTrainingTest and ExecModelsTest.
 #include "DeviceTestUtil.h"
+#include "frontend/Builder.h"
 #include "ir/OpKind.h"
 #include "runtime/device/OpenDevice.h"
 
@@ -773,6 +774,70 @@ TEST(DeviceExecutor, DeviceTensorsStayOnTheDeviceAcrossRuns) {
   ASSERT_TRUE(late.isOk());
   EXPECT_EQ(relDiff(*late, (*h2)[0]), 0.0);
   EXPECT_FALSE(device::DeviceTensor().download().isOk());
+}
+
+/// @f(x [?], n): a tape [4, ?] that starts empty ([4, 0]) and is allocated
+/// in iteration 0 by an `if`, as autodiff's dynamic tapes are; row k gets
+/// x * k. Optionally bounded by max_trip.
+void buildSettlingTape(Module& m, std::optional<int64_t> maxTrip) {
+  FunctionBuilder fb(m, "f", {TensorType(DType::F32, {kDynamic}), TensorType(DType::I64, {})});
+  Val x = fb.arg(0), n = fb.arg(1);
+  Val empty = broadcastTo(fb.scalar(0.0, DType::F32), {IntOrVal(4), IntOrVal(fb.intValue(0))});
+  ValueList out = fb.whileLoop(
+      {fb.scalar(0, DType::I64), empty}, [&](const ValueList& a) { return lt(a[0], n); },
+      [&](const ValueList& a) {
+        Val k = a[0];
+        ValueList tape = fb.ifElse(
+            eq(k, 0.0),
+            [&] {
+              return ValueList{
+                  broadcastTo(fb.scalar(0.0, DType::F32), {IntOrVal(4), IntOrVal(dim(x, 0))})};
+            },
+            [&] { return ValueList{a[1]}; });
+        return ValueList{k + 1.0, updateAt(tape[0], k, x * cast(k, DType::F32), 0)};
+      },
+      maxTrip ? std::optional<IntOrVal>(IntOrVal(*maxTrip)) : std::nullopt);
+  fb.ret({out[1]});
+}
+
+// A carried value whose type settles in the first iteration (the empty tape
+// an `if` allocates at k = 0): that iteration runs on the host, the rest as
+// a recorded loop, every run (the recording is reused); the interpreter's
+// results. Past its max_trip, the error names the op's bound, not the
+// recorded rest's.
+TEST(DeviceExecutor, LoopWhoseCarriedTypeSettlesInItsFirstIterationIsRecordedFromTheSecond) {
+  CAIRN_REQUIRE_EMULATOR();
+  Module m;
+  buildSettlingTape(m, std::nullopt);
+  auto exe = compileForDeviceOk(m);
+  ASSERT_TRUE(exe);
+  device::DeviceContext ctx;
+  std::vector<Tensor> in = {inputOf(TensorType(DType::F32, {3}), 1), Tensor::scalar(DType::I64, 4)};
+  expectDeviceMatches(m, *exe, "f", in, 1e-6, &ctx);
+  expectDeviceMatches(m, *exe, "f", in, 1e-6, &ctx);
+  const device::DeviceStats& s = ctx.stats();
+  EXPECT_EQ(s.peeledIterations, 2);
+  EXPECT_EQ(s.loopRecordings, 1);
+  EXPECT_EQ(s.graphLaunches, 2);
+  EXPECT_EQ(s.whileIterations, 2 * 4);
+  EXPECT_EQ(s.recordedIfs, 1);
+  EXPECT_TRUE(s.hostLoops.empty()) << s.hostLoops.begin()->first;
+
+  Module bounded;
+  buildSettlingTape(bounded, 3);
+  auto exe3 = compileForDeviceOk(bounded);
+  ASSERT_TRUE(exe3);
+  device::DeviceContext ctx3;
+  auto r = (*exe3).run("f", in, ctx3);
+  ASSERT_FALSE(r.isOk());
+  auto want = interpret(bounded, "f", in);
+  ASSERT_FALSE(want.isOk());
+  EXPECT_NE(r.status().message().find("exceeded its max trip count 3"), std::string::npos)
+      << r.status().message();
+  EXPECT_EQ(ctx3.stats().peeledIterations, 1);
+  EXPECT_EQ(ctx3.stats().graphLaunches, 1);
+  std::cout << "  device: " << r.status().message() << "\n  interpreter: "
+            << want.status().message() << "\n";
 }
 
 } // namespace
