@@ -62,11 +62,14 @@ private:
   device::DeviceContext ctx_;
 };
 
-/// The device the cuda backend runs on, one per process: openDevice's
-/// choice (CAIRN_DEVICE=gpu on a GPU machine; in CI, no driver: the emulated
-/// device, which runs the same kernels and programs a GPU runs).
+/// The device the cuda backend runs on: openDevice's choice (CAIRN_DEVICE=gpu
+/// on a GPU machine; in CI, no driver: the emulated device, which runs the
+/// same kernels and programs a GPU runs). One per thread, because a Device is
+/// used by one thread at a time (its stream, its recording state) while
+/// cairn-fuzz-diff --jobs gives each worker thread backends of its own: one
+/// device shared by two workers crashed.
 StatusOr<std::shared_ptr<device::Device>> backendDevice() {
-  static StatusOr<std::shared_ptr<device::Device>> dev = device::openDevice();
+  thread_local StatusOr<std::shared_ptr<device::Device>> dev = device::openDevice();
   return dev;
 }
 
