@@ -252,6 +252,12 @@ template <Cell C> ValueList rnnOp(NodeContext& c) {
   if (x.rank() != 3 || w.rank() != 3 || r.rank() != 3)
     throw InvalidModel("X, W and R must have rank 3");
   if (layout == 1) x = transpose(x, {1, 0, 2});
+  // An exported stack's second layer reads the first one's output through a
+  // Reshape with computed sizes, typed [?, ?, ?]; W says the input size, and
+  // the `rnn` op (fitsRnnOp) wants it static. The reshape checks it at run
+  // time (another size is its error).
+  if (x.shape()[2] == kDynamic && w.shape()[2] != kDynamic)
+    x = reshape(x, {sizeOf(x, 0), sizeOf(x, 1), IntOrVal(w.shape()[2])});
   s.hidden = c.attrInt("hidden_size", r.shape()[2]);
   if (s.hidden <= 0 || r.shape()[2] != s.hidden) throw InvalidModel("hidden_size disagrees with R");
   // The shapes the spec requires; a malformed model gets an error naming it.

@@ -526,6 +526,9 @@ struct PyTorchForm {
   /// initial_h as an input whose batch and hidden dims are symbolic (as an
   /// exporter's ConstantOfShape of a Shape types it).
   bool symbolicInitialH = false;
+  /// x typed [?, ?, ?] (as a Reshape with computed sizes types it: the
+  /// second layer of an exported stack reads the first one's output so).
+  bool symbolicInput = false;
 };
 
 onnx::ModelProto pytorchFormModel(const PyTorchForm& f) {
@@ -533,7 +536,10 @@ onnx::ModelProto pytorchFormModel(const PyTorchForm& f) {
   const int64_t dirs = f.direction == "bidirectional" ? 2 : 1;
   onnx::ModelProto m = newModel(14);
   auto* g = m.mutable_graph();
-  setType(g->add_input(), "x", onnx::TensorProto::FLOAT, {f.T, f.B, in});
+  if (f.symbolicInput)
+    setType(g->add_input(), "x", onnx::TensorProto::FLOAT, {-1, -1, -1});
+  else
+    setType(g->add_input(), "x", onnx::TensorProto::FLOAT, {f.T, f.B, in});
   if (f.lens) setType(g->add_input(), "lens", onnx::TensorProto::INT32, {f.B});
   addInitializer(g, "w", {dirs, gates * h, in}, 0.3);
   addInitializer(g, "r", {dirs, gates * h, h}, 1.1);
@@ -628,6 +634,32 @@ TEST(OnnxImport, SymbolicInitialStateStillMakesRnnOps) {
     ASSERT_TRUE(want.isOk() && got.isOk()) << (got.isOk() ? "" : got.status().message());
     for (size_t i = 0; i < 2; ++i)
       EXPECT_TRUE(got->at(i) == want->at(i)) << "output " << i;
+  }
+}
+
+// An input whose feature size is symbolic still makes rnn ops (the importer
+// takes it from W, and the reshape checks it at run time): exported stacks
+// typed their second layer so, and it ran as the slower loop with its input
+// projection in every step. Another feature size is an error, not garbage.
+TEST(OnnxImport, SymbolicInputSizeStillMakesRnnOps) {
+  Tensor x = waveInput(4, 3);
+  for (const std::string op : {"LSTM", "GRU"}) {
+    SCOPED_TRACE(op);
+    PyTorchForm f{op};
+    auto plain = importOk(pytorchFormModel(f));
+    f.symbolicInput = true;
+    auto symbolic = importOk(pytorchFormModel(f));
+    ASSERT_TRUE(plain && symbolic);
+    EXPECT_EQ(rnnOpsOf(*symbolic), 2);
+    auto want = interpret(*plain, "main", {x});
+    auto got = interpret(*symbolic, "main", {x});
+    ASSERT_TRUE(want.isOk() && got.isOk()) << (got.isOk() ? "" : got.status().message());
+    for (size_t i = 0; i < 2; ++i)
+      EXPECT_TRUE(got->at(i) == want->at(i)) << "output " << i;
+    auto wrong = interpret(*symbolic, "main", {Tensor(TensorType(DType::F32, {4, 3, 2}))});
+    ASSERT_FALSE(wrong.isOk());
+    EXPECT_NE(wrong.status().message().find("reshape"), std::string::npos)
+        << wrong.status().message();
   }
 }
 
