@@ -423,7 +423,18 @@ private:
     case OpKind::Gather: { // a broadcast's repeats, or a block gather's offset (typeOp checked)
       const Value* x = op->operand(0);
       IndexMap composed = desc.indexMaps[map];
-      if (!composed.zero) {
+      if (composed.zero && op->kind() == OpKind::Gather) {
+        // Element 0 of a block gather (valueAt reads a one-element value
+        // so) is its operand's element at the block's start, not element 0:
+        // dropping the offset read x[0] for x[1:2] (an exported model's size
+        // arithmetic, Shape -> Gather(1), computed the batch for the width).
+        CAIRN_ASSIGN_OR_RETURN(SymShape xs, shapeOf(x, *op));
+        IndexStage at;
+        at.offset = blockStage({}, xs, static_cast<size_t>(op->getIntOr("axis", 0)),
+                               constantValue(op->operand(1))->getInt(0))
+                        .offset;
+        composed = IndexMap{false, {at}};
+      } else if (!composed.zero) {
         SymShape rs = shapes_.at(v);
         CAIRN_ASSIGN_OR_RETURN(SymShape xs, shapeOf(x, *op));
         for (Extent& e : rs) e = canon(e);
