@@ -83,7 +83,8 @@ std::optional<exec::GemmShape> planGemm(const Op& op) {
 bool isRowOp(OpKind k) {
   return k == OpKind::DynamicSlice || k == OpKind::DynamicUpdateSlice || k == OpKind::Gather ||
          k == OpKind::Scatter || k == OpKind::ScatterAdd || k == OpKind::Concat ||
-         k == OpKind::Broadcast || k == OpKind::ReduceSum || k == OpKind::Transpose;
+         k == OpKind::Broadcast || k == OpKind::ReduceSum || k == OpKind::Transpose ||
+         k == OpKind::Argmax;
 }
 
 class ProgramBuilder {

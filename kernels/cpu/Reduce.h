@@ -6,6 +6,11 @@
 // bit for bit the reference's; only the index arithmetic is gone (the
 // reference unravels every element's index), and the inner loop over C is
 // a contiguous one the compiler vectorizes.
+//
+// A fast argmax likewise: x viewed as [A, K, C] (outer, axis, inner), the
+// first maximum along K, NaN the maximum (the first NaN wins), as the
+// reference's; an exported greedy decoder's argmax over its vocabulary each
+// step spent 14% of the run in the reference's per-element index unraveling.
 #pragma once
 
 #include <vector>
@@ -23,5 +28,13 @@ Shape reducedShape(const Shape& x, const std::vector<int64_t>& dims);
 
 /// out = reduce_sum(x, dims); `out` has the reduced shape and x's dtype.
 void reduceSumInto(const Tensor& x, const std::vector<int64_t>& dims, Tensor& out);
+
+/// Whether argmaxInto handles x along axis: f32, f64, i32 or i64, axis in
+/// range, and a nonempty axis unless the result is empty (the reference
+/// gives that error).
+bool isFastArgmax(const Tensor& x, int64_t axis);
+
+/// out = argmax(x, axis); `out` is i32 or i64 of x's shape less the axis.
+void argmaxInto(const Tensor& x, int64_t axis, Tensor& out);
 
 } // namespace cairn::kernels::cpu

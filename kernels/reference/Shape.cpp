@@ -134,8 +134,13 @@ StatusOr<Tensor> iota(const TensorType& type, int64_t axis) {
   if (axis < 0 || axis >= type.rank())
     return errorf("axis {} is out of range for rank {}", axis, type.rank());
   Tensor out(type);
+  // Element i's coordinate along the axis, without unraveling every index
+  // (an exported model's Split makes its indices with an iota each step).
+  int64_t inner = 1, n = type.shape[static_cast<size_t>(axis)];
+  for (size_t d = static_cast<size_t>(axis) + 1; d < type.shape.size(); ++d)
+    inner *= type.shape[d];
   for (int64_t i = 0; i < out.numElements(); ++i)
-    out.setInt(i, unravel(i, type.shape)[axis]);
+    out.setInt(i, (i / inner) % n);
   return out;
 }
 

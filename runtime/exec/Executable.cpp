@@ -589,6 +589,19 @@ Status Runner::execRows(const Instruction& in) {
     setOwned(in.results[0], std::move(out));
     return Status::ok();
   }
+  case OpKind::Argmax: {
+    int64_t axis = op.getIntOr("axis", 0);
+    DType index = op.result()->type.dtype;
+    if (!kernels::cpu::isFastArgmax(*ins[0], axis) || (index != DType::I32 && index != DType::I64))
+      return execFallback(in); // the reference names what is wrong
+    CAIRN_ASSIGN_OR_RETURN(
+        Tensor out, allocate(TensorType(index, kernels::cpu::reducedShape(ins[0]->shape(), {axis}))));
+    CAIRN_RETURN_IF_ERROR(checkResult(in, 0, out));
+    kernels::cpu::argmaxInto(*ins[0], axis, out);
+    ++stats_.rowCalls;
+    setOwned(in.results[0], std::move(out));
+    return Status::ok();
+  }
   default: return execFallback(in);
   }
 }

@@ -435,6 +435,41 @@ TEST(ExecRowsTest, ReduceSumIsTheReferenceBitForBit) {
   EXPECT_FALSE(kernels::cpu::isFastReduceSum(Tensor(TensorType(DType::I32, {2})), {0}));
 }
 
+TEST(ExecRowsTest, ArgmaxIsTheReference) {
+  struct Case {
+    Shape shape;
+    int64_t axis;
+  };
+  const std::vector<Case> cases{{{7, 300}, 1}, {{7, 300}, 0},  {{3, 5, 17}, 1},
+                                {{3, 5, 17}, 2}, {{4, 0, 3}, 0}, {{6}, 0}, {{1, 1}, 1}};
+  for (DType dt : {DType::F32, DType::F64, DType::I32, DType::I64})
+    for (DType index : {DType::I32, DType::I64})
+      for (const Case& c : cases) {
+        Tensor x = inputOf(TensorType(dt, c.shape), 5);
+        if (dt == DType::I32 || dt == DType::I64) // ties: the first maximum
+          for (int64_t k = 0; k < x.numElements(); ++k)
+            x.setInt(k, x.getInt(k) % 3);
+        ASSERT_TRUE(kernels::cpu::isFastArgmax(x, c.axis));
+        auto want = kernels::argmax(x, c.axis, index);
+        ASSERT_TRUE(want.isOk()) << want.status().message();
+        Tensor got(want->type());
+        kernels::cpu::argmaxInto(x, c.axis, got);
+        EXPECT_EQ(got, *want) << dtypeName(dt) << " " << x.type().toString() << " axis " << c.axis;
+      }
+  // NaN is the maximum, the first NaN wins; ties go to the first.
+  Tensor x = Tensor::fromDoubles(TensorType(DType::F32, {4, 3}),
+                                 {1, NAN, NAN, NAN, 2, 2, 5, 5, 1, 0, 0, NAN});
+  auto want = kernels::argmax(x, 1, DType::I64);
+  ASSERT_TRUE(want.isOk());
+  Tensor got(want->type());
+  kernels::cpu::argmaxInto(x, 1, got);
+  EXPECT_EQ(got.toInts(), (std::vector<int64_t>{1, 0, 0, 2}));
+  EXPECT_EQ(got, *want);
+  EXPECT_FALSE(kernels::cpu::isFastArgmax(Tensor(TensorType(DType::F32, {2, 0})), 1)); // no maximum
+  EXPECT_FALSE(kernels::cpu::isFastArgmax(x, 2));
+  EXPECT_FALSE(kernels::cpu::isFastArgmax(Tensor(TensorType(DType::I1, {2})), 0));
+}
+
 TEST(ExecRowsTest, TransposeIsTheReference) {
   struct Case {
     Shape shape;
