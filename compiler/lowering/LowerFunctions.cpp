@@ -79,14 +79,6 @@ std::optional<exec::GemmShape> planGemm(const Op& op) {
   return g;
 }
 
-/// Ops run by the row kernels of kernels/cpu.
-bool isRowOp(OpKind k) {
-  return k == OpKind::DynamicSlice || k == OpKind::DynamicUpdateSlice || k == OpKind::Gather ||
-         k == OpKind::Scatter || k == OpKind::ScatterAdd || k == OpKind::Concat ||
-         k == OpKind::Broadcast || k == OpKind::ReduceSum || k == OpKind::Transpose ||
-         k == OpKind::Argmax;
-}
-
 class ProgramBuilder {
 public:
   ProgramBuilder(const LowerOptions& o, KernelSource* kernels, LowerReport& report,
@@ -275,7 +267,7 @@ Status ProgramBuilder::lowerOp(const Op& op, Instruction& in,
       in.gemm = *g;
       ++report_.gemms;
     }
-  } else if (isRowOp(k)) {
+  } else if (exec::isRowOp(k)) {
     in.kind = InstKind::Rows;
     ++report_.rows;
     bool update =

@@ -69,6 +69,15 @@ enum class InstKind : uint8_t {
   Parallel, ///< blocks run at the same time, one thread each (independent loops)
 };
 
+/// Ops the executor runs as InstKind::Rows (kernels/cpu): the lowering
+/// chooses them by this, the program loader accepts them by it.
+inline bool isRowOp(OpKind k) {
+  return k == OpKind::DynamicSlice || k == OpKind::DynamicUpdateSlice || k == OpKind::Gather ||
+         k == OpKind::Scatter || k == OpKind::ScatterAdd || k == OpKind::Concat ||
+         k == OpKind::Broadcast || k == OpKind::ReduceSum || k == OpKind::Transpose ||
+         k == OpKind::Argmax;
+}
+
 struct Block;
 
 struct Instruction {

@@ -351,12 +351,8 @@ public:
                       in.gemm.contractDims <= 32,
                   "GEMM dims out of range");
     case InstKind::Rows: {
-      OpKind k = op.kind();
-      bool rows = k == OpKind::DynamicSlice || k == OpKind::DynamicUpdateSlice ||
-                  k == OpKind::Gather || k == OpKind::Scatter || k == OpKind::ScatterAdd ||
-                  k == OpKind::Concat || k == OpKind::Broadcast || k == OpKind::Transpose ||
-                  k == OpKind::ReduceSum;
-      return need(rows && !in.operands.empty() && in.results.size() == 1, "not a row op");
+      return need(isRowOp(op.kind()) && !in.operands.empty() && in.results.size() == 1,
+                  "not a row op");
     }
     case InstKind::Fallback:
       return need(op.kind() != OpKind::While && op.kind() != OpKind::If, "a region op");
