@@ -9,6 +9,7 @@
 #include "compiler/passes/HoistInputProjection.h"
 #include "compiler/passes/Inline.h"
 #include "compiler/passes/LICM.h"
+#include "compiler/passes/RefineShapes.h"
 #include "compiler/passes/PairIndependentLoops.h"
 #include "compiler/passes/SinkAccumulatedProducts.h"
 
@@ -58,6 +59,10 @@ void registerBuiltinPasses(PassRegistry& registry) {
                         "expand-rnn for the ops the device's Device::rnn (cuDNN) cannot run "
                         "(not f32); keep the others",
                         createExpandRnnOffDevicePass);
+  registry.registerPass("refine-shapes",
+                        "narrow ? dims that constants decide (re-inferred types, constant sizes), "
+                        "folding in between",
+                        createRefineShapesPass);
   registry.registerPass("inline", "replace calls to non-recursive functions by their bodies",
                         createInlinePass);
   registry.registerPass("licm", "hoist loop-invariant ops out of while loops (outermost first)",

@@ -23,6 +23,7 @@ std::vector<std::string> optimizePipeline(FloatRewrites rewrites) {
   std::vector<std::string> passes = {
       "expand-rnn",             // rnn ops as loops, before anything looks at loops
       "canonicalize",           // fold and simplify what the frontend built
+      "refine-shapes",          // make static what constants decide (exporters' size arithmetic)
       "cse",                    // merge duplicates, so calls and loops see one value
       "inline",                 // open up non-recursive calls to everything below
       "licm",                   // run weight-only work once, outside the loops
@@ -33,6 +34,7 @@ std::vector<std::string> optimizePipeline(FloatRewrites rewrites) {
   passes.insert(passes.end(), {
                                   "canonicalize",           // clean up after the moves
                                   "cse",                    // merge hoisted twins
+                                  "licm",                   // what the cleanup made invariant
                                   "dce",                    // drop what the rewrites left unused
                                   "fuse-elementwise",       // groups become codegen's kernels
                                   "pair-independent-loops", // last: independent loops side by

@@ -6,6 +6,7 @@
 // may insert new ops before the op through the Rewriter.
 #include "compiler/passes/Canonicalize.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -186,6 +187,31 @@ Replacement dimOfElementwise(Op& op, Rewriter& rw) {
   return replaceWith(d->result());
 }
 
+// dim(gather(x, idx), k) -> the dim of x or idx it comes from (the result
+// is x.shape[:a] ++ idx.shape[b:] ++ x.shape[a+1:]). Why: as
+// dimOfElementwise; a fused cell sized by dim of its gate split otherwise
+// keeps the split's gathers out of the kernel (the dim must run between).
+Replacement dimOfGather(Op& op, Rewriter& rw) {
+  const Op* def = op.operand(0)->definingOp();
+  if (!def || def->kind() != OpKind::Gather || def->numOperands() != 2) return std::nullopt;
+  const Value* x = def->operand(0);
+  const Value* idx = def->operand(1);
+  int64_t a = def->getIntOr("axis", 0), b = def->getIntOr("batch_dims", 0);
+  int64_t k = op.getIntOr("axis", -1), q = idx->type.rank() - b;
+  if (a < 0 || a >= x->type.rank() || b < 0 || q < 0 || k < 0 ||
+      k >= op.operand(0)->type.rank() || op.operand(0)->type.rank() != x->type.rank() - 1 + q)
+    return std::nullopt;
+  const Value* from = k < a ? x : k < a + q ? idx : x;
+  int64_t axis = k < a ? k : k < a + q ? k - a + b : k - q + 1;
+  AttrMap attrs = op.attrs;
+  attrs["axis"] = axis;
+  auto dim = Op::create(OpKind::Dim, {const_cast<Value*>(from)}, {op.result()->type}, attrs, 0,
+                        op.loc);
+  Op* d = rw.insertBefore(std::move(dim));
+  d->result()->name = op.result()->name;
+  return replaceWith(d->result());
+}
+
 // select(true, a, b) -> a; select(false, a, b) -> b; select(p, x, x) -> x.
 Replacement simplifySelect(Op& op, Rewriter&) {
   if (op.operand(1) == op.operand(2)) return replaceWith(op.operand(1));
@@ -256,6 +282,87 @@ Replacement whileInvariantCarried(Op& op, Rewriter& rw) {
   return std::vector<Value*>{};
 }
 
+/// The operand of concat `cat` that holds positions [lo, hi) along its
+/// axis, with that operand's first position, when the operands before it
+/// have static extents there and it has the concat's shape elsewhere.
+std::optional<std::pair<size_t, int64_t>> concatPiece(const Op& cat, int64_t lo, int64_t hi) {
+  int64_t axis = cat.getIntOr("axis", -1);
+  const TensorType& r = cat.result()->type;
+  if (axis < 0 || axis >= r.rank() || lo < 0 || hi <= lo) return std::nullopt;
+  int64_t at = 0;
+  for (size_t k = 0; k < cat.numOperands(); ++k) {
+    const TensorType& t = cat.operand(k)->type;
+    if (t.rank() != r.rank()) return std::nullopt;
+    int64_t n = t.shape[static_cast<size_t>(axis)];
+    if (n == kDynamic) return std::nullopt; // where the later pieces start is unknown
+    if (lo >= at && hi <= at + n) {
+      for (int64_t d = 0; d < r.rank(); ++d)
+        if (d != axis && t.shape[static_cast<size_t>(d)] != r.shape[static_cast<size_t>(d)])
+          return std::nullopt;
+      return std::make_pair(k, at);
+    }
+    at += n;
+  }
+  return std::nullopt;
+}
+
+// gather(concat(.., x, ..), c) -> gather(x, c - offset) when the constant
+// indices all fall in x. Why: exporters compute sizes by gathering from a
+// Shape (concat of a dim and static sizes); reading the static piece lets
+// folding make the size, and what is sized by it, static (an exported
+// GRU's Split: its gate blocks become offset reads in the fused cell).
+Replacement gatherOfConcat(Op& op, Rewriter& rw) {
+  const Op* cat = op.operand(0)->definingOp();
+  const Tensor* idx = constantValue(op.operand(1));
+  if (!cat || cat->kind() != OpKind::Concat || !idx || idx->numElements() == 0 ||
+      !isInteger(idx->dtype()) || idx->dtype() == DType::I1 || op.getIntOr("batch_dims", 0) != 0 ||
+      op.getIntOr("axis", 0) != cat->getIntOr("axis", -1))
+    return std::nullopt;
+  int64_t lo = idx->getInt(0), hi = lo;
+  for (int64_t i = 0; i < idx->numElements(); ++i) {
+    lo = std::min(lo, idx->getInt(i));
+    hi = std::max(hi, idx->getInt(i));
+  }
+  auto piece = concatPiece(*cat, lo, hi + 1);
+  if (!piece) return std::nullopt;
+  Tensor shifted(idx->type());
+  for (int64_t i = 0; i < idx->numElements(); ++i)
+    shifted.setInt(i, idx->getInt(i) - piece->second);
+  Op* c = rw.insertBefore(makeConstantOp(std::move(shifted), op.loc));
+  auto g = Op::create(OpKind::Gather, {cat->operand(piece->first), c->result()},
+                      {op.result()->type}, op.attrs, 0, op.loc);
+  Op* gathered = rw.insertBefore(std::move(g));
+  gathered->result()->name = op.result()->name;
+  return replaceWith(gathered->result());
+}
+
+// slice(concat(.., x, ..)) -> slice(x) when the slice along the concat's
+// axis lies in x (an exporter's Slice of a Shape, as gatherOfConcat).
+Replacement sliceOfConcat(Op& op, Rewriter& rw) {
+  const Op* cat = op.operand(0)->definingOp();
+  if (!cat || cat->kind() != OpKind::Concat) return std::nullopt;
+  int64_t axis = cat->getIntOr("axis", -1);
+  std::vector<int64_t> start = op.getIntsOr("start", {}), limit = op.getIntsOr("limit", {});
+  std::vector<int64_t> stride = op.getIntsOr("stride", std::vector<int64_t>(start.size(), 1));
+  const int64_t rank = op.operand(0)->type.rank();
+  if (axis < 0 || axis >= rank || static_cast<int64_t>(start.size()) != rank ||
+      limit.size() != start.size() || stride.size() != start.size())
+    return std::nullopt;
+  const size_t a = static_cast<size_t>(axis);
+  auto piece = concatPiece(*cat, start[a], limit[a]);
+  if (!piece || stride[a] < 1) return std::nullopt;
+  start[a] -= piece->second;
+  limit[a] -= piece->second;
+  AttrMap attrs = op.attrs;
+  attrs["start"] = start;
+  attrs["limit"] = limit;
+  auto sl = Op::create(OpKind::Slice, {cat->operand(piece->first)}, {op.result()->type}, attrs, 0,
+                       op.loc);
+  Op* sliced = rw.insertBefore(std::move(sl));
+  sliced->result()->name = op.result()->name;
+  return replaceWith(sliced->result());
+}
+
 struct Pattern {
   const char* name;
   OpKind kind;
@@ -279,8 +386,11 @@ const Pattern kPatterns[] = {
     {"broadcast-same-type", OpKind::Broadcast, sameTypeIdentity},
     {"concat-single", OpKind::Concat, sameTypeIdentity},
     {"slice-whole", OpKind::Slice, wholeSlice},
+    {"slice-of-concat", OpKind::Slice, sliceOfConcat},
+    {"gather-of-concat", OpKind::Gather, gatherOfConcat},
     {"dim-static", OpKind::Dim, staticDim},
     {"dim-of-elementwise", OpKind::Dim, dimOfElementwise},
+    {"dim-of-gather", OpKind::Dim, dimOfGather},
     {"select", OpKind::Select, simplifySelect},
     {"if-constant", OpKind::If, inlineConstantIf},
     {"while-false", OpKind::While, whileNeverRuns},
@@ -361,7 +471,9 @@ private:
     default:
       break;
     }
-    if (op.numRegions() != 0 || op.numOperands() == 0) return std::nullopt;
+    // An iota of static shape has no operands, and is a constant all the same.
+    if (op.numRegions() != 0 || (op.numOperands() == 0 && op.kind() != OpKind::Iota))
+      return std::nullopt;
     std::vector<Tensor> operands;
     for (Value* v : op.operands) {
       const Tensor* t = constantValue(v);

@@ -4,6 +4,7 @@
 // passes in an unusual order. The programs are written so that every default
 // pass has work to do (PassesOptimizeDifferentialTest.cpp has programs aimed
 // at the optimize pipeline's passes).
+#include <algorithm>
 #include <map>
 
 #include "PassesTestUtil.h"
@@ -250,9 +251,13 @@ std::string paramName(const ::testing::TestParamInfo<PassesDifferential::ParamTy
       {"canonicalize", "Canon"},   {"cse", "CSE"},   {"dce", "DCE"},
       {"inline", "Inline"},        {"licm", "LICM"}, {"hoist-input-projection", "HoistProj"},
       {"fuse-elementwise", "Fuse"}, {"pair-independent-loops", "PairLoops"},
-      {"expand-rnn", "ExpandRnn"}};
-  for (const std::string& pass : kPipelines[pipeline])
-    name += "_" + kShort.at(pass);
+      {"expand-rnn", "ExpandRnn"}, {"refine-shapes", "Refine"}};
+  for (const std::string& pass : kPipelines[pipeline]) {
+    auto it = kShort.find(pass); // a new pass is named in full until it gets a short name
+    std::string part = it != kShort.end() ? it->second : pass;
+    std::replace(part.begin(), part.end(), '-', '_');
+    name += "_" + part;
+  }
   return name;
 }
 

@@ -306,10 +306,12 @@ TEST(OptimizeDifferentialMeta, EveryPassHasWorkAndOptimizeIsAFixedPoint) {
       if (printModule(*copy) != before) passesWithWork.insert(pass);
     }
     std::string before = printModule(*m);
-    ASSERT_TRUE(runPipeline(*m, optimizePipeline()).isOk()) << p.name;
+    Status first = runPipeline(*m, optimizePipeline());
+    ASSERT_TRUE(first.isOk()) << p.name << ": " << first.message();
     std::string once = printModule(*m);
     EXPECT_NE(before, once) << p.name << " is not changed by the optimize pipeline";
-    ASSERT_TRUE(runPipeline(*m, optimizePipeline()).isOk()) << p.name;
+    Status second = runPipeline(*m, optimizePipeline());
+    ASSERT_TRUE(second.isOk()) << p.name << ": " << second.message();
     EXPECT_EQ(once, printModule(*m)) << p.name << " is not at a fixed point";
   }
   EXPECT_EQ(passesWithWork.size(), 4u);

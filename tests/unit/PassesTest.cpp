@@ -258,6 +258,28 @@ const PatternCase kPatternCases[] = {
   return %a
 })",
      OpKind::Mul},
+    {"dim-of-gather", R"(func @f(%x: tensor<?x?x3xf32>, %i: tensor<?xi32>) -> (tensor<i64>, tensor<i64>) {
+  %g = gather %x, %i {axis = 1, batch_dims = 0} : tensor<?x?x3xf32>
+  %a = dim %g {axis = 0} : tensor<i64>
+  %b = dim %g {axis = 1} : tensor<i64>
+  return %a, %b
+})",
+     OpKind::Gather},
+    // An exporter's Shape read at a constant index, and sliced: the concat
+    // goes, each read takes its piece.
+    {"gather-of-concat", R"(func @f(%a: tensor<2xi64>, %b: tensor<3xi64>) -> tensor<2xi64> {
+  %c = concat %a, %b {axis = 0} : tensor<5xi64>
+  %i = constant [4, 2] : tensor<2xi32>
+  %g = gather %c, %i {axis = 0, batch_dims = 0} : tensor<2xi64>
+  return %g
+})",
+     OpKind::Concat},
+    {"slice-of-concat", R"(func @f(%a: tensor<2x4xf32>, %b: tensor<3x4xf32>) -> tensor<2x2xf32> {
+  %c = concat %a, %b {axis = 0} : tensor<5x4xf32>
+  %s = slice %c {start = [2, 1], limit = [5, 4], stride = [2, 2]} : tensor<2x2xf32>
+  return %s
+})",
+     OpKind::Concat},
     {"select",
      R"(func @f(%p: tensor<3xi1>, %x: tensor<3xf32>, %y: tensor<3xf32>) -> (tensor<3xf32>, tensor<3xf32>) {
   %t = constant [true, true, true] : tensor<3xi1>
