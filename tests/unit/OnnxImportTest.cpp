@@ -616,6 +616,27 @@ TEST(OnnxImport, PyTorchFormLayersBecomeRnnOps) {
     }
 }
 
+/// The model of `f` with `symbolic` set: still two rnn ops, and with `args`
+/// the plain form's results for `x` bit for bit. Returns it (or nullptr).
+std::unique_ptr<Module> expectLikePlainForm(PyTorchForm f, bool PyTorchForm::*symbolic,
+                                            const Tensor& x, const std::vector<Tensor>& args) {
+  auto plain = importOk(pytorchFormModel(f));
+  f.*symbolic = true;
+  auto m = importOk(pytorchFormModel(f));
+  if (!plain || !m) {
+    ADD_FAILURE() << "import failed";
+    return nullptr;
+  }
+  EXPECT_EQ(rnnOpsOf(*m), 2);
+  auto want = interpret(*plain, "main", {x});
+  auto got = interpret(*m, "main", args);
+  EXPECT_TRUE(want.isOk() && got.isOk()) << (got.isOk() ? "" : got.status().message());
+  if (want.isOk() && got.isOk())
+    for (size_t i = 0; i < 2; ++i)
+      EXPECT_TRUE(got->at(i) == want->at(i)) << "output " << i;
+  return m;
+}
+
 // An initial state typed [dirs, ?, ?] still makes rnn ops (the importer
 // gives it its static H): zeros give the results of no initial state.
 TEST(OnnxImport, SymbolicInitialStateStillMakesRnnOps) {
@@ -623,17 +644,7 @@ TEST(OnnxImport, SymbolicInitialStateStillMakesRnnOps) {
   Tensor zeros(TensorType(DType::F32, {2, 3, 2}));
   for (const std::string op : {"LSTM", "GRU"}) {
     SCOPED_TRACE(op);
-    PyTorchForm f{op};
-    auto plain = importOk(pytorchFormModel(f));
-    f.symbolicInitialH = true;
-    auto withState = importOk(pytorchFormModel(f));
-    ASSERT_TRUE(plain && withState);
-    EXPECT_EQ(rnnOpsOf(*withState), 2);
-    auto want = interpret(*plain, "main", {x});
-    auto got = interpret(*withState, "main", {x, zeros});
-    ASSERT_TRUE(want.isOk() && got.isOk()) << (got.isOk() ? "" : got.status().message());
-    for (size_t i = 0; i < 2; ++i)
-      EXPECT_TRUE(got->at(i) == want->at(i)) << "output " << i;
+    expectLikePlainForm(PyTorchForm{op}, &PyTorchForm::symbolicInitialH, x, {x, zeros});
   }
 }
 
@@ -645,17 +656,8 @@ TEST(OnnxImport, SymbolicInputSizeStillMakesRnnOps) {
   Tensor x = waveInput(4, 3);
   for (const std::string op : {"LSTM", "GRU"}) {
     SCOPED_TRACE(op);
-    PyTorchForm f{op};
-    auto plain = importOk(pytorchFormModel(f));
-    f.symbolicInput = true;
-    auto symbolic = importOk(pytorchFormModel(f));
-    ASSERT_TRUE(plain && symbolic);
-    EXPECT_EQ(rnnOpsOf(*symbolic), 2);
-    auto want = interpret(*plain, "main", {x});
-    auto got = interpret(*symbolic, "main", {x});
-    ASSERT_TRUE(want.isOk() && got.isOk()) << (got.isOk() ? "" : got.status().message());
-    for (size_t i = 0; i < 2; ++i)
-      EXPECT_TRUE(got->at(i) == want->at(i)) << "output " << i;
+    auto symbolic = expectLikePlainForm(PyTorchForm{op}, &PyTorchForm::symbolicInput, x, {x});
+    ASSERT_TRUE(symbolic);
     auto wrong = interpret(*symbolic, "main", {Tensor(TensorType(DType::F32, {4, 3, 2}))});
     ASSERT_FALSE(wrong.isOk());
     EXPECT_NE(wrong.status().message().find("reshape"), std::string::npos)
