@@ -605,6 +605,18 @@ bool Generator::emitIota() {
 }
 
 bool Generator::emitMisc() {
+  // One element of a static vector at a constant index, used elementwise: a
+  // one-element block gather that fusion reads at an offset (exporters' size
+  // arithmetic reads a Shape so; that read once lost its offset).
+  auto vec = choose([](const BVal& b) {
+    return isNumeric(b) && b.v.rank() == 1 && b.v.shape()[0] >= 2 && b.v.dtype() != DType::I1;
+  });
+  if (vec && rng.chance(1, 3)) {
+    int64_t k = rng.range(1, vec->v.shape()[0] - 1);
+    Val at = fb->constant(Tensor::fromInts(TensorType(DType::I32, {1}), {k}));
+    add({neg(gather(vec->v, at, 0)), vec->bound});
+    return true;
+  }
   BVal x = *choose(any);
   if (x.v.rank() >= 1 && rng.chance(1, 2)) {
     int64_t axis = rng.below(x.v.rank());
