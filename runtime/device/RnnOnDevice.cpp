@@ -21,62 +21,100 @@ std::vector<int32_t> reverseStepsPermutation(const std::vector<int32_t>& lengths
   return p;
 }
 
-Status rnnOnHost(const RnnArgs& a) {
-  // As cuDNN computes it (and unlike the reference kernel, whose f64 scalar
-  // products take seconds at benchmark sizes): every step's input
-  // projection as one GEMM, then per step one GEMM for the recurrent
-  // product and the gates in f32, each row past its length keeping its
-  // state and writing zeros.
-  const int64_t T = a.T, B = a.B, I = a.I, H = a.H, G = a.lstm ? 4 : 3, GH = G * H;
-  if (a.lengths.size() != static_cast<size_t>(B))
-    return errorf("rnn: {} lengths for a batch of {}", a.lengths.size(), B);
+namespace {
+
+size_t sz(int64_t n) { return static_cast<size_t>(n); }
+const float* f32(const void* p) { return static_cast<const float*>(p); }
+float sigmoid(float v) { return 1.0f / (1.0f + std::exp(-v)); }
+
+/// What the training forward keeps per step for the backward: the gates
+/// after their activation (LSTM i, f, g, o; GRU r, z, n), the state before
+/// the step (h, and c for LSTM), the LSTM's c after it, the GRU's
+/// h W_hn^T + b_hn.
+struct Kept {
+  std::vector<float> gates, hPrev, cPrev, cNext, hnPart;
+};
+
+Status checkLengths(const RnnArgs& a, const char* op) {
+  if (a.lengths.size() != static_cast<size_t>(a.B))
+    return errorf("{}: {} lengths for a batch of {}", op, a.lengths.size(), a.B);
   for (int32_t len : a.lengths)
-    if (len < 0 || len > T) return errorf("rnn: length {} is outside [0, {}]", len, T);
-  auto f = [](const void* p) { return static_cast<const float*>(p); };
-  const float *bIh = f(a.bIh), *bHh = f(a.bHh);
-  std::vector<float> xw(static_cast<size_t>(T * B * GH)), hw(static_cast<size_t>(B * GH));
+    if (len < 0 || len > a.T) return errorf("{}: length {} is outside [0, {}]", op, len, a.T);
+  return Status::ok();
+}
+
+/// The layer forward as cuDNN computes it (and unlike the reference kernel,
+/// whose f64 scalar products take seconds at benchmark sizes): every step's
+/// input projection as one GEMM, then per step one GEMM for the recurrent
+/// product and the gates in f32, each row past its length keeping its
+/// state. Writes ys (zeros past a row's length) when given, the final
+/// states when given, and what the backward needs into `keep` when given.
+Status forwardOnHost(const RnnArgs& a, float* ys, float* hn, float* cn, Kept* keep) {
+  const int64_t T = a.T, B = a.B, I = a.I, H = a.H, G = a.lstm ? 4 : 3, GH = G * H;
+  const float *bIh = f32(a.bIh), *bHh = f32(a.bHh);
+  std::vector<float> xw(sz(T * B * GH)), hw(sz(B * GH)), gt(sz(GH));
   CAIRN_RETURN_IF_ERROR(
       exec::runGemmRaw(DType::F32, false, true, {1, T * B, GH, I}, a.x, a.wIh, xw.data()));
-  std::vector<float> h(f(a.h0), f(a.h0) + B * H), c(static_cast<size_t>(B * H));
-  if (a.lstm) std::copy(f(a.c0), f(a.c0) + B * H, c.begin());
-  float* ys = static_cast<float*>(a.ys);
-  auto sigmoid = [](float v) { return 1.0f / (1.0f + std::exp(-v)); };
+  std::vector<float> h(f32(a.h0), f32(a.h0) + B * H), c(sz(B * H), 0.0f);
+  if (a.lstm) std::copy(f32(a.c0), f32(a.c0) + B * H, c.begin());
+  if (keep) {
+    keep->gates.assign(sz(T * B * GH), 0.0f);
+    keep->hPrev.resize(sz(T * B * H));
+    keep->cPrev.resize(sz(T * B * H));
+    keep->cNext.resize(sz(T * B * H));
+    keep->hnPart.assign(a.lstm ? 0 : sz(T * B * H), 0.0f);
+  }
   for (int64_t t = 0; t < T; ++t) {
+    if (keep) {
+      std::copy(h.begin(), h.end(), keep->hPrev.begin() + t * B * H);
+      std::copy(c.begin(), c.end(), keep->cPrev.begin() + t * B * H);
+    }
     CAIRN_RETURN_IF_ERROR(
         exec::runGemmRaw(DType::F32, false, true, {1, B, GH, H}, h.data(), a.wHh, hw.data()));
     for (int64_t b = 0; b < B; ++b) {
-      float* y = ys + (t * B + b) * H;
-      if (t >= a.lengths[static_cast<size_t>(b)]) {
-        std::fill(y, y + H, 0.0f);
+      float* y = ys ? ys + (t * B + b) * H : nullptr;
+      if (t >= a.lengths[sz(b)]) {
+        if (y) std::fill(y, y + H, 0.0f);
         continue;
       }
       const float* gx = xw.data() + (t * B + b) * GH;
       const float* gh = hw.data() + b * GH;
+      float* g = keep ? keep->gates.data() + (t * B + b) * GH : gt.data();
       for (int64_t j = 0; j < H; ++j) {
-        float& hj = h[static_cast<size_t>(b * H + j)];
+        float& hj = h[sz(b * H + j)];
         if (a.lstm) {
           auto pre = [&](int64_t k) {
             return (gx[k * H + j] + gh[k * H + j]) + (bIh[k * H + j] + bHh[k * H + j]);
           };
-          float i = sigmoid(pre(0)), fg = sigmoid(pre(1)), g = std::tanh(pre(2)),
-                o = sigmoid(pre(3));
-          float& cj = c[static_cast<size_t>(b * H + j)];
-          cj = fg * cj + i * g;
-          hj = o * std::tanh(cj);
+          g[j] = sigmoid(pre(0)), g[H + j] = sigmoid(pre(1));
+          g[2 * H + j] = std::tanh(pre(2)), g[3 * H + j] = sigmoid(pre(3));
+          float& cj = c[sz(b * H + j)];
+          cj = g[H + j] * cj + g[j] * g[2 * H + j];
+          hj = g[3 * H + j] * std::tanh(cj);
         } else {
           auto xs = [&](int64_t k) { return gx[k * H + j] + bIh[k * H + j]; };
           auto hs = [&](int64_t k) { return gh[k * H + j] + bHh[k * H + j]; };
-          float r = sigmoid(xs(0) + hs(0)), z = sigmoid(xs(1) + hs(1));
-          float n = std::tanh(xs(2) + r * hs(2));
-          hj = (1.0f - z) * n + z * hj;
+          g[j] = sigmoid(xs(0) + hs(0)), g[H + j] = sigmoid(xs(1) + hs(1));
+          if (keep) keep->hnPart[sz((t * B + b) * H + j)] = hs(2);
+          g[2 * H + j] = std::tanh(xs(2) + g[j] * hs(2));
+          hj = (1.0f - g[H + j]) * g[2 * H + j] + g[H + j] * hj;
         }
-        y[j] = hj;
+        if (y) y[j] = hj;
       }
     }
+    if (keep) std::copy(c.begin(), c.end(), keep->cNext.begin() + t * B * H);
   }
-  std::copy(h.begin(), h.end(), static_cast<float*>(a.hn));
-  if (a.lstm) std::copy(c.begin(), c.end(), static_cast<float*>(a.cn));
+  if (hn) std::copy(h.begin(), h.end(), hn);
+  if (cn && a.lstm) std::copy(c.begin(), c.end(), cn);
   return Status::ok();
+}
+
+} // namespace
+
+Status rnnOnHost(const RnnArgs& a) {
+  CAIRN_RETURN_IF_ERROR(checkLengths(a, "rnn"));
+  return forwardOnHost(a, static_cast<float*>(a.ys), static_cast<float*>(a.hn),
+                       static_cast<float*>(a.cn), nullptr);
 }
 
 Status rnnBackwardOnHost(const RnnBackwardArgs& g) {
@@ -88,67 +126,23 @@ Status rnnBackwardOnHost(const RnnBackwardArgs& g) {
   // is the tests' oracle, within f32 rounding.
   const RnnArgs& a = g.forward;
   const int64_t T = a.T, B = a.B, I = a.I, H = a.H, G = a.lstm ? 4 : 3, GH = G * H;
-  if (a.lengths.size() != static_cast<size_t>(B))
-    return errorf("rnn_grad: {} lengths for a batch of {}", a.lengths.size(), B);
-  for (int32_t len : a.lengths)
-    if (len < 0 || len > T) return errorf("rnn_grad: length {} is outside [0, {}]", len, T);
-  auto f = [](const void* p) { return static_cast<const float*>(p); };
-  auto sz = [](int64_t n) { return static_cast<size_t>(n); };
-  const float *bIh = f(a.bIh), *bHh = f(a.bHh);
-  auto sigmoid = [](float v) { return 1.0f / (1.0f + std::exp(-v)); };
+  CAIRN_RETURN_IF_ERROR(checkLengths(a, "rnn_grad"));
+  Kept kept;
+  CAIRN_RETURN_IF_ERROR(forwardOnHost(a, nullptr, nullptr, nullptr, &kept));
+  const std::vector<float>& gates = kept.gates;
+  const std::vector<float>& hPrev = kept.hPrev;
+  const std::vector<float>& cPrev = kept.cPrev;
+  const std::vector<float>& cNext = kept.cNext;
+  const std::vector<float>& hnPart = kept.hnPart;
   auto live = [&](int64_t t, int64_t b) { return t < a.lengths[sz(b)]; };
-
-  // The forward, keeping per step: the gates after their activation
-  // (LSTM i, f, g, o; GRU r, z, n), the GRU's h W_hn^T + b_hn, the state
-  // before the step (h, and c for LSTM) and the LSTM's c after it.
-  std::vector<float> xw(sz(T * B * GH)), hw(sz(B * GH)), gates(sz(T * B * GH), 0.0f);
-  std::vector<float> hPrev(sz(T * B * H)), cPrev(sz(T * B * H)), cNext(sz(T * B * H));
-  std::vector<float> hnPart(a.lstm ? 0 : sz(T * B * H));
-  CAIRN_RETURN_IF_ERROR(
-      exec::runGemmRaw(DType::F32, false, true, {1, T * B, GH, I}, a.x, a.wIh, xw.data()));
-  std::vector<float> h(f(a.h0), f(a.h0) + B * H), c(sz(B * H), 0.0f);
-  if (a.lstm) std::copy(f(a.c0), f(a.c0) + B * H, c.begin());
-  for (int64_t t = 0; t < T; ++t) {
-    std::copy(h.begin(), h.end(), hPrev.begin() + t * B * H);
-    std::copy(c.begin(), c.end(), cPrev.begin() + t * B * H);
-    CAIRN_RETURN_IF_ERROR(
-        exec::runGemmRaw(DType::F32, false, true, {1, B, GH, H}, h.data(), a.wHh, hw.data()));
-    for (int64_t b = 0; b < B; ++b) {
-      if (!live(t, b)) continue;
-      const float* gx = xw.data() + (t * B + b) * GH;
-      const float* gh = hw.data() + b * GH;
-      float* gt = gates.data() + (t * B + b) * GH;
-      for (int64_t j = 0; j < H; ++j) {
-        float& hj = h[sz(b * H + j)];
-        if (a.lstm) {
-          auto pre = [&](int64_t k) {
-            return (gx[k * H + j] + gh[k * H + j]) + (bIh[k * H + j] + bHh[k * H + j]);
-          };
-          gt[j] = sigmoid(pre(0)), gt[H + j] = sigmoid(pre(1));
-          gt[2 * H + j] = std::tanh(pre(2)), gt[3 * H + j] = sigmoid(pre(3));
-          float& cj = c[sz(b * H + j)];
-          cj = gt[H + j] * cj + gt[j] * gt[2 * H + j];
-          hj = gt[3 * H + j] * std::tanh(cj);
-        } else {
-          auto xs = [&](int64_t k) { return gx[k * H + j] + bIh[k * H + j]; };
-          auto hs = [&](int64_t k) { return gh[k * H + j] + bHh[k * H + j]; };
-          gt[j] = sigmoid(xs(0) + hs(0)), gt[H + j] = sigmoid(xs(1) + hs(1));
-          hnPart[sz((t * B + b) * H + j)] = hs(2);
-          gt[2 * H + j] = std::tanh(xs(2) + gt[j] * hs(2));
-          hj = (1.0f - gt[H + j]) * gt[2 * H + j] + gt[H + j] * hj;
-        }
-      }
-    }
-    std::copy(c.begin(), c.end(), cNext.begin() + t * B * H);
-  }
 
   // Back through time: dX and dH, the adjoints of the gates' pre-activations
   // on the input side and on the recurrent side (the same for LSTM; for GRU
   // the n gate's recurrent side is r times its input side).
   std::vector<float> dX(sz(T * B * GH), 0.0f), dH(sz(T * B * GH), 0.0f);
-  std::vector<float> dh(f(g.dhn), f(g.dhn) + B * H), dc(sz(B * H), 0.0f), dhPrev(sz(B * H));
-  if (a.lstm) std::copy(f(g.dcn), f(g.dcn) + B * H, dc.begin());
-  const float* dys = f(g.dys);
+  std::vector<float> dh(f32(g.dhn), f32(g.dhn) + B * H), dc(sz(B * H), 0.0f), dhPrev(sz(B * H));
+  if (a.lstm) std::copy(f32(g.dcn), f32(g.dcn) + B * H, dc.begin());
+  const float* dys = f32(g.dys);
   for (int64_t t = T - 1; t >= 0; --t) {
     bool any = false;
     for (int64_t b = 0; b < B; ++b) {
