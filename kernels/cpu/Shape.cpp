@@ -32,6 +32,7 @@ void concatInto(const std::vector<const Tensor*>& xs, int64_t axis, Tensor& out)
   for (int64_t o = 0; o < outer; ++o)
     for (const Tensor* x : xs) {
       size_t slab = static_cast<size_t>(x->shape()[axis] * inner) * es;
+      if (slab == 0) continue; // an empty operand may have no buffer: memcpy from null is UB
       std::memcpy(dst, x->rawData() + o * slab, slab);
       dst += slab;
     }
