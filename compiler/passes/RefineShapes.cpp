@@ -1,6 +1,7 @@
 // RefineShapes (RefineShapes.h): re-infer, narrow, fold, repeat.
 #include "compiler/passes/RefineShapes.h"
 
+#include <algorithm>
 #include <map>
 
 #include "compiler/passes/Canonicalize.h"
@@ -77,7 +78,8 @@ bool refineOp(Op& op, const Users& users) {
   std::vector<Value*> operands = op.operands;
   if (int first = firstSizeOperand(op.kind()); first >= 0) {
     // Each `?` dim takes the next size operand; constant ones go into the type.
-    std::vector<Value*> kept(operands.begin(), operands.begin() + std::min<size_t>(first, operands.size()));
+    size_t sizesFrom = std::min(static_cast<size_t>(first), operands.size());
+    std::vector<Value*> kept(operands.begin(), operands.begin() + sizesFrom);
     size_t next = static_cast<size_t>(first);
     for (int64_t& d : declared.shape) {
       if (d != kDynamic) continue;
@@ -125,10 +127,12 @@ public:
 
 StatusOr<bool> refineShapes(Module& m, int64_t* numRefined) {
   int64_t total = 0;
+  bool folded = false;
   // Each round narrows at least one type, and types only narrow: the bound
   // is a safety net.
   for (int round = 0; round < 64; ++round) {
-    CAIRN_RETURN_IF_ERROR(canonicalize(m).status()); // sizes that fold become constants
+    CAIRN_ASSIGN_OR_RETURN(bool changed, canonicalize(m)); // sizes that fold become constants
+    folded = folded || changed;
     int64_t n = 0;
     for (auto& f : m.functions()) {
       Users users; // no op is added or removed while a function is refined
@@ -139,7 +143,7 @@ StatusOr<bool> refineShapes(Module& m, int64_t* numRefined) {
     total += n;
   }
   if (numRefined) *numRefined = total;
-  return total > 0;
+  return total > 0 || folded;
 }
 
 std::unique_ptr<Pass> createRefineShapesPass() {

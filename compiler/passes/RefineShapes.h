@@ -23,7 +23,8 @@
 namespace cairn {
 
 /// Narrows result types of `m`'s ops as above, folding in between; returns
-/// whether any type changed. `numRefined`, when given, receives the count.
+/// whether anything changed (a type, or a fold). `numRefined`, when given,
+/// receives the number of types narrowed.
 StatusOr<bool> refineShapes(Module& m, int64_t* numRefined = nullptr);
 
 std::unique_ptr<Pass> createRefineShapesPass();
