@@ -26,11 +26,7 @@ done
 
 fuzz="${build}-fuzz"
 if [ ! -f "$fuzz/build.ninja" ]; then
-  launcher=()
-  if command -v ccache > /dev/null; then
-    launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-  fi
-  CC=clang-19 CXX=clang++-19 cmake -S "$root" -B "$fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" \
+  CC=clang-19 CXX=clang++-19 cmake -S "$root" -B "$fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCAIRN_BUILD_FUZZERS=ON -DCAIRN_BUILD_TESTS=OFF > /dev/null
 fi
 cmake --build "$fuzz" --target cairn-parser-fuzzer cairn-safetensors-fuzzer cairn-program-fuzzer \
