@@ -30,6 +30,14 @@ Replacement replaceWith(Value* v) {
   return std::vector<Value*>{v};
 }
 
+/// `replacement`, inserted before `op`, stands for op's one result (under
+/// its printed name, so the IR stays readable).
+Replacement replaceWithNew(Op& op, Rewriter& rw, std::unique_ptr<Op> replacement) {
+  Op* r = rw.insertBefore(std::move(replacement));
+  r->result()->name = op.result()->name;
+  return replaceWith(r->result());
+}
+
 template <typename Pred> bool allElements(const Tensor& t, Pred pred) {
   for (int64_t i = 0; i < t.numElements(); ++i)
     if (!pred(i)) return false;
@@ -167,9 +175,7 @@ Replacement staticDim(Op& op, Rewriter& rw) {
   if (axis < 0 || axis >= t.rank() || t.shape[axis] == kDynamic) return std::nullopt;
   Tensor size(op.result()->type);
   size.setInt(0, t.shape[axis]);
-  Op* c = rw.insertBefore(makeConstantOp(std::move(size), op.loc));
-  c->result()->name = op.result()->name;
-  return replaceWith(c->result());
+  return replaceWithNew(op, rw, makeConstantOp(std::move(size), op.loc));
 }
 
 // dim(elementwise(x, ...), k) -> dim(x, k): an elementwise op's operands
@@ -181,10 +187,8 @@ Replacement dimOfElementwise(Op& op, Rewriter& rw) {
   if (!def || !isElementwise(def->kind()) || def->numOperands() == 0 ||
       def->operand(0)->type.rank() != op.operand(0)->type.rank())
     return std::nullopt;
-  auto dim = Op::create(OpKind::Dim, {def->operand(0)}, {op.result()->type}, op.attrs, 0, op.loc);
-  Op* d = rw.insertBefore(std::move(dim));
-  d->result()->name = op.result()->name;
-  return replaceWith(d->result());
+  return replaceWithNew(
+      op, rw, Op::create(OpKind::Dim, {def->operand(0)}, {op.result()->type}, op.attrs, 0, op.loc));
 }
 
 // dim(gather(x, idx), k) -> the dim of x or idx it comes from (the result
@@ -194,22 +198,18 @@ Replacement dimOfElementwise(Op& op, Rewriter& rw) {
 Replacement dimOfGather(Op& op, Rewriter& rw) {
   const Op* def = op.operand(0)->definingOp();
   if (!def || def->kind() != OpKind::Gather || def->numOperands() != 2) return std::nullopt;
-  const Value* x = def->operand(0);
-  const Value* idx = def->operand(1);
+  Value* x = def->operand(0);
+  Value* idx = def->operand(1);
   int64_t a = def->getIntOr("axis", 0), b = def->getIntOr("batch_dims", 0);
   int64_t k = op.getIntOr("axis", -1), q = idx->type.rank() - b;
   if (a < 0 || a >= x->type.rank() || b < 0 || q < 0 || k < 0 ||
       k >= op.operand(0)->type.rank() || op.operand(0)->type.rank() != x->type.rank() - 1 + q)
     return std::nullopt;
-  const Value* from = k < a ? x : k < a + q ? idx : x;
-  int64_t axis = k < a ? k : k < a + q ? k - a + b : k - q + 1;
+  Value* from = k < a ? x : k < a + q ? idx : x;
   AttrMap attrs = op.attrs;
-  attrs["axis"] = axis;
-  auto dim = Op::create(OpKind::Dim, {const_cast<Value*>(from)}, {op.result()->type}, attrs, 0,
-                        op.loc);
-  Op* d = rw.insertBefore(std::move(dim));
-  d->result()->name = op.result()->name;
-  return replaceWith(d->result());
+  attrs["axis"] = k < a ? k : k < a + q ? k - a + b : k - q + 1;
+  return replaceWithNew(op, rw,
+                        Op::create(OpKind::Dim, {from}, {op.result()->type}, attrs, 0, op.loc));
 }
 
 // select(true, a, b) -> a; select(false, a, b) -> b; select(p, x, x) -> x.
@@ -329,11 +329,9 @@ Replacement gatherOfConcat(Op& op, Rewriter& rw) {
   for (int64_t i = 0; i < idx->numElements(); ++i)
     shifted.setInt(i, idx->getInt(i) - piece->second);
   Op* c = rw.insertBefore(makeConstantOp(std::move(shifted), op.loc));
-  auto g = Op::create(OpKind::Gather, {cat->operand(piece->first), c->result()},
-                      {op.result()->type}, op.attrs, 0, op.loc);
-  Op* gathered = rw.insertBefore(std::move(g));
-  gathered->result()->name = op.result()->name;
-  return replaceWith(gathered->result());
+  return replaceWithNew(op, rw,
+                        Op::create(OpKind::Gather, {cat->operand(piece->first), c->result()},
+                                   {op.result()->type}, op.attrs, 0, op.loc));
 }
 
 // slice(concat(.., x, ..)) -> slice(x) when the slice along the concat's
@@ -356,11 +354,9 @@ Replacement sliceOfConcat(Op& op, Rewriter& rw) {
   AttrMap attrs = op.attrs;
   attrs["start"] = start;
   attrs["limit"] = limit;
-  auto sl = Op::create(OpKind::Slice, {cat->operand(piece->first)}, {op.result()->type}, attrs, 0,
-                       op.loc);
-  Op* sliced = rw.insertBefore(std::move(sl));
-  sliced->result()->name = op.result()->name;
-  return replaceWith(sliced->result());
+  return replaceWithNew(op, rw,
+                        Op::create(OpKind::Slice, {cat->operand(piece->first)},
+                                   {op.result()->type}, attrs, 0, op.loc));
 }
 
 struct Pattern {

@@ -104,11 +104,9 @@ template <typename T> int64_t argmaxRow(const T* p, int64_t k) {
     if constexpr (std::is_floating_point_v<T>) nan |= p[j] != p[j];
   }
   if constexpr (std::is_floating_point_v<T>) {
-    nan |= p[0] != p[0]; // the seed
-    if (nan) {
+    if (nan) // both loops above saw every element, p[0] included
       for (j = 0; j < k; ++j)
         if (p[j] != p[j]) return j;
-    }
   }
   T best = m[0];
   for (int l = 1; l < kLanes; ++l)

@@ -594,8 +594,8 @@ Status Runner::execRows(const Instruction& in) {
     DType index = op.result()->type.dtype;
     if (!kernels::cpu::isFastArgmax(*ins[0], axis) || (index != DType::I32 && index != DType::I64))
       return execFallback(in); // the reference names what is wrong
-    CAIRN_ASSIGN_OR_RETURN(
-        Tensor out, allocate(TensorType(index, kernels::cpu::reducedShape(ins[0]->shape(), {axis}))));
+    Shape shape = kernels::cpu::reducedShape(ins[0]->shape(), {axis});
+    CAIRN_ASSIGN_OR_RETURN(Tensor out, allocate(TensorType(index, shape)));
     CAIRN_RETURN_IF_ERROR(checkResult(in, 0, out));
     kernels::cpu::argmaxInto(*ins[0], axis, out);
     ++stats_.rowCalls;
