@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build git python3
   libfmt-dev libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev
   llvm-19-dev llvm-19-tools clang-19 libclang-rt-19-dev zlib1g-dev
-  libopenblas-dev libopenblas0-pthread
+  libopenblas-dev libopenblas0-pthread libdnnl-dev
   libcpp-httplib-dev pkg-config
   python3-dev python3-pip
   libonnx-dev libprotobuf-dev libonnx-testdata

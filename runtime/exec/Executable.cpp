@@ -16,6 +16,8 @@
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 
 #if defined(__SSE2__)
 #include <xmmintrin.h>
@@ -98,6 +100,9 @@ size_t sizeClass(size_t bytes) {
 struct Memory {
   std::map<size_t, std::vector<std::vector<std::byte>>> pool; ///< by size class
   size_t pooledBytes = 0;                                     ///< capacities
+  /// Packed loop-invariant weights of the GEMM instructions this thread
+  /// runs (GemmReuse), dropped at the end of each run.
+  std::unordered_map<const Instruction*, GemmReuse> gemmReuse;
   /// The most bytes this context's values held at once: the pool keeps at
   /// most twice that (a later run of the same sizes finds its buffers; a
   /// run with other sizes does not pile up more).
@@ -112,6 +117,9 @@ struct ExecutionContext::State {
   /// Set while a run uses the context: a second run at once is refused
   /// (it would share the frame and return another run's values).
   std::atomic<bool> running{false};
+  /// Numbers loop executions (GemmReuse::epoch): never reused, so a packed
+  /// weight of an earlier loop (or run) never matches a later one.
+  std::atomic<int64_t> nextEpoch{0};
 };
 
 int usableCpus() {
@@ -334,6 +342,8 @@ private:
   ExecStats& stats_;
   const ExecOptions& opts_;
   int loopDepth_ = 0;
+  /// The loop executions enclosing the current instruction, innermost last.
+  std::vector<int64_t> loopEpochs_;
   /// The instruction whose values take() copies, for the profile: set by
   /// exec, and again by a while/if before it takes its own yields (its
   /// nested instructions set it meanwhile).
@@ -353,6 +363,8 @@ StatusOr<std::vector<Tensor>> Runner::run(const std::vector<Tensor>& inputs) {
   if (ran.isOk()) results = takeYields(p_.body);
   for (Slot s = 0; s < p_.numSlots; ++s) // after an error, buffers go back to the pool
     release(s);
+  s_.main.gemmReuse.clear(); // packed weights live for their loop's execution at most
+  s_.side.gemmReuse.clear();
   if (!ran.isOk()) return ran;
   for (size_t i = 0; i < results.size(); ++i) {
     std::string m = interp::typeMismatch(p_.resultTypes[i], results[i].type());
@@ -468,8 +480,12 @@ Status Runner::execGemm(const Instruction& in) {
   if (!shape.isOk()) return opError(*in.op, shape.status());
   CAIRN_ASSIGN_OR_RETURN(Tensor out, allocate(TensorType(a.dtype(), *shape)));
   CAIRN_RETURN_IF_ERROR(checkResult(in, 0, out));
+  GemmReuse* reuse = nullptr;
+  if (!loopEpochs_.empty() && exe_.hasLoopInvariantWeight(in)) reuse = &mem_.gemmReuse[&in];
+  bool wasPacked = reuse && reuse->packed && reuse->epoch == loopEpochs_.back();
   Status ran = runGemm(in.gemm, a, b, out, &stats_.gemmCalls, &stats_.gemmFlops,
-                       opts_.adjustBlasThreads);
+                       opts_.adjustBlasThreads, reuse, reuse ? loopEpochs_.back() : -1);
+  if (reuse && reuse->packed && !wasPacked) ++stats_.packedWeights;
   if (!ran.isOk()) return opError(*in.op, ran);
   setOwned(in.results[0], std::move(out));
   return Status::ok();
@@ -688,8 +704,12 @@ Status Runner::execWhile(const Instruction& in) {
     Runner& r;
     std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
     int64_t trips = 0;
-    explicit Timer(Runner& r) : r(r) { ++r.loopDepth_; }
+    explicit Timer(Runner& r) : r(r) {
+      ++r.loopDepth_;
+      r.loopEpochs_.push_back(r.s_.nextEpoch.fetch_add(1, std::memory_order_relaxed));
+    }
     ~Timer() {
+      r.loopEpochs_.pop_back();
       if (--r.loopDepth_ != 0) return;
       r.stats_.loopNanos += std::chrono::duration_cast<std::chrono::nanoseconds>(
                                 std::chrono::steady_clock::now() - t0)
@@ -730,13 +750,16 @@ Status Runner::execParallel(const Instruction& in) {
   }
   std::optional<SingleThreadedBlas> oneThreadEach;
   if (opts_.adjustBlasThreads) oneThreadEach.emplace();
+  GemmThreadCap oneThreadHere(1); // oneDNN's setting is per thread: no process-wide change
   ExecStats sideStats;
   Runner side(*this, s_.side, sideStats);
   side.loopDepth_ = loopDepth_;
+  side.loopEpochs_ = loopEpochs_;
   Status sideStatus = Status::ok();
   const OtherCpus others;
   std::thread t([&] {
     others.keepTo();
+    GemmThreadCap oneThreadThere(1);
     DenormalMode mode(opts_.flushDenormals);
     sideStatus = guardExceptions([&] { return side.runBlock(in.blocks[1]); });
   });
@@ -752,6 +775,7 @@ void Runner::mergeStats(const ExecStats& o) {
   stats_.kernelCalls += o.kernelCalls;
   stats_.gemmCalls += o.gemmCalls;
   stats_.gemmFlops += o.gemmFlops;
+  stats_.packedWeights += o.packedWeights;
   stats_.rowCalls += o.rowCalls;
   stats_.fallbackCalls += o.fallbackCalls;
   stats_.inPlaceUpdates += o.inPlaceUpdates;
@@ -791,7 +815,48 @@ Status Runner::execIf(const Instruction& in) {
 Executable::Executable(std::unique_ptr<Module> module, LoweredFunctions programs,
                        std::vector<KernelFn> kernels, std::shared_ptr<const void> keepAlive)
     : module_(std::move(module)), programs_(std::move(programs)), kernels_(std::move(kernels)),
-      keepAlive_(std::move(keepAlive)) {}
+      keepAlive_(std::move(keepAlive)) {
+  for (const auto& [name, p] : programs_)
+    findLoopInvariantWeights(p.body, nullptr);
+}
+
+namespace {
+/// The slots `b` defines, nested blocks included (a while's carried slots too).
+void collectDefined(const Block& b, std::unordered_set<Slot>& out) {
+  for (const Instruction& in : b.insts) {
+    out.insert(in.results.begin(), in.results.end());
+    out.insert(in.carried.begin(), in.carried.end());
+    for (const Block& nested : in.blocks)
+      collectDefined(nested, out);
+  }
+}
+} // namespace
+
+// A GEMM inside a loop whose B no instruction of the loop defines reads the
+// same buffer on every iteration of one execution of that loop: slots are
+// SSA values, and a value used inside a loop is freed after it, not in it.
+void Executable::findLoopInvariantWeights(const Block& b, const std::unordered_set<Slot>* inLoop) {
+  for (const Instruction& in : b.insts) {
+    if (in.kind == InstKind::Gemm && inLoop && in.operands.size() == 2 &&
+        !inLoop->count(in.operands[1]))
+      loopInvariantWeights_.insert(&in);
+    if (in.kind == InstKind::While) {
+      std::unordered_set<Slot> defined;
+      for (const Block& nested : in.blocks)
+        collectDefined(nested, defined);
+      defined.insert(in.carried.begin(), in.carried.end());
+      for (const Block& nested : in.blocks)
+        findLoopInvariantWeights(nested, &defined);
+    } else {
+      for (const Block& nested : in.blocks)
+        findLoopInvariantWeights(nested, inLoop);
+    }
+  }
+}
+
+bool Executable::hasLoopInvariantWeight(const Instruction& in) const {
+  return loopInvariantWeights_.count(&in) != 0;
+}
 
 Executable::~Executable() = default;
 

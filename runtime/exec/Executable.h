@@ -25,6 +25,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "runtime/RunLimits.h"
@@ -77,6 +78,8 @@ struct ExecStats {
   int64_t kernelCalls = 0;   ///< compiled elementwise kernels
   int64_t gemmCalls = 0;     ///< BLAS calls (one per batch element)
   int64_t gemmFlops = 0;     ///< 2*M*N*K summed over BLAS calls (for achieved GFLOP/s)
+  /// Loop-invariant weights packed for oneDNN (Executable::hasLoopInvariantWeight)
+  int64_t packedWeights = 0;
   int64_t rowCalls = 0;      ///< row kernels (indexed ops, concat, broadcast)
   int64_t fallbackCalls = 0; ///< ops run through the reference kernels
   int64_t inPlaceUpdates = 0; ///< update ops that wrote into their operand's buffer
@@ -145,12 +148,18 @@ public:
   size_t numKernels() const { return kernels_.size(); }
   /// Every program as text (loweredFunctionToString), for debugging and failure reports.
   std::string describe() const;
+  /// Whether `in` is a GEMM inside a loop whose B operand the loop does not
+  /// define (a weight; the executor packs it once per loop execution).
+  bool hasLoopInvariantWeight(const Instruction& in) const;
 
 private:
+  void findLoopInvariantWeights(const Block& b, const std::unordered_set<Slot>* inLoop);
+
   std::unique_ptr<Module> module_;
   LoweredFunctions programs_;
   std::vector<KernelFn> kernels_;
   std::shared_ptr<const void> keepAlive_;
+  std::unordered_set<const Instruction*> loopInvariantWeights_;
 };
 
 /// Whether `inputs` fit `p`'s signature (count, dtypes, static dims): the

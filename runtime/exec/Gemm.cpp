@@ -4,10 +4,15 @@
 #include "runtime/exec/Gemm.h"
 #include "runtime/exec/Blas.h"
 #include "runtime/exec/BlasSymbols.h"
+#include "runtime/exec/GemmDnnl.h"
+
+#include <algorithm>
 
 #include <cstring>
 #include <optional>
 #include <type_traits>
+
+#include <fmt/format.h>
 
 #include <cblas.h> // the enum constants only: the functions come from blasSymbols()
 
@@ -64,14 +69,49 @@ StatusOr<Dims> dimsOfShapes(const GemmShape& g, const Shape& a, const Shape& b, 
 
 template <typename T> constexpr bool kIsF32 = std::is_same_v<T, float>;
 
+thread_local int tThreadCap = 0; ///< GemmThreadCap's (0: none)
+
+/// An f32 product oneDNN is faster at (dnnl::prefers): through the packed
+/// weight when `reuse` has one for this call, packing it on the second call
+/// of a loop execution (packing costs about what 1-2 calls save).
+Status dnnlGemm(bool transA, bool transB, const Dims& d, const float* a, const float* b,
+                float* out, bool serial, GemmReuse* reuse, int64_t epoch) {
+  int threads = serial ? 1 : dnnl::threads();
+  if (tThreadCap > 0) threads = std::min(threads, tThreadCap);
+  if (reuse && d.batch == 1) {
+    bool same = reuse->epoch == epoch && reuse->b == b && reuse->dims == d &&
+                reuse->transA == transA && reuse->transB == transB && reuse->threads == threads;
+    if (!same) {
+      *reuse = GemmReuse{epoch, b, d, transA, transB, threads, 1, nullptr};
+    } else if (!reuse->packed && ++reuse->calls >= 2) {
+      StatusOr<std::unique_ptr<dnnl::PackedProduct>> p = dnnl::pack(transA, transB, d, b, threads);
+      if (!p.isOk()) return p.status();
+      reuse->packed = std::move(*p);
+    }
+    if (reuse->packed) return reuse->packed->run(a, out);
+  }
+  for (int64_t i = 0; i < d.batch; ++i)
+    CAIRN_RETURN_IF_ERROR(dnnl::sgemm(transA, transB, Dims{1, d.m, d.n, d.k}, a + i * d.m * d.k,
+                                      b + i * d.k * d.n, out + i * d.m * d.n, threads));
+  return Status::ok();
+}
+
 /// out[i] = op(a[i]) . op(b[i]) for the batch's row-major matrices, laid out
 /// one after another.
 template <typename T>
 Status gemmCore(bool transA, bool transB, const Dims& d, const T* a, const T* b, T* out,
-                int64_t* calls, bool adjustThreads = true) {
+                int64_t* calls, bool adjustThreads = true, GemmReuse* reuse = nullptr,
+                int64_t epoch = -1) {
   if (d.k == 0) { // BLAS would be asked for C = 0 * C; say it directly.
     std::memset(out, 0, static_cast<size_t>(d.batch * d.m * d.n) * sizeof(T));
     return Status::ok();
+  }
+  bool small = 2 * d.batch * d.m * d.n * d.k < kSerialFlops;
+  if constexpr (kIsF32<T>) {
+    if (dnnl::prefers(d, transA, transB)) {
+      if (calls) *calls += d.batch;
+      return dnnlGemm(transA, transB, d, a, b, out, small, reuse, epoch);
+    }
   }
   if (!blasKernels().loaded()) return Status::error(blasKernels().loadError);
   const BlasSymbols& blas = blasSymbols();
@@ -80,7 +120,7 @@ Status gemmCore(bool transA, bool transB, const Dims& d, const T* a, const T* b,
   // BLAS's workers costs about what splitting it saves; the large ones (the
   // hoisted input projections, weight gradients) get them all.
   std::optional<SingleThreadedBlas> serial;
-  if (adjustThreads && 2 * d.batch * d.m * d.n * d.k < kSerialFlops) serial.emplace();
+  if (adjustThreads && small) serial.emplace();
   if (d.m > INT32_MAX || d.n > INT32_MAX || d.k > INT32_MAX)
     return errorf("matrix dims {}x{}x{} exceed the BLAS interface's 32-bit sizes", d.m, d.k, d.n);
   int m = static_cast<int>(d.m), n = static_cast<int>(d.n), k = static_cast<int>(d.k);
@@ -135,7 +175,8 @@ StatusOr<Shape> gemmResultShape(const GemmShape& g, const Shape& a, const Shape&
 }
 
 Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out,
-               int64_t* calls, int64_t* flops, bool adjustThreads) {
+               int64_t* calls, int64_t* flops, bool adjustThreads, GemmReuse* reuse,
+               int64_t epoch) {
   if (a.dtype() != b.dtype() || a.dtype() != out.dtype())
     return errorf("operand dtypes {} and {} differ", dtypeName(a.dtype()), dtypeName(b.dtype()));
   CAIRN_ASSIGN_OR_RETURN(Dims d, dimsOfShapes(g, a.shape(), b.shape(), nullptr));
@@ -143,7 +184,7 @@ Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out
   if (flops) *flops += 2 * d.batch * d.m * d.n * d.k;
   if (a.dtype() == DType::F32)
     return gemmCore<float>(g.transA, g.transB, d, a.data<float>(), b.data<float>(),
-                           out.data<float>(), calls, adjustThreads);
+                           out.data<float>(), calls, adjustThreads, reuse, epoch);
   if (a.dtype() == DType::F64)
     return gemmCore<double>(g.transA, g.transB, d, a.data<double>(), b.data<double>(),
                             out.data<double>(), calls, adjustThreads);
@@ -171,11 +212,22 @@ Status runGemmRaw(DType dtype, bool transA, bool transB, const GemmDims& d, cons
   return errorf("GEMM supports f32 and f64, not {}", dtypeName(dtype));
 }
 
-std::string blasDescription() { return blasKernels().describe(); }
+const char* gemmLibraryFor(DType dtype, const GemmDims& d, bool transA, bool transB) {
+  return dtype == DType::F32 && dnnl::prefers(d, transA, transB) ? "oneDNN" : "OpenBLAS";
+}
+
+GemmThreadCap::GemmThreadCap(int n) : saved_(tThreadCap) { tThreadCap = n; }
+GemmThreadCap::~GemmThreadCap() { tThreadCap = saved_; }
+
+std::string blasDescription() {
+  std::string blas = blasKernels().describe();
+  return dnnl::enabled() ? fmt::format("{}; f32 products mostly {}", blas, dnnl::describe()) : blas;
+}
 
 int blasThreads() { return blasKernels().loaded() ? blasSymbols().getThreads() : 1; }
 void setBlasThreads(int n) {
   if (blasKernels().loaded()) blasSymbols().setThreads(n);
+  dnnl::setThreads(n);
 }
 
 } // namespace cairn::exec

@@ -2,6 +2,8 @@
 // (chosen by measurement, docs/codegen.md "BLAS"), called through CBLAS.
 #pragma once
 
+#include <memory>
+
 #include "ir/Status.h"
 #include "ir/Tensor.h"
 #include "runtime/exec/LoweredFunction.h"
@@ -13,17 +15,55 @@ namespace cairn::exec {
 /// contracting sizes).
 StatusOr<Shape> gemmResultShape(const GemmShape& g, const Shape& a, const Shape& b);
 
-/// out = a . b for f32 (sgemm) or f64 (dgemm); `out` has gemmResultShape.
-/// Adds the BLAS calls made to `*calls` and 2*M*N*K per batch element to
-/// `*flops` (each may be null). With `adjustThreads`, a product under 8
-/// MFLOP runs with the BLAS set to one thread (a process-wide setting, for
-/// its duration); without, the BLAS uses the process's setting as it is.
-Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out,
-               int64_t* calls, int64_t* flops = nullptr, bool adjustThreads = true);
-
 /// A GEMM's sizes: `batch` products of op(A) m x k by op(B) k x n.
 struct GemmDims {
   int64_t batch = 1, m = 0, n = 0, k = 0;
+  bool operator==(const GemmDims&) const = default;
+};
+
+namespace dnnl {
+class PackedProduct;
+}
+
+/// What one GEMM instruction keeps between its calls within one execution
+/// of its loop, when its B operand is defined outside that loop (a weight
+/// every step reads): from the second call on, B packed once into oneDNN's
+/// blocked layout (GemmDnnl.h). The key is everything the packing depends
+/// on; `epoch` names the loop execution, so a buffer reused later at the
+/// same address never matches.
+struct GemmReuse {
+  int64_t epoch = -1;
+  const void* b = nullptr;
+  GemmDims dims;
+  bool transA = false, transB = false;
+  int threads = 0;
+  int calls = 0;
+  std::shared_ptr<const dnnl::PackedProduct> packed;
+};
+
+/// out = a . b for f32 (oneDNN or OpenBLAS sgemm) or f64 (dgemm); `out` has
+/// gemmResultShape. Adds the library calls made to `*calls` and 2*M*N*K per
+/// batch element to `*flops` (each may be null). A product under 8 MFLOP
+/// runs on one thread. For OpenBLAS that is a process-wide setting, changed
+/// for the call only with `adjustThreads` (otherwise the process's setting
+/// stands); oneDNN's is the calling thread's own (GemmThreadCap).
+/// `reuse` (may be null): the instruction's state for a loop-invariant B in
+/// loop execution `epoch`.
+Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out,
+               int64_t* calls, int64_t* flops = nullptr, bool adjustThreads = true,
+               GemmReuse* reuse = nullptr, int64_t epoch = -1);
+
+/// Caps the threads of the oneDNN products the calling thread makes while
+/// it lives (the executor's parallel loop pairs: one each).
+class GemmThreadCap {
+public:
+  explicit GemmThreadCap(int n);
+  ~GemmThreadCap();
+  GemmThreadCap(const GemmThreadCap&) = delete;
+  GemmThreadCap& operator=(const GemmThreadCap&) = delete;
+
+private:
+  int saved_;
 };
 
 /// The sizes of `a` . `b` under `g`, and the result shape into `*result`
@@ -39,6 +79,10 @@ Status runGemmRaw(DType dtype, bool transA, bool transB, const GemmDims& d, cons
 /// checked when it is recorded).
 Status checkGemmRaw(DType dtype, const GemmDims& d);
 
+/// The library that runs a product of these sizes and dtype: "oneDNN" or
+/// "OpenBLAS" (GemmDnnl.h says which shapes go where).
+const char* gemmLibraryFor(DType dtype, const GemmDims& d, bool transA, bool transB);
+
 /// The BLAS in use and its kernels, one line (BlasKernels::describe, e.g.
 /// "OpenBLAS 0.3.21, SkylakeX kernels (AVX-512; CPU: AVX-512; chosen by CPU
 /// features)").
@@ -47,7 +91,8 @@ std::string blasDescription();
 /// The threads each BLAS call may use (OPENBLAS_NUM_THREADS, or
 /// openblas_set_num_threads).
 int blasThreads();
-/// Sets it for the whole process (not while another thread is in a BLAS call).
+/// Sets it for the whole process (not while another thread is in a BLAS call),
+/// oneDNN's included.
 void setBlasThreads(int n);
 
 } // namespace cairn::exec

@@ -1,0 +1,56 @@
+// f32 products through oneDNN (Debian's libdnnl 2.6), beside OpenBLAS.
+// Internal to runtime/exec (Gemm.cpp).
+//
+// Why a second library: oneDNN JIT-compiles its kernels for the CPU it runs
+// on (AVX-512 brgemm on Zen 4 and Intel server parts), and its matmul can
+// keep a weight in its own blocked layout across calls. Measured on a Zen 4
+// core (docs/codegen.md, "BLAS"), a loop step's product [64, 256] x [256,
+// 1024] takes 375 us in OpenBLAS 0.3.21 (Cooperlake kernels), 331 us in
+// dnnl_sgemm and 292 us in a matmul with the weight packed once; the hoisted
+// input projections gain 9-30%. OpenBLAS stays for f64, for the shapes
+// where oneDNN loses (one or two rows, narrow results, both operands
+// transposed), and where oneDNN is not built in (CAIRN_ONEDNN=OFF: the TSan
+// build, as libgomp is not instrumented).
+#pragma once
+
+#include <memory>
+
+#include "ir/Status.h"
+#include "runtime/exec/Gemm.h"
+
+namespace cairn::exec::dnnl {
+
+/// Whether f32 products may go to oneDNN: built in, and not turned off by
+/// CAIRN_GEMM=openblas (for comparing the two in one benchmark run).
+bool enabled();
+
+/// "oneDNN 2.6.3 (avx512_core)", or why it is not used.
+std::string describe();
+
+/// Whether dnnl_sgemm is the faster library for this product (a rule from
+/// measurements, not a search: see the table in docs/codegen.md).
+bool prefers(const GemmDims& d, bool transA, bool transB);
+
+/// c = op(a) . op(b), row-major, one product, on `threads` threads (the
+/// calling thread's OpenMP setting, restored after).
+Status sgemm(bool transA, bool transB, const GemmDims& d, const float* a, const float* b,
+             float* c, int threads);
+
+/// A matmul whose B is kept packed in oneDNN's blocked layout: made for one
+/// M, N, K, layout and thread count, run many times on new A's.
+class PackedProduct {
+public:
+  virtual ~PackedProduct() = default;
+  virtual Status run(const float* a, float* c) const = 0;
+};
+
+/// Packs `b` (K x N, or N x K when transB) for products with `d.m` rows.
+StatusOr<std::unique_ptr<PackedProduct>> pack(bool transA, bool transB, const GemmDims& d,
+                                              const float* b, int threads);
+
+/// The threads a product may use when nothing limits it: OMP_NUM_THREADS
+/// or the CPUs, until setThreads.
+int threads();
+void setThreads(int n);
+
+} // namespace cairn::exec::dnnl
