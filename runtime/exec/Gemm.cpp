@@ -221,7 +221,8 @@ GemmThreadCap::~GemmThreadCap() { tThreadCap = saved_; }
 
 std::string blasDescription() {
   std::string blas = blasKernels().describe();
-  return dnnl::enabled() ? fmt::format("{}; f32 products mostly {}", blas, dnnl::describe()) : blas;
+  return dnnl::enabled() ? fmt::format("{}; f32 products mostly {}", blas, dnnl::describe())
+                         : fmt::format("{}; {}", blas, dnnl::describe());
 }
 
 int blasThreads() { return blasKernels().loaded() ? blasSymbols().getThreads() : 1; }

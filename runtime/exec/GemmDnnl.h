@@ -9,8 +9,9 @@
 // dnnl_sgemm and 292 us in a matmul with the weight packed once; the hoisted
 // input projections gain 9-30%. OpenBLAS stays for f64, for the shapes
 // where oneDNN loses (one or two rows, narrow results, both operands
-// transposed), and where oneDNN is not built in (CAIRN_ONEDNN=OFF: the TSan
-// build, as libgomp is not instrumented).
+// transposed), and where oneDNN is not there: not built in (CAIRN_ONEDNN=OFF:
+// the TSan build, as libgomp is not instrumented), libcairn_dnnl.so not
+// found (CAIRN_DNNL_LIBRARY names another copy), or CAIRN_GEMM=openblas.
 #pragma once
 
 #include <memory>
@@ -20,8 +21,8 @@
 
 namespace cairn::exec::dnnl {
 
-/// Whether f32 products may go to oneDNN: built in, and not turned off by
-/// CAIRN_GEMM=openblas (for comparing the two in one benchmark run).
+/// Whether f32 products may go to oneDNN: libcairn_dnnl.so loaded, and not
+/// turned off by CAIRN_GEMM=openblas (for comparing the two libraries).
 bool enabled();
 
 /// "oneDNN 2.6.3 (avx512_core)", or why it is not used.

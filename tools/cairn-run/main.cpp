@@ -28,6 +28,7 @@
 #include "runtime/reference/Interpreter.h"
 #include "runtime/ReadFile.h"
 #include "runtime/RunLimits.h"
+#include "runtime/exec/Gemm.h"
 #include "tools/ToolMain.h"
 
 using namespace cairn;
@@ -231,8 +232,9 @@ int run(const Options& o) {
   }
   if (!outputs.isOk()) return fail(outputs.status());
   if (o.time)
-    std::cerr << fmt::format("cairn-run: ran in {:.2f} ms ({})\n", msSince(start),
-                             o.compile ? "compiled executor" : "reference interpreter");
+    std::cerr << fmt::format("cairn-run: ran in {:.2f} ms ({}{})\n", msSince(start),
+                             o.compile ? "compiled executor; products: " : "reference interpreter",
+                             o.compile ? exec::blasDescription() : "");
 
   bool saving = !o.save.empty() || !o.outputDir.empty();
   if (o.print || !saving)
@@ -275,7 +277,8 @@ static int runTool(int argc, char** argv) {
   app.add_option("--timeout", o.timeoutSeconds, "Stop the run after this many seconds (0: none)");
   app.add_flag("--compile", o.compile,
                "Compile (optimize pipeline, JIT kernels, BLAS) and run with the executor");
-  app.add_flag("--time", o.time, "Report compile and run wall times on stderr");
+  app.add_flag("--time", o.time,
+               "Report compile and run wall times on stderr (and, compiled, the BLAS libraries)");
   CLI11_PARSE(app, argc, argv);
   return run(o);
 }

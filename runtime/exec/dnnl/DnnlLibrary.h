@@ -1,0 +1,34 @@
+// The C interface of libcairn_dnnl.so (DnnlLibrary.cpp): oneDNN's products
+// behind a table of plain functions, so that the runtime can dlopen it
+// (GemmDnnl.cpp) after it has set GOMP_SPINCOUNT, which libgomp, oneDNN's
+// thread runtime, reads once when it is loaded. Status codes are 0 for
+// success; messages go into the caller's buffer.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+extern "C" {
+
+struct CairnDnnlApi {
+  int abiVersion; ///< kCairnDnnlAbi
+  /// "oneDNN 2.6.3 (avx512_core)".
+  const char* (*describe)();
+  /// OpenMP's thread count of the calling thread (OMP_NUM_THREADS or the CPUs).
+  int (*maxThreads)();
+  /// c = op(a) . op(b), row-major, on `threads` threads.
+  int (*sgemm)(char transA, char transB, int64_t m, int64_t n, int64_t k, const float* a,
+               int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int threads,
+               char* error, size_t errorSize);
+  /// A matmul with `b` (K x N, or N x K when transB) packed, for products with m rows.
+  void* (*pack)(int transA, int transB, int64_t m, int64_t n, int64_t k, const float* b,
+                int threads, char* error, size_t errorSize);
+  int (*runPacked)(const void* packed, const float* a, float* c, char* error, size_t errorSize);
+  void (*freePacked)(void* packed);
+};
+
+/// The table (never null).
+const CairnDnnlApi* cairn_dnnl_api();
+}
+
+inline constexpr int kCairnDnnlAbi = 1;
