@@ -117,10 +117,13 @@ struct ExecutionContext::State {
   /// Set while a run uses the context: a second run at once is refused
   /// (it would share the frame and return another run's values).
   std::atomic<bool> running{false};
-  /// Numbers loop executions (GemmReuse::epoch): never reused, so a packed
-  /// weight of an earlier loop (or run) never matches a later one.
-  std::atomic<int64_t> nextEpoch{0};
 };
+
+/// Numbers loop executions and Executables (GemmReuse::epoch): never
+/// reused, so a packed weight of an earlier loop, run or Executable never
+/// matches a later one.
+std::atomic<int64_t> gNextEpoch{0};
+int64_t newEpoch() { return gNextEpoch.fetch_add(1, std::memory_order_relaxed); }
 
 int usableCpus() {
 #if defined(__linux__)
@@ -363,8 +366,10 @@ StatusOr<std::vector<Tensor>> Runner::run(const std::vector<Tensor>& inputs) {
   if (ran.isOk()) results = takeYields(p_.body);
   for (Slot s = 0; s < p_.numSlots; ++s) // after an error, buffers go back to the pool
     release(s);
-  s_.main.gemmReuse.clear(); // packed weights live for their loop's execution at most
-  s_.side.gemmReuse.clear();
+  // A loop's packed weights live for its execution at most; the constants'
+  // stay for the next run of this Executable (and go when another runs).
+  for (Memory* m : {&s_.main, &s_.side})
+    std::erase_if(m->gemmReuse, [&](const auto& e) { return e.second.epoch != exe_.epoch(); });
   if (!ran.isOk()) return ran;
   for (size_t i = 0; i < results.size(); ++i) {
     std::string m = interp::typeMismatch(p_.resultTypes[i], results[i].type());
@@ -480,12 +485,22 @@ Status Runner::execGemm(const Instruction& in) {
   if (!shape.isOk()) return opError(*in.op, shape.status());
   CAIRN_ASSIGN_OR_RETURN(Tensor out, allocate(TensorType(a.dtype(), *shape)));
   CAIRN_RETURN_IF_ERROR(checkResult(in, 0, out));
-  GemmReuse* reuse = nullptr;
-  if (!loopEpochs_.empty() && exe_.hasLoopInvariantWeight(in)) reuse = &mem_.gemmReuse[&in];
-  bool wasPacked = reuse && reuse->packed && reuse->epoch == loopEpochs_.back();
+  GemmReuseKey reuse;
+  switch (exe_.weightKind(in)) {
+  case Executable::Weight::Constant:
+    reuse = {&mem_.gemmReuse[&in], exe_.epoch(), true};
+    break;
+  case Executable::Weight::LoopInvariant:
+    if (!loopEpochs_.empty()) reuse = {&mem_.gemmReuse[&in], loopEpochs_.back(), false};
+    break;
+  case Executable::Weight::Varies: break;
+  }
+  const dnnl::PackedProduct* before =
+      reuse.state && reuse.state->epoch == reuse.epoch ? reuse.state->packed.get() : nullptr;
   Status ran = runGemm(in.gemm, a, b, out, &stats_.gemmCalls, &stats_.gemmFlops,
-                       opts_.adjustBlasThreads, reuse, reuse ? loopEpochs_.back() : -1);
-  if (reuse && reuse->packed && !wasPacked) ++stats_.packedWeights;
+                       opts_.adjustBlasThreads, reuse);
+  if (reuse.state && reuse.state->packed && reuse.state->packed.get() != before)
+    ++stats_.packedWeights;
   if (!ran.isOk()) return opError(*in.op, ran);
   setOwned(in.results[0], std::move(out));
   return Status::ok();
@@ -706,7 +721,7 @@ Status Runner::execWhile(const Instruction& in) {
     int64_t trips = 0;
     explicit Timer(Runner& r) : r(r) {
       ++r.loopDepth_;
-      r.loopEpochs_.push_back(r.s_.nextEpoch.fetch_add(1, std::memory_order_relaxed));
+      r.loopEpochs_.push_back(newEpoch());
     }
     ~Timer() {
       r.loopEpochs_.pop_back();
@@ -812,15 +827,16 @@ Status Runner::execIf(const Instruction& in) {
   return Status::ok();
 }
 
-Executable::Executable(std::unique_ptr<Module> module, LoweredFunctions programs,
-                       std::vector<KernelFn> kernels, std::shared_ptr<const void> keepAlive)
-    : module_(std::move(module)), programs_(std::move(programs)), kernels_(std::move(kernels)),
-      keepAlive_(std::move(keepAlive)) {
-  for (const auto& [name, p] : programs_)
-    findLoopInvariantWeights(p.body, nullptr);
+namespace {
+/// The slots of constants in `b` and its nested blocks.
+void collectConstants(const Block& b, std::unordered_set<Slot>& out) {
+  for (const Instruction& in : b.insts) {
+    if (in.kind == InstKind::Constant) out.insert(in.results.begin(), in.results.end());
+    for (const Block& nested : in.blocks)
+      collectConstants(nested, out);
+  }
 }
 
-namespace {
 /// The slots `b` defines, nested blocks included (a while's carried slots too).
 void collectDefined(const Block& b, std::unordered_set<Slot>& out) {
   for (const Instruction& in : b.insts) {
@@ -832,30 +848,49 @@ void collectDefined(const Block& b, std::unordered_set<Slot>& out) {
 }
 } // namespace
 
-// A GEMM inside a loop whose B no instruction of the loop defines reads the
-// same buffer on every iteration of one execution of that loop: slots are
-// SSA values, and a value used inside a loop is freed after it, not in it.
-void Executable::findLoopInvariantWeights(const Block& b, const std::unordered_set<Slot>* inLoop) {
+Executable::Executable(std::unique_ptr<Module> module, LoweredFunctions programs,
+                       std::vector<KernelFn> kernels, std::shared_ptr<const void> keepAlive)
+    : module_(std::move(module)), programs_(std::move(programs)), kernels_(std::move(kernels)),
+      keepAlive_(std::move(keepAlive)), epoch_(newEpoch()) {
+  for (const auto& [name, p] : programs_) {
+    std::unordered_set<Slot> constants;
+    collectConstants(p.body, constants);
+    findWeights(p.body, nullptr, constants);
+  }
+}
+
+
+// A constant's slot is a view of the Executable's own tensor, the same for
+// its life. A GEMM inside a loop whose B no instruction of the loop defines
+// reads the same buffer on every iteration of one execution of that loop:
+// slots are SSA values, and a value used inside a loop is freed after it,
+// not in it.
+void Executable::findWeights(const Block& b, const std::unordered_set<Slot>* inLoop,
+                             const std::unordered_set<Slot>& constants) {
   for (const Instruction& in : b.insts) {
-    if (in.kind == InstKind::Gemm && inLoop && in.operands.size() == 2 &&
-        !inLoop->count(in.operands[1]))
-      loopInvariantWeights_.insert(&in);
+    if (in.kind == InstKind::Gemm && in.operands.size() == 2) {
+      if (constants.count(in.operands[1]))
+        weights_[&in] = Weight::Constant;
+      else if (inLoop && !inLoop->count(in.operands[1]))
+        weights_[&in] = Weight::LoopInvariant;
+    }
     if (in.kind == InstKind::While) {
       std::unordered_set<Slot> defined;
       for (const Block& nested : in.blocks)
         collectDefined(nested, defined);
       defined.insert(in.carried.begin(), in.carried.end());
       for (const Block& nested : in.blocks)
-        findLoopInvariantWeights(nested, &defined);
+        findWeights(nested, &defined, constants);
     } else {
       for (const Block& nested : in.blocks)
-        findLoopInvariantWeights(nested, inLoop);
+        findWeights(nested, inLoop, constants);
     }
   }
 }
 
-bool Executable::hasLoopInvariantWeight(const Instruction& in) const {
-  return loopInvariantWeights_.count(&in) != 0;
+Executable::Weight Executable::weightKind(const Instruction& in) const {
+  auto it = weights_.find(&in);
+  return it == weights_.end() ? Weight::Varies : it->second;
 }
 
 Executable::~Executable() = default;

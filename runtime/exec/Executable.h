@@ -25,6 +25,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -78,7 +79,7 @@ struct ExecStats {
   int64_t kernelCalls = 0;   ///< compiled elementwise kernels
   int64_t gemmCalls = 0;     ///< BLAS calls (one per batch element)
   int64_t gemmFlops = 0;     ///< 2*M*N*K summed over BLAS calls (for achieved GFLOP/s)
-  /// Loop-invariant weights packed for oneDNN (Executable::hasLoopInvariantWeight)
+  /// Weights packed for oneDNN (Executable::weightKind)
   int64_t packedWeights = 0;
   int64_t rowCalls = 0;      ///< row kernels (indexed ops, concat, broadcast)
   int64_t fallbackCalls = 0; ///< ops run through the reference kernels
@@ -148,18 +149,25 @@ public:
   size_t numKernels() const { return kernels_.size(); }
   /// Every program as text (loweredFunctionToString), for debugging and failure reports.
   std::string describe() const;
-  /// Whether `in` is a GEMM inside a loop whose B operand the loop does not
-  /// define (a weight; the executor packs it once per loop execution).
-  bool hasLoopInvariantWeight(const Instruction& in) const;
+  /// What a GEMM instruction's B operand is: a constant (packed once, kept
+  /// across runs), a value defined outside the loop the GEMM is in (packed
+  /// once per loop execution), or anything else (GemmReuse).
+  enum class Weight { Varies, LoopInvariant, Constant };
+  Weight weightKind(const Instruction& in) const;
+  /// This Executable's number among loop executions and Executables
+  /// (GemmReuse::epoch).
+  int64_t epoch() const { return epoch_; }
 
 private:
-  void findLoopInvariantWeights(const Block& b, const std::unordered_set<Slot>* inLoop);
+  void findWeights(const Block& b, const std::unordered_set<Slot>* inLoop,
+                   const std::unordered_set<Slot>& constants);
 
   std::unique_ptr<Module> module_;
   LoweredFunctions programs_;
   std::vector<KernelFn> kernels_;
   std::shared_ptr<const void> keepAlive_;
-  std::unordered_set<const Instruction*> loopInvariantWeights_;
+  int64_t epoch_;
+  std::unordered_map<const Instruction*, Weight> weights_;
 };
 
 /// Whether `inputs` fit `p`'s signature (count, dtypes, static dims): the

@@ -71,24 +71,41 @@ template <typename T> constexpr bool kIsF32 = std::is_same_v<T, float>;
 
 thread_local int tThreadCap = 0; ///< GemmThreadCap's (0: none)
 
-/// An f32 product oneDNN is faster at (dnnl::prefers): through the packed
-/// weight when `reuse` has one for this call, packing it on the second call
-/// of a loop execution (packing costs about what 1-2 calls save).
+/// The packed B of `key` for this product, packed now if it is the call to
+/// pack at (the first for a constant, the second in a loop execution).
+StatusOr<dnnl::PackedProduct*> packedFor(bool transA, bool transB, const Dims& d, const float* b,
+                                         int threads, const GemmReuseKey& key) {
+  GemmReuse& r = *key.state;
+  bool same = r.epoch == key.epoch && r.b == b && r.n == d.n && r.k == d.k &&
+              r.transA == transA && r.transB == transB && r.threads == threads;
+  if (!same) r = GemmReuse{key.epoch, b, d.n, d.k, transA, transB, threads, 0, nullptr};
+  ++r.calls;
+  if (!r.packed && (key.constant || r.calls >= 2)) {
+    StatusOr<std::unique_ptr<dnnl::PackedProduct>> p = dnnl::pack(transA, transB, d, b, threads);
+    if (!p.isOk()) return p.status();
+    r.packed = std::move(*p);
+  }
+  return r.packed.get();
+}
+
+/// An f32 product through oneDNN: the packed B when `key` has one (or packs
+/// it now), else dnnl_sgemm.
 Status dnnlGemm(bool transA, bool transB, const Dims& d, const float* a, const float* b,
-                float* out, bool serial, GemmReuse* reuse, int64_t epoch) {
+                float* out, bool serial, const GemmReuseKey& key) {
   int threads = serial ? 1 : dnnl::threads();
   if (tThreadCap > 0) threads = std::min(threads, tThreadCap);
-  if (reuse && d.batch == 1) {
-    bool same = reuse->epoch == epoch && reuse->b == b && reuse->dims == d &&
-                reuse->transA == transA && reuse->transB == transB && reuse->threads == threads;
-    if (!same) {
-      *reuse = GemmReuse{epoch, b, d, transA, transB, threads, 1, nullptr};
-    } else if (!reuse->packed && ++reuse->calls >= 2) {
-      StatusOr<std::unique_ptr<dnnl::PackedProduct>> p = dnnl::pack(transA, transB, d, b, threads);
-      if (!p.isOk()) return p.status();
-      reuse->packed = std::move(*p);
+  if (key.state && d.batch == 1) {
+    CAIRN_ASSIGN_OR_RETURN(dnnl::PackedProduct * packed,
+                           packedFor(transA, transB, d, b, threads, key));
+    if (packed) {
+      CAIRN_ASSIGN_OR_RETURN(bool ran, packed->run(d.m, a, out));
+      if (ran) return Status::ok();
+      // oneDNN wants another layout for this row count: pack for it.
+      CAIRN_ASSIGN_OR_RETURN(auto repacked, dnnl::pack(transA, transB, d, b, threads));
+      key.state->packed = std::move(repacked);
+      CAIRN_ASSIGN_OR_RETURN(ran, key.state->packed->run(d.m, a, out));
+      if (ran) return Status::ok();
     }
-    if (reuse->packed) return reuse->packed->run(a, out);
   }
   for (int64_t i = 0; i < d.batch; ++i)
     CAIRN_RETURN_IF_ERROR(dnnl::sgemm(transA, transB, Dims{1, d.m, d.n, d.k}, a + i * d.m * d.k,
@@ -100,17 +117,20 @@ Status dnnlGemm(bool transA, bool transB, const Dims& d, const float* a, const f
 /// one after another.
 template <typename T>
 Status gemmCore(bool transA, bool transB, const Dims& d, const T* a, const T* b, T* out,
-                int64_t* calls, bool adjustThreads = true, GemmReuse* reuse = nullptr,
-                int64_t epoch = -1) {
+                int64_t* calls, bool adjustThreads = true, const GemmReuseKey& reuse = {}) {
   if (d.k == 0) { // BLAS would be asked for C = 0 * C; say it directly.
     std::memset(out, 0, static_cast<size_t>(d.batch * d.m * d.n) * sizeof(T));
     return Status::ok();
   }
   bool small = 2 * d.batch * d.m * d.n * d.k < kSerialFlops;
   if constexpr (kIsF32<T>) {
-    if (dnnl::prefers(d, transA, transB)) {
+    // A loop's weight is packed from two rows up (packing a weight costs
+    // what 30 one-row products save); a constant's, packed once, from one.
+    bool packs = reuse.state && d.batch == 1 && dnnl::prefersPacked(d, transA, transB) &&
+                 (reuse.constant || d.m >= 2);
+    if (packs || dnnl::prefers(d, transA, transB)) {
       if (calls) *calls += d.batch;
-      return dnnlGemm(transA, transB, d, a, b, out, small, reuse, epoch);
+      return dnnlGemm(transA, transB, d, a, b, out, small, packs ? reuse : GemmReuseKey{});
     }
   }
   if (!blasKernels().loaded()) return Status::error(blasKernels().loadError);
@@ -175,8 +195,8 @@ StatusOr<Shape> gemmResultShape(const GemmShape& g, const Shape& a, const Shape&
 }
 
 Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out,
-               int64_t* calls, int64_t* flops, bool adjustThreads, GemmReuse* reuse,
-               int64_t epoch) {
+               int64_t* calls, int64_t* flops, bool adjustThreads,
+               const GemmReuseKey& reuse) {
   if (a.dtype() != b.dtype() || a.dtype() != out.dtype())
     return errorf("operand dtypes {} and {} differ", dtypeName(a.dtype()), dtypeName(b.dtype()));
   CAIRN_ASSIGN_OR_RETURN(Dims d, dimsOfShapes(g, a.shape(), b.shape(), nullptr));
@@ -184,7 +204,7 @@ Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out
   if (flops) *flops += 2 * d.batch * d.m * d.n * d.k;
   if (a.dtype() == DType::F32)
     return gemmCore<float>(g.transA, g.transB, d, a.data<float>(), b.data<float>(),
-                           out.data<float>(), calls, adjustThreads, reuse, epoch);
+                           out.data<float>(), calls, adjustThreads, reuse);
   if (a.dtype() == DType::F64)
     return gemmCore<double>(g.transA, g.transB, d, a.data<double>(), b.data<double>(),
                             out.data<double>(), calls, adjustThreads);

@@ -25,20 +25,29 @@ namespace dnnl {
 class PackedProduct;
 }
 
-/// What one GEMM instruction keeps between its calls within one execution
-/// of its loop, when its B operand is defined outside that loop (a weight
-/// every step reads): from the second call on, B packed once into oneDNN's
-/// blocked layout (GemmDnnl.h). The key is everything the packing depends
-/// on; `epoch` names the loop execution, so a buffer reused later at the
-/// same address never matches.
+/// What one GEMM instruction keeps between calls that read the same B: B
+/// packed once into oneDNN's blocked layout (GemmDnnl.h). Two kinds of B
+/// qualify: a constant of the Executable (packed at the first call, kept
+/// across runs: `epoch` is the Executable's), and a value defined outside
+/// the loop the GEMM is in (a weight every step reads; packed at the second
+/// call of one loop execution, whose number `epoch` is). The key is
+/// everything the packing depends on but the row count; since epochs are
+/// never reused, a buffer reused later at the same address never matches.
 struct GemmReuse {
   int64_t epoch = -1;
   const void* b = nullptr;
-  GemmDims dims;
+  int64_t n = 0, k = 0;
   bool transA = false, transB = false;
   int threads = 0;
   int calls = 0;
-  std::shared_ptr<const dnnl::PackedProduct> packed;
+  std::shared_ptr<dnnl::PackedProduct> packed;
+};
+
+/// A GEMM instruction's reuse state and what its B is (GemmReuse).
+struct GemmReuseKey {
+  GemmReuse* state = nullptr; ///< null: B is packed never
+  int64_t epoch = -1;
+  bool constant = false;
 };
 
 /// out = a . b for f32 (oneDNN or OpenBLAS sgemm) or f64 (dgemm); `out` has
@@ -47,11 +56,10 @@ struct GemmReuse {
 /// runs on one thread. For OpenBLAS that is a process-wide setting, changed
 /// for the call only with `adjustThreads` (otherwise the process's setting
 /// stands); oneDNN's is the calling thread's own (GemmThreadCap).
-/// `reuse` (may be null): the instruction's state for a loop-invariant B in
-/// loop execution `epoch`.
+/// `reuse`: the instruction's state where its B may be packed.
 Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out,
                int64_t* calls, int64_t* flops = nullptr, bool adjustThreads = true,
-               GemmReuse* reuse = nullptr, int64_t epoch = -1);
+               const GemmReuseKey& reuse = {});
 
 /// Caps the threads of the oneDNN products the calling thread makes while
 /// it lives (the executor's parallel loop pairs: one each).

@@ -31,18 +31,24 @@ std::string describe();
 /// Whether dnnl_sgemm is the faster library for this product (a rule from
 /// measurements, not a search: see the table in docs/codegen.md).
 bool prefers(const GemmDims& d, bool transA, bool transB);
+/// Whether a matmul with B packed is: as prefers, one or two rows mostly
+/// included (packed, 12.6 us for a [1, 256] x [256, 1024] where OpenBLAS's
+/// gemv takes 15).
+bool prefersPacked(const GemmDims& d, bool transA, bool transB);
 
 /// c = op(a) . op(b), row-major, one product, on `threads` threads (the
 /// calling thread's OpenMP setting, restored after).
 Status sgemm(bool transA, bool transB, const GemmDims& d, const float* a, const float* b,
              float* c, int threads);
 
-/// A matmul whose B is kept packed in oneDNN's blocked layout: made for one
-/// M, N, K, layout and thread count, run many times on new A's.
+/// A weight kept packed in oneDNN's blocked layout for one N, K, layout and
+/// thread count, multiplied many times by new A's.
 class PackedProduct {
 public:
   virtual ~PackedProduct() = default;
-  virtual Status run(const float* a, float* c) const = 0;
+  /// c = op(a) . B for an `a` of `m` rows: true, or false when oneDNN wants
+  /// another layout of B for this m (pack again).
+  virtual StatusOr<bool> run(int64_t m, const float* a, float* c) = 0;
 };
 
 /// Packs `b` (K x N, or N x K when transB) for products with `d.m` rows.

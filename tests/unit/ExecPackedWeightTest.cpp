@@ -3,6 +3,7 @@
 // interpreter's, a weight the loop changes is never packed, and a packed
 // weight never outlives its loop's execution (a new weight at the same
 // address, a nested loop's weight that changes with the outer iteration).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "ExecTestUtil.h"
@@ -123,6 +124,54 @@ TEST(ExecPackedWeightTest, NestedLoopRepacksPerOuterIteration) {
                  inputOf(TensorType(DType::F32, {256, 256}), 5), i32(4)},
                 1e-5, &ctx);
   EXPECT_EQ(ctx.stats().packedWeights, packs() ? 4 : 0) << exe->describe();
+}
+
+/// y = x . W with W a constant [32, 64] (or [64, 32] contracted on its
+/// second dim), of distinct values so that a wrong layout shows.
+std::string constantWeight(bool transposed) {
+  std::string values;
+  for (int i = 0; i < (transposed ? 64 : 32); ++i) {
+    values += i ? ", [" : "[";
+    for (int j = 0; j < (transposed ? 32 : 64); ++j)
+      values += fmt::format("{}{}", j ? ", " : "", ((i * 37 + j * 11) % 97) / 97.0 - 0.5);
+    values += "]";
+  }
+  return fmt::format("func @f(%x: tensor<?x32xf32>) -> tensor<?x64xf32> {{\n"
+                     "  %w = constant [{}] : tensor<{}xf32>\n"
+                     "  %y = dot %x, %w {{lhs_contract = [1], rhs_contract = [{}]}} : "
+                     "tensor<?x64xf32>\n"
+                     "  return %y\n}}\n",
+                     values, transposed ? "64x32" : "32x64", transposed ? 1 : 0);
+}
+
+TEST(ExecPackedWeightTest, ConstantWeightIsPackedOnceAcrossRuns) {
+  CAIRN_REQUIRE_JIT();
+  for (bool transposed : {false, true}) {
+    SCOPED_TRACE(transposed ? "W contracted on its second dim" : "W contracted on its first");
+    auto m = parseOk(constantWeight(transposed));
+    ASSERT_TRUE(m);
+    auto exe = compileOk(*m);
+    ASSERT_TRUE(exe);
+    bool packing =
+        std::string(exec::gemmLibraryFor(DType::F32, {1, 3, 64, 32}, false, transposed)) ==
+        "oneDNN";
+    // One row by the [32, 64] layout stays with OpenBLAS's gemv: the first
+    // run packs only when transposed.
+    exec::ExecutionContext ctx;
+    // One row (a gemv otherwise), then other row counts: one packing serves them all.
+    for (int64_t rows : {1, 1, 7, 300, 1}) {
+      SCOPED_TRACE(rows);
+      expectMatches(*m, *exe, "f", {inputOf(TensorType(DType::F32, {rows, 32}), rows)}, 1e-6,
+                    &ctx);
+    }
+    EXPECT_EQ(ctx.stats().packedWeights, packing ? 1 : 0);
+    EXPECT_EQ(ctx.stats().gemmCalls, 5);
+    // Another Executable of the same module in the same context packs its own.
+    auto again = compileOk(*m);
+    ASSERT_TRUE(again);
+    expectMatches(*m, *again, "f", {inputOf(TensorType(DType::F32, {4, 32}), 9)}, 1e-6, &ctx);
+    EXPECT_EQ(ctx.stats().packedWeights, packing ? 2 : 0);
+  }
 }
 
 } // namespace

@@ -2,8 +2,10 @@
 // table. No C++ exception leaves it; errors are codes and messages.
 #include "runtime/exec/dnnl/DnnlLibrary.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <new>
+#include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -64,12 +66,30 @@ template <typename Fn> int guarded(const char* what, char* error, size_t size, F
   return 1;
 }
 
+/// A packed weight and the matmuls made for it, by row count (a hoisted
+/// projection's rows change with the batch and the length).
 struct Packed {
-  matmul prim;
-  memory::desc src, dst;
-  memory weights;
+  int transA;
+  int64_t n, k;
   int threads;
+  memory weights;
+  struct ForRows {
+    int64_t m;
+    matmul prim;
+    memory::desc src, dst;
+  };
+  std::vector<ForRows> prims; ///< the most recent last; at most kMaxRowCounts
 };
+constexpr size_t kMaxRowCounts = 8;
+
+/// The matmul of `m` rows by a weight packed as `weights` says (`any`: the
+/// layout oneDNN wants for these sizes).
+matmul::primitive_desc matmulFor(int transA, int64_t m, int64_t n, int64_t k,
+                                 const memory::desc& weights) {
+  memory::desc src({m, k}, memory::data_type::f32, transA ? Tag::ba : Tag::ab);
+  memory::desc dst({m, n}, memory::data_type::f32, Tag::ab);
+  return matmul::primitive_desc(matmul::desc(src, weights, dst), cpuEngine());
+}
 
 const char* describe() {
   static char text[96];
@@ -106,29 +126,45 @@ void* pack(int transA, int transB, int64_t m, int64_t n, int64_t k, const float*
   ThreadsForCall t(threads); // the primitive is made for the threads it will run on
   Packed* out = nullptr;
   guarded("packing a weight", error, size, [&] {
-    memory::desc src({m, k}, memory::data_type::f32, transA ? Tag::ba : Tag::ab);
-    memory::desc dst({m, n}, memory::data_type::f32, Tag::ab);
     memory::desc anyWeights({k, n}, memory::data_type::f32, Tag::any);
     memory::desc userWeights({k, n}, memory::data_type::f32, transB ? Tag::ba : Tag::ab);
-    matmul::primitive_desc pd(matmul::desc(src, anyWeights, dst), cpuEngine());
+    matmul::primitive_desc pd = matmulFor(transA, m, n, k, anyWeights);
     memory user(userWeights, cpuEngine(), const_cast<float*>(b));
     memory packed(pd.weights_desc(), cpuEngine());
     dnnl::reorder(user, packed).execute(threadStream(), user, packed);
     threadStream().wait();
-    out = new Packed{matmul(pd), src, dst, std::move(packed), threads};
+    out = new Packed{transA, n, k, threads, std::move(packed), {}};
+    out->prims.push_back({m, matmul(pd), pd.src_desc(), pd.dst_desc()});
   });
   return out;
 }
 
-int runPacked(const void* handle, const float* a, float* c, char* error, size_t size) {
-  const Packed& p = *static_cast<const Packed*>(handle);
+int runPacked(void* handle, int64_t m, const float* a, float* c, char* error, size_t size) {
+  Packed& p = *static_cast<Packed*>(handle);
   ThreadsForCall t(p.threads);
-  return guarded("matmul", error, size, [&] {
-    memory src(p.src, cpuEngine(), const_cast<float*>(a)), dst(p.dst, cpuEngine(), c);
-    p.prim.execute(threadStream(),
-                   {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, p.weights}, {DNNL_ARG_DST, dst}});
+  bool repack = false;
+  int status = guarded("matmul", error, size, [&] {
+    auto it = std::find_if(p.prims.begin(), p.prims.end(),
+                           [&](const Packed::ForRows& r) { return r.m == m; });
+    if (it == p.prims.end()) {
+      // Another row count: a new matmul over the same packed weight, if
+      // oneDNN wants the same layout for it.
+      memory::desc anyWeights({p.k, p.n}, memory::data_type::f32, Tag::any);
+      matmul::primitive_desc pd = matmulFor(p.transA, m, p.n, p.k, anyWeights);
+      if (pd.weights_desc() != p.weights.get_desc()) {
+        repack = true;
+        return;
+      }
+      if (p.prims.size() == kMaxRowCounts) p.prims.erase(p.prims.begin());
+      p.prims.push_back({m, matmul(pd), pd.src_desc(), pd.dst_desc()});
+      it = p.prims.end() - 1;
+    }
+    memory src(it->src, cpuEngine(), const_cast<float*>(a)), dst(it->dst, cpuEngine(), c);
+    it->prim.execute(threadStream(),
+                     {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, p.weights}, {DNNL_ARG_DST, dst}});
     threadStream().wait();
   });
+  return status == 0 && repack ? kCairnDnnlRepack : status;
 }
 
 void freePacked(void* handle) { delete static_cast<Packed*>(handle); }

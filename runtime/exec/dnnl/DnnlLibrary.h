@@ -20,10 +20,14 @@ struct CairnDnnlApi {
   int (*sgemm)(char transA, char transB, int64_t m, int64_t n, int64_t k, const float* a,
                int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int threads,
                char* error, size_t errorSize);
-  /// A matmul with `b` (K x N, or N x K when transB) packed, for products with m rows.
+  /// `b` (K x N, or N x K when transB) packed for matmuls with m rows (the
+  /// layout is chosen for m; runPacked takes other row counts too).
   void* (*pack)(int transA, int transB, int64_t m, int64_t n, int64_t k, const float* b,
                 int threads, char* error, size_t errorSize);
-  int (*runPacked)(const void* packed, const float* a, float* c, char* error, size_t errorSize);
+  /// c = op(a) . b for an a of m rows. Returns 0, or kCairnDnnlRepack when
+  /// oneDNN wants another layout of b for this m (pack again), or 1 on error.
+  int (*runPacked)(void* packed, int64_t m, const float* a, float* c, char* error,
+                   size_t errorSize);
   void (*freePacked)(void* packed);
 };
 
@@ -31,4 +35,5 @@ struct CairnDnnlApi {
 const CairnDnnlApi* cairn_dnnl_api();
 }
 
-inline constexpr int kCairnDnnlAbi = 1;
+inline constexpr int kCairnDnnlAbi = 2;
+inline constexpr int kCairnDnnlRepack = 2;
