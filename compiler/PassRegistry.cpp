@@ -12,6 +12,7 @@
 #include "compiler/passes/RefineShapes.h"
 #include "compiler/passes/PairIndependentLoops.h"
 #include "compiler/passes/SinkAccumulatedProducts.h"
+#include "compiler/passes/SinkBlockGathers.h"
 
 namespace cairn {
 
@@ -75,6 +76,10 @@ void registerBuiltinPasses(PassRegistry& registry) {
                         "turn a loop's per-step `acc += dot(row k of X, g)` into one dot of X "
                         "with the collected g after the loop",
                         createSinkAccumulatedProductsPass);
+  registry.registerPass("sink-block-gathers",
+                        "rewrite block gathers of an elementwise op or broadcast as the op on "
+                        "gathered operands, so that a split cell fuses into one kernel",
+                        createSinkBlockGathersPass);
   registry.registerPass("fuse-elementwise",
                         "group connected elementwise ops into 'fusion' ops (multi-output)",
                         createFuseElementwisePass);

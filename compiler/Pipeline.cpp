@@ -32,6 +32,7 @@ std::vector<std::string> optimizePipeline(FloatRewrites rewrites) {
   if (rewrites == FloatRewrites::Reassociate)
     passes.push_back("sink-accumulated-products"); // sum_t x_t' g_t as one GEMM after the loop
   passes.insert(passes.end(), {
+                                  "sink-block-gathers",     // a split cell's gates: one kernel
                                   "canonicalize",           // clean up after the moves
                                   "cse",                    // merge hoisted twins
                                   "licm",                   // what the cleanup made invariant
