@@ -124,10 +124,12 @@ Status gemmCore(bool transA, bool transB, const Dims& d, const T* a, const T* b,
   }
   bool small = 2 * d.batch * d.m * d.n * d.k < kSerialFlops;
   if constexpr (kIsF32<T>) {
-    // A loop's weight is packed from two rows up (packing a weight costs
-    // what 30 one-row products save); a constant's, packed once, from one.
+    // A loop's weight is packed (every run) from three rows up: at one or
+    // two rows a pack costs what 5-30 products save, and SPINN's batch-1
+    // loop (0-2 reducing rows a step) ran 8% slower packing at two. A
+    // constant's, packed once for all runs, from one row.
     bool packs = reuse.state && d.batch == 1 && dnnl::prefersPacked(d, transA, transB) &&
-                 (reuse.constant || d.m >= 2);
+                 (reuse.constant || d.m >= 3);
     if (packs || dnnl::prefers(d, transA, transB)) {
       if (calls) *calls += d.batch;
       return dnnlGemm(transA, transB, d, a, b, out, small, packs ? reuse : GemmReuseKey{});
