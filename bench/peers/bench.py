@@ -1058,7 +1058,7 @@ def markdown(all_out, info, specs):
 
 def markdown_roofline(all_out, recs):
     lines = []
-    lines.append("\n### Roofline: sgemm through Cairn's GEMM (OpenBLAS)\n")
+    lines.append("\n### Roofline: sgemm through Cairn's GEMM (the library the Machine line names for f32)\n")
     lines.append("| threads | " + " | ".join(f"{s['m']}x{s['k']} @ {s['k']}x{s['n']}"
                                               for s in all_out[0]["peak"]["shapes"]) + " | peak |")
     lines.append("| --- | " + " | ".join("---" for _ in all_out[0]["peak"]["shapes"]) + " | --- |")
