@@ -6,7 +6,10 @@
 #include <thread>
 #include <utility>
 
+#include <fmt/format.h>
+
 #include "ExecTestUtil.h"
+#include "kernels/cpu/Indexing.h"
 #include "kernels/cpu/Reduce.h"
 #include "kernels/cpu/Shape.h"
 #include "runtime/exec/Gemm.h"
@@ -433,6 +436,34 @@ TEST(ExecRowsTest, ReduceSumIsTheReferenceBitForBit) {
   EXPECT_FALSE(kernels::cpu::isFastReduceSum(x, {0, 2}));  // not consecutive
   EXPECT_FALSE(kernels::cpu::isFastReduceSum(x, {3}));     // out of range
   EXPECT_FALSE(kernels::cpu::isFastReduceSum(Tensor(TensorType(DType::I32, {2})), {0}));
+}
+
+TEST(ExecRowsTest, GatherRangeCheckNamesTheFirstBadIndex) {
+  // The check is a min/max over the raw indices, then a search for the
+  // culprit: every position, both index types, both ends of the range.
+  Tensor x = inputOf(TensorType(DType::F32, {5, 3}), 1);
+  for (DType index : {DType::I32, DType::I64})
+    for (int64_t bad : {-1, 5, 1000000})
+      for (int64_t at : {0, 3, 6}) {
+        Tensor idx(TensorType(index, {7}));
+        for (int64_t k = 0; k < 7; ++k)
+          idx.setInt(k, k % 5);
+        idx.setInt(at, bad);
+        Tensor out(TensorType(DType::F32, {7, 3}));
+        Status s = kernels::cpu::gatherInto(x, idx, 0, 0, out);
+        ASSERT_FALSE(s.isOk()) << dtypeName(index) << " " << bad << " at " << at;
+        EXPECT_EQ(s.message(), fmt::format("index {} at position [{}] of the indices is out of "
+                                           "range [0, 5) for axis 0",
+                                           bad, at));
+      }
+  // In range at both ends: the rows themselves.
+  Tensor idx = Tensor::fromInts(TensorType(DType::I32, {3}), {4, 0, 4});
+  Tensor out(TensorType(DType::F32, {3, 3}));
+  ASSERT_TRUE(kernels::cpu::gatherInto(x, idx, 0, 0, out).isOk());
+  for (int64_t j = 0; j < 3; ++j) {
+    EXPECT_EQ(out.getDouble(j), x.getDouble(12 + j));
+    EXPECT_EQ(out.getDouble(3 + j), x.getDouble(j));
+  }
 }
 
 TEST(ExecRowsTest, ArgmaxIsTheReference) {
