@@ -359,7 +359,8 @@ int runTraining(const TrainOptions& o) {
                              monotonicSeconds() - t0, report.gemms, report.kernelsStatic,
                              report.kernelsDynamic, report.inPlace);
     const exec::BlasKernels& blas = exec::blasKernels();
-    std::cout << fmt::format("blas: {}, {} thread(s)\n", blas.describe(), exec::blasThreads());
+    std::cout << fmt::format("blas: {}, {} thread(s)\n", exec::blasDescription(),
+                             exec::blasThreads());
     if (!blas.warning.empty()) std::cout << "warning: " << blas.warning << "\n";
   } else if (o.backend == "cuda") {
     const double t0 = monotonicSeconds();
