@@ -100,8 +100,9 @@ size_t sizeClass(size_t bytes) {
 struct Memory {
   std::map<size_t, std::vector<std::vector<std::byte>>> pool; ///< by size class
   size_t pooledBytes = 0;                                     ///< capacities
-  /// Packed loop-invariant weights of the GEMM instructions this thread
-  /// runs (GemmReuse), dropped at the end of each run.
+  /// The packed weights of the GEMM instructions this thread runs
+  /// (GemmReuse): a loop's dropped at the end of each run, constants' kept
+  /// while the same Executable runs.
   std::unordered_map<const Instruction*, GemmReuse> gemmReuse;
   /// The most bytes this context's values held at once: the pool keeps at
   /// most twice that (a later run of the same sizes finds its buffers; a
@@ -488,19 +489,16 @@ Status Runner::execGemm(const Instruction& in) {
   GemmReuseKey reuse;
   switch (exe_.weightKind(in)) {
   case Executable::Weight::Constant:
-    reuse = {&mem_.gemmReuse[&in], exe_.epoch(), true};
+    reuse = {&mem_.gemmReuse[&in], exe_.epoch(), true, &stats_.packedWeights};
     break;
   case Executable::Weight::LoopInvariant:
-    if (!loopEpochs_.empty()) reuse = {&mem_.gemmReuse[&in], loopEpochs_.back(), false};
+    if (!loopEpochs_.empty())
+      reuse = {&mem_.gemmReuse[&in], loopEpochs_.back(), false, &stats_.packedWeights};
     break;
   case Executable::Weight::Varies: break;
   }
-  const dnnl::PackedProduct* before =
-      reuse.state && reuse.state->epoch == reuse.epoch ? reuse.state->packed.get() : nullptr;
   Status ran = runGemm(in.gemm, a, b, out, &stats_.gemmCalls, &stats_.gemmFlops,
                        opts_.adjustBlasThreads, reuse);
-  if (reuse.state && reuse.state->packed && reuse.state->packed.get() != before)
-    ++stats_.packedWeights;
   if (!ran.isOk()) return opError(*in.op, ran);
   setOwned(in.results[0], std::move(out));
   return Status::ok();
@@ -858,7 +856,6 @@ Executable::Executable(std::unique_ptr<Module> module, LoweredFunctions programs
     findWeights(p.body, nullptr, constants);
   }
 }
-
 
 // A constant's slot is a view of the Executable's own tensor, the same for
 // its life. A GEMM inside a loop whose B no instruction of the loop defines

@@ -71,6 +71,14 @@ template <typename T> constexpr bool kIsF32 = std::is_same_v<T, float>;
 
 thread_local int tThreadCap = 0; ///< GemmThreadCap's (0: none)
 
+/// Packs B into key.state, counting it.
+Status packInto(bool transA, bool transB, const Dims& d, const float* b, int threads,
+                const GemmReuseKey& key) {
+  CAIRN_ASSIGN_OR_RETURN(key.state->packed, dnnl::pack(transA, transB, d, b, threads));
+  if (key.packings) ++*key.packings;
+  return Status::ok();
+}
+
 /// The packed B of `key` for this product, packed now if it is the call to
 /// pack at (the first for a constant, the second in a loop execution).
 StatusOr<dnnl::PackedProduct*> packedFor(bool transA, bool transB, const Dims& d, const float* b,
@@ -80,11 +88,8 @@ StatusOr<dnnl::PackedProduct*> packedFor(bool transA, bool transB, const Dims& d
               r.transA == transA && r.transB == transB && r.threads == threads;
   if (!same) r = GemmReuse{key.epoch, b, d.n, d.k, transA, transB, threads, 0, nullptr};
   ++r.calls;
-  if (!r.packed && (key.constant || r.calls >= 2)) {
-    StatusOr<std::unique_ptr<dnnl::PackedProduct>> p = dnnl::pack(transA, transB, d, b, threads);
-    if (!p.isOk()) return p.status();
-    r.packed = std::move(*p);
-  }
+  if (!r.packed && (key.constant || r.calls >= 2))
+    CAIRN_RETURN_IF_ERROR(packInto(transA, transB, d, b, threads, key));
   return r.packed.get();
 }
 
@@ -101,8 +106,7 @@ Status dnnlGemm(bool transA, bool transB, const Dims& d, const float* a, const f
       CAIRN_ASSIGN_OR_RETURN(bool ran, packed->run(d.m, a, out));
       if (ran) return Status::ok();
       // oneDNN wants another layout for this row count: pack for it.
-      CAIRN_ASSIGN_OR_RETURN(auto repacked, dnnl::pack(transA, transB, d, b, threads));
-      key.state->packed = std::move(repacked);
+      CAIRN_RETURN_IF_ERROR(packInto(transA, transB, d, b, threads, key));
       CAIRN_ASSIGN_OR_RETURN(ran, key.state->packed->run(d.m, a, out));
       if (ran) return Status::ok();
     }
@@ -124,12 +128,8 @@ Status gemmCore(bool transA, bool transB, const Dims& d, const T* a, const T* b,
   }
   bool small = 2 * d.batch * d.m * d.n * d.k < kSerialFlops;
   if constexpr (kIsF32<T>) {
-    // A loop's weight is packed (every run) from three rows up: at one or
-    // two rows a pack costs what 5-30 products save, and SPINN's batch-1
-    // loop (0-2 reducing rows a step) ran 8% slower packing at two. A
-    // constant's, packed once for all runs, from one row.
-    bool packs = reuse.state && d.batch == 1 && dnnl::prefersPacked(d, transA, transB) &&
-                 (reuse.constant || d.m >= 3);
+    bool packs = reuse.state && d.batch == 1 &&
+                 dnnl::prefersPacked(d, transA, transB, reuse.constant);
     if (packs || dnnl::prefers(d, transA, transB)) {
       if (calls) *calls += d.batch;
       return dnnlGemm(transA, transB, d, a, b, out, small, packs ? reuse : GemmReuseKey{});

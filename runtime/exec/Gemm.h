@@ -18,7 +18,6 @@ StatusOr<Shape> gemmResultShape(const GemmShape& g, const Shape& a, const Shape&
 /// A GEMM's sizes: `batch` products of op(A) m x k by op(B) k x n.
 struct GemmDims {
   int64_t batch = 1, m = 0, n = 0, k = 0;
-  bool operator==(const GemmDims&) const = default;
 };
 
 namespace dnnl {
@@ -48,6 +47,7 @@ struct GemmReuseKey {
   GemmReuse* state = nullptr; ///< null: B is packed never
   int64_t epoch = -1;
   bool constant = false;
+  int64_t* packings = nullptr; ///< counts each packing made (may be null)
 };
 
 /// out = a . b for f32 (oneDNN or OpenBLAS sgemm) or f64 (dgemm); `out` has
@@ -87,8 +87,9 @@ Status runGemmRaw(DType dtype, bool transA, bool transB, const GemmDims& d, cons
 /// checked when it is recorded).
 Status checkGemmRaw(DType dtype, const GemmDims& d);
 
-/// The library that runs a product of these sizes and dtype: "oneDNN" or
-/// "OpenBLAS" (GemmDnnl.h says which shapes go where).
+/// The library that runs a product of these sizes and dtype when its B is
+/// not packed: "oneDNN" or "OpenBLAS" (GemmDnnl.h says which shapes go
+/// where; a packed weight takes some one- and two-row products to oneDNN).
 const char* gemmLibraryFor(DType dtype, const GemmDims& d, bool transA, bool transB);
 
 /// The BLAS in use and its kernels, one line (BlasKernels::describe, e.g.

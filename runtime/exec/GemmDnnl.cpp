@@ -126,12 +126,16 @@ bool prefers(const GemmDims& d, bool transA, bool transB) {
   return enabled() && d.m >= 3 && d.n >= 64 && !(transA && transB);
 }
 
-bool prefersPacked(const GemmDims& d, bool transA, bool transB) {
+bool prefersPacked(const GemmDims& d, bool transA, bool transB, bool packedOnce) {
   // One row by a [K, N] weight: OpenBLAS's gemv reads it as fast (3.9-12 us
   // against 4.7-12.3 for the packed matmul on the decoder's and the
   // BiLSTM's sizes); by an [N, K] weight (transB, the rnn op's layout) the
-  // packed matmul is 10-20% faster, and from two rows 2-5x.
-  return enabled() && d.n >= 64 && !(transA && transB) && (d.m >= 2 || transB);
+  // packed matmul is 10-20% faster, and from two rows 2-5x. A weight packed
+  // again every run (a loop's) pays from three rows: at one or two a pack
+  // costs what 5-30 products save, and SPINN's batch-1 loop (0-2 reducing
+  // rows a step) ran 8% slower packing at two.
+  if (!enabled() || d.n < 64 || (transA && transB)) return false;
+  return packedOnce ? d.m >= 2 || transB : d.m >= 3;
 }
 
 } // namespace cairn::exec::dnnl

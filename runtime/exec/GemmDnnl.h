@@ -31,10 +31,11 @@ std::string describe();
 /// Whether dnnl_sgemm is the faster library for this product (a rule from
 /// measurements, not a search: see the table in docs/codegen.md).
 bool prefers(const GemmDims& d, bool transA, bool transB);
-/// Whether a matmul with B packed is: as prefers, one or two rows mostly
-/// included (packed, 12.6 us for a [1, 256] x [256, 1024] where OpenBLAS's
-/// gemv takes 15).
-bool prefersPacked(const GemmDims& d, bool transA, bool transB);
+/// Whether a matmul with B packed is: as prefers, and for a weight packed
+/// once for all runs (`packedOnce`, a constant) one or two rows mostly too
+/// (packed, 12.6 us for a [1, 256] x [256, 1024] where OpenBLAS's gemv
+/// takes 15).
+bool prefersPacked(const GemmDims& d, bool transA, bool transB, bool packedOnce);
 
 /// c = op(a) . op(b), row-major, one product, on `threads` threads (the
 /// calling thread's OpenMP setting, restored after).
