@@ -48,6 +48,23 @@ bool definedWithin(const Value* v, const Op* op) {
   return false;
 }
 
+namespace {
+void addUsers(Region& r, Users& users) {
+  for (const auto& op : r.ops()) {
+    for (const Value* v : op->operands)
+      users[v].push_back(op.get());
+    for (size_t k = 0; k < op->numRegions(); ++k)
+      addUsers(op->region(k), users);
+  }
+}
+} // namespace
+
+Users collectUsers(Region& r) {
+  Users users;
+  addUsers(r, users);
+  return users;
+}
+
 std::vector<Value*> externalUses(const Op& op) {
   std::vector<Value*> out;
   std::set<const Value*> seen;

@@ -8,7 +8,9 @@
 // when they compute bit-identical results.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <vector>
 
 #include "ir/ConstantValue.h"
 #include "ir/IR.h"
@@ -28,6 +30,11 @@ bool opUses(const Op& op, const Value* v);
 /// Whether `v` is defined inside `op`: a result or region argument of an op
 /// nested (at any depth) in `op`'s regions. `op`'s own results are not.
 bool definedWithin(const Value* v, const Op* op);
+
+/// Every value read in `r` (nested regions included) and the ops that read
+/// it, in walk order (an op once per operand that reads it).
+using Users = std::map<const Value*, std::vector<Op*>>;
+Users collectUsers(Region& r);
 
 /// The values `op` reads from outside itself: its operands and the values
 /// its nested ops capture from outside `op`, each once, in walk order.

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 
+#include "compiler/RewriteUtils.h"
 #include "compiler/passes/Canonicalize.h"
 #include "ir/ConstantValue.h"
 #include "ir/TypeInference.h"
@@ -29,17 +30,6 @@ int firstSizeOperand(OpKind k) {
   case OpKind::Reshape: return 1;
   case OpKind::Iota: return 0;
   default: return -1;
-  }
-}
-
-using Users = std::map<const Value*, std::vector<const Op*>>;
-
-void collectUsers(const Region& r, Users& users) {
-  for (const auto& op : r.ops()) {
-    for (const Value* v : op->operands)
-      users[v].push_back(op.get());
-    for (size_t k = 0; k < op->numRegions(); ++k)
-      collectUsers(op->region(k), users);
   }
 }
 
@@ -135,8 +125,8 @@ StatusOr<bool> refineShapes(Module& m, int64_t* numRefined) {
     folded = folded || changed;
     int64_t n = 0;
     for (auto& f : m.functions()) {
-      Users users; // no op is added or removed while a function is refined
-      collectUsers(f->body(), users);
+      // No op is added or removed while a function is refined.
+      Users users = collectUsers(f->body());
       n += refineRegion(f->body(), users);
     }
     if (n == 0) break;

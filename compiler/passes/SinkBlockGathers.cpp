@@ -1,12 +1,11 @@
-// Sink block gathers: the rewrite. Each round finds, in each region (inner
-// regions first), one op whose every use is a block gather of one axis,
-// rewrites each gather as the op on gathered operands, and erases the op;
-// rounds repeat until none applies, so a chain (add of an add of a
-// broadcast) sinks link by link.
+// Sink block gathers: the rewrite. Each region (inner regions first) is
+// searched for an op whose every use is a block gather of one axis in that
+// region; each gather becomes the op on gathered operands, the op goes, and
+// the search repeats in the region until none applies, so a chain (add of
+// an add of a broadcast) sinks link by link. A sink changes no other
+// region's candidates: a use from a nested region never qualifies.
 #include "compiler/passes/SinkBlockGathers.h"
 
-#include <algorithm>
-#include <map>
 #include <optional>
 
 #include "compiler/RewriteUtils.h"
@@ -14,21 +13,6 @@
 
 namespace cairn {
 namespace {
-
-/// The use sites of the values an op of `r` defines: the ops of `r` that
-/// read them directly, or null for a use from inside a nested region.
-std::map<const Value*, std::vector<Op*>> usersIn(Region& r) {
-  std::map<const Value*, std::vector<Op*>> users;
-  for (const auto& op : r.ops()) {
-    for (Value* v : op->operands)
-      users[v].push_back(op.get());
-    if (op->numRegions() == 0) continue;
-    for (Value* v : externalUses(*op))
-      if (std::find(op->operands.begin(), op->operands.end(), v) == op->operands.end())
-        users[v].push_back(nullptr);
-  }
-  return users;
-}
 
 /// For a broadcast, the operand dim that becomes result dim `axis`, or -1
 /// when the broadcast adds that dim; nullopt when the broadcast is not of
@@ -48,15 +32,16 @@ std::optional<int64_t> broadcastSource(const Op& b, int64_t axis) {
 }
 
 /// Whether the gathers `uses` of `op`'s result may each become `op` on
-/// gathered operands: all block gathers of one axis, reading at most the
-/// result's extent there together, and `op` an elementwise op whose
-/// operands have its shape, or a broadcast.
+/// gathered operands: all block gathers of one axis in `op`'s region,
+/// reading at most the result's extent there together, and `op` an
+/// elementwise op whose operands have its shape, or a broadcast.
 bool sinkable(const Op& op, const std::vector<Op*>& uses) {
   if (op.numResults() != 1 || op.numRegions() != 0 || uses.empty()) return false;
   const TensorType& t = op.result()->type;
   int64_t axis = -1, read = 0;
   for (const Op* g : uses) {
-    if (!g || !isBlockGather(*g) || g->operand(0) != op.result() || g->operand(1) == op.result())
+    if (g->parentRegion() != op.parentRegion() || !isBlockGather(*g) ||
+        g->operand(0) != op.result() || g->operand(1) == op.result())
       return false;
     int64_t a = g->getIntOr("axis", 0);
     if (axis >= 0 && a != axis) return false;
@@ -107,26 +92,31 @@ void rewriteGather(Region& r, const Op& op, Op* g) {
   r.erase(g);
 }
 
-/// One op sunk in `r` or a region nested in it; returns whether one was.
-bool sinkOne(Region& r) {
-  for (const auto& op : r.ops())
-    for (size_t k = 0; k < op->numRegions(); ++k)
-      if (sinkOne(op->region(k))) return true;
-  std::map<const Value*, std::vector<Op*>> users = usersIn(r);
-  Op* found = nullptr;
+/// An op of `r` whose uses may all sink (sinkable), or null.
+Op* findSinkable(Region& r, const Users& users) {
   for (const auto& op : r.ops()) {
     if (op->numResults() != 1) continue;
     auto it = users.find(op->result());
-    if (it != users.end() && sinkable(*op, it->second)) {
-      found = op.get();
-      break;
-    }
+    if (it != users.end() && sinkable(*op, it->second)) return op.get();
   }
-  if (!found) return false; // (the rewrite inserts into r.ops(): not while iterating it)
-  for (Op* g : users[found->result()])
-    rewriteGather(r, *found, g);
-  r.erase(found);
-  return true;
+  return nullptr;
+}
+
+/// Sinks what it can in `r` and the regions nested in it; returns the ops sunk.
+int64_t sinkIn(Region& r) {
+  int64_t sunk = 0;
+  for (const auto& op : r.ops()) // a nested sink leaves r.ops() as it is
+    for (size_t k = 0; k < op->numRegions(); ++k)
+      sunk += sinkIn(op->region(k));
+  for (;;) { // the rewrite inserts into r.ops(): not while iterating it
+    Users users = collectUsers(r);
+    Op* found = findSinkable(r, users);
+    if (!found) return sunk;
+    for (Op* g : users[found->result()])
+      rewriteGather(r, *found, g);
+    r.erase(found);
+    ++sunk;
+  }
 }
 
 class SinkBlockGathersPass : public Pass {
@@ -140,8 +130,7 @@ public:
 StatusOr<bool> sinkBlockGathers(Module& m, int64_t* numSunk) {
   int64_t sunk = 0;
   for (auto& f : m.functions())
-    while (sinkOne(f->body()))
-      ++sunk;
+    sunk += sinkIn(f->body());
   if (numSunk) *numSunk += sunk;
   return sunk > 0;
 }
