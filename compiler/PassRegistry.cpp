@@ -5,6 +5,7 @@
 #include "compiler/passes/Canonicalize.h"
 #include "compiler/passes/DCE.h"
 #include "compiler/passes/ExpandRnn.h"
+#include "compiler/passes/FoldGatheredProducts.h"
 #include "compiler/passes/FuseElementwise.h"
 #include "compiler/passes/HoistInputProjection.h"
 #include "compiler/passes/Inline.h"
@@ -72,6 +73,10 @@ void registerBuiltinPasses(PassRegistry& registry) {
                         "compute a loop's per-step input projection dot(x[t], W) for all steps "
                         "before the loop",
                         createHoistInputProjectionPass);
+  registry.registerPass("fold-gathered-products",
+                        "replace dot(gather(C, idx), W) of constants C and W by a gather of the "
+                        "table C . W, computed at compile time",
+                        createFoldGatheredProductsPass);
   registry.registerPass("sink-accumulated-products",
                         "turn a loop's per-step `acc += dot(row k of X, g)` into one dot of X "
                         "with the collected g after the loop",

@@ -28,6 +28,7 @@ std::vector<std::string> optimizePipeline(FloatRewrites rewrites) {
       "inline",                 // open up non-recursive calls to everything below
       "licm",                   // run weight-only work once, outside the loops
       "hoist-input-projection", // x_t * W for all t as one GEMM before the loop
+      "fold-gathered-products", // embed(tokens) * W as rows of a constant table
   };
   if (rewrites == FloatRewrites::Reassociate)
     passes.push_back("sink-accumulated-products"); // sum_t x_t' g_t as one GEMM after the loop

@@ -212,6 +212,22 @@ Replacement dimOfGather(Op& op, Rewriter& rw) {
                         Op::create(OpKind::Dim, {from}, {op.result()->type}, attrs, 0, op.loc));
 }
 
+// dim(transpose(x, perm), k) -> dim(x, perm[k]). Why: as dimOfElementwise;
+// an imported RNN sizes its loop by dim of its transposed input, which kept
+// the embedding's gather and transpose alive after fold-gathered-products
+// had replaced their only product.
+Replacement dimOfTranspose(Op& op, Rewriter& rw) {
+  const Op* def = op.operand(0)->definingOp();
+  if (!def || def->kind() != OpKind::Transpose) return std::nullopt;
+  std::vector<int64_t> perm = def->getIntsOr("perm", {});
+  int64_t k = op.getIntOr("axis", -1);
+  if (k < 0 || k >= static_cast<int64_t>(perm.size())) return std::nullopt;
+  AttrMap attrs = op.attrs;
+  attrs["axis"] = perm[static_cast<size_t>(k)];
+  return replaceWithNew(op, rw, Op::create(OpKind::Dim, {def->operand(0)}, {op.result()->type},
+                                           attrs, 0, op.loc));
+}
+
 // select(true, a, b) -> a; select(false, a, b) -> b; select(p, x, x) -> x.
 Replacement simplifySelect(Op& op, Rewriter&) {
   if (op.operand(1) == op.operand(2)) return replaceWith(op.operand(1));
@@ -387,6 +403,7 @@ const Pattern kPatterns[] = {
     {"dim-static", OpKind::Dim, staticDim},
     {"dim-of-elementwise", OpKind::Dim, dimOfElementwise},
     {"dim-of-gather", OpKind::Dim, dimOfGather},
+    {"dim-of-transpose", OpKind::Dim, dimOfTranspose},
     {"select", OpKind::Select, simplifySelect},
     {"if-constant", OpKind::If, inlineConstantIf},
     {"while-false", OpKind::While, whileNeverRuns},

@@ -265,6 +265,13 @@ const PatternCase kPatternCases[] = {
   return %a, %b
 })",
      OpKind::Gather},
+    {"dim-of-transpose", R"(func @f(%x: tensor<?x?x3xf32>) -> (tensor<i64>, tensor<i64>) {
+  %t = transpose %x {perm = [1, 2, 0]} : tensor<?x3x?xf32>
+  %a = dim %t {axis = 0} : tensor<i64>
+  %b = dim %t {axis = 2} : tensor<i64>
+  return %a, %b
+})",
+     OpKind::Transpose},
     // An exporter's Shape read at a constant index, and sliced: the concat
     // goes, each read takes its piece.
     {"gather-of-concat", R"(func @f(%a: tensor<2xi64>, %b: tensor<3xi64>) -> tensor<2xi64> {
