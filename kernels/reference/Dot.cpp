@@ -1,6 +1,10 @@
 // The DotGeneral reference kernel: for every result element, a plain loop
-// over the contracting index space. O(result * contraction) and nothing
-// clever, by design.
+// over the contracting index space, summed in f64 in index order and
+// rounded once. O(result * contraction) and nothing clever, by design; the
+// one concession is that a single contracting dim is walked by strides,
+// several results at a time, in the same order and to the same bits, so
+// that folding a constant product at compile time (fold-gathered-products'
+// tables) takes a fraction of a second.
 #include "kernels/reference/Dot.h"
 
 #include <algorithm>
