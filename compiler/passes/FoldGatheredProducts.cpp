@@ -18,9 +18,10 @@ namespace {
 /// A match: the constants, the indices and, when a transpose sits between
 /// the gather and the dot, its permutation of the index dims.
 struct Match {
-  Value* table;   // C [V, K]
-  Value* weight;  // W
-  Value* indices; // idx
+  Value* embedding;    // C [V, K]
+  Value* weight;       // W
+  int64_t rhsContract; // W's contracted dim: 0 ([K, N]) or 1 ([N, K])
+  Value* indices;      // idx
   std::optional<std::vector<int64_t>> indexPerm;
 };
 
@@ -43,7 +44,6 @@ std::optional<Match> match(const Op& dot) {
     return std::nullopt;
   std::vector<int64_t> rc = dot.getIntsOr("rhs_contract", {0});
   if (rc.size() != 1 || w->type.rank() != 2 || !constantValue(w)) return std::nullopt;
-  if (lhs->type.dtype != w->type.dtype) return std::nullopt;
   const Op* def = lhs->definingOp();
   std::optional<std::vector<int64_t>> perm;
   if (def && def->kind() == OpKind::Transpose) {
@@ -53,21 +53,20 @@ std::optional<Match> match(const Op& dot) {
     def = def->operand(0)->definingOp();
   }
   if (!isRowGatherOfConstant(def)) return std::nullopt;
-  return Match{def->operand(0), w, def->operand(1), perm};
+  return Match{def->operand(0), w, rc[0], def->operand(1), perm};
 }
 
 /// C . W as the dot `dot` computes it row by row, or nullopt when it is too
 /// large or cannot be evaluated.
 std::optional<Tensor> evaluateTable(const Op& dot, const Match& mt,
                                     const FoldGatheredProductsOptions& options) {
-  const Tensor& c = *constantValue(mt.table);
+  const Tensor& c = *constantValue(mt.embedding);
   const Tensor& w = *constantValue(mt.weight);
-  int64_t rc = dot.getIntsOr("rhs_contract", {0})[0];
-  int64_t v = c.shape()[0], n = w.shape()[static_cast<size_t>(1 - rc)];
+  int64_t v = c.shape()[0], n = w.shape()[static_cast<size_t>(1 - mt.rhsContract)];
   if (v * n > options.maxTableElements) return std::nullopt;
   AttrMap attrs;
-  attrs["rhs_contract"] = std::vector<int64_t>{rc};
-  std::unique_ptr<Op> product = Op::create(OpKind::Dot, {mt.table, mt.weight},
+  attrs["rhs_contract"] = std::vector<int64_t>{mt.rhsContract};
+  std::unique_ptr<Op> product = Op::create(OpKind::Dot, {mt.embedding, mt.weight},
                                            {TensorType(c.dtype(), Shape{v, n})}, attrs, 0, dot.loc);
   StatusOr<std::vector<Tensor>> values = evaluateOp(*product, {c, w});
   if (!values.isOk() || values->size() != 1) return std::nullopt;
