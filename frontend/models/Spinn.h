@@ -45,6 +45,11 @@ struct SpinnConfig {
   /// those rows are ragged (compiler/autodiff/WhileGradient.cpp), so a
   /// training step does the same saving in its backward pass.
   bool compactReduce = false;
+  /// Run the Tracker only on the rows still moving (s < 2 * length - 1):
+  /// nonzero, gather, scatter back, as compactReduce. A batch of different
+  /// lengths runs as many steps as its longest row, so without it most of
+  /// the tracker's products at batch 64 are for finished rows.
+  bool compactTracker = false;
   /// SNLI: encode premises and hypotheses as two independent loops instead
   /// of one over both. The executor runs two such loops on one core each
   /// when two are usable (docs/runtime.md), which at batch 128 is faster

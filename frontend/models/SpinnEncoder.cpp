@@ -141,16 +141,30 @@ SpinnOutputs SpinnEncoder::operator()(Val tokens, Val transitions, Val lengths, 
         Val top = select(perRow(ge(sp, 1.0), batch, 2 * H), topRaw, 0.0).named("top");
         Val second = select(perRow(ge(sp, 2.0), batch, 2 * H), secondRaw, 0.0).named("second");
 
-        // 2. Tracker.
+        // 2. Tracker. With compactTracker it runs on the live rows only
+        // (gathered) and its new state is scattered over the carried one:
+        // a row past its own last transition neither moves nor reads its
+        // tracker again, and in a batch of different lengths most row-steps
+        // are such rows.
+        Val live = lt(s, doneAt).named("live");
         LstmState tracker;
-        if (tracked)
-          tracker = tracker_(hOf(bufTop), hOf(top), hOf(second),
-                             {c[at.th()].named("th"), c[at.tc()].named("tc")});
+        if (tracked) {
+          Val th = c[at.th()].named("th"), tc = c[at.tc()].named("tc");
+          if (cfg_.compactTracker) {
+            Val rows = nonzero(live).named("tracker_rows");
+            auto take = [&](Val x) { return gather(x, rows, 0); };
+            LstmState t = tracker_(take(hOf(bufTop)), take(hOf(top)), take(hOf(second)),
+                                   {take(th), take(tc)});
+            tracker = {scatter(th, rows, t.h, 0).named("tracker_h"),
+                       scatter(tc, rows, t.c, 0).named("tracker_c")};
+          } else {
+            tracker = tracker_(hOf(bufTop), hOf(top), hOf(second), {th, tc});
+          }
+        }
 
         // 3. The move: given, or predicted over the valid ones.
         Val canShift = logicalAnd(hasBuf, lt(sp, width)).named("can_shift");
         Val canReduce = ge(sp, 2.0).named("can_reduce");
-        Val live = lt(s, doneAt).named("live");
         Val move, logits, nextRng, chosenLogProb;
         if (!predicted) {
           move = sliceAt(given, s, 1).named("move");

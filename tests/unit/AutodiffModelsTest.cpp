@@ -51,9 +51,10 @@ GradCheckOptions modelOptions() {
 }
 
 void checkSpinnTree(bool tracker, bool predicted, int64_t checkpointEvery = 0,
-                    bool compact = false) {
+                    bool compact = false, bool compactTracker = false) {
   SpinnConfig c;
   c.compactReduce = compact; // ragged tapes: the reducing rows' count changes per step
+  c.compactTracker = compactTracker; // and the live rows' count
   c.vocab = 10;
   c.embed = 4;
   c.hidden = 3;
@@ -65,7 +66,7 @@ void checkSpinnTree(bool tracker, bool predicted, int64_t checkpointEvery = 0,
   Function* f = buildSpinnTreeClassifierLoss(m, ps, c, 4);
   promoteToF64(*f);
   ASSERT_TRUE(verify(*f).isOk()) << verify(*f).message();
-  EXPECT_EQ(passtest::countOps(m, OpKind::Nonzero) > 0, compact);
+  EXPECT_EQ(passtest::countOps(m, OpKind::Nonzero) > 0, compact || (compactTracker && tracker));
   std::vector<Example> xs = fourTrees();
   // Predicted mode: the transitions are the target, padded to 2N - 1 steps.
   Batch b = makeBatch(xs, 0, predicted ? 7 : 0);
@@ -85,6 +86,12 @@ TEST(AutodiffModels, SpinnCompactReduce) { checkSpinnTree(true, false, 0, true);
 TEST(AutodiffModels, SpinnCompactReduceNoTracker) { checkSpinnTree(false, false, 0, true); }
 TEST(AutodiffModels, SpinnCompactReduceCheckpointed) { checkSpinnTree(true, false, 3, true); }
 TEST(AutodiffModels, SpinnCompactReducePredicted) { checkSpinnTree(true, true, 0, true); }
+TEST(AutodiffModels, SpinnCompactTracker) { checkSpinnTree(true, false, 0, false, true); }
+TEST(AutodiffModels, SpinnCompactTrackerAndReduce) { checkSpinnTree(true, false, 0, true, true); }
+TEST(AutodiffModels, SpinnCompactTrackerCheckpointed) {
+  checkSpinnTree(true, false, 3, true, true);
+}
+TEST(AutodiffModels, SpinnCompactTrackerPredicted) { checkSpinnTree(true, true, 0, true, true); }
 
 TEST(AutodiffModels, SpinnSnliLoss) {
   SpinnConfig c;

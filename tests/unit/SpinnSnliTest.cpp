@@ -251,6 +251,7 @@ TEST(SpinnSnliTest, SplitPairsGiveTheMergedResults) {
       SpinnConfig c = snliConfig(predict);
       c.splitPairs = split;
       c.compactReduce = split; // the ragged tapes too
+      c.compactTracker = split;
       Module m;
       ParamStore ps;
       Function* forward = buildSpinnSnli(m, ps, c);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "SpinnTestReference.h"
+#include "PassesTestUtil.h"
 #include "compiler/codegen/cpu/CompileExecutable.h"
 #include "runtime/reference/Interpreter.h"
 #include "ir/Parser.h"
@@ -111,6 +112,36 @@ TEST_P(SpinnPiTest, CompactReduceMatchesTheOracle) {
   ASSERT_TRUE(want.isOk() && got.isOk());
   for (int64_t i = 0; i < (*want)[0].numElements(); ++i)
     EXPECT_NEAR((*got)[0].getDouble(i), (*want)[0].getDouble(i), 1e-5) << i;
+}
+
+TEST_P(SpinnPiTest, CompactTrackerMatchesTheOracle) {
+  // The Tracker on the live rows only (nonzero + gather/scatter), alone and
+  // with the compact Reduce: rows of different lengths (some finish early,
+  // padded steps where no row is live), batch 1; interpreted, and compiled
+  // against the interpreter.
+  for (bool compactReduce : {false, true}) {
+    SCOPED_TRACE(compactReduce ? "compact reduce" : "full reduce");
+    SpinnConfig cfg = piConfig(GetParam());
+    cfg.compactTracker = true;
+    cfg.compactReduce = compactReduce;
+    Encoder e(cfg);
+    EXPECT_EQ(passtest::countOps(e.m, OpKind::Nonzero),
+              (GetParam() > 0 ? 1 : 0) + (compactReduce ? 1 : 0));
+    std::vector<Example> all = mixedBatch();
+    e.expectMatches(all);
+    e.expectMatches({all[1]});
+    e.expectMatches({all[3], all[3], all[4], all[1], all[0], all[2]}, /*width=*/7, /*steps=*/15);
+    auto exe = codegen::cpu::compileExecutable(e.m);
+    ASSERT_TRUE(exe.isOk()) << exe.status().message();
+    Batch b = makeBatch(all, 0, /*steps=*/13);
+    std::vector<Tensor> args = {b.tokens, b.transitions, b.lengths};
+    args.insert(args.end(), e.values.begin(), e.values.end());
+    auto want = interpret(*e.f, args);
+    auto got = (*exe)->run(e.f->name, args);
+    ASSERT_TRUE(want.isOk() && got.isOk());
+    for (int64_t i = 0; i < (*want)[0].numElements(); ++i)
+      EXPECT_NEAR((*got)[0].getDouble(i), (*want)[0].getDouble(i), 1e-5) << i;
+  }
 }
 
 TEST_P(SpinnPiTest, ResultsDoNotDependOnBatchCompanionsOrPadding) {

@@ -41,6 +41,7 @@ Status writeSnliBundle(const std::string& dir, const data::Vocab& vocab, SpinnCo
   cfg.vocab = vocab.size();
   cfg.training = false;
   cfg.compactReduce = true;
+  cfg.compactTracker = true;
   cfg.splitPairs = false;
   Module m;
   // Two functions over one set of weights: the given-moves model's

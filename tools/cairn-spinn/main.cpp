@@ -59,7 +59,8 @@ struct Options {
 Function* buildModel(Module& m, ParamStore& ps, const Options& o, const Corpus& c) {
   SpinnConfig cfg = o.model;
   cfg.vocab = c.vocab.size();
-  cfg.compactReduce = true; // the Reduce on the reducing rows only
+  cfg.compactReduce = true;  // the Reduce on the reducing rows only
+  cfg.compactTracker = true; // and the Tracker on the live rows only
   if (c.format == Format::Sst) {
     TreeLstmConfig t;
     t.vocab = cfg.vocab;

@@ -37,6 +37,9 @@ StatusOr<std::unique_ptr<TrainingGraph>> buildTrainingGraph(const TrainConfig& c
   double start = training::monotonicSeconds();
   SpinnConfig model = cfg.model;
   model.compactReduce = true; // the Reduce on the reducing rows only (ragged tapes in training)
+  // Not compactTracker: its ragged tape keeps the Tracker's weight gradients
+  // in the backward loop instead of one product after it (sink-accumulated-
+  // products). SNLI at batch 64, 300 wide: 4.2 steps/s with it, 5.1 without.
   model.splitPairs = exec::usableCpus() >= 2; // SNLI's two sides on one core each
   p->predicted = model.predictTransitions;
   // Training samples moves only with --sample; evaluation always follows
