@@ -8,6 +8,10 @@
 #   bench/serve/run.sh                 # ~2 min; writes build/serve-bench/results.md
 #   DURATION=30 CONCURRENCY="1 16 64 256" bench/serve/run.sh
 #   MODELS=snli-text bench/serve/run.sh  # some of: project spinn snli-text
+#   SPINN_ARGS="--embed 300 --hidden 300 --tracker-size 64 --mlp-hidden 1024" \
+#     MODELS=spinn OUT_DIR=build/serve-bench-300 bench/serve/run.sh
+#                                      # SPINN at the paper's width (preparing
+#                                      # the interpreter's answers: ~12 min)
 #
 # The models: tests/unit/Inputs/limits.cairn's @project (one row of 64
 # through a 64x64 layer whose weight travels with each request: ~17 KB of
@@ -49,9 +53,10 @@ PY
 data="${CAIRN_DATA_DIR:-$root/../shared/data}"
 snli="$data/snli/snli_1.0_dev.jsonl.gz"
 pairs="${SPINN_PAIRS:-1000}"
+read -r -a spinn_args <<< "${SPINN_ARGS:-}" # cairn-spinn's model sizes
 if [ -f "$snli" ]; then
   "$root/scripts/build.sh" cairn-spinn > /dev/null
-  "$build/bin/cairn-spinn" --data "$snli" --format snli --limit "$pairs" --quiet \
+  "$build/bin/cairn-spinn" --data "$snli" --format snli --limit "$pairs" --quiet "${spinn_args[@]}" \
     --emit-ir "$out/spinn.cairn" --save-weights "$out/spinn.safetensors" \
     --emit-requests "$out/spinn-expected.jsonl" > /dev/null
   python3 - "$out/spinn-expected.jsonl" "$out/spinn.jsonl" <<'PY'
@@ -64,12 +69,12 @@ PY
   # Workload 3, the SNLI text endpoint (:classify): the same pairs as plain
   # text, tokenized by the server, the trees predicted by the model (the
   # bundle: cairn-spinn --export-snli, the same sizes and seed).
-  "$build/bin/cairn-spinn" --data "$snli" --format snli --limit "$pairs" --quiet \
+  "$build/bin/cairn-spinn" --data "$snli" --format snli --limit "$pairs" --quiet "${spinn_args[@]}" \
     --export-snli "$out/snli-bundle" > /dev/null
   # The offline classifier's answers to the same pairs: cairn-spinn's
   # predicted-transitions model (the same weights: same sizes, same seed)
   # in the interpreter, each pair alone.
-  "$build/bin/cairn-spinn" --data "$snli" --format snli --limit "$pairs" --quiet \
+  "$build/bin/cairn-spinn" --data "$snli" --format snli --limit "$pairs" --quiet "${spinn_args[@]}" \
     --predict-transitions --emit-requests "$out/snli-offline.jsonl" > /dev/null
   python3 - "$snli" "$pairs" "$out/snli-text.jsonl" "$out/snli-parses.jsonl" <<'PY'
 import gzip, json, sys
