@@ -489,7 +489,8 @@ Status Runner::execGemm(const Instruction& in) {
   GemmReuseKey reuse;
   switch (exe_.weightKind(in)) {
   case Executable::Weight::Constant:
-    reuse = {&mem_.gemmReuse[&in], exe_.epoch(), true, &stats_.packedWeights};
+    reuse = {&mem_.gemmReuse[&in], exe_.epoch(), true, &stats_.packedWeights,
+             &stats_.transposedWeights};
     break;
   case Executable::Weight::LoopInvariant:
     if (!loopEpochs_.empty())
@@ -789,6 +790,7 @@ void Runner::mergeStats(const ExecStats& o) {
   stats_.gemmCalls += o.gemmCalls;
   stats_.gemmFlops += o.gemmFlops;
   stats_.packedWeights += o.packedWeights;
+  stats_.transposedWeights += o.transposedWeights;
   stats_.rowCalls += o.rowCalls;
   stats_.fallbackCalls += o.fallbackCalls;
   stats_.inPlaceUpdates += o.inPlaceUpdates;

@@ -81,6 +81,8 @@ struct ExecStats {
   int64_t gemmFlops = 0;     ///< 2*M*N*K summed over BLAS calls (for achieved GFLOP/s)
   /// Weights packed for oneDNN (Executable::weightKind)
   int64_t packedWeights = 0;
+  /// Constant [N, K] weights copied as [K, N] for one-row products (Gemm.h)
+  int64_t transposedWeights = 0;
   int64_t rowCalls = 0;      ///< row kernels (indexed ops, concat, broadcast)
   int64_t fallbackCalls = 0; ///< ops run through the reference kernels
   int64_t inPlaceUpdates = 0; ///< update ops that wrote into their operand's buffer

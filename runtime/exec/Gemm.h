@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "ir/Status.h"
 #include "ir/Tensor.h"
@@ -40,6 +41,9 @@ struct GemmReuse {
   int threads = 0;
   int calls = 0;
   std::shared_ptr<dnnl::PackedProduct> packed;
+  /// A constant [N, K] B copied once as [K, N] for one-row products
+  /// (OpenBLAS's sgemv reads that layout fastest; Gemm.cpp).
+  std::shared_ptr<const std::vector<float>> transposed;
 };
 
 /// A GEMM instruction's reuse state and what its B is (GemmReuse).
@@ -48,6 +52,7 @@ struct GemmReuseKey {
   int64_t epoch = -1;
   bool constant = false;
   int64_t* packings = nullptr; ///< counts each packing made (may be null)
+  int64_t* transposings = nullptr; ///< counts each [K, N] copy made (may be null)
 };
 
 /// out = a . b for f32 (oneDNN or OpenBLAS sgemm) or f64 (dgemm); `out` has

@@ -130,7 +130,9 @@ bool prefersPacked(const GemmDims& d, bool transA, bool transB, bool packedOnce)
   // One row by a [K, N] weight: OpenBLAS's gemv reads it as fast (3.9-12 us
   // against 4.7-12.3 for the packed matmul on the decoder's and the
   // BiLSTM's sizes); by an [N, K] weight (transB, the rnn op's layout) the
-  // packed matmul is 10-20% faster, and from two rows 2-5x. A weight packed
+  // packed matmul is 10-20% faster than gemv on it (a constant one is read
+  // from a [K, N] copy instead: Gemm.cpp, transposedFor), and from two rows
+  // 2-5x. A weight packed
   // again every run (a loop's) pays from three rows: at one or two a pack
   // costs what 5-30 products save, and SPINN's batch-1 loop (0-2 reducing
   // rows a step) ran 8% slower packing at two.

@@ -155,8 +155,9 @@ TEST(ExecPackedWeightTest, ConstantWeightIsPackedOnceAcrossRuns) {
     bool packing =
         std::string(exec::gemmLibraryFor(DType::F32, {1, 3, 64, 32}, false, transposed)) ==
         "oneDNN";
-    // One row by the [32, 64] layout stays with OpenBLAS's gemv: the first
-    // run packs only when transposed.
+    // One row stays with OpenBLAS's gemv (by a [64, 32] weight, through its
+    // [32, 64] copy: ConstantNKWeightIsCopiedOnceForOneRow); 7 and 300 rows
+    // pack.
     exec::ExecutionContext ctx;
     // One row (a gemv otherwise), then other row counts: one packing serves them all.
     for (int64_t rows : {1, 1, 7, 300, 1}) {
@@ -171,6 +172,34 @@ TEST(ExecPackedWeightTest, ConstantWeightIsPackedOnceAcrossRuns) {
     ASSERT_TRUE(again);
     expectMatches(*m, *again, "f", {inputOf(TensorType(DType::F32, {4, 32}), 9)}, 1e-6, &ctx);
     EXPECT_EQ(ctx.stats().packedWeights, packing ? 2 : 0);
+  }
+}
+
+TEST(ExecPackedWeightTest, ConstantNKWeightIsCopiedOnceForOneRow) {
+  // One row by a constant [N, K] weight (ONNX's and the rnn op's layout)
+  // reads a [K, N] copy made at the first such product, with OpenBLAS's
+  // gemv; a [K, N] weight is read as it is; other row counts in between
+  // neither copy again nor lose the packing.
+  CAIRN_REQUIRE_JIT();
+  bool blas = std::string(exec::gemmLibraryFor(DType::F32, {1, 1, 64, 32}, false, false)) ==
+              "OpenBLAS";
+  for (bool transposed : {false, true}) {
+    SCOPED_TRACE(transposed ? "W [64, 32]" : "W [32, 64]");
+    auto m = parseOk(constantWeight(transposed));
+    ASSERT_TRUE(m);
+    auto exe = compileOk(*m);
+    ASSERT_TRUE(exe);
+    exec::ExecutionContext ctx;
+    for (int64_t rows : {1, 1, 2, 7, 1, 0, 1}) {
+      SCOPED_TRACE(rows);
+      expectMatches(*m, *exe, "f", {inputOf(TensorType(DType::F32, {rows, 32}), rows + 3)}, 1e-6,
+                    &ctx);
+    }
+    EXPECT_EQ(ctx.stats().transposedWeights, transposed && blas ? 1 : 0);
+    bool packing =
+        std::string(exec::gemmLibraryFor(DType::F32, {1, 3, 64, 32}, false, transposed)) ==
+        "oneDNN";
+    EXPECT_EQ(ctx.stats().packedWeights, packing ? 1 : 0);
   }
 }
 
