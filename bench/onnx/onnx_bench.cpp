@@ -9,6 +9,7 @@
 //       command per line of stdin with one JSON line:
 //         run K      K runs: {"ms": [K wall times]}
 //         save DIR   one run, its results written to DIR/cairn_<i>.npy
+//         describe   the lowered program (instructions, slots)
 //         profile    one run with ExecOptions::profile: time by instruction kind
 //         quit
 //
@@ -84,6 +85,8 @@ int serve(const std::string& model, const std::string& inputs, int threads, bool
         ms.push_back(msSince(t));
       }
       std::cout << json{{"ms", ms}}.dump() << std::endl;
+    } else if (line == "describe") { // the lowered program, as cairn-exec-bench prints it
+      std::cout << json{{"program", exe->describe()}}.dump() << std::endl;
     } else if (line == "profile") {
       // One run timed by instruction kind (a warm context of its own).
       exec::ExecutionContext pctx;

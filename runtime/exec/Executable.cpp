@@ -259,7 +259,7 @@ private:
     SlotValue& v = s_.frame[static_cast<size_t>(s)];
     if (v.isOwned()) {
       s_.liveBytes -= static_cast<int64_t>(v.owned.byteSize());
-      recycle(std::move(v.owned));
+      if (!v.owned.borrowed()) recycle(std::move(v.owned)); // a row view owns nothing
       v.owned = Tensor();
     }
     v.view = nullptr;
@@ -326,6 +326,25 @@ private:
     size_t quarter = size_t{1} << (61 - __builtin_clzll(cap));
     mem_.pool[cap / quarter * quarter].push_back(std::move(b));
     mem_.pooledBytes += cap;
+  }
+  /// A gather's one row along axis 0 as a view into its operand, where
+  /// Executable::mayViewRow allows it and the index is a scalar in range
+  /// (otherwise the copying gather runs, and reports a bad index).
+  std::optional<Tensor> rowView(const Instruction& in, const std::vector<const Tensor*>& ins) {
+    const Tensor& x = *ins[0];
+    const Tensor& index = *ins[1];
+    if (!exe_.mayViewRow(in) || in.op->getIntOr("axis", 0) != 0 ||
+        in.op->getIntOr("batch_dims", 0) != 0 || index.rank() != 0 || x.rank() < 1 ||
+        !isInteger(index.dtype()) || index.dtype() == DType::I1)
+      return std::nullopt;
+    int64_t i = index.getInt(0);
+    if (i < 0 || i >= x.shape()[0]) return std::nullopt;
+    Shape rowShape(x.shape().begin() + 1, x.shape().end());
+    TensorType type(x.dtype(), rowShape);
+    if (!interp::typeMismatch(in.op->result()->type, type).empty()) return std::nullopt;
+    size_t rowBytes = x.shape()[0] == 0 ? 0 : x.byteSize() / static_cast<size_t>(x.shape()[0]);
+    if (rowBytes == 0) return std::nullopt;
+    return Tensor::borrow(type, x.rawData() + static_cast<size_t>(i) * rowBytes);
   }
   std::vector<const Tensor*> operands(const Instruction& in, size_t from = 0) const {
     std::vector<const Tensor*> out;
@@ -524,6 +543,11 @@ Status Runner::execRows(const Instruction& in) {
     return Status::ok();
   }
   case OpKind::Gather: {
+    if (std::optional<Tensor> row = rowView(in, ins)) {
+      ++stats_.rowViews;
+      setOwned(in.results[0], std::move(*row));
+      return Status::ok();
+    }
     StatusOr<Shape> shape = kernels::gatherShape(ins[0]->shape(), ins[1]->shape(),
                                                  op.getIntOr("axis", 0), op.getIntOr("batch_dims", 0));
     if (!shape.isOk()) return fail(shape.status());
@@ -791,6 +815,7 @@ void Runner::mergeStats(const ExecStats& o) {
   stats_.gemmFlops += o.gemmFlops;
   stats_.packedWeights += o.packedWeights;
   stats_.transposedWeights += o.transposedWeights;
+  stats_.rowViews += o.rowViews;
   stats_.rowCalls += o.rowCalls;
   stats_.fallbackCalls += o.fallbackCalls;
   stats_.inPlaceUpdates += o.inPlaceUpdates;
@@ -837,6 +862,16 @@ void collectConstants(const Block& b, std::unordered_set<Slot>& out) {
   }
 }
 
+/// The slots `b` reads, nested blocks included (yields too).
+void collectUsed(const Block& b, std::unordered_set<Slot>& out) {
+  out.insert(b.yields.begin(), b.yields.end());
+  for (const Instruction& in : b.insts) {
+    out.insert(in.operands.begin(), in.operands.end());
+    for (const Block& nested : in.blocks)
+      collectUsed(nested, out);
+  }
+}
+
 /// The slots `b` defines, nested blocks included (a while's carried slots too).
 void collectDefined(const Block& b, std::unordered_set<Slot>& out) {
   for (const Instruction& in : b.insts) {
@@ -845,6 +880,21 @@ void collectDefined(const Block& b, std::unordered_set<Slot>& out) {
     for (const Block& nested : in.blocks)
       collectDefined(nested, out);
   }
+}
+/// Whether slot `s` is read in `b` by kernels and GEMMs only: not yielded,
+/// not an operand of any other instruction, nor used in a nested block.
+bool onlyReadInBlock(const Block& b, Slot s) {
+  if (std::find(b.yields.begin(), b.yields.end(), s) != b.yields.end()) return false;
+  std::unordered_set<Slot> nestedUses;
+  for (const Instruction& in : b.insts) {
+    bool uses = std::find(in.operands.begin(), in.operands.end(), s) != in.operands.end();
+    if (uses && in.kind != InstKind::Kernel && in.kind != InstKind::Gemm) return false;
+    for (const Block& nested : in.blocks) {
+      collectUsed(nested, nestedUses);
+      if (nestedUses.count(s)) return false;
+    }
+  }
+  return true;
 }
 } // namespace
 
@@ -864,6 +914,12 @@ Executable::Executable(std::unique_ptr<Module> module, LoweredFunctions programs
 // reads the same buffer on every iteration of one execution of that loop:
 // slots are SSA values, and a value used inside a loop is freed after it,
 // not in it.
+//
+// The same reasoning lets a gather inside a loop body view its operand's
+// row instead of copying it (mayViewRow), when its result cannot outlive
+// the iteration: read by kernels and GEMMs of the body only (they read
+// their operands and write fresh buffers), never yielded, aliased, updated
+// or passed into a nested block.
 void Executable::findWeights(const Block& b, const std::unordered_set<Slot>* inLoop,
                              const std::unordered_set<Slot>& constants) {
   for (const Instruction& in : b.insts) {
@@ -873,6 +929,10 @@ void Executable::findWeights(const Block& b, const std::unordered_set<Slot>* inL
       else if (inLoop && !inLoop->count(in.operands[1]))
         weights_[&in] = Weight::LoopInvariant;
     }
+    if (inLoop && in.kind == InstKind::Rows && in.op && in.op->kind() == OpKind::Gather &&
+        in.operands.size() == 2 && in.results.size() == 1 && !inLoop->count(in.operands[0]) &&
+        onlyReadInBlock(b, in.results[0]))
+      rowViews_.insert(&in);
     if (in.kind == InstKind::While) {
       std::unordered_set<Slot> defined;
       for (const Block& nested : in.blocks)

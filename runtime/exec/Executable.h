@@ -84,6 +84,7 @@ struct ExecStats {
   /// Constant [N, K] weights copied as [K, N] for one-row products (Gemm.h)
   int64_t transposedWeights = 0;
   int64_t rowCalls = 0;      ///< row kernels (indexed ops, concat, broadcast)
+  int64_t rowViews = 0;      ///< gathers of one row given as a view (Executable::mayViewRow)
   int64_t fallbackCalls = 0; ///< ops run through the reference kernels
   int64_t inPlaceUpdates = 0; ///< update ops that wrote into their operand's buffer
   int64_t aliases = 0;        ///< reshapes that took their operand's buffer
@@ -156,6 +157,12 @@ public:
   /// once per loop execution), or anything else (GemmReuse).
   enum class Weight { Varies, LoopInvariant, Constant };
   Weight weightKind(const Instruction& in) const;
+  /// Whether a `gather` may give its result as a view into its operand
+  /// (one row along axis 0, by a scalar index): the operand is a constant
+  /// or defined outside the loop the gather is in, and the result is read
+  /// only by kernels and GEMMs of the same loop body, so it dies before the
+  /// operand can be freed or updated (findWeights).
+  bool mayViewRow(const Instruction& in) const { return rowViews_.count(&in) > 0; }
   /// This Executable's number among loop executions and Executables
   /// (GemmReuse::epoch).
   int64_t epoch() const { return epoch_; }
@@ -170,6 +177,7 @@ private:
   std::shared_ptr<const void> keepAlive_;
   int64_t epoch_;
   std::unordered_map<const Instruction*, Weight> weights_;
+  std::unordered_set<const Instruction*> rowViews_;
 };
 
 /// Whether `inputs` fit `p`'s signature (count, dtypes, static dims): the
