@@ -97,11 +97,14 @@ GemmReuse& reuseFor(bool transA, bool transB, const Dims& d, const float* b, int
 /// 3.68 to 3.27 ms, the BiGRU from 2.68 to 2.40 (one thread, medians of
 /// 100 runs, old and new interleaved). Two rows stay packed (2-5x faster
 /// there). Null where it does not apply. The copy costs what packing
-/// would: the weight's size, once per context.
+/// would: the weight's size, once per context. Not inside a parallel loop
+/// pair whose run may not set OpenBLAS's threads (`adjustThreads` off, the
+/// C API's runs): there oneDNN's per-thread cap keeps each loop's product
+/// on its own core, and OpenBLAS would use the process's thread count.
 const float* transposedFor(bool transA, bool transB, const Dims& d, const float* b, int threads,
-                           const GemmReuseKey& key) {
+                           bool adjustThreads, const GemmReuseKey& key) {
   if (!key.state || !key.constant || d.batch != 1 || d.m != 1 || !transB || transA ||
-      d.n < 64 || !blasKernels().loaded())
+      d.n < 64 || !blasKernels().loaded() || (tThreadCap > 0 && !adjustThreads))
     return nullptr;
   GemmReuse& r = reuseFor(transA, transB, d, b, threads, key);
   if (!r.transposed) {
@@ -169,7 +172,8 @@ Status gemmCore(bool transA, bool transB, const Dims& d, const T* a, const T* b,
   bool small = 2 * d.batch * d.m * d.n * d.k < kSerialFlops;
   if constexpr (kIsF32<T>) {
     // One row by a constant [N, K]: its [K, N] copy through sgemv below.
-    if (const float* kn = transposedFor(transA, transB, d, b, dnnlThreads(small), reuse)) {
+    if (const float* kn =
+            transposedFor(transA, transB, d, b, dnnlThreads(small), adjustThreads, reuse)) {
       b = kn;
       transB = false;
     }
