@@ -67,6 +67,34 @@ bool isSplatConstant(const Value* v) {
 
 using OpSet = std::set<const Op*>;
 
+/// Ops a fusion may repeat per element of a broadcast (a cycle or two each).
+bool isCheapToRecompute(OpKind k) {
+  switch (k) {
+  case OpKind::Eq:
+  case OpKind::Ne:
+  case OpKind::Lt:
+  case OpKind::Le:
+  case OpKind::Gt:
+  case OpKind::Ge:
+  case OpKind::And:
+  case OpKind::Or:
+  case OpKind::Not:
+  case OpKind::Select:
+  case OpKind::Add:
+  case OpKind::Sub:
+  case OpKind::Mul:
+  case OpKind::Min:
+  case OpKind::Max:
+  case OpKind::Neg:
+  case OpKind::Cast:
+  case OpKind::Broadcast:
+  case OpKind::Reshape:
+    return true;
+  default:
+    return false;
+  }
+}
+
 /// externalUses of each op, computed once; valid while the ops do not change.
 class UsesCache {
 public:
@@ -146,7 +174,10 @@ private:
       for (Value* v : op->operands) {
         const Op* producer = v->definingOp();
         auto it = producer ? groupOf.find(producer) : groupOf.end();
-        if (it == groupOf.end() || !(keys[it->second] == *key)) continue;
+        if (it == groupOf.end()) continue;
+        if (!(keys[it->second] == *key) &&
+            !recomputedUnderBroadcast(*op, *v, groups[it->second], region, uses))
+          continue;
         size_t g = it->second;
         if (std::find(absorbed.begin(), absorbed.end(), g) != absorbed.end()) continue;
         OpSet merged = memberSet;
@@ -161,6 +192,7 @@ private:
         groups.emplace_back();
         keys.push_back(*key);
       }
+      keys[into] = *key; // a group recomputed under a broadcast takes this space
       for (size_t g : absorbed) {
         if (g == into) continue;
         for (Op* m : groups[g])
@@ -178,6 +210,37 @@ private:
     for (auto& g : groups)
       std::sort(g.begin(), g.end(), [&](Op* a, Op* b) { return position[a] < position[b]; });
     return groups;
+  }
+
+  /// Whether `producers` (a group of another iteration space, making `v`)
+  /// may join the group of `op`, a broadcast of `v`, to be recomputed at
+  /// every element of the broadcast: a few cheap ops (kMaxRecomputed;
+  /// compares, logic, select, add/sub/mul/min/max, casts: no
+  /// transcendental, which a wide broadcast would repeat thousands of
+  /// times) whose values nothing else reads, so they become no result of
+  /// their own and no kernel of their own. An RNN step's mask
+  /// (`t < length`, [B]) then joins its cell ([B, H]) instead of costing a
+  /// kernel launch per step.
+  static bool recomputedUnderBroadcast(const Op& op, const Value& v,
+                                       const std::vector<Op*>& producers, const Region& region,
+                                       UsesCache& uses) {
+    constexpr size_t kMaxRecomputed = 4;
+    if (op.kind() != OpKind::Broadcast || op.operand(0) != &v || producers.empty() ||
+        producers.size() > kMaxRecomputed)
+      return false;
+    for (const Op* m : producers)
+      if (!isCheapToRecompute(m->kind())) return false;
+    OpSet members(producers.begin(), producers.end());
+    std::set<const Value*> made;
+    for (const Op* m : producers)
+      made.insert(m->result());
+    for (const auto& other : region.ops()) {
+      if (other.get() == &op || members.count(other.get())) continue;
+      for (const Value* u : uses(*other))
+        if (made.count(u)) return false;
+    }
+    // Nor yielded by the region's terminator, which `uses` covers as an op.
+    return true;
   }
 
   bool worthFusing(const std::vector<Op*>& group) const {

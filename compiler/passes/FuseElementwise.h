@@ -13,7 +13,11 @@
 // data edges then force one run-time shape, or the program fails with the
 // same shape error it always had. Any member's result may be used outside
 // the group: it becomes one of the fusion's results (multi-output fusion),
-// so no op is ever computed twice. Splat constants the members read are
+// so no op is ever computed twice, with one exception: a group of at most
+// four cheap ops (compares, logic, select, add/sub/mul/min/max, casts) of a
+// smaller iteration space that only a broadcast into a group reads joins
+// that group and is recomputed per element (an RNN step's [B] mask in its
+// [B, H] cell: one kernel launch per step less). Splat constants the members read are
 // copied into the region (they cost nothing), as are a block gather's
 // indices (the kernel never reads them); every other outside value
 // becomes an operand. A group is kept only when it has at least `minOps`
