@@ -371,6 +371,15 @@ private:
   /// exec, and again by a while/if before it takes its own yields (its
   /// nested instructions set it meanwhile).
   const Instruction* current_ = nullptr;
+  /// execKernel's per-call vectors, kept between calls (a loop step's
+  /// kernels take a microsecond or two; their mallocs were a visible part).
+  struct KernelScratch {
+    std::vector<const Tensor*> ins;
+    KernelExtents extents;
+    std::vector<TensorType> types;
+    std::vector<Tensor> outs;
+    std::vector<void*> buffers;
+  } kernelScratch_;
 };
 
 StatusOr<std::vector<Tensor>> Runner::run(const std::vector<Tensor>& inputs) {
@@ -465,35 +474,39 @@ Status Runner::execOne(const Instruction& in) {
 }
 
 Status Runner::execKernel(const Instruction& in) {
-  std::vector<const Tensor*> ins = operands(in);
-  KernelExtents extents;
-  std::vector<TensorType> dynamicTypes;
+  KernelScratch& k = kernelScratch_; // cleared, not freed: no malloc per call
+  k.ins.clear();
+  for (Slot s : in.operands)
+    k.ins.push_back(get(s));
   const std::vector<TensorType>* outTypes = &in.outputTypes;
   if (in.shape) {
     // Sizes the kernel was not compiled for (a broadcast of a dim that is 1
     // here, a shape error the reference reports best): run the op as the
     // reference does.
-    if (!evaluateKernelShape(*in.shape, ins, extents)) return execFallback(in);
-    for (size_t o = 0; o < in.outputTypes.size(); ++o)
-      dynamicTypes.emplace_back(in.outputTypes[o].dtype, extents.outputs[o]);
-    outTypes = &dynamicTypes;
+    if (!evaluateKernelShape(*in.shape, k.ins, k.extents)) return execFallback(in);
+    k.types.resize(in.outputTypes.size());
+    for (size_t o = 0; o < in.outputTypes.size(); ++o) {
+      k.types[o].dtype = in.outputTypes[o].dtype;
+      k.types[o].shape = k.extents.outputs[o];
+    }
+    outTypes = &k.types;
   }
-  std::vector<Tensor> outs;
-  std::vector<void*> buffers;
-  for (const Tensor* t : ins)
-    buffers.push_back(const_cast<std::byte*>(t->rawData()));
+  k.outs.clear();
+  k.buffers.clear();
+  for (const Tensor* t : k.ins)
+    k.buffers.push_back(const_cast<std::byte*>(t->rawData()));
   for (const TensorType& t : *outTypes) {
     CAIRN_ASSIGN_OR_RETURN(Tensor out, allocate(t));
-    outs.push_back(std::move(out));
-    buffers.push_back(outs.back().rawData());
+    k.outs.push_back(std::move(out)); // a move keeps the bytes where they are
+    k.buffers.push_back(k.outs.back().rawData());
   }
-  buffers.push_back(extents.params.data());
-  int64_t n = outs.empty() ? 0 : outs[0].numElements();
-  if (n > 0) exe_.kernel(in.kernel)(buffers.data(), 0, n);
+  k.buffers.push_back(in.shape ? k.extents.params.data() : nullptr);
+  int64_t n = k.outs.empty() ? 0 : k.outs[0].numElements();
+  if (n > 0) exe_.kernel(in.kernel)(k.buffers.data(), 0, n);
   ++stats_.kernelCalls;
-  for (size_t i = 0; i < outs.size(); ++i) {
-    if (in.shape) CAIRN_RETURN_IF_ERROR(checkResult(in, i, outs[i]));
-    setOwned(in.results[i], std::move(outs[i]));
+  for (size_t i = 0; i < k.outs.size(); ++i) {
+    if (in.shape) CAIRN_RETURN_IF_ERROR(checkResult(in, i, k.outs[i]));
+    setOwned(in.results[i], std::move(k.outs[i]));
   }
   return Status::ok();
 }

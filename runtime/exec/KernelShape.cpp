@@ -52,8 +52,8 @@ bool evaluateKernelShape(const KernelShape& k, const std::vector<const Tensor*>&
 }
 
 bool evaluateKernelShape(const KernelShape& k, const SizeReader& read, KernelExtents& out) {
-  std::vector<int64_t> sizes;
-  sizes.reserve(k.sizes.size());
+  thread_local std::vector<int64_t> sizes; // kept: this runs before every dynamic kernel
+  sizes.clear();
   for (const SizeSource& src : k.sizes) {
     int64_t v = 0;
     if (!read(src, v) || v < 0) return false;
