@@ -39,6 +39,19 @@ struct Encoder {
         t.setDouble(i, t.getDouble(i) * scale);
     params = paramsOf(ps, values);
   }
+  /// Compiles the graph and expects its output on `b` within 1e-5 of the
+  /// interpreter's.
+  void expectCompiledMatches(const Batch& b) {
+    auto exe = codegen::cpu::compileExecutable(m);
+    ASSERT_TRUE(exe.isOk()) << exe.status().message();
+    std::vector<Tensor> args = {b.tokens, b.transitions, b.lengths};
+    args.insert(args.end(), values.begin(), values.end());
+    auto want = interpret(*f, args);
+    auto got = (*exe)->run(f->name, args);
+    ASSERT_TRUE(want.isOk() && got.isOk());
+    for (int64_t i = 0; i < (*want)[0].numElements(); ++i)
+      EXPECT_NEAR((*got)[0].getDouble(i), (*want)[0].getDouble(i), 1e-5) << i;
+  }
   /// Runs the graph on `xs` and checks every row against the oracle.
   void expectMatches(const std::vector<Example>& xs, int64_t width = 0, int64_t steps = 0,
                      int padToken = 0) {
@@ -102,16 +115,7 @@ TEST_P(SpinnPiTest, CompactReduceMatchesTheOracle) {
   e.expectMatches({all[1]});
   e.expectMatches({all[0]});
   e.expectMatches({all[3], all[3], all[4], all[1], all[0], all[2]}, /*width=*/7, /*steps=*/15);
-  auto exe = codegen::cpu::compileExecutable(e.m);
-  ASSERT_TRUE(exe.isOk()) << exe.status().message();
-  Batch b = makeBatch(all, 0, 0, 0);
-  std::vector<Tensor> args = {b.tokens, b.transitions, b.lengths};
-  args.insert(args.end(), e.values.begin(), e.values.end());
-  auto want = interpret(*e.f, args);
-  auto got = (*exe)->run(e.f->name, args);
-  ASSERT_TRUE(want.isOk() && got.isOk());
-  for (int64_t i = 0; i < (*want)[0].numElements(); ++i)
-    EXPECT_NEAR((*got)[0].getDouble(i), (*want)[0].getDouble(i), 1e-5) << i;
+  e.expectCompiledMatches(makeBatch(all, 0, 0, 0));
 }
 
 TEST_P(SpinnPiTest, CompactTrackerMatchesTheOracle) {
@@ -131,16 +135,7 @@ TEST_P(SpinnPiTest, CompactTrackerMatchesTheOracle) {
     e.expectMatches(all);
     e.expectMatches({all[1]});
     e.expectMatches({all[3], all[3], all[4], all[1], all[0], all[2]}, /*width=*/7, /*steps=*/15);
-    auto exe = codegen::cpu::compileExecutable(e.m);
-    ASSERT_TRUE(exe.isOk()) << exe.status().message();
-    Batch b = makeBatch(all, 0, /*steps=*/13);
-    std::vector<Tensor> args = {b.tokens, b.transitions, b.lengths};
-    args.insert(args.end(), e.values.begin(), e.values.end());
-    auto want = interpret(*e.f, args);
-    auto got = (*exe)->run(e.f->name, args);
-    ASSERT_TRUE(want.isOk() && got.isOk());
-    for (int64_t i = 0; i < (*want)[0].numElements(); ++i)
-      EXPECT_NEAR((*got)[0].getDouble(i), (*want)[0].getDouble(i), 1e-5) << i;
+    e.expectCompiledMatches(makeBatch(all, 0, /*steps=*/13));
   }
 }
 
