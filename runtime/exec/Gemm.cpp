@@ -91,9 +91,12 @@ GemmReuse& reuseFor(bool transA, bool transB, const Dims& d, const float* b, int
 /// For one row by a constant [N, K] B (transB: the rnn op's and ONNX's
 /// layout), B as [K, N], copied at the first such call and kept with the
 /// instruction: OpenBLAS's sgemv reads [K, N] fastest. [1, 256] x [256,
-/// 1024] on one Zen 4 core: 12.3 us per product from [K, N], 15.1 us from
-/// [N, K], 16 us through oneDNN's packed matmul (which one row by an
-/// [N, K] constant took before). The exported BiLSTM at batch 1 went from
+/// 1024] on one Zen 4 core: 12.3 us per sgemv from [K, N] and 15.1 us from
+/// [N, K] (standalone); in the executor, a loop step of that product plus a
+/// gather, a tanh and a counter took 16.0 us through oneDNN's packed matmul
+/// (which one row by an [N, K] constant took before; its call builds
+/// memory objects each time) and 13.6 us through sgemv on [K, N] (20,000
+/// steps, `cairn-run --compile --time`). The exported BiLSTM at batch 1 went from
 /// 3.68 to 3.27 ms, the BiGRU from 2.68 to 2.40 (one thread, medians of
 /// 100 runs, old and new interleaved). Two rows stay packed (2-5x faster
 /// there). Null where it does not apply. The copy costs what packing
