@@ -333,8 +333,7 @@ private:
   std::optional<Tensor> rowView(const Instruction& in, const std::vector<const Tensor*>& ins) {
     const Tensor& x = *ins[0];
     const Tensor& index = *ins[1];
-    if (!exe_.mayViewRow(in) || in.op->getIntOr("axis", 0) != 0 ||
-        in.op->getIntOr("batch_dims", 0) != 0 || index.rank() != 0 || x.rank() < 1 ||
+    if (!exe_.mayViewRow(in) || index.rank() != 0 || x.rank() < 1 ||
         !isInteger(index.dtype()) || index.dtype() == DType::I1)
       return std::nullopt;
     int64_t i = index.getInt(0);
@@ -342,7 +341,7 @@ private:
     Shape rowShape(x.shape().begin() + 1, x.shape().end());
     TensorType type(x.dtype(), rowShape);
     if (!interp::typeMismatch(in.op->result()->type, type).empty()) return std::nullopt;
-    size_t rowBytes = x.shape()[0] == 0 ? 0 : x.byteSize() / static_cast<size_t>(x.shape()[0]);
+    size_t rowBytes = x.byteSize() / static_cast<size_t>(x.shape()[0]); // shape[0] > i >= 0
     if (rowBytes == 0) return std::nullopt;
     return Tensor::borrow(type, x.rawData() + static_cast<size_t>(i) * rowBytes);
   }
@@ -918,7 +917,7 @@ Executable::Executable(std::unique_ptr<Module> module, LoweredFunctions programs
   for (const auto& [name, p] : programs_) {
     std::unordered_set<Slot> constants;
     collectConstants(p.body, constants);
-    findWeights(p.body, nullptr, constants);
+    findLoopInvariantReads(p.body, nullptr, constants);
   }
 }
 
@@ -933,8 +932,8 @@ Executable::Executable(std::unique_ptr<Module> module, LoweredFunctions programs
 // the iteration: read by kernels and GEMMs of the body only (they read
 // their operands and write fresh buffers), never yielded, aliased, updated
 // or passed into a nested block.
-void Executable::findWeights(const Block& b, const std::unordered_set<Slot>* inLoop,
-                             const std::unordered_set<Slot>& constants) {
+void Executable::findLoopInvariantReads(const Block& b, const std::unordered_set<Slot>* inLoop,
+                                        const std::unordered_set<Slot>& constants) {
   for (const Instruction& in : b.insts) {
     if (in.kind == InstKind::Gemm && in.operands.size() == 2) {
       if (constants.count(in.operands[1]))
@@ -943,6 +942,7 @@ void Executable::findWeights(const Block& b, const std::unordered_set<Slot>* inL
         weights_[&in] = Weight::LoopInvariant;
     }
     if (inLoop && in.kind == InstKind::Rows && in.op && in.op->kind() == OpKind::Gather &&
+        in.op->getIntOr("axis", 0) == 0 && in.op->getIntOr("batch_dims", 0) == 0 &&
         in.operands.size() == 2 && in.results.size() == 1 && !inLoop->count(in.operands[0]) &&
         onlyReadInBlock(b, in.results[0]))
       rowViews_.insert(&in);
@@ -952,10 +952,10 @@ void Executable::findWeights(const Block& b, const std::unordered_set<Slot>* inL
         collectDefined(nested, defined);
       defined.insert(in.carried.begin(), in.carried.end());
       for (const Block& nested : in.blocks)
-        findWeights(nested, &defined, constants);
+        findLoopInvariantReads(nested, &defined, constants);
     } else {
       for (const Block& nested : in.blocks)
-        findWeights(nested, inLoop, constants);
+        findLoopInvariantReads(nested, inLoop, constants);
     }
   }
 }

@@ -157,19 +157,22 @@ public:
   /// once per loop execution), or anything else (GemmReuse).
   enum class Weight { Varies, LoopInvariant, Constant };
   Weight weightKind(const Instruction& in) const;
-  /// Whether a `gather` may give its result as a view into its operand
-  /// (one row along axis 0, by a scalar index): the operand is a constant
-  /// or defined outside the loop the gather is in, and the result is read
-  /// only by kernels and GEMMs of the same loop body, so it dies before the
-  /// operand can be freed or updated (findWeights).
+  /// Whether a `gather` along axis 0 (no batch dims) may give its result,
+  /// when its index is a scalar, as a view of one row of its operand: the
+  /// operand is a constant or defined outside the loop the gather is in,
+  /// and the result is read only by kernels and GEMMs of the same loop
+  /// body, so it dies before the operand can be freed or updated
+  /// (findLoopInvariantReads).
   bool mayViewRow(const Instruction& in) const { return rowViews_.count(&in) > 0; }
   /// This Executable's number among loop executions and Executables
   /// (GemmReuse::epoch).
   int64_t epoch() const { return epoch_; }
 
 private:
-  void findWeights(const Block& b, const std::unordered_set<Slot>* inLoop,
-                   const std::unordered_set<Slot>& constants);
+  /// Fills weights_ and rowViews_: what a GEMM's B and a gather's operand
+  /// are relative to the loops around them.
+  void findLoopInvariantReads(const Block& b, const std::unordered_set<Slot>* inLoop,
+                              const std::unordered_set<Slot>& constants);
 
   std::unique_ptr<Module> module_;
   LoweredFunctions programs_;
