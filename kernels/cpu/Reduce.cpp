@@ -1,6 +1,9 @@
 #include "kernels/cpu/Reduce.h"
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
 #include <type_traits>
 
 namespace cairn::kernels::cpu {
@@ -82,38 +85,63 @@ bool isFastArgmax(const Tensor& x, int64_t axis) {
 
 namespace {
 
-/// The first maximum of a contiguous row in two passes that keep no
-/// dependence between elements: the maximum (eight partial ones, NaN
-/// skipped and noted), then the first index that equals it, or the first
-/// NaN. 8x faster than the one-pass scan on a decoder's 1000 logits.
+/// The first maximum of a contiguous row in one pass, four 16-byte vectors
+/// at a time (GCC/Clang vector extensions: SSE2 in the baseline build, NEON
+/// elsewhere): each lane keeps its largest value and the first index it
+/// held it at (strict >), then the lanes are merged: the largest value and,
+/// among lanes equal to it (== holds for +0 and -0 alike, as in the scan),
+/// the smallest index. A NaN anywhere sends the row to a scalar search for
+/// the first NaN, which is the maximum. A decoder's [64, 1000] logits take
+/// 24 us (GCC 12, -O2) where the scalar two-pass loop it replaces took 55:
+/// GCC left that one unvectorized. (64-byte vectors were 3x slower than
+/// either without AVX-512: GCC spilled them to the stack.)
 template <typename T> int64_t argmaxRow(const T* p, int64_t k) {
-  constexpr int kLanes = 8;
-  T m[kLanes];
-  bool nan = false;
-  for (int l = 0; l < kLanes; ++l)
-    m[l] = p[0];
+  using I = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+  constexpr int kWidth = 16 / static_cast<int>(sizeof(T)); // lanes of one vector
+  constexpr int kUnroll = 4;
+  constexpr int kStep = kWidth * kUnroll;
+  typedef T V __attribute__((vector_size(16)));
+  typedef I Idx __attribute__((vector_size(16))); // also what comparing two V gives
   int64_t j = 0;
-  for (; j + kLanes <= k; j += kLanes)
-    for (int l = 0; l < kLanes; ++l) {
-      T v = p[j + l];
-      m[l] = v > m[l] ? v : m[l]; // a NaN v is skipped here
-      if constexpr (std::is_floating_point_v<T>) nan |= v != v;
+  T best = p[0];
+  int64_t at = 0;
+  bool nan = false;
+  // Lane indices fit I: rows of 2^31 or more 4-byte elements take the scalar loop.
+  if (k >= kStep && (sizeof(I) == 8 || k <= std::numeric_limits<int32_t>::max())) {
+    V m[kUnroll], v[kUnroll];
+    Idx where[kUnroll], bad[kUnroll], lane;
+    for (int l = 0; l < kWidth; ++l)
+      lane[l] = static_cast<I>(l);
+    std::memcpy(m, p, sizeof m);
+    for (int u = 0; u < kUnroll; ++u) {
+      where[u] = lane + static_cast<I>(u * kWidth);
+      bad[u] = m[u] != m[u];
     }
-  for (; j < k; ++j) {
-    m[0] = p[j] > m[0] ? p[j] : m[0];
+    for (j = kStep; j + kStep <= k; j += kStep) {
+      std::memcpy(v, p + j, sizeof v);
+      for (int u = 0; u < kUnroll; ++u) {
+        Idx more = v[u] > m[u]; // never for a NaN v
+        m[u] = more ? v[u] : m[u];
+        where[u] = more ? lane + static_cast<I>(j + u * kWidth) : where[u];
+        if constexpr (std::is_floating_point_v<T>) bad[u] |= v[u] != v[u];
+      }
+    }
+    best = m[0][0];
+    at = where[0][0];
+    for (int u = 0; u < kUnroll; ++u)
+      for (int l = 0; l < kWidth; ++l) {
+        if (m[u][l] > best || (m[u][l] == best && where[u][l] < at)) best = m[u][l], at = where[u][l];
+        nan |= bad[u][l] != 0;
+      }
+  }
+  for (; j < k; ++j) { // the tail, or the whole of a short row
+    if (p[j] > best) best = p[j], at = j;
     if constexpr (std::is_floating_point_v<T>) nan |= p[j] != p[j];
   }
-  if constexpr (std::is_floating_point_v<T>) {
-    if (nan) // both loops above saw every element, p[0] included
-      for (j = 0; j < k; ++j)
-        if (p[j] != p[j]) return j;
-  }
-  T best = m[0];
-  for (int l = 1; l < kLanes; ++l)
-    best = m[l] > best ? m[l] : best;
-  for (j = 0; j < k; ++j) // == holds for +0 and -0 alike: the first of either, as the scan
-    if (p[j] == best) return j;
-  return 0;
+  if (nan)
+    for (j = 0; j < k; ++j)
+      if (p[j] != p[j]) return j;
+  return at;
 }
 
 template <typename T, typename I>

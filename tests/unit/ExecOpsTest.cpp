@@ -3,6 +3,8 @@
 // pipeline; GEMM layouts (transposes, batches, vectors, f64); the indexed
 // ops in place and copied; kernels of dynamic shape specialized per batch
 // size; while/if; errors with locations; four threads on one Executable.
+#include <cmath>
+#include <random>
 #include <thread>
 #include <utility>
 
@@ -499,6 +501,38 @@ TEST(ExecRowsTest, ArgmaxIsTheReference) {
   EXPECT_FALSE(kernels::cpu::isFastArgmax(Tensor(TensorType(DType::F32, {2, 0})), 1)); // no maximum
   EXPECT_FALSE(kernels::cpu::isFastArgmax(x, 2));
   EXPECT_FALSE(kernels::cpu::isFastArgmax(Tensor(TensorType(DType::I1, {2})), 0));
+}
+
+TEST(ExecRowsTest, ArgmaxRowsOfEveryLengthAreTheReference) {
+  // The fast row scan works in lanes of 4 vectors and merges them: every
+  // length around those steps, maxima tied across lanes and in the tail,
+  // -0 beside +0, and a NaN at every position class.
+  std::mt19937 rng(7);
+  for (DType dt : {DType::F32, DType::F64, DType::I32, DType::I64})
+    for (int64_t k : {1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 1000})
+      for (int trial = 0; trial < 12; ++trial) {
+        Tensor x(TensorType(dt, {3, k}));
+        std::uniform_int_distribution<int> small(-3, 3); // many ties
+        for (int64_t i = 0; i < x.numElements(); ++i)
+          x.setDouble(i, small(rng));
+        bool fp = dt == DType::F32 || dt == DType::F64;
+        std::uniform_int_distribution<int64_t> pos(0, k - 1);
+        if (fp && trial % 3 == 1) { // the maximum is zero, of both signs
+          for (int64_t i = 0; i < x.numElements(); ++i)
+            x.setDouble(i, std::min(0.0, x.getDouble(i)));
+          x.setDouble(pos(rng), -0.0);
+        }
+        if (fp && trial % 3 == 2) { // NaNs at random positions of the first two rows
+          x.setDouble(pos(rng), NAN);
+          x.setDouble(k + pos(rng), NAN);
+          x.setDouble(k + pos(rng), NAN);
+        }
+        auto want = kernels::argmax(x, 1, DType::I64);
+        ASSERT_TRUE(want.isOk()) << want.status().message();
+        Tensor got(want->type());
+        kernels::cpu::argmaxInto(x, 1, got);
+        ASSERT_EQ(got.toInts(), want->toInts()) << dtypeName(dt) << " k=" << k << " trial " << trial;
+      }
 }
 
 TEST(ExecRowsTest, TransposeIsTheReference) {
