@@ -15,16 +15,11 @@
 #include <new>
 #include <optional>
 #include <stdexcept>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
 #if defined(__SSE2__)
 #include <xmmintrin.h>
-#endif
-#if defined(__linux__)
-#include <pthread.h>
-#include <sched.h>
 #endif
 
 #include <fmt/format.h>
@@ -37,6 +32,7 @@
 #include "runtime/exec/Blas.h"
 #include "runtime/RunLimits.h"
 #include "runtime/exec/Gemm.h"
+#include "runtime/exec/SideThread.h"
 #include "runtime/reference/Interpreter.h"
 #include "runtime/reference/OpEval.h"
 
@@ -114,6 +110,7 @@ struct ExecutionContext::State {
   std::vector<SlotValue> frame; ///< shared by the threads of a `parallel` (disjoint slots)
   Memory main;                  ///< the running thread's pool
   Memory side;                  ///< the second thread's, for `parallel` instructions
+  SideThread sideThread;        ///< that thread, started by the first pair
   std::atomic<int64_t> liveBytes{0};
   /// Set while a run uses the context: a second run at once is refused
   /// (it would share the frame and return another run's values).
@@ -125,47 +122,6 @@ struct ExecutionContext::State {
 /// matches a later one.
 std::atomic<int64_t> gNextEpoch{0};
 int64_t newEpoch() { return gNextEpoch.fetch_add(1, std::memory_order_relaxed); }
-
-int usableCpus() {
-#if defined(__linux__)
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
-#endif
-  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-}
-
-/// The CPUs this thread may use other than the one it runs on, for a new
-/// thread to keep to. Why: a new thread starts on its creator's CPU when the
-/// other one is idle, and on a VM whose idle vCPU is halted the load
-/// balancer takes milliseconds to move it; a BiLSTM forward's two
-/// directions then shared one core (93 instead of 57 ms when the run
-/// followed an idle pause, as every run of the peers benchmark does).
-/// The new thread applies it to itself (keepTo), first thing: set from the
-/// creator through the thread's handle, it raced the thread's exit, and a
-/// thread that had already finished has kernel id 0, so the call pinned the
-/// *creator* to the other CPU for good (every later pair then ran one loop
-/// after the other: ExecControlFlowTest.IndependentLoopsRunInParallel
-/// failed under load).
-struct OtherCpus {
-#if defined(__linux__)
-  cpu_set_t set;
-  bool valid = false;
-#endif
-  OtherCpus() {
-#if defined(__linux__)
-    int here = sched_getcpu();
-    if (here < 0 || sched_getaffinity(0, sizeof set, &set) != 0) return;
-    CPU_CLR(here, &set);
-    valid = CPU_COUNT(&set) > 0;
-#endif
-  }
-  /// Restricts the calling thread to them.
-  void keepTo() const {
-#if defined(__linux__)
-    if (valid) pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-#endif
-  }
-};
 
 Status maxTripExceeded(const Op& op, int64_t maxTrip, bool fromOperand) {
   return interp::maxTripExceeded(op, maxTrip, fromOperand, "executor");
@@ -364,6 +320,7 @@ private:
   ExecStats& stats_;
   const ExecOptions& opts_;
   int loopDepth_ = 0;
+  bool onSideThread_ = false; ///< this Runner runs a pair's second loop
   /// The loop executions enclosing the current instruction, innermost last.
   std::vector<int64_t> loopEpochs_;
   /// The instruction whose values take() copies, for the profile: set by
@@ -792,8 +749,10 @@ Status Runner::execWhile(const Instruction& in) {
 }
 
 Status Runner::execParallel(const Instruction& in) {
-  // Not when this thread may use one CPU only (taskset, a container's cpuset).
-  if (!opts_.parallel || in.blocks.size() != 2 || usableCpus() < 2) {
+  // Not when this thread may use one CPU only (taskset, a container's
+  // cpuset), nor on the side thread itself (a pair nested in its loop: the
+  // context has one side thread and one side pool).
+  if (!opts_.parallel || in.blocks.size() != 2 || onSideThread_ || usableCpus() < 2) {
     for (const Block& b : in.blocks)
       CAIRN_RETURN_IF_ERROR(runBlock(b));
     return Status::ok();
@@ -805,18 +764,22 @@ Status Runner::execParallel(const Instruction& in) {
   Runner side(*this, s_.side, sideStats);
   side.loopDepth_ = loopDepth_;
   side.loopEpochs_ = loopEpochs_;
+  side.onSideThread_ = true;
   Status sideStatus = Status::ok();
-  const OtherCpus others;
-  std::thread t([&] {
-    others.keepTo();
+  auto job = [&] {
     GemmThreadCap oneThreadThere(1);
     DenormalMode mode(opts_.flushDenormals);
     sideStatus = guardExceptions([&] { return side.runBlock(in.blocks[1]); });
-  });
-  Status mine = runBlock(in.blocks[0]);
-  t.join();
+  };
+  bool posted = s_.sideThread.post(job, OtherCpus::ofCaller());
+  // Caught here: unwinding past the wait would free what the side thread uses.
+  Status mine = guardExceptions([&] { return runBlock(in.blocks[0]); });
+  if (posted)
+    s_.sideThread.wait();
+  else if (mine.isOk()) // no thread to be had: the second loop after the first
+    sideStatus = side.runBlock(in.blocks[1]);
   mergeStats(sideStats);
-  ++stats_.parallelRuns;
+  if (posted) ++stats_.parallelRuns;
   if (!mine.isOk()) return mine; // the earlier loop's error first
   return sideStatus;
 }

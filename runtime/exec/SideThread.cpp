@@ -1,0 +1,93 @@
+#include "runtime/exec/SideThread.h"
+
+#include <algorithm>
+#include <system_error>
+
+#if defined(__linux__)
+#include <pthread.h>
+#endif
+
+namespace cairn::exec {
+
+int usableCpus() {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+#endif
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+OtherCpus OtherCpus::ofCaller() {
+  OtherCpus o;
+#if defined(__linux__)
+  int here = sched_getcpu();
+  if (here < 0 || sched_getaffinity(0, sizeof o.set, &o.set) != 0) return o;
+  CPU_CLR(here, &o.set);
+  o.valid = CPU_COUNT(&o.set) > 0;
+#endif
+  return o;
+}
+
+bool OtherCpus::operator==(const OtherCpus& o) const {
+#if defined(__linux__)
+  if (valid && o.valid) return CPU_EQUAL(&set, &o.set);
+#endif
+  return valid == o.valid;
+}
+
+void OtherCpus::keepTo() const {
+#if defined(__linux__)
+  // Applied by the thread itself: set from outside through its handle, it
+  // raced the thread's exit, and a finished thread's kernel id is 0, which
+  // pinned the *caller* instead (every later pair then ran one loop after
+  // the other).
+  if (valid) pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+#endif
+}
+
+SideThread::~SideThread() {
+  if (!thread_.joinable()) return;
+  state_.store(kStop, std::memory_order_release);
+  state_.notify_one();
+  thread_.join();
+}
+
+bool SideThread::postRaw(void (*fn)(void*), void* arg, const OtherCpus& where) {
+  fn_ = fn;
+  arg_ = arg;
+  where_ = where;
+  if (!thread_.joinable()) {
+    try {
+      thread_ = std::thread([this] { loop(); });
+    } catch (const std::system_error&) { // out of threads: the caller runs the job
+      return false;
+    }
+  }
+  state_.store(kPosted, std::memory_order_release);
+  state_.notify_one();
+  return true;
+}
+
+void SideThread::wait() {
+  for (int s; (s = state_.load(std::memory_order_acquire)) != kDone;)
+    state_.wait(s, std::memory_order_acquire);
+  state_.store(kIdle, std::memory_order_relaxed);
+}
+
+void SideThread::loop() {
+  for (;;) {
+    int s;
+    while ((s = state_.load(std::memory_order_acquire)) != kPosted && s != kStop)
+      state_.wait(s, std::memory_order_acquire);
+    if (s == kStop) return;
+    if (!(where_ == applied_)) { // the caller moved to another CPU since (or first job)
+      where_.keepTo();
+      applied_ = where_;
+    }
+    fn_(arg_);
+    state_.store(kDone, std::memory_order_release);
+    state_.notify_one();
+  }
+}
+
+} // namespace cairn::exec

@@ -1,0 +1,79 @@
+// The executor's kept second thread for `parallel` pairs (runtime/exec/SideThread.h):
+// one thread for every job of a context, each job run once and seen whole
+// by the poster after wait(), the job kept off the poster's CPU, and a
+// context's pairs counted as parallel runs however many times it runs.
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "runtime/exec/SideThread.h"
+
+namespace cairn::exec {
+namespace {
+
+TEST(SideThreadTest, OneThreadRunsEveryJobOnce) {
+  SideThread side;
+  std::vector<std::thread::id> ran;
+  std::vector<int> values(2000, 0);
+  for (int i = 0; i < 2000; ++i) {
+    auto job = [&, i] {
+      ran.push_back(std::this_thread::get_id());
+      values[static_cast<size_t>(i)] += i + 1; // plain writes: wait() must publish them
+    };
+    ASSERT_TRUE(side.post(job, OtherCpus()));
+    side.wait();
+  }
+  ASSERT_EQ(ran.size(), 2000u);
+  for (size_t i = 0; i < ran.size(); ++i) {
+    EXPECT_EQ(ran[i], ran[0]) << "job " << i << " ran on another thread";
+    EXPECT_EQ(values[i], static_cast<int>(i) + 1);
+  }
+  EXPECT_NE(ran[0], std::this_thread::get_id());
+}
+
+TEST(SideThreadTest, JobRunsBesideThePoster) {
+  // The poster works while the job runs: both finish, in either order.
+  SideThread side;
+  std::atomic<int> done{0};
+  for (int round = 0; round < 50; ++round) {
+    auto job = [&] { done.fetch_add(1); };
+    ASSERT_TRUE(side.post(job, OtherCpus()));
+    volatile int64_t spin = 0;
+    for (int k = 0; k < 1000; ++k)
+      spin = spin + k;
+    side.wait();
+    EXPECT_EQ(done.load(), round + 1);
+  }
+}
+
+#if defined(__linux__)
+TEST(SideThreadTest, JobKeepsOffThePostersCpu) {
+  if (usableCpus() < 2) GTEST_SKIP() << "this process may use one CPU only";
+  SideThread side;
+  for (int round = 0; round < 20; ++round) {
+    OtherCpus where = OtherCpus::ofCaller();
+    ASSERT_TRUE(where.valid);
+    int cpu = -1;
+    auto job = [&] { cpu = sched_getcpu(); };
+    ASSERT_TRUE(side.post(job, where));
+    side.wait();
+    ASSERT_GE(cpu, 0);
+    EXPECT_TRUE(CPU_ISSET(cpu, &where.set)) << "job ran on CPU " << cpu << " (round " << round << ")";
+  }
+}
+#endif
+
+TEST(SideThreadTest, UnusedOrStoppedCleanly) {
+  { SideThread never; } // no thread to stop
+  SideThread once;
+  int x = 0;
+  auto job = [&] { x = 7; };
+  ASSERT_TRUE(once.post(job, OtherCpus()));
+  once.wait();
+  EXPECT_EQ(x, 7);
+} // the destructor stops and joins the thread
+
+} // namespace
+} // namespace cairn::exec
