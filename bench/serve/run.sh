@@ -7,7 +7,7 @@
 #
 #   bench/serve/run.sh                 # ~2 min; writes build/serve-bench/results.md
 #   DURATION=30 CONCURRENCY="1 16 64 256" bench/serve/run.sh
-#   MODELS=snli-text bench/serve/run.sh  # some of: project spinn snli-text
+#   MODELS=snli-text bench/serve/run.sh  # some of: overhead project spinn snli-text
 #   SPINN_ARGS="--embed 300 --hidden 300 --tracker-size 64 --mlp-hidden 1024" \
 #     MODELS=spinn OUT_DIR=build/serve-bench-300 bench/serve/run.sh
 #                                      # SPINN at the paper's width (preparing
@@ -28,7 +28,7 @@ build="${BUILD_DIR:-$root/build}"
 out="${OUT_DIR:-$build/serve-bench}"
 duration="${DURATION:-8}"
 concurrency="${CONCURRENCY:-1 16 64}"
-models=" ${MODELS:-project spinn snli-text} "
+models=" ${MODELS:-overhead project spinn snli-text} "
 command -v wrk > /dev/null || { echo "bench/serve: wrk is needed (apt-get install wrk)" >&2; exit 2; }
 "$root/scripts/build.sh" cairn-serve > /dev/null
 mkdir -p "$out"
@@ -220,7 +220,66 @@ print(f"SNLI text answers checked: 200 pairs sent at once to the batching server
 PY
 }
 
-rm -f "$out/check.txt"
+# The server's per-request overhead (the issue's target: <= 50 us at
+# concurrency 1): an identity model (bench/serve/identity.cairn, one row of
+# 64 floats in and out), batching off, one connection. Three figures: the
+# floor of this client and loopback TCP (GET /healthz: httplib and wrk, no
+# JSON, no model); the identity request's p50; and the server's own mean
+# time inside the :predict handler outside the run (/v1/stats "predict").
+bench_overhead() {
+  local port_file="$out/port"
+  rm -f "$port_file"
+  "$build/bin/cairn-serve" --model "m=$root/bench/serve/identity.cairn" --port 0 \
+    --port-file "$port_file" --threads 8 > "$out/serve.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 600); do [ -s "$port_file" ] && break; sleep 0.05; done
+  port=$(cat "$port_file")
+  python3 - "$out/identity.jsonl" <<'PY'
+import json, sys
+req = {"function": "identity", "inputs": [{"dtype": "f32", "shape": [1, 64],
+                                            "data": [i / 64.0 for i in range(64)]}]}
+open(sys.argv[1], "w").write(json.dumps(req) + "\n")
+PY
+  cat > "$out/get.lua" <<'LUA'
+function done(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %d %.1f %.1f %.1f %.1f\n", summary.requests,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write +
+    summary.errors.timeout, summary.duration, latency:percentile(50), latency:percentile(99),
+    latency:percentile(99.9), latency.max))
+end
+LUA
+  local health identity stats
+  health=$(wrk -t1 -c1 -d"${duration}s" -s "$out/get.lua" "http://127.0.0.1:$port/healthz" | grep '^RESULT')
+  identity=$(REQUESTS="$out/identity.jsonl" wrk -t1 -c1 -d"${duration}s" -s "$out/post.lua" \
+    "http://127.0.0.1:$port/v1/models/m:predict" | grep '^RESULT')
+  stats=$(curl -s "http://127.0.0.1:$port/v1/stats")
+  kill -TERM "$pid"
+  wait "$pid" || true
+  pid=""
+  python3 - "$health" "$identity" "$stats" > "$out/overhead.md" <<'PY'
+import json, sys
+def parse(line):
+    _, n, errors, us, p50, p99, p999, mx = line.split()
+    return int(n) / (int(us) / 1e6), float(p50), float(p99), int(errors)
+h, i, stats = parse(sys.argv[1]), parse(sys.argv[2]), json.loads(sys.argv[3])["predict"]
+print("Per-request overhead, concurrency 1, batching off (wrk: requests/s, p50 and p99 in us):")
+print()
+print("| request | requests/s | p50 us | p99 us | errors |")
+print("| --- | ---: | ---: | ---: | ---: |")
+print(f"| GET /healthz (the floor: wrk, loopback TCP, httplib) | {h[0]:.0f} | {h[1]:.0f} | {h[2]:.0f} | {h[3]} |")
+print(f"| POST :predict, identity model, [1,64] f32 | {i[0]:.0f} | {i[1]:.0f} | {i[2]:.0f} | {i[3]} |")
+print()
+print(f"- :predict p50 less the /healthz floor: {i[1] - h[1]:.0f} us")
+print(f"- the server's own time per answered :predict (/v1/stats, means over "
+      f"{stats['answered']} requests): {stats['handler_us_mean']:.1f} us in the handler, "
+      f"{stats['run_us_mean']:.1f} us of it in the run, {stats['server_us_mean']:.1f} us outside it")
+PY
+}
+
+rm -f "$out/check.txt" "$out/overhead.md"
+if [[ $models == *" overhead "* ]]; then
+  bench_overhead
+fi
 if [[ $models == *" project "* ]]; then
   bench_model project "$out/project.jsonl" 32 --model "m=$root/tests/unit/Inputs/limits.cairn"
 fi
@@ -236,6 +295,7 @@ fi
 {
   echo
   [ -f "$out/check.txt" ] && cat "$out/check.txt"
+  [ -f "$out/overhead.md" ] && { cat "$out/overhead.md"; echo; }
   echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs; wrk with 2 threads (1 at concurrency 1), ${duration} s per row; $(git -C "$root" rev-parse --short HEAD)"
 } >> "$out/results.md"
 cat "$out/results.md"

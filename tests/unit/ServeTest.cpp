@@ -143,6 +143,14 @@ TEST(ServeTest, RequestsThatFitRunAsOneBatch) {
   EXPECT_EQ(stats["batching"]["requests"], 4);
   EXPECT_EQ(stats["batching"]["batches"], 1);
   EXPECT_EQ(stats["batching"]["rows"], 4);
+  // The server's own time per answered request: the handler's, less the run's
+  // (which here includes the wait for the batch to fill).
+  const json& predict = stats["predict"];
+  EXPECT_EQ(predict["answered"], 4);
+  EXPECT_GT(predict["run_us_mean"].get<double>(), 0.0);
+  EXPECT_GE(predict["handler_us_mean"].get<double>(), predict["run_us_mean"].get<double>());
+  EXPECT_DOUBLE_EQ(predict["server_us_mean"].get<double>(),
+                   predict["handler_us_mean"].get<double>() - predict["run_us_mean"].get<double>());
   // A function that cannot be batched (@fill: no argument leads with `?`) runs alone.
   json out;
   EXPECT_EQ(post(s, "/v1/models/m:predict", fillRequest(2, 3).dump(), &out), 200);

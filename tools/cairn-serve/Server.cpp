@@ -167,6 +167,14 @@ void Server::routes() {
         b.retriedAlone += one.retriedAlone;
         b.paddedBatches += one.paddedBatches;
       }
+    // Means over the answered :predict requests, in microseconds.
+    int64_t n = predicted_.load();
+    double handler = n ? predictNanos_.load() / 1e3 / static_cast<double>(n) : 0.0;
+    double run = n ? predictRunNanos_.load() / 1e3 / static_cast<double>(n) : 0.0;
+    json predictStats = {{"answered", n},
+                         {"handler_us_mean", handler},
+                         {"run_us_mean", run},
+                         {"server_us_mean", handler - run}};
     reply(res, 200, {{"in_flight", inFlight_.load()}, {"answered", answered_.load()},
                      {"failed", failed_.load()}, {"draining", draining_.load()},
                      {"batching", {{"max_rows", o_.batch.maxRows},
@@ -175,7 +183,8 @@ void Server::routes() {
                                    {"rows", b.rows},
                                    {"retried_alone", b.retriedAlone},
                                    {"pad", o_.batch.pad},
-                                   {"padded_batches", b.paddedBatches}}}});
+                                   {"padded_batches", b.paddedBatches}}},
+                     {"predict", predictStats}});
   });
   s.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
     json list = json::array();
@@ -236,8 +245,10 @@ void Server::routes() {
     std::optional<RunLimits> limits = limitsOf(body, start, o_);
     if (!limits)
       return fail(res, 400, "BAD_REQUEST", "\"timeout_ms\" must be a positive integer");
+    auto runStart = std::chrono::steady_clock::now();
     StatusOr<std::vector<Tensor>> out =
         runOne(it->first, model, function, std::move(inputs), *limits);
+    auto runEnd = std::chrono::steady_clock::now();
     if (!out.isOk()) {
       TextReply r = runFailure(out.status());
       return reply(res, r.status, r.body);
@@ -248,6 +259,10 @@ void Server::routes() {
                     .count();
     reply(res, 200, {{"model", it->first}, {"function", function}, {"outputs", outputs},
                      {"elapsed_ms", ms}});
+    auto nanos = [](auto d) { return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(); };
+    predictRunNanos_ += nanos(runEnd - runStart);
+    predictNanos_ += nanos(std::chrono::steady_clock::now() - start);
+    ++predicted_;
   });
   s.Post(R"(/v1/models/([^/:]+):(classify|tag))", [this](const httplib::Request& req,
                                                          httplib::Response& res) {

@@ -72,6 +72,11 @@ private:
   std::unique_ptr<httplib::Server> http_;
   std::atomic<bool> draining_{false};
   std::atomic<int64_t> inFlight_{0}, answered_{0}, failed_{0};
+  /// Answered :predict requests, their time in the handler (body parsed to
+  /// response body written) and the part of it in runOne (the model, and a
+  /// batch's wait): the difference is the server's own work per request,
+  /// /v1/stats "predict" (HTTP parsing and socket I/O, httplib's, excluded).
+  std::atomic<int64_t> predicted_{0}, predictNanos_{0}, predictRunNanos_{0};
 
   /// One request in flight for its lifetime; counted answered or failed by
   /// its response's status when it ends.
