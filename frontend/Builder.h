@@ -244,6 +244,8 @@ Val exp(Val x);
 Val log(Val x);
 Val tanh(Val x);
 Val sigmoid(Val x);
+/// The error function (GELU's exact form: x * (1 + erf(x / sqrt 2)) / 2).
+Val erf(Val x);
 Val relu(Val x);
 Val sqrt(Val x);
 Val rsqrt(Val x);

@@ -130,6 +130,9 @@ Val tanh(Val x) {
 Val sigmoid(Val x) {
   return unary(OpKind::Sigmoid, x);
 }
+Val erf(Val x) {
+  return unary(OpKind::Erf, x);
+}
 Val relu(Val x) {
   return unary(OpKind::Relu, x);
 }

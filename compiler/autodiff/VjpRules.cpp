@@ -44,6 +44,10 @@ Grads sigmoidVjp(GradientContext& ctx, Op& op, const Grads& d, AdjointMap&) {
   Val y = resultOf(ctx, op);
   return {d[0] * (y * (1.0 - y))};
 }
+Grads erfVjp(GradientContext& ctx, Op& op, const Grads& d, AdjointMap&) {
+  Val x = operandOf(ctx, op, 0); // d/dx erf(x) = 2/sqrt(pi) e^(-x^2)
+  return {d[0] * (1.1283791670955126 * exp(-(x * x)))};
+}
 Grads reluVjp(GradientContext& ctx, Op& op, const Grads& d, AdjointMap&) {
   return {select(gt(operandOf(ctx, op, 0), 0.0), d[0], 0.0)};
 }
@@ -359,6 +363,7 @@ VjpFn findVjpRule(OpKind kind) {
   case OpKind::Log: return logVjp;
   case OpKind::Tanh: return tanhVjp;
   case OpKind::Sigmoid: return sigmoidVjp;
+  case OpKind::Erf: return erfVjp;
   case OpKind::Relu: return reluVjp;
   case OpKind::Sqrt: return sqrtVjp;
   case OpKind::Rsqrt: return rsqrtVjp;

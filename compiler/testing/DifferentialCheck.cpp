@@ -119,6 +119,7 @@ private:
     OpFamily family = opInfo(op.kind()).family;
     bool approximated = op.kind() == OpKind::Exp || op.kind() == OpKind::Log ||
                         op.kind() == OpKind::Tanh || op.kind() == OpKind::Sigmoid ||
+                        op.kind() == OpKind::Erf ||
                         op.kind() == OpKind::Pow || op.kind() == OpKind::Dot ||
                         family == OpFamily::Reduce || op.kind() == OpKind::ScatterAdd;
     bool discontinuous = family == OpFamily::Compare || family == OpFamily::Argmax ||

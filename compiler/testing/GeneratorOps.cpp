@@ -78,6 +78,8 @@ BVal applyUnary(Generator& g, OpKind kind, BVal x) {
     return {tanh(v), std::min(b, 1.0)};
   case OpKind::Sigmoid:
     return {sigmoid(v), 1};
+  case OpKind::Erf:
+    return {erf(v), std::min(b, 1.0)};
   case OpKind::Sqrt:
     return {sqrt(abs(v)), std::sqrt(b)};
   case OpKind::Rsqrt: {
@@ -117,9 +119,9 @@ BVal Generator::partnerFor(const BVal& a) {
 
 bool Generator::emitUnary() {
   BVal x = *choose(any);
-  static const OpKind kFloat[] = {OpKind::Neg,  OpKind::Abs,  OpKind::Exp,
-                                  OpKind::Log,  OpKind::Tanh, OpKind::Sigmoid,
-                                  OpKind::Relu, OpKind::Sqrt, OpKind::Rsqrt};
+  static const OpKind kFloat[] = {OpKind::Neg,  OpKind::Abs,  OpKind::Exp,     OpKind::Log,
+                                  OpKind::Tanh, OpKind::Erf,  OpKind::Sigmoid, OpKind::Relu,
+                                  OpKind::Sqrt, OpKind::Rsqrt};
   static const OpKind kInt[] = {OpKind::Neg, OpKind::Abs, OpKind::Relu, OpKind::Not};
   DType dt = x.v.dtype();
   OpKind k = isFloat(dt)  ? kFloat[rng.below(std::size(kFloat))]

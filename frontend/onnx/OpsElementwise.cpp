@@ -255,6 +255,7 @@ void registerElementwiseOps(ConverterTable& t) {
   t["Log"] = unaryOp<log>;
   t["Tanh"] = unaryOp<tanh>;
   t["Sigmoid"] = unaryOp<sigmoid>;
+  t["Erf"] = unaryOp<erf>;
   t["Relu"] = unaryOp<relu>;
   t["Sqrt"] = unaryOp<sqrt>;
   t["Reciprocal"] = reciprocal;

@@ -74,6 +74,7 @@ template <typename T> StatusOr<Tensor> unaryTyped(OpKind kind, const Tensor& x) 
   case OpKind::Log:
   case OpKind::Tanh:
   case OpKind::Sigmoid:
+  case OpKind::Erf:
   case OpKind::Sqrt:
   case OpKind::Rsqrt:
     if constexpr (!isF) {
@@ -86,6 +87,8 @@ template <typename T> StatusOr<Tensor> unaryTyped(OpKind kind, const Tensor& x) 
         return mapUnary<T>(x, [](C v) { return std::log(v); });
       case OpKind::Tanh:
         return mapUnary<T>(x, [](C v) { return std::tanh(v); });
+      case OpKind::Erf:
+        return mapUnary<T>(x, [](C v) { return std::erf(v); });
       case OpKind::Sqrt:
         return mapUnary<T>(x, [](C v) { return std::sqrt(v); });
       case OpKind::Rsqrt:

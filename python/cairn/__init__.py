@@ -21,9 +21,9 @@ from ._module import (AotModel, BuildError, CairnError, Executable, Function, Mo
                       load_aot, parse, trace)
 from ._tensor import absolute as abs  # noqa: A001 (cairn.abs, as numpy's)
 from ._tensor import (Tensor, absolute, arange, as_tensor, concat, constant, dynamic_slice,
-                      dynamic_update_slice, exp, full, gather, iota, log, log_softmax, logical_not,
-                      matmul, maximum, minimum, nonzero, ones, relu, rng_categorical, rng_uniform,
-                      rsqrt, scatter, scatter_add, sigmoid, softmax, split, sqrt, stack,
-                      stop_gradient, tanh, where, zeros, zeros_like)
+                      dynamic_update_slice, erf, exp, full, gather, iota, log, log_softmax,
+                      logical_not, matmul, maximum, minimum, nonzero, ones, relu, rng_categorical,
+                      rng_uniform, rsqrt, scatter, scatter_add, sigmoid, softmax, split, sqrt,
+                      stack, stop_gradient, tanh, where, zeros, zeros_like)
 
 __all__ = [n for n in dir() if not n.startswith("_")]

@@ -104,6 +104,7 @@ Unary unaryOp(const std::string& name) {
                                                                   {"log", log},
                                                                   {"tanh", tanh},
                                                                   {"sigmoid", sigmoid},
+                                                                  {"erf", erf},
                                                                   {"relu", relu},
                                                                   {"sqrt", sqrt},
                                                                   {"rsqrt", rsqrt},

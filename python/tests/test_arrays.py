@@ -247,3 +247,17 @@ def test_threads_feeding_back_one_result():
     assert results == [512.0] * 200
     np.testing.assert_array_equal(y, 1.0)
     assert float(f(y)) == 512.0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("backend", ["cpu", "interpreter"])
+def test_gelu_through_erf(dtype, backend):
+    # GELU's exact form, as PyTorch exports it: compiled (f32 erf in the fused
+    # kernel; f64 through the reference kernel) and interpreted, against math.erf.
+    import math
+    f = cairn.jit(lambda x: x * 0.5 * (cairn.erf(x * 0.7071067811865476) + 1.0), backend=backend)
+    a = np.linspace(-5, 5, 101).astype(dtype)
+    want = np.array([v * 0.5 * (math.erf(v / math.sqrt(2)) + 1) for v in a.astype(np.float64)])
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(f(a), want, rtol=tol, atol=tol)
+    assert np.asarray(f(a)).dtype == dtype

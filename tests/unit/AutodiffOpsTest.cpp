@@ -27,6 +27,7 @@ TEST(AutodiffOps, Unary) {
   unary([](Val x) { return log(x); }, {5}, 0.2, 3, 5);
   unary([](Val x) { return tanh(x); }, {2, 2, 3}, -2, 2, 6);
   unary([](Val x) { return sigmoid(x); }, {6}, -4, 4, 7);
+  unary([](Val x) { return erf(x); }, {2, 5}, -2.5, 2.5, 12);
   unary([](Val x) { return relu(x); }, {8}, 0.05, 1, 8);
   unary([](Val x) { return relu(x); }, {8}, -1, -0.05, 9);
   unary([](Val x) { return sqrt(x); }, {4}, 0.3, 2, 10);

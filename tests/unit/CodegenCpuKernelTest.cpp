@@ -319,6 +319,11 @@ TEST(CodegenCpuKernelTest, ClearErrorsForWhatCodegenDoesNotDo) {
                                  "    %y = pow %a0, %a1 : tensor<4xf64>\n    yield %y\n"),
                   {Tensor(TensorType(DType::F64, {4})), Tensor(TensorType(DType::F64, {4}))});
   EXPECT_TRUE(codegentest::contains(pow64, "unsupported in codegen: 'pow' on f64"));
+  std::string erf64 =
+      unsupported(fusionFunction({"tensor<4xf64>"}, {"tensor<4xf64>"},
+                                 "    %y = erf %a0 : tensor<4xf64>\n    yield %y\n"),
+                  {Tensor(TensorType(DType::F64, {4}))});
+  EXPECT_TRUE(codegentest::contains(erf64, "unsupported in codegen: 'erf' on f64"));
   std::string idiv =
       unsupported(fusionFunction({"tensor<4xi32>", "tensor<4xi32>"}, {"tensor<4xi32>"},
                                  "    %y = div %a0, %a1 : tensor<4xi32>\n    yield %y\n"),

@@ -43,8 +43,9 @@ Tensor runCompiled(const std::string& op, const Tensor& x, const Tensor* y = nul
 /// The exact value (to far below the format's ulp): libm in double for f32
 /// inputs, in long double for f64 inputs; sigmoid arranged as the reference.
 template <typename T> T exactIn(const std::string& op, T x) {
-  using std::exp, std::log, std::tanh;
+  using std::exp, std::log, std::tanh, std::erf;
   if (op == "exp") return exp(x);
+  if (op == "erf") return erf(x);
   if (op == "log") return log(x);
   if (op == "tanh") return tanh(x);
   if (x >= 0) return T(1) / (T(1) + exp(-x));
@@ -160,7 +161,8 @@ INSTANTIATE_TEST_SUITE_P(Approximations, CodegenCpuMathSweepTest,
                                            SweepCase{"tanh", DType::F32, -12, 12},
                                            SweepCase{"tanh", DType::F64, -22, 22},
                                            SweepCase{"sigmoid", DType::F32, -110, 110},
-                                           SweepCase{"sigmoid", DType::F64, -750, 750}),
+                                           SweepCase{"sigmoid", DType::F64, -750, 750},
+                                           SweepCase{"erf", DType::F32, -5, 5}),
                          [](const auto& info) {
                            return fmt::format("{}_{}", info.param.op, dtypeName(info.param.dtype));
                          });
@@ -178,7 +180,8 @@ TEST(CodegenCpuMathTest, BaselineX86WithoutFmaStaysWithinBounds) {
       {"exp", DType::F32, -110, 90},      {"exp", DType::F64, -750, 712},
       {"log", DType::F32, 0, 4},          {"log", DType::F64, 0, 4},
       {"tanh", DType::F32, -12, 12},      {"tanh", DType::F64, -22, 22},
-      {"sigmoid", DType::F32, -110, 110}, {"sigmoid", DType::F64, -750, 750}};
+      {"sigmoid", DType::F32, -110, 110}, {"sigmoid", DType::F64, -750, 750},
+      {"erf", DType::F32, -5, 5}};
   for (const SweepCase& c : cases) {
     Tensor x = sweep(c.dtype, c.lo, c.hi, 12);
     Measured m = measure(c.op, x, runCompiled(c.op, x, nullptr, jit->get()));
@@ -252,6 +255,20 @@ TEST(CodegenCpuMathTest, SpecialValuesAreExact) {
                  {800.0, 1.0},
                  {-800.0, 0.0}});
   }
+  // erf, f32 only (f64 erf is not compiled): odd, +-1 from |x| = 4 on
+  // (where erf rounds to 1), the smallest denormal to itself (2/sqrt(pi)
+  // times it rounds back down).
+  expectExact("erf", DType::F32,
+              {{0.0, 0.0},
+               {-0.0, -0.0},
+               {HUGE_VAL, 1.0},
+               {-HUGE_VAL, -1.0},
+               {NAN, NAN},
+               {4.0, 1.0},
+               {-10.0, -1.0},
+               {1e30, 1.0},
+               {0x1p-149, 0x1p-149},
+               {-0x1p-149, -0x1p-149}});
   // Denormal results of exp and log of denormals land within the bound.
   Tensor x = Tensor::fromDoubles(TensorType(DType::F32, {3}), {-100.0, -103.5, 0x1p-149});
   Tensor e = runCompiled("exp", x);

@@ -98,7 +98,7 @@ INSTANTIATE_TEST_SUITE_P(
                       OpCase{"log", DType::F32, 1}, OpCase{"log", DType::F64, 1},
                       OpCase{"tanh", DType::F32, 1}, OpCase{"tanh", DType::F64, 1},
                       OpCase{"sigmoid", DType::F32, 1}, OpCase{"sigmoid", DType::F64, 1},
-                      OpCase{"pow", DType::F32, 2}),
+                      OpCase{"pow", DType::F32, 2}, OpCase{"erf", DType::F32, 1}),
     caseName);
 
 class CodegenCpuCastTest : public ::testing::TestWithParam<std::pair<DType, DType>> {};

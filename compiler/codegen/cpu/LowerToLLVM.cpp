@@ -315,6 +315,8 @@ private:
       return emitTanh(b_, x);
     case OpKind::Sigmoid:
       return emitSigmoid(b_, x);
+    case OpKind::Erf:
+      return emitErf(b_, x);
     case OpKind::Relu: // NaN is kept: "unordered or greater" picks x
       return b_.CreateSelect(b_.CreateFCmpUGT(x, zero(x)), x, zero(x));
     case OpKind::Sqrt:
@@ -488,6 +490,7 @@ bool floatOpSupported(OpKind op) {
   case OpKind::Log:
   case OpKind::Tanh:
   case OpKind::Sigmoid:
+  case OpKind::Erf:
   case OpKind::Relu:
   case OpKind::Sqrt:
   case OpKind::Rsqrt:
@@ -546,6 +549,9 @@ Status checkLowerable(const KernelDesc& k) {
     if (inst.op == OpKind::Pow && !supportsPow(inst.dtype))
       return unsupported(
           fmt::format("'pow' on {} (only f32 pow is compiled)", dtypeName(inst.dtype)));
+    if (inst.op == OpKind::Erf && !supportsErf(inst.dtype))
+      return unsupported(
+          fmt::format("'erf' on {} (only f32 erf is compiled)", dtypeName(inst.dtype)));
     bool ok = isFloat(inst.dtype) ? floatOpSupported(inst.op) : intOpSupported(inst.op, inst.dtype);
     if (!ok) return unsupported(fmt::format("'{}' on {}", op, dtypeName(inst.dtype)));
   }

@@ -1,4 +1,4 @@
-// Vectorizable approximations of exp, log, tanh, sigmoid and pow, emitted as
+// Vectorizable approximations of exp, log, tanh, sigmoid, erf and pow, emitted as
 // LLVM IR: straight-line arithmetic, bit manipulation and selects, no libm
 // calls and no branches, so a loop that uses them stays one basic block the
 // loop vectorizer can widen.
@@ -42,6 +42,10 @@ llvm::Value* emitSigmoid(llvm::IRBuilderBase& b, llvm::Value* x);
 /// (supportsPow says so before lowering).
 llvm::Value* emitPow(llvm::IRBuilderBase& b, llvm::Value* x, llvm::Value* y);
 bool supportsPow(DType dtype);
+/// erf(x) for f32, by its Taylor series in double precision (f64 erf would
+/// need a piecewise rational approximation; supportsErf says so).
+llvm::Value* emitErf(llvm::IRBuilderBase& b, llvm::Value* x);
+bool supportsErf(DType dtype);
 
 /// A documented error bound of one approximation.
 struct ApproxBound {
