@@ -246,6 +246,18 @@ Val tanh(Val x);
 Val sigmoid(Val x);
 /// The error function (GELU's exact form: x * (1 + erf(x / sqrt 2)) / 2).
 Val erf(Val x);
+/// Trigonometric and hyperbolic functions and their inverses (radians).
+Val sin(Val x);
+Val cos(Val x);
+Val tan(Val x);
+Val asin(Val x);
+Val acos(Val x);
+Val atan(Val x);
+Val sinh(Val x);
+Val cosh(Val x);
+Val asinh(Val x);
+Val acosh(Val x);
+Val atanh(Val x);
 Val relu(Val x);
 Val sqrt(Val x);
 Val rsqrt(Val x);

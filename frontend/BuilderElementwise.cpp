@@ -133,6 +133,39 @@ Val sigmoid(Val x) {
 Val erf(Val x) {
   return unary(OpKind::Erf, x);
 }
+Val sin(Val x) {
+  return unary(OpKind::Sin, x);
+}
+Val cos(Val x) {
+  return unary(OpKind::Cos, x);
+}
+Val tan(Val x) {
+  return unary(OpKind::Tan, x);
+}
+Val asin(Val x) {
+  return unary(OpKind::Asin, x);
+}
+Val acos(Val x) {
+  return unary(OpKind::Acos, x);
+}
+Val atan(Val x) {
+  return unary(OpKind::Atan, x);
+}
+Val sinh(Val x) {
+  return unary(OpKind::Sinh, x);
+}
+Val cosh(Val x) {
+  return unary(OpKind::Cosh, x);
+}
+Val asinh(Val x) {
+  return unary(OpKind::Asinh, x);
+}
+Val acosh(Val x) {
+  return unary(OpKind::Acosh, x);
+}
+Val atanh(Val x) {
+  return unary(OpKind::Atanh, x);
+}
 Val relu(Val x) {
   return unary(OpKind::Relu, x);
 }

@@ -10,9 +10,25 @@
 namespace cairn {
 namespace {
 
+/// Elementwise ops no kernel computes: the trigonometric and hyperbolic
+/// functions and their inverses (ONNX's Sin ... Atanh) have no
+/// approximation in code generation, so they run alone, by the reference
+/// kernels (libm).
+bool hasNoKernelForm(OpKind op) {
+  switch (op) {
+  case OpKind::Sin: case OpKind::Cos: case OpKind::Tan: case OpKind::Asin: case OpKind::Acos:
+  case OpKind::Atan: case OpKind::Sinh: case OpKind::Cosh: case OpKind::Asinh:
+  case OpKind::Acosh: case OpKind::Atanh:
+    return true;
+  default:
+    return false;
+  }
+}
+
 bool elementwiseAllows(OpKind op) {
-  return isElementwise(op) || op == OpKind::Broadcast || op == OpKind::Reshape ||
-         op == OpKind::Constant || op == OpKind::Gather; // block gathers only: checked per op
+  return (isElementwise(op) && !hasNoKernelForm(op)) || op == OpKind::Broadcast ||
+         op == OpKind::Reshape || op == OpKind::Constant ||
+         op == OpKind::Gather; // block gathers only: checked per op
 }
 
 struct FusionKindInfo {

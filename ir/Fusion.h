@@ -28,8 +28,9 @@ bool isFusionKind(std::string_view kind);
 
 /// Whether the region of a fusion of `kind` may contain an op of kind `op`
 /// (the terminating `yield` aside). For "elementwise": the elementwise
-/// families (unary, binary, compare, select, cast) plus broadcast, reshape,
-/// constant, and `gather` when it is a block gather (isBlockGather).
+/// families (unary, binary, compare, select, cast) but the trigonometric
+/// and hyperbolic functions (no kernel computes them), plus broadcast,
+/// reshape, constant, and `gather` when it is a block gather (isBlockGather).
 bool fusionKindAllows(std::string_view kind, OpKind op);
 
 /// Whether `op` is a `gather` of a contiguous block of one axis: indices a

@@ -48,6 +48,47 @@ Grads erfVjp(GradientContext& ctx, Op& op, const Grads& d, AdjointMap&) {
   Val x = operandOf(ctx, op, 0); // d/dx erf(x) = 2/sqrt(pi) e^(-x^2)
   return {d[0] * (1.1283791670955126 * exp(-(x * x)))};
 }
+// Trigonometric and hyperbolic functions and their inverses.
+Grads sinVjp(GradientContext& ctx, Op& op, const Grads& d, AdjointMap&) {
+  return {d[0] * cos(operandOf(ctx, op, 0))};
+}
+Grads cosVjp(GradientContext& ctx, Op& op, const Grads& d, AdjointMap&) {
+  return {-(d[0] * sin(operandOf(ctx, op, 0)))};
+}
+Grads tanVjp(GradientContext& ctx, Op& op, const Grads& d, AdjointMap&) {
+  Val y = resultOf(ctx, op);
+  return {d[0] * (1.0 + y * y)};
+}
+Grads asinVjp(GradientContext& ctx, Op& op, const Grads& d, AdjointMap&) {
+  Val x = operandOf(ctx, op, 0);
+  return {d[0] * rsqrt(1.0 - x * x)};
+}
+Grads acosVjp(GradientContext& ctx, Op& op, const Grads& d, AdjointMap&) {
+  Val x = operandOf(ctx, op, 0);
+  return {-(d[0] * rsqrt(1.0 - x * x))};
+}
+Grads atanVjp(GradientContext& ctx, Op& op, const Grads& d, AdjointMap&) {
+  Val x = operandOf(ctx, op, 0);
+  return {d[0] / (1.0 + x * x)};
+}
+Grads sinhVjp(GradientContext& ctx, Op& op, const Grads& d, AdjointMap&) {
+  return {d[0] * cosh(operandOf(ctx, op, 0))};
+}
+Grads coshVjp(GradientContext& ctx, Op& op, const Grads& d, AdjointMap&) {
+  return {d[0] * sinh(operandOf(ctx, op, 0))};
+}
+Grads asinhVjp(GradientContext& ctx, Op& op, const Grads& d, AdjointMap&) {
+  Val x = operandOf(ctx, op, 0);
+  return {d[0] * rsqrt(x * x + 1.0)};
+}
+Grads acoshVjp(GradientContext& ctx, Op& op, const Grads& d, AdjointMap&) {
+  Val x = operandOf(ctx, op, 0);
+  return {d[0] * rsqrt(x * x - 1.0)};
+}
+Grads atanhVjp(GradientContext& ctx, Op& op, const Grads& d, AdjointMap&) {
+  Val x = operandOf(ctx, op, 0);
+  return {d[0] / (1.0 - x * x)};
+}
 Grads reluVjp(GradientContext& ctx, Op& op, const Grads& d, AdjointMap&) {
   return {select(gt(operandOf(ctx, op, 0), 0.0), d[0], 0.0)};
 }
@@ -364,6 +405,17 @@ VjpFn findVjpRule(OpKind kind) {
   case OpKind::Tanh: return tanhVjp;
   case OpKind::Sigmoid: return sigmoidVjp;
   case OpKind::Erf: return erfVjp;
+  case OpKind::Sin: return sinVjp;
+  case OpKind::Cos: return cosVjp;
+  case OpKind::Tan: return tanVjp;
+  case OpKind::Asin: return asinVjp;
+  case OpKind::Acos: return acosVjp;
+  case OpKind::Atan: return atanVjp;
+  case OpKind::Sinh: return sinhVjp;
+  case OpKind::Cosh: return coshVjp;
+  case OpKind::Asinh: return asinhVjp;
+  case OpKind::Acosh: return acoshVjp;
+  case OpKind::Atanh: return atanhVjp;
   case OpKind::Relu: return reluVjp;
   case OpKind::Sqrt: return sqrtVjp;
   case OpKind::Rsqrt: return rsqrtVjp;

@@ -256,6 +256,17 @@ void registerElementwiseOps(ConverterTable& t) {
   t["Tanh"] = unaryOp<tanh>;
   t["Sigmoid"] = unaryOp<sigmoid>;
   t["Erf"] = unaryOp<erf>;
+  t["Sin"] = unaryOp<sin>;
+  t["Cos"] = unaryOp<cos>;
+  t["Tan"] = unaryOp<tan>;
+  t["Asin"] = unaryOp<asin>;
+  t["Acos"] = unaryOp<acos>;
+  t["Atan"] = unaryOp<atan>;
+  t["Sinh"] = unaryOp<sinh>;
+  t["Cosh"] = unaryOp<cosh>;
+  t["Asinh"] = unaryOp<asinh>;
+  t["Acosh"] = unaryOp<acosh>;
+  t["Atanh"] = unaryOp<atanh>;
   t["Relu"] = unaryOp<relu>;
   t["Sqrt"] = unaryOp<sqrt>;
   t["Reciprocal"] = reciprocal;

@@ -75,6 +75,17 @@ template <typename T> StatusOr<Tensor> unaryTyped(OpKind kind, const Tensor& x) 
   case OpKind::Tanh:
   case OpKind::Sigmoid:
   case OpKind::Erf:
+  case OpKind::Sin:
+  case OpKind::Cos:
+  case OpKind::Tan:
+  case OpKind::Asin:
+  case OpKind::Acos:
+  case OpKind::Atan:
+  case OpKind::Sinh:
+  case OpKind::Cosh:
+  case OpKind::Asinh:
+  case OpKind::Acosh:
+  case OpKind::Atanh:
   case OpKind::Sqrt:
   case OpKind::Rsqrt:
     if constexpr (!isF) {
@@ -89,6 +100,28 @@ template <typename T> StatusOr<Tensor> unaryTyped(OpKind kind, const Tensor& x) 
         return mapUnary<T>(x, [](C v) { return std::tanh(v); });
       case OpKind::Erf:
         return mapUnary<T>(x, [](C v) { return std::erf(v); });
+      case OpKind::Sin:
+        return mapUnary<T>(x, [](C v) { return std::sin(v); });
+      case OpKind::Cos:
+        return mapUnary<T>(x, [](C v) { return std::cos(v); });
+      case OpKind::Tan:
+        return mapUnary<T>(x, [](C v) { return std::tan(v); });
+      case OpKind::Asin:
+        return mapUnary<T>(x, [](C v) { return std::asin(v); });
+      case OpKind::Acos:
+        return mapUnary<T>(x, [](C v) { return std::acos(v); });
+      case OpKind::Atan:
+        return mapUnary<T>(x, [](C v) { return std::atan(v); });
+      case OpKind::Sinh:
+        return mapUnary<T>(x, [](C v) { return std::sinh(v); });
+      case OpKind::Cosh:
+        return mapUnary<T>(x, [](C v) { return std::cosh(v); });
+      case OpKind::Asinh:
+        return mapUnary<T>(x, [](C v) { return std::asinh(v); });
+      case OpKind::Acosh:
+        return mapUnary<T>(x, [](C v) { return std::acosh(v); });
+      case OpKind::Atanh:
+        return mapUnary<T>(x, [](C v) { return std::atanh(v); });
       case OpKind::Sqrt:
         return mapUnary<T>(x, [](C v) { return std::sqrt(v); });
       case OpKind::Rsqrt:

@@ -28,6 +28,17 @@ TEST(AutodiffOps, Unary) {
   unary([](Val x) { return tanh(x); }, {2, 2, 3}, -2, 2, 6);
   unary([](Val x) { return sigmoid(x); }, {6}, -4, 4, 7);
   unary([](Val x) { return erf(x); }, {2, 5}, -2.5, 2.5, 12);
+  unary([](Val x) { return sin(x); }, {6}, -3, 3, 13);
+  unary([](Val x) { return cos(x); }, {6}, -3, 3, 14);
+  unary([](Val x) { return tan(x); }, {6}, -1.2, 1.2, 15);
+  unary([](Val x) { return asin(x); }, {6}, -0.9, 0.9, 16);
+  unary([](Val x) { return acos(x); }, {6}, -0.9, 0.9, 17);
+  unary([](Val x) { return atan(x); }, {6}, -4, 4, 18);
+  unary([](Val x) { return sinh(x); }, {6}, -2, 2, 19);
+  unary([](Val x) { return cosh(x); }, {6}, -2, 2, 20);
+  unary([](Val x) { return asinh(x); }, {6}, -4, 4, 21);
+  unary([](Val x) { return acosh(x); }, {6}, 1.2, 4, 22);
+  unary([](Val x) { return atanh(x); }, {6}, -0.9, 0.9, 23);
   unary([](Val x) { return relu(x); }, {8}, 0.05, 1, 8);
   unary([](Val x) { return relu(x); }, {8}, -1, -0.05, 9);
   unary([](Val x) { return sqrt(x); }, {4}, 0.3, 2, 10);
