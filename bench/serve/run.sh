@@ -240,14 +240,8 @@ req = {"function": "identity", "inputs": [{"dtype": "f32", "shape": [1, 64],
                                             "data": [i / 64.0 for i in range(64)]}]}
 open(sys.argv[1], "w").write(json.dumps(req) + "\n")
 PY
-  cat > "$out/get.lua" <<'LUA'
-function done(summary, latency, requests)
-  io.write(string.format("RESULT %d %d %d %.1f %.1f %.1f %.1f\n", summary.requests,
-    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write +
-    summary.errors.timeout, summary.duration, latency:percentile(50), latency:percentile(99),
-    latency:percentile(99.9), latency.max))
-end
-LUA
+  # GETs report as the POSTs do: post.lua's `done` alone.
+  sed -n '/^function done/,/^end/p' "$out/post.lua" > "$out/get.lua"
   local health identity stats
   health=$(wrk -t1 -c1 -d"${duration}s" -s "$out/get.lua" "http://127.0.0.1:$port/healthz" | grep '^RESULT')
   identity=$(REQUESTS="$out/identity.jsonl" wrk -t1 -c1 -d"${duration}s" -s "$out/post.lua" \
