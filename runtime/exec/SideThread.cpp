@@ -5,6 +5,7 @@
 
 #if defined(__linux__)
 #include <pthread.h>
+#include <unistd.h>
 #endif
 
 namespace cairn::exec {
@@ -45,20 +46,40 @@ void OtherCpus::keepTo() const {
 #endif
 }
 
+namespace {
+int processId() {
+#if defined(__linux__)
+  return static_cast<int>(getpid());
+#else
+  return 0;
+#endif
+}
+} // namespace
+
 SideThread::~SideThread() {
-  if (!thread_.joinable()) return;
+  if (!thread_) return;
+  if (pid_ != processId()) { // a forked child: the thread is the parent's
+    (void)thread_.release(); // destroying a joinable std::thread would terminate
+    return;
+  }
   state_.store(kStop, std::memory_order_release);
   state_.notify_one();
-  thread_.join();
+  thread_->join();
 }
 
 bool SideThread::postRaw(void (*fn)(void*), void* arg, const OtherCpus& where) {
   fn_ = fn;
   arg_ = arg;
   where_ = where;
-  if (!thread_.joinable()) {
+  if (thread_ && pid_ != processId()) { // forked since: that thread is not here
+    (void)thread_.release();
+    state_.store(kIdle, std::memory_order_relaxed);
+    applied_ = OtherCpus();
+  }
+  if (!thread_) {
     try {
-      thread_ = std::thread([this] { loop(); });
+      thread_ = std::make_unique<std::thread>([this] { loop(); });
+      pid_ = processId();
     } catch (const std::system_error&) { // out of threads: the caller runs the job
       return false;
     }

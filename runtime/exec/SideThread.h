@@ -5,10 +5,13 @@
 // 1 two thread starts per run (one per layer), and each new thread began
 // with cold thread-local state (oneDNN's, the BLAS's). The thread is started
 // by the context's first pair and parked between pairs (a futex wait through
-// std::atomic::wait, no spinning); the context's destructor stops it.
+// std::atomic::wait, no spinning); the context's destructor stops it. In a
+// child process after fork() the thread does not exist: the first pair there
+// starts a new one (the parent's is left alone, neither joined nor waited on).
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <thread>
 
 #if defined(__linux__)
@@ -66,7 +69,8 @@ private:
   void* arg_ = nullptr;
   OtherCpus where_;   ///< what the job asked for
   OtherCpus applied_; ///< what the thread keeps to now (the thread's own)
-  std::thread thread_;
+  std::unique_ptr<std::thread> thread_;
+  int pid_ = 0; ///< the process that started thread_ (after fork, another)
 };
 
 } // namespace cairn::exec

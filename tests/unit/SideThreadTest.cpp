@@ -8,6 +8,11 @@
 
 #include <gtest/gtest.h>
 
+#if defined(__linux__)
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+
 #include "runtime/exec/SideThread.h"
 
 namespace cairn::exec {
@@ -74,6 +79,36 @@ TEST(SideThreadTest, UnusedOrStoppedCleanly) {
   once.wait();
   EXPECT_EQ(x, 7);
 } // the destructor stops and joins the thread
+
+#if defined(__linux__)
+// A context used in a child after fork(): the parent's side thread does not
+// exist there, so waiting on it would hang. The child starts its own. (Not
+// in the TSan set: TSan does not support threads started after a fork.)
+TEST(ExecAfterForkTest, ChildRunsJobsOnItsOwnThread) {
+  SideThread side;
+  int x = 0;
+  auto job = [&] { ++x; };
+  ASSERT_TRUE(side.post(job, OtherCpus()));
+  side.wait(); // the parent's thread exists now
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    alarm(20); // a hang (waiting on the parent's thread) ends by SIGALRM: a failure
+    bool ok = side.post(job, OtherCpus());
+    if (ok) side.wait();
+    side.~SideThread(); // stops and joins the child's own thread
+    _exit(ok && x == 2 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "the child " << (WIFSIGNALED(status) ? "was killed by a signal (a hang?)" : "failed");
+  EXPECT_EQ(x, 1); // the child's job ran in the child
+  ASSERT_TRUE(side.post(job, OtherCpus())); // the parent's thread still serves
+  side.wait();
+  EXPECT_EQ(x, 2);
+}
+#endif
 
 } // namespace
 } // namespace cairn::exec
