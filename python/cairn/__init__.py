@@ -20,10 +20,11 @@ from ._train import lr_at, train_step
 from ._module import (AotModel, BuildError, CairnError, Executable, Function, Module, function,
                       load_aot, parse, trace)
 from ._tensor import absolute as abs  # noqa: A001 (cairn.abs, as numpy's)
-from ._tensor import (Tensor, absolute, arange, as_tensor, concat, constant, dynamic_slice,
-                      dynamic_update_slice, erf, exp, full, gather, iota, log, log_softmax,
-                      logical_not, matmul, maximum, minimum, nonzero, ones, relu, rng_categorical,
-                      rng_uniform, rsqrt, scatter, scatter_add, sigmoid, softmax, split, sqrt,
-                      stack, stop_gradient, tanh, where, zeros, zeros_like)
+from ._tensor import (Tensor, absolute, acos, acosh, arange, as_tensor, asin, asinh, atan, atanh,
+                      concat, constant, cos, cosh, dynamic_slice, dynamic_update_slice, erf, exp,
+                      full, gather, iota, log, log_softmax, logical_not, matmul, maximum, minimum,
+                      nonzero, ones, relu, rng_categorical, rng_uniform, rsqrt, scatter,
+                      scatter_add, sigmoid, sin, sinh, softmax, split, sqrt, stack, stop_gradient,
+                      tan, tanh, where, zeros, zeros_like)
 
 __all__ = [n for n in dir() if not n.startswith("_")]

@@ -261,3 +261,20 @@ def test_gelu_through_erf(dtype, backend):
     tol = 1e-6 if dtype == np.float32 else 1e-14
     np.testing.assert_allclose(f(a), want, rtol=tol, atol=tol)
     assert np.asarray(f(a)).dtype == dtype
+
+
+@pytest.mark.parametrize("name,lo,hi", [("sin", -3, 3), ("cos", -3, 3), ("tan", -1.2, 1.2),
+                                        ("asin", -0.9, 0.9), ("acos", -0.9, 0.9),
+                                        ("atan", -4, 4), ("sinh", -2, 2), ("cosh", -2, 2),
+                                        ("asinh", -4, 4), ("acosh", 1.1, 4),
+                                        ("atanh", -0.9, 0.9)])
+def test_trigonometric_functions(name, lo, hi):
+    # Compiled (each runs alone, by libm) against NumPy's; and their gradients
+    # against NumPy's derivative of the same function, by central differences.
+    fn = getattr(cairn, name)
+    ref = getattr(np, "arc" + name[1:] if name.startswith("a") else name)  # np.arcsin, ...
+    a = np.linspace(lo, hi, 17)
+    np.testing.assert_allclose(cairn.jit(fn)(a), ref(a), rtol=1e-12, atol=1e-12)
+    g = cairn.grad(lambda x: fn(x).sum())(a)
+    h = 1e-6
+    np.testing.assert_allclose(g, (ref(a + h) - ref(a - h)) / (2 * h), rtol=1e-5, atol=1e-6)
