@@ -41,7 +41,7 @@ tsan)
   # oneDNN's threads run on libgomp, which TSan cannot see into: OpenBLAS
   # does every product in this build.
   extra=(-DCAIRN_ONEDNN=OFF)
-  tests=(-R "RunLimits|AotTest.RunErrorsAndThreads|ExecControlFlowTest.IndependentLoops|ThreadsShare|Concurrent|Parallel|SideThread|ServeTest|ServeTextTest"
+  tests=(-R "RunLimits|AotTest.RunErrorsAndThreads|ExecControlFlowTest.IndependentLoops|ThreadsShare|Concurrent|Parallel|PairedLoops|SideThread|ServeTest|ServeTextTest"
     -E "MemoryStaysBounded") # one thread, 70 s under TSan
   # Only the unit tests (and what they drive: cairn-serve, the AOT examples):
   # the tools, benchmarks and lit suite are not what TSan checks here.

@@ -23,6 +23,7 @@
 // `noalias` (LowerToLLVM.h), so reuse happens through the pool instead, one
 // instruction later.
 #include "compiler/lowering/LowerFunctions.h"
+#include "compiler/lowering/PairLoops.h"
 
 #include <functional>
 #include <map>
@@ -110,7 +111,6 @@ private:
     return out;
   }
 
-  void pairLoops(Block& block);
   /// `movable`: values of the enclosing block that die at the op owning
   /// `region` (an `if`), which its yields may move out.
   StatusOr<Block> lowerBlock(const Region& region, bool ownsArgs,
@@ -176,13 +176,13 @@ StatusOr<Block> ProgramBuilder::lowerBlock(const Region& region, bool ownsArgs,
       if (!lastUse.count(r)) in.frees.push_back(slot(r));
     block.insts.push_back(std::move(in));
   }
-  if (o_.parallelLoops) pairLoops(block);
   std::set<const Value*> moved;
   for (Value* v : ops.back()->operands) {
     block.yields.push_back(slot(v));
     bool move = (local.count(v) || movable.count(v)) && moved.insert(v).second;
     block.moveYield.push_back(move);
   }
+  if (o_.parallelLoops) CAIRN_RETURN_IF_ERROR(pairLoops(block, report_));
   return block;
 }
 
@@ -201,45 +201,6 @@ void ProgramBuilder::lowerKernel(const Op& op, Instruction& in) {
     in.shape = std::make_shared<exec::KernelShape>(desc->shape);
     ++report_.kernelsDynamic;
   }
-}
-
-/// Adjacent `while` instructions where the second reads nothing the first
-/// defines (pair-independent-loops put them there) become one `parallel`
-/// instruction. The second may not move in a value the first reads, and
-/// what either frees is freed after both.
-void ProgramBuilder::pairLoops(Block& block) {
-  std::vector<Instruction> out;
-  for (size_t i = 0; i < block.insts.size(); ++i) {
-    Instruction& a = block.insts[i];
-    if (i + 1 < block.insts.size() && a.kind == InstKind::While &&
-        block.insts[i + 1].kind == InstKind::While) {
-      Instruction& b = block.insts[i + 1];
-      bool independent = true;
-      for (const Value* v : externalUses(*b.op))
-        for (const Value* r : a.op->results())
-          independent &= v != r;
-      if (independent) {
-        for (size_t k = 0; k < b.moveInit.size(); ++k)
-          if (b.moveInit[k] && opUses(*a.op, b.op->operand(k))) b.moveInit[k] = false;
-        Instruction par;
-        par.kind = InstKind::Parallel;
-        par.op = a.op;
-        par.frees = a.frees;
-        par.frees.insert(par.frees.end(), b.frees.begin(), b.frees.end());
-        a.frees.clear();
-        b.frees.clear();
-        par.blocks.resize(2);
-        par.blocks[0].insts.push_back(std::move(a));
-        par.blocks[1].insts.push_back(std::move(b));
-        out.push_back(std::move(par));
-        ++report_.parallel;
-        ++i;
-        continue;
-      }
-    }
-    out.push_back(std::move(a));
-  }
-  block.insts = std::move(out);
 }
 
 Status ProgramBuilder::lowerOp(const Op& op, Instruction& in,

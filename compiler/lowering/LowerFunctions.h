@@ -53,7 +53,7 @@ struct LowerOptions {
   /// off only to measure what in place buys.
   bool inPlace = true;
   /// Run adjacent independent loops as one `parallel` instruction (two
-  /// threads; see compiler/passes/PairIndependentLoops.h).
+  /// threads), with the producers only one of them reads (PairLoops.h).
   bool parallelLoops = true;
 };
 
@@ -65,7 +65,8 @@ struct LowerReport {
   int rows = 0;    ///< ops run by row kernels (indexed ops, concat, broadcast)
   int inPlace = 0; ///< update ops planned in place
   int fallbacks = 0;
-  int parallel = 0; ///< pairs of loops run on two threads
+  int parallel = 0;        ///< pairs of loops run on two threads
+  int pairedProducers = 0; ///< instructions moved into a pair's blocks (PairLoops.cpp)
 };
 
 using exec::LoweredFunctions;

@@ -137,6 +137,12 @@ struct LoweredFunction {
   std::vector<Tensor> constants;
 };
 
+/// Empty when the blocks of `par` (a Parallel instruction) may run at the
+/// same time: none reads a slot another one defines, frees or takes over (an
+/// in-place update, a moved-in initial value, a moved yield). Otherwise what
+/// clashes, e.g. "thread 0 reads %s12, which thread 1 frees or takes over".
+std::string parallelHazard(const Instruction& par);
+
 /// The lowered functions of a module, by name.
 using LoweredFunctions = std::map<std::string, LoweredFunction, std::less<>>;
 

@@ -335,7 +335,8 @@ public:
       if (!need(!in.blocks.empty(), "no blocks")) return false;
       for (const Block& b : in.blocks)
         if (!need(b.yields.empty(), "a parallel block yields")) return false;
-      return true;
+      std::string hazard = parallelHazard(in);
+      return need(hazard.empty(), hazard.c_str());
     }
     if (!need(in.operands.size() == op.numOperands(), "operand count differs from the op's") ||
         !need(in.results.size() == op.numResults(), "result count differs from the op's"))
