@@ -63,7 +63,8 @@ bool takesOverAny(const Instruction& in, const std::set<Slot>& slots) {
 }
 
 bool isControlFlow(const Instruction& in) {
-  return in.kind == exec::InstKind::While || in.kind == exec::InstKind::If || in.kind == exec::InstKind::Parallel;
+  return in.kind == exec::InstKind::While || in.kind == exec::InstKind::If ||
+         in.kind == exec::InstKind::Parallel;
 }
 
 /// One block of the pair: its loop last, the producers moved in before it.
@@ -77,8 +78,7 @@ struct PairBlock {
 /// many moved. Those that stay are stepped over: what they read is read
 /// outside the pair, and an earlier instruction reading what they free or
 /// take over stays too (moved, it would run after them).
-int moveProducers(std::vector<Instruction>& before, PairBlock side[2],
-                  std::set<Slot> readOutside) {
+int moveProducers(std::vector<Instruction>& before, PairBlock side[2], std::set<Slot> readOutside) {
   std::set<Slot> releasedBetween;
   std::vector<Instruction> staying; // last first
   int moved = 0;

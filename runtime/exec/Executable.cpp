@@ -771,7 +771,8 @@ Status Runner::execParallel(const Instruction& in) {
     DenormalMode mode(opts_.flushDenormals);
     sideStatus = guardExceptions([&] { return side.runBlock(in.blocks[1]); });
   };
-  bool posted = s_.sideThread.post(job, OtherCpus::ofCaller());
+  bool posted = s_.sideThread.post(job, OtherCpus::ofCaller(),
+                                   std::chrono::microseconds(std::max(0, opts_.pairSpinMicros)));
   // Caught here: unwinding past the wait would free what the side thread uses.
   Status mine = guardExceptions([&] { return runBlock(in.blocks[0]); });
   if (posted)

@@ -47,6 +47,13 @@ struct ExecOptions {
   /// single-threaded when adjustBlasThreads allows (with more, the two
   /// loops' GEMMs compete for the cores).
   bool parallel = true;
+  /// How long each of a pair's two threads polls for the other before it
+  /// sleeps: the caller waiting for the second loop to end, the side thread
+  /// for the next pair. A sleeping thread took 20-50 us to wake on a VM
+  /// (three wake-ups per pair); polling spends up to this much of a CPU
+  /// that is otherwise idle. 0: sleep at once (a host that would rather
+  /// keep its CPUs for other work).
+  int32_t pairSpinMicros = 200;
   /// Whether the run may change OpenBLAS's thread count, which is the
   /// process's (OpenBLAS 0.3.21 has no per-call setting): to one for GEMMs
   /// under 8 MFLOP and during a parallel pair, restored after. Off (what

@@ -9,6 +9,16 @@
 #endif
 
 namespace cairn::exec {
+namespace {
+/// A pause in a polling loop: lets the core's other hardware thread run.
+inline void relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+} // namespace
 
 int usableCpus() {
 #if defined(__linux__)
@@ -67,10 +77,12 @@ SideThread::~SideThread() {
   thread_->join();
 }
 
-bool SideThread::postRaw(void (*fn)(void*), void* arg, const OtherCpus& where) {
+bool SideThread::postRaw(void (*fn)(void*), void* arg, const OtherCpus& where,
+                         std::chrono::microseconds spin) {
   fn_ = fn;
   arg_ = arg;
   where_ = where;
+  spin_ = spin;
   if (thread_ && pid_ != processId()) { // forked since: that thread is not here
     (void)thread_.release();
     state_.store(kIdle, std::memory_order_relaxed);
@@ -89,7 +101,22 @@ bool SideThread::postRaw(void (*fn)(void*), void* arg, const OtherCpus& where) {
   return true;
 }
 
+namespace {
+/// Polls until `state` leaves `value` or `spin` has passed; whether it left.
+bool pollWhile(const std::atomic<int>& state, int value, std::chrono::microseconds spin) {
+  if (spin.count() <= 0) return false;
+  auto until = std::chrono::steady_clock::now() + spin;
+  while (state.load(std::memory_order_acquire) == value) {
+    for (int i = 0; i < 32; ++i)
+      relax();
+    if (std::chrono::steady_clock::now() > until) return false;
+  }
+  return true;
+}
+} // namespace
+
 void SideThread::wait() {
+  (void)pollWhile(state_, kPosted, spin_);
   for (int s; (s = state_.load(std::memory_order_acquire)) != kDone;)
     state_.wait(s, std::memory_order_acquire);
   state_.store(kIdle, std::memory_order_relaxed);
@@ -106,8 +133,12 @@ void SideThread::loop() {
       applied_ = where_;
     }
     fn_(arg_);
+    std::chrono::microseconds spin = spin_; // read before kDone hands the fields back
     state_.store(kDone, std::memory_order_release);
     state_.notify_one();
+    // Poll for the next pair: first for the caller to take the result
+    // (kDone -> kIdle), then for its next post.
+    if (pollWhile(state_, kDone, spin)) (void)pollWhile(state_, kIdle, spin);
   }
 }
 

@@ -105,7 +105,8 @@ TEST(ExecPairedLoopsTest, NoPairedProducersWithoutParallelLoops) {
 }
 
 // Hand-made pairs: what parallelHazard says of each.
-exec::Instruction loopReading(std::vector<exec::Slot> operands, std::vector<exec::Slot> frees = {}) {
+exec::Instruction loopReading(std::vector<exec::Slot> operands,
+                              std::vector<exec::Slot> frees = {}) {
   exec::Instruction in;
   in.kind = exec::InstKind::Gemm;
   in.operands = std::move(operands);
@@ -132,16 +133,19 @@ TEST(ParallelHazardTest, NamesWhatOneThreadReadsAndTheOtherReleases) {
   EXPECT_EQ(parallelHazard(pairOf(a, b)), "");
   auto frees = b;
   frees.frees = {1};
-  EXPECT_EQ(parallelHazard(pairOf(a, frees)), "thread 0 reads %s1, which thread 1 frees or takes over");
+  EXPECT_EQ(parallelHazard(pairOf(a, frees)),
+            "thread 0 reads %s1, which thread 1 frees or takes over");
   auto inPlace = b;
   inPlace.inPlace = true;
-  EXPECT_EQ(parallelHazard(pairOf(a, inPlace)), "thread 0 reads %s1, which thread 1 frees or takes over");
+  EXPECT_EQ(parallelHazard(pairOf(a, inPlace)),
+            "thread 0 reads %s1, which thread 1 frees or takes over");
   auto movedIn = b;
   movedIn.kind = exec::InstKind::While;
   movedIn.moveInit = {false, true};
   auto reads3 = loopReading({3});
   reads3.results = {12};
-  EXPECT_EQ(parallelHazard(pairOf(reads3, movedIn)), "thread 0 reads %s3, which thread 1 frees or takes over");
+  EXPECT_EQ(parallelHazard(pairOf(reads3, movedIn)),
+            "thread 0 reads %s3, which thread 1 frees or takes over");
   auto readsResult = loopReading({11});
   readsResult.results = {13};
   EXPECT_EQ(parallelHazard(pairOf(readsResult, b)), "thread 0 reads %s11, which thread 1 defines");
@@ -150,7 +154,8 @@ TEST(ParallelHazardTest, NamesWhatOneThreadReadsAndTheOtherReleases) {
   loop.kind = exec::InstKind::While;
   loop.blocks.resize(2);
   loop.blocks[1].insts.push_back(frees);
-  EXPECT_EQ(parallelHazard(pairOf(a, loop)), "thread 0 reads %s1, which thread 1 frees or takes over");
+  EXPECT_EQ(parallelHazard(pairOf(a, loop)),
+            "thread 0 reads %s1, which thread 1 frees or takes over");
 }
 
 TEST(ParallelHazardTest, AnObjectWhosePairRacesIsRefused) {
@@ -172,7 +177,8 @@ TEST(ParallelHazardTest, AnObjectWhosePairRacesIsRefused) {
   par->blocks[1].insts.front().frees.push_back(shared);
   auto bad = exec::readPrograms(exec::writePrograms(*programs, *m), *m, 0);
   ASSERT_FALSE(bad.isOk());
-  EXPECT_NE(bad.status().message().find(fmt::format("thread 0 reads %s{}, which thread 1 frees or takes over", shared)),
+  EXPECT_NE(bad.status().message().find(
+                fmt::format("thread 0 reads %s{}, which thread 1 frees or takes over", shared)),
             std::string::npos)
       << bad.status().message();
 }
