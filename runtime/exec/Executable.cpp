@@ -320,7 +320,11 @@ private:
   ExecStats& stats_;
   const ExecOptions& opts_;
   int loopDepth_ = 0;
-  bool onSideThread_ = false; ///< this Runner runs a pair's second loop
+  /// This Runner runs one block of a pair (the second on the side thread,
+  /// or the first on the caller's): a pair nested in it runs one loop after
+  /// the other, since the context's one side thread is busy with the outer
+  /// pair (posting to it there overwrote the outer job: a hang).
+  bool inPair_ = false;
   /// The loop executions enclosing the current instruction, innermost last.
   std::vector<int64_t> loopEpochs_;
   /// The instruction whose values take() copies, for the profile: set by
@@ -750,9 +754,9 @@ Status Runner::execWhile(const Instruction& in) {
 
 Status Runner::execParallel(const Instruction& in) {
   // Not when this thread may use one CPU only (taskset, a container's
-  // cpuset), nor on the side thread itself (a pair nested in its loop: the
-  // context has one side thread and one side pool).
-  if (!opts_.parallel || in.blocks.size() != 2 || onSideThread_ || usableCpus() < 2) {
+  // cpuset), nor inside either block of a pair (a pair nested in it: the
+  // context has one side thread and one side pool, both busy).
+  if (!opts_.parallel || in.blocks.size() != 2 || inPair_ || usableCpus() < 2) {
     for (const Block& b : in.blocks)
       CAIRN_RETURN_IF_ERROR(runBlock(b));
     return Status::ok();
@@ -764,7 +768,7 @@ Status Runner::execParallel(const Instruction& in) {
   Runner side(*this, s_.side, sideStats);
   side.loopDepth_ = loopDepth_;
   side.loopEpochs_ = loopEpochs_;
-  side.onSideThread_ = true;
+  side.inPair_ = true;
   Status sideStatus = Status::ok();
   auto job = [&] {
     GemmThreadCap oneThreadThere(1);
@@ -774,7 +778,9 @@ Status Runner::execParallel(const Instruction& in) {
   bool posted = s_.sideThread.post(job, OtherCpus::ofCaller(),
                                    std::chrono::microseconds(std::max(0, opts_.pairSpinMicros)));
   // Caught here: unwinding past the wait would free what the side thread uses.
+  inPair_ = true;
   Status mine = guardExceptions([&] { return runBlock(in.blocks[0]); });
+  inPair_ = false;
   if (posted)
     s_.sideThread.wait();
   else if (mine.isOk()) // no thread to be had: the second loop after the first

@@ -3,6 +3,11 @@
 // that a pair's blocks may run at once.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+
 #include "ExecTestUtil.h"
 #include "compiler/lowering/LowerFunctions.h"
 #include "runtime/exec/ProgramFormat.h"
@@ -102,6 +107,85 @@ TEST(ExecPairedLoopsTest, NoPairedProducersWithoutParallelLoops) {
   EXPECT_EQ(report.parallel, 0);
   EXPECT_EQ(report.pairedProducers, 0);
   expectMatches(*m, *exe, "f", inputs(2));
+}
+
+// A pair inside the first loop of a pair: the inner pair runs one loop after
+// the other (the side thread is busy with the outer pair's second loop).
+// Posting it to the side thread there overwrote the outer job, and both
+// threads then waited for each other for ever (found by the generator's
+// loop pairs); a watchdog turns such a hang into a failure.
+TEST(ExecPairedLoopsTest, APairInsideAPairsFirstLoopRunsInOrder) {
+  CAIRN_REQUIRE_JIT();
+  auto m = parseOk(R"(
+func @f(%x: tensor<4x8xf32>, %n: tensor<i32>) -> tensor<4x8xf32> {
+  %z = constant 0 : tensor<i32>
+  %fa:2 = while (%i = %z, %h = %x) : (tensor<i32>, tensor<4x8xf32>) cond {
+    %go = lt %i, %n : tensor<i1>
+    yield %go
+  } body {
+    %one = constant 1 : tensor<i32>
+    %i1 = add %i, %one : tensor<i32>
+    %p:2 = while (%k = %z, %u = %h) : (tensor<i32>, tensor<4x8xf32>) cond {
+      %gk = lt %k, %n : tensor<i1>
+      yield %gk
+    } body {
+      %onek = constant 1 : tensor<i32>
+      %k1 = add %k, %onek : tensor<i32>
+      %u1 = tanh %u : tensor<4x8xf32>
+      yield %k1, %u1
+    }
+    %q:2 = while (%l = %z, %v = %h) : (tensor<i32>, tensor<4x8xf32>) cond {
+      %gl = lt %l, %n : tensor<i1>
+      yield %gl
+    } body {
+      %onel = constant 1 : tensor<i32>
+      %l1 = add %l, %onel : tensor<i32>
+      %v1 = sigmoid %v : tensor<4x8xf32>
+      yield %l1, %v1
+    }
+    %h2 = add %p#1, %q#1 : tensor<4x8xf32>
+    yield %i1, %h2
+  }
+  %fb:2 = while (%j = %z, %g = %x) : (tensor<i32>, tensor<4x8xf32>) cond {
+    %go2 = lt %j, %n : tensor<i1>
+    yield %go2
+  } body {
+    %one2 = constant 1 : tensor<i32>
+    %j1 = add %j, %one2 : tensor<i32>
+    %g1 = tanh %g : tensor<4x8xf32>
+    yield %j1, %g1
+  }
+  %s = add %fa#1, %fb#1 : tensor<4x8xf32>
+  return %s
+}
+)");
+  ASSERT_TRUE(m);
+  codegen::cpu::CompileReport report;
+  auto exe = compileOk(*m, {}, &report);
+  ASSERT_TRUE(exe);
+  EXPECT_EQ(report.parallel, 2) << exe->describe();
+  std::mutex mu;
+  std::condition_variable cv;
+  bool finished = false;
+  std::thread watchdog([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    if (!cv.wait_for(lock, std::chrono::minutes(5), [&] { return finished; })) {
+      fprintf(stderr, "APairInsideAPairsFirstLoopRunsInOrder: no result after 5 minutes: a hang\n");
+      std::abort();
+    }
+  });
+  exec::ExecutionContext ctx;
+  for (int rep = 0; rep < 20; ++rep)
+    expectMatches(*m, *exe, "f",
+                  {inputOf(TensorType(DType::F32, {4, 8}), rep),
+                   Tensor::fromInts(TensorType(DType::I32, {}), {rep % 4 + 1})},
+                  1e-5, &ctx);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    finished = true;
+  }
+  cv.notify_one();
+  watchdog.join();
 }
 
 // Hand-made pairs: what parallelHazard says of each.
