@@ -137,6 +137,12 @@ public:
   bool emitHazard();
   bool emitWhile();
   bool emitSequenceLoop();
+  bool emitLoopPair();
+  /// A sequence loop over the rows of `xs` (emitSequenceLoop), counting
+  /// down when `down`; its results join the pool.
+  void sequenceLoop(const BVal& xs, bool down);
+  /// A static f32 value of rank 2 or 3 from the pool, or a new one.
+  BVal sequenceInput();
   bool emitIf();
   bool emitCall();
 

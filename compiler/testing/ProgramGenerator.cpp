@@ -311,6 +311,7 @@ const StepKind kSteps[] = {
     {6, &Generator::emitHazard, false},
     {4, &Generator::emitWhile, true},
     {2, &Generator::emitSequenceLoop, true},
+    {2, &Generator::emitLoopPair, true},
     {4, &Generator::emitIf, true},
     {5, &Generator::emitCall, true},
 };
@@ -407,14 +408,35 @@ bool Generator::emitWhile() {
   return true;
 }
 
-// The shape hoist-input-projection looks for: a counter t stepping by one
-// over the rows of an invariant `xs`, each row multiplied by an invariant W.
-bool Generator::emitSequenceLoop() {
+BVal Generator::sequenceInput() {
   auto picked = choose([](const BVal& b) {
     return b.v.dtype() == DType::F32 && b.v.type().hasStaticShape() && b.v.rank() >= 2 &&
            b.v.rank() <= 3;
   });
-  BVal xs = picked ? *picked : makeOfType(TensorType(DType::F32, randomShape(2, 3)));
+  return picked ? *picked : makeOfType(TensorType(DType::F32, randomShape(2, 3)));
+}
+
+// The shape hoist-input-projection looks for: a counter t stepping by one
+// over the rows of an invariant `xs`, each row multiplied by an invariant W.
+bool Generator::emitSequenceLoop() {
+  sequenceLoop(sequenceInput(), rng.chance(1, 3));
+  return true;
+}
+
+// A bidirectional layer's shape: two sequence loops over the same rows, one
+// each way, each with its own weight. pair-independent-loops pairs them,
+// hoist-input-projection gives each a product of `xs` only it reads, and
+// lowering moves that product onto its loop's thread
+// (compiler/lowering/PairLoops.cpp), so the executor runs each product
+// beside the other loop.
+bool Generator::emitLoopPair() {
+  BVal xs = sequenceInput();
+  sequenceLoop(xs, false);
+  sequenceLoop(xs, true);
+  return true;
+}
+
+void Generator::sequenceLoop(const BVal& xs, bool down) {
   int64_t rows = xs.v.shape()[0];
   Shape rowShape(xs.v.shape().begin() + 1, xs.v.shape().end());
   int64_t n = rng.range(1, kMaxDim);
@@ -426,7 +448,6 @@ bool Generator::emitSequenceLoop() {
   double pBound = xs.bound * w.bound * static_cast<double>(rowShape.back());
   Val trips = indexScalar(0, rows);
   Val runs = gt(trips, 0);
-  bool down = rng.chance(1, 3);
   bool useGather = rng.chance(1, 3);
   IntOrVal maxTrip = rng.chance(1, 2) ? IntOrVal(trips) : IntOrVal(rows);
   ValueList out = fb->whileLoop(
@@ -463,7 +484,6 @@ bool Generator::emitSequenceLoop() {
       maxTrip);
   add({out[0], static_cast<double>(rows)});
   add({out[1], hBound});
-  return true;
 }
 
 bool Generator::emitIf() {

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "compiler/Pipeline.h"
+#include "compiler/codegen/cpu/CompileExecutable.h"
 #include "compiler/codegen/cpu/Jit.h"
 #include "compiler/testing/ExecBackend.h"
 #include "compiler/testing/DifferentialCheck.h"
@@ -122,6 +123,24 @@ TEST(ProgramGeneratorTest, CoversEveryOpFamily) {
       "f32", "i32", "i1"};
   for (const char* w : wanted)
     EXPECT_TRUE(seen.count(w)) << "no generated program over " << kSeeds << " seeds has " << w;
+}
+
+// Pairs of loops whose producers lowering moves onto their threads
+// (compiler/lowering/PairLoops.cpp) are among the programs the compiled
+// executor's batch below runs (the generator's loop pairs).
+TEST(ProgramGeneratorTest, LoopPairsWithTheirProducersReachTheExecutor) {
+  int pairs = 0, moved = 0;
+  for (uint64_t seed = 0; seed < kSeeds; ++seed) {
+    codegen::cpu::CompileOptions o;
+    o.lower.kernels = false; // lowering's counts are all this needs: no JIT
+    codegen::cpu::CompileReport report;
+    auto exe = codegen::cpu::compileExecutable(*generateProgram(seed), o, &report);
+    ASSERT_TRUE(exe.isOk()) << "seed " << seed << ": " << exe.status().message();
+    pairs += report.parallel;
+    moved += report.pairedProducers;
+  }
+  EXPECT_GT(pairs, 0) << "no pair of loops in " << kSeeds << " seeds";
+  EXPECT_GT(moved, 0) << "no producer moved into a pair in " << kSeeds << " seeds";
 }
 
 //===--- The pipelines against the interpreter ------------------------------------===//
