@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <map>
 #include <new>
@@ -170,16 +171,22 @@ StatusOr<exec::ExecOptions> execOptionsOf(const cairn_run_options* o) {
   exec::ExecOptions opts;
   opts.adjustBlasThreads = false; // a run changes no process-wide state
   if (!o) return opts;
-  if (o->struct_size < sizeof(cairn_run_options))
-    return errorf("cairn_run_options.struct_size is {}, expected {} (set it to "
-                  "sizeof(cairn_run_options))",
-                  o->struct_size, sizeof(cairn_run_options));
+  // The first header's struct ended at max_loop_trips; fields added since
+  // are read only when the caller's struct has them.
+  constexpr size_t kFirstSize = offsetof(cairn_run_options, max_loop_trips) + sizeof(int64_t);
+  auto has = [&](size_t offset, size_t size) { return o->struct_size >= offset + size; };
+  if (o->struct_size < kFirstSize)
+    return errorf("cairn_run_options.struct_size is {}, expected at least {} (set it to "
+                  "sizeof(cairn_run_options), {} in this release)",
+                  o->struct_size, kFirstSize, sizeof(cairn_run_options));
   if (o->timeout_ns < 0 || o->max_bytes < 0 || o->max_loop_trips < 0)
     return errorf("cairn_run_options: timeout_ns, max_bytes and max_loop_trips must be >= 0");
   opts.limits = opts.limits.withTimeout(std::chrono::nanoseconds(o->timeout_ns));
   if (o->cancel) opts.limits.cancel = &o->cancel->cancelled;
   opts.limits.maxBytes = o->max_bytes;
   opts.defaultMaxTrip = o->max_loop_trips;
+  if (has(offsetof(cairn_run_options, one_thread), sizeof(int32_t)) && o->one_thread != 0)
+    opts.parallel = false;
   return opts;
 }
 

@@ -201,14 +201,21 @@ void cairn_cancel(cairn_cancel_token* token);
 void cairn_cancel_token_free(cairn_cancel_token* token);
 
 /* Limits of one run. Zero-initialize, then set what you need; every zero
- * field means "no limit". `struct_size` must be sizeof(cairn_run_options)
- * (it lets later releases add fields). */
+ * field means "no limit" (or the default). `struct_size` is
+ * sizeof(cairn_run_options) as the caller was compiled: a struct from an
+ * earlier header (at least through max_loop_trips, 40 bytes) is read up to
+ * its size, the later fields as zero. */
 typedef struct cairn_run_options {
   uint64_t struct_size;
   int64_t timeout_ns;                /* from the call's start; 0: none */
   const cairn_cancel_token* cancel;  /* NULL: not cancellable */
   int64_t max_bytes;                 /* bytes the run's values may hold at once; 0: no cap */
   int64_t max_loop_trips;            /* bound on a while without max_trip; 0: none */
+  /* Nonzero: the run uses the calling thread only. By default a model's two
+   * independent loops (a bidirectional RNN's directions) run on two threads
+   * when the caller may use two CPUs: the second on the context's own side
+   * thread, which polls up to 200 us for the next pair before it sleeps. */
+  int32_t one_thread;
 } cairn_run_options;
 
 /* Runs function `name` on `inputs`; fills `outputs` (num_outputs must be the

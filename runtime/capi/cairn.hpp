@@ -89,6 +89,7 @@ struct RunOptions {
   const CancelToken* cancel = nullptr;
   int64_t maxBytes = 0;
   int64_t maxLoopTrips = 0;
+  bool oneThread = false; ///< the calling thread only (cairn_run_options.one_thread)
 };
 
 class Context {
@@ -106,6 +107,7 @@ public:
     c.cancel = o.cancel ? o.cancel->get() : nullptr;
     c.max_bytes = o.maxBytes;
     c.max_loop_trips = o.maxLoopTrips;
+    c.one_thread = o.oneThread ? 1 : 0;
     std::vector<cairn_tensor> out(numOutputs);
     check(cairn_run_with_options(m.get(), c_.get(), name.c_str(), inputs.data(), inputs.size(),
                                  out.data(), out.size(), &c));

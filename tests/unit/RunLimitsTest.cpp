@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <thread>
@@ -24,6 +25,7 @@
 #include "runtime/capi/cairn.hpp"
 #include "runtime/exec/Blas.h"
 #include "runtime/exec/Gemm.h"
+#include "runtime/exec/SideThread.h"
 
 extern "C" const cairn_aot_model limits_aot;
 
@@ -328,6 +330,52 @@ TEST(RunLimitsCApi, LimitsAndSizesComeBackAsTheirOwnCodes) {
   EXPECT_EQ(out.dims[1], 3);
 }
 
+#if defined(__linux__)
+int threadsOfThisProcess() {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
+    (void)e;
+    ++n;
+  }
+  return n;
+}
+
+// one_thread keeps a run on the calling thread: a fresh context's pair of
+// loops starts no side thread. Without it (two usable CPUs) the pair
+// starts one. A struct from the first header (no one_thread) still works.
+TEST(RunLimitsCApi, OneThreadRunsStartNoThread) {
+  float x = 0.5f;
+  int64_t n = 3;
+  std::vector<cairn_tensor> in = {{CAIRN_F32, 0, nullptr, &x}, {CAIRN_I64, 0, nullptr, &n}};
+  cairn_tensor out;
+  std::string msg;
+  cairn_run_options o{};
+  o.struct_size = sizeof o;
+  o.one_thread = 1;
+  float one = 0, two = 0;
+  {
+    CModel c;
+    int before = threadsOfThisProcess();
+    ASSERT_EQ(runC(c, "two_loops", in, &out, &o, &msg), CAIRN_OK) << msg;
+    one = *static_cast<const float*>(out.data);
+    EXPECT_EQ(threadsOfThisProcess(), before);
+    o.one_thread = 0;
+    ASSERT_EQ(runC(c, "two_loops", in, &out, &o, &msg), CAIRN_OK) << msg;
+    two = *static_cast<const float*>(out.data);
+    EXPECT_EQ(threadsOfThisProcess(), before + (exec::usableCpus() >= 2 ? 1 : 0));
+  }
+  EXPECT_EQ(one, two);
+  EXPECT_NEAR(one, std::tanh(std::tanh(std::tanh(0.5f))) +
+                       1 / (1 + std::exp(-1 / (1 + std::exp(-1 / (1 + std::exp(-0.5f)))))),
+              1e-6);
+  // The first header's struct, 40 bytes: read as far as it goes.
+  CModel c;
+  o.struct_size = offsetof(cairn_run_options, one_thread);
+  o.one_thread = 1; // past struct_size: not read
+  EXPECT_EQ(runC(c, "two_loops", in, &out, &o, &msg), CAIRN_OK) << msg;
+}
+#endif
+
 TEST(RunLimitsCApi, InputSizesAreCheckedInBytes) {
   CModel c;
   cairn_tensor out;
@@ -504,7 +552,7 @@ TEST(RunLimitsCApi, ARunChangesNoProcessWideBlasSetting) {
 
 TEST(RunLimitsCApi, CppWrapperThrowsTheStatus) {
   capi::Model model(&limits_aot);
-  EXPECT_EQ(model.functions(), (std::vector<std::string>{"spin", "fill", "project"}));
+  EXPECT_EQ(model.functions(), (std::vector<std::string>{"spin", "fill", "project", "two_loops"}));
   EXPECT_EQ(model.signature("fill").args.size(), 3u);
   capi::Context ctx;
   float x = 5;
