@@ -16,14 +16,38 @@ namespace {
 /// kernels (libm).
 bool hasNoKernelForm(OpKind op) {
   switch (op) {
-  case OpKind::Sin: case OpKind::Cos: case OpKind::Tan: case OpKind::Asin: case OpKind::Acos:
-  case OpKind::Atan: case OpKind::Sinh: case OpKind::Cosh: case OpKind::Asinh:
-  case OpKind::Acosh: case OpKind::Atanh:
+  case OpKind::Sin:
+  case OpKind::Cos:
+  case OpKind::Tan:
+  case OpKind::Asin:
+  case OpKind::Acos:
+  case OpKind::Atan:
+  case OpKind::Sinh:
+  case OpKind::Cosh:
+  case OpKind::Asinh:
+  case OpKind::Acosh:
+  case OpKind::Atanh:
     return true;
   default:
     return false;
   }
 }
+
+} // namespace
+
+std::string noKernelForm(OpKind op, DType dtype) {
+  if (hasNoKernelForm(op))
+    return fmt::format("'{}' (no approximation in code generation; libm runs it)", opName(op));
+  if (op == OpKind::Div && !isFloat(dtype))
+    return "integer 'div' (it must fail on a zero divisor; kernels never fail, so it stays "
+           "unfused)";
+  if ((op == OpKind::Pow || op == OpKind::Erf) && isFloat(dtype) && dtype != DType::F32)
+    return fmt::format("'{}' on {} (only f32 {} is compiled)", opName(op), dtypeName(dtype),
+                       opName(op));
+  return "";
+}
+
+namespace {
 
 bool elementwiseAllows(OpKind op) {
   return (isElementwise(op) && !hasNoKernelForm(op)) || op == OpKind::Broadcast ||

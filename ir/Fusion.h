@@ -33,6 +33,16 @@ bool isFusionKind(std::string_view kind);
 /// reshape, constant, and `gather` when it is a block gather (isBlockGather).
 bool fusionKindAllows(std::string_view kind, OpKind op);
 
+/// Why no compiled kernel computes elementwise `op` on `dtype` (empty: one
+/// does): the trigonometric and hyperbolic functions and their inverses (no
+/// approximation in code generation; libm runs them), integer division (it
+/// must fail on a zero divisor, and kernels never fail), pow and erf on
+/// other than f32 (their approximations are f32's). The one table of what
+/// code generation leaves out: fuse-elementwise keeps such ops out of
+/// groups (a group holding one would run whole by the reference kernels),
+/// and cpu::checkLowerable refuses a kernel holding one.
+std::string noKernelForm(OpKind op, DType dtype);
+
 /// Whether `op` is a `gather` of a contiguous block of one axis: indices a
 /// `constant` [s, s+1, ..., s+n-1] (rank 1, n >= 1, no batch dims) within
 /// the operand's static size along that axis. It reads x[..., s + j, ...]

@@ -46,12 +46,9 @@ std::optional<Key> fusibleKey(const Op& op) {
     return std::nullopt;
   const TensorType& t = op.result()->type;
   if (t.rank() == 0) return std::nullopt;
-  // An integer division fails on a zero divisor; a fused kernel never fails
-  // on values (mismatched `?` sizes are a shape error either way).
-  if (op.kind() == OpKind::Div && isInteger(t.dtype)) return std::nullopt;
-  // Code generation has f32 erf only; an f64 one left in a group would send
-  // the whole group to the reference evaluation.
-  if (op.kind() == OpKind::Erf && t.dtype != DType::F32) return std::nullopt;
+  // What no kernel computes (integer division, f64 pow and erf) would send
+  // its whole group to the reference kernels: it stays out, alone.
+  if (!noKernelForm(op.kind(), t.dtype).empty()) return std::nullopt;
   // A gather fuses as a slice read at an offset (a cell's gate split).
   if (op.kind() == OpKind::Gather && !isBlockGather(op)) return std::nullopt;
   // A reshape fuses only when it provably keeps the element count.

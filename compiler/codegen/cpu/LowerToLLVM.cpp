@@ -33,6 +33,7 @@
 #include <llvm/IR/Module.h>
 
 #include "compiler/codegen/cpu/MathApprox.h"
+#include "ir/Fusion.h"
 
 namespace cairn::codegen::cpu {
 namespace {
@@ -543,15 +544,8 @@ Status checkLowerable(const KernelDesc& k) {
     if (family == OpFamily::Compare || family == OpFamily::Select || family == OpFamily::Cast)
       continue;
     std::string_view op = opName(inst.op);
-    if (inst.op == OpKind::Div && !isFloat(inst.dtype))
-      return unsupported(fmt::format("integer 'div' (it must fail on a zero divisor; kernels "
-                                     "never fail, so it stays unfused)"));
-    if (inst.op == OpKind::Pow && !supportsPow(inst.dtype))
-      return unsupported(
-          fmt::format("'pow' on {} (only f32 pow is compiled)", dtypeName(inst.dtype)));
-    if (inst.op == OpKind::Erf && !supportsErf(inst.dtype))
-      return unsupported(
-          fmt::format("'erf' on {} (only f32 erf is compiled)", dtypeName(inst.dtype)));
+    std::string none = noKernelForm(inst.op, inst.dtype);
+    if (!none.empty()) return unsupported(none);
     bool ok = isFloat(inst.dtype) ? floatOpSupported(inst.op) : intOpSupported(inst.op, inst.dtype);
     if (!ok) return unsupported(fmt::format("'{}' on {}", op, dtypeName(inst.dtype)));
   }
@@ -598,8 +592,8 @@ StatusOr<llvm::Function*> lowerToLLVM(const KernelDesc& k, llvm::Module& m,
   llvm::IRBuilder<> b(entry);
   std::vector<Value*> paramValues;
   for (size_t p = 0; p < k.shape.params.size(); ++p)
-    paramValues.push_back(b.CreateAlignedLoad(
-        i64, b.CreateConstInBoundsGEP1_64(i64, paramArray, p), llvm::Align(8), "p"));
+    paramValues.push_back(b.CreateAlignedLoad(i64, b.CreateConstInBoundsGEP1_64(i64, paramArray, p),
+                                              llvm::Align(8), "p"));
   b.CreateCondBr(b.CreateICmpSLT(begin, end), rows, exit);
 
   b.SetInsertPoint(rows);

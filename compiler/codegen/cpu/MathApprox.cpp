@@ -266,19 +266,11 @@ Value* emitSigmoid(IRBuilderBase& b, Value* x) {
   return Emitter(b, x->getType()).sigmoid(x);
 }
 
-bool supportsPow(DType dtype) {
-  return dtype == DType::F32;
-}
-
 Value* emitPow(IRBuilderBase& b, Value* x, Value* y) {
   CAIRN_CHECK(x->getType()->isFloatTy(), "pow is emitted for f32 only");
   llvm::Type* f64 = b.getDoubleTy();
   Value* r = Emitter(b, f64).powMagnitudeAndRules(b.CreateFPExt(x, f64), b.CreateFPExt(y, f64));
   return b.CreateFPTrunc(r, x->getType());
-}
-
-bool supportsErf(DType dtype) {
-  return dtype == DType::F32;
 }
 
 Value* emitErf(IRBuilderBase& b, Value* x) {

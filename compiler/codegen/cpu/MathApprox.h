@@ -39,13 +39,11 @@ llvm::Value* emitTanh(llvm::IRBuilderBase& b, llvm::Value* x);
 llvm::Value* emitSigmoid(llvm::IRBuilderBase& b, llvm::Value* x);
 /// x^y for f32 operands, computed as exp(y * log|x|) in double precision;
 /// f64 pow would need extended-precision log/exp and is not supported
-/// (supportsPow says so before lowering).
+/// (ir's noKernelForm says so before lowering).
 llvm::Value* emitPow(llvm::IRBuilderBase& b, llvm::Value* x, llvm::Value* y);
-bool supportsPow(DType dtype);
 /// erf(x) for f32, by its Taylor series in double precision (f64 erf would
-/// need a piecewise rational approximation; supportsErf says so).
+/// need a piecewise rational approximation; noKernelForm says so).
 llvm::Value* emitErf(llvm::IRBuilderBase& b, llvm::Value* x);
-bool supportsErf(DType dtype);
 
 /// A documented error bound of one approximation.
 struct ApproxBound {
