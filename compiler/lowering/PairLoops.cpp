@@ -41,19 +41,10 @@ using exec::Slot;
 
 namespace {
 
-void addReads(const Instruction& in, std::set<Slot>& out) {
-  out.insert(in.operands.begin(), in.operands.end());
-  for (const Block& b : in.blocks) {
-    for (const Instruction& i : b.insts)
-      addReads(i, out);
-    out.insert(b.yields.begin(), b.yields.end());
-  }
-}
-
-std::set<Slot> readsOf(const Instruction& in) {
-  std::set<Slot> s;
-  addReads(in, s);
-  return s;
+exec::SlotEffects effectsOf(const Instruction& in) {
+  exec::SlotEffects e;
+  e.add(in);
+  return e;
 }
 
 /// Whether `in` takes a slot in `slots` over in place (a loop's moved-in
@@ -85,7 +76,8 @@ int moveProducers(std::vector<Instruction>& before, PairBlock side[2], std::set<
   while (!before.empty() && !isControlFlow(before.back())) {
     Instruction c = std::move(before.back());
     before.pop_back();
-    std::set<Slot> reads = readsOf(c);
+    exec::SlotEffects effects = effectsOf(c);
+    const std::set<Slot>& reads = effects.reads;
     bool outside = c.results.empty(), read[2] = {false, false};
     for (Slot r : c.results) {
       outside |= readOutside.count(r) > 0;
@@ -105,8 +97,7 @@ int moveProducers(std::vector<Instruction>& before, PairBlock side[2], std::set<
       continue;
     }
     readOutside.insert(reads.begin(), reads.end());
-    releasedBetween.insert(c.frees.begin(), c.frees.end());
-    if (c.inPlace && !c.operands.empty()) releasedBetween.insert(c.operands[0]);
+    releasedBetween.insert(effects.releases.begin(), effects.releases.end());
     staying.push_back(std::move(c));
   }
   for (auto it = staying.rbegin(); it != staying.rend(); ++it)
@@ -128,8 +119,8 @@ Instruction makePair(Instruction a, Instruction b, std::vector<Instruction>& bef
     loop->frees.clear();
   }
   PairBlock side[2];
-  side[0].reads = readsOf(a);
-  side[1].reads = readsOf(b);
+  side[0].reads = effectsOf(a).reads;
+  side[1].reads = effectsOf(b).reads;
   side[0].insts.push_back(std::move(a));
   side[1].insts.push_back(std::move(b));
   report.pairedProducers += moveProducers(before, side, readLater);
@@ -166,10 +157,11 @@ Status pairLoops(Block& block, LowerReport& report) {
         for (const Value* r : a.op->results())
           independent &= v != r;
       if (independent) {
-        std::set<Slot> readLater(block.yields.begin(), block.yields.end());
+        exec::SlotEffects later; // of what runs after the pair
+        later.reads.insert(block.yields.begin(), block.yields.end());
         for (size_t k = i + 2; k < block.insts.size(); ++k)
-          addReads(block.insts[k], readLater);
-        Instruction par = makePair(std::move(a), std::move(b), out, readLater, report);
+          later.add(block.insts[k]);
+        Instruction par = makePair(std::move(a), std::move(b), out, later.reads, report);
         std::string hazard = exec::parallelHazard(par);
         if (!hazard.empty())
           return errorf("{}internal error: loops paired unsafely: {}", par.op->where(), hazard);

@@ -2,34 +2,26 @@
 
 #include <fmt/format.h>
 
-#include <set>
-
 namespace cairn::exec {
-namespace {
 
-/// What one block of a `parallel` does to slots, its nested blocks included.
-struct SlotEffects {
-  std::set<Slot> reads;    ///< operands and yields
-  std::set<Slot> defines;  ///< results and carried values
-  std::set<Slot> releases; ///< freed, taken over in place, moved in or out
-
-  void add(const Instruction& in) {
-    reads.insert(in.operands.begin(), in.operands.end());
-    defines.insert(in.results.begin(), in.results.end());
-    defines.insert(in.carried.begin(), in.carried.end());
-    releases.insert(in.frees.begin(), in.frees.end());
-    if (in.inPlace && !in.operands.empty()) releases.insert(in.operands[0]);
-    for (size_t k = 0; k < in.moveInit.size() && k < in.operands.size(); ++k)
-      if (in.moveInit[k]) releases.insert(in.operands[k]);
-    for (const Block& b : in.blocks) {
-      for (const Instruction& i : b.insts)
-        add(i);
-      reads.insert(b.yields.begin(), b.yields.end());
-      for (size_t k = 0; k < b.moveYield.size() && k < b.yields.size(); ++k)
-        if (b.moveYield[k]) releases.insert(b.yields[k]);
-    }
+void SlotEffects::add(const Instruction& in) {
+  reads.insert(in.operands.begin(), in.operands.end());
+  defines.insert(in.results.begin(), in.results.end());
+  defines.insert(in.carried.begin(), in.carried.end());
+  releases.insert(in.frees.begin(), in.frees.end());
+  if (in.inPlace && !in.operands.empty()) releases.insert(in.operands[0]);
+  for (size_t k = 0; k < in.moveInit.size() && k < in.operands.size(); ++k)
+    if (in.moveInit[k]) releases.insert(in.operands[k]);
+  for (const Block& b : in.blocks) {
+    for (const Instruction& i : b.insts)
+      add(i);
+    reads.insert(b.yields.begin(), b.yields.end());
+    for (size_t k = 0; k < b.moveYield.size() && k < b.yields.size(); ++k)
+      if (b.moveYield[k]) releases.insert(b.yields[k]);
   }
-};
+}
+
+namespace {
 
 std::string firstCommon(const std::set<Slot>& a, const std::set<Slot>& b) {
   for (Slot s : a)

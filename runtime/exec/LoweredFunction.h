@@ -27,6 +27,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -135,6 +136,14 @@ struct LoweredFunction {
   Block body; ///< yields are the function's results
   int32_t numSlots = 0;
   std::vector<Tensor> constants;
+};
+
+/// What instructions do to slots, their nested blocks included.
+struct SlotEffects {
+  std::set<Slot> reads;    ///< operands and yields
+  std::set<Slot> defines;  ///< results and carried values
+  std::set<Slot> releases; ///< freed, taken over in place, moved in or out
+  void add(const Instruction& in);
 };
 
 /// Empty when the blocks of `par` (a Parallel instruction) may run at the
