@@ -53,7 +53,6 @@ void forEachBlockRow(const Tensor& x, const std::vector<int64_t>& starts, const 
 struct GatherWalk {
   int64_t batch = 1, mid = 1, q = 1, inner = 1, axisSize = 0;
 };
-
 StatusOr<GatherWalk> checkGather(const Tensor& x, const Tensor& indices, int64_t axis,
                                  int64_t batchDims, const Shape& resultShape) {
   CAIRN_ASSIGN_OR_RETURN(Shape shape, gatherShape(x.shape(), indices.shape(), axis, batchDims));
@@ -97,28 +96,30 @@ StatusOr<GatherWalk> checkGather(const Tensor& x, const Tensor& indices, int64_t
 
 /// Calls fn(resultRow, sourceRow, n) for runs of n rows of `inner` elements
 /// that are consecutive in both the result and the source (indices k, k+1,
-/// ...), in the result's row-major order. Why runs: a gather of a range
-/// along a minor axis (an LSTM's gate split, [B, 4H] -> [B, H] along axis
-/// 1) has rows of one element; one memcpy per run instead of per element.
-template <typename F> void walkGather(const GatherWalk& w, const Tensor& indices, F&& fn) {
+/// ...), in the result's row-major order, for result rows [begin, end). Why
+/// runs: a gather of a range along a minor axis (an LSTM's gate split, [B,
+/// 4H] -> [B, H] along axis 1) has rows of one element; one memcpy per run
+/// instead of per element. Result row r is (b * mid + m) * q + j, taking
+/// index b * q + j from source block b * mid + m.
+template <typename W, typename F>
+void walkGather(const W& w, const Tensor& indices, int64_t begin, int64_t end, F&& fn) {
   bool i64 = indices.dtype() == DType::I64;
   const int64_t* i64s = indices.data<int64_t>();
   const int32_t* i32s = indices.data<int32_t>();
   auto indexAt = [&](int64_t at) -> int64_t { return i64 ? i64s[at] : i32s[at]; };
-  int64_t row = 0;
-  for (int64_t b = 0; b < w.batch; ++b)
-    for (int64_t m = 0; m < w.mid; ++m) {
-      int64_t base = (b * w.mid + m) * w.axisSize;
-      for (int64_t q = 0; q < w.q;) {
-        int64_t first = indexAt(b * w.q + q);
-        int64_t n = 1;
-        while (q + n < w.q && indexAt(b * w.q + q + n) == first + n)
-          ++n;
-        fn(row, base + first, n);
-        row += n;
-        q += n;
-      }
-    }
+  for (int64_t row = begin; row < end;) {
+    int64_t block = row / w.q, j = row % w.q, b = block / w.mid;
+    int64_t first = indexAt(b * w.q + j);
+    int64_t n = 1;
+    while (j + n < w.q && row + n < end && indexAt(b * w.q + j + n) == first + n)
+      ++n;
+    fn(row, block * w.axisSize + first, n);
+    row += n;
+  }
+}
+
+template <typename F> void walkGather(const GatherWalk& w, const Tensor& indices, F&& fn) {
+  walkGather(w, indices, 0, w.batch * w.mid * w.q, fn);
 }
 
 } // namespace
@@ -148,18 +149,30 @@ Status dynamicUpdateSliceInPlace(Tensor& x, const Tensor& update,
   return Status::ok();
 }
 
-Status gatherInto(const Tensor& x, const Tensor& indices, int64_t axis, int64_t batchDims,
-                  Tensor& out) {
+StatusOr<GatherPlan> planGather(const Tensor& x, const Tensor& indices, int64_t axis,
+                                int64_t batchDims, const Tensor& out) {
   if (out.dtype() != x.dtype())
     return errorf("result dtype {} differs from operand dtype {}", dtypeName(out.dtype()),
                   dtypeName(x.dtype()));
   CAIRN_ASSIGN_OR_RETURN(GatherWalk w, checkGather(x, indices, axis, batchDims, out.shape()));
-  size_t rowBytes = static_cast<size_t>(w.inner * dtypeSize(x.dtype()));
+  return GatherPlan{w.batch, w.mid, w.q, w.axisSize, w.batch * w.mid * w.q,
+                    static_cast<size_t>(w.inner * dtypeSize(x.dtype()))};
+}
+
+void gatherRows(const GatherPlan& plan, const Tensor& x, const Tensor& indices, Tensor& out,
+                int64_t begin, int64_t end) {
   const std::byte* src = x.rawData();
   std::byte* dst = out.rawData();
-  walkGather(w, indices, [&](int64_t o, int64_t s, int64_t n) {
+  size_t rowBytes = plan.rowBytes;
+  walkGather(plan, indices, begin, end, [&](int64_t o, int64_t s, int64_t n) {
     std::memcpy(dst + o * rowBytes, src + s * rowBytes, static_cast<size_t>(n) * rowBytes);
   });
+}
+
+Status gatherInto(const Tensor& x, const Tensor& indices, int64_t axis, int64_t batchDims,
+                  Tensor& out) {
+  CAIRN_ASSIGN_OR_RETURN(GatherPlan plan, planGather(x, indices, axis, batchDims, out));
+  gatherRows(plan, x, indices, out, 0, plan.rows);
   return Status::ok();
 }
 

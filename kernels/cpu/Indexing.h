@@ -27,6 +27,23 @@ Status dynamicUpdateSliceInPlace(Tensor& x, const Tensor& update,
 Status gatherInto(const Tensor& x, const Tensor& indices, int64_t axis, int64_t batchDims,
                   Tensor& out);
 
+/// A gather checked (every index in range, the shapes and dtypes agreed)
+/// and seen as `rows` rows of `out` of `rowBytes` each, which gatherRows
+/// copies in any ranges (the executor splits them over threads).
+struct GatherPlan {
+  int64_t batch = 1, mid = 1, q = 1, axisSize = 0; ///< x as [batch, mid, axisSize, inner]
+  int64_t rows = 0;
+  size_t rowBytes = 0;
+};
+
+/// The plan of gatherInto(x, indices, axis, batchDims, out), or its error.
+StatusOr<GatherPlan> planGather(const Tensor& x, const Tensor& indices, int64_t axis,
+                                int64_t batchDims, const Tensor& out);
+
+/// Rows [begin, end) of a planned gather into `out`.
+void gatherRows(const GatherPlan& plan, const Tensor& x, const Tensor& indices, Tensor& out,
+                int64_t begin, int64_t end);
+
 /// scatter / scatter_add into x, in place (updates in row-major order, so
 /// the last repeat wins or all repeats add up in that order).
 Status scatterInPlace(Tensor& x, const Tensor& indices, const Tensor& updates, int64_t axis,

@@ -169,26 +169,39 @@ void argmaxAxis(const T* x, int64_t outer, int64_t k, int64_t inner, I* out) {
     }
 }
 
-template <typename T> void argmaxTyped(const T* x, int64_t o, int64_t k, int64_t i, Tensor& out) {
+/// Writes from element `at` of out.
+template <typename T>
+void argmaxTyped(const T* x, int64_t o, int64_t k, int64_t i, Tensor& out, int64_t at) {
   if (out.dtype() == DType::I32)
-    argmaxAxis(x, o, k, i, out.data<int32_t>());
+    argmaxAxis(x, o, k, i, out.data<int32_t>() + at);
   else
-    argmaxAxis(x, o, k, i, out.data<int64_t>());
+    argmaxAxis(x, o, k, i, out.data<int64_t>() + at);
 }
 
 } // namespace
 
-void argmaxInto(const Tensor& x, int64_t axis, Tensor& out) {
+int64_t argmaxOuter(const Tensor& x, int64_t axis) {
+  int64_t outer = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= x.shape()[static_cast<size_t>(d)];
+  return outer;
+}
+
+void argmaxInto(const Tensor& x, int64_t axis, Tensor& out, int64_t outerBegin,
+                int64_t outerEnd) {
   if (out.numElements() == 0) return;
   const Shape& s = x.shape();
-  int64_t outer = 1, inner = 1, k = s[static_cast<size_t>(axis)];
-  for (int64_t d = 0; d < x.rank(); ++d)
-    if (d != axis) (d < axis ? outer : inner) *= s[static_cast<size_t>(d)];
+  int64_t inner = 1, k = s[static_cast<size_t>(axis)];
+  for (int64_t d = axis + 1; d < x.rank(); ++d)
+    inner *= s[static_cast<size_t>(d)];
+  if (outerEnd < 0) outerEnd = argmaxOuter(x, axis);
+  int64_t outer = outerEnd - outerBegin;
+  int64_t from = outerBegin * k * inner, to = outerBegin * inner; // elements of x, of out
   switch (x.dtype()) {
-  case DType::F32: return argmaxTyped(x.data<float>(), outer, k, inner, out);
-  case DType::F64: return argmaxTyped(x.data<double>(), outer, k, inner, out);
-  case DType::I32: return argmaxTyped(x.data<int32_t>(), outer, k, inner, out);
-  default: return argmaxTyped(x.data<int64_t>(), outer, k, inner, out);
+  case DType::F32: return argmaxTyped(x.data<float>() + from, outer, k, inner, out, to);
+  case DType::F64: return argmaxTyped(x.data<double>() + from, outer, k, inner, out, to);
+  case DType::I32: return argmaxTyped(x.data<int32_t>() + from, outer, k, inner, out, to);
+  default: return argmaxTyped(x.data<int64_t>() + from, outer, k, inner, out, to);
   }
 }
 

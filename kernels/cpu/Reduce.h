@@ -35,6 +35,12 @@ void reduceSumInto(const Tensor& x, const std::vector<int64_t>& dims, Tensor& ou
 bool isFastArgmax(const Tensor& x, int64_t axis);
 
 /// out = argmax(x, axis); `out` is i32 or i64 of x's shape less the axis.
-void argmaxInto(const Tensor& x, int64_t axis, Tensor& out);
+/// With a range: only the results of outer positions [outerBegin,
+/// outerEnd), the product of x's dims before the axis (argmaxOuter).
+void argmaxInto(const Tensor& x, int64_t axis, Tensor& out, int64_t outerBegin = 0,
+                int64_t outerEnd = -1);
+
+/// The product of x's dims before `axis`: the rows argmaxInto can split.
+int64_t argmaxOuter(const Tensor& x, int64_t axis);
 
 } // namespace cairn::kernels::cpu

@@ -211,10 +211,14 @@ typedef struct cairn_run_options {
   const cairn_cancel_token* cancel;  /* NULL: not cancellable */
   int64_t max_bytes;                 /* bytes the run's values may hold at once; 0: no cap */
   int64_t max_loop_trips;            /* bound on a while without max_trip; 0: none */
-  /* Nonzero: the run uses the calling thread only. By default a model's two
+  /* Nonzero: the run uses the calling thread only (OpenBLAS's threads stay
+   * the process's, cairn_set_blas_threads). By default a model's two
    * independent loops (a bidirectional RNN's directions) run on two threads
    * when the caller may use two CPUs: the second on the context's own side
-   * thread, which polls up to 200 us for the next pair before it sleeps. */
+   * thread, which polls up to 200 us for the next pair before it sleeps;
+   * and oneDNN's products, and elementwise kernels, gathers and argmaxes of
+   * more than ~16,000 elements, use the threads cairn_set_blas_threads
+   * gives products (OpenMP's, all CPUs unless set). */
   int32_t one_thread;
 } cairn_run_options;
 
@@ -229,9 +233,10 @@ cairn_status* cairn_run_with_options(const cairn_model* m, cairn_context* ctx, c
                                      cairn_tensor* outputs, size_t num_outputs,
                                      const cairn_run_options* options);
 
-/* The threads each BLAS call may use. Process-wide and the embedder's
- * choice: a run never changes it (set it at startup, not while runs are in
- * flight; OPENBLAS_NUM_THREADS gives the initial value). n < 1 is ignored. */
+/* The threads each BLAS call may use, and the large elementwise kernels,
+ * gathers and argmaxes split over. Process-wide and the embedder's choice:
+ * a run never changes it (set it at startup, not while runs are in flight;
+ * OPENBLAS_NUM_THREADS gives the initial value). n < 1 is ignored. */
 int cairn_blas_threads(void);
 void cairn_set_blas_threads(int n);
 

@@ -33,12 +33,24 @@
 #include "runtime/RunLimits.h"
 #include "runtime/exec/Gemm.h"
 #include "runtime/exec/SideThread.h"
+#include "runtime/exec/SplitWork.h"
 #include "runtime/reference/Interpreter.h"
 #include "runtime/reference/OpEval.h"
 
 namespace cairn::exec {
 
 namespace {
+
+/// Elements per part when a kernel splits over threads: a [64, 256] GRU
+/// cell (16,384 outputs, ~20 us) splits in two, a bias row does not. Parts
+/// start at multiples of 16 elements (a cache line of f32).
+constexpr int64_t kKernelGrain = 8192;
+constexpr int64_t kSplitAlign = 16;
+/// A gather splits by rows, 32 KiB of them per part at least; an argmax by
+/// its rows too, 16,384 elements read per part at least (a [64, 1000]
+/// vocabulary's in two).
+constexpr int64_t kGatherGrainBytes = 32 << 10;
+constexpr int64_t kArgmaxGrain = 16384;
 
 /// Pooled buffers kept per context, at most this many bytes in all.
 constexpr size_t kMaxPoolBytes = size_t{1} << 30;
@@ -76,6 +88,31 @@ public:
 private:
   unsigned saved_ = 0;
   bool active_ = false;
+};
+
+/// The calling thread's floating-point mode (MXCSR: flush-to-zero,
+/// denormals-are-zero, rounding) taken by a thread running part of its
+/// work, restored after. libgomp's workers keep the mode of the thread that
+/// created them, whatever run that was.
+class CallerFloatMode {
+public:
+#if defined(__SSE2__)
+  static unsigned current() { return _mm_getcsr(); }
+  explicit CallerFloatMode(unsigned caller) : saved_(_mm_getcsr()) {
+    if (saved_ != caller) _mm_setcsr(caller);
+  }
+  ~CallerFloatMode() {
+    if (_mm_getcsr() != saved_) _mm_setcsr(saved_);
+  }
+#else
+  static unsigned current() { return 0; }
+  explicit CallerFloatMode(unsigned) {}
+#endif
+  CallerFloatMode(const CallerFloatMode&) = delete;
+  CallerFloatMode& operator=(const CallerFloatMode&) = delete;
+
+private:
+  [[maybe_unused]] unsigned saved_ = 0;
 };
 
 } // namespace
@@ -313,6 +350,24 @@ private:
     return Status::ok();
   }
 
+  /// The threads a kernel or row operation may split over: those of a
+  /// product here (one inside a pair, whose threads are the two loops').
+  int splitThreads() const {
+    return opts_.parallel && !inPair_ && !splitTurnedOff() ? productThreads() : 1;
+  }
+  /// body(begin, end) over [0, n), split as splitWork says over
+  /// splitThreads(); every part in the caller's floating-point mode.
+  template <typename Body> void split(int64_t n, int64_t grain, int64_t align, Body&& body) {
+    int parts = splitParts(splitThreads(), n, grain);
+    unsigned mode = CallerFloatMode::current();
+    splitWork(parts, n, grain, align, [&](int part, int64_t begin, int64_t end) {
+      if (part == 0) return body(begin, end);
+      CallerFloatMode same(mode);
+      body(begin, end);
+    });
+    if (parts > 1) ++stats_.splitCalls;
+  }
+
   const Executable& exe_;
   const LoweredFunction& p_;
   ExecutionContext::State& s_;
@@ -462,7 +517,12 @@ Status Runner::execKernel(const Instruction& in) {
   }
   k.buffers.push_back(in.shape ? k.extents.params.data() : nullptr);
   int64_t n = k.outs.empty() ? 0 : k.outs[0].numElements();
-  if (n > 0) exe_.kernel(in.kernel)(k.buffers.data(), 0, n);
+  if (n > 0) {
+    KernelFn fn = exe_.kernel(in.kernel);
+    void* const* buffers = k.buffers.data();
+    split(n, kKernelGrain, kSplitAlign,
+          [&](int64_t begin, int64_t end) { fn(buffers, begin, end); });
+  }
   ++stats_.kernelCalls;
   for (size_t i = 0; i < k.outs.size(); ++i) {
     if (in.shape) CAIRN_RETURN_IF_ERROR(checkResult(in, i, k.outs[i]));
@@ -525,9 +585,14 @@ Status Runner::execRows(const Instruction& in) {
                                                  op.getIntOr("axis", 0), op.getIntOr("batch_dims", 0));
     if (!shape.isOk()) return fail(shape.status());
     CAIRN_ASSIGN_OR_RETURN(Tensor out, allocate(TensorType(ins[0]->dtype(), *shape)));
-    Status s = kernels::cpu::gatherInto(*ins[0], *ins[1], op.getIntOr("axis", 0),
-                                        op.getIntOr("batch_dims", 0), out);
-    if (!s.isOk()) return fail(s);
+    StatusOr<kernels::cpu::GatherPlan> plan = kernels::cpu::planGather(
+        *ins[0], *ins[1], op.getIntOr("axis", 0), op.getIntOr("batch_dims", 0), out);
+    if (!plan.isOk()) return fail(plan.status());
+    int64_t rowBytes = std::max<int64_t>(1, static_cast<int64_t>(plan->rowBytes));
+    split(plan->rows, std::max<int64_t>(1, kGatherGrainBytes / rowBytes),
+          std::max<int64_t>(1, 64 / rowBytes), [&](int64_t begin, int64_t end) {
+            kernels::cpu::gatherRows(*plan, *ins[0], *ins[1], out, begin, end);
+          });
     ++stats_.rowCalls;
     CAIRN_RETURN_IF_ERROR(checkResult(in, 0, out));
     setOwned(in.results[0], std::move(out));
@@ -624,7 +689,13 @@ Status Runner::execRows(const Instruction& in) {
     Shape shape = kernels::cpu::reducedShape(ins[0]->shape(), {axis});
     CAIRN_ASSIGN_OR_RETURN(Tensor out, allocate(TensorType(index, shape)));
     CAIRN_RETURN_IF_ERROR(checkResult(in, 0, out));
-    kernels::cpu::argmaxInto(*ins[0], axis, out);
+    // Split by the positions before the axis, each reading a whole row.
+    int64_t outer = kernels::cpu::argmaxOuter(*ins[0], axis);
+    int64_t rowElements = std::max<int64_t>(1, ins[0]->numElements() / std::max<int64_t>(1, outer));
+    split(outer, std::max<int64_t>(1, kArgmaxGrain / rowElements), kSplitAlign,
+          [&](int64_t begin, int64_t end) {
+            kernels::cpu::argmaxInto(*ins[0], axis, out, begin, end);
+          });
     ++stats_.rowCalls;
     setOwned(in.results[0], std::move(out));
     return Status::ok();
@@ -808,6 +879,7 @@ void Runner::mergeStats(const ExecStats& o) {
   stats_.loopNanos += o.loopNanos;
   stats_.outerLoopIterations += o.outerLoopIterations;
   stats_.parallelRuns += o.parallelRuns;
+  stats_.splitCalls += o.splitCalls;
   stats_.peakBytes = std::max(stats_.peakBytes, o.peakBytes);
   for (const auto& [k, v] : o.profile) {
     stats_.profile[k].calls += v.calls;
@@ -957,6 +1029,8 @@ StatusOr<std::vector<Tensor>> Executable::run(std::string_view name,
     ~Done() { running.store(false, std::memory_order_release); }
   } done{ctx.state_->running};
   DenormalMode mode(options.flushDenormals);
+  std::optional<GemmThreadCap> callerOnly;
+  if (!options.parallel) callerOnly.emplace(1);
   StatusOr<std::vector<Tensor>> out = Status::error("not run");
   Status ran = guardExceptions([&] {
     out = Runner(*this, *p, ctx, options).run(inputs);

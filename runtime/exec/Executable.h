@@ -41,11 +41,14 @@ struct ExecOptions {
   /// Time every instruction into ExecStats::profile (costs a clock read per
   /// instruction; for finding what to optimize, not for production runs).
   bool profile = false;
-  /// Run `parallel` instructions (independent loops) on two threads when
-  /// the calling thread may use two CPUs (its affinity); off: one after the
-  /// other on the calling thread. During such a pair the BLAS runs
-  /// single-threaded when adjustBlasThreads allows (with more, the two
-  /// loops' GEMMs compete for the cores).
+  /// Use threads beside the calling one: `parallel` instructions
+  /// (independent loops) on two threads when the calling thread may use two
+  /// CPUs (its affinity), and large elementwise kernels and row operations
+  /// split over the threads oneDNN's products use (SplitWork.h). During a
+  /// pair the BLAS runs single-threaded when adjustBlasThreads allows (with
+  /// more, the two loops' GEMMs compete for the cores). Off: everything on
+  /// the calling thread, oneDNN's products included; OpenBLAS's threads
+  /// stay the process's setting (adjustBlasThreads).
   bool parallel = true;
   /// How long each of a pair's two threads polls for the other before it
   /// sleeps: the caller waiting for the second loop to end, the side thread
@@ -107,6 +110,8 @@ struct ExecStats {
   /// a reference kernel excluded).
   int64_t peakBytes = 0;
   int64_t parallelRuns = 0; ///< `parallel` instructions run on two threads
+  /// Kernels and row operations run in parts on several threads (SplitWork.h)
+  int64_t splitCalls = 0;
   /// With ExecOptions::profile: by "<instruction kind> <op>" (e.g. "fallback
   /// reduce_sum", "gemm dot", "kernel fusion"); `while` and `if` excluded
   /// (their bodies' instructions are counted instead).

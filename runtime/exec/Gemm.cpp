@@ -290,6 +290,8 @@ const char* gemmLibraryFor(DType dtype, const GemmDims& d, bool transA, bool tra
   return dtype == DType::F32 && dnnl::prefers(d, transA, transB) ? "oneDNN" : "OpenBLAS";
 }
 
+int productThreads() { return dnnl::enabled() ? dnnlThreads(false) : 1; }
+
 GemmThreadCap::GemmThreadCap(int n) : saved_(tThreadCap) { tThreadCap = n; }
 GemmThreadCap::~GemmThreadCap() { tThreadCap = saved_; }
 

@@ -66,6 +66,11 @@ Status runGemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& out
                int64_t* calls, int64_t* flops = nullptr, bool adjustThreads = true,
                const GemmReuseKey& reuse = {});
 
+/// The threads a large oneDNN product made on the calling thread runs on:
+/// oneDNN's count (dnnl::threads), capped by the thread's GemmThreadCap; 1
+/// without oneDNN.
+int productThreads();
+
 /// Caps the threads of the oneDNN products the calling thread makes while
 /// it lives (the executor's parallel loop pairs: one each).
 class GemmThreadCap {

@@ -98,6 +98,12 @@ int threads() {
 
 void setThreads(int n) { gThreads.store(n > 0 ? n : 0, std::memory_order_relaxed); }
 
+bool parallel(int threads, void (*fn)(void* arg, int part, int parts), void* arg) {
+  if (!enabled()) return false;
+  library().api->parallel(threads, fn, arg);
+  return true;
+}
+
 Status sgemm(bool transA, bool transB, const GemmDims& d, const float* a, const float* b,
              float* c, int threads) {
   if (!enabled()) return Status::error(library().why);

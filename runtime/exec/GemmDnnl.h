@@ -61,4 +61,10 @@ StatusOr<std::unique_ptr<PackedProduct>> pack(bool transA, bool transB, const Ge
 int threads();
 void setThreads(int n);
 
+/// Runs fn(arg, part, parts) for each part on up to `threads` of the
+/// threads oneDNN's products run on (libgomp's; the caller runs part 0) and
+/// returns when all have run. False, running nothing, when oneDNN is not
+/// loaded. fn must not throw.
+bool parallel(int threads, void (*fn)(void* arg, int part, int parts), void* arg);
+
 } // namespace cairn::exec::dnnl

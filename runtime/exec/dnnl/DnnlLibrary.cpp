@@ -14,6 +14,12 @@
 // rather than through <omp.h>, which clang does not ship without libomp-dev.
 extern "C" int omp_get_max_threads();
 extern "C" void omp_set_num_threads(int);
+extern "C" int omp_get_thread_num();
+extern "C" int omp_get_num_threads();
+// What GCC makes of `#pragma omp parallel num_threads(n)` (libgomp's ABI
+// since GCC 4.9), called directly so that no OpenMP compiler flag is needed:
+// clang's -fopenmp targets libomp, which would be a second thread pool.
+extern "C" void GOMP_parallel(void (*fn)(void*), void* data, unsigned threads, unsigned flags);
 
 namespace {
 
@@ -169,10 +175,26 @@ int runPacked(void* handle, int64_t m, const float* a, float* c, char* error, si
 
 void freePacked(void* handle) { delete static_cast<Packed*>(handle); }
 
+struct ParallelJob {
+  void (*fn)(void*, int, int);
+  void* arg;
+};
+
+void runPart(void* data) {
+  auto* job = static_cast<ParallelJob*>(data);
+  job->fn(job->arg, omp_get_thread_num(), omp_get_num_threads());
+}
+
+void parallel(int threads, void (*fn)(void* arg, int part, int parts), void* arg) {
+  ParallelJob job{fn, arg};
+  if (threads <= 1) return fn(arg, 0, 1);
+  GOMP_parallel(runPart, &job, static_cast<unsigned>(threads), 0);
+}
+
 } // namespace
 
 extern "C" __attribute__((visibility("default"))) const CairnDnnlApi* cairn_dnnl_api() {
-  static const CairnDnnlApi api{kCairnDnnlAbi, describe, maxThreads, sgemm,
-                                pack,          runPacked, freePacked};
+  static const CairnDnnlApi api{kCairnDnnlAbi, describe,   maxThreads, sgemm,
+                                pack,          runPacked, freePacked, parallel};
   return &api;
 }

@@ -29,11 +29,16 @@ struct CairnDnnlApi {
   int (*runPacked)(void* packed, int64_t m, const float* a, float* c, char* error,
                    size_t errorSize);
   void (*freePacked)(void* packed);
+  /// Runs fn(arg, part, parts) for part = 0 .. parts-1 on up to `threads`
+  /// of libgomp's threads, the caller's team (the caller runs part 0), and
+  /// returns when every part has: the threads oneDNN's products run on,
+  /// still polling right after one. fn must not throw.
+  void (*parallel)(int threads, void (*fn)(void* arg, int part, int parts), void* arg);
 };
 
 /// The table (never null).
 const CairnDnnlApi* cairn_dnnl_api();
 }
 
-inline constexpr int kCairnDnnlAbi = 2;
+inline constexpr int kCairnDnnlAbi = 3;
 inline constexpr int kCairnDnnlRepack = 2;
