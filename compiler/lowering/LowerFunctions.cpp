@@ -133,20 +133,27 @@ StatusOr<Block> ProgramBuilder::lowerBlock(const Region& region, bool ownsArgs,
   const auto& ops = region.ops();
   if (ops.empty() || !isTerminator(ops.back()->kind()))
     return errorf("error: region does not end in a terminator");
-  std::set<const Value*> local;
+  // The values local to the region, numbered in definition order.
+  std::map<const Value*, size_t> local;
   if (ownsArgs)
     for (Value* a : region.arguments())
-      local.insert(a);
+      local.emplace(a, local.size());
   for (const auto& op : ops)
     for (Value* r : op->results())
-      local.insert(r);
+      local.emplace(r, local.size());
   std::map<const Value*, size_t> lastUse;
   for (size_t i = 0; i < ops.size(); ++i)
     for (Value* v : externalUses(*ops[i]))
       if (local.count(v)) lastUse[v] = i;
+  // In definition order, not the map's (the values' addresses): the same
+  // module must lower to the same program, and an AOT object to the same
+  // bytes.
   std::vector<std::vector<const Value*>> dyingAt(ops.size());
   for (const auto& [v, at] : lastUse)
     dyingAt[at].push_back(v);
+  for (std::vector<const Value*>& dying : dyingAt)
+    std::sort(dying.begin(), dying.end(),
+              [&](const Value* a, const Value* b) { return local[a] < local[b]; });
 
   Block block;
   for (size_t i = 0; i + 1 < ops.size(); ++i) {
