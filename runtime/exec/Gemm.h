@@ -42,8 +42,8 @@ struct GemmReuse {
   int calls = 0;
   std::shared_ptr<dnnl::PackedProduct> packed;
   /// A constant [N, K] B copied once as [K, N] for one-row products
-  /// (OpenBLAS's sgemv reads that layout fastest; Gemm.cpp).
-  std::shared_ptr<const std::vector<float>> transposed;
+  /// (OpenBLAS's sgemv reads that layout fastest; Gemm.cpp), 64-byte aligned.
+  std::shared_ptr<const float[]> transposed;
 };
 
 /// A GEMM instruction's reuse state and what its B is (GemmReuse).
