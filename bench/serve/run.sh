@@ -7,7 +7,7 @@
 #
 #   bench/serve/run.sh                 # ~2 min; writes build/serve-bench/results.md
 #   DURATION=30 CONCURRENCY="1 16 64 256" bench/serve/run.sh
-#   MODELS=snli-text bench/serve/run.sh  # some of: overhead project spinn snli-text
+#   MODELS=snli-text bench/serve/run.sh  # some of: overhead project spinn snli-text tagger
 #   SPINN_ARGS="--embed 300 --hidden 300 --tracker-size 64 --mlp-hidden 1024" \
 #     MODELS=spinn OUT_DIR=build/serve-bench-300 bench/serve/run.sh
 #                                      # SPINN at the paper's width (preparing
@@ -19,7 +19,9 @@
 # hidden 64, tracker 32, seeded weights bound by the server) on the first
 # $SPINN_PAIRS (1000) SNLI dev pairs, each request one pair; and the same
 # pairs as plain text through the SNLI text endpoint (:classify, the model
-# predicting the trees); all JIT-compiled at startup. wrk and the server share this machine's
+# predicting the trees); and the BiLSTM tagger (:tag) on the premises, with
+# its two directions' loops paired always, never and while the CPUs have
+# room (--pairs on, off, auto); all JIT-compiled at startup. wrk and the server share this machine's
 # CPUs: the figures are the pair's, to compare batching off and on within
 # one run, not a server's capacity.
 set -euo pipefail
@@ -28,7 +30,7 @@ build="${BUILD_DIR:-$root/build}"
 out="${OUT_DIR:-$build/serve-bench}"
 duration="${DURATION:-8}"
 concurrency="${CONCURRENCY:-1 16 64}"
-models=" ${MODELS:-overhead project spinn snli-text} "
+models=" ${MODELS:-overhead project spinn snli-text tagger} "
 command -v wrk > /dev/null || { echo "bench/serve: wrk is needed (apt-get install wrk)" >&2; exit 2; }
 "$root/scripts/build.sh" cairn-serve > /dev/null
 mkdir -p "$out"
@@ -91,6 +93,17 @@ with open(text, "w") as t, open(parses, "w") as p:
         if n == limit:
             break
 PY
+  # Workload 4, the BiLSTM tagger (:tag; cairn-spinn --export-tagger, seeded
+  # weights): the premises as plain text. Its two directions are a loop pair,
+  # run with the server's --pairs on, off and auto.
+  "$build/bin/cairn-spinn" --data "$snli" --format snli --limit "$pairs" --quiet \
+    --export-tagger "$out/tagger-bundle" > /dev/null
+  python3 - "$out/snli-text.jsonl" "$out/tagger.jsonl" <<'PY'
+import json, sys
+with open(sys.argv[2], "w") as out:
+    for line in open(sys.argv[1]):
+        out.write(json.dumps({"text": json.loads(line)["premise"]}) + "\n")
+PY
 fi
 cat > "$out/post.lua" <<'LUA'
 -- Cycles through the requests of $REQUESTS (JSON lines), each thread from
@@ -128,7 +141,7 @@ LUA
 bench_model() {
   local label=$1 requests=$2 rows=$3
   shift 3
-  for mode in off on; do
+  for mode in ${MODES:-off on}; do
     local flags=()
     [ "$mode" = on ] && flags=(--batch-max-rows "$rows" --batch-wait-us 1000 --batch-pad)
     for c in $concurrency; do
@@ -284,6 +297,12 @@ if [ -f "$out/spinn.jsonl" ]; then
   fi
   if [[ $models == *" snli-text "* ]]; then
     ENDPOINT=classify bench_model snli-text "$out/snli-text.jsonl" 64 --snli "m=$out/snli-bundle"
+  fi
+  if [[ $models == *" tagger "* ]]; then
+    for p in on off auto; do
+      MODES=off ENDPOINT=tag bench_model "tagger, pairs $p" "$out/tagger.jsonl" 64 \
+        --tagger "m=$out/tagger-bundle" --pairs "$p"
+    done
   fi
 fi
 {

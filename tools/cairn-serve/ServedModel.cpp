@@ -1,5 +1,7 @@
 #include "ServedModel.h"
 
+#include "RunThreads.h"
+
 #include <cstring>
 #include <mutex>
 
@@ -111,6 +113,8 @@ public:
                                                                   RunLimits::Clock::now())
                  .count());
     o.max_bytes = limits.maxBytes;
+    RunInFlight counted;
+    o.one_thread = counted.oneThread() ? 1 : 0;
     std::vector<cairn_tensor> out(f->results.size());
     cairn_context* ctx = contexts_.take();
     if (!ctx) return Status::error("out of memory", StatusCode::kResourceExhausted);
@@ -176,6 +180,8 @@ public:
     exec::ExecOptions o;
     o.limits = limits;
     o.adjustBlasThreads = false; // many requests at once: no process-wide changes
+    RunInFlight counted;
+    o.parallel = !counted.oneThread();
     exec::ExecutionContext* ctx = contexts_.take();
     StatusOr<std::vector<Tensor>> r = exe_->run(function, inputs, *ctx, o);
     contexts_.give(ctx);

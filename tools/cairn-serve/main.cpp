@@ -29,6 +29,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "RunThreads.h"
 #include "Server.h"
 #include "runtime/RunLimits.h"
 #include "runtime/exec/Gemm.h"
@@ -98,6 +99,12 @@ static int runTool(int argc, char** argv) {
   app.add_option("--max-memory-mb", maxMemoryMb,
                  "Memory cap of one run, MiB (413 past it; default 3/4 of physical memory / threads)")
       ->capture_default_str();
+  std::string pairs = "auto";
+  app.add_option("--pairs", pairs,
+                 "A model's independent loops (a BiRNN's two directions) on two threads: auto "
+                 "(while 2 x runs in flight <= CPUs: faster alone, 2-3x slower under load), "
+                 "on or off (docs/serving.md)")
+      ->capture_default_str();
   int blasThreads = 1;
   app.add_option("--blas-threads", blasThreads,
                  "BLAS threads per product (the server's concurrency is its requests: with "
@@ -108,6 +115,12 @@ static int runTool(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   o.batch.wait = std::chrono::microseconds(batchWaitUs);
   exec::setBlasThreads(blasThreads);
+  StatusOr<serve::PairPolicy> pairPolicy = serve::parsePairPolicy(pairs);
+  if (!pairPolicy.isOk()) {
+    std::fprintf(stderr, "cairn-serve: error: %s\n", pairPolicy.status().message().c_str());
+    return 1;
+  }
+  serve::setPairPolicy(*pairPolicy);
   if (o.threads < 1 || o.timeoutMs < 1 || o.maxElements < 1 || maxMemoryMb < 0) {
     std::fprintf(stderr, "cairn-serve: error: --threads, --timeout-ms and --max-elements must be "
                          ">= 1, --max-memory-mb >= 0\n");
