@@ -514,4 +514,22 @@ TEST(ServeTest, AModelThatDoesNotLoadStopsTheServerBeforeItListens) {
   fs::remove(bad);
 }
 
+TEST(ServeTest, LoopPairsPolicyIsAutoOnOrOff) {
+  for (const char* policy : {"on", "off", "auto"}) {
+    ServeProcess s({"--model", "m=" + kText, "--pairs", policy});
+    ASSERT_GT(s.port(), 0) << s.log();
+    json out;
+    EXPECT_EQ(post(s, "/v1/models/m:predict", projectRequest(2, 1.0, 2.0).dump(), &out), 200)
+        << policy << ": " << out.dump();
+    EXPECT_TRUE(projected(out, 2, 1.0, 2.0)) << policy;
+    EXPECT_EQ(s.stop(), 0) << s.log();
+  }
+  ServeProcess bad({"--model", "m=" + kText, "--pairs", "sometimes"});
+  EXPECT_EQ(bad.port(), 0);
+  ASSERT_TRUE(WIFEXITED(bad.exitStatus()));
+  EXPECT_EQ(WEXITSTATUS(bad.exitStatus()), 1);
+  EXPECT_NE(bad.log().find("--pairs must be auto, on or off, not 'sometimes'"), std::string::npos)
+      << bad.log();
+}
+
 } // namespace
