@@ -102,7 +102,13 @@ int serve(const std::string& model, const std::string& inputs, int threads, bool
           rows.push_back({{"what", what}, {"ms", p.nanos / 1e6}, {"calls", p.calls}});
       std::sort(rows.begin(), rows.end(),
                 [](const json& a, const json& b) { return a["ms"] > b["ms"]; });
-      std::cout << json{{"ms", msSince(t)}, {"profile", rows}}.dump() << std::endl;
+      const exec::ExecStats& st = pctx.stats();
+      json counts = {{"gemm_calls", st.gemmCalls},
+                     {"zero_products", st.zeroProducts},
+                     {"split_calls", st.splitCalls},
+                     {"parallel_runs", st.parallelRuns}};
+      std::cout << json{{"ms", msSince(t)}, {"profile", rows}, {"counts", counts}}.dump()
+                << std::endl;
     } else if (line.rfind("save ", 0) == 0) {
       std::string dir = line.substr(5);
       std::filesystem::create_directories(dir);

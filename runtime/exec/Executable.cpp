@@ -542,7 +542,7 @@ Status Runner::execGemm(const Instruction& in) {
   switch (exe_.weightKind(in)) {
   case Executable::Weight::Constant:
     reuse = {&mem_.gemmReuse[&in], exe_.epoch(), true, &stats_.packedWeights,
-             &stats_.transposedWeights};
+             &stats_.transposedWeights, &stats_.zeroProducts};
     break;
   case Executable::Weight::LoopInvariant:
     if (!loopEpochs_.empty())
@@ -868,6 +868,7 @@ void Runner::mergeStats(const ExecStats& o) {
   stats_.gemmFlops += o.gemmFlops;
   stats_.packedWeights += o.packedWeights;
   stats_.transposedWeights += o.transposedWeights;
+  stats_.zeroProducts += o.zeroProducts;
   stats_.rowViews += o.rowViews;
   stats_.rowCalls += o.rowCalls;
   stats_.fallbackCalls += o.fallbackCalls;

@@ -93,6 +93,9 @@ struct ExecStats {
   int64_t packedWeights = 0;
   /// Constant [N, K] weights copied as [K, N] for one-row products (Gemm.h)
   int64_t transposedWeights = 0;
+  /// Products of an all-zero A by a finite constant B, written as zeros
+  /// without the GEMM (a recurrent layer's first step from a zero state)
+  int64_t zeroProducts = 0;
   int64_t rowCalls = 0;      ///< row kernels (indexed ops, concat, broadcast)
   int64_t rowViews = 0;      ///< gathers of one row given as a view (Executable::mayViewRow)
   int64_t fallbackCalls = 0; ///< ops run through the reference kernels

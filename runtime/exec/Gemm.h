@@ -44,6 +44,9 @@ struct GemmReuse {
   /// A constant [N, K] B copied once as [K, N] for one-row products
   /// (OpenBLAS's sgemv reads that layout fastest; Gemm.cpp), 64-byte aligned.
   std::shared_ptr<const float[]> transposed;
+  /// Whether every element of a constant B is finite (1) or not (0); -1:
+  /// not looked at yet. A zero A by a finite B is zero without the product.
+  int finite = -1;
 };
 
 /// A GEMM instruction's reuse state and what its B is (GemmReuse).
@@ -53,6 +56,7 @@ struct GemmReuseKey {
   bool constant = false;
   int64_t* packings = nullptr; ///< counts each packing made (may be null)
   int64_t* transposings = nullptr; ///< counts each [K, N] copy made (may be null)
+  int64_t* zeroProducts = nullptr; ///< counts products written as zeros (may be null)
 };
 
 /// out = a . b for f32 (oneDNN or OpenBLAS sgemm) or f64 (dgemm); `out` has
