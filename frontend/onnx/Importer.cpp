@@ -147,6 +147,12 @@ Tensor NodeContext::attrTensor(std::string_view name) const {
   return std::move(*t);
 }
 
+const Tensor& oneElement(const Tensor& t, std::string_view what) {
+  if (t.numElements() != 1)
+    throw InvalidModel(fmt::format("{} must hold one value, got {}", what, t.type().toString()));
+  return t;
+}
+
 std::optional<Tensor> NodeContext::constInput(size_t i) const {
   if (!hasInput(i)) return std::nullopt;
   return importer.constantOf(inputs_[i]);

@@ -34,6 +34,11 @@ struct NodeError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// `t`, which a node reads as one value (a depth, a trip count, an axis, a
+/// fill value); throws InvalidModel naming `what` when it holds another
+/// number of elements (an empty one was read past its end).
+const Tensor& oneElement(const Tensor& t, std::string_view what);
+
 StatusOr<DType> dtypeFromOnnx(int32_t elemType);
 StatusOr<Tensor> tensorFromProto(const onnx::TensorProto& t, const std::string& baseDir);
 

@@ -217,7 +217,7 @@ ValueList dropout(NodeContext& c) {
   Val x = c.input(0);
   if (c.hasInput(2)) {
     std::optional<Tensor> training = c.constInput(2);
-    if (!training || training->getInt(0) != 0)
+    if (!training || oneElement(*training, "training_mode").getInt(0) != 0)
       throw Unsupported("Dropout in training mode (random masks are not imported)");
   }
   ValueList out{x};

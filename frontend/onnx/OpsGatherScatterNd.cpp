@@ -134,7 +134,7 @@ ValueList topK(NodeContext& c) {
   if (!isFloat(x.dtype())) throw Unsupported("TopK of integers");
   IntOrVal k = 0;
   if (std::optional<Tensor> kt = c.constInput(1))
-    k = kt->getInt(0);
+    k = oneElement(*kt, "k").getInt(0);
   else
     k = IntOrVal(toScalar(c.input(1), DType::I64));
   int64_t last = x.rank() - 1;

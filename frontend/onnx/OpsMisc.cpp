@@ -33,10 +33,14 @@ ValueList oneHot(NodeContext& c) {
   Val idx = cast(c.input(0), DType::I64);
   // A run-time depth makes the new dim dynamic; its rank is known anyway.
   IntOrVal depth = 0;
-  if (std::optional<Tensor> depthT = c.constInput(1))
-    depth = static_cast<int64_t>(depthT->getDouble(0));
-  else
+  if (std::optional<Tensor> depthT = c.constInput(1)) {
+    double d = oneElement(*depthT, "depth").getDouble(0);
+    if (!(d >= 1 && d <= double(int64_t(1) << 40))) // NaN too
+      throw InvalidModel(fmt::format("depth must be a positive count, got {}", d));
+    depth = static_cast<int64_t>(d);
+  } else {
     depth = IntOrVal(toScalar(cast(c.input(1), DType::I64), DType::I64));
+  }
   Val values = c.input(2);
   if (values.rank() != 1 || values.shape()[0] != 2)
     throw InvalidModel("values must hold 2 entries");

@@ -320,7 +320,8 @@ ValueList range(NodeContext& c) {
   DType dt = start.dtype();
   auto s = c.constInput(0), l = c.constInput(1), d = c.constInput(2);
   if (s && l && d) {
-    double a = s->getDouble(0), b = l->getDouble(0), st = d->getDouble(0);
+    double a = oneElement(*s, "start").getDouble(0), b = oneElement(*l, "limit").getDouble(0),
+           st = oneElement(*d, "delta").getDouble(0);
     if (st == 0) throw InvalidModel("delta is 0");
     int64_t n = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((b - a) / st)));
     if (n > (int64_t(1) << 26)) throw Unsupported("Range of more than 2^26 elements");

@@ -191,6 +191,43 @@ TEST(OnnxImport, RunTimeReshapeBecomesDynamicDims) {
   EXPECT_EQ((*r)[0].shape(), (Shape{2, 3})); // 0 copies the input's dim
 }
 
+// Found by the fuzz smoke in CI (session 14): a OneHot whose constant depth
+// held no element read past its end. A depth, trip count, axis or Range
+// bound read as one value must hold one; a depth must be a positive count.
+TEST(OnnxImport, OneValueInputsHoldOneValue) {
+  auto message = [](int depthElements, float depth) {
+    onnx::ModelProto model = newModel(11);
+    auto* g = model.mutable_graph();
+    setType(g->add_input(), "i", onnx::TensorProto::INT64, {3});
+    auto* d = g->add_initializer();
+    d->set_name("depth");
+    d->set_data_type(onnx::TensorProto::FLOAT);
+    d->add_dims(depthElements);
+    for (int k = 0; k < depthElements; ++k)
+      d->add_float_data(depth);
+    auto* v = g->add_initializer();
+    v->set_name("values");
+    v->set_data_type(onnx::TensorProto::FLOAT);
+    v->add_dims(2);
+    v->add_float_data(0);
+    v->add_float_data(1);
+    addNode(g, "OneHot", {"i", "depth", "values"}, {"y"}, "onehot");
+    setType(g->add_output(), "y", onnx::TensorProto::FLOAT, {3, -1});
+    StatusOr<std::unique_ptr<Module>> r = importOnnxBytes(model.SerializeAsString(), "", "m");
+    return r.isOk() ? std::string("ok") : r.status().message();
+  };
+  EXPECT_EQ(message(1, 4), "ok");
+  std::string m = message(0, 4);
+  EXPECT_NE(m.find("node 'onehot' (op OneHot)"), std::string::npos) << m;
+  EXPECT_NE(m.find("depth must hold one value, got tensor<0xf32>"), std::string::npos) << m;
+  m = message(2, 4);
+  EXPECT_NE(m.find("depth must hold one value"), std::string::npos) << m;
+  for (float bad : {0.0f, -3.0f, NAN, 1e30f}) {
+    m = message(1, bad);
+    EXPECT_NE(m.find("depth must be a positive count"), std::string::npos) << bad << ": " << m;
+  }
+}
+
 // Found by cairn-onnx-fuzzer: a Reshape to a constant shape whose entries
 // multiply past int64 aborted in type inference (numElements); types past
 // kMaxTypeElements, which the parser refuses, are now build errors.
