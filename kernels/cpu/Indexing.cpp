@@ -48,12 +48,7 @@ void forEachBlockRow(const Tensor& x, const std::vector<int64_t>& starts, const 
   }
 }
 
-/// The dims of a gather/scatter walk: result = [batch, mid, q, inner] with
-/// source row ((b * mid + m) * axisSize + index[b, q]) * inner.
-struct GatherWalk {
-  int64_t batch = 1, mid = 1, q = 1, inner = 1, axisSize = 0;
-};
-StatusOr<GatherWalk> checkGather(const Tensor& x, const Tensor& indices, int64_t axis,
+StatusOr<GatherPlan> checkGather(const Tensor& x, const Tensor& indices, int64_t axis,
                                  int64_t batchDims, const Shape& resultShape) {
   CAIRN_ASSIGN_OR_RETURN(Shape shape, gatherShape(x.shape(), indices.shape(), axis, batchDims));
   if (shape != resultShape)
@@ -61,7 +56,7 @@ StatusOr<GatherWalk> checkGather(const Tensor& x, const Tensor& indices, int64_t
                   shapeStr(shape));
   if (!isInteger(indices.dtype()))
     return errorf("indices must be i32 or i64, got {}", dtypeName(indices.dtype()));
-  GatherWalk w;
+  GatherPlan w;
   w.axisSize = x.shape()[axis];
   // The range check first as a min/max over the raw indices (it vectorizes;
   // a gate split's 256 constant indices per call, checked through getInt,
@@ -101,8 +96,8 @@ StatusOr<GatherWalk> checkGather(const Tensor& x, const Tensor& indices, int64_t
 /// 4H] -> [B, H] along axis 1) has rows of one element; one memcpy per run
 /// instead of per element. Result row r is (b * mid + m) * q + j, taking
 /// index b * q + j from source block b * mid + m.
-template <typename W, typename F>
-void walkGather(const W& w, const Tensor& indices, int64_t begin, int64_t end, F&& fn) {
+template <typename F>
+void walkGather(const GatherPlan& w, const Tensor& indices, int64_t begin, int64_t end, F&& fn) {
   bool i64 = indices.dtype() == DType::I64;
   const int64_t* i64s = indices.data<int64_t>();
   const int32_t* i32s = indices.data<int32_t>();
@@ -118,8 +113,8 @@ void walkGather(const W& w, const Tensor& indices, int64_t begin, int64_t end, F
   }
 }
 
-template <typename F> void walkGather(const GatherWalk& w, const Tensor& indices, F&& fn) {
-  walkGather(w, indices, 0, w.batch * w.mid * w.q, fn);
+template <typename F> void walkGather(const GatherPlan& w, const Tensor& indices, F&& fn) {
+  walkGather(w, indices, 0, w.rows(), fn);
 }
 
 } // namespace
@@ -154,16 +149,14 @@ StatusOr<GatherPlan> planGather(const Tensor& x, const Tensor& indices, int64_t 
   if (out.dtype() != x.dtype())
     return errorf("result dtype {} differs from operand dtype {}", dtypeName(out.dtype()),
                   dtypeName(x.dtype()));
-  CAIRN_ASSIGN_OR_RETURN(GatherWalk w, checkGather(x, indices, axis, batchDims, out.shape()));
-  return GatherPlan{w.batch, w.mid, w.q, w.axisSize, w.batch * w.mid * w.q,
-                    static_cast<size_t>(w.inner * dtypeSize(x.dtype()))};
+  return checkGather(x, indices, axis, batchDims, out.shape());
 }
 
 void gatherRows(const GatherPlan& plan, const Tensor& x, const Tensor& indices, Tensor& out,
                 int64_t begin, int64_t end) {
   const std::byte* src = x.rawData();
   std::byte* dst = out.rawData();
-  size_t rowBytes = plan.rowBytes;
+  size_t rowBytes = static_cast<size_t>(plan.inner * dtypeSize(x.dtype()));
   walkGather(plan, indices, begin, end, [&](int64_t o, int64_t s, int64_t n) {
     std::memcpy(dst + o * rowBytes, src + s * rowBytes, static_cast<size_t>(n) * rowBytes);
   });
@@ -172,7 +165,7 @@ void gatherRows(const GatherPlan& plan, const Tensor& x, const Tensor& indices, 
 Status gatherInto(const Tensor& x, const Tensor& indices, int64_t axis, int64_t batchDims,
                   Tensor& out) {
   CAIRN_ASSIGN_OR_RETURN(GatherPlan plan, planGather(x, indices, axis, batchDims, out));
-  gatherRows(plan, x, indices, out, 0, plan.rows);
+  gatherRows(plan, x, indices, out, 0, plan.rows());
   return Status::ok();
 }
 
@@ -185,7 +178,7 @@ Status scatterInPlace(Tensor& x, const Tensor& indices, const Tensor& updates, i
   if (updates.shape() != shape)
     return errorf("updates have shape {}, expected {} (the shape gather would produce)",
                   shapeStr(updates.shape()), shapeStr(shape));
-  CAIRN_ASSIGN_OR_RETURN(GatherWalk w, checkGather(x, indices, axis, batchDims, shape));
+  CAIRN_ASSIGN_OR_RETURN(GatherPlan w, checkGather(x, indices, axis, batchDims, shape));
   int64_t inner = w.inner;
   if (!accumulate) {
     size_t rowBytes = static_cast<size_t>(inner * dtypeSize(x.dtype()));

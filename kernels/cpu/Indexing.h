@@ -27,13 +27,14 @@ Status dynamicUpdateSliceInPlace(Tensor& x, const Tensor& update,
 Status gatherInto(const Tensor& x, const Tensor& indices, int64_t axis, int64_t batchDims,
                   Tensor& out);
 
-/// A gather checked (every index in range, the shapes and dtypes agreed)
-/// and seen as `rows` rows of `out` of `rowBytes` each, which gatherRows
-/// copies in any ranges (the executor splits them over threads).
+/// A gather checked (every index in range, the shapes and dtypes agreed):
+/// the result as [batch, mid, q, inner], row (b, m, j) from source row
+/// (b * mid + m) * axisSize + index[b, j]. gatherRows copies any range of
+/// its rows() (the executor splits them over threads); scatters walk the
+/// same rows.
 struct GatherPlan {
-  int64_t batch = 1, mid = 1, q = 1, axisSize = 0; ///< x as [batch, mid, axisSize, inner]
-  int64_t rows = 0;
-  size_t rowBytes = 0;
+  int64_t batch = 1, mid = 1, q = 1, inner = 1, axisSize = 0;
+  int64_t rows() const { return batch * mid * q; }
 };
 
 /// The plan of gatherInto(x, indices, axis, batchDims, out), or its error.

@@ -358,13 +358,13 @@ private:
   /// body(begin, end) over [0, n), split as splitWork says over
   /// splitThreads(); every part in the caller's floating-point mode.
   template <typename Body> void split(int64_t n, int64_t grain, int64_t align, Body&& body) {
-    int parts = splitParts(splitThreads(), n, grain);
     unsigned mode = CallerFloatMode::current();
-    splitWork(parts, n, grain, align, [&](int part, int64_t begin, int64_t end) {
-      if (part == 0) return body(begin, end);
-      CallerFloatMode same(mode);
-      body(begin, end);
-    });
+    int parts =
+        splitWork(splitThreads(), n, grain, align, [&](int part, int64_t begin, int64_t end) {
+          if (part == 0) return body(begin, end);
+          CallerFloatMode same(mode);
+          body(begin, end);
+        });
     if (parts > 1) ++stats_.splitCalls;
   }
 
@@ -588,8 +588,8 @@ Status Runner::execRows(const Instruction& in) {
     StatusOr<kernels::cpu::GatherPlan> plan = kernels::cpu::planGather(
         *ins[0], *ins[1], op.getIntOr("axis", 0), op.getIntOr("batch_dims", 0), out);
     if (!plan.isOk()) return fail(plan.status());
-    int64_t rowBytes = std::max<int64_t>(1, static_cast<int64_t>(plan->rowBytes));
-    split(plan->rows, std::max<int64_t>(1, kGatherGrainBytes / rowBytes),
+    int64_t rowBytes = std::max<int64_t>(1, plan->inner * dtypeSize(ins[0]->dtype()));
+    split(plan->rows(), std::max<int64_t>(1, kGatherGrainBytes / rowBytes),
           std::max<int64_t>(1, 64 / rowBytes), [&](int64_t begin, int64_t end) {
             kernels::cpu::gatherRows(*plan, *ins[0], *ins[1], out, begin, end);
           });

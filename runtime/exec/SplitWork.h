@@ -55,10 +55,11 @@ inline std::pair<int64_t, int64_t> splitRange(int64_t n, int part, int parts, in
 }
 
 /// Runs body(part, begin, end) over [0, n) split as splitParts says, part 0
-/// on the calling thread, and returns when every part has run. Without
-/// oneDNN, or in one part: body(0, 0, n) here. body must not throw.
+/// on the calling thread, and returns when every part has run: how many
+/// parts it asked for. Without oneDNN, or in one part: body(0, 0, n) here,
+/// and 1. body must not throw.
 template <typename Body>
-void splitWork(int threads, int64_t n, int64_t grain, int64_t align, Body&& body) {
+int splitWork(int threads, int64_t n, int64_t grain, int64_t align, Body&& body) {
   int parts = splitParts(threads, n, grain);
   if (parts > 1) {
     struct Job {
@@ -70,9 +71,10 @@ void splitWork(int threads, int64_t n, int64_t grain, int64_t align, Body&& body
       auto [begin, end] = splitRange(j.n, part, actual, j.align);
       if (begin < end) (*j.body)(part, begin, end);
     };
-    if (dnnl::parallel(parts, run, &job)) return;
+    if (dnnl::parallel(parts, run, &job)) return parts;
   }
   body(0, int64_t{0}, n);
+  return 1;
 }
 
 } // namespace cairn::exec
