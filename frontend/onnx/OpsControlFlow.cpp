@@ -119,11 +119,13 @@ ValueList loopOp(NodeContext& c) {
   std::optional<int64_t> staticTrips;
   if (c.hasInput(0)) {
     tripCount = toScalar(c.input(0), DType::I64);
-    if (std::optional<Tensor> t = c.constInput(0)) staticTrips = oneElement(*t, "the trip count M").getInt(0);
+    if (std::optional<Tensor> t = c.constInput(0))
+      staticTrips = oneElement(*t, "the trip count M").getInt(0);
   }
   Val cond0 = c.hasInput(1) ? toScalar(c.input(1), DType::I1) : b.scalar(1, DType::I1);
   bool condStartsTrue = false;
-  if (std::optional<Tensor> t = imp.constantOf(cond0)) condStartsTrue = oneElement(*t, "the condition").getInt(0) != 0;
+  if (std::optional<Tensor> t = imp.constantOf(cond0))
+    condStartsTrue = oneElement(*t, "the condition").getInt(0) != 0;
   ValueList inits;
   for (size_t k = 0; k < nState; ++k)
     inits.push_back(c.input(2 + k));

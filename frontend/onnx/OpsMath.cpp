@@ -106,7 +106,7 @@ ValueList cumsum(NodeContext& c) {
   bool exclusive = c.attrInt("exclusive", 0) != 0, reverse = c.attrInt("reverse", 0) != 0;
   if (std::optional<Tensor> a = c.constInput(1)) {
     if (a->numElements() != 1) throw InvalidModel("axis must hold one value");
-    return {cumsumAlong(c, x, normalizeAxis(oneElement(*a, "axis").getInt(0), x.rank()), exclusive, reverse)};
+    return {cumsumAlong(c, x, normalizeAxis(a->getInt(0), x.rank()), exclusive, reverse)};
   }
   // The axis is known only at run time but does not change the shape:
   // compute the sums along every axis and select the one asked for. An axis
